@@ -5,11 +5,13 @@ uses photutils' exact circle/pixel overlap. The S/N map, which needs millions of
 apertures, uses the compiled kernel :func:`aperture_sums`, tested against it.
 """
 
+import functools
+
 import numpy as np
 
 from ._validate import as_float_array, check_ndim, check_positive
 
-__all__ = ["aperture_flux"]
+__all__ = ["aperture_flux", "aperture_sums"]
 
 
 def aperture_flux(image, positions, *, radius):
@@ -42,3 +44,103 @@ def aperture_flux(image, positions, *, radius):
     apertures = CircularAperture(positions, r=float(radius))
     fluxes, _ = apertures.do_photometry(image, method="exact")
     return np.asarray(fluxes, dtype=float)
+
+
+def aperture_sums(image, positions, *, radius):
+    """Compiled equivalent of :func:`aperture_flux`, for many apertures at once.
+
+    Same exact circle/pixel overlap, computed in closed form (no sub-sampling);
+    NaN pixels make the sum NaN. Apertures reaching outside the image raise.
+
+    Examples
+    --------
+    >>> image = np.ones((11, 11))
+    >>> round(float(aperture_sums(image, [(5.3, 4.8)], radius=2.0)[0]), 6)
+    12.566371
+    """
+    image = np.ascontiguousarray(as_float_array(image, "image"), dtype=np.float64)
+    check_ndim(image, "image", 2)
+    radius = float(check_positive(radius, "radius"))
+    positions = np.ascontiguousarray(as_float_array(positions, "positions").reshape(-1, 2), dtype=np.float64)
+    ny, nx = image.shape
+    x, y = positions[:, 0], positions[:, 1]
+    outside = (x - radius < -0.5) | (y - radius < -0.5) | (x + radius > nx - 0.5) | (y + radius > ny - 0.5)
+    if np.any(outside):
+        raise ValueError(f"positions: {int(outside.sum())} aperture(s) of radius {radius} reach outside the image")
+    out = np.empty(len(positions))
+    compiled_kernels()["aperture_sums"](image, positions, radius, out)
+    return out
+
+
+@functools.cache
+def compiled_kernels():
+    """The numba kernels of exact circular photometry (compiled once, cached on disk).
+
+    ``overlap_stamp(ux, uy, radius, sa, sw, weights)`` fills ``weights`` with the
+    exact overlap of the circle centred on ``(ux, uy)`` with the pixels
+    ``[i0, i0 + m) x [j0, j0 + m)`` and returns ``(i0, j0, m)``. The area of the
+    circle below and left of a corner ``(u, v)`` has a closed form in
+    ``S(t) = (t sqrt(R^2 - t^2) + R^2 asin(t / R)) / 2``, evaluated once per
+    pixel edge; each pixel's overlap is then a difference of four corners.
+    """
+    import numba
+
+    jit = numba.njit(cache=True, nogil=True)
+
+    @jit
+    def primitive(t, radius):
+        t = min(max(t, -radius), radius)
+        # (R - t)(R + t) and atan2 stay accurate near |t| = R, where R^2 - t^2 and asin(t / R) do not
+        chord = np.sqrt(max((radius - t) * (radius + t), 0.0))
+        return 0.5 * (t * chord + radius * radius * np.arctan2(t, chord))
+
+    @jit
+    def overlap_stamp(ux, uy, radius, sa, sw, vw, weights):
+        i0 = int(np.ceil(ux - radius - 0.5))
+        j0 = int(np.ceil(uy - radius - 0.5))
+        m = max(int(np.floor(ux + radius + 0.5)) - i0 + 1, int(np.floor(uy + radius + 0.5)) - j0 + 1)
+        s_r = 0.25 * np.pi * radius * radius
+        for e in range(m + 1):
+            sa[e] = primitive(i0 - 0.5 + e - ux, radius)
+            v = j0 - 0.5 + e - uy
+            w = np.sqrt(max((radius - v) * (radius + v), 0.0))
+            vw[e, 0] = v
+            vw[e, 1] = w
+            sw[e] = primitive(w, radius)
+        # corner values F(u_e, v_f) into weights[f, e] (an (m+1) x (m+1) grid)
+        for f in range(m + 1):
+            v, w, s_w = vw[f, 0], vw[f, 1], sw[f]
+            for e in range(m + 1):
+                s_a = sa[e]
+                s_b = min(max(s_a, -s_w), s_w)
+                a = min(max(i0 - 0.5 + e - ux, -radius), radius)
+                b = min(max(a, -w), w)
+                middle = v * (b + w) + s_b + s_w
+                if v >= 0.0:
+                    weights[f, e] = 2.0 * (min(s_a, -s_w) + s_r) + middle + 2.0 * (max(s_a, s_w) - s_w)
+                else:
+                    weights[f, e] = middle
+        # pixel overlaps: differences of the four corners, in place (row f, column e)
+        for f in range(m):
+            for e in range(m):
+                weights[f, e] = weights[f + 1, e + 1] - weights[f, e + 1] - weights[f + 1, e] + weights[f, e]
+        return i0, j0, m
+
+    @jit
+    def aperture_sums(image, positions, radius, out):
+        size = int(2 * radius + 3)
+        sa = np.empty(size + 1)
+        sw = np.empty(size + 1)
+        vw = np.empty((size + 1, 2))
+        weights = np.empty((size + 1, size + 1))
+        for p in range(positions.shape[0]):
+            i0, j0, m = overlap_stamp(positions[p, 0], positions[p, 1], radius, sa, sw, vw, weights)
+            total = 0.0
+            for f in range(m):
+                for e in range(m):
+                    w = weights[f, e]
+                    if w > 0.0:
+                        total += w * image[j0 + f, i0 + e]
+            out[p] = total
+
+    return {"overlap_stamp": overlap_stamp, "aperture_sums": aperture_sums, "primitive": primitive}

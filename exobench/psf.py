@@ -5,6 +5,8 @@ A PSF is a frame ``(y, x)`` or, for ADI+mSDI data, one frame per wavelength
 results for a 3D input.
 """
 
+import functools
+import hashlib
 import warnings
 
 import numpy as np
@@ -107,6 +109,19 @@ def fit_gaussian(frame, *, box=None):
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_fit(shape, dtype, digest, data):
+    frame = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return fit_gaussian(frame)
+
+
+def fit_gaussian_cached(frame):
+    """:func:`fit_gaussian` with the default box, memoised on the frame's content."""
+    frame = np.ascontiguousarray(as_float_array(frame, "frame"))
+    data = frame.tobytes()
+    return _cached_fit(frame.shape, frame.dtype.str, hashlib.sha1(data).hexdigest(), data)
+
+
 def fit_fwhm(psf):
     """FWHM in pixels of a PSF by a 2D Gaussian fit: a float, or one per channel for 3D.
 
@@ -119,8 +134,8 @@ def fit_fwhm(psf):
     psf = as_float_array(psf, "psf")
     check_ndim(psf, "psf", (2, 3))
     if psf.ndim == 2:
-        return fit_gaussian(psf).fwhm
-    return np.array([fit_gaussian(channel).fwhm for channel in psf])
+        return fit_gaussian_cached(psf).fwhm
+    return np.array([fit_gaussian_cached(channel).fwhm for channel in psf])
 
 
 def psf_flux(psf, fwhm):

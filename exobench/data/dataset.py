@@ -15,7 +15,8 @@ __all__ = ["Dataset"]
 #: PSFs whose fitted centre is farther than this (px) from the central pixel are recentred.
 PSF_CENTRE_TOLERANCE = 0.2
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+_INSTRUMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")
+_DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -40,7 +41,7 @@ class Dataset:
     wavelengths : array_like, shape ``(lambda,)``, optional
         Channel wavelengths in microns; required for 4D cubes.
     instrument : str
-        Instrument name, used in EIDC file names (letters, digits, ``.``, ``-``).
+        Instrument name, used in EIDC file names (letters, digits, ``.``, ``-``, ``_``).
     dataset_id : str or int
         Identifier of the dataset within its instrument (the ``k`` of EIDC names).
     star_flux : float or array_like, optional
@@ -76,6 +77,8 @@ class Dataset:
     recentre_psf: bool = True
 
     def __post_init__(self):
+        given = {name for name in ("fwhm", "star_flux") if getattr(self, name) is not None}
+        self._set("_given", frozenset(given))
         cube = as_float_array(self.cube, "cube")
         check_ndim(cube, "cube", (3, 4), what="(t, y, x) or (lambda, t, y, x)")
         self._set("cube", cube)
@@ -86,9 +89,11 @@ class Dataset:
         self._set("fwhm", self._validated_fwhm())
         self._set("star_flux", self._validated_star_flux())
         if self.pxscale is not None:
-            self._set("pxscale", float(check_positive(self.pxscale, "pxscale")))
-        self._set("instrument", _safe_name(self.instrument, "instrument"))
-        self._set("dataset_id", _safe_name(self.dataset_id, "dataset_id"))
+            self._set("pxscale", _scalar(self.pxscale, "pxscale"))
+        self._set("instrument", _checked_name(self.instrument, "instrument", _INSTRUMENT_NAME,
+                                              "letters, digits, '.', '-' or '_'"))
+        self._set("dataset_id", _checked_name(self.dataset_id, "dataset_id", _DATASET_ID,
+                                              "letters, digits, '.' or '-' (no '_')"))
         self._set("meta", dict(self.meta))
 
     # -- validation ----------------------------------------------------------------------
@@ -182,9 +187,14 @@ class Dataset:
 
     def _validated_star_flux(self):
         if self.star_flux is not None:
-            flux = check_positive(self.star_flux, "star_flux")
-            return float(flux) if flux.size == 1 and not self.is_4d else np.broadcast_to(
-                flux.ravel(), (self.n_channels,)).astype(float)
+            flux = np.ravel(check_positive(self.star_flux, "star_flux")).astype(float)
+            if not self.is_4d:
+                return _scalar(flux, "star_flux")
+            if flux.size not in (1, self.n_channels):
+                raise ValueError(
+                    f"star_flux: expected one value or one per channel ({self.n_channels}), got {flux.size}"
+                )
+            return np.broadcast_to(flux, (self.n_channels,)).copy()
         if self.psf is None:
             return None
         from ..psf import psf_flux
@@ -233,8 +243,30 @@ class Dataset:
         return normalize_psf(self.psf, self.fwhm)
 
     def replace(self, **changes):
-        """A new, validated dataset with some fields changed (the original is untouched)."""
-        return dataclasses.replace(self, **changes)
+        """A new, validated dataset with some fields changed (the original is untouched).
+
+        Values that were derived rather than given (the FWHM fitted on the PSF, the
+        star's flux measured on it) are derived again when what they came from changes.
+        """
+        cleared = {name for name, value in changes.items() if value is None}
+        given = (set(self._given) - cleared) | {name for name in ("fwhm", "star_flux")
+                                                if changes.get(name) is not None}
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        stale = set()
+        if "psf" in changes:
+            stale |= {"fwhm", "star_flux"} - given
+        if "fwhm" in changes:
+            stale |= {"star_flux"} - given
+        stale |= cleared & {"fwhm", "star_flux"}
+        fields.update({name: None for name in stale})
+        fields.update(changes)
+        new = type(self)(**fields)
+        object.__setattr__(new, "_given", frozenset(given - stale))
+        return new
+
+    def is_given(self, name):
+        """Whether ``name`` (``"fwhm"`` or ``"star_flux"``) was given rather than derived from the PSF."""
+        return name in self._given
 
     def summary(self):
         """A dict of the dataset's main facts (what ``exobench inspect`` prints)."""
@@ -267,13 +299,19 @@ class Dataset:
         )
 
 
-def _safe_name(value, name):
+def _checked_name(value, name, pattern, allowed):
     text = str(value)
-    if not _SAFE_NAME.match(text) or "_" in text:
-        raise ValueError(
-            f"{name}: expected letters, digits, '.' or '-' (no '_' nor '/', used in file names), got {text!r}"
-        )
+    if not pattern.match(text):
+        raise ValueError(f"{name}: expected {allowed} (it is used in file names), got {text!r}")
     return text
+
+
+def _scalar(value, name):
+    """One positive number as a float, from a scalar or a one-element array (FITS scalar files)."""
+    array = np.ravel(np.asarray(value, dtype=float))
+    if array.size != 1:
+        raise ValueError(f"{name}: expected a single value, got {array.size}")
+    return float(check_positive(array[0], name))
 
 
 def _peak_margins(psf):
@@ -290,11 +328,11 @@ def _psf_problem(psf):
     ny, nx = psf.shape[-2:]
     if ny % 2 == 0 or nx % 2 == 0:
         return f"even-sized ({ny}, {nx})"
-    from ..psf import fit_gaussian
+    from ..psf import fit_gaussian_cached
 
     xc, yc = frame_center(psf.shape)
     for index, channel in enumerate(psf.reshape(-1, ny, nx)):
-        fit = fit_gaussian(channel)
+        fit = fit_gaussian_cached(channel)
         offset = float(np.hypot(fit.x - xc, fit.y - yc))
         if offset > PSF_CENTRE_TOLERANCE:
             where = f" (channel {index})" if psf.ndim == 3 else ""

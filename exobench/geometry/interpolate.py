@@ -6,7 +6,12 @@ pixel ``(x, y)`` takes the input value at
     xs = ax[i] * x + bx[i] * y + cx[i]
     ys = ay[i] * x + by[i] * y + cy[i]
 
-which covers rotations about any centre and sub-pixel shifts. The loops are
+which covers rotations about any centre and sub-pixel shifts. A sample point
+within ``SNAP`` (1e-9 px) of a pixel centre is taken as that pixel centre, and
+taps of zero weight are never read: exact and near-exact grid positions
+(rotation by 0 or by quarter turns, integer shifts) copy pixels exactly, and a
+NaN pixel or a NaN ``fill_value`` reaches only the outputs that really depend on
+it. The loops are
 compiled with numba (imported on first use, so that ``import exobench`` and the
 scoring program stay light) and run on one thread: the parallel layer decides
 how many processes to use, not the kernel.
@@ -19,6 +24,14 @@ import numpy as np
 __all__ = ["sample_affine", "INTERPOLATIONS"]
 
 INTERPOLATIONS = ("bilinear", "bicubic")
+
+# Added to sample coordinates so that they are positive where a tap can still reach the
+# frame: int() then truncates like floor(), and anything further out only sees the fill.
+_OFFSET = 16
+
+#: Sample points closer than this (px) to a pixel centre are snapped onto it, so that
+#: cos(90 deg) = 6e-17 and the like do not turn exact copies into interpolations.
+SNAP = 1e-9
 
 
 def sample_affine(frames, coefficients, *, method, fill_value=0.0):
@@ -49,38 +62,54 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0):
 def _kernels():
     import numba  # deferred: compiling costs about a second, once per process (cached on disk)
 
-    jit = numba.njit(cache=True, nogil=True, fastmath=False)
+    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    snap = SNAP  # a closure constant: frozen into the compiled code
 
     @jit
     def bilinear(frames, coef, fill, out):
         n, ny, nx = frames.shape
         for i in range(n):
             ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
+            frame = frames[i]
             for y in range(ny):
-                row_x = bx * y + cx
-                row_y = by * y + cy
+                # shifted by _OFFSET so that int() truncates like floor() wherever it matters
+                row_x = bx * y + cx + _OFFSET
+                row_y = by * y + cy + _OFFSET
                 for x in range(nx):
                     xs = ax * x + row_x
                     ys = ay * x + row_y
-                    x0 = np.floor(xs)
-                    y0 = np.floor(ys)
-                    fx = xs - x0
-                    fy = ys - y0
-                    ix = int(x0)
-                    iy = int(y0)
-                    if ix >= 0 and iy >= 0 and ix + 1 < nx and iy + 1 < ny:
-                        v00 = frames[i, iy, ix]
-                        v01 = frames[i, iy, ix + 1]
-                        v10 = frames[i, iy + 1, ix]
-                        v11 = frames[i, iy + 1, ix + 1]
+                    ix = int(xs)
+                    iy = int(ys)
+                    fx = xs - ix
+                    fy = ys - iy
+                    # snap onto a pixel centre within SNAP (cos(90 deg) = 6e-17 and the like)
+                    if fx < snap:
+                        fx = 0.0
+                    elif fx > 1.0 - snap:
+                        fx = 0.0
+                        ix += 1
+                    if fy < snap:
+                        fy = 0.0
+                    elif fy > 1.0 - snap:
+                        fy = 0.0
+                        iy += 1
+                    ix -= _OFFSET
+                    iy -= _OFFSET
+                    # zero-weight taps are skipped, not multiplied by 0 (0 * NaN is NaN)
+                    inside = ix >= 0 and iy >= 0 and ix + 1 < nx and iy + 1 < ny
+                    if inside and fx != 0.0 and fy != 0.0:  # the common case
+                        v00 = frame[iy, ix]
+                        v01 = frame[iy, ix + 1]
+                        v10 = frame[iy + 1, ix]
+                        v11 = frame[iy + 1, ix + 1]
+                        top = v00 + fx * (v01 - v00)
+                        bottom = v10 + fx * (v11 - v10)
+                        out[i, y, x] = top + fy * (bottom - top)
                     else:
-                        v00 = _pixel(frames, i, iy, ix, fill)
-                        v01 = _pixel(frames, i, iy, ix + 1, fill)
-                        v10 = _pixel(frames, i, iy + 1, ix, fill)
-                        v11 = _pixel(frames, i, iy + 1, ix + 1, fill)
-                    top = v00 + fx * (v01 - v00)
-                    bottom = v10 + fx * (v11 - v10)
-                    out[i, y, x] = top + fy * (bottom - top)
+                        top = _lerp(frame, iy, ix, fx, fill)
+                        if fy != 0.0:
+                            top += fy * (_lerp(frame, iy + 1, ix, fx, fill) - top)
+                        out[i, y, x] = top
 
     @jit
     def bicubic(frames, coef, fill, out):
@@ -89,38 +118,62 @@ def _kernels():
         wy = np.empty(4)
         for i in range(n):
             ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
+            frame = frames[i]
             for y in range(ny):
-                row_x = bx * y + cx
-                row_y = by * y + cy
+                row_x = bx * y + cx + _OFFSET
+                row_y = by * y + cy + _OFFSET
                 for x in range(nx):
-                    xs = ax * x + row_x
-                    ys = ay * x + row_y
-                    x0 = np.floor(xs)
-                    y0 = np.floor(ys)
-                    _cubic(xs - x0, wx)
-                    _cubic(ys - y0, wy)
-                    ix = int(x0) - 1
-                    iy = int(y0) - 1
+                    ix, fx = _split(ax * x + row_x)
+                    iy, fy = _split(ay * x + row_y)
+                    _cubic(fx, wx)
+                    _cubic(fy, wy)
+                    ix -= _OFFSET + 1  # the first of the 4 taps
+                    iy -= _OFFSET + 1
                     acc = 0.0
-                    if ix >= 0 and iy >= 0 and ix + 3 < nx and iy + 3 < ny:
+                    inside = ix >= 0 and iy >= 0 and ix + 3 < nx and iy + 3 < ny
+                    if inside and fx != 0.0 and fy != 0.0:  # the common case
                         for j in range(4):
                             line = 0.0
                             for k in range(4):
-                                line += wx[k] * frames[i, iy + j, ix + k]
+                                line += wx[k] * frame[iy + j, ix + k]
                             acc += wy[j] * line
                     else:
-                        for j in range(4):
+                        # at a zero fraction only the central tap has a weight (1): skip the
+                        # others rather than multiply them by 0 (0 * NaN is NaN)
+                        kx0, kx1 = (1, 2) if fx == 0.0 else (0, 4)
+                        ky0, ky1 = (1, 2) if fy == 0.0 else (0, 4)
+                        for j in range(ky0, ky1):
                             line = 0.0
-                            for k in range(4):
-                                line += wx[k] * _pixel(frames, i, iy + j, ix + k, fill)
+                            for k in range(kx0, kx1):
+                                line += wx[k] * _pixel(frame, iy + j, ix + k, fill)
                             acc += wy[j] * line
                     out[i, y, x] = acc
 
     @jit
-    def _pixel(frames, i, iy, ix, fill):
-        if 0 <= iy < frames.shape[1] and 0 <= ix < frames.shape[2]:
-            return frames[i, iy, ix]
+    def _pixel(frame, iy, ix, fill):
+        if 0 <= iy < frame.shape[0] and 0 <= ix < frame.shape[1]:
+            return frame[iy, ix]
         return fill
+
+    @jit
+    def _split(value):
+        # integer part and fraction in [0, 1), a fraction within SNAP of 0 or 1 made exactly 0
+        floor = np.floor(value)
+        fraction = value - floor
+        index = int(floor)
+        if fraction < snap:
+            return index, 0.0
+        if fraction > 1.0 - snap:
+            return index + 1, 0.0
+        return index, fraction
+
+    @jit
+    def _lerp(frame, iy, ix, fx, fill):
+        # the row iy between columns ix and ix + 1; the second is not read when fx == 0
+        left = _pixel(frame, iy, ix, fill)
+        if fx == 0.0:
+            return left
+        return left + fx * (_pixel(frame, iy, ix + 1, fill) - left)
 
     @jit
     def _cubic(t, w):

@@ -1,0 +1,124 @@
+"""The ``exobench`` command line: a thin layer over library calls.
+
+Every command prints its result on stdout; an error prints one line on stderr
+(``exobench: error: ...``) and exits with status 1 (2 for usage errors), never
+a traceback.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+
+__all__ = ["main", "build_parser"]
+
+_EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError)
+
+
+def build_parser():
+    """The argument parser of ``exobench`` with all its sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="exobench", description="Benchmarking exoplanet detection in high-contrast imaging."
+    )
+    parser.add_argument("--version", action="version", version=f"exobench {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    _add_inspect(commands)
+    return parser
+
+
+def _add_inspect(commands):
+    inspect = commands.add_parser(
+        "inspect",
+        help="summarise the datasets of a folder in the EIDC layout (or the bundled example)",
+        description="Summarise every dataset ({instrument}_cube_{k}.fits, ...) of a folder.",
+    )
+    source = inspect.add_mutually_exclusive_group(required=True)
+    source.add_argument("folder", nargs="?", help="folder in the EIDC layout")
+    source.add_argument("--example", action="store_true", help="use the bundled synthetic example")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    inspect.add_argument("--plot", metavar="PNG", help="also save a picture of each dataset to this file")
+    inspect.set_defaults(handler=_run_inspect)
+
+
+def _run_inspect(args):
+    datasets = _load_for_inspect(args)
+    summaries = [dataset.summary() for dataset in datasets]
+    if args.json:
+        print(json.dumps(summaries, indent=2, default=_jsonable))
+    else:
+        for summary in summaries:
+            print(_format_summary(summary))
+    if args.plot:
+        from .plotting import plot_datasets
+
+        plot_datasets(datasets, args.plot)
+        print(f"saved {args.plot}")
+
+
+def _load_for_inspect(args):
+    if args.example:
+        from .examples import example_dataset
+
+        return [example_dataset()]
+    from .data.fits_io import find_datasets, read_dataset
+
+    found = find_datasets(args.folder)
+    if not found:
+        raise ValueError(f"folder: no {{instrument}}_cube_{{k}}.fits file in {args.folder}")
+    return [read_dataset(args.folder, instrument, dataset_id) for instrument, dataset_id in found]
+
+
+def _jsonable(value):
+    try:
+        return value.tolist()
+    except AttributeError:
+        return str(value)
+
+
+def _format_summary(summary):
+    width = max(len(key) for key in summary)
+    lines = [f"{summary['instrument']} #{summary['dataset_id']}"]
+    for key, value in summary.items():
+        if key in ("instrument", "dataset_id"):
+            continue
+        lines.append(f"  {key:<{width}}  {_format_value(value)}")
+    return "\n".join(lines)
+
+
+def _format_value(value):
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, tuple) and value and all(isinstance(v, float) for v in value):
+        return "(" + ", ".join(f"{v:.6g}" for v in value) + ")"
+    return str(value)
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except _EXPECTED_ERRORS as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:
+            message = f"{message}: {exc.filename}"
+        print(f"exobench: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("exobench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, with a way to get the traceback
+        if os.environ.get("EXOBENCH_DEBUG"):
+            raise
+        print(f"exobench: internal error: {type(exc).__name__}: {exc} "
+              "(set EXOBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

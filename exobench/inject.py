@@ -1,0 +1,184 @@
+"""Injection of synthetic companions into ADI and ADI+mSDI cubes, with ground truth.
+
+A companion at separation ``r`` and polar angle ``theta`` in the final
+(derotated) frame sits at ``theta - angles[i]`` in frame ``i`` (see
+``docs/conventions.md``). Each frame receives the normalised off-axis PSF
+(unit flux in a 1-FWHM-diameter aperture, per channel for 4D data), shifted to
+the sub-pixel position with a Fourier shift and scaled by the companion's flux,
+so that derotating and collapsing the cube puts the companion at its true
+``(x, y)`` with its requested aperture flux.
+
+Accuracy (tested): after derotation with the ``"fft"`` method and a mean,
+centroids within 0.1 px and 1-FWHM aperture fluxes within 2 % of the truth for
+PSFs sampled with a FWHM of 4 px or more. Below about 3.5 px the aperture flux
+of a sampled PSF itself changes by 2 to 4 % with its sub-pixel position
+(pixelisation, not the injection), and the bilinear derotation loses about 3 %
+to its smoothing.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from ._validate import as_float_array, check_finite, check_positive
+from .data import Dataset
+from .geometry import polar_to_cartesian, shift_frames
+
+__all__ = ["Injection", "inject_companions"]
+
+_STAMP_PAD = 2  # zero border around the PSF stamp, so the Fourier shift does not wrap its wings
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Injection:
+    """Result of :func:`inject_companions`.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        A new dataset holding the companions (the input is never modified).
+    truth : pandas.DataFrame
+        One row per companion: ``x``, ``y`` (final frame, px), ``separation``
+        (px), ``theta`` (degrees), ``flux`` and ``contrast`` (mean over channels
+        for 4D data).
+    fluxes : ndarray, shape ``(n_companions, n_channels)``
+        The flux of every companion in every channel.
+    """
+
+    dataset: Dataset
+    truth: "pandas.DataFrame"  # noqa: F821
+    fluxes: np.ndarray
+
+    @property
+    def positions(self):
+        """``(n, 2)`` array of the companions' ``(x, y)`` in the final frame."""
+        return self.truth[["x", "y"]].to_numpy()
+
+
+def inject_companions(dataset, *, separations, thetas, fluxes=None, contrasts=None, inverse_angles=False):
+    """Inject point-source companions into a dataset's cube.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The observation (with a PSF).
+    separations : array_like, shape ``(n,)``
+        Separations from the star in pixels.
+    thetas : array_like, shape ``(n,)``
+        Polar angles in the final frame, degrees counter-clockwise from +x.
+    fluxes : array_like, shape ``(n,)`` or ``(n, n_channels)``, optional
+        Flux of each companion in a 1-FWHM-diameter aperture (cube units); per
+        channel (a spectrum) for 4D data.
+    contrasts : array_like, shape ``(n,)`` or ``(n, n_channels)``, optional
+        Instead of ``fluxes``: flux = contrast x the star's flux
+        (:attr:`Dataset.star_flux`) in each channel.
+    inverse_angles : bool
+        The organisers' practice: place the companions as if the derotation
+        angles were ``-angles``, and return a dataset whose ``angles`` are
+        ``-angles``. The companions come out sharp at their truth, while any
+        real source of the sky smears out along its arc.
+
+    Returns
+    -------
+    Injection
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[:15, :15]
+    >>> psf = np.exp(-((x - 7) ** 2 + (y - 7) ** 2) / 4.0)
+    >>> ds = Dataset(np.zeros((8, 41, 41)), np.linspace(0, 60, 8), psf=psf)
+    >>> result = inject_companions(ds, separations=[10.0], thetas=[90.0], fluxes=[5.0])
+    >>> result.truth[["x", "y"]].round(6).values.tolist()
+    [[20.0, 30.0]]
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
+    if dataset.psf is None:
+        raise ValueError("dataset: a PSF is needed to inject companions, got a dataset without one")
+    separations, thetas = _companion_geometry(separations, thetas)
+    flux_table = _flux_table(dataset, len(separations), fluxes, contrasts)
+    xs, ys = polar_to_cartesian(separations, thetas, center=dataset.center)
+    _check_inside(dataset, xs, ys)
+    angles = -dataset.angles if inverse_angles else dataset.angles
+    cube = np.array(dataset.cube, dtype=np.result_type(dataset.cube.dtype, np.float32), copy=True)
+    channels = cube if dataset.is_4d else cube[None]
+    psfs = dataset.normalized_psf.reshape(-1, *dataset.psf.shape[-2:])  # one PSF per channel
+    for index, (sep, theta) in enumerate(zip(separations, thetas)):
+        for channel, psf in enumerate(psfs):
+            _add_companion(channels[channel], psf, sep, theta, angles, flux_table[index, channel], dataset.center)
+    new = dataset.replace(cube=cube, angles=angles)
+    return Injection(new, _truth_table(xs, ys, separations, thetas, flux_table, dataset), flux_table)
+
+
+def _companion_geometry(separations, thetas):
+    separations = np.atleast_1d(as_float_array(separations, "separations")).ravel()
+    thetas = np.atleast_1d(as_float_array(thetas, "thetas")).ravel()
+    check_positive(separations, "separations")
+    check_finite(thetas, "thetas")
+    if thetas.size != separations.size:
+        raise ValueError(
+            f"thetas: expected {separations.size} values (one per separation), got {thetas.size}"
+        )
+    return separations, thetas
+
+
+def _flux_table(dataset, count, fluxes, contrasts):
+    if (fluxes is None) == (contrasts is None):
+        raise ValueError("fluxes, contrasts: expected exactly one of them, got "
+                         + ("both" if fluxes is not None else "neither"))
+    name = "fluxes" if fluxes is not None else "contrasts"
+    values = as_float_array(fluxes if fluxes is not None else contrasts, name)
+    check_finite(values, name)
+    channels = dataset.n_channels
+    if values.ndim <= 1:
+        values = np.atleast_1d(values).reshape(-1, 1)
+        if values.shape[0] != count:
+            raise ValueError(f"{name}: expected {count} values (one per companion), got {values.shape[0]}")
+        values = np.repeat(values, channels, axis=1)
+    elif values.shape != (count, channels):
+        raise ValueError(f"{name}: expected shape ({count},) or ({count}, {channels}), got {values.shape}")
+    if contrasts is not None:
+        values = values * np.broadcast_to(dataset.star_flux, (channels,))[None, :]
+    return values.astype(np.float64)
+
+
+def _check_inside(dataset, xs, ys):
+    ny, nx = dataset.frame_shape
+    outside = (xs < 0) | (ys < 0) | (xs > nx - 1) | (ys > ny - 1)
+    if np.any(outside):
+        first = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"separations: companion {first} at (x, y) = ({xs[first]:.1f}, {ys[first]:.1f}) lies outside "
+            f"the {ny}x{nx} frame"
+        )
+
+
+def _add_companion(frames, psf, separation, theta, angles, flux, center):
+    """Add one companion (one channel) to every frame of ``frames`` in place."""
+    x, y = polar_to_cartesian(separation, theta - angles, center=center)
+    ix, iy = np.round(x).astype(int), np.round(y).astype(int)
+    stamp = np.pad(psf, _STAMP_PAD)
+    shifted = flux * shift_frames(np.broadcast_to(stamp, (len(angles), *stamp.shape)), x - ix, y - iy)
+    half_y, half_x = stamp.shape[0] // 2, stamp.shape[1] // 2
+    ny, nx = frames.shape[-2:]
+    for frame, piece, cx, cy in zip(frames, shifted, ix, iy):
+        y0, x0 = cy - half_y, cx - half_x
+        ys, xs = slice(max(y0, 0), min(y0 + stamp.shape[0], ny)), slice(max(x0, 0), min(x0 + stamp.shape[1], nx))
+        frame[ys, xs] += piece[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+
+
+def _truth_table(xs, ys, separations, thetas, flux_table, dataset):
+    import pandas as pd
+
+    star = np.broadcast_to(dataset.star_flux, (dataset.n_channels,)) if dataset.star_flux is not None else None
+    contrast = (flux_table / star[None, :]).mean(axis=1) if star is not None else np.full(len(xs), np.nan)
+    return pd.DataFrame(
+        {
+            "x": xs,
+            "y": ys,
+            "separation": separations,
+            "theta": thetas % 360.0,
+            "flux": flux_table.mean(axis=1),
+            "contrast": contrast,
+        }
+    )

@@ -1,0 +1,75 @@
+"""The command line: real commands, one-line errors, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from exobench.cli import main
+from exobench.examples import example_dataset
+
+
+def test_inspect_example_prints_a_summary(capsys):
+    assert main(["inspect", "--example"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("example #1")
+    assert "cube_shape          (40, 65, 65)" in out
+    assert "field_rotation_deg  70" in out
+
+
+def test_inspect_json_and_plot(tmp_path, capsys):
+    png = tmp_path / "example.png"
+    assert main(["inspect", "--example", "--json", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    summaries = json.loads(out[: out.rindex("]") + 1])
+    assert summaries[0]["frames"] == 40 and summaries[0]["center_xy"] == [32.0, 32.0]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_inspect_a_folder_in_the_eidc_layout(tmp_path, capsys):
+    from exobench.data.fits_io import write_dataset
+
+    write_dataset(example_dataset(n_frames=8, size=33), tmp_path)
+    assert main(["inspect", str(tmp_path)]) == 0
+    assert "cube_shape          (8, 33, 33)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["inspect", "/no/such/folder"], "exobench: error: "),
+        (["inspect", "EMPTY"], "exobench: error: folder: no {instrument}_cube_{k}.fits file in"),
+    ],
+)
+def test_errors_are_one_line_and_exit_1(argv, message, tmp_path, capsys):
+    argv = [str(tmp_path) if a == "EMPTY" else a for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message)
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_corrupt_file_gives_one_line_naming_it(tmp_path, capsys):
+    from exobench.data.fits_io import write_dataset
+
+    write_dataset(example_dataset(n_frames=8, size=33), tmp_path)
+    (tmp_path / "example_pa_1.fits").write_bytes(b"this is not FITS")
+    assert main(["inspect", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "example_pa_1.fits" in err and err.count("\n") == 1
+
+
+def test_module_entry_point_and_usage_errors():
+    run = subprocess.run([sys.executable, "-m", "exobench", "--version"], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.startswith("exobench ")
+    run = subprocess.run([sys.executable, "-m", "exobench", "inspect"], capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "one of the arguments folder --example is required" in run.stderr
+
+
+def test_example_dataset_is_reproducible():
+    first, second = example_dataset(seed=4), example_dataset(seed=4)
+    assert first.cube.tobytes() == second.cube.tobytes()
+    assert not np.array_equal(first.cube, example_dataset(seed=5).cube)

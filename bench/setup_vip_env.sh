@@ -9,6 +9,7 @@
 # opencv is deliberately NOT installed: the fastest rotation of vip-hci that is
 # "available here" is scikit-image's (imlib='skimage'); vip_side.py forces
 # imlib='skimage' / 'vip-fft' explicitly in any case.
+# To change the version of an existing environment, delete bench/.venv-vip first.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

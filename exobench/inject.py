@@ -23,10 +23,16 @@ import numpy as np
 from ._validate import as_float_array, check_finite, check_positive
 from .data import Dataset
 from .geometry import polar_to_cartesian, shift_frames
+from .geometry.rotate import _odd_fast_len
 
 __all__ = ["Injection", "inject_companions"]
 
 _STAMP_PAD = 2  # zero border around the PSF stamp, so the Fourier shift does not wrap its wings
+
+
+def _stamp_padding(shape):
+    """At least ``_STAMP_PAD`` zeros around the stamp, to a size whose FFT is fast (39 -> 45, not 43)."""
+    return [((_odd_fast_len(n + 2 * _STAMP_PAD) - n) // 2,) * 2 if n % 2 else (_STAMP_PAD,) * 2 for n in shape]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -157,7 +163,7 @@ def _add_companion(frames, psf, separation, theta, angles, flux, center):
     """Add one companion (one channel) to every frame of ``frames`` in place."""
     x, y = polar_to_cartesian(separation, theta - angles, center=center)
     ix, iy = np.round(x).astype(int), np.round(y).astype(int)
-    stamp = np.pad(psf, _STAMP_PAD)
+    stamp = np.pad(psf, _stamp_padding(psf.shape))
     shifted = flux * shift_frames(np.broadcast_to(stamp, (len(angles), *stamp.shape)), x - ix, y - iy)
     half_y, half_x = stamp.shape[0] // 2, stamp.shape[1] // 2
     ny, nx = frames.shape[-2:]

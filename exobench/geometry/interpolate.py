@@ -6,15 +6,24 @@ pixel ``(x, y)`` takes the input value at
     xs = ax[i] * x + bx[i] * y + cx[i]
     ys = ay[i] * x + by[i] * y + cy[i]
 
-which covers rotations about any centre and sub-pixel shifts. A sample point
-within ``SNAP`` (1e-9 px) of a pixel centre is taken as that pixel centre, and
-taps of zero weight are never read: exact and near-exact grid positions
-(rotation by 0 or by quarter turns, integer shifts) copy pixels exactly, and a
-NaN pixel or a NaN ``fill_value`` reaches only the outputs that really depend on
-it. The loops are
-compiled with numba (imported on first use, so that ``import exobench`` and the
-scoring program stay light) and run on one thread: the parallel layer decides
-how many processes to use, not the kernel.
+which covers rotations about any centre and sub-pixel shifts.
+
+Exactness: coefficients within ``SNAP`` of an integer are made that integer
+(``cos(90 deg)`` is 6e-17, not 0), so quarter turns and integer shifts copy
+pixels exactly. Taps of zero weight are never read, so a NaN pixel or a NaN
+``fill_value`` reaches only the outputs that really depend on it.
+
+Speed: along an output row the sample points lie on a line, so the stretch of
+the row whose taps all fall inside the frame is found once per row; that
+stretch runs a branch-light loop, and only the pixels near the edges take the
+careful path (bounds, fill value). The loops are compiled with numba (imported
+on first use, so that ``import exobench`` and the scoring program stay light).
+
+Threads: frames are resampled in parallel on numba's threads, as many as
+cores by default. Results do not depend on the number of threads (each frame
+is computed alone). A process that shares its cores with others (a Dask worker,
+a benchmark of one thread) limits them with ``NUMBA_NUM_THREADS`` or
+:func:`numba.set_num_threads`.
 """
 
 import functools
@@ -25,12 +34,7 @@ __all__ = ["sample_affine", "INTERPOLATIONS"]
 
 INTERPOLATIONS = ("bilinear", "bicubic")
 
-# Added to sample coordinates so that they are positive where a tap can still reach the
-# frame: int() then truncates like floor(), and anything further out only sees the fill.
-_OFFSET = 16
-
-#: Sample points closer than this (px) to a pixel centre are snapped onto it, so that
-#: cos(90 deg) = 6e-17 and the like do not turn exact copies into interpolations.
+#: Affine coefficients closer than this to an integer are snapped onto it.
 SNAP = 1e-9
 
 
@@ -52,7 +56,9 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0):
     ndarray, same shape and dtype as ``frames``
     """
     frames = np.ascontiguousarray(frames)
-    coefficients = np.ascontiguousarray(coefficients, dtype=np.float64)
+    coefficients = np.array(coefficients, dtype=np.float64)
+    rounded = np.round(coefficients)
+    coefficients = np.where(np.abs(coefficients - rounded) < SNAP, rounded, coefficients)
     out = np.empty_like(frames)
     _kernels()[method](frames, coefficients, float(fill_value), out)
     return out
@@ -60,112 +66,53 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0):
 
 @functools.cache
 def _kernels():
-    import numba  # deferred: compiling costs about a second, once per process (cached on disk)
+    import numba  # deferred: compiling costs a few seconds, once (cached on disk)
 
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-    snap = SNAP  # a closure constant: frozen into the compiled code
-
-    @jit
-    def bilinear(frames, coef, fill, out):
-        n, ny, nx = frames.shape
-        for i in range(n):
-            ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
-            frame = frames[i]
-            for y in range(ny):
-                # shifted by _OFFSET so that int() truncates like floor() wherever it matters
-                row_x = bx * y + cx + _OFFSET
-                row_y = by * y + cy + _OFFSET
-                for x in range(nx):
-                    xs = ax * x + row_x
-                    ys = ay * x + row_y
-                    ix = int(xs)
-                    iy = int(ys)
-                    fx = xs - ix
-                    fy = ys - iy
-                    # snap onto a pixel centre within SNAP (cos(90 deg) = 6e-17 and the like)
-                    if fx < snap:
-                        fx = 0.0
-                    elif fx > 1.0 - snap:
-                        fx = 0.0
-                        ix += 1
-                    if fy < snap:
-                        fy = 0.0
-                    elif fy > 1.0 - snap:
-                        fy = 0.0
-                        iy += 1
-                    ix -= _OFFSET
-                    iy -= _OFFSET
-                    # zero-weight taps are skipped, not multiplied by 0 (0 * NaN is NaN)
-                    inside = ix >= 0 and iy >= 0 and ix + 1 < nx and iy + 1 < ny
-                    if inside and fx != 0.0 and fy != 0.0:  # the common case
-                        v00 = frame[iy, ix]
-                        v01 = frame[iy, ix + 1]
-                        v10 = frame[iy + 1, ix]
-                        v11 = frame[iy + 1, ix + 1]
-                        top = v00 + fx * (v01 - v00)
-                        bottom = v10 + fx * (v11 - v10)
-                        out[i, y, x] = top + fy * (bottom - top)
-                    else:
-                        top = _lerp(frame, iy, ix, fx, fill)
-                        if fy != 0.0:
-                            top += fy * (_lerp(frame, iy + 1, ix, fx, fill) - top)
-                        out[i, y, x] = top
+    # fast-math without the no-NaN / no-inf assumptions: NaN pixels must stay NaN
+    flags = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "reassoc", "arcp", "nsz", "afn"})
+    jit = numba.njit(**flags)
+    # frames are independent: the kernels spread them over numba's threads (see the module doc)
+    jit_frames = numba.njit(parallel=True, **flags)
 
     @jit
-    def bicubic(frames, coef, fill, out):
-        n, ny, nx = frames.shape
-        wx = np.empty(4)
-        wy = np.empty(4)
-        for i in range(n):
-            ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
-            frame = frames[i]
-            for y in range(ny):
-                row_x = bx * y + cx + _OFFSET
-                row_y = by * y + cy + _OFFSET
-                for x in range(nx):
-                    ix, fx = _split(ax * x + row_x)
-                    iy, fy = _split(ay * x + row_y)
-                    _cubic(fx, wx)
-                    _cubic(fy, wy)
-                    ix -= _OFFSET + 1  # the first of the 4 taps
-                    iy -= _OFFSET + 1
-                    acc = 0.0
-                    inside = ix >= 0 and iy >= 0 and ix + 3 < nx and iy + 3 < ny
-                    if inside and fx != 0.0 and fy != 0.0:  # the common case
-                        for j in range(4):
-                            line = 0.0
-                            for k in range(4):
-                                line += wx[k] * frame[iy + j, ix + k]
-                            acc += wy[j] * line
-                    else:
-                        # at a zero fraction only the central tap has a weight (1): skip the
-                        # others rather than multiply them by 0 (0 * NaN is NaN)
-                        kx0, kx1 = (1, 2) if fx == 0.0 else (0, 4)
-                        ky0, ky1 = (1, 2) if fy == 0.0 else (0, 4)
-                        for j in range(ky0, ky1):
-                            line = 0.0
-                            for k in range(kx0, kx1):
-                                line += wx[k] * _pixel(frame, iy + j, ix + k, fill)
-                            acc += wy[j] * line
-                    out[i, y, x] = acc
+    def _span(a, b, lower, upper):
+        # the x range (floats) where lower <= a * x + b < upper
+        if a > 0.0:
+            return (lower - b) / a, (upper - b) / a
+        if a < 0.0:
+            return (upper - b) / a, (lower - b) / a
+        if lower <= b < upper:
+            return -1e300, 1e300
+        return 1.0, 0.0
+
+    @jit
+    def _interior(ax, row_x, ay, row_y, nx, ny, before, after):
+        # [x0, x1): output pixels of this row whose taps (from `before` left of the sample's
+        # floor to `after` right of it) all fall inside the frame
+        x_lo, x_hi = _span(ax, row_x, float(before), float(nx - after))
+        y_lo, y_hi = _span(ay, row_y, float(before), float(ny - after))
+        lo = max(x_lo, y_lo, 0.0)
+        hi = min(x_hi, y_hi, float(nx))
+        if hi <= lo:
+            return 0, 0
+        x0 = int(np.ceil(lo))
+        x1 = int(np.ceil(hi))
+        # rounding at the ends: check them exactly
+        while x0 < x1 and not _inside(ax * x0 + row_x, ay * x0 + row_y, nx, ny, before, after):
+            x0 += 1
+        while x1 > x0 and not _inside(ax * (x1 - 1) + row_x, ay * (x1 - 1) + row_y, nx, ny, before, after):
+            x1 -= 1
+        return x0, x1
+
+    @jit
+    def _inside(xs, ys, nx, ny, before, after):
+        return before <= xs < nx - after and before <= ys < ny - after
 
     @jit
     def _pixel(frame, iy, ix, fill):
         if 0 <= iy < frame.shape[0] and 0 <= ix < frame.shape[1]:
             return frame[iy, ix]
         return fill
-
-    @jit
-    def _split(value):
-        # integer part and fraction in [0, 1), a fraction within SNAP of 0 or 1 made exactly 0
-        floor = np.floor(value)
-        fraction = value - floor
-        index = int(floor)
-        if fraction < snap:
-            return index, 0.0
-        if fraction > 1.0 - snap:
-            return index + 1, 0.0
-        return index, fraction
 
     @jit
     def _lerp(frame, iy, ix, fx, fill):
@@ -176,12 +123,128 @@ def _kernels():
         return left + fx * (_pixel(frame, iy, ix + 1, fill) - left)
 
     @jit
-    def _cubic(t, w):
+    def _bilinear_careful(frame, xs, ys, fill):
+        if not (-1.0 < xs < frame.shape[1] and -1.0 < ys < frame.shape[0]):
+            return fill  # no tap inside the frame (the corners of a rotated frame)
+        fx0 = np.floor(xs)
+        fy0 = np.floor(ys)
+        ix, iy = int(fx0), int(fy0)
+        fx, fy = xs - fx0, ys - fy0
+        top = _lerp(frame, iy, ix, fx, fill)
+        if fy != 0.0:
+            top += fy * (_lerp(frame, iy + 1, ix, fx, fill) - top)
+        return top
+
+    @jit_frames
+    def bilinear(frames, coef, fill, out):
+        n, ny, nx = frames.shape
+        for i in numba.prange(n):
+            ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
+            frame = frames[i]
+            plane = out[i]
+            for y in range(ny):
+                row_x = bx * y + cx
+                row_y = by * y + cy
+                x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 0, 1)
+                on_grid = False
+                for x in range(x0, x1):
+                    xs = ax * x + row_x
+                    ys = ay * x + row_y
+                    ix = int(xs)  # xs >= 0 here: truncation is floor
+                    iy = int(ys)
+                    fx = xs - ix
+                    fy = ys - iy
+                    on_grid |= (fx == 0.0) | (fy == 0.0)
+                    v00 = frame[iy, ix]
+                    v01 = frame[iy, ix + 1]
+                    v10 = frame[iy + 1, ix]
+                    v11 = frame[iy + 1, ix + 1]
+                    top = v00 + fx * (v01 - v00)
+                    bottom = v10 + fx * (v11 - v10)
+                    plane[y, x] = top + fy * (bottom - top)
+                if on_grid:  # rare: redo the samples with a zero fraction, without their 0-weight taps
+                    for x in range(x0, x1):
+                        xs = ax * x + row_x
+                        ys = ay * x + row_y
+                        if xs == int(xs) or ys == int(ys):
+                            plane[y, x] = _bilinear_careful(frame, xs, ys, fill)
+                for x in range(0, x0):
+                    plane[y, x] = _bilinear_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+                for x in range(x1, nx):
+                    plane[y, x] = _bilinear_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+
+    @jit
+    def _cubic4(t):
         t2 = t * t
         t3 = t2 * t
-        w[0] = -0.5 * t3 + t2 - 0.5 * t
-        w[1] = 1.5 * t3 - 2.5 * t2 + 1.0
-        w[2] = -1.5 * t3 + 2.0 * t2 + 0.5 * t
-        w[3] = 0.5 * t3 - 0.5 * t2
+        return (-0.5 * t3 + t2 - 0.5 * t, 1.5 * t3 - 2.5 * t2 + 1.0,
+                -1.5 * t3 + 2.0 * t2 + 0.5 * t, 0.5 * t3 - 0.5 * t2)
+
+    @jit
+    def _bicubic_careful(frame, xs, ys, fill):
+        if not (-2.0 < xs < frame.shape[1] + 1.0 and -2.0 < ys < frame.shape[0] + 1.0):
+            return fill  # no tap inside the frame (the corners of a rotated frame)
+        fx0 = np.floor(xs)
+        fy0 = np.floor(ys)
+        ix, iy = int(fx0) - 1, int(fy0) - 1  # the first of the 4 taps
+        fx, fy = xs - fx0, ys - fy0
+        wx = _cubic4(fx)
+        wy = _cubic4(fy)
+        # at a zero fraction only the central tap has a weight (1): skip the others
+        # rather than multiply them by 0 (0 * NaN is NaN)
+        kx0, kx1 = (1, 2) if fx == 0.0 else (0, 4)
+        ky0, ky1 = (1, 2) if fy == 0.0 else (0, 4)
+        acc = 0.0
+        for j in range(ky0, ky1):
+            line = 0.0
+            for k in range(kx0, kx1):
+                line += wx[k] * _pixel(frame, iy + j, ix + k, fill)
+            acc += wy[j] * line
+        return acc
+
+    @jit_frames
+    def bicubic(frames, coef, fill, out):
+        n, ny, nx = frames.shape
+        for i in numba.prange(n):
+            ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
+            frame = frames[i]
+            plane = out[i]
+            for y in range(ny):
+                row_x = bx * y + cx
+                row_y = by * y + cy
+                x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 1, 2)
+                on_grid = False
+                for x in range(x0, x1):
+                    xs = ax * x + row_x
+                    ys = ay * x + row_y
+                    ix = int(xs)
+                    iy = int(ys)
+                    fx = xs - ix
+                    fy = ys - iy
+                    on_grid |= (fx == 0.0) | (fy == 0.0)
+                    if True:
+                        w0, w1, w2, w3 = _cubic4(fx)
+                        v0, v1, v2, v3 = _cubic4(fy)
+                        ix -= 1
+                        iy -= 1
+                        r0 = (w0 * frame[iy, ix] + w1 * frame[iy, ix + 1]
+                              + w2 * frame[iy, ix + 2] + w3 * frame[iy, ix + 3])
+                        r1 = (w0 * frame[iy + 1, ix] + w1 * frame[iy + 1, ix + 1]
+                              + w2 * frame[iy + 1, ix + 2] + w3 * frame[iy + 1, ix + 3])
+                        r2 = (w0 * frame[iy + 2, ix] + w1 * frame[iy + 2, ix + 1]
+                              + w2 * frame[iy + 2, ix + 2] + w3 * frame[iy + 2, ix + 3])
+                        r3 = (w0 * frame[iy + 3, ix] + w1 * frame[iy + 3, ix + 1]
+                              + w2 * frame[iy + 3, ix + 2] + w3 * frame[iy + 3, ix + 3])
+                        plane[y, x] = v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3
+                if on_grid:  # rare: redo the samples with a zero fraction, without their 0-weight taps
+                    for x in range(x0, x1):
+                        xs = ax * x + row_x
+                        ys = ay * x + row_y
+                        if xs == int(xs) or ys == int(ys):
+                            plane[y, x] = _bicubic_careful(frame, xs, ys, fill)
+                for x in range(0, x0):
+                    plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+                for x in range(x1, nx):
+                    plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)
 
     return {"bilinear": bilinear, "bicubic": bicubic}

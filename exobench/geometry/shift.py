@@ -66,11 +66,14 @@ def _per_frame(value, name, n):
 
 def _shift_fft(stack, dx, dy):
     n, ny, nx = stack.shape
-    spectrum = scipy.fft.rfft2(stack, axes=(1, 2))
+    if n > 1 and stack.strides[0] == 0:  # copies of one frame (np.broadcast_to): one transform
+        spectrum = scipy.fft.rfft2(stack[0])[None]
+    else:
+        spectrum = scipy.fft.rfft2(stack, axes=(1, 2))
     fy = scipy.fft.fftfreq(ny).reshape(1, ny, 1)
     fx = scipy.fft.rfftfreq(nx).reshape(1, 1, -1)
-    phase = np.exp(-2j * np.pi * (fx * dx.reshape(n, 1, 1) + fy * dy.reshape(n, 1, 1)))
+    # the phase ramp is separable: two small exponentials instead of one per frequency
+    phase = np.exp(-2j * np.pi * fx * dx.reshape(n, 1, 1)) * np.exp(-2j * np.pi * fy * dy.reshape(n, 1, 1))
     # For even sizes the Nyquist terms cannot carry a fractional shift of a real signal;
-    # keeping only their real part keeps the result real and the total flux unchanged.
-    spectrum *= phase
-    return scipy.fft.irfft2(spectrum, s=(ny, nx), axes=(1, 2)).astype(stack.dtype, copy=False)
+    # irfft2 keeps only their real part, which keeps the result real and the total flux unchanged.
+    return scipy.fft.irfft2(spectrum * phase, s=(ny, nx), axes=(1, 2)).astype(stack.dtype, copy=False)

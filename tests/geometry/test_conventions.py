@@ -207,7 +207,8 @@ def test_contrast_means_fraction_of_star_flux():
     result = inject.inject_companions(ds.replace(angles=np.linspace(0.0, 40.0, 4)), separations=[11.3],
                                       thetas=[75.0], contrasts=[contrast])
     scale = contrast * ds.star_flux * ds.normalized_psf.sum()
-    np.testing.assert_allclose(result.dataset.cube.sum(axis=(1, 2)), scale, rtol=1e-9)
+    # (to 1e-6: the Fourier shift's faint ringing in the stamp's zero border may fall off the frame)
+    np.testing.assert_allclose(result.dataset.cube.sum(axis=(1, 2)), scale, rtol=1e-6)
 
 
 def test_aperture_flux_depends_on_pixel_phase():

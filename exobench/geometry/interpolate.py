@@ -139,6 +139,7 @@ def _kernels():
     def bilinear(frames, coef, fill, out):
         n, ny, nx = frames.shape
         for i in numba.prange(n):
+            typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
             ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
             frame = frames[i]
             plane = out[i]
@@ -152,8 +153,10 @@ def _kernels():
                     ys = ay * x + row_y
                     ix = int(xs)  # xs >= 0 here: truncation is floor
                     iy = int(ys)
-                    fx = xs - ix
-                    fy = ys - iy
+                    typed[0] = xs - ix
+                    typed[1] = ys - iy
+                    fx = typed[0]
+                    fy = typed[1]
                     on_grid |= (fx == 0.0) | (fy == 0.0)
                     v00 = frame[iy, ix]
                     v01 = frame[iy, ix + 1]
@@ -181,6 +184,15 @@ def _kernels():
                 -1.5 * t3 + 2.0 * t2 + 0.5 * t, 0.5 * t3 - 0.5 * t2)
 
     @jit
+    def _cubic4_typed(t, keys):
+        # _cubic4 with constants of t's precision (a float64 literal would promote float32 to float64)
+        half, one, a15, a25, two = keys[0], keys[1], keys[2], keys[3], keys[4]
+        t2 = t * t
+        t3 = t2 * t
+        return (-half * t3 + t2 - half * t, a15 * t3 - a25 * t2 + one,
+                -a15 * t3 + two * t2 + half * t, half * t3 - half * t2)
+
+    @jit
     def _bicubic_careful(frame, xs, ys, fill):
         if not (-2.0 < xs < frame.shape[1] + 1.0 and -2.0 < ys < frame.shape[0] + 1.0):
             return fill  # no tap inside the frame (the corners of a rotated frame)
@@ -205,7 +217,9 @@ def _kernels():
     @jit_frames
     def bicubic(frames, coef, fill, out):
         n, ny, nx = frames.shape
+        keys = np.array([0.5, 1.0, 1.5, 2.5, 2.0], dtype=frames.dtype)  # Keys' constants, typed
         for i in numba.prange(n):
+            typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
             ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
             frame = frames[i]
             plane = out[i]
@@ -219,23 +233,24 @@ def _kernels():
                     ys = ay * x + row_y
                     ix = int(xs)
                     iy = int(ys)
-                    fx = xs - ix
-                    fy = ys - iy
+                    typed[0] = xs - ix
+                    typed[1] = ys - iy
+                    fx = typed[0]
+                    fy = typed[1]
                     on_grid |= (fx == 0.0) | (fy == 0.0)
-                    if True:
-                        w0, w1, w2, w3 = _cubic4(fx)
-                        v0, v1, v2, v3 = _cubic4(fy)
-                        ix -= 1
-                        iy -= 1
-                        r0 = (w0 * frame[iy, ix] + w1 * frame[iy, ix + 1]
-                              + w2 * frame[iy, ix + 2] + w3 * frame[iy, ix + 3])
-                        r1 = (w0 * frame[iy + 1, ix] + w1 * frame[iy + 1, ix + 1]
-                              + w2 * frame[iy + 1, ix + 2] + w3 * frame[iy + 1, ix + 3])
-                        r2 = (w0 * frame[iy + 2, ix] + w1 * frame[iy + 2, ix + 1]
-                              + w2 * frame[iy + 2, ix + 2] + w3 * frame[iy + 2, ix + 3])
-                        r3 = (w0 * frame[iy + 3, ix] + w1 * frame[iy + 3, ix + 1]
-                              + w2 * frame[iy + 3, ix + 2] + w3 * frame[iy + 3, ix + 3])
-                        plane[y, x] = v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3
+                    w0, w1, w2, w3 = _cubic4_typed(fx, keys)
+                    v0, v1, v2, v3 = _cubic4_typed(fy, keys)
+                    ix -= 1
+                    iy -= 1
+                    r0 = (w0 * frame[iy, ix] + w1 * frame[iy, ix + 1]
+                          + w2 * frame[iy, ix + 2] + w3 * frame[iy, ix + 3])
+                    r1 = (w0 * frame[iy + 1, ix] + w1 * frame[iy + 1, ix + 1]
+                          + w2 * frame[iy + 1, ix + 2] + w3 * frame[iy + 1, ix + 3])
+                    r2 = (w0 * frame[iy + 2, ix] + w1 * frame[iy + 2, ix + 1]
+                          + w2 * frame[iy + 2, ix + 2] + w3 * frame[iy + 2, ix + 3])
+                    r3 = (w0 * frame[iy + 3, ix] + w1 * frame[iy + 3, ix + 1]
+                          + w2 * frame[iy + 3, ix + 2] + w3 * frame[iy + 3, ix + 3])
+                    plane[y, x] = v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3
                 if on_grid:  # rare: redo the samples with a zero fraction, without their 0-weight taps
                     for x in range(x0, x1):
                         xs = ax * x + row_x

@@ -26,6 +26,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     _add_inspect(commands)
+    _add_score(commands)
     return parser
 
 
@@ -69,6 +70,39 @@ def _load_for_inspect(args):
     if not found:
         raise ValueError(f"folder: no {{instrument}}_cube_{{k}}.fits file in {args.folder}")
     return [read_dataset(args.folder, instrument, dataset_id) for instrument, dataset_id in found]
+
+
+def _add_score(commands):
+    score = commands.add_parser(
+        "score",
+        help="score a submission (zip or folder) on a phase of the reference tree",
+        description="Score a submission as the platform's scoring program does, and print the scores. "
+        "A refused submission is an error naming the file and the problem.",
+    )
+    score.add_argument("submission", help="the submission: a zip archive or a folder of FITS files")
+    score.add_argument("reference", metavar="REFERENCE_DIR", help="a phase folder of the reference tree")
+    score.add_argument("--compat", choices=["eidc"], default=None,
+                       help="count and score as the 2019 EIDC program did (participant FWHM and options honoured)")
+    score.add_argument("--phase-suffix", metavar="SUFFIX", default=None,
+                       help="score-name suffix (3d, 4d) when REFERENCE_DIR has no phase.json (default 3d)")
+    score.add_argument("--json", action="store_true", help="print the scores.json content instead of key: value lines")
+    score.add_argument("--output", metavar="DIR",
+                       help="also write scores.txt, scores.json and the detailed results to this folder")
+    score.set_defaults(handler=_run_score)
+
+
+def _run_score(args):
+    from .scoring.program import score_submission, scores_json, scores_text, write_outputs
+
+    report = score_submission(args.submission, args.reference, compat=args.compat, phase_suffix=args.phase_suffix)
+    for note in report.warnings:
+        print(f"exobench: warning: {note}", file=sys.stderr)
+    if args.output:
+        write_outputs(report, args.output)
+    if args.json:
+        print(scores_json(report), end="")
+    else:
+        print(scores_text(report), end="")
 
 
 def _jsonable(value):

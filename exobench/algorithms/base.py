@@ -1,0 +1,215 @@
+"""The plug-in base class of PSF-subtraction algorithms, their result and their registry.
+
+Every algorithm is one small class (scikit-learn style): ``__init__`` takes
+keyword-only options and only stores them; ``process(dataset)`` validates them,
+runs and returns a :class:`Result`. Subclasses register themselves by name::
+
+    class MyADI(Algorithm, name="my_adi"):
+        def __init__(self, *, collapse="median"):
+            self.collapse = collapse
+
+        def process(self, dataset):
+            ...
+
+and :func:`get_algorithm` finds them again by that name.
+"""
+
+import dataclasses
+import inspect
+
+import numpy as np
+
+from .._validate import check_choice
+from ..data import Dataset
+from ..geometry import ROTATION_METHODS, annulus_mask, derotate_cube, frame_center
+
+__all__ = ["Result", "Algorithm", "get_algorithm", "available_algorithms", "COLLAPSE_METHODS"]
+
+#: How the derotated residual cube is collapsed into the final frame.
+COLLAPSE_METHODS = ("median", "mean")
+
+_REGISTRY = {}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Result:
+    """What an algorithm returns.
+
+    Attributes
+    ----------
+    residuals : ndarray, shape ``(t, y, x)``
+        The residual cube after PSF subtraction, derotated (aligned with the sky).
+    final : ndarray, shape ``(y, x)``
+        The residual cube collapsed along time (mean or median, per the
+        algorithm's ``collapse`` option).
+    """
+
+    residuals: np.ndarray
+    final: np.ndarray
+
+
+class Algorithm:
+    """Base class of the PSF-subtraction algorithms.
+
+    A subclass passes ``name=`` in its class statement to register itself, takes
+    keyword-only options in ``__init__`` (stored as attributes of the same name,
+    nothing else) and implements :meth:`process`.
+
+    Examples
+    --------
+    A plug-in (add ``name="mean_adi"`` to the class statement to register it):
+
+    >>> from exobench.examples import example_dataset
+    >>> from exobench.geometry import derotate_cube
+    >>> class MeanADI(Algorithm):
+    ...     def __init__(self, *, collapse="mean"):
+    ...         self.collapse = collapse
+    ...     def process(self, dataset):
+    ...         residuals = derotate_cube(dataset.cube - dataset.cube.mean(axis=0), dataset.angles)
+    ...         return Result(residuals, residuals.mean(axis=0))
+    >>> MeanADI().process(example_dataset(n_frames=10, size=33)).final.shape
+    (33, 33)
+    >>> MeanADI(collapse="median").get_params()
+    {'collapse': 'median'}
+    """
+
+    #: Registry name (set by ``class X(Algorithm, name="x")``).
+    name = None
+
+    def __init_subclass__(cls, *, name=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            if name in _REGISTRY and _REGISTRY[name] is not cls:
+                raise ValueError(f"name: an algorithm named {name!r} is already registered "
+                                 f"({_REGISTRY[name].__qualname__})")
+            cls.name = name
+            _REGISTRY[name] = cls
+
+    def process(self, dataset):  # pragma: no cover - abstract
+        """Subtract the star's PSF from ``dataset`` and return a :class:`Result`."""
+        raise NotImplementedError
+
+    @classmethod
+    def _param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    def get_params(self):
+        """The options given to ``__init__``, as a dict."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def __repr__(self):
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                          if not _same(v, defaults.get(k, inspect.Parameter.empty)))
+        return f"{type(self).__name__}({shown})"
+
+
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # arrays and other ambiguous comparisons
+        return a is b
+
+
+def get_algorithm(name):
+    """The algorithm class registered under ``name``.
+
+    Examples
+    --------
+    >>> get_algorithm("pca")(ncomp=5)
+    PCA(ncomp=5)
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"name: expected one of {', '.join(map(repr, sorted(_REGISTRY)))}, got {name!r}")
+    return _REGISTRY[name]
+
+
+def available_algorithms():
+    """Sorted names of the registered algorithms.
+
+    Examples
+    --------
+    >>> available_algorithms()
+    ['annular_median_adi', 'annular_pca', 'median_adi', 'pca']
+    """
+    return sorted(_REGISTRY)
+
+
+# -- helpers shared by the algorithms (inner code: options are checked here once) ---------
+
+
+def adi_cube(dataset):
+    """The dataset's ADI cube as float64, after checking it is a 3D dataset."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
+    if dataset.is_4d:
+        raise ValueError(f"dataset: expected an ADI dataset with a 3D (t, y, x) cube, got a 4D "
+                         f"(lambda, t, y, x) cube of shape {dataset.cube.shape}; ADI+mSDI is not "
+                         f"supported yet (process one channel at a time: dataset.replace(cube=dataset.cube[k], ...))")
+    cube = np.asarray(dataset.cube, dtype=np.float64)
+    if not np.all(np.isfinite(cube)):
+        raise ValueError("dataset: expected a cube of finite values, got NaN or infinite pixels")
+    return cube
+
+
+def check_common(algorithm):
+    """Check the ``collapse`` and ``derotation`` options every algorithm has."""
+    check_choice(algorithm.collapse, "collapse", COLLAPSE_METHODS)
+    check_choice(algorithm.derotation, "derotation", ROTATION_METHODS)
+
+
+def finish(residuals, dataset, algorithm):
+    """Derotate the residual cube, collapse it and wrap both in a :class:`Result`."""
+    derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation)
+    if algorithm.collapse == "mean":
+        final = derotated.mean(axis=0)
+    else:
+        final = np.median(derotated, axis=0)
+    return Result(derotated, final)
+
+
+def check_number(value, name, *, minimum=0.0, allow_none=False, strict=False):
+    """A real number >= ``minimum`` (> with ``strict``), or None when allowed."""
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok and np.isfinite(value) and (value > minimum if strict else value >= minimum):
+        return float(value)
+    sign = ">" if strict else ">="
+    raise ValueError(f"{name}: expected a number {sign} {minimum:g}"
+                     f"{' or None' if allow_none else ''}, got {value!r}")
+
+
+def annuli(shape, *, inner_radius, width):
+    """Boolean masks of consecutive annuli from ``inner_radius`` (px) to the frame's edge.
+
+    The annuli are ``width`` px wide; the last one reaches the largest circle
+    inscribed in the frame (its pixels included) and is wider when the span is
+    not a whole number of widths. Returns ``(masks, mean_radii)``.
+    """
+    xc, yc = frame_center(shape)
+    ny, nx = shape[-2:]
+    edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc) + 0.5
+    if inner_radius >= edge:
+        raise ValueError(f"inner_radius: expected less than the frame's half-size ({edge:g} px), "
+                         f"got {inner_radius:g} px (inner_radius x fwhm)")
+    count = max(1, int(np.floor((edge - inner_radius) / width)))
+    bounds = inner_radius + width * np.arange(count + 1)
+    bounds[-1] = edge
+    masks = [annulus_mask(shape, bounds[j], bounds[j + 1]) for j in range(count)]
+    keep = [j for j in range(count) if masks[j].any()]
+    return [masks[j] for j in keep], [0.5 * (bounds[j] + bounds[j + 1]) for j in keep]
+
+
+def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames):
+    """Per-frame minimum rotation (degrees) of the reference frames at ``mean_radius``.
+
+    ``delta * fwhm`` px of arc at the annulus's mean radius, lowered for a frame
+    that would otherwise have fewer than ``min_frames`` references to the
+    rotation of its ``min_frames``-th farthest frame.
+    """
+    threshold = np.degrees(delta * fwhm / max(mean_radius, 1e-12))
+    distance = np.abs(angles[:, None] - angles[None, :])
+    farthest = -np.sort(-distance, axis=1)[:, min_frames - 1]
+    return np.minimum(threshold, farthest), distance

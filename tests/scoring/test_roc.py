@@ -197,6 +197,20 @@ def test_bands_equal_brute_force(seed, ny, nx, n_inj, fwhm, quantum, nan_fractio
 
 
 @settings(max_examples=25, deadline=None)
+@given(**case_args, **option_args)
+def test_basin_pass_equals_pixel_pass(seed, ny, nx, n_inj, fwhm, quantum, nan_fraction, npix, overlap, max_fact, inner):
+    """The whole-map sweep (by basins) and a single band covering everything (pixel by pixel) agree."""
+    detmap, positions = random_case(seed, ny, nx, n_inj, fwhm, quantum, nan_fraction)
+    options = dict(npix=npix, overlap_threshold=overlap, max_blob_fact=max_fact, inner_radius=inner)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        whole = roc_curve([detmap], [positions], fwhm, **options)
+        (band,) = roc_by_separation([detmap], [positions], fwhm, bands=((0, np.inf),), **options).values()
+    for name in ("thresholds", "tp", "fp", "fn", "tn"):
+        assert np.array_equal(getattr(whole, name), getattr(band, name)), name
+
+
+@settings(max_examples=25, deadline=None)
 @given(**case_args, grid_seed=st.integers(0, 2**32 - 1))
 def test_given_grid_equals_count_detections(seed, ny, nx, n_inj, fwhm, quantum, nan_fraction, grid_seed):
     detmap, positions = random_case(seed, ny, nx, n_inj, fwhm, quantum, nan_fraction)
@@ -262,7 +276,8 @@ def test_roc_curve_sums_the_datasets_on_the_union_of_their_levels():
     for i in range(0, len(c), 97):
         t = c.thresholds[i]
         per = [count_detections(m, finite(t, m), p, fwhm) for m, p in zip(maps, positions)]
-        assert (c.tp[i], c.fp[i], c.fn[i], c.tn[i]) == tuple(sum(getattr(x, k) for x in per) for k in ("tp", "fp", "fn", "tn"))
+        summed = tuple(sum(getattr(x, k) for x in per) for k in ("tp", "fp", "fn", "tn"))
+        assert (c.tp[i], c.fp[i], c.fn[i], c.tn[i]) == summed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)  # precision at the top threshold
             m = compute_metrics(per)
@@ -475,13 +490,16 @@ def test_errors_name_the_parameter():
         SweepCounts(thresholds=[0.0, 1.0], tp=[0, 0], fp=[0, 0], fn=[0, 0], tn=[0, 0], n_injections=0, n_elements=0)
 
 
-def test_results_are_read_only():
-    c = roc_curve([np.eye(8)], [[(3.0, 3.0)]], 2.0)
+def test_results_are_read_only_and_convert_to_dataset_counts():
+    detmap = np.eye(8)
+    c = roc_curve([detmap], [[(3.0, 3.0)]], 2.0)
     assert isinstance(c, ROCCurve)
     with pytest.raises(ValueError):
         c.tp[0] = 5
+    x, y = c.envelope()
+    assert x[0] == 0 and y[0] == 0 and x[-1] == 1 and y[-1] == 1 and np.all(np.diff(x) >= 0) and np.all(np.diff(y) >= 0)
     s = c.per_dataset[0]
-    assert s.dataset_counts(0.5) == count_detections(np.eye(8), 0.5, [(3.0, 3.0)], 2.0).__class__(
-        **{k: getattr(count_detections(np.eye(8), 0.5, [(3.0, 3.0)], 2.0), k)
-           for k in ("tp", "fp", "fn", "tn", "n_injections", "n_elements", "element_area")}
-    )
+    for t in (1.5, 0.5, 0.0, -3.0):  # 0.5 and -3.0 are not levels of the map: the sweep is complete
+        got = s.dataset_counts(t)
+        want = count_detections(detmap, t, [(3.0, 3.0)], 2.0)
+        assert (got.tp, got.fp, got.fn, got.tn, got.n_elements) == (want.tp, want.fp, want.fn, want.tn, want.n_elements)

@@ -11,6 +11,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
 ``pca``                   :class:`PCA`: full-frame principal component analysis
 ``annular_pca``           :class:`AnnularPCA`: PCA per annulus with a rotation-based
                           library per frame
+``llsg``                  :class:`LLSG`: local low-rank plus sparse plus Gaussian
+                          decomposition per annulus segment
 ========================  ==========================================================
 
 Only ADI (3D) datasets are supported for now.
@@ -25,6 +27,7 @@ Examples
 """
 
 from .base import COLLAPSE_METHODS, Algorithm, Result, available_algorithms, get_algorithm
+from .llsg import LLSG
 from .median import AnnularMedianADI, MedianADI
 from .pca import PCA, AnnularPCA
 
@@ -38,4 +41,5 @@ __all__ = [
     "AnnularMedianADI",
     "PCA",
     "AnnularPCA",
+    "LLSG",
 ]

@@ -131,7 +131,7 @@ def available_algorithms():
     Examples
     --------
     >>> available_algorithms()
-    ['annular_median_adi', 'annular_pca', 'median_adi', 'pca']
+    ['annular_median_adi', 'annular_pca', 'llsg', 'median_adi', 'pca']
     """
     return sorted(_REGISTRY)
 

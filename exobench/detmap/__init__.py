@@ -1,4 +1,4 @@
-"""Detection maps: S/N of sources, exact S/N maps and their significance."""
+"""Detection maps: S/N of sources, exact S/N maps and their significance, STIM maps."""
 
 from .snr import (
     SNRResult,
@@ -9,6 +9,7 @@ from .snr import (
     snr_map,
     snr_to_significance,
 )
+from .stim import StimResult, stim_from_algorithm, stim_from_derotated, stim_map, stim_maps
 
 __all__ = [
     "SNRResult",
@@ -18,4 +19,9 @@ __all__ = [
     "snr_to_significance",
     "significance_map",
     "ring_positions",
+    "StimResult",
+    "stim_map",
+    "stim_maps",
+    "stim_from_derotated",
+    "stim_from_algorithm",
 ]

@@ -253,7 +253,7 @@ def test_naco_median_adi_leaves_more_noise_than_pca(naco_runs):
 
 
 def test_registry_finds_every_algorithm_by_name():
-    assert available_algorithms() == ["annular_median_adi", "annular_pca", "median_adi", "pca"]
+    assert available_algorithms() == ["annular_median_adi", "annular_pca", "llsg", "median_adi", "pca"]
     assert get_algorithm("pca") is PCA and get_algorithm("annular_pca") is AnnularPCA
     assert get_algorithm("median_adi") is MedianADI and get_algorithm("annular_median_adi") is AnnularMedianADI
     with pytest.raises(ValueError, match="name: expected one of .*'pca'.*got 'nope'"):

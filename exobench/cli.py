@@ -27,6 +27,8 @@ def build_parser():
     commands.required = True
     _add_inspect(commands)
     _add_score(commands)
+    _add_baseline(commands)
+    _add_bundle(commands)
     return parser
 
 
@@ -103,6 +105,84 @@ def _run_score(args):
         print(scores_json(report), end="")
     else:
         print(scores_text(report), end="")
+
+
+def _add_baseline(commands):
+    baseline = commands.add_parser(
+        "baseline",
+        help="run a baseline on every dataset of a phase folder and write its submission zip",
+        description="Run one baseline (an algorithm, a detection map, one threshold for the phase) on every "
+        "dataset of a phase folder in the EIDC layout and write the submission in the EIDC format "
+        "({instrument}_detmap_{k}.fits, detection_threshold.fits). S/N maps use the threshold S/N = 5 "
+        "unless the parameters' 'threshold' says otherwise.",
+    )
+    baseline.add_argument("name", metavar="NAME", nargs="?", help="the baseline (see --list)")
+    baseline.add_argument("phase_dir", metavar="PHASE_DIR", nargs="?", help="a phase folder in the EIDC layout")
+    baseline.add_argument("-o", "--output", metavar="SUBMISSION.zip",
+                          help="the submission to write: a .zip archive, or else a new folder")
+    baseline.add_argument("--params", metavar="FILE.yaml",
+                          help="parameters of the run (defaults: baselines/NAME.yaml, or --show-params)")
+    baseline.add_argument("--map", dest="detection_map", choices=["snr", "stim"], default=None,
+                          help="detection map (default: the parameters' detection_map, snr)")
+    baseline.add_argument("--quiet", action="store_true", help="no progress bar")
+    baseline.add_argument("--list", action="store_true", help="list the baselines and exit")
+    baseline.add_argument("--show-params", action="store_true",
+                          help="print the parameters of the run as YAML (NAME and --params) and exit")
+    baseline.set_defaults(handler=_run_baseline, _parser=baseline)
+
+
+def _run_baseline(args):
+    from . import baseline
+
+    if args.list:
+        _print_baselines(baseline.list_baselines())
+        return
+    if args.name is None:
+        args._parser.error("NAME is required (or --list)")
+    if args.show_params:
+        params = baseline.load_params(args.params if args.params else {}, args.name)
+        if args.detection_map is not None:
+            params["detection_map"] = args.detection_map
+        print(baseline.dump_params(params, comments=True), end="")
+        return
+    if args.phase_dir is None or args.output is None:
+        args._parser.error("NAME, PHASE_DIR and -o SUBMISSION.zip are required")
+    result = baseline.run_baseline(args.name, args.phase_dir, params=args.params,
+                                   detection_map=args.detection_map, progress=not args.quiet)
+    path = baseline.write_submission(result, args.output)
+    print(f"wrote {path} ({len(result.maps)} detection map(s), {result.detection_map} map, "
+          f"threshold {result.threshold:g})")
+
+
+def _print_baselines(rows):
+    width = max(len(row["name"]) for row in rows)
+    algo = max(len(str(row["algorithm"])) for row in rows)
+    for row in rows:
+        status = "" if row["available"] is True else f" [{row['available']}]"
+        print(f"{row['name']:<{width}}  {row['algorithm']:<{algo}}  {row['data']:<13}  "
+              f"{row['description']}{status}")
+
+
+def _add_bundle(commands):
+    bundle = commands.add_parser(
+        "bundle",
+        help="build the competition bundle (Codalab v1.5 or Codabench v2) of a built challenge folder",
+        description="Pack a built challenge folder (challenge.yaml, public/phase_N, reference/phase_N, "
+        "starting_kit/; see exobench.bundle) into the zip uploaded to the platform.",
+    )
+    bundle.add_argument("challenge", metavar="CHALLENGE_DIR", help="the built challenge folder")
+    bundle.add_argument("-o", "--output", metavar="BUNDLE.zip", required=True, help="the bundle zip to write")
+    bundle.add_argument("--platform", choices=["codalab", "codabench"], default="codalab",
+                        help="codalab (v1.5 bundle, default) or codabench (v2 bundle)")
+    bundle.set_defaults(handler=_run_bundle)
+
+
+def _run_bundle(args):
+    from .bundle import build_bundle
+
+    result = build_bundle(args.challenge, args.output, platform=args.platform)
+    phases = ", ".join(f"{p.number} {p.name} ({p.suffix})" for p in result["phases"])
+    print(f"wrote {args.output} ({args.platform}; phases {phases}; {len(result['entries'])} entries)")
 
 
 def _jsonable(value):

@@ -1,0 +1,620 @@
+"""Baselines: reference submissions made by one algorithm on every dataset of a phase.
+
+A baseline runs one PSF-subtraction algorithm (:mod:`exobench.algorithms`) on
+every dataset of a phase folder in the EIDC layout, turns each final frame into
+a detection map, chooses one detection threshold for the whole phase and writes
+a submission exactly in the EIDC format::
+
+    {instrument}_detmap_{k}.fits    one 2D detection map per dataset
+    detection_threshold.fits        one number; map values strictly above it are detections
+
+Every baseline is one small class registered by name (the ``name=`` of its class
+statement), naming the algorithm it runs and the options it changes from that
+algorithm's defaults::
+
+    class MyPCA(Baseline, name="my-pca"):
+        "Full-frame PCA, 10 components."
+        algorithm = "pca"
+        defaults = {"ncomp": 10}
+
+A baseline whose algorithm is not registered (yet) is listed as not available
+and refuses to run, so the table follows :func:`exobench.algorithms.available_algorithms`.
+
+Parameters
+----------
+A run is fully described by its parameters, a small YAML file (the defaults of
+each baseline are in ``baselines/{name}.yaml`` of the repository, and
+``exobench baseline NAME --show-params`` prints them)::
+
+    baseline: pca-annular       # optional; when given, must be the baseline run
+    algorithm:                  # options of the algorithm (exobench.algorithms), each optional
+      ncomp: 3
+      asize: 1.0
+    detection_map: snr          # snr or stim
+    threshold: 5.0              # optional; null = the map's documented rule
+
+Keys left out keep their defaults; unknown keys are errors naming them.
+
+Threshold rule
+--------------
+``snr`` maps (the exact S/N map of the final frame, :func:`exobench.detmap.snr_map`
+with the dataset's FWHM, NaN where the S/N is undefined: near the star and the
+frame's edge) use S/N = 5 (:data:`SNR_THRESHOLD`) for every dataset of the phase.
+``stim`` maps are the normalised STIM maps (Pairet et al. 2019,
+:func:`exobench.detmap.stim_from_algorithm`): each dataset's STIM map divided
+by the largest value of its inverse STIM map (the same residuals derotated with
+the opposite angles, where no companion adds up), NaN outside the inscribed
+circle; the STIM-calibrated level is then 1 (:data:`STIM_THRESHOLD`) for every
+dataset: a detection is a value above the highest one noise reached in the
+inverse map. The YAML ``threshold`` overrides either rule.
+
+Only ADI (3D) datasets are processed for now: a phase holding a 4D dataset is
+refused, naming the dataset.
+"""
+
+import copy
+import dataclasses
+import inspect
+import io
+import math
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "Baseline",
+    "BaselineResult",
+    "get_baseline",
+    "available_baselines",
+    "list_baselines",
+    "default_params",
+    "load_params",
+    "dump_params",
+    "run_baseline",
+    "write_submission",
+    "DETECTION_MAPS",
+    "SNR_THRESHOLD",
+    "STIM_THRESHOLD",
+]
+
+#: Detection maps a baseline can build.
+DETECTION_MAPS = ("snr", "stim")
+#: Threshold of S/N maps (documented rule, overridable with the YAML ``threshold``).
+SNR_THRESHOLD = 5.0
+#: Threshold of normalised STIM maps: the largest value of the inverse STIM map.
+STIM_THRESHOLD = 1.0
+#: Keys of a parameter file.
+PARAM_KEYS = ("baseline", "algorithm", "detection_map", "threshold")
+#: Name of the threshold file of a submission.
+THRESHOLD_FILE = "detection_threshold.fits"
+#: Timestamp of every zip entry (the earliest a zip can hold), for reproducible archives.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+_REGISTRY = {}
+
+
+# -- the baselines ----------------------------------------------------------------------
+
+
+class Baseline:
+    """A reference submission: one algorithm, one detection map, one threshold.
+
+    Subclasses register with ``name=`` in their class statement and set:
+
+    Attributes
+    ----------
+    algorithm : str
+        Registry name of the algorithm (:func:`exobench.algorithms.get_algorithm`).
+    defaults : dict
+        Options given to the algorithm, over the algorithm's own defaults.
+    data : {"adi", "asdi"}
+        The cubes it processes: ``"adi"`` any cube (3D for now), ``"asdi"`` 4D only.
+    """
+
+    name = None
+    algorithm = None
+    defaults = {}
+    data = "adi"
+
+    def __init_subclass__(cls, *, name=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            if name in _REGISTRY and _REGISTRY[name] is not cls:
+                raise ValueError(f"name: a baseline named {name!r} is already registered "
+                                 f"({_REGISTRY[name].__qualname__})")
+            cls.name = name
+            _REGISTRY[name] = cls
+
+    @classmethod
+    def description(cls):
+        """First line of the class's docstring."""
+        return (inspect.getdoc(cls) or "").splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def unavailable_reason(cls):
+        """Why the baseline cannot run in this installation, or None when it can."""
+        from .algorithms import available_algorithms
+
+        if cls.data == "asdi":
+            return "not yet available: 4D (ADI+mSDI) processing comes later"
+        if cls.algorithm not in available_algorithms():
+            return f"not yet available: no algorithm {cls.algorithm!r} in exobench.algorithms"
+        return None
+
+    @classmethod
+    def algorithm_class(cls):
+        from .algorithms import get_algorithm
+
+        return get_algorithm(cls.algorithm)
+
+    @classmethod
+    def default_params(cls):
+        """The full parameters of a default run (every algorithm option spelled out)."""
+        algo = cls.algorithm_class()
+        signature = inspect.signature(algo.__init__)
+        options = {p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
+        options.update(copy.deepcopy(cls.defaults))
+        return {"baseline": cls.name, "algorithm": options, "detection_map": "snr", "threshold": None}
+
+
+class MedianBaseline(Baseline, name="median"):
+    """Full-frame median ADI (exobench.algorithms.MedianADI)."""
+
+    algorithm = "median_adi"
+    defaults = {"collapse": "median", "derotation": "bilinear"}
+
+
+class AnnularMedianBaseline(Baseline, name="median-annular"):
+    """Annular median ADI with a rotation threshold (exobench.algorithms.AnnularMedianADI)."""
+
+    algorithm = "annular_median_adi"
+    defaults = {"asize": 1.5, "inner_radius": 0.0, "delta": 1.0, "n_references": None,
+                "collapse": "median", "derotation": "bilinear"}
+
+
+class PCABaseline(Baseline, name="pca"):
+    """Full-frame PCA, 5 components (exobench.algorithms.PCA)."""
+
+    algorithm = "pca"
+    defaults = {"ncomp": 5, "explained_variance": None, "inner_radius": None,
+                "collapse": "median", "derotation": "bilinear"}
+
+
+class AnnularPCABaseline(Baseline, name="pca-annular"):
+    """Annular PCA, 3 components, 1-FWHM rotation threshold (exobench.algorithms.AnnularPCA)."""
+
+    algorithm = "annular_pca"
+    defaults = {"ncomp": 3, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0,
+                "collapse": "median", "derotation": "bilinear"}
+
+
+class LLSGBaseline(Baseline, name="llsg"):
+    """Local low-rank plus sparse plus Gaussian decomposition (exobench.algorithms, "llsg")."""
+
+    algorithm = "llsg"
+
+
+class SDIPCABaseline(Baseline, name="sdi-pca"):
+    """Spectral differential imaging with PCA (4D cubes)."""
+
+    algorithm = "sdi_pca"
+    data = "asdi"
+
+
+class ASDIPCABaseline(Baseline, name="asdi-pca"):
+    """Angular and spectral differential imaging with PCA (4D cubes)."""
+
+    algorithm = "asdi_pca"
+    data = "asdi"
+
+
+def get_baseline(name):
+    """The baseline class registered under ``name``.
+
+    Examples
+    --------
+    >>> get_baseline("pca-annular").algorithm
+    'annular_pca'
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"name: expected a baseline among {', '.join(map(repr, _REGISTRY))}, got {name!r}")
+    return _REGISTRY[name]
+
+
+def available_baselines():
+    """Names of the baselines that can run in this installation, in registration order.
+
+    Examples
+    --------
+    >>> available_baselines()[:4]
+    ['median', 'median-annular', 'pca', 'pca-annular']
+    """
+    return [name for name, cls in _REGISTRY.items() if cls.unavailable_reason() is None]
+
+
+def list_baselines():
+    """One row per registered baseline: ``name``, ``algorithm``, ``data``, ``available``, ``description``.
+
+    ``available`` is True or the reason it is not.
+    """
+    rows = []
+    for name, cls in _REGISTRY.items():
+        reason = cls.unavailable_reason()
+        rows.append({"name": name, "algorithm": cls.algorithm,
+                     "data": "4D (ADI+mSDI)" if cls.data == "asdi" else "ADI",
+                     "available": True if reason is None else reason, "description": cls.description()})
+    return rows
+
+
+def _runnable(name):
+    cls = get_baseline(name)
+    reason = cls.unavailable_reason()
+    if reason is not None:
+        raise ValueError(f"name: baseline {name!r} is {reason}")
+    return cls
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def default_params(name):
+    """The parameters of a default run of baseline ``name`` (a dict, as in its YAML file).
+
+    Examples
+    --------
+    >>> params = default_params("pca")
+    >>> params["algorithm"]["ncomp"], params["detection_map"], params["threshold"]
+    (5, 'snr', None)
+    """
+    return _runnable(name).default_params()
+
+
+def load_params(source, name=None):
+    """Read and check baseline parameters from a YAML file (or a mapping).
+
+    Parameters
+    ----------
+    source : str, path-like or mapping
+        A YAML file, or its content already parsed.
+    name : str, optional
+        The baseline the parameters are for: the result is its defaults
+        updated with ``source``, every key checked against its algorithm's
+        options; without it, only the structure is checked and ``source``
+        must name its baseline.
+
+    Returns
+    -------
+    dict
+        Full parameters: ``baseline``, ``algorithm`` (every option), ``detection_map``, ``threshold``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown key (named), a wrong type, or a file for another baseline.
+
+    Examples
+    --------
+    >>> load_params({"algorithm": {"ncomp": 8}, "threshold": 4}, "pca")["algorithm"]["ncomp"]
+    8
+    >>> load_params({"algorithm": {"ncmp": 8}}, "pca")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: params: algorithm: unknown option 'ncmp' of baseline 'pca' (algorithm 'pca'); expected some of ...
+    """
+    where = "params"
+    if isinstance(source, (str, os.PathLike)):
+        where = str(source)
+        data = _read_yaml(source)
+    else:
+        data = source
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping of {', '.join(PARAM_KEYS)}, got {type(data).__name__}")
+    unknown = [str(key) for key in data if key not in PARAM_KEYS]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {', '.join(map(repr, unknown))}; "
+                         f"expected some of {', '.join(PARAM_KEYS)}")
+    given = data.get("baseline")
+    if given is not None and name is not None and given != name:
+        raise ValueError(f"{where}: baseline: the file is for baseline {given!r}, not {name!r}")
+    name = name if name is not None else given
+    if name is None:
+        raise ValueError(f"{where}: baseline: not given; name the baseline the parameters are for")
+    cls = _runnable(name)
+    params = cls.default_params()
+    options = data.get("algorithm")
+    if options is not None:
+        if not isinstance(options, dict):
+            raise ValueError(f"{where}: algorithm: expected a mapping of options, got {type(options).__name__}")
+        known = params["algorithm"]
+        wrong = [str(key) for key in options if key not in known]
+        if wrong:
+            raise ValueError(f"{where}: algorithm: unknown option {', '.join(map(repr, wrong))} of baseline "
+                             f"{name!r} (algorithm {cls.algorithm!r}); expected some of {', '.join(sorted(known))}")
+        params["algorithm"].update(options)
+    if "detection_map" in data:
+        kind = data["detection_map"]
+        if kind not in DETECTION_MAPS:
+            raise ValueError(f"{where}: detection_map: expected one of {', '.join(DETECTION_MAPS)}, got {kind!r}")
+        params["detection_map"] = kind
+    if "threshold" in data:
+        params["threshold"] = _check_threshold(data["threshold"], f"{where}: threshold")
+    return params
+
+
+def _check_threshold(value, label):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{label}: expected a finite number or null (the map's rule), got {value!r}")
+    return float(value)
+
+
+def _read_yaml(path):
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"params: {str(path)!r} not found") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).replace("\n", " ")
+        raise ValueError(f"{path}: not valid YAML ({first})") from None
+
+
+def dump_params(params, *, comments=False):
+    """The parameters as YAML text (keys in the documented order), ready for ``--params``.
+
+    With ``comments``, a header of comments says what the keys mean (the
+    files of ``baselines/`` are this text for the default parameters).
+
+    Examples
+    --------
+    >>> print(dump_params(default_params("median")), end="")
+    baseline: median
+    algorithm:
+      collapse: median
+      derotation: bilinear
+    detection_map: snr
+    threshold: null
+    """
+    import yaml
+
+    ordered = {key: params[key] for key in PARAM_KEYS if key in params}
+    text = yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False)
+    if not comments:
+        return text
+    cls = get_baseline(params["baseline"])
+    header = f"""\
+# exobench baseline {cls.name!r}: {cls.description()}
+# Run: exobench baseline {cls.name} PHASE_DIR -o {cls.name}.zip --params THIS_FILE.yaml
+# algorithm: options of exobench.algorithms.{cls.algorithm_class().__name__} (see its docstring),
+#            all spelled out so that a run does not depend on that class's defaults.
+# detection_map: snr (exact S/N map of the final frame, exobench.detmap.snr_map with the
+#            dataset's FWHM, NaN where undefined) or stim (normalised STIM map); --map overrides it.
+# threshold: one threshold for every map of the phase (values strictly above it are detections);
+#            null = the map's rule: S/N {SNR_THRESHOLD:g} for snr maps, {STIM_THRESHOLD:g} for stim maps.
+"""
+    return header + text
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BaselineResult:
+    """What :func:`run_baseline` returns.
+
+    Attributes
+    ----------
+    name : str
+        The baseline.
+    params : dict
+        The full parameters of the run (as :func:`load_params` returns them).
+    maps : dict
+        ``(instrument, dataset_id) -> 2D float64 detection map``, in the order of
+        :func:`exobench.data.fits_io.find_datasets`.
+    threshold : float
+        The phase's detection threshold (values strictly above it are detections).
+    detection_map : str
+        ``"snr"`` or ``"stim"``.
+    """
+
+    name: str
+    params: dict
+    maps: dict
+    threshold: float
+    detection_map: str
+
+    def files(self):
+        """``file name -> array`` of the submission, sorted by name."""
+        out = {f"{instrument}_detmap_{k}.fits": image for (instrument, k), image in self.maps.items()}
+        out[THRESHOLD_FILE] = np.array([self.threshold], dtype=np.float64)
+        return dict(sorted(out.items()))
+
+
+def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=False):
+    """Run baseline ``name`` on every dataset of a phase folder in the EIDC layout.
+
+    Parameters
+    ----------
+    name : str
+        A baseline of :func:`available_baselines`.
+    phase_dir : str or path-like
+        Folder of ``{instrument}_cube_{k}.fits`` (and ``pa``, ``psf``...) files.
+    params : str, path-like or mapping, optional
+        Parameters (a YAML file or its content, see :func:`load_params`); the
+        baseline's defaults otherwise.
+    detection_map : {"snr", "stim"}, optional
+        Overrides the parameters' ``detection_map``.
+    progress : bool
+        Show a progress bar over the datasets on stderr (the command line turns it on).
+
+    Returns
+    -------
+    BaselineResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from exobench.examples import example_dataset
+    >>> from exobench.data.fits_io import write_dataset
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = write_dataset(example_dataset(n_frames=10, size=33), folder)
+    >>> result = run_baseline("median", folder, progress=False)
+    >>> list(result.maps), result.maps["example", "1"].shape, result.threshold
+    ([('example', '1')], (33, 33), 5.0)
+    """
+    from .data.fits_io import find_datasets, read_dataset
+
+    cls = _runnable(name)
+    params = load_params(params if params is not None else {}, name)
+    if detection_map is not None:
+        if detection_map not in DETECTION_MAPS:
+            raise ValueError(f"detection_map: expected one of {', '.join(DETECTION_MAPS)}, got {detection_map!r}")
+        params["detection_map"] = detection_map
+    kind = params["detection_map"]
+    stim = _stim_functions() if kind == "stim" else None
+    found = find_datasets(phase_dir)
+    if not found:
+        raise ValueError(f"phase_dir: no {{instrument}}_cube_{{k}}.fits file in {str(phase_dir)!r}")
+    for instrument, k in found:
+        _refuse_4d(phase_dir, instrument, k, name, _cube_ndim(phase_dir, instrument, k))
+    algorithm = cls.algorithm_class()(**params["algorithm"])
+    maps = {}
+    bar = _progress(found, name, progress)
+    try:
+        for instrument, k in bar:
+            dataset = read_dataset(phase_dir, instrument, k)
+            _refuse_4d(phase_dir, instrument, k, name, dataset.cube.ndim)
+            if kind == "snr":
+                maps[instrument, k] = _snr_detection_map(algorithm, dataset)
+            else:
+                maps[instrument, k] = np.asarray(stim(algorithm, dataset).normalized, dtype=np.float64)
+    finally:
+        if hasattr(bar, "close"):
+            bar.close()
+    threshold = params["threshold"]
+    if threshold is None:
+        threshold = SNR_THRESHOLD if kind == "snr" else STIM_THRESHOLD
+    return BaselineResult(name=name, params=params, maps=maps, threshold=float(threshold), detection_map=kind)
+
+
+def _progress(items, name, enabled):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=f"baseline {name}", unit="dataset", file=sys.stderr, leave=True)
+
+
+def _cube_ndim(folder, instrument, k):
+    """Dimensions of a dataset's cube from its FITS header (None when it cannot be told cheaply)."""
+    from astropy.io import fits
+
+    from .data.fits_io import eidc_path
+
+    try:
+        with fits.open(eidc_path(folder, instrument, k, "cube"), memmap=True, lazy_load_hdus=True) as hdus:
+            for hdu in hdus:
+                naxis = hdu.header.get("NAXIS", 0)
+                if naxis:
+                    return int(naxis)
+    except Exception:  # the reader of the dataset itself names the problem later
+        return None
+    return None
+
+
+def _refuse_4d(folder, instrument, k, name, ndim):
+    if ndim == 4:
+        raise ValueError(f"phase_dir: dataset {instrument} {k} ({instrument}_cube_{k}.fits in {str(folder)!r}) "
+                         f"has a 4D (lambda, t, y, x) cube; baseline {name!r} processes ADI (3D) datasets only "
+                         f"for now")
+
+
+def _snr_detection_map(algorithm, dataset):
+    from .detmap import snr_map
+
+    result = algorithm.process(dataset)
+    return snr_map(result.final, float(dataset.fwhm))
+
+
+def _stim_functions():
+    from . import detmap
+
+    function = getattr(detmap, "stim_from_algorithm", None)
+    if function is None:
+        raise ValueError("detection_map: 'stim' is not available yet (exobench.detmap has no STIM maps); use 'snr'")
+    return function
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def write_submission(result, path):
+    """Write a submission in the EIDC format, atomically: a zip archive or a folder.
+
+    Parameters
+    ----------
+    result : BaselineResult
+    path : str or path-like
+        Ending in ``.zip``: a flat zip archive (replaced if it exists) whose
+        bytes depend only on the maps and threshold (entries sorted by name,
+        fixed timestamps and permissions). Otherwise a folder, which must not
+        exist or be empty; it appears only once every file is written.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    files = {name: _fits_bytes(data, result) for name, data in result.files().items()}
+    if path.suffix.lower() == ".zip":
+        from ._atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            with zipfile.ZipFile(tmp, "w") as archive:
+                for name, content in files.items():
+                    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.create_system = 3
+                    info.external_attr = 0o644 << 16
+                    archive.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+        return path
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        what = "a file" if not path.is_dir() else "a folder that is not empty"
+        raise FileExistsError(f"output: {str(path)!r} is {what}; give a new folder or a .zip path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"output: folder {str(path.parent)!r} does not exist")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        for name, content in files.items():
+            (tmp / name).write_bytes(content)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _fits_bytes(data, result):
+    from astropy.io import fits
+
+    header = fits.Header()
+    header["BASELINE"] = (result.name, "exobench baseline")
+    header["DETMAP"] = (result.detection_map, "detection map")
+    buffer = io.BytesIO()
+    hdu = fits.PrimaryHDU(data=np.asarray(data, dtype=np.float64), header=header)
+    hdu.writeto(buffer, output_verify="exception")
+    return buffer.getvalue()

@@ -297,8 +297,31 @@ def _phase_scores(counts, submission, reference, fwhms, counting, mode):
                ("tpr", "fpr", "precision", "fdr", "f1")}
     details.update({name: int(getattr(metrics, name)) for name in ("tp", "fp", "fn", "tn", "n_injections")})
     details.update(auc=_finite_or_none(auc), partial_auc=_finite_or_none(_roc_value(roc, "partial_auc")),
-                   max_fpr=reference.max_fpr)
+                   max_fpr=reference.max_fpr, confidence_intervals=_bootstrap_intervals(counts, roc))
     return scores, sorted(set(undefined), key=keys.index), details, roc
+
+
+#: Bootstrap resamples of the phase's datasets behind the confidence intervals of F1 and AUC.
+BOOTSTRAP_F1 = 1000
+BOOTSTRAP_AUC = 200
+#: Thresholds of the AUC bootstrap: quantiles of the phase's levels (the full sweep is too slow
+#: to re-grid 200 times within the platform's time budget; the point AUC uses every level).
+BOOTSTRAP_AUC_LEVELS = 256
+
+
+def _bootstrap_intervals(counts, roc):
+    """95 % percentile-bootstrap intervals of F1 and AUC over the phase's datasets (seeded: reproducible)."""
+    from .roc import bootstrap_ci
+
+    levels = roc.thresholds[np.isfinite(roc.thresholds)]
+    grid = np.unique(np.quantile(levels, np.linspace(0.0, 1.0, BOOTSTRAP_AUC_LEVELS))) if levels.size else levels
+    grid = np.concatenate([grid, [-np.inf]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f1 = bootstrap_ci(counts, statistic="f1", n_boot=BOOTSTRAP_F1)
+        auc = bootstrap_ci(roc, statistic="auc", thresholds=grid, n_boot=BOOTSTRAP_AUC)
+    return {"level": 0.95, "f1": [_finite_or_none(v) for v in f1], "auc": [_finite_or_none(v) for v in auc],
+            "resamples": {"f1": BOOTSTRAP_F1, "auc": BOOTSTRAP_AUC}, "auc_levels": int(grid.size)}
 
 
 def _eidc_denominators(metrics, suffix):
@@ -442,7 +465,7 @@ tr.total td {{ font-weight: bold; }}
 <p>Detection threshold {e(repr(report.threshold))}; {e(mode)}; counting options: {options}.</p>
 <h2>Scores</h2>
 <table>{score_rows}</table>
-<p>Undefined metrics (a denominator of 0) are reported as 0.</p>
+<p>Undefined metrics (a denominator of 0) are reported as 0. {_intervals_text(report)}</p>
 <h2>Datasets</h2>
 <table>{head}{rows}</table>
 <h2>ROC curve</h2>
@@ -451,6 +474,19 @@ tr.total td {{ font-weight: bold; }}
 <ul>{notes}</ul>
 </body></html>
 """
+
+
+def _intervals_text(report):
+    ci = report.metrics.get("confidence_intervals") or {}
+
+    def span(name):
+        low, high = ci.get(name) or (None, None)
+        return "undefined" if low is None else f"[{low:.3f}, {high:.3f}]"
+
+    if not ci:
+        return ""
+    return html.escape(f"{ci['level']:.0%} bootstrap intervals over the datasets: F1 {span('f1')}, "
+                       f"AUC {span('auc')}.")
 
 
 def roc_svg(report, *, width=420, height=340):

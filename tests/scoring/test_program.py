@@ -11,6 +11,7 @@ import pytest
 from exobench.scoring.program import (
     SCORE_NAMES,
     format_score,
+    render_html,
     run_program,
     score_keys,
     score_submission,
@@ -194,3 +195,18 @@ def test_score_names_are_the_leaderboard_columns():
     assert SCORE_NAMES == ("F1", "Precision", "Recall", "FalsePositives", "TPR", "FPR", "AUC")
     with pytest.raises(SubmissionError):
         raise SubmissionError("x")
+
+
+@pytest.mark.skipif(not EIDC_CASES.is_dir(), reason="EIDC test vectors not found")
+def test_bootstrap_intervals_of_f1_and_auc_are_reported_and_reproducible():
+    folder = EIDC_CASES / "case_01"
+    first = score_submission(folder / "res", folder / "ref")
+    ci = first.metrics["confidence_intervals"]
+    assert ci["level"] == 0.95 and ci["resamples"] == {"f1": 1000, "auc": 200}
+    low, high = ci["f1"]
+    assert low <= first.metrics["f1"] <= high  # the point estimate lies in its interval
+    low, high = ci["auc"]
+    assert 0.0 <= low <= high <= 1.0
+    again = score_submission(folder / "res", folder / "ref")
+    assert again.metrics["confidence_intervals"] == ci  # seeded: same data, same interval
+    assert "bootstrap intervals over the datasets: F1 [" in render_html(first)

@@ -229,7 +229,8 @@ def _snr_kernel():
 
     overlap_stamp = compiled_kernels()["overlap_stamp"]
 
-    @numba.njit(cache=True, nogil=True)
+    # error_model="numpy": a background of zero spread gives inf (or NaN for 0/0), as snr() does
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
     def kernel(image, xc, yc, fwhm, r_min, r_max, exclude_adjacent, out):
         radius = fwhm / 2.0
         size = int(2 * radius + 3)

@@ -131,3 +131,14 @@ def test_snr_errors(rng):
         from exobench.photometry import aperture_sums
 
         aperture_sums(image, [(1.0, 1.0)], radius=2.0)
+
+
+def test_a_background_without_spread_gives_inf_not_an_error():
+    # e.g. the median collapse of a sparse (LLSG) residual cube: zero almost everywhere
+    image = np.zeros((41, 41))
+    image[20, 30] = 1.0
+    smap = snr_map(image, 4.0)
+    assert smap[20, 30] == np.inf
+    assert np.isnan(smap[35, 20])  # a ring at 15 px, all zero: 0 / 0, nothing to say
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert snr(image, (30.0, 20.0), 4.0).snr == np.inf

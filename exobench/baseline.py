@@ -48,8 +48,11 @@ circle; the STIM-calibrated level is then 1 (:data:`STIM_THRESHOLD`) for every
 dataset: a detection is a value above the highest one noise reached in the
 inverse map. The YAML ``threshold`` overrides either rule.
 
-Only ADI (3D) datasets are processed for now: a phase holding a 4D dataset is
-refused, naming the dataset.
+Each baseline takes one kind of data: the ADI baselines (``median``, ``pca``...)
+3D ``(t, y, x)`` cubes only, and refuse a phase holding a 4D dataset, naming
+it; the ADI+mSDI baselines (``sdi-pca``, ``asdi-pca``) 4D ``(lambda, t, y, x)``
+cubes only, and refuse a phase holding a 3D dataset, naming it. The S/N map of
+a 4D dataset's final frame uses the mean of its channels' FWHM.
 """
 
 import copy
@@ -113,7 +116,8 @@ class Baseline:
     defaults : dict
         Options given to the algorithm, over the algorithm's own defaults.
     data : {"adi", "asdi"}
-        The cubes it processes: ``"adi"`` any cube (3D for now), ``"asdi"`` 4D only.
+        The cubes it processes: ``"adi"`` 3D ``(t, y, x)`` only, ``"asdi"`` 4D
+        ``(lambda, t, y, x)`` only.
     """
 
     name = None
@@ -140,8 +144,6 @@ class Baseline:
         """Why the baseline cannot run in this installation, or None when it can."""
         from .algorithms import available_algorithms
 
-        if cls.data == "asdi":
-            return "not yet available: 4D (ADI+mSDI) processing comes later"
         if cls.algorithm not in available_algorithms():
             return f"not yet available: no algorithm {cls.algorithm!r} in exobench.algorithms"
         return None
@@ -200,17 +202,20 @@ class LLSGBaseline(Baseline, name="llsg"):
 
 
 class SDIPCABaseline(Baseline, name="sdi-pca"):
-    """Spectral differential imaging with PCA (4D cubes)."""
+    """Spectral differential imaging, PCA of 1 component per time step (exobench.algorithms.SDIPCA)."""
 
     algorithm = "sdi_pca"
     data = "asdi"
+    defaults = {"ncomp": 1, "rescaling": "bicubic", "collapse": "median", "derotation": "bilinear"}
 
 
 class ASDIPCABaseline(Baseline, name="asdi-pca"):
-    """Angular and spectral differential imaging with PCA (4D cubes)."""
+    """Angular and spectral differential imaging, one PCA of 5 components (exobench.algorithms.ASDIPCA)."""
 
     algorithm = "asdi_pca"
     data = "asdi"
+    defaults = {"steps": 1, "ncomp": 5, "ncomp_adi": 1, "rescaling": "bicubic", "collapse": "median",
+                "derotation": "bilinear"}
 
 
 def get_baseline(name):
@@ -488,14 +493,14 @@ def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=F
     if not found:
         raise ValueError(f"phase_dir: no {{instrument}}_cube_{{k}}.fits file in {str(phase_dir)!r}")
     for instrument, k in found:
-        _refuse_4d(phase_dir, instrument, k, name, _cube_ndim(phase_dir, instrument, k))
+        _refuse_kind(phase_dir, instrument, k, cls, _cube_ndim(phase_dir, instrument, k))
     algorithm = cls.algorithm_class()(**params["algorithm"])
     maps = {}
     bar = _progress(found, name, progress)
     try:
         for instrument, k in bar:
             dataset = read_dataset(phase_dir, instrument, k)
-            _refuse_4d(phase_dir, instrument, k, name, dataset.cube.ndim)
+            _refuse_kind(phase_dir, instrument, k, cls, dataset.cube.ndim)
             if kind == "snr":
                 maps[instrument, k] = _snr_detection_map(algorithm, dataset)
             else:
@@ -534,18 +539,21 @@ def _cube_ndim(folder, instrument, k):
     return None
 
 
-def _refuse_4d(folder, instrument, k, name, ndim):
-    if ndim == 4:
-        raise ValueError(f"phase_dir: dataset {instrument} {k} ({instrument}_cube_{k}.fits in {str(folder)!r}) "
-                         f"has a 4D (lambda, t, y, x) cube; baseline {name!r} processes ADI (3D) datasets only "
-                         f"for now")
+def _refuse_kind(folder, instrument, k, cls, ndim):
+    where = f"phase_dir: dataset {instrument} {k} ({instrument}_cube_{k}.fits in {str(folder)!r})"
+    if cls.data == "adi" and ndim == 4:
+        raise ValueError(f"{where} has a 4D (lambda, t, y, x) cube; baseline {cls.name!r} processes ADI (3D) "
+                         f"datasets only (use sdi-pca or asdi-pca for 4D datasets)")
+    if cls.data == "asdi" and ndim == 3:
+        raise ValueError(f"{where} has a 3D (t, y, x) cube; baseline {cls.name!r} processes ADI+mSDI (4D) "
+                         f"datasets only (use an ADI baseline such as pca for 3D datasets)")
 
 
 def _snr_detection_map(algorithm, dataset):
     from .detmap import snr_map
 
     result = algorithm.process(dataset)
-    return snr_map(result.final, float(dataset.fwhm))
+    return snr_map(result.final, float(np.mean(dataset.fwhm)))
 
 
 def _stim_functions():

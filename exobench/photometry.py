@@ -76,9 +76,9 @@ def aperture_sums(image, positions, *, radius):
 def compiled_kernels():
     """The numba kernels of exact circular photometry (compiled once, cached on disk).
 
-    ``overlap_stamp(ux, uy, radius, sa, sw, weights)`` fills ``weights`` with the
+    ``overlap_stamp(ux, uy, radius, sa, sw, vw, weights)`` fills ``weights`` with the
     exact overlap of the circle centred on ``(ux, uy)`` with the pixels
-    ``[i0, i0 + m) x [j0, j0 + m)`` and returns ``(i0, j0, m)``. The area of the
+    ``[i0, i0 + mx) x [j0, j0 + my)`` (columns, rows) and returns ``(i0, j0, mx, my)``. The area of the
     circle below and left of a corner ``(u, v)`` has a closed form in
     ``S(t) = (t sqrt(R^2 - t^2) + R^2 asin(t / R)) / 2``, evaluated once per
     pixel edge; each pixel's overlap is then a difference of four corners.
@@ -96,21 +96,25 @@ def compiled_kernels():
 
     @jit
     def overlap_stamp(ux, uy, radius, sa, sw, vw, weights):
+        # the pixels whose square meets the circle's bounding box: columns i0 .. i0 + mx - 1,
+        # rows j0 .. j0 + my - 1 (never more: a cell beyond them could be outside the image)
         i0 = int(np.ceil(ux - radius - 0.5))
         j0 = int(np.ceil(uy - radius - 0.5))
-        m = max(int(np.floor(ux + radius + 0.5)) - i0 + 1, int(np.floor(uy + radius + 0.5)) - j0 + 1)
+        mx = int(np.floor(ux + radius + 0.5)) - i0 + 1
+        my = int(np.floor(uy + radius + 0.5)) - j0 + 1
         s_r = 0.25 * np.pi * radius * radius
-        for e in range(m + 1):
+        for e in range(mx + 1):
             sa[e] = primitive(i0 - 0.5 + e - ux, radius)
-            v = j0 - 0.5 + e - uy
+        for f in range(my + 1):
+            v = j0 - 0.5 + f - uy
             w = np.sqrt(max((radius - v) * (radius + v), 0.0))
-            vw[e, 0] = v
-            vw[e, 1] = w
-            sw[e] = primitive(w, radius)
-        # corner values F(u_e, v_f) into weights[f, e] (an (m+1) x (m+1) grid)
-        for f in range(m + 1):
+            vw[f, 0] = v
+            vw[f, 1] = w
+            sw[f] = primitive(w, radius)
+        # corner values F(u_e, v_f) into weights[f, e] (an (my+1) x (mx+1) grid)
+        for f in range(my + 1):
             v, w, s_w = vw[f, 0], vw[f, 1], sw[f]
-            for e in range(m + 1):
+            for e in range(mx + 1):
                 s_a = sa[e]
                 s_b = min(max(s_a, -s_w), s_w)
                 a = min(max(i0 - 0.5 + e - ux, -radius), radius)
@@ -121,10 +125,10 @@ def compiled_kernels():
                 else:
                     weights[f, e] = middle
         # pixel overlaps: differences of the four corners, in place (row f, column e)
-        for f in range(m):
-            for e in range(m):
+        for f in range(my):
+            for e in range(mx):
                 weights[f, e] = weights[f + 1, e + 1] - weights[f, e + 1] - weights[f + 1, e] + weights[f, e]
-        return i0, j0, m
+        return i0, j0, mx, my
 
     @jit
     def aperture_sums(image, positions, radius, out):
@@ -134,10 +138,10 @@ def compiled_kernels():
         vw = np.empty((size + 1, 2))
         weights = np.empty((size + 1, size + 1))
         for p in range(positions.shape[0]):
-            i0, j0, m = overlap_stamp(positions[p, 0], positions[p, 1], radius, sa, sw, vw, weights)
+            i0, j0, mx, my = overlap_stamp(positions[p, 0], positions[p, 1], radius, sa, sw, vw, weights)
             total = 0.0
-            for f in range(m):
-                for e in range(m):
+            for f in range(my):
+                for e in range(mx):
                     w = weights[f, e]
                     if w > 0.0:
                         total += w * image[j0 + f, i0 + e]

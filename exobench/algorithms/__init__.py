@@ -13,9 +13,17 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           library per frame
 ``llsg``                  :class:`LLSG`: local low-rank plus sparse plus Gaussian
                           decomposition per annulus segment
+``sdi_pca``               :class:`SDIPCA`: 4D cubes; per time step, PCA over the
+                          channels rescaled by wavelength
+``asdi_pca``              :class:`ASDIPCA`: 4D cubes; one joint PCA over the rescaled
+                          lambda x t frames, or spectral then angular PCA
+``per_channel_adi``       :class:`PerChannelADI`: 4D cubes; a 3D algorithm on each
+                          channel, averaged over the channels
 ========================  ==========================================================
 
-Only ADI (3D) datasets are supported for now.
+``sdi_pca``, ``asdi_pca`` and ``per_channel_adi`` take ADI+mSDI (4D) datasets
+(:mod:`exobench.algorithms.sdi`), the others ADI (3D) datasets; each refuses
+the other kind with a message saying so.
 
 Examples
 --------
@@ -30,6 +38,7 @@ from .base import COLLAPSE_METHODS, Algorithm, Result, available_algorithms, get
 from .llsg import LLSG
 from .median import AnnularMedianADI, MedianADI
 from .pca import PCA, AnnularPCA
+from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
 
 __all__ = [
     "Result",
@@ -42,4 +51,9 @@ __all__ = [
     "PCA",
     "AnnularPCA",
     "LLSG",
+    "SDIPCA",
+    "ASDIPCA",
+    "PerChannelADI",
+    "rescale_frames",
+    "scale_factors",
 ]

@@ -131,7 +131,7 @@ def available_algorithms():
     Examples
     --------
     >>> available_algorithms()
-    ['annular_median_adi', 'annular_pca', 'llsg', 'median_adi', 'pca']
+    ['annular_median_adi', 'annular_pca', 'asdi_pca', 'llsg', 'median_adi', 'pca', 'per_channel_adi', 'sdi_pca']
     """
     return sorted(_REGISTRY)
 

@@ -253,14 +253,14 @@ def _snr_kernel():
                 for k in range(count):
                     ux = sep * np.cos(phi0 - k * step)
                     uy = sep * np.sin(phi0 - k * step)
-                    i0, j0, m = overlap_stamp(ux, uy, radius, sa, sw, vw, weights)
+                    i0, j0, mx, my = overlap_stamp(ux, uy, radius, sa, sw, vw, weights)
                     s0 = 0.0
                     s1 = 0.0
                     s2 = 0.0
                     s3 = 0.0
-                    for f in range(m):
+                    for f in range(my):
                         py = j0 + f
-                        for e in range(m):
+                        for e in range(mx):
                             w = weights[f, e]
                             if w > 0.0:
                                 px = i0 + e

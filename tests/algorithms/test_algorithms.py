@@ -253,7 +253,8 @@ def test_naco_median_adi_leaves_more_noise_than_pca(naco_runs):
 
 
 def test_registry_finds_every_algorithm_by_name():
-    assert available_algorithms() == ["annular_median_adi", "annular_pca", "llsg", "median_adi", "pca"]
+    assert available_algorithms() == ["annular_median_adi", "annular_pca", "asdi_pca", "llsg", "median_adi", "pca",
+                                      "per_channel_adi", "sdi_pca"]
     assert get_algorithm("pca") is PCA and get_algorithm("annular_pca") is AnnularPCA
     assert get_algorithm("median_adi") is MedianADI and get_algorithm("annular_median_adi") is AnnularMedianADI
     with pytest.raises(ValueError, match="name: expected one of .*'pca'.*got 'nope'"):
@@ -279,6 +280,7 @@ def test_a_subclass_registers_itself_and_names_are_unique():
 def test_init_only_stores_parameters():
     algorithm = PCA(ncomp=-3, collapse="nonsense")  # no validation before process()
     assert algorithm.get_params() == {"ncomp": -3, "explained_variance": None, "inner_radius": None,
+                                      "delta": None, "exclusion_radius": None, "batch_size": None,
                                       "collapse": "nonsense", "derotation": "bilinear"}
     assert repr(AnnularPCA(ncomp=4, delta=0.5)) == "AnnularPCA(ncomp=4, delta=0.5)"
     with pytest.raises(TypeError):

@@ -142,3 +142,16 @@ def test_a_background_without_spread_gives_inf_not_an_error():
     assert np.isnan(smap[35, 20])  # a ring at 15 px, all zero: 0 / 0, nothing to say
     with np.errstate(divide="ignore", invalid="ignore"):
         assert snr(image, (30.0, 20.0), 4.0).snr == np.inf
+
+
+@pytest.mark.parametrize("size, fwhm", [(51, 3.096), (51, 2.69), (50, 3.5), (33, 2.2)])
+def test_outermost_rings_read_only_the_image(size, fwhm, rng):
+    # regression: the stamp of an aperture was square (the larger of its two sides), so a cell
+    # beyond the circle's box could fall outside the image on the outermost rings
+    image = rng.normal(size=(size, size))
+    smap = snr_map(image, fwhm)
+    ys, xs = np.nonzero(np.isfinite(smap))
+    outer = np.argsort(np.hypot(xs - size // 2, ys - size // 2))[-30:]
+    center = (size // 2, size // 2)
+    expected = [brute_force_snr(image, xs[k], ys[k], fwhm, center) for k in outer]
+    np.testing.assert_allclose(smap[ys[outer], xs[outer]], expected, rtol=1e-9, atol=1e-9)

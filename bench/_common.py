@@ -8,6 +8,7 @@ sides.
 """
 
 import os
+import tempfile
 import time
 
 # One process, one thread: set before numpy / scipy / numba are imported.
@@ -158,3 +159,33 @@ def companion_truth(separations, thetas, fluxes, shape):
             }
         )
     return out
+
+
+def replace_doc_section(path, section, start, end):
+    """Put ``section`` between a benchmark's ``start``/``end`` markers of a markdown file.
+
+    The section replaces the text between the markers, or is appended (with a
+    ``# Benchmarks`` title for a new file); the other benchmarks' sections are
+    untouched, and the file is replaced atomically (temporary file, then rename).
+    """
+    text = ""
+    if os.path.exists(path):
+        with open(path) as handle:
+            text = handle.read()
+    if start in text and end in text and text.index(start) < text.index(end):
+        after = text[text.index(end) + len(end):]
+        new = text[: text.index(start)] + section + (after[1:] if after.startswith("\n") else after)
+    else:
+        header = "" if text else "# Benchmarks\n\n"
+        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+        new = text + sep + header + section
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".bench-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(new)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

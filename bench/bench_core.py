@@ -54,6 +54,7 @@ from _common import (  # noqa: E402
     best_of,
     companion_accuracy,
     force_single_thread,
+    replace_doc_section,
 )
 
 force_single_thread()
@@ -583,20 +584,8 @@ def atomic_write(path, text):
 
 
 def replace_section(path, section):
-    """Replace the text between the core-benchmark markers (or append the section)."""
-    text = ""
-    if os.path.exists(path):
-        with open(path) as handle:
-            text = handle.read()
-    if START in text and END in text and text.index(START) < text.index(END):
-        before = text[:text.index(START)]
-        after = text[text.index(END) + len(END):]
-        after = after[1:] if after.startswith("\n") else after
-        new = before + section + after
-    else:
-        header = "" if text else "# Benchmarks\n\n"
-        new = text + ("\n" if text and not text.endswith("\n") else "") + header + section
-    atomic_write(path, new)
+    """Replace this benchmark's section of the markdown file (see _common.replace_doc_section)."""
+    replace_doc_section(path, section, START, END)
 
 
 if __name__ == "__main__":

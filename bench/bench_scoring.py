@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from _common import SINGLE_THREAD_ENV, best_of, force_single_thread  # noqa: E402
+from _common import SINGLE_THREAD_ENV, best_of, force_single_thread, replace_doc_section  # noqa: E402
 
 force_single_thread()
 
@@ -223,24 +223,8 @@ def render_markdown(report):
 
 
 def replace_section(path, section):
-    """Replace the text between the scoring-benchmark markers (or append the section), atomically."""
-    from exobench._atomic import atomic_write
-
-    text = ""
-    if os.path.exists(path):
-        with open(path) as handle:
-            text = handle.read()
-    if START in text and END in text and text.index(START) < text.index(END):
-        before = text[: text.index(START)]
-        after = text[text.index(END) + len(END):]
-        after = after[1:] if after.startswith("\n") else after
-        new = before + section + after
-    else:
-        header = "" if text else "# Benchmarks\n\n"
-        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-        new = text + sep + header + section
-    with atomic_write(path, "w") as handle:
-        handle.write(new)
+    """Replace this benchmark's section of the markdown file (see _common.replace_doc_section)."""
+    replace_doc_section(path, section, START, END)
 
 
 def write_json(path, report):

@@ -189,3 +189,19 @@ def replace_doc_section(path, section, start, end):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json(path, report):
+    """Write a benchmark's raw results as JSON, atomically (NumPy numbers as floats)."""
+    import json
+
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".bench-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(json.dumps(report, indent=1, default=float) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from _common import SINGLE_THREAD_ENV, best_of, force_single_thread, replace_doc_section  # noqa: E402
+from _common import SINGLE_THREAD_ENV, best_of, force_single_thread, replace_doc_section, write_json  # noqa: E402
 
 force_single_thread()
 
@@ -365,13 +365,6 @@ def render_markdown(report):
 def replace_section(path, section):
     """Replace this benchmark's section of the markdown file (see _common.replace_doc_section)."""
     replace_doc_section(path, section, START, END)
-
-
-def write_json(path, report):
-    from exobench._atomic import atomic_write
-
-    with atomic_write(path, "w") as handle:
-        handle.write(json.dumps(report, indent=1, default=float) + "\n")
 
 
 # --- main ---------------------------------------------------------------------------------------

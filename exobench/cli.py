@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 from . import __version__
 
 __all__ = ["main", "build_parser"]
@@ -29,6 +31,7 @@ def build_parser():
     _add_score(commands)
     _add_baseline(commands)
     _add_bundle(commands)
+    _add_simulate(commands)
     return parser
 
 
@@ -183,6 +186,77 @@ def _run_bundle(args):
     result = build_bundle(args.challenge, args.output, platform=args.platform)
     phases = ", ".join(f"{p.number} {p.name} ({p.suffix})" for p in result["phases"])
     print(f"wrote {args.output} ({args.platform}; phases {phases}; {len(result['entries'])} entries)")
+
+
+def _add_simulate(commands):
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate an ADI (or ADI+mSDI) observation of a star with an instrument profile",
+        description="Simulate the star alone (AO residuals, aberrations, coronagraph, field rotation, noise; "
+        "optics by hcipy) and write it in the EIDC layout ({instrument}_cube_{k}.fits, _pa_, _psf_, "
+        "_pxscale_, _fwhm_, _wls_ for 4D). INSTRUMENT is a shipped profile (see --list) or a profile "
+        "YAML file.",
+    )
+    simulate.add_argument("instrument", metavar="INSTRUMENT", nargs="?", help="profile name or YAML file")
+    simulate.add_argument("-o", "--output", metavar="DIR", help="folder to write the dataset into")
+    simulate.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    simulate.add_argument("--frames", type=int, metavar="N", help="number of frames (default: the profile's)")
+    simulate.add_argument("--size", type=int, metavar="PX", help="frame size in pixels (default: the profile's)")
+    simulate.add_argument("--id", dest="dataset_id", default="1", help="dataset number k in file names (default 1)")
+    simulate.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                          help="change a profile value, e.g. --set ao.residual_wfe_nm=200 (repeatable)")
+    simulate.add_argument("--no-noise", action="store_true", help="expected star signal, without noise")
+    simulate.add_argument("--overwrite", action="store_true", help="replace the dataset's existing files")
+    simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    simulate.add_argument("--list", action="store_true", help="list the shipped instrument profiles and exit")
+    simulate.add_argument("--show-profile", action="store_true", help="print the profile (with --set) as YAML and exit")
+    simulate.set_defaults(handler=_run_simulate, _parser=simulate)
+
+
+def _run_simulate(args):
+    from .simulate import available_instruments, load_profile
+
+    if args.list:
+        for name in available_instruments():
+            print(f"{name:<14}{load_profile(name).description}")
+        return
+    if args.instrument is None:
+        args._parser.error("INSTRUMENT is required (or --list)")
+    overrides = dict(_parse_setting(text) for text in args.overrides)
+    if args.show_profile:
+        import yaml
+
+        profile = load_profile(args.instrument).updated(overrides)
+        print(yaml.safe_dump(profile.to_dict(), sort_keys=False), end="")
+        return
+    if args.output is None:
+        args._parser.error("-o DIR is required")
+    from .data.fits_io import write_dataset
+    from .simulate import simulate
+
+    result = simulate(args.instrument, seed=args.seed, frames=args.frames, frame_size=args.size,
+                      overrides=overrides, noise=not args.no_noise, dataset_id=args.dataset_id,
+                      progress=not args.quiet)
+    files = write_dataset(result.dataset, args.output, overwrite=args.overwrite)
+    dataset = result.dataset
+    spent = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.timings.items())
+    print(f"wrote {len(files)} files to {args.output}: {dataset.instrument} #{dataset.dataset_id}, cube "
+          f"{'x'.join(map(str, dataset.cube.shape))}, {np.ptp(dataset.angles):.1f} deg of rotation ({spent})")
+    if result.saturated_pixels:
+        print(f"exobench: warning: {result.saturated_pixels} pixel(s) reached the full well and were clipped",
+              file=sys.stderr)
+
+
+def _parse_setting(text):
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set: expected SECTION.KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise ValueError(f"--set {key}: cannot read the value {value!r}") from None
 
 
 def _jsonable(value):

@@ -153,20 +153,90 @@ def adi_cube(dataset):
     return cube
 
 
+def is_private_copy(cube, dataset):
+    """Whether ``cube`` (from :func:`adi_cube`) is a writable copy, not the caller's data."""
+    return bool(cube.flags.writeable) and cube.flags.c_contiguous and \
+        not np.may_share_memory(cube, dataset.cube)
+
+
 def check_common(algorithm):
     """Check the ``collapse`` and ``derotation`` options every algorithm has."""
     check_choice(algorithm.collapse, "collapse", COLLAPSE_METHODS)
     check_choice(algorithm.derotation, "derotation", ROTATION_METHODS)
 
 
-def finish(residuals, dataset, algorithm):
-    """Derotate the residual cube, collapse it and wrap both in a :class:`Result`."""
-    derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation)
+def finish(residuals, dataset, algorithm, *, in_place=False):
+    """Derotate the residual cube, collapse it and wrap both in a :class:`Result`.
+
+    With ``in_place`` (the caller owns ``residuals``, a C-contiguous float
+    array), the interpolating derotations overwrite ``residuals`` a few frames
+    at a time instead of allocating a second cube: the same numbers (each frame
+    is resampled alone), a fraction of the memory.
+    """
+    if in_place and algorithm.derotation != "fft" and residuals.flags.c_contiguous \
+            and residuals.dtype.kind == "f" and residuals.dtype.isnative:
+        derotated = derotate_in_place(residuals, dataset.angles, method=algorithm.derotation)
+    else:
+        derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation)
     if algorithm.collapse == "mean":
         final = derotated.mean(axis=0)
     else:
-        final = np.median(derotated, axis=0)
+        final = median_frame(derotated)
     return Result(derotated, final)
+
+
+#: Frames resampled per call of the in-place derotation (bounds its temporary).
+_DEROTATION_FRAMES = 16
+
+
+def derotate_in_place(cube, angles, *, method):
+    """:func:`~exobench.geometry.derotate_cube` of a ``(t, y, x)`` float cube, written over ``cube``."""
+    angles = np.asarray(angles, dtype=np.float64).ravel()
+    for start in range(0, cube.shape[0], _DEROTATION_FRAMES):
+        part = slice(start, start + _DEROTATION_FRAMES)
+        cube[part] = derotate_cube(cube[part], angles[part], method=method)
+    return cube
+
+
+#: Pixels per block of :func:`median_frame` (its working copy is this many pixels x frames).
+_MEDIAN_BLOCK = 4096
+
+
+def median_frame(cube):
+    """``np.median(cube, axis=0)``, the same numbers, faster and without copying the cube.
+
+    The median runs over blocks of pixels copied to a ``(pixels, frames)``
+    buffer, each partitioned once along its contiguous last axis (numpy's
+    vectorised selection works on a single ``kth`` only: for an even number of
+    frames the lower middle value is the maximum of the lower part). A block
+    with a non-finite value falls back to ``np.median`` (NaN handling).
+    """
+    cube = np.asarray(cube)
+    t = cube.shape[0]
+    if t < 3 or cube.dtype.kind != "f":
+        return np.median(cube, axis=0)
+    flat = cube.reshape(t, -1)
+    n_pixels = flat.shape[1]
+    out = np.empty(n_pixels, dtype=cube.dtype)
+    block = min(_MEDIAN_BLOCK, n_pixels)
+    buffer = np.empty((block, t), dtype=cube.dtype)
+    k = t // 2
+    for start in range(0, n_pixels, block):
+        stop = min(start + block, n_pixels)
+        work = buffer[:stop - start]
+        work[...] = flat[:, start:stop].T
+        target = out[start:stop]
+        if not np.isfinite(work.sum()):
+            target[...] = np.median(flat[:, start:stop], axis=0)
+            continue
+        work.partition(k, axis=1)
+        if t % 2:
+            target[...] = work[:, k]
+        else:  # as numpy: the mean of the two middle values, (a + b) / 2
+            np.max(work[:, :k], axis=1, out=target)
+            target += work[:, k]
+            target /= 2
+    return out.reshape(cube.shape[1:])
 
 
 def check_number(value, name, *, minimum=0.0, allow_none=False, strict=False):
@@ -202,14 +272,42 @@ def annuli(shape, *, inner_radius, width):
     return [masks[j] for j in keep], [0.5 * (bounds[j] + bounds[j + 1]) for j in keep]
 
 
-def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames):
+def vip_annuli(shape, *, inner_radius, width):
+    """VIP's annuli (``pca_annular``, vip_hci 2.1): ``(masks, central_radii)``.
+
+    ``int((ny / 2 - inner_radius) / width)`` annuli ``width`` px wide from
+    ``inner_radius`` px (``ny`` the frame's height); the last one (even when it
+    is the only one) starts 1 px further in (it overlaps the previous one;
+    processed last, its residuals are those kept in the overlap). Pixels at ``inner <= r < inner + width`` from the
+    frame centre; the radius of each is its centre, ``inner + width / 2``.
+    """
+    ny = shape[-2]
+    count = int((ny / 2 - inner_radius) / width)
+    if count < 1:
+        raise ValueError(f"inner_radius: expected less than half the frame's height minus one annulus "
+                         f"({ny / 2 - width:g} px), got {inner_radius:g} px (inner_radius x fwhm)")
+    masks, radii = [], []
+    for j in range(count):
+        inner = inner_radius + j * width - (1 if j == count - 1 else 0)
+        mask = annulus_mask(shape, max(inner, 0.0), inner + width)
+        if mask.any():
+            masks.append(mask)
+            radii.append(inner + width / 2)
+    return masks, radii
+
+
+def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames, *, formula="arc"):
     """Per-frame minimum rotation (degrees) of the reference frames at ``mean_radius``.
 
-    ``delta * fwhm`` px of arc at the annulus's mean radius, lowered for a frame
-    that would otherwise have fewer than ``min_frames`` references to the
-    rotation of its ``min_frames``-th farthest frame.
+    ``delta * fwhm`` px of arc at the annulus's mean radius (``formula="arc"``:
+    ``delta * fwhm / r`` rad; ``"chord"``: ``2 arctan(delta * fwhm / 2r)``, VIP's),
+    lowered for a frame that would otherwise have fewer than ``min_frames``
+    references to the rotation of its ``min_frames``-th farthest frame.
     """
-    threshold = np.degrees(delta * fwhm / max(mean_radius, 1e-12))
+    if formula == "chord":
+        threshold = np.degrees(2.0 * np.arctan(delta * fwhm / (2.0 * max(mean_radius, 1e-12))))
+    else:
+        threshold = np.degrees(delta * fwhm / max(mean_radius, 1e-12))
     distance = np.abs(angles[:, None] - angles[None, :])
     farthest = -np.sort(-distance, axis=1)[:, min_frames - 1]
     return np.minimum(threshold, farthest), distance

@@ -18,10 +18,14 @@ companion's signal, which moves with the field, is not low rank and stays in
 ``S``; the residual cube is ``S``, derotated and collapsed.
 
 Everything is deterministic (exact truncated SVDs, no random projection). The
-segments are processed together: their matrices are zero-padded to the widest
-segment, so that one batched ``frames x frames`` Gram eigen-decomposition per
-iteration gives every segment's truncated SVD (the projection ``U_k U_k^T M``
-onto the first ``k`` left singular vectors; padded columns stay 0).
+segments advance together, one iteration at a time: each iteration's truncated
+SVDs (the projection ``U_k U_k^T M`` onto the first ``k`` left singular
+vectors) come from the ``k`` largest eigenpairs of the segments' ``frames x
+frames`` Gram matrices, solved in one compiled call
+(:mod:`exobench.algorithms._eigen`, spread over numba's threads; LAPACK beyond
+72 frames). The noise level is an exact median absolute deviation: a sorted
+sample brackets each median, one compiled pass gathers the entries inside the
+bracket, and only those are partitioned (see ``_median_of``).
 
 Differences from VIP's ``llsg`` (vip_hci 2.1): VIP's threshold is
 ``thresh * sqrt(MAD)`` (unscaled median absolute deviation, a quantity in
@@ -32,12 +36,14 @@ components on time-standardised data; its annuli end at half the frame size
 largest inscribed circle (see :func:`exobench.algorithms.base.annuli`).
 """
 
+import functools
 import numbers
 
 import numpy as np
 
 from ..geometry import polar_grid
 from .base import Algorithm, adi_cube, annuli, check_common, check_number, finish
+from ._eigen import top_eigenvectors_batch
 from .pca import _one_blas_thread
 
 __all__ = ["LLSG", "THRESHOLD_MODES"]
@@ -120,20 +126,13 @@ class LLSG(Algorithm, name="llsg"):
         masks, _ = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         segments = _segments(masks, (ny, nx), n_segments)
         flat = cube.reshape(t, ny * nx)
-        # (segments, frames, widest segment), zero-padded; `valid` marks the real pixels
-        width = max(len(s) for s in segments)
-        index = np.zeros((len(segments), width), dtype=np.intp)
-        valid = np.zeros((len(segments), width), dtype=bool)
-        for j, pixels in enumerate(segments):
-            index[j, :len(pixels)] = pixels
-            valid[j, :len(pixels)] = True
-        data = np.where(valid[:, None, :], flat[:, index].transpose(1, 0, 2), 0.0)
         with _one_blas_thread():
-            sparse = _godec(data, valid, rank=rank, thresh=thresh, max_iter=max_iter,
-                            mode=self.thresh_mode)
+            sparse = _godec([flat[:, pixels] for pixels in segments], rank=rank, thresh=thresh,
+                            max_iter=max_iter, mode=self.thresh_mode)
         residuals = np.zeros_like(flat)
-        residuals[:, index[valid]] = sparse.transpose(1, 0, 2)[:, valid]
-        return finish(residuals.reshape(cube.shape), dataset, self)
+        for pixels, part in zip(segments, sparse):
+            residuals[:, pixels] = part
+        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 
 def _check_integer(value, name, minimum, maximum=None, what=None):
@@ -159,32 +158,123 @@ def _segments(masks, shape, n_segments):
     return out
 
 
-def _godec(data, valid, *, rank, thresh, max_iter, mode):
-    """The sparse component ``S`` of every segment: ``data`` is ``(segments, frames, pixels)``."""
-    n_frames = data.shape[1]
+def _godec(matrices, *, rank, thresh, max_iter, mode):
+    """The sparse components ``S`` of the segments' ``frames x pixels`` matrices (float64, C order).
+
+    The segments advance together, one iteration at a time, so that each
+    iteration's eigenproblems (one ``frames x frames`` Gram matrix per segment)
+    are solved in one compiled call (:func:`exobench.algorithms._eigen.top_eigenvectors_batch`).
+    """
+    n_frames = matrices[0].shape[0]
     k = min(rank, n_frames)
-    sparse = np.zeros_like(data)
-    padded = ~valid[:, None, :]
+    data = [np.ascontiguousarray(m, dtype=np.float64) for m in matrices]
+    targets = list(data)
+    remainders = [np.empty_like(m) for m in data]
+    sparse = [np.empty_like(m) for m in data]
+    scratch = np.empty(max(m.size for m in data))
+    grams = np.empty((len(data), n_frames, n_frames))
     for _ in range(max_iter):
-        target = data - sparse
-        gram = target @ target.transpose(0, 2, 1)
-        _, vectors = np.linalg.eigh(gram)  # ascending eigenvalues
-        top = vectors[:, :, -k:]
-        low_rank = top @ (top.transpose(0, 2, 1) @ target)
-        remainder = data - low_rank
-        threshold = thresh * _robust_std(remainder, padded)
-        sparse = _threshold(remainder, threshold[:, None, None], mode)
+        for index, target in enumerate(targets):
+            np.matmul(target, target.T, out=grams[index])  # a @ a.T: one symmetric rank-k update (syrk)
+        tops = top_eigenvectors_batch(grams, k)
+        for index, (matrix, target, remainder) in enumerate(zip(data, targets, remainders)):
+            top = tops[index]
+            np.subtract(matrix, top @ (top.T @ target), out=remainder)
+            threshold = thresh * _robust_std(remainder, scratch)
+            _threshold(remainder, threshold, mode, out=sparse[index])
+            targets[index] = np.subtract(matrix, sparse[index], out=remainder)  # remainder is free again
     return sparse
 
 
-def _robust_std(values, padded):
-    """1.4826 x the median absolute deviation of each segment's real entries (padding left out)."""
-    masked = np.where(padded, np.nan, values).reshape(values.shape[0], -1)
-    median = np.nanmedian(masked, axis=1, keepdims=True)
-    return _MAD_TO_STD * np.nanmedian(np.abs(masked - median), axis=1)
+#: Below this many entries, medians are a plain partition; above, a sample brackets them first.
+_SAMPLED_MEDIAN_MIN = 8192
+_SAMPLE_SIZE = 2048
 
 
-def _threshold(values, threshold, mode):
-    if mode == "soft":
-        return np.sign(values) * np.maximum(np.abs(values) - threshold, 0.0)
-    return np.where(np.abs(values) > threshold, values, 0.0)
+def _median_of(values, scratch, center=None):
+    """Exact median of the entries of ``values`` (C-contiguous), or of ``|values - center|``.
+
+    A large array is not partitioned whole: a sorted sample of n / 32 entries (at most 2048)
+    (spread over the array by a fixed low-discrepancy sequence) gives two
+    values that bracket the median with high probability; one compiled pass
+    counts the entries below the bracket and gathers those inside it into
+    ``scratch``, and only those are partitioned. When the bracket misses (rare),
+    the whole array is partitioned. Either way, the exact median (the mean of
+    the two middle entries for an even count, as ``np.median``).
+    """
+    flat = values.ravel()
+    n = flat.size
+    half = n // 2
+    low_rank = half if n % 2 else half - 1  # the middle entries' ranks: low_rank and half
+    if n >= _SAMPLED_MEDIAN_MIN:
+        sample = flat[_sample_indices(n, min(_SAMPLE_SIZE, n // 32))]
+        if center is not None:
+            sample = np.abs(sample - center)
+        sample.sort()
+        position = half * sample.size // n
+        margin = int(3.5 * np.sqrt(sample.size) / 2) + 4
+        lo = sample[max(position - margin, 0)]
+        hi = sample[min(position + margin, sample.size - 1)]
+        below, count = _kernels()["bracket"](flat, 0.0 if center is None else float(center), center is not None,
+                                             lo, hi, scratch)
+        if below <= low_rank and half < below + count:
+            return _middle(scratch[:count], low_rank - below, half - below)
+    work = scratch[:n]
+    if center is None:
+        work[...] = flat
+    else:
+        np.subtract(flat, center, out=work)
+        np.abs(work, out=work)
+    return _middle(work, low_rank, half)
+
+
+def _middle(work, low, high):
+    """The mean of the entries of ranks ``low`` and ``high`` (equal or consecutive) of ``work`` (reordered)."""
+    work.partition(high)
+    if low == high:
+        return float(work[high])
+    return (float(work[:high].max()) + float(work[high])) / 2.0
+
+
+@functools.lru_cache(maxsize=256)
+def _sample_indices(n, size):
+    """``size`` indices spread over ``range(n)`` (golden-ratio sequence, not aligned with rows)."""
+    golden = (np.sqrt(5.0) - 1.0) / 2.0
+    indices = (np.mod(np.arange(size) * golden, 1.0) * n).astype(np.intp)
+    indices.flags.writeable = False
+    return indices
+
+
+@functools.cache
+def _kernels():
+    import numba  # deferred, as in exobench.geometry.interpolate
+
+    @numba.njit(cache=True, nogil=True)
+    def bracket(values, center, absolute, lo, hi, out):
+        # entries (or |entry - center|) below lo counted; those in [lo, hi] copied to out (branch-free)
+        below = 0
+        count = 0
+        for index in range(values.size):
+            v = values[index]
+            if absolute:
+                v = abs(v - center)
+            below += v < lo
+            out[count] = v
+            count += (v >= lo) & (v <= hi)
+        return below, count
+
+    return {"bracket": bracket}
+
+
+def _robust_std(values, scratch):
+    """1.4826 x the median absolute deviation of all entries of ``values`` (``scratch``: a work buffer)."""
+    median = _median_of(values, scratch)
+    return _MAD_TO_STD * _median_of(values, scratch, center=median)
+
+
+def _threshold(values, threshold, mode, out):
+    if mode == "soft":  # sign(v) * max(|v| - threshold, 0), exactly
+        np.clip(values, -threshold, threshold, out=out)
+        return np.subtract(values, out, out=out)
+    np.greater(np.abs(values), threshold, out=out)
+    return np.multiply(values, out, out=out)

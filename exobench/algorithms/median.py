@@ -19,6 +19,8 @@ from .base import (
     check_common,
     check_number,
     finish,
+    is_private_copy,
+    median_frame,
     rotation_thresholds,
 )
 
@@ -63,7 +65,13 @@ class MedianADI(Algorithm, name="median_adi"):
         """
         cube = adi_cube(dataset)
         check_common(self)
-        return finish(cube - np.median(cube, axis=0), dataset, self)
+        reference = median_frame(cube)
+        if is_private_copy(cube, dataset):  # our own float64 copy: subtract, then derotate, in place
+            residuals = cube
+            residuals -= reference
+        else:  # adi_cube did not copy: never modify the caller's array
+            residuals = cube - reference
+        return finish(residuals, dataset, self, in_place=True)
 
 
 class AnnularMedianADI(Algorithm, name="annular_median_adi"):
@@ -147,7 +155,7 @@ class AnnularMedianADI(Algorithm, name="annular_median_adi"):
                 allowed = np.zeros_like(allowed)
                 allowed[np.arange(t)[:, None], closest] = True
             residuals[:, pixels] = values - _reference_medians(values, allowed)
-        return finish(residuals.reshape(cube.shape), dataset, self)
+        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 
 def _reference_medians(values, allowed):

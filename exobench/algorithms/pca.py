@@ -24,9 +24,15 @@ the components come from the small ``frames x frames`` Gram matrix: with
 the first ``k`` components is ``U_k U_k^T M`` (VIP's ``svd_mode="eigen"``). In
 the annular case a frame's library ``L = M[J]`` has the Gram matrix ``C[J, J]``
 and the frame's projection is ``(c^T U_k diag(1/lambda_k) U_k^T) L`` with
-``c = C[J, i]``: one small eigenproblem per frame (batched over frames whose
-libraries have the same size) and one matrix product per annulus, never an SVD
-of a pixel matrix.
+``c = C[J, i]``: one small eigenproblem per distinct library (compiled, see
+:mod:`exobench.algorithms._eigen`, frames spread over numba's threads) and
+one matrix product per annulus, never an SVD of a pixel matrix.
+
+Memory: the in-memory full-frame PCA computes the residuals in its float64
+copy of the cube (in place when the cube is not already float64), derotates
+them in place a few frames at a time and takes the median by blocks of
+pixels: its peak is the float64 residual cube plus small buffers (about 2.2
+times a float32 cube, measured).
 """
 
 import contextlib
@@ -35,7 +41,9 @@ import numbers
 import numpy as np
 import scipy.linalg
 
+from .._validate import check_choice
 from ..data import Dataset
+from ._eigen import projection_weights
 from .base import (
     Algorithm,
     adi_cube,
@@ -43,10 +51,15 @@ from .base import (
     check_common,
     check_number,
     finish,
+    is_private_copy,
     rotation_thresholds,
+    vip_annuli,
 )
 
-__all__ = ["PCA", "AnnularPCA"]
+__all__ = ["PCA", "AnnularPCA", "CONVENTIONS"]
+
+#: Geometry conventions of :class:`AnnularPCA`.
+CONVENTIONS = ("exobench", "vip")
 
 
 def _check_ncomp(ncomp, n_frames):
@@ -200,18 +213,18 @@ class PCA(Algorithm, name="pca"):
         if batch is not None:
             residuals = _streamed_residuals(flat, selected, batch, ncomp, explained, allowed)
         elif selected is None:
-            if cube is dataset.cube:  # adi_cube did not copy: never modify the caller's array
-                matrix = flat - flat.mean(axis=0)
-            else:  # our own float64 copy: centre and subtract in place (peak memory)
+            if is_private_copy(cube, dataset):  # our own float64 copy: centre and subtract in place
                 matrix = flat
                 matrix -= flat.mean(axis=0)
+            else:  # adi_cube did not copy: never modify the caller's array
+                matrix = flat - flat.mean(axis=0)
             residuals = _residuals(matrix, ncomp, explained, allowed, in_place=True)
         else:
             matrix = flat[:, selected]
             matrix = matrix - matrix.mean(axis=0)
             residuals = np.zeros_like(flat)
             residuals[:, selected] = _residuals(matrix, ncomp, explained, allowed)
-        return finish(residuals.reshape(cube.shape), dataset, self)
+        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
     def _checked_components(self, n_frames):
         if self.ncomp is not None and self.explained_variance is not None:
@@ -254,7 +267,7 @@ class PCA(Algorithm, name="pca"):
 
 
 #: Pixels per block of the in-place projection (bounds its temporary to frames x this).
-_PROJECTION_BLOCK = 16384
+_PROJECTION_BLOCK = 4096
 
 
 def _residuals(matrix, ncomp, explained, allowed, in_place=False):
@@ -335,6 +348,27 @@ class AnnularPCA(Algorithm, name="annular_pca"):
     lowered to keep the ``ncomp`` frames farthest in angle. The ``ncomp`` first
     principal components of the library are projected out of the frame.
 
+    ``convention="vip"`` reproduces the geometry of VIP's ``pca_annular``
+    (vip_hci 2.1) for side-by-side comparisons, three differences in all:
+
+    - the rotation threshold is ``2 arctan(delta * fwhm / (2 r))`` (the angle
+      whose chord, rather than arc, at ``r`` is ``delta`` FWHM; the same to
+      first order, a little smaller close to the star), ``r`` the annulus's
+      central radius;
+    - the annuli stop at half the frame size: ``int((ny / 2 - inner) / width)``
+      annuli of ``width`` px from ``inner`` px (``ny`` the frame's height),
+      the last one moved 1 px inwards (it overlaps the previous one by 1 px and
+      its residuals are those kept there), pixels beyond it 0;
+    - libraries are not widened to ``ncomp`` frames: a library of fewer frames
+      gives all its components (VIP's ``min_frames_lib=2``: a frame with fewer
+      than 2 qualifying frames keeps the 2 farthest in angle, where VIP raises
+      an error).
+
+    Everything else (centring, libraries, projections) is the same, up to ties:
+    a frame exactly at the threshold is kept here on both sides, by VIP only
+    on the earlier side. Measured against vip_hci 2.1.1 (bench/bench_algorithms.py):
+    final frames with a correlation of 1.0000 on the NACO and synthetic cubes.
+
     Parameters
     ----------
     ncomp : int
@@ -346,6 +380,9 @@ class AnnularPCA(Algorithm, name="annular_pca"):
     delta : float
         Minimum rotation of the reference frames, in FWHM of arc (0 keeps every
         frame, the frame itself included: full-frame PCA per annulus).
+    convention : {"exobench", "vip"}
+        The annuli, rotation threshold and smallest library: exobench's
+        (default, above) or VIP's (see above).
     collapse : {"median", "mean"}
         How the derotated residual cube is collapsed into the final frame.
     derotation : {"bilinear", "bicubic", "fft"}
@@ -360,12 +397,13 @@ class AnnularPCA(Algorithm, name="annular_pca"):
     ((20, 33, 33), (33, 33))
     """
 
-    def __init__(self, *, ncomp=1, asize=1.0, inner_radius=0.0, delta=1.0,
+    def __init__(self, *, ncomp=1, asize=1.0, inner_radius=0.0, delta=1.0, convention="exobench",
                  collapse="median", derotation="bilinear"):
         self.ncomp = ncomp
         self.asize = asize
         self.inner_radius = inner_radius
         self.delta = delta
+        self.convention = convention
         self.collapse = collapse
         self.derotation = derotation
 
@@ -383,10 +421,16 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         delta = check_number(self.delta, "delta")
+        check_choice(self.convention, "convention", CONVENTIONS)
+        vip = self.convention == "vip"
         fwhm = float(dataset.fwhm)
-        masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        if vip:
+            masks, radii = vip_annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        else:
+            masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         flat = cube.reshape(t, ny * nx)
         residuals = np.zeros_like(flat)
+        angles = np.asarray(dataset.angles, dtype=np.float64)
         # Small eigenproblems run faster on one BLAS thread (threads cost more than they give
         # at this size, and fight with any other process on the cores).
         with _one_blas_thread():
@@ -394,34 +438,25 @@ class AnnularPCA(Algorithm, name="annular_pca"):
                 pixels = np.flatnonzero(mask.ravel())
                 matrix = flat[:, pixels]
                 matrix = matrix - matrix.mean(axis=0)
-                thresholds, distance = rotation_thresholds(dataset.angles, radius, delta, fwhm, ncomp)
+                if vip:  # the chord formula, libraries of at least min(2, t) frames
+                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t),
+                                                               formula="chord")
+                else:
+                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
                 weights = _projection_weights(matrix @ matrix.T, distance >= thresholds[:, None], ncomp)
                 residuals[:, pixels] = matrix - weights @ matrix
-        return finish(residuals.reshape(cube.shape), dataset, self)
+        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 
 def _projection_weights(gram, allowed, ncomp):
     """``W`` such that row ``i`` of ``W @ M`` projects ``M[i]`` onto its library's first components.
 
     ``gram`` is ``M M^T``; ``allowed[i, j]`` says whether frame ``j`` is in the
-    library of frame ``i``. Frames with libraries of the same size are handled
-    together (one gather of their Gram blocks, one eigen-solver call or loop).
+    library of frame ``i``. One compiled call per matrix: a small eigenproblem
+    per frame (the ``ncomp`` largest eigenpairs of the library's Gram block,
+    see :mod:`exobench.algorithms._eigen`), frames spread over numba's threads.
     """
-    n_frames = gram.shape[0]
-    weights = np.zeros((n_frames, n_frames))
-    sizes = allowed.sum(axis=1)
-    for size in np.unique(sizes):
-        frames = np.flatnonzero(sizes == size)
-        # library indices, ascending, one row per frame
-        library = np.sort(np.argsort(~allowed[frames], axis=1, kind="stable")[:, :size], axis=1)
-        blocks = gram[library[:, :, None], library[:, None, :]]
-        top_values, top_vectors = _top_eigenpairs(blocks, ncomp)
-        tolerance = np.finfo(float).eps * size * np.maximum(top_values[:, -1:], 0.0)
-        inverse = np.where(top_values > tolerance, 1.0 / np.where(top_values > tolerance, top_values, 1.0), 0.0)
-        cross = gram[library, frames[:, None]]  # (b, size): library rows dotted with the frame
-        coefficients = np.einsum("bnk,bn->bk", top_vectors, cross) * inverse
-        weights[frames[:, None], library] = np.einsum("bnk,bk->bn", top_vectors, coefficients)
-    return weights
+    return projection_weights(gram, allowed, ncomp)
 
 
 def _one_blas_thread():
@@ -431,22 +466,3 @@ def _one_blas_thread():
     except ImportError:  # pragma: no cover - scikit-learn depends on it
         return contextlib.nullcontext()
     return threadpoolctl.threadpool_limits(limits=1, user_api="blas")
-
-
-def _top_eigenpairs(blocks, k):
-    """The ``k`` largest eigenvalues (ascending) and their eigenvectors of a stack of symmetric matrices.
-
-    For few components, LAPACK's subset solver (``syevr``) one matrix at a time
-    (about 1.5 times faster on one BLAS thread, see :meth:`AnnularPCA.process`);
-    otherwise one batched full decomposition.
-    """
-    count, size, _ = blocks.shape
-    if 4 * k > size:
-        values, vectors = np.linalg.eigh(blocks)
-        return values[:, -k:], vectors[:, :, -k:]
-    values = np.empty((count, k))
-    vectors = np.empty((count, size, k))
-    for index, block in enumerate(blocks):
-        values[index], vectors[index] = scipy.linalg.eigh(
-            block, subset_by_index=[size - k, size - 1], driver="evr", check_finite=False)
-    return values, vectors

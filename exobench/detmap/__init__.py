@@ -3,10 +3,12 @@
 from .snr import (
     SNRResult,
     aperture_count_map,
+    ring_fluxes,
     ring_positions,
     significance_map,
     snr,
     snr_map,
+    snr_of_fluxes,
     snr_to_significance,
 )
 from .stim import StimResult, stim_from_algorithm, stim_from_derotated, stim_map, stim_maps
@@ -19,6 +21,8 @@ __all__ = [
     "snr_to_significance",
     "significance_map",
     "ring_positions",
+    "ring_fluxes",
+    "snr_of_fluxes",
     "StimResult",
     "stim_map",
     "stim_maps",

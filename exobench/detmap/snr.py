@@ -31,6 +31,8 @@ __all__ = [
     "snr_to_significance",
     "significance_map",
     "ring_positions",
+    "ring_fluxes",
+    "snr_of_fluxes",
 ]
 
 
@@ -99,6 +101,23 @@ def snr(image, position, fwhm, *, center=None, exclude_adjacent=False):
     >>> result.n_background
     14
     """
+    fluxes = ring_fluxes(image, position, fwhm, center=center, exclude_adjacent=exclude_adjacent)
+    background = fluxes[1:]
+    mean, std = float(background.mean()), float(background.std(ddof=1))
+    return SNRResult(float(snr_of_fluxes(fluxes)), float(fluxes[0]), mean, std, background.size)
+
+
+def ring_fluxes(image, position, fwhm, *, center=None, exclude_adjacent=False):
+    """Aperture fluxes of the source (first) and of its ring of background apertures.
+
+    The apertures of :func:`snr`: diameter ``fwhm``, on the circle through
+    ``position`` about ``center``. Linear in ``image``, so that the fluxes of a
+    sum of images are the sums of their fluxes (what flux calibration uses).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(1 + n_background,)``
+    """
     image = as_float_array(image, "image")
     check_ndim(image, "image", 2)
     fwhm = float(check_positive(fwhm, "fwhm"))
@@ -110,12 +129,23 @@ def snr(image, position, fwhm, *, center=None, exclude_adjacent=False):
         raise ValueError(
             f"position: too close to the centre for 2 background apertures of diameter {fwhm}"
         )
-    fluxes = aperture_flux(image, positions, radius=fwhm / 2.0)
-    background = fluxes[1:]
-    mean, std = float(background.mean()), float(background.std(ddof=1))
-    n_bg = background.size
-    value = (fluxes[0] - mean) / (std * np.sqrt(1.0 + 1.0 / n_bg))
-    return SNRResult(float(value), float(fluxes[0]), mean, std, n_bg)
+    return aperture_flux(image, positions, radius=fwhm / 2.0)
+
+
+def snr_of_fluxes(fluxes):
+    """The S/N of Mawet et al. (2014) from ring fluxes (source first), along the last axis.
+
+    ``(F - mean(B)) / (std(B, ddof=1) sqrt(1 + 1/n))`` with ``B`` the ``n``
+    background fluxes; any leading axes are kept.
+
+    >>> round(float(snr_of_fluxes(np.array([10.0, 1.0, -1.0, 0.0]))), 6)
+    8.660254
+    """
+    fluxes = np.asarray(fluxes, dtype=np.float64)
+    background = fluxes[..., 1:]
+    n = background.shape[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (fluxes[..., 0] - background.mean(axis=-1)) / (background.std(axis=-1, ddof=1) * np.sqrt(1.0 + 1.0 / n))
 
 
 def snr_map(image, fwhm, *, center=None, inner_radius=None, outer_radius=None, exclude_adjacent=False):

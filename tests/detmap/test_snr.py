@@ -155,3 +155,17 @@ def test_outermost_rings_read_only_the_image(size, fwhm, rng):
     center = (size // 2, size // 2)
     expected = [brute_force_snr(image, xs[k], ys[k], fwhm, center) for k in outer]
     np.testing.assert_allclose(smap[ys[outer], xs[outer]], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_ring_fluxes_are_linear_and_give_snr():
+    from exobench.detmap import ring_fluxes, snr, snr_of_fluxes
+
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(2, 41, 41))
+    position = (28.0, 22.0)
+    fa, fb = ring_fluxes(a, position, 4.0), ring_fluxes(b, position, 4.0)
+    np.testing.assert_allclose(ring_fluxes(a + 2.5 * b, position, 4.0), fa + 2.5 * fb, rtol=1e-12, atol=1e-12)
+    assert float(snr_of_fluxes(fa)) == pytest.approx(snr(a, position, 4.0).snr, rel=1e-12)
+    # along leading axes: one S/N per row
+    stacked = np.stack([fa, fb])
+    np.testing.assert_allclose(snr_of_fluxes(stacked), [snr(a, position, 4.0).snr, snr(b, position, 4.0).snr])

@@ -48,11 +48,14 @@ circle; the STIM-calibrated level is then 1 (:data:`STIM_THRESHOLD`) for every
 dataset: a detection is a value above the highest one noise reached in the
 inverse map. The YAML ``threshold`` overrides either rule.
 
-Each baseline takes one kind of data: the ADI baselines (``median``, ``pca``...)
-3D ``(t, y, x)`` cubes only, and refuse a phase holding a 4D dataset, naming
-it; the ADI+mSDI baselines (``sdi-pca``, ``asdi-pca``) 4D ``(lambda, t, y, x)``
-cubes only, and refuse a phase holding a 3D dataset, naming it. The S/N map of
-a 4D dataset's final frame uses the mean of its channels' FWHM.
+The ADI baselines (``median``, ``median-annular``, ``pca``, ``pca-annular``,
+``llsg``) take any cube: a 3D ``(t, y, x)`` cube directly, a 4D
+``(lambda, t, y, x)`` cube channel by channel, averaged over the channels
+(:class:`exobench.algorithms.PerChannelADI` with the baseline's algorithm and
+options: no spectral information used). The ADI+mSDI baselines (``sdi-pca``,
+``asdi-pca``) take 4D cubes only, and refuse a phase holding a 3D dataset,
+naming it. The S/N map of a 4D dataset's final frame uses the mean of its
+channels' FWHM.
 """
 
 import copy
@@ -116,8 +119,8 @@ class Baseline:
     defaults : dict
         Options given to the algorithm, over the algorithm's own defaults.
     data : {"adi", "asdi"}
-        The cubes it processes: ``"adi"`` 3D ``(t, y, x)`` only, ``"asdi"`` 4D
-        ``(lambda, t, y, x)`` only.
+        The cubes it processes: ``"adi"`` any (4D ones channel by channel),
+        ``"asdi"`` 4D ``(lambda, t, y, x)`` only.
     """
 
     name = None
@@ -251,7 +254,7 @@ def list_baselines():
     for name, cls in _REGISTRY.items():
         reason = cls.unavailable_reason()
         rows.append({"name": name, "algorithm": cls.algorithm,
-                     "data": "4D (ADI+mSDI)" if cls.data == "asdi" else "ADI",
+                     "data": "4D (ADI+mSDI)" if cls.data == "asdi" else "ADI (4D: per channel)",
                      "available": True if reason is None else reason, "description": cls.description()})
     return rows
 
@@ -501,10 +504,11 @@ def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=F
         for instrument, k in bar:
             dataset = read_dataset(phase_dir, instrument, k)
             _refuse_kind(phase_dir, instrument, k, cls, dataset.cube.ndim)
+            runner = _per_channel(cls, params) if dataset.cube.ndim == 4 and cls.data == "adi" else algorithm
             if kind == "snr":
-                maps[instrument, k] = _snr_detection_map(algorithm, dataset)
+                maps[instrument, k] = _snr_detection_map(runner, dataset)
             else:
-                maps[instrument, k] = np.asarray(stim(algorithm, dataset).normalized, dtype=np.float64)
+                maps[instrument, k] = np.asarray(stim(runner, dataset).normalized, dtype=np.float64)
     finally:
         if hasattr(bar, "close"):
             bar.close()
@@ -539,11 +543,15 @@ def _cube_ndim(folder, instrument, k):
     return None
 
 
+def _per_channel(cls, params):
+    """An ADI baseline's algorithm run on each channel of a 4D cube, then averaged."""
+    from .algorithms import PerChannelADI
+
+    return PerChannelADI(algorithm=cls.algorithm, options=dict(params["algorithm"]))
+
+
 def _refuse_kind(folder, instrument, k, cls, ndim):
     where = f"phase_dir: dataset {instrument} {k} ({instrument}_cube_{k}.fits in {str(folder)!r})"
-    if cls.data == "adi" and ndim == 4:
-        raise ValueError(f"{where} has a 4D (lambda, t, y, x) cube; baseline {cls.name!r} processes ADI (3D) "
-                         f"datasets only (use sdi-pca or asdi-pca for 4D datasets)")
     if cls.data == "asdi" and ndim == 3:
         raise ValueError(f"{where} has a 3D (t, y, x) cube; baseline {cls.name!r} processes ADI+mSDI (4D) "
                          f"datasets only (use an ADI baseline such as pca for 3D datasets)")

@@ -175,7 +175,7 @@ def test_zip_is_deterministic_and_a_folder_holds_the_same_files(phase, tmp_path)
     assert fits.getdata(out / "detection_threshold.fits").tolist() == [5.0]
 
 
-def test_a_4d_dataset_is_refused_naming_it(phase, tmp_path, capsys):
+def test_a_mixed_phase_is_refused_by_a_4d_baseline_naming_the_3d_dataset(phase, tmp_path, capsys):
     folder, _ = phase
     mixed = tmp_path / "mixed"
     mixed.mkdir()
@@ -185,9 +185,9 @@ def test_a_4d_dataset_is_refused_naming_it(phase, tmp_path, capsys):
     cube4d = np.stack([ds.cube, ds.cube])
     write_dataset(Dataset(cube4d, ds.angles, psf=np.stack([ds.psf, ds.psf]), wavelengths=[1.6, 1.65],
                           instrument="gpi", dataset_id="3"), mixed)
-    assert main(["baseline", "median", str(mixed), "-o", str(tmp_path / "x.zip"), "--quiet"]) == 1
+    assert main(["baseline", "sdi-pca", str(mixed), "-o", str(tmp_path / "x.zip"), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "gpi 3" in err and "gpi_cube_3.fits" in err and "4D" in err
+    assert err.count("\n") == 1 and "3D" in err and "_cube_" in err
     assert not (tmp_path / "x.zip").exists()
 
 

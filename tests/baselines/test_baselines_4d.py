@@ -94,11 +94,11 @@ def test_4d_baselines_refuse_a_3d_dataset_naming_it(name, phase4d, tmp_path, cap
     assert not (tmp_path / "x.zip").exists()
 
 
-def test_adi_baselines_still_refuse_4d_and_point_to_the_4d_ones(phase4d, tmp_path, capsys):
+def test_adi_baselines_write_4d_submissions_from_the_command_line(phase4d, tmp_path, capsys):
     folder, _ = phase4d
-    assert main(["baseline", "pca", str(folder), "-o", str(tmp_path / "x.zip"), "--quiet"]) == 1
-    err = capsys.readouterr().err
-    assert "ifs 1" in err and "4D" in err and "sdi-pca" in err
+    assert main(["baseline", "pca", str(folder), "-o", str(tmp_path / "x.zip"), "--quiet"]) == 0
+    with zipfile.ZipFile(tmp_path / "x.zip") as zf:
+        assert sorted(zf.namelist()) == ["detection_threshold.fits", "ifs_detmap_1.fits", "ifs_detmap_2.fits"]
 
 
 def test_4d_params_override_and_stim_map(phase4d, tmp_path):
@@ -113,3 +113,19 @@ def test_4d_params_override_and_stim_map(phase4d, tmp_path):
         result = bl.run_baseline("sdi-pca", folder, detection_map="stim", progress=False)
         assert result.threshold == bl.STIM_THRESHOLD
         assert all(image.shape == (SIZE, SIZE) for image in result.maps.values())
+
+
+@pytest.mark.parametrize("name", ["pca", "median"])
+def test_adi_baselines_run_4d_phases_channel_by_channel(phase4d, name):
+    """An ADI baseline on a 4D phase: its algorithm on every channel, averaged
+    (PerChannelADI), the same map as running PerChannelADI by hand."""
+    from exobench.algorithms import PerChannelADI
+    from exobench.data.fits_io import read_dataset
+    from exobench.detmap import snr_map
+
+    folder, _ = phase4d
+    result = bl.run_baseline(name, folder)
+    dataset = read_dataset(folder, "ifs", "1")
+    options = result.params["algorithm"]
+    final = PerChannelADI(algorithm=bl.get_baseline(name).algorithm, options=options).process(dataset).final
+    np.testing.assert_array_equal(result.maps["ifs", "1"], snr_map(final, float(np.mean(dataset.fwhm))))

@@ -56,7 +56,7 @@ from .base import (
     vip_annuli,
 )
 
-__all__ = ["PCA", "AnnularPCA", "CONVENTIONS"]
+__all__ = ["PCA", "AnnularPCA", "AnnularProjections", "CONVENTIONS"]
 
 #: Geometry conventions of :class:`AnnularPCA`.
 CONVENTIONS = ("exobench", "vip")
@@ -373,6 +373,10 @@ class AnnularPCA(Algorithm, name="annular_pca"):
     ----------
     ncomp : int
         Number of principal components removed per annulus and frame.
+    explained_variance : float, optional
+        Instead of ``ncomp``: remove, per annulus and frame, the fewest components
+        of its library whose cumulative explained variance reaches this fraction
+        (the EIDC organisers' calibration used 0.90, 0.95 and 0.99).
     asize : float
         Width of the annuli in FWHM (1 FWHM = VIP's default of 4 px at its default 4 px FWHM).
     inner_radius : float
@@ -397,9 +401,10 @@ class AnnularPCA(Algorithm, name="annular_pca"):
     ((20, 33, 33), (33, 33))
     """
 
-    def __init__(self, *, ncomp=1, asize=1.0, inner_radius=0.0, delta=1.0, convention="exobench",
-                 collapse="median", derotation="bilinear"):
+    def __init__(self, *, ncomp=1, explained_variance=None, asize=1.0, inner_radius=0.0, delta=1.0,
+                 convention="exobench", collapse="median", derotation="bilinear"):
         self.ncomp = ncomp
+        self.explained_variance = explained_variance
         self.asize = asize
         self.inner_radius = inner_radius
         self.delta = delta
@@ -414,10 +419,26 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         -------
         Result
         """
+        residuals = self.projections(dataset).subtract(adi_cube(dataset))  # a new array: derotated in place
+        return finish(residuals, dataset, self, in_place=True)
+
+    def projections(self, dataset):
+        """The annuli and per-frame projections learnt from ``dataset``, as
+        :class:`AnnularProjections`; ``projections(ds).subtract(ds.cube)`` are
+        :meth:`process`'s residuals before derotation.
+
+        Applied to another cube, the same projections subtract what the
+        dataset's libraries model: linear in that cube (flux calibration injects
+        faint companions this way without recomputing any component).
+        """
         cube = adi_cube(dataset)
         check_common(self)
         t, ny, nx = cube.shape
         ncomp = _check_ncomp(self.ncomp, t)
+        level = self.explained_variance
+        if level is not None and (isinstance(level, bool) or not isinstance(level, numbers.Real)
+                                  or not 0 < level < 1):
+            raise ValueError(f"explained_variance: expected a number in (0, 1) or None, got {level!r}")
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         delta = check_number(self.delta, "delta")
@@ -429,8 +450,8 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         else:
             masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         flat = cube.reshape(t, ny * nx)
-        residuals = np.zeros_like(flat)
         angles = np.asarray(dataset.angles, dtype=np.float64)
+        pixels_list, weights_list = [], []
         # Small eigenproblems run faster on one BLAS thread (threads cost more than they give
         # at this size, and fight with any other process on the cores).
         with _one_blas_thread():
@@ -443,9 +464,62 @@ class AnnularPCA(Algorithm, name="annular_pca"):
                                                                formula="chord")
                 else:
                     thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
-                weights = _projection_weights(matrix @ matrix.T, distance >= thresholds[:, None], ncomp)
-                residuals[:, pixels] = matrix - weights @ matrix
-        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
+                allowed = distance >= thresholds[:, None]
+                gram = matrix @ matrix.T
+                if level is None:
+                    weights = _projection_weights(gram, allowed, ncomp)
+                else:
+                    weights = _variance_weights(gram, allowed, level)
+                pixels_list.append(pixels)
+                weights_list.append(weights)
+        return AnnularProjections(shape=cube.shape, pixels=tuple(pixels_list), weights=tuple(weights_list))
+
+
+class AnnularProjections:
+    """What annular PCA learnt from a dataset: per annulus, its pixels and the
+    ``(t, t)`` matrix ``W`` whose row ``i`` projects frame ``i`` onto the first
+    components of its library (see :meth:`AnnularPCA.projections`)."""
+
+    def __init__(self, *, shape, pixels, weights):
+        self.shape = tuple(shape)
+        self.pixels = pixels
+        self.weights = weights
+
+    def subtract(self, cube):
+        """Residuals of ``cube`` (same shape as the dataset's), a new float64 array:
+        in each annulus the cube's own temporal mean is removed and ``W @ M``
+        subtracted; pixels outside the annuli are 0."""
+        cube = np.asarray(cube)
+        if cube.shape != self.shape:
+            raise ValueError(f"cube: expected shape {self.shape} (the dataset's), got {cube.shape}")
+        t = self.shape[0]
+        flat = cube.reshape(t, -1)
+        residuals = np.zeros((t, flat.shape[1]), dtype=np.float64)
+        for pixels, weights in zip(self.pixels, self.weights):
+            matrix = flat[:, pixels].astype(np.float64)
+            matrix -= matrix.mean(axis=0)
+            residuals[:, pixels] = matrix - weights @ matrix
+        return residuals.reshape(self.shape)
+
+
+def _variance_weights(gram, allowed, level):
+    """Like :func:`_projection_weights`, each library keeping the fewest components
+    whose cumulative explained variance reaches ``level`` (one eigendecomposition
+    per distinct library)."""
+    weights = np.zeros_like(gram)
+    cache = {}
+    for i in range(gram.shape[0]):
+        library = np.flatnonzero(allowed[i])
+        key = library.tobytes()
+        if key not in cache:
+            values, vectors = np.linalg.eigh(gram[np.ix_(library, library)])
+            values, vectors = values[::-1], vectors[:, ::-1]
+            k = _components_count(values, level)
+            keep = values[:k] > np.finfo(float).eps * library.size * max(values[0], 0.0)
+            values, vectors = values[:k][keep], vectors[:, :k][:, keep]
+            cache[key] = (vectors / values) @ vectors.T
+        weights[i, library] = cache[key] @ gram[library, i]
+    return weights
 
 
 def _projection_weights(gram, allowed, ncomp):

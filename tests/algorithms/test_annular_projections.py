@@ -1,0 +1,53 @@
+"""Annular PCA's projections (what flux calibration reuses) and its explained-variance mode."""
+
+import numpy as np
+import pytest
+
+from exobench.algorithms import AnnularPCA
+from exobench.algorithms.base import annuli
+from exobench.examples import example_dataset
+from exobench.geometry import derotate_cube
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return example_dataset(n_frames=16, size=31)
+
+
+def test_projections_reproduce_process(dataset):
+    algorithm = AnnularPCA(ncomp=2, delta=0.5, collapse="mean")
+    residuals = algorithm.projections(dataset).subtract(dataset.cube)
+    expected = algorithm.process(dataset)
+    np.testing.assert_allclose(derotate_cube(residuals, dataset.angles), expected.residuals, atol=1e-12)
+    np.testing.assert_allclose(derotate_cube(residuals, dataset.angles).mean(axis=0), expected.final, atol=1e-12)
+
+
+def test_projections_are_linear_in_the_cube(dataset):
+    projections = AnnularPCA(ncomp=2, delta=0.5).projections(dataset)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2,) + dataset.cube.shape)
+    np.testing.assert_allclose(projections.subtract(a + 2.5 * b),
+                               projections.subtract(a) + 2.5 * projections.subtract(b), atol=1e-10)
+    with pytest.raises(ValueError, match=r"cube: expected shape \(16, 31, 31\)"):
+        projections.subtract(a[:3])
+
+
+def test_explained_variance_picks_the_components_count(dataset):
+    """With every frame in every library (delta = 0) and one annulus, a level just
+    under the cumulative fraction of 3 components removes exactly 3 components."""
+    fwhm = float(dataset.fwhm)
+    masks, _ = annuli(dataset.cube.shape, inner_radius=0.0, width=100 * fwhm)
+    pixels = np.flatnonzero(masks[0].ravel())
+    matrix = np.asarray(dataset.cube, dtype=float).reshape(16, -1)[:, pixels]
+    matrix = matrix - matrix.mean(axis=0)
+    values = np.linalg.svd(matrix, compute_uv=False) ** 2
+    level = np.cumsum(values)[2] / values.sum() - 1e-9
+    by_level = AnnularPCA(explained_variance=level, asize=100, delta=0.0).process(dataset).final
+    by_count = AnnularPCA(ncomp=3, asize=100, delta=0.0).process(dataset).final
+    np.testing.assert_allclose(by_level, by_count, atol=1e-9)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5, True, "0.9"])
+def test_explained_variance_is_validated(dataset, level):
+    with pytest.raises(ValueError, match=r"explained_variance: expected a number in \(0, 1\) or None"):
+        AnnularPCA(explained_variance=level).process(dataset)

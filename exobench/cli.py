@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -32,6 +33,7 @@ def build_parser():
     _add_baseline(commands)
     _add_bundle(commands)
     _add_simulate(commands)
+    _add_build(commands)
     return parser
 
 
@@ -247,6 +249,45 @@ def _run_simulate(args):
               file=sys.stderr)
 
 
+def _add_build(commands):
+    build = commands.add_parser(
+        "build",
+        help="build a challenge (public data, held-out reference, manifest) from a definition",
+        description="Build a challenge from its YAML definition (see exobench.builder.definition; "
+        "--default for the bundled small one): load or simulate the sources, calibrate companion fluxes "
+        "in S/N, inject them and write OUT/public, OUT/reference, OUT/starting_kit, challenge.yaml and "
+        "manifest.json. The folder appears only once complete.",
+    )
+    source = build.add_mutually_exclusive_group(required=True)
+    source.add_argument("definition", metavar="CHALLENGE.yaml", nargs="?", help="the challenge definition")
+    source.add_argument("--default", action="store_true", help="the bundled default challenge")
+    build.add_argument("-o", "--output", metavar="OUT", required=True, help="the challenge folder to create")
+    build.add_argument("--seed", type=int, help="seed of the build (overrides the definition's)")
+    build.add_argument("--overwrite", action="store_true", help="replace OUT once the new build is complete")
+    build.add_argument("--cache", metavar="DIR", help="keep flux calibrations in DIR across builds")
+    build.add_argument("--check", action="store_true", help="only validate the definition and exit")
+    build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.set_defaults(handler=_run_build)
+
+
+def _run_build(args):
+    from .builder import build_challenge, load_challenge
+    from .builder.definition import DEFAULT_CHALLENGE
+
+    challenge = load_challenge(DEFAULT_CHALLENGE if args.default else args.definition)
+    if args.seed is not None:
+        challenge = challenge.with_seed(args.seed)
+    if args.check:
+        sources = sum(len(p.sources) for p in challenge.phases)
+        print(f"{challenge.name}: valid ({len(challenge.phases)} phase(s), {sources} source(s), seed {challenge.seed})")
+        return
+    result = build_challenge(challenge, args.output, overwrite=args.overwrite, progress=not args.quiet,
+                             cache=args.cache)
+    truth = result.truth
+    spent = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    print(f"wrote {result.output}: {result.datasets} dataset(s), {len(truth)} companion(s) ({spent})")
+
+
 def _parse_setting(text):
     import yaml
 
@@ -284,12 +325,19 @@ def _format_value(value):
     return str(value)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings on the command line: one line each, no source line."""
+    print(f"exobench: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            args.handler(args)
     except _EXPECTED_ERRORS as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:

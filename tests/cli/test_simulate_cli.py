@@ -67,3 +67,15 @@ def test_simulate_needs_an_instrument_and_an_output(capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "naco"])
     assert "-o DIR is required" in capsys.readouterr().err
+
+
+def test_build_check_and_errors(tmp_path, capsys):
+    assert main(["build", "--default", "--check", "-o", str(tmp_path / "x")]) == 0
+    assert capsys.readouterr().out.startswith("exobench-default: valid (2 phase(s), 6 source(s), seed 2026)")
+    assert main(["build", "--default", "--check", "--seed", "3", "-o", str(tmp_path / "x")]) == 0
+    assert "seed 3" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("phases: []\n")
+    assert main(["build", str(bad), "-o", str(tmp_path / "x")]) == 1
+    assert _error_line(capsys).startswith(f"exobench: error: {bad}: phases: expected a non-empty list")
+    assert not (tmp_path / "x").exists()

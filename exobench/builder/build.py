@@ -1,0 +1,356 @@
+"""Building a challenge: sources -> injected public data + held-out reference.
+
+``OUT/`` after a build::
+
+    challenge.yaml                 name and phases (what ``exobench bundle`` reads)
+    manifest.json                  sha256 of every file, the exact definition, library versions
+    public/phase_N/                EIDC layout: {instrument}_cube_{k}.fits, _pa_, _psf_, _pxscale_,
+                                   _fwhm_ (and _wls_ in 4D); nothing that reveals the truth
+    reference/phase_N/             {instrument}_positions_{k}.fits ((x, y), N x 2), _fwhm_{k},
+                                   phase.json, truth.csv (every companion: separation, angle,
+                                   flux, contrast, target and measured S/N)
+    starting_kit/public_data/phase_N/   the participants' copy of the public data
+
+The build happens in a hidden sibling folder ``.OUT.partial`` and is renamed to
+``OUT`` only when complete, so an interrupted build never leaves a challenge
+that looks complete. A new build starts over in that folder but keeps its
+``cache/`` of flux calibrations (one file per dataset and settings), so that an
+interrupted build resumes its most expensive part.
+
+Public files do not tell datasets with companions from those without: the
+same files, dtypes, shapes and header cards, no metadata of the source, the
+same modification time.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .. import ExobenchWarning, __version__
+from .._atomic import atomic_write, atomic_write_fits
+from ..data import Dataset
+from ..data.fits_io import write_dataset
+from .calibration import Calibrator, FluxCalibration, calibration_view
+from .definition import load_challenge, source_available
+from .recipe import draw_companions, spectrum_for
+from .sources import load_source, prepare
+
+__all__ = ["BuildResult", "build_challenge", "FIXED_MTIME"]
+
+#: Modification time of every file written (2000-01-01): timestamps tell nothing.
+FIXED_MTIME = 946684800
+TRUTH_COLUMNS = ["phase", "instrument", "dataset_id", "x", "y", "separation_px", "separation_fwhm", "theta_deg",
+                 "flux", "contrast", "snr_band", "target_snr", "measured_snr", "grid_flux", "explained_variance"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_challenge` returns: the output folder, the truth of
+    every phase (one row per companion), the time spent by stage (s)."""
+
+    output: Path
+    truth: pd.DataFrame
+    timings: dict
+    datasets: int
+
+
+def build_challenge(challenge, output, *, overwrite=False, progress=False, cache=None):
+    """Build a challenge (see the module) from a definition.
+
+    Parameters
+    ----------
+    challenge : Challenge, str or path-like
+        A loaded definition or its YAML file.
+    output : str or path-like
+        The challenge folder to create.
+    overwrite : bool
+        Replace an existing challenge folder (only once the new one is complete).
+    progress : bool
+        Show a progress bar per phase.
+    cache : str or path-like, optional
+        A folder keeping flux calibrations across builds (by default they live
+        in the partial build folder: kept across interrupted builds, removed
+        with it once the build is complete).
+
+    Returns
+    -------
+    BuildResult
+    """
+    import time
+
+    if not hasattr(challenge, "phases"):
+        challenge = load_challenge(challenge)
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise FileExistsError(f"output: {output} exists; pass overwrite=True (--overwrite) to replace it")
+    partial = output.parent / f".{output.name}.partial"
+    _fresh_partial(partial)
+    cache = Path(cache) if cache is not None else partial / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    timings = {"sources": 0.0, "calibration": 0.0, "injection": 0.0, "writing": 0.0}
+    rows, count = [], 0
+    for phase in challenge.phases:
+        sources = [s for s in phase.sources if source_available(s) or not s.optional]
+        for s in phase.sources:
+            if s not in sources:
+                warnings.warn(f"{s.label}: files absent, the source is skipped", ExobenchWarning, stacklevel=2)
+        numbers, shapes, phase_rows = {}, {}, []
+        bar = _progress(len(sources), f"build phase {phase.number}", progress)
+        for index, src in enumerate(sources):
+            seeds = np.random.SeedSequence([challenge.seed, phase.number, index]).spawn(2)
+            start = time.perf_counter()
+            raw = load_source(src, seed=int(seeds[0].generate_state(1)[0]))
+            dataset = prepare(raw, src, crop_lod=phase.crop_lod)
+            _check_dimensions(dataset, phase, src)
+            timings["sources"] += time.perf_counter() - start
+            numbers[src.instrument] = numbers.get(src.instrument, 0) + 1
+            k = str(numbers[src.instrument])
+            phase_rows += _build_dataset(dataset, src, phase, k, challenge, partial, cache,
+                                         np.random.default_rng(seeds[1]), timings)
+            shapes[f"{src.instrument}_{k}"] = list(dataset.frame_shape[-2:])
+            count += 1
+            bar.update(1)
+        bar.close()
+        _write_phase_files(partial, phase, phase_rows, shapes)
+        rows += phase_rows
+    start = time.perf_counter()
+    truth = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+    _write_challenge_files(partial, challenge)
+    _copy_starting_kit(partial, challenge)
+    _write_manifest(partial, challenge)
+    _finish(partial, output, overwrite)
+    timings["writing"] += time.perf_counter() - start
+    return BuildResult(output=output, truth=truth, timings=timings, datasets=count)
+
+
+def _fresh_partial(partial):
+    """Start over in ``partial``, keeping only its calibration cache."""
+    if partial.exists():
+        warnings.warn(f"{partial}: an interrupted build; starting over (calibrations kept)", ExobenchWarning,
+                      stacklevel=3)
+        for entry in partial.iterdir():
+            if entry.name != "cache":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    (partial / "cache").mkdir(parents=True, exist_ok=True)
+
+
+def _check_dimensions(dataset, phase, src):
+    if dataset.cube.ndim != phase.ndim:
+        raise ValueError(f"{src.label}: a {dataset.cube.ndim}D cube in phase {phase.number} ({phase.kind})")
+
+
+def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timings):
+    import time
+
+    recipe = phase.injection
+    fwhm = float(np.mean(dataset.fwhm))
+    start = time.perf_counter()
+    companions = draw_companions(recipe, fwhm=fwhm, frame_size=dataset.frame_shape[-1], rng=rng)
+    fluxes, grid, levels = [], [], []
+    if companions:
+        # calibrate with the angles the published dataset carries, so that calibration and
+        # measurement see the same residuals
+        seen = dataset.replace(angles=-np.asarray(dataset.angles)) if recipe.inverse_angles else dataset
+        settings = challenge.calibration
+        calibrator = Calibrator(seen, explained_variance=settings.explained_variance)
+        relation = _relation(calibrator, seen, recipe, settings, cache)
+        grid = [relation.flux_for_snr(c.separation, c.target_snr) for c in companions]
+        fluxes, levels = _solve_fluxes(calibrator, dataset, companions, grid, recipe.inverse_angles, settings)
+    timings["calibration"] += time.perf_counter() - start
+    start = time.perf_counter()
+    spectra = [spectrum_for(recipe, dataset.wavelengths, rng) for _ in companions] if dataset.cube.ndim == 4 else []
+    injected, table = _inject(dataset, companions, fluxes, spectra, recipe.inverse_angles)
+    measured = _measure(injected, table, levels) if companions else []
+    timings["injection"] += time.perf_counter() - start
+    start = time.perf_counter()
+    public = Dataset(np.asarray(injected.cube).astype(np.asarray(dataset.cube).dtype, copy=False), injected.angles,
+                     psf=dataset.psf, pxscale=dataset.pxscale, wavelengths=dataset.wavelengths,
+                     instrument=src.instrument, dataset_id=k)
+    public_dir = partial / "public" / f"phase_{phase.number}"
+    write_dataset(public, public_dir)
+    reference = partial / "reference" / f"phase_{phase.number}"
+    reference.mkdir(parents=True, exist_ok=True)
+    positions = table[["x", "y"]].to_numpy(dtype=np.float64).reshape(-1, 2)
+    atomic_write_fits(reference / f"{src.instrument}_positions_{k}.fits",
+                      positions if len(positions) else _empty_fits())
+    atomic_write_fits(reference / f"{src.instrument}_fwhm_{k}.fits", np.array([fwhm]))
+    timings["writing"] += time.perf_counter() - start
+    rows = []
+    for c, (_, row), flux, snr_value, grid_flux, level in zip(companions, table.iterrows(), fluxes, measured, grid,
+                                                             levels):
+        rows.append({"phase": phase.number, "instrument": src.instrument, "dataset_id": k, "x": row.x, "y": row.y,
+                     "separation_px": c.separation, "separation_fwhm": c.separation / fwhm, "theta_deg": c.theta,
+                     "flux": flux, "contrast": flux / float(np.mean(dataset.star_flux)),
+                     "snr_band": f"{c.snr_band[0]:g}-{c.snr_band[1]:g}", "target_snr": c.target_snr,
+                     "measured_snr": snr_value, "grid_flux": grid_flux, "explained_variance": level})
+    return rows
+
+
+def _solve_fluxes(calibrator, dataset, companions, grid, inverse, settings, *, rounds=3):
+    """The companions' fluxes at their exact positions: solved with the projections of
+    the dataset (the grid's fluxes as a start), then re-solved ``rounds`` times with
+    the projections of the dataset holding the companions, which include their own
+    self-subtraction."""
+    separations, thetas = [c.separation for c in companions], [c.theta for c in companions]
+    targets = [c.target_snr for c in companions]
+    fluxes, levels, _ = calibrator.solve(separations, thetas, targets, guesses=grid)
+    for _ in range(rounds):
+        injected, _ = _inject(dataset, companions, fluxes, _flat_spectra(dataset, companions), inverse)
+        again = Calibrator(injected, explained_variance=sorted(set(levels)))
+        solved, levels, _ = again.solve(separations, thetas, targets, guesses=fluxes, present=fluxes, levels=levels)
+        # each round closes most of the gap left by the companions' own self-subtraction,
+        # always from the same side: over-relax to converge in fewer rounds
+        fluxes = np.maximum(fluxes + _RELAXATION * (solved - fluxes), 0.0)
+    return fluxes, levels
+
+
+_RELAXATION = 1.5
+
+
+def _flat_spectra(dataset, companions):
+    return [np.ones(dataset.cube.shape[0])] * len(companions) if dataset.cube.ndim == 4 else []
+
+
+def _empty_fits():
+    """A FITS file without data: the positions of a dataset with no companion."""
+    from astropy.io import fits
+
+    return fits.HDUList([fits.PrimaryHDU()])
+
+
+def _relation(calibrator, dataset, recipe, settings, cache):
+    """The dataset's flux-to-S/N relation on its separation grid, from the cache when it holds it."""
+    fwhm = float(np.mean(dataset.fwhm))
+    first = min(a for a, _ in recipe.separation_bands_fwhm)
+    room = (dataset.frame_shape[-1] - 1) / 2 / fwhm - recipe.edge_margin_fwhm
+    last = min(recipe.max_separation_fwhm, room)
+    separations = np.arange(first, last + settings.step_fwhm, settings.step_fwhm) * fwhm
+    separations = separations[separations <= (dataset.frame_shape[-1] - 1) / 2 - fwhm]
+    key = _cache_key(dataset, settings, separations)
+    path = cache / f"{key}.json"
+    if path.is_file():
+        return FluxCalibration.from_json(path.read_text())
+    relation = calibrator.relation(separations, azimuths=settings.azimuths)
+    with atomic_write(path, "w") as handle:
+        handle.write(relation.to_json())
+    return relation
+
+
+def _cache_key(dataset, settings, separations):
+    digest = hashlib.sha256()
+    for array in (dataset.cube, dataset.angles, dataset.psf, np.asarray(dataset.fwhm, dtype=float), separations):
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.shape, array.dtype.str)).encode())
+        digest.update(array.tobytes())
+    digest.update(repr(dataclasses.asdict(settings)).encode())
+    return digest.hexdigest()[:32]
+
+
+def _inject(dataset, companions, fluxes, spectra, inverse):
+    from ..inject import inject_companions
+
+    per_channel = np.asarray(fluxes, dtype=float)
+    if dataset.cube.ndim == 4:
+        per_channel = (per_channel[:, None] * np.asarray(spectra) if companions
+                       else np.zeros((0, dataset.cube.shape[0])))
+    result = inject_companions(dataset, separations=[c.separation for c in companions],
+                               thetas=[c.theta for c in companions], fluxes=per_channel, inverse_angles=inverse)
+    return result.dataset, result.truth
+
+
+def _measure(injected, table, levels):
+    """The S/N of each injected companion with the calibration's pipeline
+    (annular PCA at the companion's explained-variance level, mean collapse)."""
+    from ..algorithms import AnnularPCA
+    from ..detmap import snr
+
+    view = calibration_view(injected)
+    fwhm = float(np.mean(view.fwhm))
+    finals = {level: AnnularPCA(explained_variance=level, collapse="mean").process(view).final
+              for level in sorted(set(levels))}
+    return [snr(finals[level], (row.x, row.y), fwhm).snr for level, (_, row) in zip(levels, table.iterrows())]
+
+
+def _write_phase_files(partial, phase, rows, shapes):
+    reference = partial / "reference" / f"phase_{phase.number}"
+    reference.mkdir(parents=True, exist_ok=True)
+    info = {"suffix": phase.suffix, "map_shapes": dict(sorted(shapes.items()))}
+    with atomic_write(reference / "phase.json", "w") as handle:
+        handle.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    table = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+    with atomic_write(reference / "truth.csv", "w", newline="") as handle:
+        table.to_csv(handle, index=False, float_format="%.10g")
+
+
+def _write_challenge_files(partial, challenge):
+    info = {"name": challenge.name,
+            "phases": [{"number": p.number, "name": p.name, "suffix": p.suffix} for p in challenge.phases]}
+    with atomic_write(partial / "challenge.yaml", "w") as handle:
+        yaml.safe_dump(info, handle, sort_keys=False)
+
+
+def _copy_starting_kit(partial, challenge):
+    for phase in challenge.phases:
+        source = partial / "public" / f"phase_{phase.number}"
+        target = partial / "starting_kit" / "public_data" / f"phase_{phase.number}"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in sorted(source.iterdir()):
+            shutil.copyfile(path, target / path.name)
+
+
+def _versions():
+    import astropy
+    import scipy
+
+    versions = {"exobench": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+                "astropy": astropy.__version__, "pandas": pd.__version__}
+    try:
+        import hcipy
+
+        versions["hcipy"] = hcipy.__version__
+    except ImportError:
+        pass
+    return versions
+
+
+def _write_manifest(partial, challenge):
+    files = {}
+    for path in sorted(p for p in partial.rglob("*") if p.is_file()):
+        relative = path.relative_to(partial).as_posix()
+        if relative.startswith("cache/"):
+            continue
+        files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest = {"name": challenge.name, "seed": challenge.seed, "definition": challenge.definition,
+                "versions": _versions(), "files": files}
+    with atomic_write(partial / "manifest.json", "w") as handle:
+        handle.write(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _finish(partial, output, overwrite):
+    shutil.rmtree(partial / "cache", ignore_errors=True)
+    for path in partial.rglob("*"):
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+    if output.exists():
+        if not overwrite:  # pragma: no cover - checked at the start; another process made it meanwhile
+            raise FileExistsError(f"output: {output} appeared during the build")
+        old = output.parent / f".{output.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        output.rename(old)
+        partial.rename(output)
+        shutil.rmtree(old)
+    else:
+        partial.rename(output)
+
+
+def _progress(total, description, enabled):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="dataset", disable=not enabled, leave=False)

@@ -1,0 +1,99 @@
+"""Challenge definitions: every mistake refused before any work, naming where it is."""
+
+import pytest
+
+pytest.importorskip("hcipy", reason="the definitions here name simulator profiles")
+
+from exobench.builder import load_challenge  # noqa: E402
+from exobench.builder.definition import DEFAULT_CHALLENGE, resolve_path  # noqa: E402
+from exobench.builder.recipe import draw_companions  # noqa: E402
+
+from .conftest import SMALL  # noqa: E402
+
+
+def test_the_small_definition_loads(write_definition):
+    challenge = load_challenge(write_definition())
+    assert [p.kind for p in challenge.phases] == ["adi", "adi+msdi"]
+    assert challenge.phases[0].injection.companions == (1, 3)
+    assert challenge.calibration.explained_variance == (0.9, 0.99)
+    assert challenge.with_seed(9).seed == 9 and challenge.with_seed(9).definition["seed"] == 9
+
+
+def test_the_default_challenge_is_valid():
+    challenge = load_challenge(DEFAULT_CHALLENGE)
+    assert len(challenge.phases) == 2 and all(len(p.sources) == 3 for p in challenge.phases)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("simulate: lmircam", "simulate: hubble", r"sources\[1\] \(simulate hubble\): instrument: unknown profile 'hubble'"),
+    ("[[2.5, 5], [5, 9]]", "[[2.5, 5], [40, 60]]", r"separation band \[40.0, 60.0\] FWHM starts at .* outside the frame"),
+    ("min_spacing_fwhm: 3", "min_spacing_fwhm: 9", r"injection: 3 companions 9 FWHM apart do not fit"),
+    ("kind: adi+msdi", "kind: adi", r"sources\[0\] \(simulate sphere_ifs\): a 4D cube in phase 2 \(adi\)"),
+    ("      - simulate: sphere_ifs", "      - simulate: lmircam", r"a 3D cube in phase 2 \(adi\+msdi\), which takes 4D"),
+    ("seed: 5", "seed: -1", r"seed: expected an integer >= 0, got -1"),
+    ("kind: adi\n", "kind: adi\n    colour: red\n", r"phases\[0\].colour: unknown key"),
+    ("frames: 16\n        frame_size: 71", "frames: 16\n        frame_size: 71\n        bogus: 1",
+     r"phases\[0\].sources\[0\].bogus: unknown key"),
+    ("companions: [1, 3]", "companions: [3, 1]", r"injection.companions: expected \[min, max\] integers"),
+    ("snr_bands", "snr_bands", None),
+])
+def test_bad_definitions_fail_with_one_message(write_definition, old, new, message):
+    text = SMALL.replace("COMPANIONS", "1, 3")
+    if message is None:
+        text = text.replace("  min_spacing_fwhm: 3", "  min_spacing_fwhm: 3\n  snr_bands: [[3, 1]]")
+        message = r"injection.snr_bands: expected 0 <= low < high"
+    else:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    with pytest.raises(ValueError, match=message) as info:
+        load_challenge(write_definition(text=text))
+    assert str(info.value).startswith(str(write_definition(text=text)))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_source_files_and_definition(tmp_path, write_definition):
+    text = SMALL.replace("COMPANIONS", "1, 3").replace(
+        "      - simulate: lmircam", "      - files: {cube: nothere.fits, angles: pa.fits}\n        instrument: x\n"
+        "      - simulate: lmircam", 1)
+    with pytest.raises(ValueError, match=r"files nothere.fits\): missing source file .*nothere.fits"):
+        load_challenge(write_definition(text=text))
+    optional = text.replace("instrument: x\n", "instrument: x\n        optional: true\n")
+    assert load_challenge(write_definition(text=optional, name="opt.yaml"))  # skipped at build time
+    with pytest.raises(FileNotFoundError, match="challenge: no definition file"):
+        load_challenge(tmp_path / "absent.yaml")
+
+
+def test_paths_expand_variables_with_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXOBENCH_TEST_DIR", "/data/eidc")
+    assert str(resolve_path("${EXOBENCH_TEST_DIR:-x}/cube.fits", tmp_path)) == "/data/eidc/cube.fits"
+    monkeypatch.delenv("EXOBENCH_TEST_DIR")
+    assert resolve_path("${EXOBENCH_TEST_DIR:-rel}/c.fits", tmp_path).is_absolute()
+    assert resolve_path("c.fits", tmp_path) == tmp_path / "c.fits"
+
+
+def test_companion_draws_follow_the_recipe():
+    import numpy as np
+
+    from exobench.builder.definition import Injection
+
+    recipe = Injection(companions=(2, 4), separation_bands_fwhm=((2.5, 6.0), (6.0, 20.0)), min_spacing_fwhm=3.0)
+    rng = np.random.default_rng(0)
+    counts, separations, bands = [], [], []
+    for _ in range(200):
+        drawn = draw_companions(recipe, fwhm=4.0, frame_size=201, rng=rng)
+        counts.append(len(drawn))
+        separations += [c.separation / 4.0 for c in drawn]
+        bands += [c.snr_band for c in drawn]
+        for i, a in enumerate(drawn):  # spacing kept
+            for b in drawn[i + 1:]:
+                d = np.hypot(a.separation * np.cos(np.radians(a.theta)) - b.separation * np.cos(np.radians(b.theta)),
+                             a.separation * np.sin(np.radians(a.theta)) - b.separation * np.sin(np.radians(b.theta)))
+                assert d >= 12.0 - 1e-9
+            assert a.snr_band[0] <= a.target_snr <= a.snr_band[1]
+        # S/N bands alternate companion by companion
+        assert all(drawn[i].snr_band != drawn[i + 1].snr_band for i in range(len(drawn) - 1))
+    assert set(counts) == {2, 3, 4}
+    separations = np.array(separations)
+    room = 100 / 4.0 - 2.0
+    assert separations.min() >= 2.5 and separations.max() <= min(20.0, room)
+    assert 0.35 < np.mean(separations < 6.0) < 0.65  # equal odds of the two bands

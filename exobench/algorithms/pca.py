@@ -43,7 +43,7 @@ import scipy.linalg
 
 from .._validate import check_choice
 from ..data import Dataset
-from ._eigen import projection_weights
+from ._eigen import _distinct_rows, projection_weights
 from .base import (
     Algorithm,
     adi_cube,
@@ -374,9 +374,10 @@ class AnnularPCA(Algorithm, name="annular_pca"):
     ncomp : int
         Number of principal components removed per annulus and frame.
     explained_variance : float, optional
-        Instead of ``ncomp``: remove, per annulus and frame, the fewest components
-        of its library whose cumulative explained variance reaches this fraction
-        (the EIDC organisers' calibration used 0.90, 0.95 and 0.99).
+        Instead of ``ncomp``: per annulus, the fewest components whose cumulative
+        explained variance over the annulus's frames reaches this fraction; each
+        frame's library removes that many (the EIDC organisers' calibration used
+        0.90, 0.95 and 0.99).
     asize : float
         Width of the annuli in FWHM (1 FWHM = VIP's default of 4 px at its default 4 px FWHM).
     inner_radius : float
@@ -431,14 +432,36 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         dataset's libraries model: linear in that cube (flux calibration injects
         faint companions this way without recomputing any component).
         """
+        level = self.explained_variance
+        if level is not None:
+            return self.projections_by_level(dataset, [level])[level]
+        pixels, weights, shape = [], [], None
+        for shape, pix, gram, allowed, ncomp in self._annuli(dataset, self.ncomp):
+            pixels.append(pix)
+            weights.append(_projection_weights(gram, allowed, ncomp))
+        return AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights))
+
+    def projections_by_level(self, dataset, levels):
+        """:meth:`projections` for several explained-variance levels at once
+        (``explained_variance`` and ``ncomp`` ignored): each library is
+        diagonalised once for all levels. Returns ``{level: AnnularProjections}``."""
+        levels = [_check_level(level) for level in levels]
+        pixels, weights, shape = [], {level: [] for level in levels}, None
+        for shape, pix, gram, allowed, _ in self._annuli(dataset, 1):
+            pixels.append(pix)
+            for level, matrix in zip(levels, _variance_weights(gram, allowed, levels)):
+                weights[level].append(matrix)
+        return {level: AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights[level]))
+                for level in levels}
+
+    def _annuli(self, dataset, ncomp):
+        """Per annulus: the cube's shape, its pixels, the centred Gram matrix, the
+        libraries (at least ``ncomp`` frames each) and the checked ``ncomp``."""
         cube = adi_cube(dataset)
         check_common(self)
         t, ny, nx = cube.shape
-        ncomp = _check_ncomp(self.ncomp, t)
-        level = self.explained_variance
-        if level is not None and (isinstance(level, bool) or not isinstance(level, numbers.Real)
-                                  or not 0 < level < 1):
-            raise ValueError(f"explained_variance: expected a number in (0, 1) or None, got {level!r}")
+        ncomp = _check_ncomp(ncomp, t)
+        _check_level(self.explained_variance, allow_none=True)
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         delta = check_number(self.delta, "delta")
@@ -451,7 +474,6 @@ class AnnularPCA(Algorithm, name="annular_pca"):
             masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         flat = cube.reshape(t, ny * nx)
         angles = np.asarray(dataset.angles, dtype=np.float64)
-        pixels_list, weights_list = [], []
         # Small eigenproblems run faster on one BLAS thread (threads cost more than they give
         # at this size, and fight with any other process on the cores).
         with _one_blas_thread():
@@ -464,15 +486,15 @@ class AnnularPCA(Algorithm, name="annular_pca"):
                                                                formula="chord")
                 else:
                     thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
-                allowed = distance >= thresholds[:, None]
-                gram = matrix @ matrix.T
-                if level is None:
-                    weights = _projection_weights(gram, allowed, ncomp)
-                else:
-                    weights = _variance_weights(gram, allowed, level)
-                pixels_list.append(pixels)
-                weights_list.append(weights)
-        return AnnularProjections(shape=cube.shape, pixels=tuple(pixels_list), weights=tuple(weights_list))
+                yield cube.shape, pixels, matrix @ matrix.T, distance >= thresholds[:, None], ncomp
+
+
+def _check_level(level, *, allow_none=False):
+    if level is None and allow_none:
+        return None
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+        raise ValueError(f"explained_variance: expected a number in (0, 1) or None, got {level!r}")
+    return float(level)
 
 
 class AnnularProjections:
@@ -497,29 +519,39 @@ class AnnularProjections:
         residuals = np.zeros((t, flat.shape[1]), dtype=np.float64)
         for pixels, weights in zip(self.pixels, self.weights):
             matrix = flat[:, pixels].astype(np.float64)
+            if not matrix.any():  # an annulus without light (a lone companion's cube): residuals 0
+                continue
             matrix -= matrix.mean(axis=0)
             residuals[:, pixels] = matrix - weights @ matrix
         return residuals.reshape(self.shape)
 
 
-def _variance_weights(gram, allowed, level):
-    """Like :func:`_projection_weights`, each library keeping the fewest components
-    whose cumulative explained variance reaches ``level`` (one eigendecomposition
-    per distinct library)."""
-    weights = np.zeros_like(gram)
-    cache = {}
-    for i in range(gram.shape[0]):
-        library = np.flatnonzero(allowed[i])
-        key = library.tobytes()
-        if key not in cache:
-            values, vectors = np.linalg.eigh(gram[np.ix_(library, library)])
-            values, vectors = values[::-1], vectors[:, ::-1]
-            k = _components_count(values, level)
-            keep = values[:k] > np.finfo(float).eps * library.size * max(values[0], 0.0)
-            values, vectors = values[:k][keep], vectors[:, :k][:, keep]
-            cache[key] = (vectors / values) @ vectors.T
-        weights[i, library] = cache[key] @ gram[library, i]
-    return weights
+def _variance_weights(gram, allowed, levels):
+    """For each of ``levels``, the weights of :func:`_projection_weights` with the
+    number of components set per annulus: the fewest whose cumulative explained
+    variance over all the annulus's frames reaches the level (a library of fewer
+    frames gives all of its components). Each distinct library is diagonalised
+    once (``eigh``, batched by library size) for every level."""
+    spectrum = np.linalg.eigvalsh(gram)[::-1]
+    counts = [_components_count(spectrum, level) for level in levels]
+    first, group = _distinct_rows(allowed)
+    outputs = [np.zeros_like(gram) for _ in levels]
+    libraries = [np.flatnonzero(allowed[f]) for f in first]
+    sizes = np.array([lib.size for lib in libraries])
+    for size in np.unique(sizes):
+        members = np.flatnonzero(sizes == size)
+        blocks = np.stack([gram[np.ix_(libraries[g], libraries[g])] for g in members])
+        values, vectors = np.linalg.eigh(blocks)
+        values, vectors = values[:, ::-1], vectors[:, :, ::-1]
+        for g, vals, vecs in zip(members, values, vectors):
+            library, frames = libraries[g], np.flatnonzero(group == g)
+            floor = np.finfo(float).eps * size * max(vals[0], 0.0)
+            cross = gram[np.ix_(library, frames)]
+            for out, k in zip(outputs, counts):
+                kept = vals[:k] > floor
+                v, lam = vecs[:, :k][:, kept], vals[:k][kept]
+                out[np.ix_(frames, library)] = ((v / lam) @ (v.T @ cross)).T
+    return outputs
 
 
 def _projection_weights(gram, allowed, ncomp):

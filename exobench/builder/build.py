@@ -38,7 +38,7 @@ from .. import ExobenchWarning, __version__
 from .._atomic import atomic_write, atomic_write_fits
 from ..data import Dataset
 from ..data.fits_io import write_dataset
-from .calibration import Calibrator, FluxCalibration, calibration_view
+from .calibration import Calibrator, FluxCalibration
 from .definition import load_challenge, source_available
 from .recipe import draw_companions, spectrum_for
 from .sources import load_source, prepare
@@ -154,7 +154,8 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
     fwhm = float(np.mean(dataset.fwhm))
     start = time.perf_counter()
     companions = draw_companions(recipe, fwhm=fwhm, frame_size=dataset.frame_shape[-1], rng=rng)
-    fluxes, grid, levels = [], [], []
+    spectra = [spectrum_for(recipe, dataset.wavelengths, rng) for _ in companions] if dataset.cube.ndim == 4 else []
+    fluxes, grid, levels, measured = [], [], [], []
     if companions:
         # calibrate with the angles the published dataset carries, so that calibration and
         # measurement see the same residuals
@@ -163,12 +164,11 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
         calibrator = Calibrator(seen, explained_variance=settings.explained_variance)
         relation = _relation(calibrator, seen, recipe, settings, cache)
         grid = [relation.flux_for_snr(c.separation, c.target_snr) for c in companions]
-        fluxes, levels = _solve_fluxes(calibrator, dataset, companions, grid, recipe.inverse_angles, settings)
+        fluxes, levels, measured = _solve_fluxes(calibrator, dataset, companions, spectra, grid,
+                                                 recipe.inverse_angles)
     timings["calibration"] += time.perf_counter() - start
     start = time.perf_counter()
-    spectra = [spectrum_for(recipe, dataset.wavelengths, rng) for _ in companions] if dataset.cube.ndim == 4 else []
     injected, table = _inject(dataset, companions, fluxes, spectra, recipe.inverse_angles)
-    measured = _measure(injected, table, levels) if companions else []
     timings["injection"] += time.perf_counter() - start
     start = time.perf_counter()
     public = Dataset(np.asarray(injected.cube).astype(np.asarray(dataset.cube).dtype, copy=False), injected.angles,
@@ -194,29 +194,42 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
     return rows
 
 
-def _solve_fluxes(calibrator, dataset, companions, grid, inverse, settings, *, rounds=3):
-    """The companions' fluxes at their exact positions: solved with the projections of
-    the dataset (the grid's fluxes as a start), then re-solved ``rounds`` times with
-    the projections of the dataset holding the companions, which include their own
-    self-subtraction."""
+def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, rounds=6, tolerance=0.05):
+    """The companions' fluxes at their exact positions, and the S/N they measure.
+
+    Starting from the grid's fluxes, up to ``rounds`` times: the companions are
+    injected, annular PCA learns its projections from that dataset at every
+    explained-variance level (their self-subtraction included, which grows with
+    the number of components and with the flux) and their S/N is measured
+    there. The first round picks each companion's level, the one of best S/N
+    (the EIDC's "best S/N kept"). Unless every S/N is within ``tolerance`` of its
+    target, each flux takes a secant step on its measured S/N (the first from
+    the S/N at zero flux, the dataset's own at that position).
+    """
     separations, thetas = [c.separation for c in companions], [c.theta for c in companions]
-    targets = [c.target_snr for c in companions]
-    fluxes, levels, _ = calibrator.solve(separations, thetas, targets, guesses=grid)
-    for _ in range(rounds):
-        injected, _ = _inject(dataset, companions, fluxes, _flat_spectra(dataset, companions), inverse)
-        again = Calibrator(injected, explained_variance=sorted(set(levels)))
-        solved, levels, _ = again.solve(separations, thetas, targets, guesses=fluxes, present=fluxes, levels=levels)
-        # each round closes most of the gap left by the companions' own self-subtraction,
-        # always from the same side: over-relax to converge in fewer rounds
-        fluxes = np.maximum(fluxes + _RELAXATION * (solved - fluxes), 0.0)
-    return fluxes, levels
-
-
-_RELAXATION = 1.5
-
-
-def _flat_spectra(dataset, companions):
-    return [np.ones(dataset.cube.shape[0])] * len(companions) if dataset.cube.ndim == 4 else []
+    targets = np.array([c.target_snr for c in companions])
+    fluxes = np.maximum(np.asarray(grid, dtype=float), 0.0)
+    levels = previous = None
+    for round_ in range(rounds):
+        injected, _ = _inject(dataset, companions, fluxes, spectra, inverse)
+        again = Calibrator(injected, explained_variance=calibrator.levels if levels is None else sorted(set(levels)))
+        if levels is None:
+            by_level = {level: again.snr_at(separations, thetas, [level] * len(companions))
+                        for level in calibrator.levels}
+            levels = [max(calibrator.levels, key=lambda level: by_level[level][j]) for j in range(len(companions))]
+            previous = (np.zeros_like(fluxes), calibrator.snr_at(separations, thetas, levels))
+        measured = again.snr_at(separations, thetas, levels)
+        if np.all(np.abs(measured - targets) <= tolerance) or round_ == rounds - 1:
+            break
+        f_prev, m_prev = previous
+        rise, run = measured - m_prev, fluxes - f_prev
+        slope = np.divide(rise, run, out=np.zeros_like(fluxes), where=np.abs(run) > 0)
+        # a flat or falling secant (noise at tiny fluxes): double the flux instead
+        step = np.where(slope > 0, (targets - measured) / np.where(slope > 0, slope, 1.0),
+                        np.where(measured < targets, np.maximum(fluxes, 1e-12), 0.0))
+        previous = (fluxes.copy(), measured.copy())
+        fluxes = np.maximum(fluxes + step, 0.0)
+    return fluxes, levels, measured
 
 
 def _empty_fits():
@@ -264,19 +277,6 @@ def _inject(dataset, companions, fluxes, spectra, inverse):
     result = inject_companions(dataset, separations=[c.separation for c in companions],
                                thetas=[c.theta for c in companions], fluxes=per_channel, inverse_angles=inverse)
     return result.dataset, result.truth
-
-
-def _measure(injected, table, levels):
-    """The S/N of each injected companion with the calibration's pipeline
-    (annular PCA at the companion's explained-variance level, mean collapse)."""
-    from ..algorithms import AnnularPCA
-    from ..detmap import snr
-
-    view = calibration_view(injected)
-    fwhm = float(np.mean(view.fwhm))
-    finals = {level: AnnularPCA(explained_variance=level, collapse="mean").process(view).final
-              for level in sorted(set(levels))}
-    return [snr(finals[level], (row.x, row.y), fwhm).snr for level, (_, row) in zip(levels, table.iterrows())]
 
 
 def _write_phase_files(partial, phase, rows, shapes):

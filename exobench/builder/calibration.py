@@ -99,9 +99,9 @@ def companion_cube(dataset, separations, thetas):
 
 class Calibrator:
     """Annular PCA's projections of one dataset at each explained-variance level,
-    computed once, and what they give: the flux-to-S/N relation on a grid of
-    separations (:meth:`relation`) and the fluxes that give companions at given
-    positions their target S/N exactly (:meth:`solve`).
+    computed once, and what they give: the S/N at given positions
+    (:meth:`snr_at`) and the flux-to-S/N relation on a grid of separations
+    (:meth:`relation`).
 
     Parameters
     ----------
@@ -119,16 +119,21 @@ class Calibrator:
         self.view = calibration_view(dataset)
         self.fwhm = float(np.mean(self.view.fwhm))
         self.levels = tuple(float(v) for v in explained_variance)
-        self._pipelines = {}
-        for level in self.levels:
-            algorithm = AnnularPCA(explained_variance=level, asize=asize, delta=delta, collapse="mean")
-            projections = algorithm.projections(self.view)
-            self._pipelines[level] = (projections, _final(projections.subtract(self.view.cube), self.view.angles))
+        algorithm = AnnularPCA(asize=asize, delta=delta, collapse="mean")
+        by_level = algorithm.projections_by_level(self.view, self.levels)  # one eigensolve for all levels
+        self._pipelines = {level: (p, _final(p.subtract(self.view.cube), self.view.angles))
+                           for level, p in by_level.items()}
 
     def unit_finals(self, separations, thetas):
         """Per level, the final frame of unit-flux companions at those positions alone."""
         cube = companion_cube(self.view, separations, thetas)
         return {level: _final(p.subtract(cube), self.view.angles) for level, (p, _) in self._pipelines.items()}
+
+    def snr_at(self, separations, thetas, levels):
+        """The S/N at those positions in the dataset's own final frames (one level each)."""
+        return np.array([snr_of_fluxes(ring_fluxes(self._pipelines[level][1],
+                                                   _position(self.view.cube.shape, r, t), self.fwhm))
+                         for r, t, level in zip(separations, thetas, levels)])
 
     def relation(self, separations, *, azimuths=3):
         """The flux-to-S/N relation on a grid of separations (px), averaged over azimuths."""
@@ -159,56 +164,6 @@ class Calibrator:
                 best_snr[better], best_level[better] = snr[better], level
         return FluxCalibration(separations, fluxes, best_snr, best_level)
 
-    def solve(self, separations, thetas, targets, *, guesses, present=None, levels=None, iterations=4):
-        """Fluxes giving companions at these positions their target S/N, together.
-
-        Each companion's S/N is linear-fractional in its flux given the others'
-        (the ring fluxes are linear); per companion the level with the steepest
-        S/N is used (or ``levels``), and the fluxes are solved in turn a few
-        times so that each companion's light in the others' rings is accounted
-        for. ``present`` are fluxes the dataset already holds at those
-        positions (a dataset with the companions injected, whose projections
-        then include their self-subtraction): the solution replaces them.
-
-        Returns
-        -------
-        fluxes : numpy.ndarray
-        levels : list of float
-            The explained-variance level of each companion (its measurement's).
-        predicted : numpy.ndarray
-            The S/N each reaches with those fluxes, by the fixed projections.
-        """
-        n = len(separations)
-        if n == 0:
-            return np.zeros(0), [], np.zeros(0)
-        singles = [self.unit_finals([separations[j]], [thetas[j]]) for j in range(n)]
-        positions = [_position(self.view.cube.shape, separations[j], thetas[j]) for j in range(n)]
-        fluxes = np.asarray(guesses, dtype=float).copy()
-        present = np.zeros(n) if present is None else np.asarray(present, dtype=float)
-        if levels is None:
-            levels = []
-            for j in range(n):
-                gains = {level: _gain(ring_fluxes(self._pipelines[level][1], positions[j], self.fwhm),
-                                      ring_fluxes(singles[j][level], positions[j], self.fwhm))
-                         for level in self.levels}
-                levels.append(max(gains, key=gains.get))
-
-        def frame(level, skip=None):
-            """The final frame with the current fluxes (companion ``skip`` left at 0)."""
-            total = self._pipelines[level][1].copy()
-            for i in range(n):
-                total += ((0.0 if i == skip else fluxes[i]) - present[i]) * singles[i][level]
-            return total
-
-        for _ in range(iterations):
-            for j in range(n):
-                p0 = ring_fluxes(frame(levels[j], skip=j), positions[j], self.fwhm)
-                p1 = ring_fluxes(singles[j][levels[j]], positions[j], self.fwhm)
-                fluxes[j] = _flux_for(p0, p1, targets[j], max(fluxes[j], 1e-12))
-        predicted = np.array([snr_of_fluxes(ring_fluxes(frame(levels[j]), positions[j], self.fwhm))
-                              for j in range(n)])
-        return fluxes, list(levels), predicted
-
 
 def calibrate_fluxes(dataset, *, separations, azimuths=3, explained_variance=(0.90, 0.95, 0.99),
                      asize=1.0, delta=1.0):
@@ -220,34 +175,6 @@ def calibrate_fluxes(dataset, *, separations, azimuths=3, explained_variance=(0.
     """
     calibrator = Calibrator(dataset, explained_variance=explained_variance, asize=asize, delta=delta)
     return calibrator.relation(separations, azimuths=azimuths)
-
-
-def _gain(p0, p1):
-    """S/N per unit flux at small flux: the signal's gain over the background's spread."""
-    background = p0[1:]
-    noise = background.std(ddof=1) * np.sqrt(1 + 1 / background.size)
-    return (p1[0] - p1[1:].mean()) / noise if noise > 0 else 0.0
-
-
-def _flux_for(p0, p1, target, guess):
-    """The flux f >= 0 with S/N(p0 + f p1) = target (bisection on a bracket), else ``guess``."""
-    def snr(f):
-        return float(snr_of_fluxes(p0 + f * p1))
-
-    if snr(0.0) >= target:
-        return 0.0
-    high = max(guess, 1e-12) * 2
-    for _ in range(60):
-        if snr(high) >= target:
-            break
-        high *= 2
-    else:
-        return guess
-    low = 0.0
-    for _ in range(60):
-        middle = 0.5 * (low + high)
-        low, high = (middle, high) if snr(middle) < target else (low, middle)
-    return 0.5 * (low + high)
 
 
 def _trial_groups(separations, azimuths):

@@ -1,0 +1,205 @@
+"""The compiled loops of :mod:`exobench.geometry.interpolate` (numba).
+
+Module-level functions, so that numba's on-disk cache holds them across
+processes (kernels defined inside a function are new closures in every process
+and miss the cache). Imported on first use only: importing numba and loading
+the kernels costs time that ``import exobench`` should not pay.
+"""
+
+import numba
+import numpy as np
+
+# fast-math without the no-NaN / no-inf assumptions: NaN pixels must stay NaN
+_FLAGS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "reassoc", "arcp", "nsz", "afn"})
+jit = numba.njit(**_FLAGS)
+# frames are independent: the kernels spread them over numba's threads (see interpolate's doc)
+jit_frames = numba.njit(parallel=True, **_FLAGS)
+
+
+@jit
+def _span(a, b, lower, upper):
+    # the x range (floats) where lower <= a * x + b < upper
+    if a > 0.0:
+        return (lower - b) / a, (upper - b) / a
+    if a < 0.0:
+        return (upper - b) / a, (lower - b) / a
+    if lower <= b < upper:
+        return -1e300, 1e300
+    return 1.0, 0.0
+
+@jit
+def _interior(ax, row_x, ay, row_y, nx, ny, before, after):
+    # [x0, x1): output pixels of this row whose taps (from `before` left of the sample's
+    # floor to `after` right of it) all fall inside the frame
+    x_lo, x_hi = _span(ax, row_x, float(before), float(nx - after))
+    y_lo, y_hi = _span(ay, row_y, float(before), float(ny - after))
+    lo = max(x_lo, y_lo, 0.0)
+    hi = min(x_hi, y_hi, float(nx))
+    if hi <= lo:
+        return 0, 0
+    x0 = int(np.ceil(lo))
+    x1 = int(np.ceil(hi))
+    # rounding at the ends: check them exactly
+    while x0 < x1 and not _inside(ax * x0 + row_x, ay * x0 + row_y, nx, ny, before, after):
+        x0 += 1
+    while x1 > x0 and not _inside(ax * (x1 - 1) + row_x, ay * (x1 - 1) + row_y, nx, ny, before, after):
+        x1 -= 1
+    return x0, x1
+
+@jit
+def _inside(xs, ys, nx, ny, before, after):
+    return before <= xs < nx - after and before <= ys < ny - after
+
+@jit
+def _pixel(frame, iy, ix, fill):
+    if 0 <= iy < frame.shape[0] and 0 <= ix < frame.shape[1]:
+        return frame[iy, ix]
+    return fill
+
+@jit
+def _lerp(frame, iy, ix, fx, fill):
+    # the row iy between columns ix and ix + 1; the second is not read when fx == 0
+    left = _pixel(frame, iy, ix, fill)
+    if fx == 0.0:
+        return left
+    return left + fx * (_pixel(frame, iy, ix + 1, fill) - left)
+
+@jit
+def _bilinear_careful(frame, xs, ys, fill):
+    if not (-1.0 < xs < frame.shape[1] and -1.0 < ys < frame.shape[0]):
+        return fill  # no tap inside the frame (the corners of a rotated frame)
+    fx0 = np.floor(xs)
+    fy0 = np.floor(ys)
+    ix, iy = int(fx0), int(fy0)
+    fx, fy = xs - fx0, ys - fy0
+    top = _lerp(frame, iy, ix, fx, fill)
+    if fy != 0.0:
+        top += fy * (_lerp(frame, iy + 1, ix, fx, fill) - top)
+    return top
+
+@jit_frames
+def bilinear(frames, coef, fill, out):
+    n, ny, nx = frames.shape
+    for i in numba.prange(n):
+        typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
+        ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
+        frame = frames[i]
+        plane = out[i]
+        for y in range(ny):
+            row_x = bx * y + cx
+            row_y = by * y + cy
+            x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 0, 1)
+            on_grid = False
+            for x in range(x0, x1):
+                xs = ax * x + row_x
+                ys = ay * x + row_y
+                ix = int(xs)  # xs >= 0 here: truncation is floor
+                iy = int(ys)
+                typed[0] = xs - ix
+                typed[1] = ys - iy
+                fx = typed[0]
+                fy = typed[1]
+                on_grid |= (fx == 0.0) | (fy == 0.0)
+                v00 = frame[iy, ix]
+                v01 = frame[iy, ix + 1]
+                v10 = frame[iy + 1, ix]
+                v11 = frame[iy + 1, ix + 1]
+                top = v00 + fx * (v01 - v00)
+                bottom = v10 + fx * (v11 - v10)
+                plane[y, x] = top + fy * (bottom - top)
+            if on_grid:  # rare: redo the samples with a zero fraction, without their 0-weight taps
+                for x in range(x0, x1):
+                    xs = ax * x + row_x
+                    ys = ay * x + row_y
+                    if xs == int(xs) or ys == int(ys):
+                        plane[y, x] = _bilinear_careful(frame, xs, ys, fill)
+            for x in range(0, x0):
+                plane[y, x] = _bilinear_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+            for x in range(x1, nx):
+                plane[y, x] = _bilinear_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+
+@jit
+def _cubic4(t):
+    t2 = t * t
+    t3 = t2 * t
+    return (-0.5 * t3 + t2 - 0.5 * t, 1.5 * t3 - 2.5 * t2 + 1.0,
+            -1.5 * t3 + 2.0 * t2 + 0.5 * t, 0.5 * t3 - 0.5 * t2)
+
+@jit
+def _cubic4_typed(t, keys):
+    # _cubic4 with constants of t's precision (a float64 literal would promote float32 to float64)
+    half, one, a15, a25, two = keys[0], keys[1], keys[2], keys[3], keys[4]
+    t2 = t * t
+    t3 = t2 * t
+    return (-half * t3 + t2 - half * t, a15 * t3 - a25 * t2 + one,
+            -a15 * t3 + two * t2 + half * t, half * t3 - half * t2)
+
+@jit
+def _bicubic_careful(frame, xs, ys, fill):
+    if not (-2.0 < xs < frame.shape[1] + 1.0 and -2.0 < ys < frame.shape[0] + 1.0):
+        return fill  # no tap inside the frame (the corners of a rotated frame)
+    fx0 = np.floor(xs)
+    fy0 = np.floor(ys)
+    ix, iy = int(fx0) - 1, int(fy0) - 1  # the first of the 4 taps
+    fx, fy = xs - fx0, ys - fy0
+    wx = _cubic4(fx)
+    wy = _cubic4(fy)
+    # at a zero fraction only the central tap has a weight (1): skip the others
+    # rather than multiply them by 0 (0 * NaN is NaN)
+    kx0, kx1 = (1, 2) if fx == 0.0 else (0, 4)
+    ky0, ky1 = (1, 2) if fy == 0.0 else (0, 4)
+    acc = 0.0
+    for j in range(ky0, ky1):
+        line = 0.0
+        for k in range(kx0, kx1):
+            line += wx[k] * _pixel(frame, iy + j, ix + k, fill)
+        acc += wy[j] * line
+    return acc
+
+@jit_frames
+def bicubic(frames, coef, fill, out):
+    n, ny, nx = frames.shape
+    keys = np.array([0.5, 1.0, 1.5, 2.5, 2.0], dtype=frames.dtype)  # Keys' constants, typed
+    for i in numba.prange(n):
+        typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
+        ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
+        frame = frames[i]
+        plane = out[i]
+        for y in range(ny):
+            row_x = bx * y + cx
+            row_y = by * y + cy
+            x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 1, 2)
+            on_grid = False
+            for x in range(x0, x1):
+                xs = ax * x + row_x
+                ys = ay * x + row_y
+                ix = int(xs)
+                iy = int(ys)
+                typed[0] = xs - ix
+                typed[1] = ys - iy
+                fx = typed[0]
+                fy = typed[1]
+                on_grid |= (fx == 0.0) | (fy == 0.0)
+                w0, w1, w2, w3 = _cubic4_typed(fx, keys)
+                v0, v1, v2, v3 = _cubic4_typed(fy, keys)
+                ix -= 1
+                iy -= 1
+                r0 = (w0 * frame[iy, ix] + w1 * frame[iy, ix + 1]
+                      + w2 * frame[iy, ix + 2] + w3 * frame[iy, ix + 3])
+                r1 = (w0 * frame[iy + 1, ix] + w1 * frame[iy + 1, ix + 1]
+                      + w2 * frame[iy + 1, ix + 2] + w3 * frame[iy + 1, ix + 3])
+                r2 = (w0 * frame[iy + 2, ix] + w1 * frame[iy + 2, ix + 1]
+                      + w2 * frame[iy + 2, ix + 2] + w3 * frame[iy + 2, ix + 3])
+                r3 = (w0 * frame[iy + 3, ix] + w1 * frame[iy + 3, ix + 1]
+                      + w2 * frame[iy + 3, ix + 2] + w3 * frame[iy + 3, ix + 3])
+                plane[y, x] = v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3
+            if on_grid:  # rare: redo the samples with a zero fraction, without their 0-weight taps
+                for x in range(x0, x1):
+                    xs = ax * x + row_x
+                    ys = ay * x + row_y
+                    if xs == int(xs) or ys == int(ys):
+                        plane[y, x] = _bicubic_careful(frame, xs, ys, fill)
+            for x in range(0, x0):
+                plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+            for x in range(x1, nx):
+                plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)

@@ -436,27 +436,39 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         if level is not None:
             return self.projections_by_level(dataset, [level])[level]
         pixels, weights, shape = [], [], None
-        for shape, pix, gram, allowed, ncomp in self._annuli(dataset, self.ncomp):
+        for shape, pix, matrix, allowed, ncomp in self._annuli(dataset, self.ncomp):
             pixels.append(pix)
-            weights.append(_projection_weights(gram, allowed, ncomp))
+            weights.append(_projection_weights(matrix @ matrix.T, allowed, ncomp))
         return AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights))
 
-    def projections_by_level(self, dataset, levels):
+    def projections_by_level(self, dataset, levels, *, previous=None):
         """:meth:`projections` for several explained-variance levels at once
         (``explained_variance`` and ``ncomp`` ignored): each library is
-        diagonalised once for all levels. Returns ``{level: AnnularProjections}``."""
+        diagonalised once for all levels. Returns ``{level: AnnularProjections}``.
+
+        ``previous`` may be ``(cube, projections_by_level_result)`` from a cube
+        of the same shape and angles: annuli whose pixels are equal in both
+        cubes keep their projections (exact; what re-fitting after injecting a
+        few companions needs, which change only their own annuli).
+        """
         levels = [_check_level(level) for level in levels]
         pixels, weights, shape = [], {level: [] for level in levels}, None
-        for shape, pix, gram, allowed, _ in self._annuli(dataset, 1):
+        old_flat = None if previous is None else np.asarray(previous[0]).reshape(np.shape(dataset.cube)[0], -1)
+        new_flat = np.asarray(dataset.cube).reshape(np.shape(dataset.cube)[0], -1)
+        for index, (shape, pix, matrix, allowed, _) in enumerate(self._annuli(dataset, 1)):
             pixels.append(pix)
-            for level, matrix in zip(levels, _variance_weights(gram, allowed, levels)):
-                weights[level].append(matrix)
+            if old_flat is not None and np.array_equal(old_flat[:, pix], new_flat[:, pix]):
+                for level in levels:
+                    weights[level].append(previous[1][level].weights[index])
+                continue
+            for level, out in zip(levels, _variance_weights(matrix @ matrix.T, allowed, levels)):
+                weights[level].append(out)
         return {level: AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights[level]))
                 for level in levels}
 
     def _annuli(self, dataset, ncomp):
-        """Per annulus: the cube's shape, its pixels, the centred Gram matrix, the
-        libraries (at least ``ncomp`` frames each) and the checked ``ncomp``."""
+        """Per annulus: the cube's shape, its pixels, its centred ``(t, pixels)``
+        matrix, the libraries (at least ``ncomp`` frames each) and the checked ``ncomp``."""
         cube = adi_cube(dataset)
         check_common(self)
         t, ny, nx = cube.shape
@@ -486,7 +498,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
                                                                formula="chord")
                 else:
                     thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
-                yield cube.shape, pixels, matrix @ matrix.T, distance >= thresholds[:, None], ncomp
+                yield cube.shape, pixels, matrix, distance >= thresholds[:, None], ncomp
 
 
 def _check_level(level, *, allow_none=False):

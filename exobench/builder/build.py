@@ -212,7 +212,8 @@ def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, ro
     levels = previous = None
     for round_ in range(rounds):
         injected, _ = _inject(dataset, companions, fluxes, spectra, inverse)
-        again = Calibrator(injected, explained_variance=calibrator.levels if levels is None else sorted(set(levels)))
+        again = Calibrator(injected, explained_variance=calibrator.levels if levels is None else sorted(set(levels)),
+                           previous=calibrator)
         if levels is None:
             by_level = {level: again.snr_at(separations, thetas, [level] * len(companions))
                         for level in calibrator.levels}

@@ -113,14 +113,21 @@ class Calibrator:
         Levels of cumulative explained variance setting annular PCA's components.
     asize, delta : float
         Annular PCA's annulus width and rotation threshold (FWHM).
+    previous : Calibrator, optional
+        A calibrator of the same data before a few companions were added: the
+        annuli they do not touch keep its projections (the same numbers, faster).
     """
 
-    def __init__(self, dataset, *, explained_variance=(0.90, 0.95, 0.99), asize=1.0, delta=1.0):
+    def __init__(self, dataset, *, explained_variance=(0.90, 0.95, 0.99), asize=1.0, delta=1.0, previous=None):
         self.view = calibration_view(dataset)
         self.fwhm = float(np.mean(self.view.fwhm))
         self.levels = tuple(float(v) for v in explained_variance)
         algorithm = AnnularPCA(asize=asize, delta=delta, collapse="mean")
-        by_level = algorithm.projections_by_level(self.view, self.levels)  # one eigensolve for all levels
+        reuse = None
+        if previous is not None and set(self.levels) <= set(previous.levels):
+            reuse = (previous.view.cube, {level: previous._pipelines[level][0] for level in self.levels})
+        # one eigensolve for all levels; annuli the previous calibrator saw unchanged are reused
+        by_level = algorithm.projections_by_level(self.view, self.levels, previous=reuse)
         self._pipelines = {level: (p, _final(p.subtract(self.view.cube), self.view.angles))
                            for level, p in by_level.items()}
 

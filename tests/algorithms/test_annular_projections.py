@@ -51,3 +51,19 @@ def test_explained_variance_picks_the_components_count(dataset):
 def test_explained_variance_is_validated(dataset, level):
     with pytest.raises(ValueError, match=r"explained_variance: expected a number in \(0, 1\) or None"):
         AnnularPCA(explained_variance=level).process(dataset)
+
+
+def test_projections_reused_from_a_previous_cube_are_exact(dataset):
+    """Changing the pixels of one region: annuli it does not touch keep the previous
+    projections, and the result equals a fresh fit."""
+    algorithm = AnnularPCA(delta=0.5)
+    before = algorithm.projections_by_level(dataset, [0.9, 0.99])
+    changed = np.array(dataset.cube, dtype=float)
+    changed[:, 15, 24] += 50.0  # one pixel 9 px from the centre, in every frame
+    after = dataset.replace(cube=changed)
+    reused = algorithm.projections_by_level(after, [0.9, 0.99], previous=(dataset.cube, before))
+    fresh = algorithm.projections_by_level(after, [0.9, 0.99])
+    for level in (0.9, 0.99):
+        assert sum(w is v for w, v in zip(reused[level].weights, before[level].weights)) >= 2
+        for w, v in zip(reused[level].weights, fresh[level].weights):
+            np.testing.assert_array_equal(w, v)

@@ -42,9 +42,11 @@ Without ``challenge.yaml``, or without its ``phases``, the phases are the folder
 sequential (each starts when the previous ends): Codabench requires it, and on
 Codalab v1.5 the next phase's start closes the previous one.
 
-The starting kit is ``CHALLENGE_DIR/starting_kit/``, else the repository's
-``starting_kit/`` folder when it holds files; where neither holds a file, a
-generated ``README.md`` describing the submission format. In every folder packed,
+The starting kit is the repository's ``starting_kit/`` folder (:data:`REPOSITORY_KIT`,
+when it holds files: README, notebook, template) merged with
+``CHALLENGE_DIR/starting_kit/`` (the builder's copy of the public data; its files
+win on a name clash); where neither holds a file, a generated ``README.md``
+describing the submission format. In every folder packed,
 hidden files (``.*``), ``__pycache__`` and ``*.pyc`` are skipped and links refused;
 the reference folder must be flat (the scoring program reads no sub-folder).
 
@@ -308,14 +310,16 @@ def _count(config, key, default):
     return value
 
 
+#: The repository's starting kit (README, notebook, template), packed into every bundle when present.
+REPOSITORY_KIT = Path(__file__).resolve().parents[1] / "starting_kit"
+
+
 def _starting_kit(folder):
-    own = folder / "starting_kit"
-    if own.is_dir():
-        return own
-    repo = Path(__file__).resolve().parents[1] / "starting_kit"
-    if repo.is_dir() and _folder_files(repo):
-        return repo
-    return None
+    """The folders whose files make the starting kit, later ones winning on a name clash."""
+    folders = [REPOSITORY_KIT] if REPOSITORY_KIT.is_dir() and _folder_files(REPOSITORY_KIT) else []
+    if (folder / "starting_kit").is_dir():
+        folders.append(folder / "starting_kit")
+    return tuple(folders) or None
 
 
 # -- zips -----------------------------------------------------------------------------------------------------
@@ -817,11 +821,10 @@ def build_bundle(challenge_dir, output, *, platform="codalab"):
             if not public:
                 raise ValueError(f"challenge: public/phase_{phase.number} holds no file")
             entries[files["public"][phase.number]] = _zip_file(work / files["public"][phase.number], public)
-        if challenge.starting_kit is not None:
-            kit = _folder_files(challenge.starting_kit)
-            _refuse_metadata(kit, "starting_kit")
-        else:
-            kit = {}
+        kit = {}
+        for folder in challenge.starting_kit or ():
+            kit.update(_folder_files(folder))
+        _refuse_metadata(kit, "starting_kit")
         if not kit:
             kit = {"README.md": _starting_kit_readme(challenge).encode()}
         entries[files["starting_kit"]] = _zip_file(work / files["starting_kit"], kit)

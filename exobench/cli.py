@@ -34,6 +34,12 @@ def build_parser():
     _add_bundle(commands)
     _add_simulate(commands)
     _add_build(commands)
+    from .leaderboard.cli import add_commands as add_leaderboard_commands
+    from .report.cli import add_commands as add_report_commands
+
+    add_leaderboard_commands(commands)
+    add_report_commands(commands)
+    _add_demo(commands)
     return parser
 
 
@@ -286,6 +292,30 @@ def _run_build(args):
     truth = result.truth
     spent = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     print(f"wrote {result.output}: {result.datasets} dataset(s), {len(truth)} companion(s) ({spent})")
+
+
+def _add_demo(commands):
+    demo = commands.add_parser(
+        "demo",
+        help="the whole chain on the default challenge: build, baselines, scores, leaderboard, report",
+        description="Build the default challenge (simulated instruments, and the real NACO cube when "
+        "$EXOBENCH_REAL_DATA or ../shared/data/real holds it), run every classical baseline on every "
+        "phase, score them into the local leaderboard, write the HTML report, print the ranking.",
+    )
+    demo.add_argument("-o", "--output", metavar="DIR", default="exobench-demo",
+                      help="folder of the demo (default ./exobench-demo; rebuilt if it exists)")
+    demo.add_argument("--real-data", metavar="DIR", help="folder holding the real NACO cube (optional)")
+    demo.add_argument("--cnn", action="store_true", help="also run the CNN baseline (not available yet)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args):
+    from .demo import run_demo
+
+    result = run_demo(args.output, real_data=args.real_data, cnn=args.cnn, progress=not args.quiet)
+    print(result.ranking_text, end="" if result.ranking_text.endswith("\n") else "\n")
+    print(f"report: {result.report}")
 
 
 def _parse_setting(text):

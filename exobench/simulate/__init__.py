@@ -3,9 +3,8 @@
 Instrument profiles (YAML) describe the telescope, the coronagraph, the AO
 system, the aberrations, the detector and the observation; :func:`simulate`
 turns a profile and a seed into a :class:`~exobench.data.Dataset` with hcipy
-doing the optics (pupils, coronagraphs, Fraunhofer propagation). hcipy is an
-optional dependency (``pip install "exobench[simulate]"``), imported only when a
-simulation runs.
+doing the optics (pupils, coronagraphs, Fraunhofer propagation). hcipy is
+imported only when a simulation runs, so that ``import exobench`` stays light.
 """
 
 from .observing import hour_angles, parallactic_angle

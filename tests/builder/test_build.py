@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-pytest.importorskip("hcipy", reason="the builder's sources here are simulated (pip install 'exobench[simulate]')")
+pytest.importorskip("hcipy", reason="the builder's sources here are simulated (a dependency of exobench: pip install hcipy)")
 
 from exobench.builder import build as build_module  # noqa: E402
 from exobench.builder import build_challenge, load_challenge  # noqa: E402

@@ -6,7 +6,7 @@ import yaml
 from exobench.cli import main
 from exobench.data.fits_io import find_datasets, read_dataset
 
-pytest.importorskip("hcipy", reason="the simulator needs hcipy (pip install 'exobench[simulate]')")
+pytest.importorskip("hcipy", reason="the simulator needs hcipy (a dependency of exobench: pip install hcipy)")
 
 SMALL = ["--frames", "3", "--size", "33", "--set", "simulation.subframes=2", "--set", "simulation.halo_samples=4",
          "--set", "simulation.band_samples=1", "--quiet"]

@@ -98,8 +98,19 @@ def unzip(data_or_path, dest):
     return Path(dest)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_repository_kit(tmp_path_factory):
+    """These tests pack their own kits: the repository's starting kit is left out
+    (test_repository_kit_is_merged_with_the_challenges checks it)."""
+    import exobench.bundle
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(exobench.bundle, "REPOSITORY_KIT", tmp_path_factory.mktemp("no_kit"))
+        yield
+
+
 @pytest.fixture(scope="module")
-def bundles(tmp_path_factory):
+def bundles(tmp_path_factory, no_repository_kit):
     root = tmp_path_factory.mktemp("bundle")
     challenge = make_challenge(root / "challenge")
     out = {}
@@ -328,3 +339,18 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     root = make_challenge(tmp_path / "c")
     assert cli.main(["bundle", str(root), "-o", str(tmp_path / "nowhere" / "b.zip")]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_repository_kit_is_merged_with_the_challenges(tmp_path, monkeypatch):
+    import exobench.bundle
+
+    repo_kit = tmp_path / "repo_kit"
+    (repo_kit / "sub").mkdir(parents=True)
+    (repo_kit / "README.md").write_text("# repository kit\n")
+    (repo_kit / "sub" / "my_algorithm.py").write_text("pass\n")
+    monkeypatch.setattr(exobench.bundle, "REPOSITORY_KIT", repo_kit)
+    root = make_challenge(tmp_path / "c")  # its own starting_kit/README.md wins the clash
+    build_bundle(root, tmp_path / "b.zip", platform="codabench")
+    kit = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(tmp_path / "b.zip").read("starting_kit.zip")))
+    assert kit.namelist() == ["README.md", "sub/my_algorithm.py"]
+    assert kit.read("README.md") == b"# Starting kit\n"

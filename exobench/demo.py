@@ -1,0 +1,94 @@
+"""``exobench demo``: the whole chain on the default challenge, in one command.
+
+Build the default challenge, run every classical baseline on every phase,
+score each submission into the local leaderboard, write the HTML report and
+return the ranking: what an organiser does, on a laptop, in a few minutes.
+"""
+
+import dataclasses
+import os
+import warnings
+from pathlib import Path
+
+__all__ = ["DemoResult", "run_demo", "DEMO_BASELINES"]
+
+#: The baselines the demo runs, per kind of phase (ADI baselines run 4D cubes channel by channel).
+DEMO_BASELINES = {
+    "adi": ("median", "median-annular", "pca", "pca-annular", "llsg"),
+    "adi+msdi": ("median", "pca", "sdi-pca", "asdi-pca"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoResult:
+    """The demo's folders and its outcome."""
+
+    output: Path
+    challenge: Path
+    report: Path
+    submissions: dict
+    ranking_text: str
+
+
+def run_demo(output, *, real_data=None, cnn=False, progress=True):
+    """Build the default challenge in ``output/challenge``, run the baselines,
+    score them into ``output/challenge/leaderboard.sqlite`` and write
+    ``output/report.html``.
+
+    Parameters
+    ----------
+    output : str or path-like
+        The demo's folder (what an earlier demo left there is replaced).
+    real_data : str or path-like, optional
+        A folder with the real NACO cube (``naco_betapic_empty_*.fits``); by
+        default ``$EXOBENCH_REAL_DATA``, else ``../shared/data/real`` when present.
+    cnn : bool
+        Also run the CNN baseline (refused until it exists).
+    progress : bool
+        Progress bars on stderr.
+
+    Returns
+    -------
+    DemoResult
+    """
+    from .baseline import run_baseline, write_submission
+    from .builder import build_challenge, load_challenge
+    from .builder.definition import DEFAULT_CHALLENGE
+    from .leaderboard import ranking, ranking_text, submit
+    from .report import write_report
+
+    if cnn:
+        raise ValueError("--cnn: the CNN baseline is not available yet (issue 7)")
+    output = Path(output)
+    _use_real_data(real_data)
+    challenge_dir = output / "challenge"
+    challenge = load_challenge(DEFAULT_CHALLENGE)
+    build_challenge(challenge, challenge_dir, overwrite=True, progress=progress)
+    submissions = {}
+    for phase in challenge.phases:
+        public = challenge_dir / "public" / f"phase_{phase.number}"
+        for name in DEMO_BASELINES[phase.kind]:
+            path = output / "submissions" / f"phase_{phase.number}" / f"{name}.zip"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                path.unlink()
+            write_submission(run_baseline(name, public, progress=progress), path)
+            submit(path, challenge_dir, phase=phase.number, name=name)
+            submissions[phase.number, name] = path
+    report = write_report(challenge_dir, output / "report.html")
+    return DemoResult(output=output, challenge=challenge_dir, report=Path(report), submissions=submissions,
+                      ranking_text=ranking_text(ranking(challenge_dir)))
+
+
+def _use_real_data(real_data):
+    """Point the default challenge's real NACO source at ``real_data`` (or leave the default)."""
+    if real_data is not None:
+        folder = Path(real_data)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"real_data: no folder {folder}")
+        os.environ["EXOBENCH_REAL_DATA"] = str(folder.resolve())
+    elif "EXOBENCH_REAL_DATA" not in os.environ:
+        default = Path("../shared/data/real")
+        if not default.is_dir():
+            warnings.warn("real_data: no real NACO cube found; the demo uses simulated data only",
+                          stacklevel=3)

@@ -1,0 +1,110 @@
+"""Sub-commands ``exobench submit`` and ``exobench leaderboard`` (wired by :mod:`exobench.cli`)."""
+
+import sys
+
+__all__ = ["add_commands"]
+
+
+def add_commands(subparsers):
+    """Add ``submit`` and ``leaderboard`` to the sub-parsers of ``exobench``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``parser.add_subparsers()`` returned; each command sets ``handler``.
+    """
+    _add_submit(subparsers)
+    _add_leaderboard(subparsers)
+
+
+def _add_submit(commands):
+    from .store import DB_ENV
+
+    submit = commands.add_parser(
+        "submit",
+        help="score a submission on a phase of a challenge and store it in the local leaderboard",
+        description="Score SUBMISSION.zip with the code of 'exobench score' on CHALLENGE/reference/phase_N and "
+        "store the result (scores, per-dataset counts, ROC points, sha256, time) in the leaderboard "
+        f"database: CHALLENGE/leaderboard.sqlite, or --db / ${DB_ENV}. The zip is kept as "
+        "CHALLENGE/submissions/<sha256>.zip for the report. A refused submission is stored as refused "
+        "and reported as an error.",
+    )
+    submit.add_argument("submission", metavar="SUBMISSION.zip", help="the submission zip")
+    submit.add_argument("--challenge", metavar="DIR", required=True, help="the built challenge folder")
+    submit.add_argument("--phase", metavar="N", type=int, required=True, help="the phase number")
+    submit.add_argument("--name", required=True, help="the name shown in the ranking")
+    submit.add_argument("--db", metavar="URL", default=None,
+                        help=f"SQLAlchemy URL or SQLite file of the leaderboard (default ${DB_ENV}, else "
+                        "DIR/leaderboard.sqlite)")
+    submit.add_argument("--no-keep", action="store_true",
+                        help="do not keep the zip in DIR/submissions/ (the report then shows no detection map)")
+    submit.set_defaults(handler=_run_submit)
+
+
+def _run_submit(args):
+    from ..scoring.submission import SubmissionError
+    from .ranking import ranking
+    from .submit import submit
+
+    try:
+        entry = submit(args.submission, args.challenge, phase=args.phase, name=args.name, db=args.db,
+                       keep=not args.no_keep)
+    except SubmissionError as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
+        raise SubmissionError(f"submission refused (stored as refused): {text}") from None
+    for note in _warnings(entry, args):
+        print(f"exobench: warning: {note}", file=sys.stderr)
+    (phase,) = ranking(args.challenge, phase=args.phase, db=args.db)
+    rank = next(e.rank for e in phase.entries if e.id == entry.id)
+    print(f"scored {entry.name!r} on phase {entry.phase}: F1 {_fmt(entry.f1)}, AUC {_fmt(entry.auc)}, "
+          f"partial AUC {_fmt(entry.partial_auc)}, TPR at FPR <= {entry.max_fpr:g} {_fmt(entry.tpr_at_max_fpr)}; "
+          f"rank {rank} of {len(phase.entries)} by F1 (entry {entry.id}, sha256 {entry.sha256[:12]})")
+
+
+def _warnings(entry, args):
+    """The scorer's warnings of a stored entry (as ``exobench score`` prints them)."""
+    from .store import Leaderboard, database_url
+
+    with Leaderboard(database_url(args.challenge, args.db), create=False) as board:
+        return (board.details(entry.id) or {}).get("warnings", [])
+
+
+def _fmt(value):
+    return "undefined" if value is None else f"{value:.4f}"
+
+
+def _add_leaderboard(commands):
+    from .ranking import SORT_KEYS
+    from .store import DB_ENV
+
+    board = commands.add_parser(
+        "leaderboard",
+        help="print the ranking of a challenge's local leaderboard, per phase",
+        description="Print the ranking table of each phase (a rich table on a terminal, plain text otherwise, "
+        "JSON with --json). Sort keys: f1 (at the submitted threshold), auc (area under the ROC curve), "
+        "pauc (partial AUC over FPR <= max_fpr, divided by max_fpr), tpr (best TPR at FPR <= max_fpr).",
+    )
+    board.add_argument("challenge", metavar="DIR", help="the challenge folder")
+    board.add_argument("--phase", metavar="N", type=int, default=None, help="only this phase")
+    board.add_argument("--sort", choices=list(SORT_KEYS), default="f1", help="ranking key (default f1)")
+    board.add_argument("--best", action="store_true", help="only the best submission of each name")
+    board.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    board.add_argument("--db", metavar="URL", default=None,
+                       help=f"SQLAlchemy URL or SQLite file (default ${DB_ENV}, else DIR/leaderboard.sqlite)")
+    board.set_defaults(handler=_run_leaderboard)
+
+
+def _run_leaderboard(args):
+    from .ranking import ranking, ranking_json, ranking_tables, ranking_text
+
+    rankings = ranking(args.challenge, phase=args.phase, sort=args.sort, db=args.db, best=args.best)
+    if args.json:
+        sys.stdout.write(ranking_json(rankings))
+    elif sys.stdout.isatty():
+        from rich.console import Console
+
+        console = Console()
+        for item in ranking_tables(rankings):
+            console.print(item)
+    else:
+        sys.stdout.write(ranking_text(rankings))

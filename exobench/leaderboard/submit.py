@@ -1,0 +1,152 @@
+"""Scoring a submission for the local leaderboard and storing the result."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from .._atomic import atomic_path
+from ..scoring.program import score_submission
+from ..scoring.submission import SubmissionError
+from .store import Leaderboard, database_url
+
+__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "submit", "phase_reference_dir", "stored_submission", "sha256_file"]
+
+#: Longest submission name accepted.
+MAX_NAME_LENGTH = 200
+#: Folder of the challenge where scored submissions are kept, as ``<sha256>.zip``.
+SUBMISSIONS_DIR = "submissions"
+
+
+def sha256_file(path, *, chunk=1 << 20):
+    """The SHA-256 of a file, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_challenge(challenge):
+    folder = Path(challenge)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"challenge: folder {str(folder)!r} does not exist")
+    return folder
+
+
+def _check_phase(phase):
+    if isinstance(phase, bool) or not isinstance(phase, int) or phase < 0:
+        raise ValueError(f"phase: expected a phase number (an integer >= 0), got {phase!r}")
+    return phase
+
+
+def phase_reference_dir(challenge, phase):
+    """``CHALLENGE/reference/phase_N``, checked to exist (the error lists the phases there)."""
+    folder = _check_challenge(challenge)
+    _check_phase(phase)
+    ref = folder / "reference" / f"phase_{phase}"
+    if not ref.is_dir():
+        found = sorted(p.name.removeprefix("phase_") for p in (folder / "reference").glob("phase_*") if p.is_dir())
+        where = f"phases there: {', '.join(found)}" if found else f"no reference/phase_N folder in {str(folder)!r}"
+        raise FileNotFoundError(f"phase: no reference folder {str(ref)!r} ({where})")
+    return ref
+
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a string, got {type(name).__name__}")
+    text = name.strip()
+    if not text:
+        raise ValueError("name: expected a non-empty name for the submission")
+    if len(text) > MAX_NAME_LENGTH:
+        raise ValueError(f"name: expected at most {MAX_NAME_LENGTH} characters, got {len(text)}")
+    if not text.isprintable():
+        raise ValueError(f"name: expected printable characters on one line, got {name!r}")
+    return text
+
+
+def _check_submission(submission):
+    path = Path(submission)
+    if not path.exists():
+        raise FileNotFoundError(f"submission: file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"submission: {str(path)!r} is not a file; give the submission zip")
+    return path
+
+
+def stored_submission(challenge, sha256):
+    """Path of a kept submission: ``CHALLENGE/submissions/<sha256>.zip`` (it may not exist)."""
+    if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
+        raise ValueError(f"sha256: expected 64 lower-case hex digits, got {sha256!r}")
+    return Path(challenge) / SUBMISSIONS_DIR / f"{sha256}.zip"
+
+
+def _keep(path, challenge, sha256):
+    target = stored_submission(challenge, sha256)
+    if target.is_file():
+        return target  # content-addressed: the same bytes are there already
+    target.parent.mkdir(exist_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(path, tmp)
+    return target
+
+
+def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=None):
+    """Score a submission on a phase of a challenge and store the result in its leaderboard.
+
+    The scoring is that of ``exobench score``:
+    :func:`~exobench.scoring.program.score_submission` on
+    ``CHALLENGE/reference/phase_N``, in the phase's scoring mode.
+
+    Parameters
+    ----------
+    submission : str or path-like
+        The submission zip.
+    challenge : str or path-like
+        The challenge folder (holding ``reference/phase_N``).
+    phase : int
+        The phase number ``N``.
+    name : str
+        The name shown in the ranking (one line, at most 200 characters).
+    db : str, optional
+        SQLAlchemy URL or SQLite file of the leaderboard (see
+        :func:`~exobench.leaderboard.database_url`); default
+        ``$EXOBENCH_LEADERBOARD_DB``, else ``CHALLENGE/leaderboard.sqlite``.
+    keep : bool, optional
+        Copy a scored submission to ``CHALLENGE/submissions/<sha256>.zip``
+        (default True; the HTML report draws its detection maps from there).
+    work_dir : str or path-like, optional
+        Where the zip is extracted while scoring (default: the system's temporary folder).
+
+    Returns
+    -------
+    Entry
+        The stored entry (status ``"scored"``).
+
+    Raises
+    ------
+    SubmissionError
+        The submission is refused; it is stored first, with status ``"refused"``
+        and the reason, and not kept.
+    FileNotFoundError, ValueError, TypeError
+        A missing file or folder, an unknown phase, a bad name.
+    DatabaseError
+        The database cannot be written.
+    """
+    folder = _check_challenge(challenge)
+    reference = phase_reference_dir(folder, phase)
+    name = _check_name(name)
+    path = _check_submission(submission)
+    if not isinstance(keep, bool):
+        raise TypeError(f"keep: expected True or False, got {keep!r}")
+    url = database_url(folder, db)
+    sha256 = sha256_file(path)
+    try:
+        report = score_submission(path, reference, work_dir=work_dir)
+    except SubmissionError as exc:
+        with Leaderboard(url) as board:
+            board.add_refused(phase=phase, name=name, sha256=sha256, filename=path.name, error=exc)
+        raise
+    if keep:
+        _keep(path, folder, sha256)
+    with Leaderboard(url) as board:
+        return board.add_scored(phase=phase, name=name, sha256=sha256, filename=path.name, report=report)

@@ -1,0 +1,65 @@
+"""make_sample_submission.py, and the kit folder as the competition bundle packs it."""
+
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from .conftest import KIT
+
+
+def test_sample_submissions_are_the_baseline_and_score(challenge, tmp_path, sample_maker, capsys):
+    from exobench.baseline import run_baseline, write_submission
+    from exobench.scoring.program import score_keys
+
+    out = tmp_path / "samples"
+    assert sample_maker.main(["--challenge", str(challenge), "-o", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for n, suffix in ((1, "3d"), (2, "4d")):
+        path = out / f"sample_submission_phase_{n}.zip"
+        assert f"wrote {path}" in printed
+        expected = write_submission(run_baseline("pca", challenge / "public" / f"phase_{n}"), tmp_path / f"{n}.zip")
+        assert path.read_bytes() == expected.read_bytes()  # exactly `exobench baseline pca`'s zip
+        scores = json.loads((out / f"scores_phase_{n}.json").read_text())
+        assert list(scores) == score_keys(suffix)
+
+
+def test_sample_submission_uses_the_environment_and_one_phase(challenge, tmp_path, sample_maker, monkeypatch,
+                                                              capsys):
+    monkeypatch.setenv("EXOBENCH_CHALLENGE_DIR", str(challenge))
+    assert sample_maker.main(["-o", str(tmp_path), "--phase", "2", "--baseline", "sdi-pca", "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample_submission_phase_2.zip", "scores_phase_2.json"]
+    assert "F1_4d: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--challenge", "{tmp}/nope"], "--challenge: "),
+    (["--challenge", "{tmp}"], "challenge: no public/phase_N folder"),
+    (["--challenge", "{challenge}", "--baseline", "nope"], "--baseline: unknown or unavailable baseline 'nope'"),
+    (["--challenge", "{challenge}", "--phase", "9"], "--phase: no phase 9"),
+    (["--challenge", "{challenge}", "--baseline", "sdi-pca", "--phase", "1"], "processes ADI+mSDI (4D) datasets only"),
+])
+def test_sample_submission_errors_are_one_line(argv, message, challenge, tmp_path, sample_maker, capsys):
+    argv = [a.format(tmp=tmp_path, challenge=challenge) for a in argv]
+    assert sample_maker.main(argv + ["-o", str(tmp_path / "out"), "--quiet"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("make_sample_submission.py: error: ") and message in lines[0]
+
+
+def test_kit_files_pass_the_bundle_rules(challenge, tmp_path):
+    """A challenge folder without its own starting_kit/ gets the repository's kit in its bundle."""
+    from exobench.bundle import build_bundle
+
+    tracked = {"README.md", "starting_kit.ipynb", "my_algorithm.py", "make_sample_submission.py"}
+    assert tracked <= {p.name for p in KIT.iterdir()}
+    folder = tmp_path / "challenge"
+    for name in ("public", "reference"):
+        shutil.copytree(challenge / name, folder / name)
+    shutil.copyfile(challenge / "challenge.yaml", folder / "challenge.yaml")
+    bundle = build_bundle(folder, tmp_path / "bundle.zip", platform="codabench")["path"]
+    with zipfile.ZipFile(bundle) as outer, zipfile.ZipFile(outer.open("starting_kit.zip")) as kit:
+        names = set(kit.namelist())
+    assert tracked <= names
+    assert not any(part.startswith(".") or part in {"__pycache__", "metadata"}
+                   for name in names for part in name.split("/"))

@@ -1,0 +1,527 @@
+"""The execution layer: run pure tasks in-process, on a local Dask cluster or on a Dask scheduler.
+
+Every parallel step of exobench (a builder's datasets and calibration trials,
+a baseline's datasets and parameter sets, the scoring of submissions) is a
+list of independent tasks, each a *pure function of its inputs*.
+:class:`Executor` runs such a list on one of three backends, chosen by
+keyword options:
+
+- **in-process** (the default): a plain loop in the calling process; Dask is
+  not even imported, there is no start-up cost;
+- **a local Dask cluster** (``workers=N``): a ``distributed.LocalCluster`` of
+  ``N`` worker processes with one thread each, on 127.0.0.1, dashboard off,
+  logs silenced; started by the executor and closed with it;
+- **an existing Dask scheduler** (``scheduler="tcp://host:port"``, or the
+  environment variable ``EXOBENCH_SCHEDULER``, or a cluster object such as a
+  ``dask_jobqueue.SLURMCluster``): the executor connects a client to it (in
+  at most ``connect_timeout`` seconds) and closes only that client.
+
+:meth:`Executor.map` returns the results in input order, and since tasks are
+pure the results are the same (byte for byte for numpy arrays) whichever
+backend ran them. A task that raises propagates its exception (same type,
+same message) and cancels the others; a run that cannot complete (workers
+lost more often than allowed, scheduler gone) raises one
+:class:`ExecutionError`: partial results are never returned.
+
+Large inputs shared by many tasks travel once: :meth:`Executor.scatter` puts
+them on the cluster and returns a handle that tasks take in place of the
+object (pass it in ``kwargs=`` of :meth:`Executor.map`, or inside an item's
+list, tuple or dict); large per-task inputs are better passed as file paths
+that the task reads. See docs/scaling.md for clusters (SLURM, PBS,
+Kubernetes), the overhead per task and the memory each task needs.
+
+Examples
+--------
+>>> import numpy as np
+>>> from exobench.parallel import Executor
+>>> def norm(seed, *, scale=1.0):
+...     return scale * np.linalg.norm(np.random.default_rng(seed).normal(size=100))
+>>> with Executor() as ex:  # in-process; Executor(workers=2) for a local cluster
+...     values = ex.map(norm, [0, 1, 2], kwargs={"scale": 2.0})
+>>> len(values), bool(values[0] == norm(0, scale=2.0))
+(3, True)
+"""
+
+import logging
+import numbers
+import os
+import sys
+import uuid
+
+__all__ = ["Executor", "ExecutionError", "SCHEDULER_ENV", "DEFAULT_CONNECT_TIMEOUT"]
+
+#: Environment variable naming a Dask scheduler to use when neither ``workers`` nor ``scheduler`` is given.
+SCHEDULER_ENV = "EXOBENCH_SCHEDULER"
+
+#: Seconds allowed to connect to an existing scheduler before a ``ConnectionError``.
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
+class ExecutionError(RuntimeError):
+    """A run that could not complete (lost workers, lost scheduler, cancelled tasks).
+
+    Raised instead of returning partial results. An exception raised by a task
+    itself is not wrapped: it propagates with its own type and message.
+    """
+
+
+class Executor:
+    """Runs lists of pure tasks in-process, on a local Dask cluster or on a Dask scheduler.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a local Dask cluster of this many worker processes (one thread
+        each, on 127.0.0.1, no dashboard, logs silenced), closed with the
+        executor. ``workers=0`` forces the in-process loop, ignoring
+        ``EXOBENCH_SCHEDULER``. Give at most one of ``workers`` and ``scheduler``.
+    scheduler : str or cluster object, optional
+        Address of a running Dask scheduler (``"tcp://host:port"``) or a
+        cluster object with a ``scheduler_address`` (``dask_jobqueue``,
+        ``dask_kubernetes``). The executor closes its client, never the
+        scheduler nor the cluster. When neither option is given, the
+        environment variable ``EXOBENCH_SCHEDULER`` is used if set (and not
+        empty); otherwise tasks run in-process.
+    connect_timeout : float
+        Seconds to reach the scheduler (``scheduler`` backend) before a
+        ``ConnectionError`` naming its address.
+    memory_limit : str, float or int
+        Memory limit of each local worker (``"auto"``: the machine's memory
+        shared equally; ``"4GiB"``; ``0`` for none). A worker over 95 % of its
+        limit is restarted and its tasks retried (see ``allowed_failures``).
+        Local cluster only.
+    allowed_failures : int
+        How many times a task may be running on a worker that dies (killed,
+        out of memory) before the run fails with :class:`ExecutionError`;
+        lost tasks are retried on the other workers until then. Local cluster
+        only (a scheduler you started has its own
+        ``distributed.scheduler.allowed-failures`` setting).
+    retries : int
+        How many times a task that *raised* is re-run before its exception
+        propagates (Dask backends only; tasks are pure, so 0 unless they read
+        from an unreliable file system).
+    blas_threads : int or None
+        BLAS threads of each task (threadpoolctl), on every backend. OpenBLAS
+        and MKL round differently with different thread counts, so the
+        default, 1, is what makes results byte-identical whichever backend
+        (and however many cores) ran them; parallelism comes from the
+        workers. ``None`` leaves the process's setting (faster in-process
+        linear algebra on big matrices, results then depend on the core count).
+
+    Attributes
+    ----------
+    backend : {"in-process", "local", "scheduler"}
+        The backend chosen.
+    client : distributed.Client or None
+        The Dask client (``None`` in-process), e.g. for ``client.run``.
+    scheduler_address : str or None
+        The scheduler's address (``None`` in-process); a local cluster's can be
+        given to other executors (``Executor(scheduler=address)``).
+
+    Raises
+    ------
+    ConnectionError
+        The scheduler cannot be reached within ``connect_timeout`` (the
+        message names the address and where it came from).
+    ValueError, TypeError
+        An invalid option.
+
+    Examples
+    --------
+    >>> ex = Executor(workers=0)
+    >>> ex.backend, ex.client
+    ('in-process', None)
+    >>> ex.map(abs, [-2, 3, -4])
+    [2, 3, 4]
+    >>> ex.close()
+
+    As a context manager (closes what it started):
+
+    >>> with Executor() as ex:
+    ...     big = ex.scatter(list(range(1000)))  # in-process: the object itself
+    ...     ex.map(min, [[5, 7], [9, 1]]), ex.map(sum, [big])
+    ([5, 1], [499500])
+    """
+
+    def __init__(self, *, workers=None, scheduler=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT,
+                 memory_limit="auto", allowed_failures=3, retries=0, blas_threads=1):
+        self._client = None
+        self._cluster = None
+        self._closed = False
+        self.connect_timeout = _check_number(connect_timeout, "connect_timeout", positive=True)
+        self.allowed_failures = _check_int(allowed_failures, "allowed_failures", minimum=0)
+        self.retries = _check_int(retries, "retries", minimum=0)
+        self.blas_threads = None if blas_threads is None else _check_int(blas_threads, "blas_threads", minimum=1)
+        if workers is not None:
+            workers = _check_int(workers, "workers", minimum=0)
+        if workers is not None and scheduler is not None:
+            raise ValueError(f"workers={workers!r} and scheduler={scheduler!r}: give at most one of the two")
+        origin = "the scheduler option"
+        if workers is None and scheduler is None:
+            env = os.environ.get(SCHEDULER_ENV, "").strip()
+            if env:
+                scheduler, origin = env, f"${SCHEDULER_ENV}"
+        if scheduler is not None:
+            self.backend = "scheduler"
+            self._connect(scheduler, origin)
+        elif workers:
+            self.backend = "local"
+            self._start_local(workers, memory_limit)
+        else:
+            self.backend = "in-process"
+        self.workers = workers
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def _connect(self, scheduler, origin):
+        if isinstance(scheduler, str):
+            address = scheduler.strip()
+            if not address:
+                raise ValueError(f"{origin}: expected a scheduler address such as 'tcp://host:port', got {scheduler!r}")
+            target = address
+        elif hasattr(scheduler, "scheduler_address"):
+            target = scheduler  # a cluster object: Client(cluster) follows its address
+            address = str(scheduler.scheduler_address)
+        else:
+            raise TypeError(f"scheduler: expected an address string or a Dask cluster object, "
+                            f"got {type(scheduler).__name__}")
+        from distributed import Client
+
+        try:
+            self._client = Client(target, timeout=self.connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            hint = f", or unset {origin} to run in-process" if origin.startswith("$") else ""
+            raise ConnectionError(
+                f"could not reach the Dask scheduler at {address!r} (from {origin}) within "
+                f"{self.connect_timeout:g} s: {exc}. Check that the scheduler is running and that the "
+                f"address is right{hint}") from None
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"invalid Dask scheduler address {address!r} (from {origin}): {exc}") from None
+
+    def _start_local(self, workers, memory_limit):
+        import dask
+        from distributed import Client, LocalCluster
+
+        config = {"distributed.scheduler.allowed-failures": self.allowed_failures}
+        with dask.config.set(config):
+            self._cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.CRITICAL, memory_limit=memory_limit,
+                # no dashboard; the scheduler's small HTTP server (health, metrics) on a free port
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                env={"NUMBA_NUM_THREADS": "1"})
+        try:
+            self._client = Client(self._cluster, set_as_default=False)
+        except BaseException:
+            self._cluster.close()
+            raise
+
+    @property
+    def client(self):
+        """The Dask client, or ``None`` in-process."""
+        return self._client
+
+    @property
+    def scheduler_address(self):
+        """The scheduler's address, or ``None`` in-process."""
+        return None if self._client is None else self._client.scheduler.address
+
+    def close(self):
+        """Close the client, and the local cluster if this executor started one (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        try:
+            if client is not None:
+                client.close()
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __repr__(self):
+        where = "" if self.backend == "in-process" else f", scheduler={self.scheduler_address!r}"
+        closed = ", closed" if self._closed else ""
+        return f"Executor(backend={self.backend!r}{where}{closed})"
+
+    def _check_open(self):
+        if self._closed:
+            raise ExecutionError("this Executor is closed")
+
+    # -- data ------------------------------------------------------------------------------
+
+    def scatter(self, obj, *, broadcast=False):
+        """Put ``obj`` on the cluster once; tasks take the handle in its place.
+
+        Parameters
+        ----------
+        obj : object
+            Any picklable object, typically a large array or a
+            :class:`~exobench.data.Dataset` used by many tasks (a list is
+            scattered as one object).
+        broadcast : bool
+            Copy it to every worker now (otherwise workers fetch it from each
+            other when first needed). A copy on each worker also survives the
+            loss of any one worker; a single copy lost with its worker makes
+            the run fail with :class:`ExecutionError`.
+
+        Returns
+        -------
+        object or distributed.Future
+            In-process, ``obj`` itself; otherwise a Future. Pass it to
+            :meth:`map` in ``kwargs`` or inside an item (a list, tuple or dict
+            of arguments): each task receives the object. Keep a reference to
+            it while tasks use it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> with Executor() as ex:
+        ...     cube = ex.scatter(np.ones((10, 8, 8)))
+        ...     ex.map(_frame_sum_example, [0, 9], kwargs={"cube": cube})
+        [64.0, 64.0]
+        """
+        self._check_open()
+        if self._client is None:
+            return obj
+        [future] = self._client.scatter([obj], broadcast=broadcast, hash=False)
+        return future
+
+    # -- running ---------------------------------------------------------------------------
+
+    def map(self, fn, items, *, kwargs=None, key=None, progress=False, desc=None):
+        """Apply ``fn`` to every item; the results in input order.
+
+        Parameters
+        ----------
+        fn : callable
+            A pure function, called as ``fn(item, **kwargs)``; on Dask backends
+            it must be picklable (a module-level function, a
+            ``functools.partial`` of one, a picklable object with
+            ``__call__``), as must the items and the results.
+        items : iterable
+            The inputs, one task each. Futures from :meth:`scatter` inside an
+            item (directly, or in a list, tuple or dict) arrive as their objects.
+        kwargs : dict, optional
+            Keyword arguments common to every call. On Dask backends each
+            value is sent to the cluster once per call (scattered), not once
+            per task; a value that is, or holds, a future from :meth:`scatter`
+            is passed as is (scatter once yourself to reuse an object across
+            several calls).
+        key : str, optional
+            Name of the tasks (the prefix of their Dask keys, shown by the
+            dashboard; also in the progress bar when ``desc`` is not given);
+            by default the function's name.
+        progress : bool
+            Show a tqdm progress bar on stderr over completed tasks.
+        desc : str, optional
+            The progress bar's label.
+
+        Returns
+        -------
+        list
+            ``[fn(item, **kwargs) for item in items]``, identical whichever backend ran them.
+
+        Raises
+        ------
+        Exception
+            The exception of a task that raised, with its type and message (a
+            note names the task); the other tasks are cancelled. When several
+            raise, which one propagates may depend on the backend.
+        ExecutionError
+            The run could not complete: a task was on workers that died more
+            than ``allowed_failures`` times, a scattered input was lost with its
+            worker, or the scheduler went away. No partial results.
+
+        Examples
+        --------
+        >>> with Executor() as ex:
+        ...     ex.map(round, [2.567, 1.234], kwargs={"ndigits": 1})
+        [2.6, 1.2]
+        >>> with Executor() as ex:
+        ...     try:
+        ...         ex.map(int, ["1", "x"])
+        ...     except ValueError as exc:
+        ...         message = str(exc)
+        >>> message
+        "invalid literal for int() with base 10: 'x'"
+        """
+        self._check_open()
+        if not callable(fn):
+            raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+        items = list(items)
+        kwargs = {} if kwargs is None else dict(kwargs)
+        if key is not None and not isinstance(key, str):
+            raise TypeError(f"key: expected a string, got {type(key).__name__}")
+        name = key or _function_name(fn)
+        bar = _progress_bar(len(items), desc if desc is not None else name, progress)
+        if self.blas_threads is not None:
+            fn = _LimitedThreads(fn, self.blas_threads)
+        try:
+            if self._client is None:
+                return self._map_in_process(fn, items, kwargs, name, bar)
+            return self._map_dask(fn, items, kwargs, name, bar)
+        finally:
+            bar.close()
+
+    def _scatter_kwargs(self, kwargs):
+        names = [name for name, value in kwargs.items() if not _holds_futures(value)]
+        if not names:
+            return kwargs
+        scattered = self._client.scatter([kwargs[name] for name in names], hash=False)
+        return {**kwargs, **dict(zip(names, scattered))}
+
+    def _map_in_process(self, fn, items, kwargs, name, bar):
+        results = []
+        for index, item in enumerate(items):
+            try:
+                results.append(fn(item, **kwargs))
+            except Exception as exc:
+                _add_note(exc, f"raised by task {index} of {len(items)} ({name}) in exobench.parallel")
+                raise
+            bar.update(1)
+        return results
+
+    def _map_dask(self, fn, items, kwargs, name, bar):
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        if not items:
+            return []
+        client = self._client
+        token = uuid.uuid4().hex[:12]
+        keys = [f"{_safe_key(name)}-{index}-{token}" for index in range(len(items))]
+        # kwargs travel once per call, as scattered data (Dask's own handling of large map kwargs
+        # names their graph node after the keyword, which collides between calls)
+        kwargs = self._scatter_kwargs(kwargs)
+        futures = client.map(fn, items, key=keys, pure=False, retries=self.retries or None, **kwargs)
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        done = False
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                index = index_of[future.key]
+                status = future.status
+                if status == "error":
+                    exc = future.exception()
+                    if isinstance(exc, KilledWorker):
+                        times = (f"{self.allowed_failures + 1} time(s)" if self.backend == "local"
+                                 else "more often than the scheduler's allowed-failures setting allows")
+                        raise ExecutionError(
+                            f"the run could not complete: task {index} of {len(items)} ({name}) was running on "
+                            f"workers that died {times} (killed, or over their memory limit: see "
+                            f"docs/scaling.md); no results were returned") from exc
+                    tb = future.traceback()
+                    _add_note(exc, f"raised by task {index} of {len(items)} ({name}) in exobench.parallel")
+                    raise exc.with_traceback(tb)
+                if status == "cancelled":
+                    raise ExecutionError(_cancelled_message(future, index, len(items), name))
+                bar.update(1)
+            try:
+                results = client.gather(futures)
+            except FutureCancelledError as exc:
+                raise ExecutionError(f"the run could not complete: {exc}; no results were returned") from exc
+            except KilledWorker as exc:
+                raise ExecutionError(f"the run could not complete: {exc}; no results were returned") from exc
+            done = True
+            return results
+        finally:
+            if not done:
+                client.cancel(futures)
+
+
+class _LimitedThreads:
+    """``fn`` called with at most ``blas_threads`` BLAS threads (picklable: a module-level class)."""
+
+    def __init__(self, fn, blas_threads):
+        self.fn = fn
+        self.blas_threads = blas_threads
+
+    def __call__(self, *args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            return self.fn(*args, **kwargs)
+
+
+def _is_future(value):
+    return type(value).__name__ == "Future" and hasattr(value, "key") and hasattr(value, "client")
+
+
+def _holds_futures(value):
+    if _is_future(value):
+        return True
+    if isinstance(value, (list, tuple, set)):
+        return any(_holds_futures(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_futures(v) for v in value.values())
+    return False
+
+
+def _cancelled_message(future, index, total, name):
+    reason = ""
+    try:
+        future.result(timeout=0)
+    except Exception as exc:  # the cancellation's reason, when Dask gives one
+        reason = f": {exc}"
+    return (f"the run could not complete: task {index} of {total} ({name}) was cancelled{reason} "
+            f"(scheduler lost, scattered input lost with its worker, or cancelled from elsewhere); "
+            f"no results were returned")
+
+
+def _progress_bar(total, desc, enabled):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="task", file=sys.stderr, disable=False)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _function_name(fn):
+    inner = getattr(fn, "func", fn)  # functools.partial
+    return getattr(inner, "__name__", None) or type(inner).__name__
+
+
+def _safe_key(name):
+    return "".join(c if c.isalnum() or c in "_." else "_" for c in name) or "task"
+
+
+def _add_note(exc, note):
+    if hasattr(exc, "add_note"):  # Python >= 3.11
+        exc.add_note(note)
+
+
+def _check_int(value, name, *, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_number(value, name, *, positive):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
+    return float(value)
+
+
+def _frame_sum_example(index, *, cube):
+    """Sum of one frame (used by the examples)."""
+    return float(cube[index].sum())

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_ndim, check_positive
 from ..geometry import frame_center
-from ..photometry import aperture_flux, compiled_kernels
+from ..photometry import aperture_flux
 
 __all__ = [
     "SNRResult",

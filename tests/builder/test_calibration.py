@@ -1,0 +1,31 @@
+"""The flux-to-S/N relation: its interpolation both ways, its cache format, and what it measures."""
+
+import numpy as np
+import pytest
+
+from exobench.builder.calibration import Calibrator, FluxCalibration, calibrate_fluxes
+from exobench.examples import example_dataset
+
+
+def test_relation_interpolates_both_ways_and_round_trips_json():
+    relation = FluxCalibration(separations=np.array([10.0, 20.0]), fluxes=np.array([[0, 10, 20], [0, 20, 40.0]]),
+                               snr=np.array([[0, 2, 4], [0, 2, 4.0]]), explained_variance=np.array([0.9, 0.99]))
+    assert relation.flux_for_snr(10.0, 3.0) == pytest.approx(15.0)
+    assert relation.flux_for_snr(15.0, 3.0) == pytest.approx(22.5)  # between separations: linear
+    assert relation.snr_for_flux(20.0, relation.flux_for_snr(20.0, 2.5)) == pytest.approx(2.5)
+    again = FluxCalibration.from_json(relation.to_json())
+    for name in ("separations", "fluxes", "snr", "explained_variance"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(relation, name))
+
+
+def test_snr_grows_with_flux_and_the_best_level_is_one_of_the_levels():
+    dataset = example_dataset(n_frames=24, size=41)
+    fwhm = float(dataset.fwhm)
+    relation = calibrate_fluxes(dataset, separations=np.array([2.5, 3.5, 4.5]) * fwhm, azimuths=2,
+                                explained_variance=(0.5, 0.9))
+    assert relation.snr.shape == relation.fluxes.shape == (3, 65)
+    assert np.all(np.diff(relation.snr, axis=1) >= 0) and np.all(relation.snr[:, -1] > 5)
+    assert set(relation.explained_variance) <= {0.5, 0.9}
+    # the S/N at zero flux is the dataset's own (noise) at that spot, small
+    calibrator = Calibrator(dataset, explained_variance=(0.9,))
+    assert abs(calibrator.snr_at([3 * fwhm], [0.0], [0.9])[0]) < 4

@@ -65,7 +65,8 @@ class MedianADI(Algorithm, name="median_adi"):
         """
         cube = adi_cube(dataset)
         check_common(self)
-        reference = median_frame(cube)
+        # the median of the cube as given (float32 data: half the memory to partition), in float64
+        reference = median_frame(np.asarray(dataset.cube), dtype=np.float64)
         if is_private_copy(cube, dataset):  # our own float64 copy: subtract, then derotate, in place
             residuals = cube
             residuals -= reference

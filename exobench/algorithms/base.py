@@ -198,6 +198,8 @@ def derotate_in_place(cube, angles, *, method):
     return cube
 
 
+#: Cubes of at least this many values share :func:`median_frame`'s blocks among threads.
+_MEDIAN_THREADED_SIZE = 2_000_000
 #: Pixels per block of :func:`median_frame` (its working copy is this many pixels x frames).
 _MEDIAN_BLOCK = 4096
 
@@ -227,7 +229,8 @@ def median_frame(cube, *, dtype=None):
     out = np.empty(n_pixels, dtype=np.result_type(cube.dtype, dtype or cube.dtype))
     block = min(_MEDIAN_BLOCK, n_pixels)
     starts = range(0, n_pixels, block)
-    threads = min(_median_threads(), len(starts))
+    # threads only pay off on large cubes (starting them costs about a millisecond)
+    threads = min(_median_threads(), len(starts)) if flat.size >= _MEDIAN_THREADED_SIZE else 1
     if threads < 2:
         _median_blocks(flat, out, starts, block)
         return out.reshape(cube.shape[1:])

@@ -67,3 +67,4 @@ def test_projections_reused_from_a_previous_cube_are_exact(dataset):
         assert sum(w is v for w, v in zip(reused[level].weights, before[level].weights)) >= 2
         for w, v in zip(reused[level].weights, fresh[level].weights):
             np.testing.assert_array_equal(w, v)
+

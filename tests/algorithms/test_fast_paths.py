@@ -204,3 +204,21 @@ def test_pca_peak_memory_is_under_4x_a_float32_cube(batch_size):
     finally:
         tracemalloc.stop()
     assert peak < 4 * ds.cube.nbytes, peak / ds.cube.nbytes
+
+
+def test_median_frame_is_numpys_median_with_any_thread_count():
+    import numba
+
+    from exobench.algorithms.base import median_frame
+
+    rng = np.random.default_rng(3)
+    cube = rng.normal(size=(40, 230, 230)).astype(np.float32)  # large enough for threads
+    expected = np.median(cube.astype(np.float64), axis=0)
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            np.testing.assert_array_equal(median_frame(cube, dtype=np.float64), expected)
+            np.testing.assert_array_equal(median_frame(cube.astype(np.float64)), expected)
+    finally:
+        numba.set_num_threads(before)

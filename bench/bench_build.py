@@ -71,9 +71,10 @@ def section(runs, command, load_before, load_after):
              f"{m['os']}. Load average before / after: {load_before} / {load_after}.",
              f"- exobench {exobench.__version__}; one process. Sources are simulated (their time is the "
              "simulator's, see above); calibration is the S/N calibration of every dataset with companions "
-             "(grid of separations x 3 azimuths x 3 explained-variance levels, then each companion's flux solved "
-             "at its position in 3 rounds); injection includes measuring every companion's S/N.", "",
-             "| build | datasets | companions | wall time | sources | calibration | injection + measure | writing | "
+             "(the relation on a grid of separations x 3 azimuths x 3 explained-variance levels, then each "
+             "companion's flux set at its position by secant steps, each measuring the S/N with annular PCA "
+             "re-fitted on the injected dataset: the measurement of truth.csv is part of it).", "",
+             "| build | datasets | companions | wall time | sources | calibration | injection | writing | "
              "calibration share | S/N in band |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in runs:

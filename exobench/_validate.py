@@ -14,6 +14,7 @@ __all__ = [
     "check_finite",
     "check_positive",
     "check_choice",
+    "read_yaml",
 ]
 
 
@@ -68,3 +69,14 @@ def check_choice(value, name, choices):
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name}: expected one of {listed}, got {value!r}")
     return value
+
+
+def read_yaml(path):
+    """Parse a YAML file; malformed YAML is a ``ValueError`` naming the file and
+    the parser's complaint on one line (a missing file is the caller's to name)."""
+    import yaml  # deferred: only the readers of YAML files need it
+
+    try:
+        return yaml.safe_load(open(path, encoding="utf-8").read())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None

@@ -365,18 +365,12 @@ def _check_threshold(value, label):
 
 
 def _read_yaml(path):
-    import yaml
+    from ._validate import read_yaml
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"params: {str(path)!r} not found") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).replace("\n", " ")
-        raise ValueError(f"{path}: not valid YAML ({first})") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"params: {str(path)!r} not found")
+    return read_yaml(path)
 
 
 def dump_params(params, *, comments=False):

@@ -164,11 +164,12 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
         calibrator = Calibrator(seen, explained_variance=settings.explained_variance)
         relation = _relation(calibrator, seen, recipe, settings, cache)
         grid = [relation.flux_for_snr(c.separation, c.target_snr) for c in companions]
-        fluxes, levels, measured = _solve_fluxes(calibrator, dataset, companions, spectra, grid,
-                                                 recipe.inverse_angles)
+        fluxes, levels, measured, injected, table = _solve_fluxes(calibrator, dataset, companions, spectra,
+                                                                  grid, recipe.inverse_angles)
     timings["calibration"] += time.perf_counter() - start
     start = time.perf_counter()
-    injected, table = _inject(dataset, companions, fluxes, spectra, recipe.inverse_angles)
+    if not companions:  # the published angles and dtype go through the same path as with companions
+        injected, table = _inject(dataset, companions, fluxes, spectra, recipe.inverse_angles)
     timings["injection"] += time.perf_counter() - start
     start = time.perf_counter()
     public = Dataset(np.asarray(injected.cube).astype(np.asarray(dataset.cube).dtype, copy=False), injected.angles,
@@ -195,7 +196,8 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
 
 
 def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, rounds=6, tolerance=0.05):
-    """The companions' fluxes at their exact positions, and the S/N they measure.
+    """The companions' fluxes at their exact positions, the S/N they measure, and
+    the dataset injected with them (and its truth table).
 
     Starting from the grid's fluxes, up to ``rounds`` times: the companions are
     injected, annular PCA learns its projections from that dataset at every
@@ -211,7 +213,7 @@ def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, ro
     fluxes = np.maximum(np.asarray(grid, dtype=float), 0.0)
     levels = previous = None
     for round_ in range(rounds):
-        injected, _ = _inject(dataset, companions, fluxes, spectra, inverse)
+        injected, table = _inject(dataset, companions, fluxes, spectra, inverse)
         again = Calibrator(injected, explained_variance=calibrator.levels if levels is None else sorted(set(levels)),
                            previous=calibrator)
         if levels is None:
@@ -230,7 +232,7 @@ def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, ro
                         np.where(measured < targets, np.maximum(fluxes, 1e-12), 0.0))
         previous = (fluxes.copy(), measured.copy())
         fluxes = np.maximum(fluxes + step, 0.0)
-    return fluxes, levels, measured
+    return fluxes, levels, measured, injected, table
 
 
 def _empty_fits():

@@ -56,8 +56,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from .._validate import read_yaml
 
 __all__ = ["Challenge", "Phase", "Source", "Injection", "Calibration", "load_challenge", "challenge_from_dict"]
 
@@ -156,11 +156,7 @@ def load_challenge(path, *, check_sources=True):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"challenge: no definition file {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return challenge_from_dict(data, base=path.parent, source=str(path), check_sources=check_sources)
+    return challenge_from_dict(read_yaml(path), base=path.parent, source=str(path), check_sources=check_sources)
 
 
 def challenge_from_dict(data, *, base=".", source="challenge", check_sources=True):

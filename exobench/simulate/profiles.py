@@ -12,7 +12,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-import yaml
+from .._validate import read_yaml
 
 __all__ = [
     "InstrumentProfile",
@@ -289,10 +289,7 @@ def load_profile(name_or_path):
                              f"{', '.join(available_instruments())} or a YAML file")
     if not path.is_file():
         raise FileNotFoundError(f"instrument: no profile file {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
     data.setdefault("name", path.stem)

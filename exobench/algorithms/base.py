@@ -15,6 +15,7 @@ and :func:`get_algorithm` finds them again by that name.
 """
 
 import dataclasses
+import functools
 import inspect
 
 import numpy as np
@@ -344,3 +345,20 @@ def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames, *, formula
     distance = np.abs(angles[:, None] - angles[None, :])
     farthest = -np.sort(-distance, axis=1)[:, min_frames - 1]
     return np.minimum(threshold, farthest), distance
+
+
+@functools.cache
+def _thread_controller():
+    from threadpoolctl import ThreadpoolController  # finding the libraries once costs milliseconds
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread.
+
+    Many small matrix products and eigenproblems run faster that way (threads
+    cost more than they give at that size, and fight with any other process on
+    the cores), and their results do not depend on the machine's core count.
+    """
+    return _thread_controller().limit(limits=1, user_api="blas")

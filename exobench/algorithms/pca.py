@@ -35,7 +35,6 @@ pixels: its peak is the float64 residual cube plus small buffers (about 2.2
 times a float32 cube, measured).
 """
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -46,6 +45,7 @@ from ..data import Dataset
 from ._eigen import _distinct_rows, projection_weights
 from .base import (
     Algorithm,
+    one_blas_thread,
     adi_cube,
     annuli,
     check_common,
@@ -441,7 +441,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
             weights.append(_projection_weights(matrix @ matrix.T, allowed, ncomp))
         return AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights))
 
-    def projections_by_level(self, dataset, levels, *, previous=None):
+    def projections_by_level(self, dataset, levels, *, previous=None, annuli=None):
         """:meth:`projections` for several explained-variance levels at once
         (``explained_variance`` and ``ncomp`` ignored): each library is
         diagonalised once for all levels. Returns ``{level: AnnularProjections}``.
@@ -450,25 +450,42 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         of the same shape and angles: annuli whose pixels are equal in both
         cubes keep their projections (exact; what re-fitting after injecting a
         few companions needs, which change only their own annuli).
+
+        ``annuli`` (indices into :meth:`annulus_pixels`) limits the work to
+        those annuli; the others get no projection (``None``) and zero
+        residuals. Annuli are independent, so they are solved on numba's
+        threads (as many as cores, or ``NUMBA_NUM_THREADS``), one BLAS thread each.
         """
         levels = [_check_level(level) for level in levels]
-        pixels, weights, shape = [], {level: [] for level in levels}, None
         old_flat = None if previous is None else np.asarray(previous[0]).reshape(np.shape(dataset.cube)[0], -1)
         new_flat = np.asarray(dataset.cube).reshape(np.shape(dataset.cube)[0], -1)
-        for index, (shape, pix, matrix, allowed, _) in enumerate(self._annuli(dataset, 1)):
+        pixels, jobs, weights, shape = [], {}, {level: [] for level in levels}, None
+        for index, (shape, pix, matrix, allowed, _) in enumerate(self._annuli(dataset, 1, only=annuli)):
             pixels.append(pix)
-            if old_flat is not None and np.array_equal(old_flat[:, pix], new_flat[:, pix]):
-                for level in levels:
-                    weights[level].append(previous[1][level].weights[index])
+            if matrix is None:
                 continue
-            for level, out in zip(levels, _variance_weights(matrix @ matrix.T, allowed, levels)):
-                weights[level].append(out)
+            old = None if old_flat is None else [previous[1][level].weights[index] for level in levels]
+            if old is not None and all(w is not None for w in old) and np.array_equal(old_flat[:, pix],
+                                                                                     new_flat[:, pix]):
+                jobs[index] = old
+            else:
+                jobs[index] = (matrix, allowed)
+        solved = _solve_annuli({i: job for i, job in jobs.items() if isinstance(job, tuple)}, levels)
+        for index in range(len(pixels)):
+            out = solved.get(index, jobs.get(index))
+            for position, level in enumerate(levels):
+                weights[level].append(None if out is None else out[position])
         return {level: AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights[level]))
                 for level in levels}
 
-    def _annuli(self, dataset, ncomp):
+    def annulus_pixels(self, dataset):
+        """The flat pixel indices of each annulus, in the order of :meth:`projections_by_level`."""
+        return [pix for _, pix, _, _, _ in self._annuli(dataset, 1, only=())]
+
+    def _annuli(self, dataset, ncomp, *, only=None):
         """Per annulus: the cube's shape, its pixels, its centred ``(t, pixels)``
-        matrix, the libraries (at least ``ncomp`` frames each) and the checked ``ncomp``."""
+        matrix, the libraries (at least ``ncomp`` frames each) and the checked ``ncomp``
+        (matrix and libraries ``None`` for annuli not in ``only``, when given)."""
         cube = adi_cube(dataset)
         check_common(self)
         t, ny, nx = cube.shape
@@ -489,8 +506,11 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         # Small eigenproblems run faster on one BLAS thread (threads cost more than they give
         # at this size, and fight with any other process on the cores).
         with _one_blas_thread():
-            for mask, radius in zip(masks, radii):
+            for index, (mask, radius) in enumerate(zip(masks, radii)):
                 pixels = np.flatnonzero(mask.ravel())
+                if only is not None and index not in only:
+                    yield cube.shape, pixels, None, None, ncomp
+                    continue
                 matrix = flat[:, pixels]
                 matrix = matrix - matrix.mean(axis=0)
                 if vip:  # the chord formula, libraries of at least min(2, t) frames
@@ -522,7 +542,7 @@ class AnnularProjections:
     def subtract(self, cube):
         """Residuals of ``cube`` (same shape as the dataset's), a new float64 array:
         in each annulus the cube's own temporal mean is removed and ``W @ M``
-        subtracted; pixels outside the annuli are 0."""
+        subtracted; pixels outside the annuli (or in annuli without projections) are 0."""
         cube = np.asarray(cube)
         if cube.shape != self.shape:
             raise ValueError(f"cube: expected shape {self.shape} (the dataset's), got {cube.shape}")
@@ -530,6 +550,8 @@ class AnnularProjections:
         flat = cube.reshape(t, -1)
         residuals = np.zeros((t, flat.shape[1]), dtype=np.float64)
         for pixels, weights in zip(self.pixels, self.weights):
+            if weights is None:  # an annulus left out (see AnnularPCA.projections_by_level)
+                continue
             matrix = flat[:, pixels].astype(np.float64)
             if not matrix.any():  # an annulus without light (a lone companion's cube): residuals 0
                 continue
@@ -566,6 +588,33 @@ def _variance_weights(gram, allowed, levels):
     return outputs
 
 
+def _solve_annuli(jobs, levels):
+    """``{index: _variance_weights(...)}`` of ``{index: (matrix, allowed)}``, annuli spread
+    over numba's threads (LAPACK releases the GIL; each annulus alone, so the
+    results do not depend on the number of threads)."""
+    if not jobs:
+        return {}
+
+    def solve(item):
+        matrix, allowed = item
+        return _variance_weights(matrix @ matrix.T, allowed, levels)
+
+    threads = min(len(jobs), _thread_count())
+    with _one_blas_thread():
+        if threads <= 1:
+            return {index: solve(job) for index, job in jobs.items()}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            return dict(zip(jobs, pool.map(solve, jobs.values())))
+
+
+def _thread_count():
+    import numba  # the compiled kernels' thread setting, which Dask workers limit to 1
+
+    return max(1, numba.get_num_threads())
+
+
 def _projection_weights(gram, allowed, ncomp):
     """``W`` such that row ``i`` of ``W @ M`` projects ``M[i]`` onto its library's first components.
 
@@ -578,9 +627,5 @@ def _projection_weights(gram, allowed, ncomp):
 
 
 def _one_blas_thread():
-    """A context with one BLAS thread (threadpoolctl, installed with scikit-learn), if available."""
-    try:
-        import threadpoolctl
-    except ImportError:  # pragma: no cover - scikit-learn depends on it
-        return contextlib.nullcontext()
-    return threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+    """A context with one BLAS thread (:func:`~exobench.algorithms.base.one_blas_thread`)."""
+    return one_blas_thread()

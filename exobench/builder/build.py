@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class BuildResult:
     datasets: int
 
 
-def build_challenge(challenge, output, *, overwrite=False, progress=False, cache=None):
+def build_challenge(challenge, output, *, overwrite=False, progress=False, cache=None, executor=None):
     """Build a challenge (see the module) from a definition.
 
     Parameters
@@ -74,53 +75,53 @@ def build_challenge(challenge, output, *, overwrite=False, progress=False, cache
     overwrite : bool
         Replace an existing challenge folder (only once the new one is complete).
     progress : bool
-        Show a progress bar per phase.
+        Show a progress bar over the datasets.
     cache : str or path-like, optional
         A folder keeping flux calibrations across builds (by default they live
         in the partial build folder: kept across interrupted builds, removed
         with it once the build is complete).
+    executor : exobench.parallel.Executor, optional
+        Runs the datasets (each one task: source, calibration, injection,
+        files) in-process (the default), on a local Dask cluster or on a
+        scheduler; the challenge is the same, byte for byte, whichever runs it.
+        The folders must be on a file system the workers share.
 
     Returns
     -------
     BuildResult
     """
-    import time
+    from ..parallel import Executor
 
     if not hasattr(challenge, "phases"):
         challenge = load_challenge(challenge)
-    output = Path(output)
+    output = Path(output).absolute()
     if output.exists() and not overwrite:
         raise FileExistsError(f"output: {output} exists; pass overwrite=True (--overwrite) to replace it")
     partial = output.parent / f".{output.name}.partial"
     _fresh_partial(partial)
-    cache = Path(cache) if cache is not None else partial / "cache"
+    cache = Path(cache).absolute() if cache is not None else partial / "cache"
     cache.mkdir(parents=True, exist_ok=True)
+    jobs = _dataset_jobs(challenge)
+    own = executor is None
+    executor = Executor(workers=0) if own else executor
+    try:
+        results = executor.map(_build_job, jobs, kwargs={"challenge": challenge, "partial": str(partial),
+                                                         "cache": str(cache)},
+                               key="build-dataset", progress=progress, desc="build datasets")
+    finally:
+        if own:
+            executor.close()
     timings = {"sources": 0.0, "calibration": 0.0, "injection": 0.0, "writing": 0.0}
-    rows, count = [], 0
+    rows = []
     for phase in challenge.phases:
-        sources = [s for s in phase.sources if source_available(s) or not s.optional]
-        for s in phase.sources:
-            if s not in sources:
-                warnings.warn(f"{s.label}: files absent, the source is skipped", ExobenchWarning, stacklevel=2)
-        numbers, shapes, phase_rows = {}, {}, []
-        bar = _progress(len(sources), f"build phase {phase.number}", progress)
-        for index, src in enumerate(sources):
-            seeds = np.random.SeedSequence([challenge.seed, phase.number, index]).spawn(2)
-            start = time.perf_counter()
-            raw = load_source(src, seed=int(seeds[0].generate_state(1)[0]))
-            dataset = prepare(raw, src, crop_lod=phase.crop_lod)
-            _check_dimensions(dataset, phase, src)
-            timings["sources"] += time.perf_counter() - start
-            numbers[src.instrument] = numbers.get(src.instrument, 0) + 1
-            k = str(numbers[src.instrument])
-            phase_rows += _build_dataset(dataset, src, phase, k, challenge, partial, cache,
-                                         np.random.default_rng(seeds[1]), timings)
-            shapes[f"{src.instrument}_{k}"] = list(dataset.frame_shape[-2:])
-            count += 1
-            bar.update(1)
-        bar.close()
+        done = [(job, result) for job, result in zip(jobs, results) if job.phase == phase.number]
+        phase_rows = [row for _, result in done for row in result["rows"]]
+        shapes = {f"{job.instrument}_{job.dataset_id}": result["shape"] for job, result in done}
         _write_phase_files(partial, phase, phase_rows, shapes)
         rows += phase_rows
+    for result in results:
+        for stage, seconds in result["timings"].items():
+            timings[stage] += seconds
     start = time.perf_counter()
     truth = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
     _write_challenge_files(partial, challenge)
@@ -128,7 +129,48 @@ def build_challenge(challenge, output, *, overwrite=False, progress=False, cache
     _write_manifest(partial, challenge)
     _finish(partial, output, overwrite)
     timings["writing"] += time.perf_counter() - start
-    return BuildResult(output=output, truth=truth, timings=timings, datasets=count)
+    return BuildResult(output=output, truth=truth, timings=timings, datasets=len(jobs))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """One dataset of a build: the ``index``-th available source of phase ``phase``."""
+
+    phase: int
+    index: int
+    instrument: str
+    dataset_id: str
+
+
+def _dataset_jobs(challenge):
+    """Every dataset to build, in the published order (numbers per instrument and phase)."""
+    jobs = []
+    for phase in challenge.phases:
+        numbers = {}
+        for index, src in enumerate(phase.sources):
+            if not (source_available(src) or not src.optional):
+                warnings.warn(f"{src.label}: files absent, the source is skipped", ExobenchWarning, stacklevel=3)
+                continue
+            numbers[src.instrument] = numbers.get(src.instrument, 0) + 1
+            jobs.append(_Job(phase.number, index, src.instrument, str(numbers[src.instrument])))
+    return jobs
+
+
+def _build_job(job, *, challenge, partial, cache):
+    """Build one dataset (a pure task of :func:`build_challenge`): its source,
+    calibration, injection and files. Returns its truth rows, frame shape and timings."""
+    phase = next(p for p in challenge.phases if p.number == job.phase)
+    src = phase.sources[job.index]
+    timings = {"sources": 0.0, "calibration": 0.0, "injection": 0.0, "writing": 0.0}
+    seeds = np.random.SeedSequence([challenge.seed, phase.number, job.index]).spawn(2)
+    start = time.perf_counter()
+    raw = load_source(src, seed=int(seeds[0].generate_state(1)[0]))
+    dataset = prepare(raw, src, crop_lod=phase.crop_lod)
+    _check_dimensions(dataset, phase, src)
+    timings["sources"] += time.perf_counter() - start
+    rows = _build_dataset(dataset, src, phase, job.dataset_id, challenge, Path(partial), Path(cache),
+                          np.random.default_rng(seeds[1]), timings)
+    return {"rows": rows, "shape": list(dataset.frame_shape[-2:]), "timings": timings}
 
 
 def _fresh_partial(partial):
@@ -148,8 +190,6 @@ def _check_dimensions(dataset, phase, src):
 
 
 def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timings):
-    import time
-
     recipe = phase.injection
     fwhm = float(np.mean(dataset.fwhm))
     start = time.perf_counter()
@@ -162,7 +202,7 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
         seen = dataset.replace(angles=-np.asarray(dataset.angles)) if recipe.inverse_angles else dataset
         settings = challenge.calibration
         calibrator = Calibrator(seen, explained_variance=settings.explained_variance)
-        relation = _relation(calibrator, seen, recipe, settings, cache)
+        relation = _relation(calibrator, seen, recipe, settings, cache, companions)
         grid = [relation.flux_for_snr(c.separation, c.target_snr) for c in companions]
         fluxes, levels, measured, injected, table = _solve_fluxes(calibrator, dataset, companions, spectra,
                                                                   grid, recipe.inverse_angles)
@@ -230,7 +270,11 @@ def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, ro
         # a flat or falling secant (noise at tiny fluxes): double the flux instead
         step = np.where(slope > 0, (targets - measured) / np.where(slope > 0, slope, 1.0),
                         np.where(measured < targets, np.maximum(fluxes, 1e-12), 0.0))
-        previous = (fluxes.copy(), measured.copy())
+        # companions already on target keep their flux: their annuli keep their projections
+        # (and their secant's older point, should a neighbour's change move them off target)
+        done = np.abs(measured - targets) <= tolerance
+        step = np.where(done, 0.0, step)
+        previous = (np.where(done, f_prev, fluxes), np.where(done, m_prev, measured))
         fluxes = np.maximum(fluxes + step, 0.0)
     return fluxes, levels, measured, injected, table
 
@@ -242,22 +286,60 @@ def _empty_fits():
     return fits.HDUList([fits.PrimaryHDU()])
 
 
-def _relation(calibrator, dataset, recipe, settings, cache):
-    """The dataset's flux-to-S/N relation on its separation grid, from the cache when it holds it."""
+def _relation(calibrator, dataset, recipe, settings, cache, companions):
+    """The dataset's flux-to-S/N relation at the separations of its grid that
+    bracket its companions, from the cache when it holds them.
+
+    Each grid separation's relation does not depend on which others are
+    measured with it, so the cache (one JSON file per dataset and settings)
+    keeps them separation by separation and fills in the missing ones.
+    """
+    separations = calibration_grid(dataset, recipe, settings)
+    needed = _bracketing(separations, [c.separation for c in companions])
+    path = cache / f"{_cache_key(dataset, settings, separations)}.json"
+    known = _read_cached(path)
+    missing = [j for j in needed if str(j) not in known]
+    if missing:
+        fresh = calibrator.relation(separations, azimuths=settings.azimuths, only=missing)
+        for row, j in enumerate(missing):
+            known[str(j)] = {"fluxes": fresh.fluxes[row].tolist(), "snr": fresh.snr[row].tolist(),
+                             "explained_variance": float(fresh.explained_variance[row])}
+        with atomic_write(path, "w") as handle:
+            handle.write(json.dumps(dict(sorted(known.items(), key=lambda item: int(item[0])))))
+    rows = [known[str(j)] for j in needed]
+    return FluxCalibration(separations[needed], np.array([r["fluxes"] for r in rows]),
+                           np.array([r["snr"] for r in rows]),
+                           np.array([r["explained_variance"] for r in rows]))
+
+
+def calibration_grid(dataset, recipe, settings):
+    """The separations (px) of a dataset's flux calibration: every ``step_fwhm``
+    from the first separation band's start to the largest separation companions may have."""
     fwhm = float(np.mean(dataset.fwhm))
     first = min(a for a, _ in recipe.separation_bands_fwhm)
     room = (dataset.frame_shape[-1] - 1) / 2 / fwhm - recipe.edge_margin_fwhm
     last = min(recipe.max_separation_fwhm, room)
     separations = np.arange(first, last + settings.step_fwhm, settings.step_fwhm) * fwhm
-    separations = separations[separations <= (dataset.frame_shape[-1] - 1) / 2 - fwhm]
-    key = _cache_key(dataset, settings, separations)
-    path = cache / f"{key}.json"
-    if path.is_file():
-        return FluxCalibration.from_json(path.read_text())
-    relation = calibrator.relation(separations, azimuths=settings.azimuths)
-    with atomic_write(path, "w") as handle:
-        handle.write(relation.to_json())
-    return relation
+    return separations[separations <= (dataset.frame_shape[-1] - 1) / 2 - fwhm]
+
+
+def _bracketing(grid, separations):
+    """Indices of the grid points on either side of each separation (sorted, unique)."""
+    needed = set()
+    for s in separations:
+        upper = int(np.clip(np.searchsorted(grid, s), 0, grid.size - 1))
+        needed.update({max(upper - 1, 0), upper} if grid[upper] != s else {upper})
+    return sorted(needed)
+
+
+def _read_cached(path):
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # a damaged cache entry is measured again
+    return data if isinstance(data, dict) else {}
 
 
 def _cache_key(dataset, settings, separations):
@@ -351,9 +433,3 @@ def _finish(partial, output, overwrite):
         shutil.rmtree(old)
     else:
         partial.rename(output)
-
-
-def _progress(total, description, enabled):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=description, unit="dataset", disable=not enabled, leave=False)

@@ -15,6 +15,11 @@ S/N are linear in ``f`` too: the S/N at any flux costs a few arithmetic
 operations, and no PCA runs per trial flux. For ADI+mSDI datasets the
 calibration runs on the channel-mean cube, where a companion of flux ``f`` in
 every channel (a flat spectrum) has flux ``f``.
+
+What makes it cheaper still: a measurement reads only the annuli near its
+ring of apertures, so projections are learnt for those annuli alone, and
+the final frames are derotated only out to the farthest ring measured (see
+:class:`Calibrator`).
 """
 
 import dataclasses
@@ -23,6 +28,8 @@ import json
 import numpy as np
 
 from ..algorithms import AnnularPCA
+from ..algorithms.base import one_blas_thread
+from ..algorithms.pca import AnnularProjections
 from ..data import Dataset
 from ..detmap import ring_fluxes, snr_of_fluxes
 from ..geometry import derotate_cube, frame_center
@@ -99,9 +106,14 @@ def companion_cube(dataset, separations, thetas):
 
 class Calibrator:
     """Annular PCA's projections of one dataset at each explained-variance level,
-    computed once, and what they give: the S/N at given positions
-    (:meth:`snr_at`) and the flux-to-S/N relation on a grid of separations
-    (:meth:`relation`).
+    and what they give: the S/N at given positions (:meth:`snr_at`) and the
+    flux-to-S/N relation on a grid of separations (:meth:`relation`).
+
+    Projections are learnt lazily, annulus by annulus, for the annuli that
+    the requested S/N measurements depend on (the rings of apertures at those
+    separations, with the margin of the derotation's interpolation), and kept:
+    a measurement is exactly the one of annular PCA on the whole frame, for
+    the price of the annuli it reads.
 
     Parameters
     ----------
@@ -122,45 +134,105 @@ class Calibrator:
         self.view = calibration_view(dataset)
         self.fwhm = float(np.mean(self.view.fwhm))
         self.levels = tuple(float(v) for v in explained_variance)
-        algorithm = AnnularPCA(asize=asize, delta=delta, collapse="mean")
-        reuse = None
-        if previous is not None and set(self.levels) <= set(previous.levels):
-            reuse = (previous.view.cube, {level: previous._pipelines[level][0] for level in self.levels})
-        # one eigensolve for all levels; annuli the previous calibrator saw unchanged are reused
-        by_level = algorithm.projections_by_level(self.view, self.levels, previous=reuse)
-        self._pipelines = {level: (p, _final(p.subtract(self.view.cube), self.view.angles))
-                           for level, p in by_level.items()}
+        self._algorithm = AnnularPCA(asize=asize, delta=delta, collapse="mean")
+        pixels = self._algorithm.annulus_pixels(self.view)
+        self._radii = _pixel_radius_ranges(self.view.cube.shape, pixels)
+        self._weights = {level: [None] * len(pixels) for level in self.levels}
+        self._pixels = tuple(pixels)
+        self._previous = previous if previous is not None and set(self.levels) <= set(previous.levels) else None
+        self._finals = {}
+        self._reach = 0.0
 
-    def unit_finals(self, separations, thetas):
-        """Per level, the final frame of unit-flux companions at those positions alone."""
+    def _margin(self):
+        # an aperture's pixels reach fwhm/2 + 1/sqrt(2) px from its centre, and a derotated pixel
+        # reads residuals up to sqrt(2) px further out or in
+        return self.fwhm / 2 + 2.5
+
+    def _ensure(self, separations):
+        """Learn the projections of every annulus the rings at ``separations`` read."""
+        margin = self._margin()
+        needed = set()
+        for r in np.atleast_1d(separations):
+            needed.update(np.flatnonzero((self._radii[:, 1] >= r - margin) & (self._radii[:, 0] <= r + margin)))
+        missing = sorted(i for i in needed if self._weights[self.levels[0]][i] is None)
+        reach = float(np.max(separations)) + margin
+        if reach > self._reach:  # final frames are derotated out to the farthest ring measured
+            self._reach, self._finals = reach, {}
+        if not missing:
+            return
+        previous = None
+        if self._previous is not None:
+            old = self._previous
+            previous = (old.view.cube, {level: old._projections(level) for level in self.levels})
+        learnt = self._algorithm.projections_by_level(self.view, self.levels, previous=previous, annuli=missing)
+        for level in self.levels:
+            for i in missing:
+                self._weights[level][i] = learnt[level].weights[i]
+        self._finals = {}
+
+    def _projections(self, level):
+        return AnnularProjections(shape=self.view.cube.shape, pixels=self._pixels, weights=tuple(self._weights[level]))
+
+    def _final(self, level, cube):
+        # many small products: one BLAS thread is faster, and the same on every machine
+        with one_blas_thread():
+            residuals = self._projections(level).subtract(cube)
+        return _final(residuals, self.view.angles, self._reach)
+
+    def _own_final(self, level):
+        if level not in self._finals:
+            self._finals[level] = self._final(level, self.view.cube)
+        return self._finals[level]
+
+    def unit_finals(self, separations, thetas, *, measured=None):
+        """Per level, the final frame of unit-flux companions at those positions
+        alone, exact on the rings at ``measured`` separations (default: theirs)."""
+        self._ensure(separations if measured is None else measured)
         cube = companion_cube(self.view, separations, thetas)
-        return {level: _final(p.subtract(cube), self.view.angles) for level, (p, _) in self._pipelines.items()}
+        return {level: self._final(level, cube) for level in self.levels}
 
     def snr_at(self, separations, thetas, levels):
         """The S/N at those positions in the dataset's own final frames (one level each)."""
-        return np.array([snr_of_fluxes(ring_fluxes(self._pipelines[level][1],
+        self._ensure(separations)
+        return np.array([snr_of_fluxes(ring_fluxes(self._own_final(level),
                                                    _position(self.view.cube.shape, r, t), self.fwhm))
                          for r, t, level in zip(separations, thetas, levels)])
 
-    def relation(self, separations, *, azimuths=3):
-        """The flux-to-S/N relation on a grid of separations (px), averaged over azimuths."""
+    def relation(self, separations, *, azimuths=3, only=None):
+        """The flux-to-S/N relation on a grid of separations (px), averaged over azimuths.
+
+        ``only`` (indices into ``separations``) measures those separations
+        alone; each separation's relation is the same whichever others are
+        measured with it (its trial companions share cubes laid out on the
+        whole grid), so relations of parts of a grid can be cached and merged.
+        """
         separations = np.asarray(separations, dtype=float)
-        groups = _trial_groups(separations, azimuths)
-        finals1 = [self.unit_finals(separations[idx], thetas) for idx, thetas in groups]
-        best_snr, best_level, fluxes = None, None, None
-        for level in self.levels:
-            final0 = self._pipelines[level][1]
-            p0 = np.empty((len(separations), azimuths), dtype=object)
-            p1 = np.empty_like(p0)
-            for (idx, thetas), final1 in zip(groups, finals1):
-                for j, theta in zip(idx, thetas):
+        wanted = np.arange(separations.size) if only is None else np.unique(np.asarray(only, dtype=int))
+        self._ensure(separations[wanted])
+        # ring fluxes of the dataset's own final frame (p0) and of unit companions (p1), per level
+        p0 = {level: np.empty((separations.size, azimuths), dtype=object) for level in self.levels}
+        p1 = {level: np.empty((separations.size, azimuths), dtype=object) for level in self.levels}
+        for idx, thetas in _trial_groups(separations, azimuths):
+            if not np.isin(idx, wanted).any():
+                continue
+            finals1 = self.unit_finals(separations[idx], thetas, measured=separations[wanted])
+            for j, theta in zip(idx, thetas):
+                if j in wanted:
                     a = _azimuth_index(theta, j, azimuths)
                     position = _position(self.view.cube.shape, separations[j], theta)
-                    p0[j, a] = ring_fluxes(final0, position, self.fwhm)
-                    p1[j, a] = ring_fluxes(final1[level], position, self.fwhm)
+                    for level in self.levels:
+                        p0[level][j, a] = ring_fluxes(self._own_final(level), position, self.fwhm)
+                        p1[level][j, a] = ring_fluxes(finals1[level], position, self.fwhm)
+        return self._best_relation(separations[wanted], {level: p[wanted] for level, p in p0.items()},
+                                   {level: p[wanted] for level, p in p1.items()}, azimuths)
+
+    def _best_relation(self, separations, p0_by_level, p1_by_level, azimuths):
+        """The relation from the ring fluxes per level: at flux ``f`` they are ``p0 + f p1``."""
+        best_snr = best_level = fluxes = None
+        for level in self.levels:
+            p0, p1 = p0_by_level[level], p1_by_level[level]
             if fluxes is None:
                 fluxes = _flux_grids(p0, p1)
-            # the ring fluxes at flux f are p0 + f * p1: every trial flux at once
             snr = np.array([np.mean([snr_of_fluxes(p0[j, a][None, :] + fluxes[j][:, None] * p1[j, a][None, :])
                                      for a in range(azimuths)], axis=0) for j in range(len(separations))])
             snr = np.maximum.accumulate(np.nan_to_num(snr, nan=0.0), axis=1)
@@ -209,8 +281,28 @@ def _position(shape, separation, theta):
     return xc + separation * np.cos(rad), yc + separation * np.sin(rad)
 
 
-def _final(residuals, angles):
-    return derotate_cube(residuals, angles).mean(axis=0)
+def _final(residuals, angles, reach=None):
+    """The mean of the derotated residuals; with ``reach`` (px), only in the
+    square around the centre that holds the disk of that radius (0 outside):
+    rotation about the centre keeps radii, and those pixels are the same, bit
+    for bit, as the whole frame's."""
+    if reach is None:
+        return derotate_cube(residuals, angles).mean(axis=0)
+    ny, nx = residuals.shape[-2:]
+    xc, yc = (int(c) for c in frame_center(residuals.shape))
+    half = int(np.ceil(reach)) + 1
+    y0, y1, x0, x1 = max(yc - half, 0), min(yc + half + 1, ny), max(xc - half, 0), min(xc + half + 1, nx)
+    final = np.zeros((ny, nx))
+    final[y0:y1, x0:x1] = derotate_cube(residuals, angles, box=(y0, y1, x0, x1))[:, y0:y1, x0:x1].mean(axis=0)
+    return final
+
+
+def _pixel_radius_ranges(shape, pixels):
+    """``(n, 2)``: the smallest and largest distance to the centre of each annulus's pixels."""
+    from ..geometry import polar_grid
+
+    radius = polar_grid(shape[-2:])[0].ravel()
+    return np.array([[radius[pix].min(), radius[pix].max()] for pix in pixels])
 
 
 def _flux_grids(p0, p1):

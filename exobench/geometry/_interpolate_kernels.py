@@ -78,17 +78,21 @@ def _bilinear_careful(frame, xs, ys, fill):
     return top
 
 @jit_frames
-def bilinear(frames, coef, fill, out):
+def bilinear(frames, coef, fill, box, out):
+    # only the output pixels in box = (y0, y1, x0, x1) are written
     n, ny, nx = frames.shape
+    y_lo, y_hi, x_lo, x_hi = box[0], box[1], box[2], box[3]
     for i in numba.prange(n):
         typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
         ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
         frame = frames[i]
         plane = out[i]
-        for y in range(ny):
+        for y in range(y_lo, y_hi):
             row_x = bx * y + cx
             row_y = by * y + cy
             x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 0, 1)
+            x0 = min(max(x0, x_lo), x_hi)
+            x1 = max(min(x1, x_hi), x0)
             on_grid = False
             for x in range(x0, x1):
                 xs = ax * x + row_x
@@ -113,9 +117,9 @@ def bilinear(frames, coef, fill, out):
                     ys = ay * x + row_y
                     if xs == int(xs) or ys == int(ys):
                         plane[y, x] = _bilinear_careful(frame, xs, ys, fill)
-            for x in range(0, x0):
+            for x in range(x_lo, x0):
                 plane[y, x] = _bilinear_careful(frame, ax * x + row_x, ay * x + row_y, fill)
-            for x in range(x1, nx):
+            for x in range(x1, x_hi):
                 plane[y, x] = _bilinear_careful(frame, ax * x + row_x, ay * x + row_y, fill)
 
 @jit
@@ -157,18 +161,22 @@ def _bicubic_careful(frame, xs, ys, fill):
     return acc
 
 @jit_frames
-def bicubic(frames, coef, fill, out):
+def bicubic(frames, coef, fill, box, out):
+    # only the output pixels in box = (y0, y1, x0, x1) are written
     n, ny, nx = frames.shape
+    y_lo, y_hi, x_lo, x_hi = box[0], box[1], box[2], box[3]
     keys = np.array([0.5, 1.0, 1.5, 2.5, 2.0], dtype=frames.dtype)  # Keys' constants, typed
     for i in numba.prange(n):
         typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
         ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
         frame = frames[i]
         plane = out[i]
-        for y in range(ny):
+        for y in range(y_lo, y_hi):
             row_x = bx * y + cx
             row_y = by * y + cy
             x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 1, 2)
+            x0 = min(max(x0, x_lo), x_hi)
+            x1 = max(min(x1, x_hi), x0)
             on_grid = False
             for x in range(x0, x1):
                 xs = ax * x + row_x
@@ -199,7 +207,7 @@ def bicubic(frames, coef, fill, out):
                     ys = ay * x + row_y
                     if xs == int(xs) or ys == int(ys):
                         plane[y, x] = _bicubic_careful(frame, xs, ys, fill)
-            for x in range(0, x0):
+            for x in range(x_lo, x0):
                 plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)
-            for x in range(x1, nx):
+            for x in range(x1, x_hi):
                 plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)

@@ -38,7 +38,7 @@ INTERPOLATIONS = ("bilinear", "bicubic")
 SNAP = 1e-9
 
 
-def sample_affine(frames, coefficients, *, method, fill_value=0.0):
+def sample_affine(frames, coefficients, *, method, fill_value=0.0, box=None):
     """Resample each frame through its affine map.
 
     Parameters
@@ -50,6 +50,10 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0):
         Bilinear, or Keys cubic convolution with a = -0.5 (Catmull-Rom).
     fill_value : float
         Value of the frame outside its edges.
+    box : (int, int, int, int), optional
+        ``(y0, y1, x0, x1)``: compute only the output pixels with
+        ``y0 <= y < y1`` and ``x0 <= x < x1`` (the others are ``fill_value``);
+        those are the same, bit for bit, as without ``box``.
 
     Returns
     -------
@@ -59,9 +63,25 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0):
     coefficients = np.array(coefficients, dtype=np.float64)
     rounded = np.round(coefficients)
     coefficients = np.where(np.abs(coefficients - rounded) < SNAP, rounded, coefficients)
-    out = np.empty_like(frames)
-    _kernels()[method](frames, coefficients, float(fill_value), out)
+    ny, nx = frames.shape[-2:]
+    if box is None:
+        box, out = (0, ny, 0, nx), np.empty_like(frames)
+    else:
+        box, out = _check_box(box, ny, nx), np.full_like(frames, fill_value)
+    _kernels()[method](frames, coefficients, float(fill_value), np.asarray(box, dtype=np.int64), out)
     return out
+
+
+def _check_box(box, ny, nx):
+    try:
+        values = [int(v) for v in box]
+        ok = len(values) == 4 and all(v == b for v, b in zip(values, box))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or not (0 <= values[0] <= values[1] <= ny and 0 <= values[2] <= values[3] <= nx):
+        raise ValueError(f"box: expected (y0, y1, x0, x1) integers with 0 <= y0 <= y1 <= {ny} and "
+                         f"0 <= x0 <= x1 <= {nx}, got {box!r}")
+    return values
 
 
 @functools.cache

@@ -68,3 +68,21 @@ def test_projections_reused_from_a_previous_cube_are_exact(dataset):
         for w, v in zip(reused[level].weights, fresh[level].weights):
             np.testing.assert_array_equal(w, v)
 
+
+
+def test_projections_of_some_annuli_equal_those_of_all(dataset):
+    """``annuli=`` learns only those annuli (the others get none and zero residuals),
+    with the same numbers as learning them all; threads do not change them."""
+    algorithm = AnnularPCA(delta=0.5)
+    every = algorithm.projections_by_level(dataset, [0.9, 0.99])
+    pixels = algorithm.annulus_pixels(dataset)
+    assert len(pixels) == len(every[0.9].weights) >= 3
+    some = algorithm.projections_by_level(dataset, [0.9, 0.99], annuli=[0, 2])
+    for level in (0.9, 0.99):
+        np.testing.assert_array_equal(some[level].weights[0], every[level].weights[0])
+        np.testing.assert_array_equal(some[level].weights[2], every[level].weights[2])
+        assert some[level].weights[1] is None
+        residuals = some[level].subtract(dataset.cube).reshape(dataset.cube.shape[0], -1)
+        assert not residuals[:, pixels[1]].any() and residuals[:, pixels[0]].any()
+        np.testing.assert_array_equal(residuals[:, pixels[2]],
+                                      every[level].subtract(dataset.cube).reshape(residuals.shape)[:, pixels[2]])

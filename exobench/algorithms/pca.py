@@ -570,21 +570,24 @@ def _variance_weights(gram, allowed, levels):
     counts = [_components_count(spectrum, level) for level in levels]
     first, group = _distinct_rows(allowed)
     outputs = [np.zeros_like(gram) for _ in levels]
-    libraries = [np.flatnonzero(allowed[f]) for f in first]
-    sizes = np.array([lib.size for lib in libraries])
+    sizes = allowed[first].sum(axis=1)
     for size in np.unique(sizes):
         members = np.flatnonzero(sizes == size)
-        blocks = np.stack([gram[np.ix_(libraries[g], libraries[g])] for g in members])
-        values, vectors = np.linalg.eigh(blocks)
-        values, vectors = values[:, ::-1], vectors[:, :, ::-1]
-        for g, vals, vecs in zip(members, values, vectors):
-            library, frames = libraries[g], np.flatnonzero(group == g)
-            floor = np.finfo(float).eps * size * max(vals[0], 0.0)
-            cross = gram[np.ix_(library, frames)]
-            for out, k in zip(outputs, counts):
-                kept = vals[:k] > floor
-                v, lam = vecs[:, :k][:, kept], vals[:k][kept]
-                out[np.ix_(frames, library)] = ((v / lam) @ (v.T @ cross)).T
+        libraries = np.nonzero(allowed[first[members]])[1].reshape(members.size, size)
+        values, vectors = np.linalg.eigh(gram[libraries[:, :, None], libraries[:, None, :]])
+        values, vectors = values[:, ::-1], vectors[:, :, ::-1]  # largest first
+        floor = np.finfo(float).eps * size * np.maximum(values[:, :1], 0.0)
+        inverse = np.where(values > floor, 1.0 / np.where(values > floor, values, 1.0), 0.0)
+        # every frame whose library is one of these, with its library's eigenpairs
+        slot = np.full(first.size, -1)
+        slot[members] = np.arange(members.size)
+        frames = np.flatnonzero(slot[group] >= 0)
+        which = slot[group[frames]]
+        basis, library = vectors[which], libraries[which]
+        cross = gram[library, frames[:, None]]  # (frames, size): the frame against its library
+        coefficients = (basis.transpose(0, 2, 1) @ cross[:, :, None])[:, :, 0] * inverse[which]
+        for out, k in zip(outputs, counts):
+            out[frames[:, None], library] = (basis[:, :, :k] @ coefficients[:, :k, None])[:, :, 0]
     return outputs
 
 

@@ -117,6 +117,16 @@ def simulate(instrument, *, seed, frames=None, frame_size=None, overrides=None, 
     >>> sim.dataset.cube.shape, sim.dataset.cube.dtype, sim.dataset.angles.shape
     ((3, 33, 33), dtype('float32'), (3,))
     """
+    from ..algorithms.base import one_blas_thread
+
+    # the optics' matrix products are small: threads cost more than they give (and slow down
+    # badly when another process shares the cores), and one thread gives the same bytes anywhere
+    with one_blas_thread():
+        return _simulate(instrument, seed=seed, frames=frames, frame_size=frame_size, overrides=overrides,
+                         noise=noise, dataset_id=dataset_id, progress=progress)
+
+
+def _simulate(instrument, *, seed, frames, frame_size, overrides, noise, dataset_id, progress):
     profile = _configured(instrument, frames, frame_size, overrides)
     rngs = _random_streams(seed)
     obs, sim = profile.observation, profile.simulation

@@ -539,17 +539,20 @@ class AnnularProjections:
         self.pixels = pixels
         self.weights = weights
 
-    def subtract(self, cube):
+    def subtract(self, cube, *, annuli=None):
         """Residuals of ``cube`` (same shape as the dataset's), a new float64 array:
         in each annulus the cube's own temporal mean is removed and ``W @ M``
-        subtracted; pixels outside the annuli (or in annuli without projections) are 0."""
+        subtracted; pixels outside the annuli (or in annuli without projections,
+        or not in ``annuli``, indices of the annuli to compute, when given) are 0."""
         cube = np.asarray(cube)
         if cube.shape != self.shape:
             raise ValueError(f"cube: expected shape {self.shape} (the dataset's), got {cube.shape}")
         t = self.shape[0]
         flat = cube.reshape(t, -1)
         residuals = np.zeros((t, flat.shape[1]), dtype=np.float64)
-        for pixels, weights in zip(self.pixels, self.weights):
+        chosen = range(len(self.pixels)) if annuli is None else annuli
+        for index in chosen:
+            pixels, weights = self.pixels[index], self.weights[index]
             if weights is None:  # an annulus left out (see AnnularPCA.projections_by_level)
                 continue
             matrix = flat[:, pixels].astype(np.float64)

@@ -32,7 +32,7 @@ from ..algorithms.base import one_blas_thread
 from ..algorithms.pca import AnnularProjections
 from ..data import Dataset
 from ..detmap import ring_fluxes, snr_of_fluxes
-from ..geometry import derotate_cube, frame_center
+from ..geometry import derotate_cube, frame_center, polar_grid
 
 __all__ = ["FluxCalibration", "Calibrator", "calibrate_fluxes", "calibration_view", "companion_cube"]
 
@@ -141,23 +141,36 @@ class Calibrator:
         self._pixels = tuple(pixels)
         self._previous = previous if previous is not None and set(self.levels) <= set(previous.levels) else None
         self._finals = {}
-        self._reach = 0.0
+        self._measured = set()  # separations whose rings the dataset's own final frames cover
+        self._radius = polar_grid(self.view.cube.shape[-2:])[0]
 
     def _margin(self):
         # an aperture's pixels reach fwhm/2 + 1/sqrt(2) px from its centre, and a derotated pixel
         # reads residuals up to sqrt(2) px further out or in
         return self.fwhm / 2 + 2.5
 
+    def _annuli_for(self, separations):
+        """The annuli that the rings of apertures at ``separations`` read (through the derotation)."""
+        margin = self._margin()
+        needed = np.zeros(len(self._pixels), dtype=bool)
+        for r in np.atleast_1d(separations):
+            needed |= (self._radii[:, 1] >= r - margin) & (self._radii[:, 0] <= r + margin)
+        return np.flatnonzero(needed)
+
+    def _rings_for(self, separations):
+        """The pixels of the rings of apertures at ``separations`` (partial pixels included)."""
+        rings = np.zeros(self._radius.shape, dtype=bool)
+        for r in np.atleast_1d(separations):
+            rings |= np.abs(self._radius - r) <= self.fwhm / 2 + 1.0
+        return rings
+
     def _ensure(self, separations):
         """Learn the projections of every annulus the rings at ``separations`` read."""
-        margin = self._margin()
-        needed = set()
-        for r in np.atleast_1d(separations):
-            needed.update(np.flatnonzero((self._radii[:, 1] >= r - margin) & (self._radii[:, 0] <= r + margin)))
-        missing = sorted(i for i in needed if self._weights[self.levels[0]][i] is None)
-        reach = float(np.max(separations)) + margin
-        if reach > self._reach:  # final frames are derotated out to the farthest ring measured
-            self._reach, self._finals = reach, {}
+        new = {float(r) for r in np.atleast_1d(separations)} - self._measured
+        if new:  # the dataset's own final frames then cover these rings too
+            self._measured |= new
+            self._finals = {}
+        missing = [i for i in self._annuli_for(separations) if self._weights[self.levels[0]][i] is None]
         if not missing:
             return
         previous = None
@@ -168,28 +181,29 @@ class Calibrator:
         for level in self.levels:
             for i in missing:
                 self._weights[level][i] = learnt[level].weights[i]
-        self._finals = {}
 
     def _projections(self, level):
         return AnnularProjections(shape=self.view.cube.shape, pixels=self._pixels, weights=tuple(self._weights[level]))
 
-    def _final(self, level, cube):
+    def _final(self, level, cube, separations):
+        """The final frame of ``cube`` on the rings at ``separations`` (0 elsewhere): exact there."""
         # many small products: one BLAS thread is faster, and the same on every machine
         with one_blas_thread():
-            residuals = self._projections(level).subtract(cube)
-        return _final(residuals, self.view.angles, self._reach)
+            residuals = self._projections(level).subtract(cube, annuli=self._annuli_for(separations))
+        return _final(residuals, self.view.angles, self._rings_for(separations))
 
     def _own_final(self, level):
         if level not in self._finals:
-            self._finals[level] = self._final(level, self.view.cube)
+            self._finals[level] = self._final(level, self.view.cube, sorted(self._measured))
         return self._finals[level]
 
     def unit_finals(self, separations, thetas, *, measured=None):
         """Per level, the final frame of unit-flux companions at those positions
         alone, exact on the rings at ``measured`` separations (default: theirs)."""
-        self._ensure(separations if measured is None else measured)
+        measured = separations if measured is None else measured
+        self._ensure(measured)
         cube = companion_cube(self.view, separations, thetas)
-        return {level: self._final(level, cube) for level in self.levels}
+        return {level: self._final(level, cube, measured) for level in self.levels}
 
     def snr_at(self, separations, thetas, levels):
         """The S/N at those positions in the dataset's own final frames (one level each)."""
@@ -215,7 +229,7 @@ class Calibrator:
         for idx, thetas in _trial_groups(separations, azimuths):
             if not np.isin(idx, wanted).any():
                 continue
-            finals1 = self.unit_finals(separations[idx], thetas, measured=separations[wanted])
+            finals1 = self.unit_finals(separations[idx], thetas, measured=separations[np.intersect1d(idx, wanted)])
             for j, theta in zip(idx, thetas):
                 if j in wanted:
                     a = _azimuth_index(theta, j, azimuths)
@@ -281,26 +295,19 @@ def _position(shape, separation, theta):
     return xc + separation * np.cos(rad), yc + separation * np.sin(rad)
 
 
-def _final(residuals, angles, reach=None):
-    """The mean of the derotated residuals; with ``reach`` (px), only in the
-    square around the centre that holds the disk of that radius (0 outside):
-    rotation about the centre keeps radii, and those pixels are the same, bit
-    for bit, as the whole frame's."""
-    if reach is None:
+def _final(residuals, angles, rings=None):
+    """The mean of the derotated residuals; with ``rings`` (a boolean mask of
+    the pixels that measurements read), only there (0 elsewhere), the same
+    numbers bit for bit."""
+    if rings is None:
         return derotate_cube(residuals, angles).mean(axis=0)
-    ny, nx = residuals.shape[-2:]
-    xc, yc = (int(c) for c in frame_center(residuals.shape))
-    half = int(np.ceil(reach)) + 1
-    y0, y1, x0, x1 = max(yc - half, 0), min(yc + half + 1, ny), max(xc - half, 0), min(xc + half + 1, nx)
-    final = np.zeros((ny, nx))
-    final[y0:y1, x0:x1] = derotate_cube(residuals, angles, box=(y0, y1, x0, x1))[:, y0:y1, x0:x1].mean(axis=0)
+    final = np.zeros(residuals.shape[-2:])
+    final[rings] = derotate_cube(residuals, angles, where=rings)[:, rings].mean(axis=0)
     return final
 
 
 def _pixel_radius_ranges(shape, pixels):
     """``(n, 2)``: the smallest and largest distance to the centre of each annulus's pixels."""
-    from ..geometry import polar_grid
-
     radius = polar_grid(shape[-2:])[0].ravel()
     return np.array([[radius[pix].min(), radius[pix].max()] for pix in pixels])
 

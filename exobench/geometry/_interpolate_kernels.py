@@ -78,16 +78,16 @@ def _bilinear_careful(frame, xs, ys, fill):
     return top
 
 @jit_frames
-def bilinear(frames, coef, fill, box, out):
-    # only the output pixels in box = (y0, y1, x0, x1) are written
+def bilinear(frames, coef, fill, segments, out):
+    # only the output pixels of the row segments (y, x_lo, x_hi) are written
     n, ny, nx = frames.shape
-    y_lo, y_hi, x_lo, x_hi = box[0], box[1], box[2], box[3]
     for i in numba.prange(n):
         typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
         ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
         frame = frames[i]
         plane = out[i]
-        for y in range(y_lo, y_hi):
+        for segment in range(segments.shape[0]):
+            y, x_lo, x_hi = segments[segment, 0], segments[segment, 1], segments[segment, 2]
             row_x = bx * y + cx
             row_y = by * y + cy
             x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 0, 1)
@@ -161,17 +161,17 @@ def _bicubic_careful(frame, xs, ys, fill):
     return acc
 
 @jit_frames
-def bicubic(frames, coef, fill, box, out):
-    # only the output pixels in box = (y0, y1, x0, x1) are written
+def bicubic(frames, coef, fill, segments, out):
+    # only the output pixels of the row segments (y, x_lo, x_hi) are written
     n, ny, nx = frames.shape
-    y_lo, y_hi, x_lo, x_hi = box[0], box[1], box[2], box[3]
     keys = np.array([0.5, 1.0, 1.5, 2.5, 2.0], dtype=frames.dtype)  # Keys' constants, typed
     for i in numba.prange(n):
         typed = np.empty(2, frames.dtype)  # casts fractions to the frames' precision
         ax, bx, cx, ay, by, cy = coef[i, 0], coef[i, 1], coef[i, 2], coef[i, 3], coef[i, 4], coef[i, 5]
         frame = frames[i]
         plane = out[i]
-        for y in range(y_lo, y_hi):
+        for segment in range(segments.shape[0]):
+            y, x_lo, x_hi = segments[segment, 0], segments[segment, 1], segments[segment, 2]
             row_x = bx * y + cx
             row_y = by * y + cy
             x0, x1 = _interior(ax, row_x, ay, row_y, nx, ny, 1, 2)

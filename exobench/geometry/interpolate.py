@@ -38,7 +38,7 @@ INTERPOLATIONS = ("bilinear", "bicubic")
 SNAP = 1e-9
 
 
-def sample_affine(frames, coefficients, *, method, fill_value=0.0, box=None):
+def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None):
     """Resample each frame through its affine map.
 
     Parameters
@@ -50,10 +50,9 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, box=None):
         Bilinear, or Keys cubic convolution with a = -0.5 (Catmull-Rom).
     fill_value : float
         Value of the frame outside its edges.
-    box : (int, int, int, int), optional
-        ``(y0, y1, x0, x1)``: compute only the output pixels with
-        ``y0 <= y < y1`` and ``x0 <= x < x1`` (the others are ``fill_value``);
-        those are the same, bit for bit, as without ``box``.
+    where : ndarray of bool, shape ``(ny, nx)``, optional
+        Compute only the output pixels where ``True`` (the others are
+        ``fill_value``); those are the same, bit for bit, as without ``where``.
 
     Returns
     -------
@@ -64,24 +63,23 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, box=None):
     rounded = np.round(coefficients)
     coefficients = np.where(np.abs(coefficients - rounded) < SNAP, rounded, coefficients)
     ny, nx = frames.shape[-2:]
-    if box is None:
-        box, out = (0, ny, 0, nx), np.empty_like(frames)
-    else:
-        box, out = _check_box(box, ny, nx), np.full_like(frames, fill_value)
-    _kernels()[method](frames, coefficients, float(fill_value), np.asarray(box, dtype=np.int64), out)
+    out = np.empty_like(frames) if where is None else np.full_like(frames, fill_value)
+    _kernels()[method](frames, coefficients, float(fill_value), _segments(where, ny, nx), out)
     return out
 
 
-def _check_box(box, ny, nx):
-    try:
-        values = [int(v) for v in box]
-        ok = len(values) == 4 and all(v == b for v, b in zip(values, box))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok or not (0 <= values[0] <= values[1] <= ny and 0 <= values[2] <= values[3] <= nx):
-        raise ValueError(f"box: expected (y0, y1, x0, x1) integers with 0 <= y0 <= y1 <= {ny} and "
-                         f"0 <= x0 <= x1 <= {nx}, got {box!r}")
-    return values
+def _segments(where, ny, nx):
+    """``(m, 3)`` int64: the runs ``(y, x_lo, x_hi)`` of output pixels to compute, row by row."""
+    if where is None:
+        return np.column_stack([np.arange(ny), np.zeros(ny, dtype=np.int64), np.full(ny, nx)]).astype(np.int64)
+    where = np.asarray(where)
+    if where.dtype != bool or where.shape != (ny, nx):
+        raise ValueError(f"where: expected a boolean array of shape {(ny, nx)} (the frames' y, x), "
+                         f"got {where.dtype} of shape {where.shape}")
+    edges = np.diff(np.pad(where, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]
+    return np.column_stack([rows, starts, ends]).astype(np.int64)
 
 
 @functools.cache

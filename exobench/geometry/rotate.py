@@ -30,7 +30,7 @@ __all__ = ["rotate_frames", "derotate_cube", "ROTATION_METHODS"]
 ROTATION_METHODS = ("bilinear", "bicubic", "fft")
 
 
-def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=0.0, box=None):
+def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=0.0, where=None):
     """Rotate each frame counter-clockwise by its own angle about ``center``.
 
     Parameters
@@ -45,11 +45,10 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         method needs it on a pixel centre (integer values).
     fill_value : float
         Value of pixels that come from outside the frame (interpolating methods).
-    box : (int, int, int, int), optional
-        ``(y0, y1, x0, x1)``: compute only the output pixels in that box (the
-        others are ``fill_value``), bit for bit as without it; interpolating
-        methods only. What a measurement near the centre needs, for the price of
-        the box.
+    where : ndarray of bool, shape ``(ny, nx)``, optional
+        Compute only the output pixels where ``True`` (the others are
+        ``fill_value``), bit for bit as without it; interpolating methods only.
+        What a measurement on a few rings needs, for the price of those rings.
 
     Returns
     -------
@@ -77,15 +76,15 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         )
     xc, yc = _resolve_center(stack.shape, center)
     if method == "fft":
-        if box is not None:
-            raise ValueError("box: only with the interpolating methods (bilinear, bicubic), not 'fft'")
+        if where is not None:
+            raise ValueError("where: only with the interpolating methods (bilinear, bicubic), not 'fft'")
         out = _rotate_fft(stack, angles, xc, yc)
     else:
-        out = _rotate_interp(stack, angles, xc, yc, method, fill_value, box)
+        out = _rotate_interp(stack, angles, xc, yc, method, fill_value, where)
     return out[0] if single else out
 
 
-def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.0, box=None):
+def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.0, where=None):
     """Derotate an ADI cube: rotate frame ``i`` counter-clockwise by ``angles[i]``.
 
     Parameters
@@ -93,7 +92,7 @@ def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.
     cube : array_like, shape ``(t, y, x)`` or ``(lambda, t, y, x)``
     angles : array_like, shape ``(t,)``
         Derotation angles in degrees.
-    method, center, fill_value, box
+    method, center, fill_value, where
         As in :func:`rotate_frames`.
 
     Returns
@@ -107,22 +106,22 @@ def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.
     if angles.size != n_frames:
         raise ValueError(f"angles: expected {n_frames} angles (one per frame), got {angles.size}")
     if cube.ndim == 3:
-        return rotate_frames(cube, angles, method=method, center=center, fill_value=fill_value, box=box)
+        return rotate_frames(cube, angles, method=method, center=center, fill_value=fill_value, where=where)
     flat = cube.reshape(-1, *cube.shape[-2:])
     rotated = rotate_frames(
-        flat, np.tile(angles, cube.shape[0]), method=method, center=center, fill_value=fill_value, box=box
+        flat, np.tile(angles, cube.shape[0]), method=method, center=center, fill_value=fill_value, where=where
     )
     return rotated.reshape(cube.shape)
 
 
-def _rotate_interp(stack, angles, xc, yc, method, fill_value, box=None):
+def _rotate_interp(stack, angles, xc, yc, method, fill_value, where=None):
     # Output pixel p takes the input value at R(-angle) (p - c) + c.
     rad = np.radians(angles)
     cos, sin = np.cos(rad), np.sin(rad)
     coefficients = np.stack(
         [cos, sin, xc - cos * xc - sin * yc, -sin, cos, yc + sin * xc - cos * yc], axis=1
     )
-    return sample_affine(stack, coefficients, method=method, fill_value=fill_value, box=box)
+    return sample_affine(stack, coefficients, method=method, fill_value=fill_value, where=where)
 
 
 # --- Fourier three-shear rotation ------------------------------------------------------

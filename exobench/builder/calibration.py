@@ -18,7 +18,7 @@ every channel (a flat spectrum) has flux ``f``.
 
 What makes it cheaper still: a measurement reads only the annuli near its
 ring of apertures, so projections are learnt for those annuli alone, and
-the final frames are derotated only out to the farthest ring measured (see
+the final frames are derotated only on the rings measured (see
 :class:`Calibrator`).
 """
 

@@ -169,3 +169,16 @@ def test_ring_fluxes_are_linear_and_give_snr():
     # along leading axes: one S/N per row
     stacked = np.stack([fa, fb])
     np.testing.assert_allclose(snr_of_fluxes(stacked), [snr(a, position, 4.0).snr, snr(b, position, 4.0).snr])
+
+
+@pytest.mark.parametrize("position", [(40.3, 25.7), (49.2, 25.0), (25.0, 1.2)])
+def test_ring_fluxes_equal_photutils_exact_photometry(position, rng):
+    """Inside the frame the compiled overlap is used, over its edge photutils: the same fluxes."""
+    from exobench.detmap import ring_fluxes
+    from exobench.detmap.snr import ring_positions
+
+    image = rng.normal(size=(51, 51))
+    fwhm = 4.2
+    positions = ring_positions(position, fwhm, center=(25.0, 25.0))
+    expected, _ = CircularAperture(positions, r=fwhm / 2).do_photometry(image, method="exact")
+    np.testing.assert_allclose(ring_fluxes(image, position, fwhm), expected, rtol=1e-12, atol=1e-12)

@@ -20,6 +20,18 @@ algorithm's defaults::
 A baseline whose algorithm is not registered (yet) is listed as not available
 and refuses to run, so the table follows :func:`exobench.algorithms.available_algorithms`.
 
+Baselines that are not one algorithm of :mod:`exobench.algorithms` (a CNN, for
+instance) override the class methods of :class:`Baseline` (``default_params``,
+``check_params``, ``detection_maps``, ``detection_map``, ``default_threshold``,
+``unavailable_reason``) in a plug-in module listed in :data:`PLUGIN_MODULES`,
+imported on the first use of the registry (a module that does not exist is
+skipped).
+
+Every dataset is one task of an :class:`exobench.parallel.Executor` (in-process
+by default, ``executor=`` for a local Dask cluster or a scheduler): the task
+reads its own dataset from the phase folder, so only file names and the
+parameters travel, and the maps are byte-identical whichever backend ran them.
+
 Parameters
 ----------
 A run is fully described by its parameters, a small YAML file (the defaults of
@@ -65,7 +77,6 @@ import io
 import math
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -82,8 +93,13 @@ __all__ = [
     "load_params",
     "dump_params",
     "run_baseline",
+    "resolve_params",
+    "phase_datasets",
+    "assemble_result",
+    "run_map_tasks",
     "write_submission",
     "DETECTION_MAPS",
+    "PLUGIN_MODULES",
     "SNR_THRESHOLD",
     "STIM_THRESHOLD",
 ]
@@ -101,7 +117,13 @@ THRESHOLD_FILE = "detection_threshold.fits"
 #: Timestamp of every zip entry (the earliest a zip can hold), for reproducible archives.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
+#: Modules registering more baselines, imported on the first use of the registry (skipped while absent).
+PLUGIN_MODULES = ("exobench.cnn.baseline",)
+
 _REGISTRY = {}
+_PLUGINS_LOADED = False
+#: How ``list_baselines`` describes the ``data`` a baseline takes (others: "3D or 4D").
+_DATA_LABELS = {"adi": "ADI (4D: per channel)", "asdi": "4D (ADI+mSDI)"}
 
 
 # -- the baselines ----------------------------------------------------------------------
@@ -121,12 +143,53 @@ class Baseline:
     data : {"adi", "asdi"}
         The cubes it processes: ``"adi"`` any (4D ones channel by channel),
         ``"asdi"`` 4D ``(lambda, t, y, x)`` only.
+    options_key : str
+        Name of the options section of the parameters (``"algorithm"``).
+
+    Notes
+    -----
+    **Plug-in interface.** A baseline that is not one algorithm of
+    :mod:`exobench.algorithms` (a CNN, say) subclasses ``Baseline`` and
+    overrides these class methods; everything else (the registry, the command
+    line, :func:`run_baseline` on any executor, :func:`write_submission`,
+    ``exobench sweep``) then works unchanged:
+
+    - ``default_params()``: the full parameters of a default run, a dict with
+      ``"baseline"`` (its name), its options section (named by
+      ``options_key``), ``"detection_map"`` and ``"threshold"`` (``None``: the
+      rule of :meth:`default_threshold`);
+    - ``check_params(data, *, where="params")``: the full parameters from a
+      partial mapping of the user's (defaults updated, every key and value
+      checked), raising ``ValueError`` naming ``where`` and the key; the
+      default checks the options against the algorithm's options and the types
+      of their defaults;
+    - ``detection_maps()``: the ``detection_map`` values it accepts (default
+      ``("snr", "stim")``);
+    - ``detection_map(dataset, params, *, progress=False)``: the 2D float64
+      map of one :class:`~exobench.data.Dataset` (called inside a task: a pure
+      function of its arguments, picklable results, no printing);
+    - ``default_threshold(params)``: the threshold when ``params["threshold"]``
+      is ``None``;
+    - ``unavailable_reason()``: why it cannot run here (a missing optional
+      dependency, no trained model), or ``None``.
+
+    Plug-in modules are listed in :data:`PLUGIN_MODULES` and imported on the
+    first use of the registry, so workers of a cluster find the class by name.
+
+    Examples
+    --------
+    >>> cls = get_baseline("pca")
+    >>> cls.detection_maps(), cls.default_threshold({"detection_map": "snr"})
+    (('snr', 'stim'), 5.0)
+    >>> cls.check_params({"algorithm": {"ncomp": 8}})["algorithm"]["ncomp"]
+    8
     """
 
     name = None
     algorithm = None
     defaults = {}
     data = "adi"
+    options_key = "algorithm"
 
     def __init_subclass__(cls, *, name=None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -158,6 +221,11 @@ class Baseline:
         return get_algorithm(cls.algorithm)
 
     @classmethod
+    def param_keys(cls):
+        """Top-level keys of the parameters, in the documented order."""
+        return ("baseline", cls.options_key, "detection_map", "threshold")
+
+    @classmethod
     def default_params(cls):
         """The full parameters of a default run (every algorithm option spelled out)."""
         algo = cls.algorithm_class()
@@ -165,6 +233,102 @@ class Baseline:
         options = {p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
         options.update(copy.deepcopy(cls.defaults))
         return {"baseline": cls.name, "algorithm": options, "detection_map": "snr", "threshold": None}
+
+    @classmethod
+    def check_params(cls, data, *, where="params"):
+        """The full parameters: the defaults updated with ``data`` (a partial mapping), checked.
+
+        Unknown keys and options, values of another type than the option's
+        default (``None`` defaults take anything), an unknown detection map or
+        a threshold that is not a finite number are ``ValueError`` naming
+        ``where`` and the key.
+        """
+        keys = cls.param_keys()
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected a mapping of {', '.join(keys)}, got {type(data).__name__}")
+        unknown = [str(key) for key in data if key not in keys]
+        if unknown:
+            raise ValueError(f"{where}: unknown key {', '.join(map(repr, unknown))}; "
+                             f"expected some of {', '.join(keys)}")
+        params = copy.deepcopy(cls.default_params())
+        section = cls.options_key
+        if data.get(section) is not None:
+            params[section].update(cls._check_options(data[section], params[section], where=where))
+        if "detection_map" in data:
+            kind = data["detection_map"]
+            if kind not in cls.detection_maps():
+                raise ValueError(f"{where}: detection_map: expected one of {', '.join(cls.detection_maps())}, "
+                                 f"got {kind!r}")
+            params["detection_map"] = kind
+        if "threshold" in data:
+            params["threshold"] = _check_threshold(data["threshold"], f"{where}: threshold")
+        return params
+
+    @classmethod
+    def _check_options(cls, options, known, *, where):
+        section = cls.options_key
+        if not isinstance(options, dict):
+            raise ValueError(f"{where}: {section}: expected a mapping of options, got {type(options).__name__}")
+        wrong = [str(key) for key in options if key not in known]
+        if wrong:
+            raise ValueError(f"{where}: {section}: unknown option {', '.join(map(repr, wrong))} of baseline "
+                             f"{cls.name!r} (algorithm {cls.algorithm!r}); expected some of {', '.join(sorted(known))}")
+        for key, value in options.items():
+            _check_like_default(value, known[key], f"{where}: {section}: {key}")
+        return options
+
+    @classmethod
+    def detection_maps(cls):
+        """The ``detection_map`` values this baseline can build."""
+        return DETECTION_MAPS
+
+    @classmethod
+    def default_threshold(cls, params):
+        """The phase's threshold when ``params["threshold"]`` is None (the map's documented rule)."""
+        return SNR_THRESHOLD if params["detection_map"] == "snr" else STIM_THRESHOLD
+
+    @classmethod
+    def detection_map(cls, dataset, params, *, progress=False):
+        """The 2D float64 detection map of one dataset (S/N or normalised STIM map of the algorithm's result)."""
+        if dataset.cube.ndim == 4 and cls.data == "adi":
+            runner = _per_channel(cls, params)
+        else:
+            runner = cls.algorithm_class()(**params[cls.options_key])
+        if params["detection_map"] == "snr":
+            return _snr_detection_map(runner, dataset)
+        return np.asarray(_stim_functions()(runner, dataset).normalized, dtype=np.float64)
+
+    @classmethod
+    def params_header(cls):
+        """Comment lines (``# ...``) that head the baseline's parameter file."""
+        return f"""\
+# exobench baseline {cls.name!r}: {cls.description()}
+# Run: exobench baseline {cls.name} PHASE_DIR -o {cls.name}.zip --params THIS_FILE.yaml
+# algorithm: options of exobench.algorithms.{cls.algorithm_class().__name__} (see its docstring),
+#            all spelled out so that a run does not depend on that class's defaults.
+# detection_map: snr (exact S/N map of the final frame, exobench.detmap.snr_map with the
+#            dataset's FWHM, NaN where undefined) or stim (normalised STIM map); --map overrides it.
+# threshold: one threshold for every map of the phase (values strictly above it are detections);
+#            null = the map's rule: S/N {SNR_THRESHOLD:g} for snr maps, {STIM_THRESHOLD:g} for stim maps.
+"""
+
+
+def _check_like_default(value, default, label):
+    """``value`` of the same kind as an option's default (bool, integer, number, string; None: anything)."""
+    if default is None or value is None:
+        return
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    else:
+        return
+    if not ok:
+        raise ValueError(f"{label}: expected {kind} (like the default {default!r}), got {value!r}")
 
 
 class MedianBaseline(Baseline, name="median"):
@@ -229,6 +393,7 @@ def get_baseline(name):
     >>> get_baseline("pca-annular").algorithm
     'annular_pca'
     """
+    _load_plugins()
     if name not in _REGISTRY:
         raise ValueError(f"name: expected a baseline among {', '.join(map(repr, _REGISTRY))}, got {name!r}")
     return _REGISTRY[name]
@@ -242,6 +407,7 @@ def available_baselines():
     >>> available_baselines()[:4]
     ['median', 'median-annular', 'pca', 'pca-annular']
     """
+    _load_plugins()
     return [name for name, cls in _REGISTRY.items() if cls.unavailable_reason() is None]
 
 
@@ -250,13 +416,34 @@ def list_baselines():
 
     ``available`` is True or the reason it is not.
     """
+    _load_plugins()
     rows = []
     for name, cls in _REGISTRY.items():
         reason = cls.unavailable_reason()
         rows.append({"name": name, "algorithm": cls.algorithm,
-                     "data": "4D (ADI+mSDI)" if cls.data == "asdi" else "ADI (4D: per channel)",
+                     "data": _DATA_LABELS.get(cls.data, "3D or 4D"),
                      "available": True if reason is None else reason, "description": cls.description()})
     return rows
+
+
+def _load_plugins():
+    """Import the modules of :data:`PLUGIN_MODULES` once (each registers its baselines).
+
+    A module that does not exist is skipped; any other import error propagates.
+    """
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    import importlib
+
+    for module in PLUGIN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
+                _PLUGINS_LOADED = False
+                raise
 
 
 def _runnable(name):
@@ -324,36 +511,13 @@ def load_params(source, name=None):
         data = {}
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping of {', '.join(PARAM_KEYS)}, got {type(data).__name__}")
-    unknown = [str(key) for key in data if key not in PARAM_KEYS]
-    if unknown:
-        raise ValueError(f"{where}: unknown key {', '.join(map(repr, unknown))}; "
-                         f"expected some of {', '.join(PARAM_KEYS)}")
     given = data.get("baseline")
     if given is not None and name is not None and given != name:
         raise ValueError(f"{where}: baseline: the file is for baseline {given!r}, not {name!r}")
     name = name if name is not None else given
     if name is None:
         raise ValueError(f"{where}: baseline: not given; name the baseline the parameters are for")
-    cls = _runnable(name)
-    params = cls.default_params()
-    options = data.get("algorithm")
-    if options is not None:
-        if not isinstance(options, dict):
-            raise ValueError(f"{where}: algorithm: expected a mapping of options, got {type(options).__name__}")
-        known = params["algorithm"]
-        wrong = [str(key) for key in options if key not in known]
-        if wrong:
-            raise ValueError(f"{where}: algorithm: unknown option {', '.join(map(repr, wrong))} of baseline "
-                             f"{name!r} (algorithm {cls.algorithm!r}); expected some of {', '.join(sorted(known))}")
-        params["algorithm"].update(options)
-    if "detection_map" in data:
-        kind = data["detection_map"]
-        if kind not in DETECTION_MAPS:
-            raise ValueError(f"{where}: detection_map: expected one of {', '.join(DETECTION_MAPS)}, got {kind!r}")
-        params["detection_map"] = kind
-    if "threshold" in data:
-        params["threshold"] = _check_threshold(data["threshold"], f"{where}: threshold")
-    return params
+    return _runnable(name).check_params(data, where=where)
 
 
 def _check_threshold(value, label):
@@ -391,22 +555,12 @@ def dump_params(params, *, comments=False):
     """
     import yaml
 
-    ordered = {key: params[key] for key in PARAM_KEYS if key in params}
+    cls = get_baseline(params["baseline"])
+    ordered = {key: params[key] for key in cls.param_keys() if key in params}
     text = yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False)
     if not comments:
         return text
-    cls = get_baseline(params["baseline"])
-    header = f"""\
-# exobench baseline {cls.name!r}: {cls.description()}
-# Run: exobench baseline {cls.name} PHASE_DIR -o {cls.name}.zip --params THIS_FILE.yaml
-# algorithm: options of exobench.algorithms.{cls.algorithm_class().__name__} (see its docstring),
-#            all spelled out so that a run does not depend on that class's defaults.
-# detection_map: snr (exact S/N map of the final frame, exobench.detmap.snr_map with the
-#            dataset's FWHM, NaN where undefined) or stim (normalised STIM map); --map overrides it.
-# threshold: one threshold for every map of the phase (values strictly above it are detections);
-#            null = the map's rule: S/N {SNR_THRESHOLD:g} for snr maps, {STIM_THRESHOLD:g} for stim maps.
-"""
-    return header + text
+    return cls.params_header() + text
 
 
 # -- running --------------------------------------------------------------------------------
@@ -444,8 +598,12 @@ class BaselineResult:
         return dict(sorted(out.items()))
 
 
-def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=False):
+def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=False, executor=None):
     """Run baseline ``name`` on every dataset of a phase folder in the EIDC layout.
+
+    Each dataset is one task of ``executor``: the task reads the dataset from
+    the phase folder and returns its detection map, so the folder must be
+    readable by every worker (a shared file system on a cluster).
 
     Parameters
     ----------
@@ -456,10 +614,15 @@ def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=F
     params : str, path-like or mapping, optional
         Parameters (a YAML file or its content, see :func:`load_params`); the
         baseline's defaults otherwise.
-    detection_map : {"snr", "stim"}, optional
-        Overrides the parameters' ``detection_map``.
+    detection_map : str, optional
+        Overrides the parameters' ``detection_map`` (one of the baseline's
+        ``detection_maps()``: ``"snr"`` or ``"stim"`` for the classical ones).
     progress : bool
         Show a progress bar over the datasets on stderr (the command line turns it on).
+    executor : exobench.parallel.Executor, optional
+        Where the tasks run; by default in-process (``Executor(workers=0)``,
+        one BLAS thread per task, so that the maps are byte-identical to those
+        of any other backend).
 
     Returns
     -------
@@ -476,48 +639,105 @@ def run_baseline(name, phase_dir, *, params=None, detection_map=None, progress=F
     >>> list(result.maps), result.maps["example", "1"].shape, result.threshold
     ([('example', '1')], (33, 33), 5.0)
     """
-    from .data.fits_io import find_datasets, read_dataset
+    params = resolve_params(name, params, detection_map=detection_map)
+    found = phase_datasets(name, phase_dir)
+    maps = run_map_tasks(name, phase_dir, found, [params], executor=executor, progress=progress,
+                         desc=f"baseline {name}")
+    return assemble_result(name, params, found, maps)
 
+
+def resolve_params(name, params=None, *, detection_map=None):
+    """The full, checked parameters of a run of baseline ``name`` (``params`` as :func:`run_baseline` takes them).
+
+    Examples
+    --------
+    >>> resolve_params("pca", {"threshold": 4}, detection_map="stim")["detection_map"]
+    'stim'
+    """
     cls = _runnable(name)
     params = load_params(params if params is not None else {}, name)
     if detection_map is not None:
-        if detection_map not in DETECTION_MAPS:
-            raise ValueError(f"detection_map: expected one of {', '.join(DETECTION_MAPS)}, got {detection_map!r}")
+        if detection_map not in cls.detection_maps():
+            raise ValueError(f"detection_map: expected one of {', '.join(cls.detection_maps())}, "
+                             f"got {detection_map!r}")
         params["detection_map"] = detection_map
-    kind = params["detection_map"]
-    stim = _stim_functions() if kind == "stim" else None
+    return params
+
+
+def phase_datasets(name, phase_dir):
+    """``[(instrument, dataset_id), ...]`` of a phase folder, checked against the kind of data baseline ``name`` takes.
+
+    Raises
+    ------
+    ValueError
+        The folder holds no dataset, or one the baseline cannot process (named).
+    """
+    from .data.fits_io import find_datasets
+
+    cls = _runnable(name)
     found = find_datasets(phase_dir)
     if not found:
         raise ValueError(f"phase_dir: no {{instrument}}_cube_{{k}}.fits file in {str(phase_dir)!r}")
     for instrument, k in found:
         _refuse_kind(phase_dir, instrument, k, cls, _cube_ndim(phase_dir, instrument, k))
-    algorithm = cls.algorithm_class()(**params["algorithm"])
-    maps = {}
-    bar = _progress(found, name, progress)
-    try:
-        for instrument, k in bar:
-            dataset = read_dataset(phase_dir, instrument, k)
-            _refuse_kind(phase_dir, instrument, k, cls, dataset.cube.ndim)
-            runner = _per_channel(cls, params) if dataset.cube.ndim == 4 and cls.data == "adi" else algorithm
-            if kind == "snr":
-                maps[instrument, k] = _snr_detection_map(runner, dataset)
-            else:
-                maps[instrument, k] = np.asarray(stim(runner, dataset).normalized, dtype=np.float64)
-    finally:
-        if hasattr(bar, "close"):
-            bar.close()
+    return found
+
+
+def assemble_result(name, params, found, maps):
+    """The :class:`BaselineResult` of the maps of ``found`` (in that order) and the threshold rule."""
+    cls = get_baseline(name)
     threshold = params["threshold"]
     if threshold is None:
-        threshold = SNR_THRESHOLD if kind == "snr" else STIM_THRESHOLD
-    return BaselineResult(name=name, params=params, maps=maps, threshold=float(threshold), detection_map=kind)
+        threshold = cls.default_threshold(params)
+    return BaselineResult(name=name, params=params, maps=dict(zip(found, maps)), threshold=float(threshold),
+                          detection_map=params["detection_map"])
 
 
-def _progress(items, name, enabled):
-    if not enabled:
-        return items
-    from tqdm import tqdm
+def run_map_tasks(name, phase_dir, found, param_sets, *, executor=None, progress=False, desc=None):
+    """The detection maps of every (parameter set, dataset) pair, one task each.
 
-    return tqdm(items, desc=f"baseline {name}", unit="dataset", file=sys.stderr, leave=True)
+    Parameters
+    ----------
+    name : str
+    phase_dir : str or path-like
+    found : list of (instrument, dataset_id)
+        As :func:`phase_datasets` returns them.
+    param_sets : list of dict
+        Full parameters (:func:`resolve_params`).
+    executor : exobench.parallel.Executor, optional
+        In-process (``Executor(workers=0)``) by default.
+    progress : bool
+    desc : str, optional
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The maps, parameter set by parameter set, datasets in the order of ``found``.
+    """
+    if executor is None:
+        from .parallel import Executor
+
+        with Executor(workers=0) as local:
+            return run_map_tasks(name, phase_dir, found, param_sets, executor=local, progress=progress, desc=desc)
+    folder = executor.task_path(phase_dir)
+    tasks = [(folder, instrument, k, name, params) for params in param_sets for instrument, k in found]
+    return executor.map(_dataset_map_task, tasks, key="baseline_map", progress=progress, desc=desc)
+
+
+def _dataset_map(phase_dir, instrument, k, name, params):
+    """The detection map of one dataset of a phase folder (one task: a pure function of its arguments)."""
+    from .data.fits_io import read_dataset
+
+    cls = _runnable(name)
+    dataset = read_dataset(phase_dir, instrument, k)
+    _refuse_kind(phase_dir, instrument, k, cls, dataset.cube.ndim)
+    image = cls.detection_map(dataset, params, progress=False)
+    return np.asarray(image, dtype=np.float64)
+
+
+def _dataset_map_task(item):
+    """:func:`_dataset_map` of one ``(phase_dir, instrument, k, name, params)`` item."""
+    return _dataset_map(*item)
 
 
 def _cube_ndim(folder, instrument, k):

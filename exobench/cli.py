@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_executor_options", "make_executor"]
 
 _EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError)
 
@@ -34,6 +34,7 @@ def build_parser():
     _add_bundle(commands)
     _add_simulate(commands)
     _add_build(commands)
+    _add_sweep(commands)
     from .leaderboard.cli import add_commands as add_leaderboard_commands
     from .report.cli import add_commands as add_report_commands
 
@@ -41,6 +42,33 @@ def build_parser():
     add_report_commands(commands)
     _add_demo(commands)
     return parser
+
+
+def add_executor_options(parser):
+    """Add ``--workers N`` and ``--scheduler ADDRESS`` (mutually exclusive) to a sub-command's parser."""
+    group = parser.add_argument_group("execution (see docs/scaling.md)")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument("--workers", type=int, metavar="N", default=None,
+                        help="run the tasks on a local Dask cluster of N worker processes (0: in-process)")
+    choice.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the tasks on the Dask scheduler at ADDRESS (tcp://host:8786); default: "
+                        "$EXOBENCH_SCHEDULER if set, else in-process")
+
+
+def make_executor(args):
+    """The :class:`exobench.parallel.Executor` the options of :func:`add_executor_options` ask for.
+
+    ``--workers`` or ``--scheduler`` when given, else ``$EXOBENCH_SCHEDULER``
+    when set, else in-process. An unreachable scheduler is a ``ConnectionError``
+    naming it (one line on the command line).
+    """
+    from .parallel import Executor
+
+    if args.workers is not None:
+        return Executor(workers=args.workers)
+    if args.scheduler is not None:
+        return Executor(scheduler=args.scheduler)
+    return Executor()
 
 
 def _add_inspect(commands):
@@ -88,11 +116,13 @@ def _load_for_inspect(args):
 def _add_score(commands):
     score = commands.add_parser(
         "score",
-        help="score a submission (zip or folder) on a phase of the reference tree",
-        description="Score a submission as the platform's scoring program does, and print the scores. "
-        "A refused submission is an error naming the file and the problem.",
+        help="score one or several submissions (zip or folder) on a phase of the reference tree",
+        description="Score submissions as the platform's scoring program does, and print the scores "
+        "(with several, one block per submission, headed '== SUBMISSION =='). A refused submission is an "
+        "error naming the file and the problem (with several, the others are still scored, then exit 1).",
     )
-    score.add_argument("submission", help="the submission: a zip archive or a folder of FITS files")
+    score.add_argument("submission", nargs="+", metavar="SUBMISSION",
+                       help="a submission: a zip archive or a folder of FITS files")
     score.add_argument("reference", metavar="REFERENCE_DIR", help="a phase folder of the reference tree")
     score.add_argument("--compat", choices=["eidc"], default=None,
                        help="count and score as the 2019 EIDC program did (participant FWHM and options honoured)")
@@ -100,22 +130,72 @@ def _add_score(commands):
                        help="score-name suffix (3d, 4d) when REFERENCE_DIR has no phase.json (default 3d)")
     score.add_argument("--json", action="store_true", help="print the scores.json content instead of key: value lines")
     score.add_argument("--output", metavar="DIR",
-                       help="also write scores.txt, scores.json and the detailed results to this folder")
+                       help="also write scores.txt, scores.json and the detailed results to this folder "
+                       "(with several submissions, to one subfolder per submission, named after it)")
+    score.add_argument("--quiet", action="store_true", help="no progress bar (shown with several submissions)")
+    add_executor_options(score)
     score.set_defaults(handler=_run_score)
 
 
 def _run_score(args):
-    from .scoring.program import score_submission, scores_json, scores_text, write_outputs
+    from .scoring.program import scores_json, scores_text
+    from .scoring_batch import score_submissions
 
-    report = score_submission(args.submission, args.reference, compat=args.compat, phase_suffix=args.phase_suffix)
+    several = len(args.submission) > 1
+    with make_executor(args) as executor:
+        reports = score_submissions(args.submission, args.reference, executor=executor, compat=args.compat,
+                                    phase_suffix=args.phase_suffix, refused="return" if several else "raise",
+                                    progress=several and not args.quiet)
+    if several:
+        _print_reports(args, reports)
+        return
+    _report_outputs(reports[0], output=args.output)
+    print(scores_json(reports[0]) if args.json else scores_text(reports[0]), end="")
+
+
+def _report_outputs(report, *, output, label=""):
+    """Warnings on stderr, and the output files when asked for."""
+    from .scoring.program import write_outputs
+
     for note in report.warnings:
-        print(f"exobench: warning: {note}", file=sys.stderr)
-    if args.output:
-        write_outputs(report, args.output)
+        print(f"exobench: warning: {label}{note}", file=sys.stderr)
+    if output:
+        write_outputs(report, output)
+
+
+def _print_reports(args, reports):
+    from .scoring.program import scores_json, scores_text
+
+    folders = _output_names(args.submission)
+    refused, collected = 0, {}
+    for path, folder, report in zip(args.submission, folders, reports):
+        if isinstance(report, Exception):
+            refused += 1
+            print(f"exobench: error: {path}: {str(report).splitlines()[0]}", file=sys.stderr)
+            continue
+        if not args.json:
+            print(f"== {path} ==")
+        _report_outputs(report, output=os.path.join(args.output, folder) if args.output else None,
+                        label=f"{path}: ")
+        collected[path] = json.loads(scores_json(report))
+        if not args.json:
+            print(scores_text(report))
     if args.json:
-        print(scores_json(report), end="")
-    else:
-        print(scores_text(report), end="")
+        print(json.dumps(collected, indent=2))
+    if refused:
+        raise ValueError(f"submission: {refused} of {len(reports)} submissions refused (see above)")
+
+
+def _output_names(paths):
+    """One distinct subfolder name per submission: its file name without ``.zip`` (``-2``, ``-3``... on clashes)."""
+    names, seen = [], {}
+    for path in paths:
+        base = os.path.basename(os.path.normpath(path))
+        base = base[:-4] if base.lower().endswith(".zip") else base
+        base = base or "submission"
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return names
 
 
 def _add_baseline(commands):
@@ -133,12 +213,14 @@ def _add_baseline(commands):
                           help="the submission to write: a .zip archive, or else a new folder")
     baseline.add_argument("--params", metavar="FILE.yaml",
                           help="parameters of the run (defaults: baselines/NAME.yaml, or --show-params)")
-    baseline.add_argument("--map", dest="detection_map", choices=["snr", "stim"], default=None,
-                          help="detection map (default: the parameters' detection_map, snr)")
+    baseline.add_argument("--map", dest="detection_map", metavar="MAP", default=None,
+                          help="detection map: snr or stim (the baseline's choices; default: the parameters' "
+                          "detection_map, snr)")
     baseline.add_argument("--quiet", action="store_true", help="no progress bar")
     baseline.add_argument("--list", action="store_true", help="list the baselines and exit")
     baseline.add_argument("--show-params", action="store_true",
                           help="print the parameters of the run as YAML (NAME and --params) and exit")
+    add_executor_options(baseline)
     baseline.set_defaults(handler=_run_baseline, _parser=baseline)
 
 
@@ -151,15 +233,16 @@ def _run_baseline(args):
     if args.name is None:
         args._parser.error("NAME is required (or --list)")
     if args.show_params:
-        params = baseline.load_params(args.params if args.params else {}, args.name)
-        if args.detection_map is not None:
-            params["detection_map"] = args.detection_map
+        params = baseline.resolve_params(args.name, args.params, detection_map=args.detection_map)
         print(baseline.dump_params(params, comments=True), end="")
         return
     if args.phase_dir is None or args.output is None:
         args._parser.error("NAME, PHASE_DIR and -o SUBMISSION.zip are required")
-    result = baseline.run_baseline(args.name, args.phase_dir, params=args.params,
-                                   detection_map=args.detection_map, progress=not args.quiet)
+    baseline.resolve_params(args.name, args.params, detection_map=args.detection_map)  # errors first
+    with make_executor(args) as executor:
+        result = baseline.run_baseline(args.name, args.phase_dir, params=args.params,
+                                       detection_map=args.detection_map, progress=not args.quiet,
+                                       executor=executor)
     path = baseline.write_submission(result, args.output)
     print(f"wrote {path} ({len(result.maps)} detection map(s), {result.detection_map} map, "
           f"threshold {result.threshold:g})")
@@ -273,6 +356,7 @@ def _add_build(commands):
     build.add_argument("--cache", metavar="DIR", help="keep flux calibrations in DIR across builds")
     build.add_argument("--check", action="store_true", help="only validate the definition and exit")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_executor_options(build)
     build.set_defaults(handler=_run_build)
 
 
@@ -287,11 +371,65 @@ def _run_build(args):
         sources = sum(len(p.sources) for p in challenge.phases)
         print(f"{challenge.name}: valid ({len(challenge.phases)} phase(s), {sources} source(s), seed {challenge.seed})")
         return
-    result = build_challenge(challenge, args.output, overwrite=args.overwrite, progress=not args.quiet,
-                             cache=args.cache)
+    options = {"overwrite": args.overwrite, "progress": not args.quiet, "cache": args.cache}
+    if _takes_executor(build_challenge, args):
+        with make_executor(args) as executor:
+            result = build_challenge(challenge, args.output, executor=executor, **options)
+    else:
+        result = build_challenge(challenge, args.output, **options)
     truth = result.truth
     spent = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     print(f"wrote {result.output}: {result.datasets} dataset(s), {len(truth)} companion(s) ({spent})")
+
+
+def _takes_executor(function, args):
+    """Whether ``function`` has an ``executor`` parameter; a warning when not and an executor option was given."""
+    import inspect
+
+    if "executor" in inspect.signature(function).parameters:
+        return True
+    if args.workers or args.scheduler:
+        warnings.warn("--workers/--scheduler: this version of the builder runs in-process; the option is ignored")
+    return False
+
+
+def _add_sweep(commands):
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a baseline over a grid of parameters, score each run and tabulate and plot the scores",
+        description="Run baseline BASELINE on every dataset of PHASE_DIR for every parameter set of the grid "
+        "(the Cartesian product of the lists of GRID.yaml, e.g. 'algorithm.ncomp: [2, 5, 10]'; one task "
+        "per parameter set and dataset), score each run against the reference phase with the scoring "
+        "program, and write OUT/sweep.csv, OUT/sweep.json and OUT/sweep.png (F1 and AUC against each "
+        "parameter).",
+    )
+    sweep.add_argument("name", metavar="BASELINE", help="the baseline (exobench baseline --list)")
+    sweep.add_argument("phase_dir", metavar="PHASE_DIR", help="a public phase folder in the EIDC layout")
+    sweep.add_argument("--grid", metavar="GRID.yaml", required=True,
+                       help="the grid: dotted parameter names -> lists of values (see baselines/grids/)")
+    sweep.add_argument("--reference", metavar="REFERENCE_DIR", required=True,
+                       help="the reference phase folder the runs are scored against")
+    sweep.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="folder of the sweep's files")
+    sweep.add_argument("--params", metavar="FILE.yaml", help="parameters the grid starts from (default: the baseline's)")
+    sweep.add_argument("--compat", choices=["eidc"], default=None, help="score as the 2019 EIDC program did")
+    sweep.add_argument("--work-dir", metavar="DIR", default=None,
+                       help="where the submissions to score are written (default: the system's temporary folder; "
+                       "on a cluster, a folder every worker sees)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_options(sweep)
+    sweep.set_defaults(handler=_run_sweep)
+
+
+def _run_sweep(args):
+    from .sweep import load_grid, run_sweep, write_sweep
+
+    load_grid(args.grid, args.name, params=args.params)  # errors before any cluster starts
+    with make_executor(args) as executor:
+        result = run_sweep(args.name, args.phase_dir, args.grid, args.reference, params=args.params,
+                           compat=args.compat, executor=executor, progress=not args.quiet, work_dir=args.work_dir)
+    paths = write_sweep(result, args.output)
+    print(result.table_text(), end="")
+    print(f"wrote {', '.join(str(p) for p in paths)}")
 
 
 def _add_demo(commands):
@@ -360,6 +498,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"exobench: warning: {message}", file=sys.stderr)
 
 
+def _expected_errors():
+    from .parallel import ExecutionError
+
+    return _EXPECTED_ERRORS + (ExecutionError,)
+
+
 def main(argv=None):
     """Run the command line; returns the exit status."""
     parser = build_parser()
@@ -368,7 +512,7 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             args.handler(args)
-    except _EXPECTED_ERRORS as exc:
+    except _expected_errors() as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:
             message = f"{message}: {exc.filename}"

@@ -1,0 +1,315 @@
+"""Benchmark of the CNN baseline (issue 7) against annular PCA, with the scorer.
+
+    python bench/bench_cnn.py [--quick] [--models na-conv3d conv3d] [--no-docs]
+
+Two phases with held-out truth: (1) phase 1 of the default challenge (built
+here with `exobench.builder`, the real NACO cube included when
+`../shared/data/real` or `$EXOBENCH_REAL_DATA` holds it) and (2) eight copies of
+the real NACO cube with 2 to 4 companions each, injected by the builder (S/N
+1-3 and 3-5, inverse angles, as the EIDC organisers did). On each, annular
+PCA's S/N map (the `pca-annular` baseline) and the CNN baseline's significance
+maps (per dataset: labelled samples of the dataset itself, training, the
+probability map and the flipped-angle negative map, exactly the steps of
+`exobench.cnn.baseline`), scored with `exobench.scoring.roc.roc_by_separation`:
+the TPR of each method at equal false positives per dataset, inside and outside
+6 FWHM; the CNN's F1 at its calibrated threshold (-log10 fpr) against annular
+PCA's best F1 over all thresholds and its F1 at S/N 5. Timings: samples,
+training (CPU), maps, and the network's patches per second. Writes the
+"CNN (issue 7)" section of docs/benchmarks.md and bench/results/cnn.json.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import force_single_thread, replace_doc_section, write_json  # noqa: E402
+
+force_single_thread()
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- cnn-benchmark:start -->", "<!-- cnn-benchmark:end -->"
+BANDS = ((0.0, 6.0), (6.0, 20.0), (0.0, 1000.0))
+FP_BUDGETS = (0.5, 1.0, 2.0, 5.0)
+#: Copies of the real NACO cube, each with 2 to 4 injected companions.
+N_NACO = 8
+
+NACO_PHASE = """
+name: cnn-bench-naco
+seed: 11
+injection:
+  companions: [2, 4]
+  separation_bands_fwhm: [[2.5, 6], [6, 12]]
+  edge_margin_fwhm: 2
+  min_spacing_fwhm: 3
+  snr_bands: [[1, 3], [3, 5]]
+  inverse_angles: true
+phases:
+  - number: 1
+    name: NACO with injections
+    kind: adi
+    sources:
+{sources}
+"""
+NACO_SOURCE = """      - files:
+          cube: {real}/naco_betapic_empty_cube.fits
+          angles: {real}/naco_betapic_empty_pa.fits
+          psf: {real}/naco_betapic_psf.fits
+          pxscale: 0.02719
+          star_flux: 764939.6
+        instrument: naco
+"""
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def real_data():
+    folder = Path(os.environ.get("EXOBENCH_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+    return folder.resolve() if (folder / "naco_betapic_empty_cube.fits").is_file() else None
+
+
+def build_phases(tmp):
+    """``{label: (public_dir, reference_dir)}`` of the phases measured."""
+    import yaml
+
+    from exobench.builder import build_challenge, load_challenge
+    from exobench.builder.definition import DEFAULT_CHALLENGE
+
+    real = real_data()
+    if real is not None:
+        os.environ.setdefault("EXOBENCH_REAL_DATA", str(real))
+    definition = yaml.safe_load(DEFAULT_CHALLENGE.read_text())
+    definition["phases"] = [p for p in definition["phases"] if p["number"] == 1]
+    path = Path(tmp) / "default_phase1.yaml"
+    path.write_text(yaml.safe_dump(definition))
+    phases = {}
+    build_challenge(load_challenge(path), Path(tmp) / "default")
+    phases["default challenge, phase 1"] = (Path(tmp) / "default" / "public" / "phase_1",
+                                            Path(tmp) / "default" / "reference" / "phase_1")
+    if real is not None:
+        naco = Path(tmp) / "naco.yaml"
+        naco.write_text(NACO_PHASE.format(sources=NACO_SOURCE.format(real=real) * N_NACO))
+        build_challenge(load_challenge(naco), Path(tmp) / "naco")
+        phases[f"real NACO x {N_NACO}, injected"] = (Path(tmp) / "naco" / "public" / "phase_1",
+                                             Path(tmp) / "naco" / "reference" / "phase_1")
+    return phases
+
+
+# -- methods ------------------------------------------------------------------------------------
+
+
+def run_pca(public):
+    from exobench.baseline import run_baseline
+
+    start = time.perf_counter()
+    result = run_baseline("pca-annular", public)
+    return {"maps": result.maps, "threshold": result.threshold, "seconds": time.perf_counter() - start}
+
+
+def run_cnn(public, options, model):
+    """The CNN baseline's steps on every dataset, timed (same calls as exobench.cnn.baseline)."""
+    import math
+
+    from exobench.cnn.baseline import calibration_options, dataset_seeds
+    from exobench.cnn.inference import probability_map, significance_map
+    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.training import train_model
+    from exobench.data.fits_io import find_datasets, read_dataset
+
+    maps, rows = {}, []
+    for instrument, k in find_datasets(public):
+        dataset = read_dataset(public, instrument, k)
+        rng, seed = dataset_seeds(options["seed"], dataset)
+        t0 = time.perf_counter()
+        settings = LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
+                                 levels=tuple(options["levels"]))
+        samples = generate_samples(dataset, settings, random_state=rng)
+        t1 = time.perf_counter()
+        trained = train_model(samples, model=model, size=options["size"], epochs=options["epochs"],
+                              batch_size=options["batch_size"], patience=options["patience"],
+                              learning_rate=options["learning_rate"], random_state=seed, threads=options["threads"])
+        t2 = time.perf_counter()
+        pmap = probability_map(dataset, trained, threads=options["threads"])
+        negative = probability_map(dataset, trained, flip_angles=True, threads=options["threads"])
+        maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options))
+        t3 = time.perf_counter()
+        metrics = trained.metadata["metrics"]
+        rows.append({"dataset": f"{instrument}_{k}", "shape": list(dataset.cube.shape), "samples_s": t1 - t0,
+                     "train_s": t2 - t1, "epochs": trained.metadata["epochs_run"],
+                     "val_auc": metrics["auc"], "val_accuracy": metrics["accuracy"], "maps_s": t3 - t2,
+                     "pixels": pmap.n_patches, "patches_per_s": patch_rate(trained, samples),
+                     "device": trained.metadata["device"]})
+    return {"maps": maps, "threshold": -math.log10(options["fpr"]), "datasets": rows}
+
+
+def patch_rate(trained, samples):
+    """Patches per second of the network alone (inputs prepared, batches of 4096)."""
+    import numpy as np
+
+    x = np.concatenate([samples.x] * max(1, 8192 // len(samples)))
+    seps = np.resize(samples.separations, len(x))
+    trained.predict(x[:256], seps[:256], samples.fwhm)
+    start = time.perf_counter()
+    trained.predict(x, seps, samples.fwhm, batch_size=4096)
+    return len(x) / (time.perf_counter() - start)
+
+
+# -- scores -------------------------------------------------------------------------------------
+
+
+def score(maps, threshold, reference):
+    """TPR at FP budgets per band, F1 at the threshold, best F1, AUC of each band."""
+    import warnings
+
+    import numpy as np
+
+    from exobench.scoring.roc import roc_by_separation
+
+    keys = [(d.instrument, d.dataset_id) for d in reference.datasets]
+    detmaps = [np.nan_to_num(maps[key], nan=-np.inf) for key in keys]
+    positions = [d.positions for d in reference.datasets]
+    fwhms = [d.fwhm for d in reference.datasets]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves = roc_by_separation(detmaps, positions, fwhms, bands=BANDS, include=threshold)
+    total_fp = curves[BANDS[-1]].fp / len(keys)
+    out = {"n_datasets": len(keys)}
+    for band, curve in curves.items():
+        name = "all" if band == BANDS[-1] else f"{band[0]:g}-{band[1]:g} FWHM"
+        tpr = np.nan_to_num(curve.tpr)
+        out[name] = {"n_injections": curve.n_injections, "auc": float(curve.auc),
+                     "tpr_at_fp": {str(b): float(tpr[total_fp <= b].max(initial=0.0)) for b in FP_BUDGETS}}
+    whole = curves[BANDS[-1]]
+    f1 = 2 * whole.tp / np.maximum(2 * whole.tp + whole.fp + whole.fn, 1)
+    i = whole.index(threshold)
+    out["at_threshold"] = {"threshold": float(threshold), "tp": int(whole.tp[i]), "fp": int(whole.fp[i]),
+                           "fn": int(whole.fn[i]), "f1": float(f1[i])}
+    best = int(np.argmax(f1))
+    out["best_f1"] = {"threshold": float(whole.thresholds[best]), "f1": float(f1[best]), "tp": int(whole.tp[best]),
+                      "fp": int(whole.fp[best])}
+    return out
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def section(results, command, options, load, seconds):
+    import exobench
+    from bench_core import machine_info
+
+    m = machine_info()
+    lines = [START, "## CNN (issue 7)", "", "Generated by `bench/bench_cnn.py`; do not edit this section by hand.", "",
+             f"- Run: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, command `{command}`, "
+             f"{seconds / 60:.1f} min in all.",
+             f"- Machine: {m['cpu']}, {m['cores']} cores ({m['affinity']} usable), {m['memory_gb']:.0f} GB, "
+             f"{m['os']}; no GPU (the CNN runs on the CPU, torch backend, one thread). Load average before / "
+             f"after: {load[0]} / {load[1]} (other jobs shared the machine).",
+             f"- exobench {exobench.__version__}. CNN options (the `cnn` baseline's): " +
+             ", ".join(f"{k}={v}" for k, v in options.items() if k != "model") + ".",
+             "- Detection maps: annular PCA = `pca-annular` baseline (S/N map, threshold 5); CNN = significance "
+             "map (-log10 of the per-pixel false-positive rate on the dataset's flipped-angle negative map, "
+             "calibrated in groups of adjacent annuli of at least `calibration_pixels` negative pixels), "
+             "threshold -log10(fpr). TPR at a false-positive budget: the best TPR of the thresholds whose false "
+             "positives (whole map, scorer's counting) average at most the budget per dataset; the bands are "
+             "the injections' separations (false positives of the whole map).", ""]
+    for phase, r in results.items():
+        lines += [f"### {phase}: {r['n_datasets']} datasets, {r['n_injections']} companions "
+                  f"({r['n_inner']} inside 6 FWHM)", "",
+                  "| method | TPR < 6 FWHM at FP/dataset " + " / ".join(map(str, FP_BUDGETS)) +
+                  " | TPR >= 6 FWHM at same | AUC (all) | F1 at its threshold (TP, FP) | best F1 (threshold) |",
+                  "| --- | --- | --- | ---: | --- | --- |"]
+        for method, s in r["scores"].items():
+            inner = " / ".join(f"{s['0-6 FWHM']['tpr_at_fp'][str(b)]:.2f}" for b in FP_BUDGETS)
+            outer = " / ".join(f"{s['6-20 FWHM']['tpr_at_fp'][str(b)]:.2f}" for b in FP_BUDGETS)
+            at, best = s["at_threshold"], s["best_f1"]
+            lines.append(f"| {method} | {inner} | {outer} | {s['all']['auc']:.3f} | {at['f1']:.2f} "
+                         f"({at['tp']}, {at['fp']}) at {at['threshold']:g} | {best['f1']:.2f} "
+                         f"({best['threshold']:.3g}) |")
+        lines += ["", targets(r["scores"]), "",
+                  "| CNN model | dataset | cube | samples | training (epochs, val. AUC) | maps (pixels) | "
+                  "network patches/s |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+        for model, rows in r["timings"].items():
+            for row in rows:
+                lines.append(f"| {model} | {row['dataset']} | {'x'.join(map(str, row['shape']))} | "
+                             f"{row['samples_s']:.1f} s | {row['train_s']:.1f} s ({row['epochs']}, "
+                             f"{row['val_auc']:.3f}) | {row['maps_s']:.1f} s ({row['pixels']}) | "
+                             f"{row['patches_per_s']:.0f} |")
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def targets(scores, best="CNN na-conv3d", reference="annular PCA (S/N)"):
+    """One line: the issue's targets for the best CNN against annular PCA, met or not."""
+    if best not in scores:
+        return "Targets: the CNN na-conv3d was not run."
+    cnn, pca = scores[best], scores[reference]
+    ratios = []
+    for b in FP_BUDGETS:
+        a, p = cnn["0-6 FWHM"]["tpr_at_fp"][str(b)], pca["0-6 FWHM"]["tpr_at_fp"][str(b)]
+        ratios.append(f"{a / p:.2f}" if p > 0 else ("inf" if a > 0 else "n/a"))
+    f1, best_pca = cnn["at_threshold"]["f1"], pca["best_f1"]["f1"]
+    doubled = all(r == "inf" or (r != "n/a" and float(r) >= 2) for r in ratios)
+    return (f"Targets (issue 7), {best} against annular PCA: TPR inside 6 FWHM at equal false positives per "
+            f"dataset ({' / '.join(map(str, FP_BUDGETS))}): {' / '.join(ratios)} times annular PCA's (target 2: "
+            f"{'met' if doubled else 'not met'}); "
+            f"F1 at the calibrated threshold {f1:.2f} against annular PCA's best {best_pca:.2f} (target: at least "
+            f"as high: {'met' if f1 >= best_pca else 'not met'}).")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples and epochs (a smoke run)")
+    parser.add_argument("--models", nargs="+", default=["na-conv3d", "conv3d"],
+                        help="CNN architectures to train (default: na-conv3d conv3d)")
+    parser.add_argument("--no-docs", action="store_true", help="print the section instead of writing the docs")
+    args = parser.parse_args(argv)
+    from exobench.cnn.baseline import CNN_DEFAULTS
+    from exobench.scoring.reference import read_reference
+
+    options = dict(CNN_DEFAULTS)
+    if args.quick:
+        options.update(n_samples=400, epochs=3, size="tiny")
+    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    started = time.perf_counter()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        print("building the phases ...", flush=True)
+        for phase, (public, ref) in build_phases(tmp).items():
+            reference = read_reference(ref)
+            print(f"{phase}: annular PCA ...", flush=True)
+            runs = {"annular PCA (S/N)": run_pca(public)}
+            for model in args.models:
+                print(f"{phase}: CNN {model} ...", flush=True)
+                runs[f"CNN {model}"] = run_cnn(public, options, model)
+            scores = {name: score(run["maps"], run["threshold"], reference) for name, run in runs.items()}
+            first = next(iter(scores.values()))
+            results[phase] = {"n_datasets": first["n_datasets"], "n_injections": first["all"]["n_injections"],
+                              "n_inner": first["0-6 FWHM"]["n_injections"], "scores": scores,
+                              "timings": {name[4:]: run["datasets"] for name, run in runs.items() if "datasets" in run},
+                              "pca_seconds": runs["annular PCA (S/N)"]["seconds"]}
+            for name, s in scores.items():
+                print(f"  {name}: F1 {s['at_threshold']['f1']:.2f} at threshold, best {s['best_f1']['f1']:.2f}, "
+                      f"TPR<6 at 1 FP/dataset {s['0-6 FWHM']['tpr_at_fp']['1.0']:.2f}", flush=True)
+    seconds = time.perf_counter() - started
+    load = (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    command = "python bench/bench_cnn.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    text = section(results, command.strip(), options, load, seconds)
+    if args.no_docs:
+        print(text)
+        return
+    replace_doc_section(str(DOC), text, START, END)
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    write_json(str(ROOT / "bench" / "results" / "cnn.json"), {"options": options, "results": results,
+                                                               "seconds": seconds})
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()

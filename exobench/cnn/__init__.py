@@ -1,0 +1,61 @@
+"""Supervised detection with convolutional networks, SODINN-like (Gomez Gonzalez et al. 2018).
+
+- :mod:`exobench.cnn.features`: MLAR frames (multi-level low-rank approximation
+  residuals per annulus, derotated and collapsed) and vectorised patch extraction;
+- :mod:`exobench.cnn.labels`: balanced, seeded labelled samples (injected
+  companions at calibrated S/N; flipped-angle negatives), stored in HDF5.
+
+Those two need numpy, scipy and h5py only (no deep-learning framework); see docs/cnn.md.
+
+- :mod:`exobench.cnn.models`: SODINN's Conv3D and ConvLSTM2D networks and a
+  noise-aware Conv3D (keras 3, torch backend by default);
+- :mod:`exobench.cnn.training`: seeded training with early stopping, ``.keras``
+  model files with their metadata;
+- :mod:`exobench.cnn.inference`: probability maps, thresholds calibrated on
+  flipped-angle negatives, HDF5 predictions;
+- :mod:`exobench.cnn.baseline`: the ``cnn`` baseline (``exobench baseline cnn``).
+
+Importing this package imports no deep-learning framework: keras (and its
+backend) is imported when a model is built, trained or loaded.
+"""
+
+from .features import DEFAULT_LEVELS, MLARFrames, extract_patches, mlar_frames, patch_size, pixel_positions
+from .labels import LabelledSamples, LabelSettings, dataset_checksum, generate_samples, load_samples, save_samples
+from .models import MODEL_NAMES, build_model, model_inputs, noise_aware_conv3d, sodinn_conv3d, sodinn_convlstm
+from .training import TrainedModel, load_model, read_metadata, save_model, train_model
+from .inference import (Calibration, ProbabilityMap, calibrate_threshold, load_predictions, probability_map,
+                        save_predictions, significance_map, threshold_for_rate)
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "MLARFrames",
+    "mlar_frames",
+    "patch_size",
+    "extract_patches",
+    "pixel_positions",
+    "LabelSettings",
+    "LabelledSamples",
+    "generate_samples",
+    "save_samples",
+    "load_samples",
+    "dataset_checksum",
+    "MODEL_NAMES",
+    "build_model",
+    "model_inputs",
+    "sodinn_conv3d",
+    "sodinn_convlstm",
+    "noise_aware_conv3d",
+    "TrainedModel",
+    "train_model",
+    "save_model",
+    "load_model",
+    "read_metadata",
+    "ProbabilityMap",
+    "Calibration",
+    "probability_map",
+    "calibrate_threshold",
+    "threshold_for_rate",
+    "significance_map",
+    "save_predictions",
+    "load_predictions",
+]

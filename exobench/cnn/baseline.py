@@ -1,0 +1,236 @@
+"""The ``cnn`` baseline: SODINN-style supervised detection, one network per dataset.
+
+``exobench baseline cnn PHASE_DIR -o cnn.zip`` runs, on every dataset of the
+phase (one task each, as every baseline of :mod:`exobench.baseline`):
+
+1. labelled samples from the dataset itself, as SODINN does
+   (:func:`exobench.cnn.labels.generate_samples`: injected companions in an
+   S/N band, flipped-angle negatives);
+2. training of the network (:func:`exobench.cnn.training.train_model`, early
+   stopping, seeded per dataset) -- or, with ``cnn: {model: PATH.keras}``, a
+   pretrained model loaded from its file and no training;
+3. the probability map (:func:`exobench.cnn.inference.probability_map`) and
+   the same model's map of the residuals derotated with the negated angles,
+   where no companion adds up;
+4. the detection map: with ``detection_map: significance`` (default) each
+   probability becomes ``-log10`` of the share of that dataset's negative
+   pixels reaching it (:func:`exobench.cnn.inference.significance_map`),
+   separately in groups of adjacent annuli of at least ``calibration_pixels``
+   negative pixels (the inner annuli, where a few speckles make heavy tails,
+   get their own scale), so that the one threshold ``-log10(fpr)`` of the
+   phase means the same false-positive rate per pixel in every dataset and at
+   every separation; with ``probability`` the raw map, threshold 0.9 (SODINN's).
+
+Outside the annuli the maps are 0 (never a detection at the default
+thresholds). 4D datasets go through the same steps, their MLAR frames averaged
+over the channels. This module imports keras only inside the methods that
+need it; :meth:`CNNBaseline.unavailable_reason` says what to install.
+"""
+
+import copy
+import functools
+import math
+import numbers
+import os
+import zlib
+
+import numpy as np
+
+from ..baseline import Baseline
+from .labels import LabelSettings
+
+__all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options"]
+
+#: Threshold of ``detection_map: probability`` maps (SODINN's).
+PROBABILITY_THRESHOLD = 0.9
+_LABELS = LabelSettings()
+#: Options of the ``cnn`` section of the parameters, and their defaults.
+CNN_DEFAULTS = {
+    "model": "na-conv3d",
+    "size": "small",
+    "n_samples": 2000,
+    "snr_band": [float(v) for v in _LABELS.snr_band],
+    "levels": [0.5, 0.7, 0.9, 0.95, 0.99],
+    "epochs": 20,
+    "batch_size": 128,
+    "patience": 3,
+    "learning_rate": 0.003,
+    "validation_fraction": 0.2,
+    "fpr": 0.0002,
+    "calibration_pixels": 1500,
+    "seed": 0,
+    "threads": 1,
+}
+
+
+class CNNBaseline(Baseline, name="cnn"):
+    """SODINN-style CNN trained per dataset on its own labelled MLAR patches (exobench.cnn)."""
+
+    options_key = "cnn"
+    #: Shown in ``exobench baseline --list`` (no algorithm of exobench.algorithms).
+    algorithm = "exobench.cnn"
+    #: Any cube: 3D, or 4D with the MLAR frames averaged over the channels (not the
+    #: channel-by-channel path of the algorithm baselines).
+    data = "any"
+
+    @classmethod
+    def unavailable_reason(cls):
+        from ._backend import unavailable_reason
+
+        return unavailable_reason()
+
+    @classmethod
+    def default_params(cls):
+        return {"baseline": cls.name, "cnn": copy.deepcopy(CNN_DEFAULTS), "detection_map": "significance",
+                "threshold": None}
+
+    @classmethod
+    def detection_maps(cls):
+        return ("significance", "probability")
+
+    @classmethod
+    def default_threshold(cls, params):
+        if params["detection_map"] == "probability":
+            return PROBABILITY_THRESHOLD
+        return -math.log10(params["cnn"]["fpr"])
+
+    @classmethod
+    def check_params(cls, data, *, where="params"):
+        params = super().check_params(data, where=where)
+        _check_cnn(params["cnn"], f"{where}: cnn")
+        return params
+
+    @classmethod
+    def params_header(cls):
+        return f"""\
+# exobench baseline {cls.name!r}: {cls.description()}
+# Run: exobench baseline {cls.name} PHASE_DIR -o {cls.name}.zip --params THIS_FILE.yaml   (docs/cnn.md)
+# cnn: model: an architecture trained on each dataset's own labelled samples (conv3d, convlstm:
+#            SODINN's; na-conv3d: noise-aware, see exobench.cnn.models) or a PATH.keras of
+#            exobench.cnn.save_model (pretrained: no training); size: full (SODINN's 40/80/128),
+#            small, tiny; n_samples, snr_band, levels: exobench.cnn.labels.LabelSettings; epochs,
+#            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
+#            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
+#            threshold means; calibration_pixels: the map is calibrated separately in groups of
+#            adjacent annuli (from the star outwards) of at least this many negative pixels
+#            (null: the whole map at once); seed: of every draw (per dataset: seed, instrument, dataset id);
+#            threads: CPU threads of torch (null: torch's default).
+# detection_map: significance (-log10 of the per-pixel false-positive rate on the dataset's
+#            flipped-angle negative map) or probability (the network's raw output).
+# threshold: one threshold for every map of the phase (values strictly above it are detections);
+#            null = -log10(fpr) for significance maps, {PROBABILITY_THRESHOLD:g} for probability maps.
+"""
+
+    @classmethod
+    def detection_map(cls, dataset, params, *, progress=False):
+        from .inference import probability_map, significance_map
+
+        options = params["cnn"]
+        trained = _model_for(dataset, options, progress)
+        kwargs = {"threads": options["threads"], "progress": progress}
+        pmap = probability_map(dataset, trained, **kwargs)
+        if params["detection_map"] == "probability":
+            return pmap.probability
+        negative = probability_map(dataset, trained, flip_angles=True, **kwargs)
+        return significance_map(pmap, negative, **calibration_options(options))
+
+
+def calibration_options(options):
+    """Keyword options of :func:`~exobench.cnn.inference.significance_map` from the ``cnn`` options.
+
+    Examples
+    --------
+    >>> calibration_options({"calibration_pixels": 1500})
+    {'by_annulus': True, 'min_pixels': 1500}
+    >>> calibration_options({"calibration_pixels": None})
+    {'by_annulus': False, 'min_pixels': 0}
+    """
+    pixels = options["calibration_pixels"]
+    return {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels)}
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+def dataset_seeds(seed, dataset):
+    """``(samples_rng, training_seed)`` of one dataset: independent of the order of the phase.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> rng, seed = dataset_seeds(0, example_dataset(n_frames=10, size=33))
+    >>> seed == dataset_seeds(0, example_dataset(n_frames=10, size=33))[1]
+    True
+    """
+    words = [int(seed), zlib.crc32(dataset.instrument.encode()), zlib.crc32(str(dataset.dataset_id).encode())]
+    sequence = np.random.SeedSequence(words)
+    samples, training = sequence.spawn(2)
+    return np.random.default_rng(samples), int(training.generate_state(1)[0] >> 1)
+
+
+def _model_for(dataset, options, progress):
+    """The pretrained model of ``options["model"]``, or a model trained on ``dataset``'s own samples."""
+    if str(options["model"]).endswith(".keras"):
+        path = os.path.abspath(os.path.expanduser(options["model"]))
+        return _load_cached(path, os.path.getmtime(path))
+    from .labels import generate_samples
+    from .training import train_model
+
+    rng, seed = dataset_seeds(options["seed"], dataset)
+    settings = LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
+                             levels=tuple(options["levels"]))
+    samples = generate_samples(dataset, settings, random_state=rng, progress=progress)
+    return train_model(samples, model=options["model"], size=options["size"], epochs=options["epochs"],
+                       batch_size=options["batch_size"], validation_fraction=options["validation_fraction"],
+                       patience=options["patience"], learning_rate=options["learning_rate"], random_state=seed,
+                       threads=options["threads"], progress=progress)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path, mtime):
+    from .training import load_model
+
+    return load_model(path)
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def _check_cnn(options, where):
+    from .models import MODEL_NAMES, MODEL_SIZES
+
+    model = options["model"]
+    if not isinstance(model, str) or not (model in MODEL_NAMES or model.endswith(".keras")):
+        raise ValueError(f"{where}: model: expected one of {', '.join(MODEL_NAMES)} or a path to a .keras "
+                         f"file, got {model!r}")
+    if model.endswith(".keras") and not os.path.isfile(os.path.expanduser(model)):
+        raise ValueError(f"{where}: model: pretrained model file {model!r} not found")
+    if options["size"] not in MODEL_SIZES:
+        raise ValueError(f"{where}: size: expected one of {', '.join(MODEL_SIZES)}, got {options['size']!r}")
+    for key, low in (("n_samples", 2), ("epochs", 1), ("batch_size", 1), ("patience", 0), ("seed", 0)):
+        _integer(options[key], f"{where}: {key}", low)
+    if options["threads"] is not None:
+        _integer(options["threads"], f"{where}: threads", 1)
+    if options["calibration_pixels"] is not None:
+        _integer(options["calibration_pixels"], f"{where}: calibration_pixels", 1)
+    _fraction(options["learning_rate"], f"{where}: learning_rate", 0.0, math.inf)
+    _fraction(options["validation_fraction"], f"{where}: validation_fraction", 0.0, 1.0, closed_low=True)
+    _fraction(options["fpr"], f"{where}: fpr", 0.0, 1.0)
+    try:
+        LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
+                      levels=tuple(options["levels"]))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _integer(value, label, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{label}: expected an integer >= {low}, got {value!r}")
+
+
+def _fraction(value, label, low, high, *, closed_low=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    inside = ok and (low <= value if closed_low else low < value) and value < high
+    if not inside:
+        bounds = f"{'[' if closed_low else '('}{low:g}, {high:g})"
+        raise ValueError(f"{label}: expected a number in {bounds}, got {value!r}")

@@ -1,0 +1,390 @@
+"""MLAR frames and patches: the inputs of SODINN-like detection networks.
+
+*Multi-level low-rank approximation residuals* (MLAR; Gomez Gonzalez et al.
+2018, SODINN): the frame is cut into annuli about 1 FWHM wide; in each
+annulus the ``frames x pixels`` matrix, mean-centred pixel by pixel, is
+approximated by its first ``k`` principal components, and the residual (the
+matrix minus that approximation) is derotated and collapsed over time. One
+``k`` per *level*: the fewest components whose cumulative explained variance
+reaches the level (``level = 0`` gives ``k = 0``: the mean-subtracted cube),
+chosen per annulus. Stacking the collapsed residuals of every level gives one
+``(n_levels, y, x)`` array; the patch of ``size x size`` pixels around a pixel,
+over all levels, is a network's input.
+
+What makes it cheap: one eigendecomposition per annulus serves every level (the
+``t x t`` Gram matrix ``M M^T = U diag(lambda) U^T``, never an SVD of the pixel
+matrix; the residual of rank ``k`` is ``M - U_k U_k^T M``, computed
+incrementally from one level to the next), and the residual cubes of all levels
+are derotated in one call and collapsed in one pass.
+
+With ``flip_angles=True`` the residuals are derotated with the *negated*
+angles: a companion of the sky turns the wrong way and smears along its arc,
+while the speckle noise keeps its statistics. Such frames are where SODINN's
+negative (companion-free) samples come from.
+
+Positions are ``(x, y)`` (x first, as everywhere in exobench; see
+``docs/conventions.md``); arrays are indexed ``[level, y, x]``.
+"""
+
+import dataclasses
+import numbers
+
+import numpy as np
+
+from .._validate import check_choice
+from ..algorithms.base import COLLAPSE_METHODS, median_frame
+from ..data import Dataset
+from ..geometry import ROTATION_METHODS, frame_center, rotate_frames
+
+__all__ = ["DEFAULT_LEVELS", "MLARFrames", "mlar_frames", "patch_size", "extract_patches", "pixel_positions"]
+
+#: Default levels of cumulative explained variance (one MLAR frame each).
+DEFAULT_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MLARFrames:
+    """What :func:`mlar_frames` returns.
+
+    Attributes
+    ----------
+    frames : numpy.ndarray, float32, shape ``(n_levels, y, x)``
+        The collapsed, derotated residuals, one frame per level; 0 outside the annuli.
+    ks : numpy.ndarray, int, shape ``(n_annuli, n_levels)``
+        Components removed per annulus and level (``(n_channels, n_annuli,
+        n_levels)`` for a 4D cube: one set per channel).
+    annuli : list of (float, float)
+        ``(inner, outer)`` radii of the annuli in pixels (a pixel belongs to an
+        annulus when ``inner <= r < outer``, ``r`` from the frame centre to its centre).
+    levels : tuple of float
+        The levels of cumulative explained variance.
+    fwhm : float
+        The dataset's FWHM in pixels (the mean over channels for 4D data).
+    center : (float, float)
+        The frame centre ``(x, y)``.
+    flip_angles : bool
+        Whether the residuals were derotated with the negated angles.
+    mask : numpy.ndarray, bool, shape ``(y, x)``
+        The pixels inside the annuli whose whole ``patch_size x patch_size``
+        patch lies in the frame: those :func:`pixel_positions` lists.
+    patch_size : int
+        The patch size the mask was made for.
+    """
+
+    frames: np.ndarray
+    ks: np.ndarray
+    annuli: list
+    levels: tuple
+    fwhm: float
+    center: tuple
+    flip_angles: bool
+    mask: np.ndarray
+    patch_size: int
+
+    @property
+    def n_levels(self):
+        """The number of levels (frames)."""
+        return len(self.levels)
+
+    def __repr__(self):
+        return (f"MLARFrames(frames={self.frames.shape}, annuli={len(self.annuli)}, levels={self.levels}, "
+                f"fwhm={self.fwhm:.3g}, flip_angles={self.flip_angles}, patch_size={self.patch_size}, "
+                f"pixels={int(self.mask.sum())})")
+
+
+def patch_size(fwhm):
+    """The side of a patch for a PSF of ``fwhm`` pixels: about 2 FWHM, odd, at least 3.
+
+    ``round(2 * fwhm)``, plus one when even (SODINN's patches are about 2 FWHM).
+
+    Examples
+    --------
+    >>> patch_size(4.0), patch_size(4.8), patch_size(1.0)
+    (9, 11, 3)
+    """
+    value = float(np.mean(fwhm)) if np.ndim(fwhm) else fwhm
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"fwhm: expected a number > 0 (pixels), got {fwhm!r}")
+    size = int(round(2.0 * float(value)))
+    return max(3, size + 1 - size % 2)
+
+
+def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radius=1.0, outer_radius=None,
+                flip_angles=False, collapse="median", derotation="bilinear", patch=None):
+    """The MLAR frames of a dataset: per annulus and level, residuals of a low-rank approximation.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        An ADI dataset (3D cube), or ADI+mSDI (4D): then each channel is
+        processed alone with the same annuli and the channels' frames are
+        averaged.
+    levels : sequence of float
+        Increasing levels of cumulative explained variance in ``[0, 1]``; per
+        annulus, level ``v`` removes the fewest components ``k`` whose
+        cumulative explained variance reaches ``v`` (``0`` removes none).
+    annulus_width : float
+        Width of the annuli in FWHM (``None``: 1).
+    inner_radius : float
+        Inner radius of the first annulus in FWHM (``None``: 1).
+    outer_radius : float, optional
+        Outer radius in FWHM; by default as many whole annuli as fit inside the
+        largest circle inscribed in the frame. Only whole annuli are processed.
+    flip_angles : bool
+        Derotate with the negated angles (real sources smear: negatives).
+    collapse : {"median", "mean"}
+        How each derotated residual cube is collapsed over time.
+    derotation : {"bilinear", "bicubic", "fft"}
+        Interpolation of the derotation.
+    patch : int, optional
+        The patch size behind :attr:`MLARFrames.mask` (default
+        :func:`patch_size` of the FWHM).
+
+    Returns
+    -------
+    MLARFrames
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> mlar = mlar_frames(example_dataset(n_frames=10, size=33), levels=(0.0, 0.9, 0.99))
+    >>> mlar.frames.shape, mlar.frames.dtype, mlar.ks.shape
+    ((3, 33, 33), dtype('float32'), (3, 3))
+    >>> bool(np.all(np.diff(mlar.ks, axis=1) >= 0)), int(mlar.ks[:, 0].max())
+    (True, 0)
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
+    levels = _checked_levels(levels)
+    check_choice(collapse, "collapse", COLLAPSE_METHODS)
+    check_choice(derotation, "derotation", ROTATION_METHODS)
+    fwhm = float(np.mean(dataset.fwhm))
+    size = patch_size(fwhm) if patch is None else _checked_patch(patch, "patch")
+    cube = np.asarray(dataset.cube)
+    if not np.all(np.isfinite(cube)):
+        raise ValueError("dataset: expected a cube of finite values, got NaN or infinite pixels")
+    bounds = annulus_bounds(cube.shape, fwhm, annulus_width=annulus_width, inner_radius=inner_radius,
+                            outer_radius=outer_radius)
+    angles = -dataset.angles if flip_angles else dataset.angles
+    channels = cube if cube.ndim == 4 else cube[None]
+    frames, ks = None, []
+    for channel in channels:
+        part, k = _channel_frames(channel, angles, bounds, levels, collapse, derotation)
+        frames = part if frames is None else frames + part
+        ks.append(k)
+    frames /= len(channels)
+    region = _region(cube.shape, bounds)
+    frames *= region
+    ks = np.array(ks) if cube.ndim == 4 else ks[0]
+    return MLARFrames(frames=frames, ks=ks, annuli=[tuple(b) for b in bounds], levels=levels, fwhm=fwhm,
+                      center=frame_center(cube.shape), flip_angles=bool(flip_angles),
+                      mask=region & _inside(cube.shape, size), patch_size=size)
+
+
+def annulus_bounds(shape, fwhm, *, annulus_width=1.0, inner_radius=1.0, outer_radius=None):
+    """``(inner, outer)`` radii in pixels of the whole annuli :func:`mlar_frames` processes.
+
+    Examples
+    --------
+    >>> annulus_bounds((33, 33), 4.0)
+    [(4.0, 8.0), (8.0, 12.0), (12.0, 16.0)]
+    """
+    width = _checked_length(1.0 if annulus_width is None else annulus_width, "annulus_width", strict=True)
+    inner = _checked_length(1.0 if inner_radius is None else inner_radius, "inner_radius", strict=False)
+    xc, yc = frame_center(shape)
+    ny, nx = shape[-2:]
+    edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc) + 0.5
+    outer = edge
+    if outer_radius is not None:
+        outer = _checked_length(outer_radius, "outer_radius", strict=True) * fwhm
+        if outer > edge + 1e-9:
+            raise ValueError(f"outer_radius: expected at most the inscribed circle's radius "
+                             f"({edge / fwhm:.3g} FWHM = {edge:g} px), got {outer_radius!r} FWHM")
+    count = int(np.floor((outer - inner * fwhm) / (width * fwhm) + 1e-9))
+    if count < 1:
+        raise ValueError(f"inner_radius: leaves no whole annulus of {width:g} FWHM ({width * fwhm:.3g} px) "
+                         f"between {inner:g} FWHM and {outer / fwhm:.3g} FWHM ({outer:g} px)")
+    edges = inner * fwhm + width * fwhm * np.arange(count + 1)
+    return [(float(edges[j]), float(edges[j + 1])) for j in range(count)]
+
+
+def extract_patches(frames, positions, size):
+    """The ``size x size`` patches of ``frames`` centred on ``positions``, every level at once.
+
+    Parameters
+    ----------
+    frames : array_like, shape ``(n_levels, y, x)``
+        Stacked frames (for example :attr:`MLARFrames.frames`).
+    positions : array_like of int, shape ``(n, 2)``
+        Patch centres, ``(x, y)`` pixel coordinates (column 0 is x).
+    size : int
+        Odd patch side in pixels.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape ``(n, n_levels, size, size)``
+        ``patches[i, l] == frames[l, y - h : y + h + 1, x - h : x + h + 1]``
+        with ``h = size // 2`` and ``(x, y) = positions[i]``.
+
+    Examples
+    --------
+    >>> frames = np.arange(2 * 7 * 7, dtype=float).reshape(2, 7, 7)
+    >>> patches = extract_patches(frames, [[3, 2], [4, 4]], 3)
+    >>> patches.shape, bool(patches[0, 0, 1, 1] == frames[0, 2, 3])
+    ((2, 2, 3, 3), True)
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3 or frames.dtype.kind not in "biuf":
+        raise ValueError(f"frames: expected a 3D (n_levels, y, x) array of numbers, got shape {frames.shape} "
+                         f"and dtype {frames.dtype}")
+    size = _checked_patch(size)
+    xy = _checked_positions(positions)
+    half = size // 2
+    ny, nx = frames.shape[1:]
+    outside = (xy[:, 0] < half) | (xy[:, 1] < half) | (xy[:, 0] > nx - 1 - half) | (xy[:, 1] > ny - 1 - half)
+    if np.any(outside):
+        first = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"positions: the {size}x{size} patch of position {first} at (x, y) = "
+                         f"({xy[first, 0]}, {xy[first, 1]}) leaves the {ny}x{nx} frame "
+                         f"({int(outside.sum())} position(s) too close to the edge)")
+    windows = np.lib.stride_tricks.sliding_window_view(frames, (size, size), axis=(1, 2))
+    patches = windows[:, xy[:, 1] - half, xy[:, 0] - half]  # (n_levels, n, size, size)
+    return np.ascontiguousarray(patches.transpose(1, 0, 2, 3), dtype=np.float32)
+
+
+def pixel_positions(mlar):
+    """The ``(x, y)`` positions of every pixel of ``mlar.mask``, in row-major order.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> mlar = mlar_frames(example_dataset(n_frames=10, size=33), levels=(0.9,))
+    >>> xy = pixel_positions(mlar)
+    >>> xy.shape == (int(mlar.mask.sum()), 2), bool(mlar.mask[xy[0, 1], xy[0, 0]])
+    (True, True)
+    """
+    if not isinstance(mlar, MLARFrames):
+        raise TypeError(f"mlar: expected MLARFrames, got {type(mlar).__name__}")
+    rows, cols = np.nonzero(mlar.mask)
+    return np.stack([cols, rows], axis=1).astype(np.int64)
+
+
+# -- inner functions ------------------------------------------------------------------------
+
+
+def components_for_levels(eigenvalues, levels):
+    """Per level, the fewest leading components whose cumulative explained variance reaches it.
+
+    ``eigenvalues`` in descending order; ``level = 0`` gives 0 components.
+
+    Examples
+    --------
+    >>> components_for_levels(np.array([6.0, 3.0, 1.0, 0.0]), (0.0, 0.5, 0.6, 0.9, 1.0)).tolist()
+    [0, 1, 1, 2, 3]
+    """
+    positive = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None)
+    total = positive.sum()
+    if total <= 0:
+        return np.zeros(len(levels), dtype=np.int64)
+    ratio = np.concatenate([[0.0], np.cumsum(positive) / total])
+    ks = np.searchsorted(ratio, np.asarray(levels) - 1e-12, side="left")
+    return np.minimum(ks, positive.size).astype(np.int64)
+
+
+def _channel_frames(cube, angles, bounds, levels, collapse, derotation):
+    """MLAR frames ``(n_levels, y, x)`` and ks ``(n_annuli, n_levels)`` of one ``(t, y, x)`` cube."""
+    t, ny, nx = cube.shape
+    flat = cube.reshape(t, ny * nx)
+    residuals = np.zeros((t, len(levels), ny * nx), dtype=np.float32)
+    ks = np.empty((len(bounds), len(levels)), dtype=np.int64)
+    radius = _radius(cube.shape).ravel()
+    with single_blas_thread():  # small matrices: threads only cost (and oversubscribe a busy machine)
+        for index, (inner, outer) in enumerate(bounds):
+            pixels = np.flatnonzero((radius >= inner) & (radius < outer))
+            ks[index] = _annulus_residuals(flat[:, pixels], levels, residuals, pixels)
+    rotated = rotate_frames(residuals.reshape(t * len(levels), ny, nx), np.repeat(angles, len(levels)),
+                            method=derotation).reshape(t, len(levels), ny, nx)
+    if collapse == "mean":
+        return rotated.mean(axis=0, dtype=np.float64).astype(np.float32), ks
+    return median_frame(rotated), ks
+
+
+def _annulus_residuals(values, levels, out, pixels):
+    """Write the residuals of every level of one annulus into ``out[:, level, pixels]``; return the ks."""
+    matrix = np.asarray(values, dtype=np.float64)
+    matrix = matrix - matrix.mean(axis=0)
+    eigenvalues, vectors = np.linalg.eigh(matrix @ matrix.T)
+    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
+    ks = components_for_levels(eigenvalues, levels)
+    top = vectors[:, :int(ks.max())]
+    coefficients = top.T @ matrix
+    done = 0
+    for level, k in enumerate(ks):
+        if k > done:
+            matrix -= top[:, done:k] @ coefficients[done:k]
+            done = int(k)
+        out[:, level, pixels] = matrix
+    return ks
+
+
+def single_blas_thread():
+    """A context with one BLAS thread (threadpoolctl): the matrices here are small."""
+    import threadpoolctl
+
+    return threadpoolctl.threadpool_limits(limits=1, user_api="blas")
+
+
+def _radius(shape):
+    xc, yc = frame_center(shape)
+    ny, nx = shape[-2:]
+    return np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+
+
+def _region(shape, bounds):
+    radius = _radius(shape)
+    return (radius >= bounds[0][0]) & (radius < bounds[-1][1])
+
+
+def _inside(shape, size):
+    """Pixels whose ``size x size`` patch lies in the frame."""
+    ny, nx = shape[-2:]
+    half = size // 2
+    inside = np.zeros((ny, nx), dtype=bool)
+    inside[half:ny - half, half:nx - half] = True
+    return inside
+
+
+def _checked_levels(levels):
+    try:
+        values = tuple(float(v) for v in levels)
+    except (TypeError, ValueError):
+        raise ValueError(f"levels: expected a sequence of fractions in [0, 1], got {levels!r}") from None
+    if not values or not all(0.0 <= v <= 1.0 for v in values):
+        raise ValueError(f"levels: expected a non-empty sequence of fractions in [0, 1], got {levels!r}")
+    if any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"levels: expected strictly increasing values, got {levels!r}")
+    return values
+
+
+def _checked_patch(size, name="size"):
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1 or size % 2 == 0:
+        raise ValueError(f"{name}: expected an odd integer >= 1 (patch side in pixels), got {size!r}")
+    return int(size)
+
+
+def _checked_length(value, name, *, strict):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if not ok or (value <= 0 if strict else value < 0):
+        raise ValueError(f"{name}: expected a number {'>' if strict else '>='} 0 (in FWHM), got {value!r}")
+    return float(value)
+
+
+def _checked_positions(positions):
+    xy = np.asarray(positions)
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "biuf":
+        raise ValueError(f"positions: expected an (n, 2) array of (x, y) pixel coordinates, got shape "
+                         f"{xy.shape} and dtype {xy.dtype}")
+    if xy.dtype.kind == "f":
+        if not np.all(np.isfinite(xy)) or not np.array_equal(xy, np.round(xy)):
+            raise ValueError("positions: expected integer (x, y) pixel coordinates, got non-integer values")
+    return xy.astype(np.int64)

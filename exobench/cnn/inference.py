@@ -1,0 +1,554 @@
+"""Inference: probability maps, a threshold calibrated on flipped-angle negatives, HDF5 output.
+
+:func:`probability_map` runs a trained model on every pixel of every annulus
+of a dataset: the MLAR frames are computed once with the settings the model was
+trained with (levels, annuli, collapse: read from its metadata), the patches
+are cut in batches (bounded memory) by a vectorised extraction, and the model's
+probabilities fill the map. **Outside the annuli** (near the star, beyond the
+last whole annulus and where a patch would leave the frame) the map is **0**:
+a finite value (the scoring program takes NaN as "no detection" too, but 0
+keeps the maps finite for any reader) that no threshold in ``[0, 1)`` detects.
+
+:func:`calibrate_threshold` makes one threshold work across datasets: each
+dataset's *negative* map is the model run on its MLAR frames derotated with the
+negated angles (``flip_angles=True``): a companion of the sky then smears
+along its arc and only the noise is left. The threshold is the smallest value
+whose expected false-positive rate on those maps is at most the target, with
+one of two rules:
+
+- ``rule="pixel"`` (default): the false-positive rate of a dataset is the share of
+  its map's pixels (inside the annuli) strictly above the threshold, and the
+  datasets count equally (their mean rate is the target), so that a large frame
+  does not impose its noise on the small ones. Smooth (every pixel is a sample)
+  and what makes a per-pixel probability comparable across datasets.
+- ``rule="blob"``: the expected number of false positives per dataset as the
+  scorer counts them (4-connected blobs of at least ``npix`` pixels, huge blobs
+  counted by area, :func:`exobench.scoring.roc.roc_curve` on the negative maps
+  with no injection): ``fpr`` is then a number of false positives per dataset.
+  Closer to the score, coarser (a few blobs per map).
+
+:func:`save_predictions` writes maps to HDF5 with the model and the settings
+that made them (:func:`load_predictions` reads them back).
+"""
+
+import dataclasses
+import datetime
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from .._validate import check_choice
+
+__all__ = [
+    "ProbabilityMap",
+    "Calibration",
+    "probability_map",
+    "calibrate_threshold",
+    "threshold_for_rate",
+    "significance_map",
+    "save_predictions",
+    "load_predictions",
+    "mlar_options",
+    "CALIBRATION_RULES",
+    "PREDICTIONS_FORMAT",
+]
+
+#: Rules of :func:`calibrate_threshold`.
+CALIBRATION_RULES = ("pixel", "blob")
+#: ``format`` attribute of prediction files.
+PREDICTIONS_FORMAT = "exobench-cnn-predictions/1"
+#: Options of :func:`exobench.cnn.features.mlar_frames` read from a model's label settings.
+_MLAR_KEYS = ("annulus_width", "inner_radius", "outer_radius", "collapse", "derotation")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ProbabilityMap:
+    """A dataset's map of companion probabilities.
+
+    Attributes
+    ----------
+    probability : numpy.ndarray, float64, shape (y, x)
+        The model's probability at every pixel of :attr:`mask`; 0 elsewhere.
+    mask : numpy.ndarray, bool, shape (y, x)
+        The pixels that were predicted (inside the annuli, patch inside the frame).
+    instrument, dataset_id : str
+        The dataset's.
+    flip_angles : bool
+        True for a negative map (residuals derotated with the negated angles).
+    levels : tuple of float
+    ks : numpy.ndarray
+        Components removed per annulus and level.
+    annuli : list of (float, float)
+        Radii of the annuli in pixels.
+    fwhm : float
+    n_patches : int
+    seconds : float
+        Wall time of the map (MLAR frames and prediction).
+    """
+
+    probability: np.ndarray
+    mask: np.ndarray
+    instrument: str
+    dataset_id: str
+    flip_angles: bool
+    levels: tuple
+    ks: np.ndarray
+    annuli: list
+    fwhm: float
+    n_patches: int
+    seconds: float
+
+    @property
+    def key(self):
+        """``(instrument, dataset_id)``."""
+        return self.instrument, self.dataset_id
+
+    def values(self):
+        """The probabilities of the predicted pixels (1D)."""
+        return self.probability[self.mask]
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """What :func:`calibrate_threshold` returns.
+
+    Attributes
+    ----------
+    threshold : float
+        Values strictly above it are detections.
+    target : float
+        The requested rate (per pixel, or false positives per dataset with ``rule="blob"``).
+    rule : {"pixel", "blob"}
+    achieved : float
+        The rate the threshold gives on the negative maps (at most ``target``).
+    per_dataset : tuple of float
+        That rate on each negative map.
+    n_datasets : int
+    n_pixels : int
+        Pixels of the negative maps.
+    """
+
+    threshold: float
+    target: float
+    rule: str
+    achieved: float
+    per_dataset: tuple
+    n_datasets: int
+    n_pixels: int
+
+    def to_dict(self):
+        """A JSON-serialisable dict."""
+        return dataclasses.asdict(self)
+
+
+# -- probability maps ---------------------------------------------------------------------------
+
+
+def mlar_options(trained, dataset=None):
+    """Keyword arguments of :func:`~exobench.cnn.features.mlar_frames` for ``trained``'s inputs.
+
+    The levels, annuli (in FWHM), collapse and derotation of the labelled data
+    the model was trained on, and the model's patch size. With ``dataset``, an
+    outer radius beyond its frame is cut to the frame.
+    """
+    settings = trained.label_settings
+    options = {key: settings[key] for key in _MLAR_KEYS if settings.get(key) is not None}
+    levels = trained.metadata.get("levels") or settings.get("levels")
+    if levels is None:
+        raise ValueError("trained: its metadata name no MLAR levels (train it on LabelledSamples)")
+    options["levels"] = tuple(float(v) for v in levels)
+    options["patch"] = trained.patch_size
+    if dataset is not None and options.get("outer_radius") is not None:
+        from ..geometry import frame_center
+
+        shape = dataset.cube.shape
+        xc, yc = frame_center(shape)
+        edge = (min(xc, yc, shape[-1] - 1 - xc, shape[-2] - 1 - yc) + 0.5) / float(np.mean(dataset.fwhm))
+        options["outer_radius"] = min(float(options["outer_radius"]), edge)
+    return options
+
+
+def _check_batch(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
+    return int(batch_size)
+
+
+def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, threads=1, progress=False):
+    """The probability map of a dataset: the model at every pixel of every annulus.
+
+    Parameters
+    ----------
+    dataset : exobench.data.Dataset
+    trained : exobench.cnn.training.TrainedModel
+    batch_size : int
+        Patches cut and predicted at once (memory: ``batch_size * n_levels * p * p``
+        float32 values).
+    flip_angles : bool
+        Derotate the residuals with the negated angles: a negative map (see
+        :func:`calibrate_threshold`).
+    threads : int or None
+        CPU threads of the torch backend (None: torch's default).
+    progress : bool
+        A progress bar over the batches on stderr.
+
+    Returns
+    -------
+    ProbabilityMap
+        0 outside the annuli.
+
+    Examples
+    --------
+    >>> pmap = probability_map(dataset, trained)  # doctest: +SKIP
+    >>> pmap.probability.shape == dataset.frame_shape  # doctest: +SKIP
+    True
+    """
+    from .features import extract_patches, mlar_frames, pixel_positions
+
+    batch_size = _check_batch(batch_size)
+    started = time.perf_counter()
+    mlar = mlar_frames(dataset, flip_angles=flip_angles, **mlar_options(trained, dataset))
+    xy = pixel_positions(mlar)
+    separations = np.hypot(xy[:, 0] - mlar.center[0], xy[:, 1] - mlar.center[1])
+    values = np.empty(xy.shape[0], dtype=np.float64)
+    starts = range(0, xy.shape[0], batch_size)
+    for start in _bar(starts, f"inference {dataset.instrument} {dataset.dataset_id}", progress):
+        stop = start + batch_size
+        patches = extract_patches(mlar.frames, xy[start:stop], trained.patch_size)
+        values[start:stop] = trained.predict(patches, separations[start:stop], mlar.fwhm, batch_size=batch_size,
+                                             threads=threads)
+    probability = np.zeros(mlar.mask.shape, dtype=np.float64)
+    probability[xy[:, 1], xy[:, 0]] = values
+    return ProbabilityMap(probability=probability, mask=mlar.mask.copy(), instrument=dataset.instrument,
+                          dataset_id=dataset.dataset_id, flip_angles=bool(flip_angles), levels=mlar.levels,
+                          ks=np.asarray(mlar.ks), annuli=list(mlar.annuli), fwhm=mlar.fwhm,
+                          n_patches=int(xy.shape[0]), seconds=time.perf_counter() - started)
+
+
+def _bar(items, desc, enabled):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="batch", file=sys.stderr, leave=False)
+
+
+# -- calibration ----------------------------------------------------------------------------------
+
+
+def _check_rate(rate, rule):
+    ok = isinstance(rate, (int, float, np.floating)) and not isinstance(rate, bool) and np.isfinite(rate)
+    if rule == "pixel" and not (ok and 0 < rate < 1):
+        raise ValueError(f"fpr: expected a false-positive rate per pixel in (0, 1), got {rate!r}")
+    if rule == "blob" and not (ok and rate >= 0):
+        raise ValueError(f"fpr: expected a number of false positives per dataset >= 0, got {rate!r}")
+    return float(rate)
+
+
+def _pixel_threshold(samples, rate):
+    values = np.concatenate(samples)
+    weights = np.concatenate([np.full(v.size, 1.0 / (v.size * len(samples))) for v in samples])
+    order = np.argsort(-values, kind="stable")
+    values, weights = values[order], weights[order]
+    levels, first = np.unique(-values, return_index=True)  # distinct values, decreasing
+    before = np.concatenate([[0.0], np.cumsum(weights)])[first]  # weight strictly above each level
+    ok = np.flatnonzero(before <= rate + 1e-12)
+    threshold = float(-levels[ok[-1]])
+    rates = tuple(float(np.mean(v > threshold)) for v in samples)
+    return threshold, rates
+
+
+def _blob_threshold(maps, masks, fwhms, rate, npix):
+    from ..scoring.roc import roc_curve
+
+    detmaps = [np.where(m, p, -np.inf) for p, m in zip(maps, masks)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curve = roc_curve(detmaps, [np.zeros((0, 2))] * len(detmaps), list(fwhms), npix=npix)
+    thresholds, mean_fp = curve.thresholds, curve.mean_fp
+    finite = np.isfinite(thresholds)
+    above = np.flatnonzero(finite & ~(mean_fp <= rate + 1e-12))
+    stop = above[0] if above.size else np.flatnonzero(finite)[-1] + 1
+    threshold = float(thresholds[max(stop - 1, 0)])
+    per_dataset = tuple(float(s.at([threshold]).fp[0]) for s in curve.per_dataset)
+    return threshold, per_dataset
+
+
+def threshold_for_rate(maps, masks, rate, *, rule="pixel", fwhms=None, npix=2):
+    """The smallest threshold whose false-positive rate on negative maps is at most ``rate``.
+
+    Parameters
+    ----------
+    maps : sequence of 2D arrays
+        Negative (companion-free) probability maps.
+    masks : sequence of 2D bool arrays
+        Their predicted pixels.
+    rate : float
+        Per pixel (``rule="pixel"``, in (0, 1)), or false positives per dataset (``"blob"``).
+    rule : {"pixel", "blob"}
+        See :mod:`exobench.cnn.inference`.
+    fwhms : sequence of float
+        FWHM of each map (``"blob"`` only).
+    npix : int
+        Smallest blob (``"blob"`` only).
+
+    Returns
+    -------
+    (float, tuple of float)
+        The threshold and each map's rate there.
+
+    Examples
+    --------
+    >>> maps = [np.linspace(0, 1, 100).reshape(10, 10), np.linspace(0, 0.5, 100).reshape(10, 10)]
+    >>> masks = [np.ones((10, 10), bool)] * 2
+    >>> t, rates = threshold_for_rate(maps, masks, 0.05)
+    >>> round(t, 3), rates
+    (0.899, (0.1, 0.0))
+    """
+    check_choice(rule, "rule", CALIBRATION_RULES)
+    rate = _check_rate(rate, rule)
+    maps = [np.asarray(m, dtype=np.float64) for m in maps]
+    masks = [np.asarray(m, dtype=bool) for m in masks]
+    if not maps or len(maps) != len(masks) or any(m.shape != k.shape for m, k in zip(maps, masks)):
+        raise ValueError("maps: expected one mask of the same shape per map, and at least one map")
+    if any(not k.any() for k in masks):
+        raise ValueError("masks: expected at least one predicted pixel in every map")
+    if rule == "pixel":
+        return _pixel_threshold([m[k] for m, k in zip(maps, masks)], rate)
+    if fwhms is None or len(fwhms) != len(maps):
+        raise ValueError("fwhms: expected one FWHM per map with rule='blob'")
+    return _blob_threshold(maps, masks, fwhms, rate, npix)
+
+
+def calibrate_threshold(datasets, trained, *, fpr=1e-3, rule="pixel", npix=2, batch_size=4096,
+                        negative_maps=None, threads=1, progress=False):
+    """One detection threshold for every dataset, from their flipped-angle negative maps.
+
+    Parameters
+    ----------
+    datasets : Dataset or sequence of Dataset
+    trained : exobench.cnn.training.TrainedModel
+    fpr : float
+        Target: false-positive rate per pixel (``rule="pixel"``) or false
+        positives per dataset (``rule="blob"``).
+    rule : {"pixel", "blob"}
+        See :mod:`exobench.cnn.inference`.
+    npix : int
+        Smallest blob counted (``"blob"``; the scorer's default 2).
+    batch_size : int
+    negative_maps : sequence of ProbabilityMap, optional
+        Negative maps already computed (``probability_map(..., flip_angles=True)``);
+        then ``datasets`` is only used for their count and may be None.
+    threads : int or None
+        CPU threads of the torch backend (None: torch's default).
+    progress : bool
+
+    Returns
+    -------
+    Calibration
+
+    Examples
+    --------
+    >>> calibrate_threshold([dataset], trained, fpr=1e-3).threshold  # doctest: +SKIP
+    0.97...
+    """
+    check_choice(rule, "rule", CALIBRATION_RULES)
+    fpr = _check_rate(fpr, rule)
+    if negative_maps is None:
+        from ..data import Dataset
+
+        datasets = [datasets] if isinstance(datasets, Dataset) else list(datasets)
+        if not datasets:
+            raise ValueError("datasets: expected at least one dataset")
+        negative_maps = [probability_map(d, trained, batch_size=batch_size, flip_angles=True, threads=threads,
+                                         progress=progress) for d in datasets]
+    maps = [m.probability for m in negative_maps]
+    masks = [m.mask for m in negative_maps]
+    threshold, rates = threshold_for_rate(maps, masks, fpr, rule=rule, fwhms=[m.fwhm for m in negative_maps],
+                                          npix=npix)
+    return Calibration(threshold=threshold, target=fpr, rule=rule, achieved=float(np.mean(rates)),
+                       per_dataset=rates, n_datasets=len(maps), n_pixels=int(sum(k.sum() for k in masks)))
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1.0 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0):
+    """A probability map calibrated on its dataset's negative map: ``-log10`` of the false-positive rate.
+
+    Each probability ``p`` becomes ``-log10((m + 1) / (N + 1))`` where ``m`` of the
+    ``N`` pixels of the flipped-angle negative map reach ``p``: a value ``s``
+    is reached by a fraction ``10**-s`` of the companion-free pixels *of the
+    same dataset*, so one threshold ``-log10(fpr)`` means the same false-positive
+    rate per pixel in every dataset, whatever the model's calibration there.
+    Above the negative map's largest value the rate is extrapolated as
+    ``exp(-logit)`` (a logistic tail): ``log10(N + 1)`` plus the logit's excess
+    over that largest value, divided by ``ln 10``, so the brightest sources stay
+    ranked. Outside the map's mask the result is 0 (no pixel of the mask is
+    below 0).
+
+    Parameters
+    ----------
+    pmap : ProbabilityMap
+    negative : ProbabilityMap
+        The same dataset with ``flip_angles=True`` (same model).
+    by_annulus : bool
+        Calibrate each annulus of ``pmap.annuli`` on the negatives of the same
+        annulus (the rate is then per pixel *of each separation*: the inner
+        annuli, where few speckles make heavy tails, get their own scale).
+    min_pixels : int
+        With ``by_annulus``, adjacent annuli are pooled (from the star outwards)
+        until each group holds at least this many negative pixels.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (y, x)
+
+    Examples
+    --------
+    >>> import types
+    >>> mask = np.ones((1, 4), bool)
+    >>> neg = types.SimpleNamespace(probability=np.array([[0.1, 0.2, 0.3, 0.4]]), mask=mask)
+    >>> pos = types.SimpleNamespace(probability=np.array([[0.05, 0.3, 0.4, 0.5]]), mask=mask)
+    >>> significance_map(pos, neg).round(3).tolist()
+    [[0.0, 0.222, 0.398, 0.875]]
+    """
+    out = np.zeros(pmap.probability.shape, dtype=np.float64)
+    for region in _calibration_regions(pmap, negative, by_annulus, min_pixels):
+        own, noise = pmap.mask & region, negative.mask & region
+        out[own] = _significance(pmap.probability[own], negative.probability[noise])
+    return out
+
+
+def _calibration_regions(pmap, negative, by_annulus, min_pixels):
+    if not by_annulus:
+        return [np.ones(pmap.probability.shape, dtype=bool)]
+    from ..geometry import frame_center
+
+    ny, nx = pmap.probability.shape
+    xc, yc = frame_center((ny, nx))
+    radius = np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+    edges = [inner for inner, _ in pmap.annuli] + [pmap.annuli[-1][1]]
+    regions, start = [], 0
+    for j in range(1, len(edges)):
+        region = (radius >= edges[start]) & (radius < edges[j])
+        last = j == len(edges) - 1
+        if np.count_nonzero(negative.mask & region) >= max(min_pixels, 1) or last:
+            if last and regions and np.count_nonzero(negative.mask & region) < min_pixels:
+                regions[-1] = regions[-1] | region
+            else:
+                regions.append(region)
+            start = j
+    return regions
+
+
+def _significance(values, negatives):
+    negatives = np.sort(negatives)
+    if negatives.size == 0:
+        raise ValueError("negative: expected a map with predicted pixels (in every calibration region)")
+    n = negatives.size
+    reached = n - np.searchsorted(negatives, values, side="left")
+    score = 0.0 - np.log10((reached + 1.0) / (n + 1.0))
+    tail = values > negatives[-1]
+    score[tail] = np.log10(n + 1.0) + (_logit(values[tail]) - _logit(negatives[-1])) / np.log(10.0)
+    return score
+
+
+# -- files ------------------------------------------------------------------------------------------
+
+
+def save_predictions(path, maps, *, trained=None, calibration=None, attrs=None):
+    """Write probability maps to HDF5, atomically, with the model and settings that made them.
+
+    Layout: root attributes ``format``, ``created``, ``model_path``,
+    ``model_metadata`` (JSON), ``calibration`` (JSON) and ``attrs`` (JSON, free);
+    one group per map, ``maps/{instrument}_{dataset_id}[_flipped]``, with the
+    datasets ``probability`` and ``mask`` and the map's settings as attributes.
+
+    Parameters
+    ----------
+    path : str or path-like
+    maps : sequence of ProbabilityMap
+    trained : TrainedModel, optional
+    calibration : Calibration, optional
+    attrs : dict, optional
+        More JSON-serialisable information.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import h5py
+
+    from .._atomic import atomic_path
+    from .training import _jsonable
+
+    maps = list(maps)
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as handle:
+            handle.attrs["format"] = PREDICTIONS_FORMAT
+            handle.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            handle.attrs["model_path"] = "" if trained is None or trained.path is None else str(trained.path)
+            handle.attrs["model_metadata"] = json.dumps(_jsonable(trained.metadata) if trained else None)
+            handle.attrs["calibration"] = json.dumps(calibration.to_dict() if calibration else None)
+            handle.attrs["attrs"] = json.dumps(_jsonable(attrs or {}))
+            group = handle.create_group("maps")
+            for pmap in maps:
+                _write_map(group, pmap)
+    from pathlib import Path
+
+    return Path(path)
+
+
+def _map_name(pmap):
+    return f"{pmap.instrument}_{pmap.dataset_id}" + ("_flipped" if pmap.flip_angles else "")
+
+
+def _write_map(group, pmap):
+    name = _map_name(pmap)
+    if name in group:
+        raise ValueError(f"maps: two maps named {name!r} (instrument, dataset_id, flip_angles)")
+    sub = group.create_group(name)
+    sub.create_dataset("probability", data=pmap.probability, compression="gzip")
+    sub.create_dataset("mask", data=pmap.mask, compression="gzip")
+    sub.create_dataset("ks", data=np.asarray(pmap.ks))
+    sub.create_dataset("annuli", data=np.asarray(pmap.annuli, dtype=np.float64).reshape(-1, 2))
+    for key in ("instrument", "dataset_id", "flip_angles", "fwhm", "n_patches", "seconds"):
+        sub.attrs[key] = getattr(pmap, key)
+    sub.attrs["levels"] = np.asarray(pmap.levels, dtype=np.float64)
+
+
+def load_predictions(path):
+    """Read a file of :func:`save_predictions`.
+
+    Returns
+    -------
+    dict
+        ``maps`` (list of ProbabilityMap), ``model_path``, ``model_metadata``,
+        ``calibration`` (dicts or None), ``attrs``, ``created``.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        if handle.attrs.get("format") != PREDICTIONS_FORMAT:
+            raise ValueError(f"path: {str(path)!r} is not an exobench predictions file "
+                             f"(format {handle.attrs.get('format')!r})")
+        maps = [_read_map(handle["maps"][name]) for name in handle["maps"]]
+        return {"maps": maps, "model_path": str(handle.attrs["model_path"]) or None,
+                "model_metadata": json.loads(handle.attrs["model_metadata"]),
+                "calibration": json.loads(handle.attrs["calibration"]),
+                "attrs": json.loads(handle.attrs["attrs"]), "created": str(handle.attrs["created"])}
+
+
+def _read_map(sub):
+    a = sub.attrs
+    return ProbabilityMap(probability=sub["probability"][()], mask=sub["mask"][()].astype(bool),
+                          instrument=str(a["instrument"]), dataset_id=str(a["dataset_id"]),
+                          flip_angles=bool(a["flip_angles"]), levels=tuple(float(v) for v in a["levels"]),
+                          ks=sub["ks"][()], annuli=[tuple(map(float, r)) for r in sub["annuli"][()]],
+                          fwhm=float(a["fwhm"]), n_patches=int(a["n_patches"]), seconds=float(a["seconds"]))

@@ -1,0 +1,541 @@
+"""Labelled samples for supervised detection: MLAR patches with and without a companion.
+
+SODINN's recipe (Gomez Gonzalez et al. 2018), from any dataset:
+
+- **Positives**: companions injected with the dataset's PSF at random
+  positions of the processed annuli, with fluxes set so that their expected
+  S/N after annular PCA (the EIDC organisers' measure, see
+  :class:`exobench.builder.calibration.Calibrator`) is drawn uniformly in
+  ``snr_band``; the MLAR frames of the injected cube are recomputed and the
+  patch centred on the companion's pixel is cut. Several companions share one
+  injected cube (several per annulus, azimuths spaced, all pairwise at least
+  ``spacing`` patch sizes apart, so that no patch sees another companion), so
+  one MLAR computation gives tens of positives.
+- **Negatives**: patches of the dataset's MLAR frames derotated with the
+  negated angles (any real source smears), at random pixels, as many per
+  annulus as there are positives in it (the classes share their radial
+  distribution); a fraction ``mixed_fraction`` of them are sums of two such
+  patches of the same annulus divided by sqrt(2) (SODINN averages two patches;
+  dividing by sqrt(2) instead of 2 keeps the noise level of a single patch,
+  which would otherwise tell the classes apart).
+- **Augmentation** (``augment=True``): the companions are injected at a random
+  sub-pixel offset of up to ``shifts`` px from their patch's central pixel
+  (what inference sees, and no interpolation of the patches), and every patch
+  of both classes is turned by a random multiple of 90 degrees (exact).
+  Small-angle rotations of patches are left out: their interpolation would
+  smooth the noise of the positives only, a cue a network could learn.
+
+By default (``flipped_positives=True``) the positives are injected with the
+inverse angles (:func:`exobench.inject.inject_companions` with
+``inverse_angles=True``) and cut from frames derotated with the negated angles,
+exactly like the negatives: both classes then come out of the same processing
+and only the companion tells them apart (no speckle-pattern or real-source
+difference between normal and flipped derotation to learn). With ``False``,
+SODINN's original recipe: positives from frames derotated with the dataset's
+own angles.
+
+The classes are balanced exactly (``n_samples / 2`` each) and shuffled; every
+draw comes from one :class:`numpy.random.Generator`, so the same
+``random_state`` gives the same bytes.
+"""
+
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_path
+from .._validate import check_choice
+from ..algorithms.base import COLLAPSE_METHODS
+from ..data import Dataset
+from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
+from .features import DEFAULT_LEVELS, _checked_levels, extract_patches, mlar_frames, single_blas_thread
+
+__all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
+           "dataset_checksum"]
+
+#: ``format`` attribute of a samples file, and the version of its layout.
+SAMPLES_FORMAT = "exobench.cnn.samples"
+SAMPLES_VERSION = 1
+
+_ARRAYS = ("x", "y", "positions", "separations", "fluxes", "snr")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelSettings:
+    """How :func:`generate_samples` makes labelled samples.
+
+    Parameters
+    ----------
+    n_samples : int
+        Total number of samples, even: half positives, half negatives.
+    snr_band : (float, float)
+        The companions' target S/N is drawn uniformly in this band, per
+        companion, and converted to a flux at its separation. The default
+        (1, 4) spans SODINN's 1 to 3 and most of the EIDC's faint companions
+        (hard 1-3, soft 3-5): the detections that matter are near the noise,
+        and brighter companions are easy for any detector.
+    levels : tuple of float
+        Levels of cumulative explained variance of the MLAR frames.
+    annulus_width, inner_radius : float
+        Annuli of the MLAR frames, in FWHM (see :func:`~exobench.cnn.features.mlar_frames`).
+    outer_radius : float, optional
+        Outer radius in FWHM (default: as many whole annuli as fit the frame).
+    patch_size : int, optional
+        Odd patch side in pixels (default :func:`~exobench.cnn.features.patch_size`, about 2 FWHM).
+    augment : bool
+        Sub-pixel offsets of the companions and quarter turns of the patches.
+    shifts : float
+        Largest sub-pixel offset (px, along x and along y) of a companion from
+        its patch's central pixel when augmenting (0.5: any pixel phase).
+    rotations : bool
+        Random quarter turns of the patches when augmenting.
+    mixed_fraction : float
+        Fraction of the negatives made of two patches (sum divided by sqrt(2)).
+    flipped_positives : bool
+        Positives injected with the inverse angles and cut from flipped-angle
+        frames, like the negatives (default); False: SODINN's recipe.
+    spacing : float
+        Smallest distance between two companions injected in the same cube, in
+        patch sizes (at least 0.5; the default 1.5 keeps every companion's
+        core out of the other companions' patches).
+    collapse : {"median", "mean"}
+        Collapse of the MLAR frames.
+    derotation : {"bilinear", "bicubic", "fft"}
+        Interpolation of the MLAR frames' derotation.
+
+    Examples
+    --------
+    >>> settings = LabelSettings(n_samples=200, snr_band=(2.0, 5.0))
+    >>> settings.n_samples, settings.snr_band, settings.augment
+    (200, (2.0, 5.0), True)
+    >>> LabelSettings.from_dict(settings.to_dict()) == settings
+    True
+    """
+
+    n_samples: int = 2000
+    snr_band: tuple = (1.0, 4.0)
+    levels: tuple = DEFAULT_LEVELS
+    annulus_width: float = 1.0
+    inner_radius: float = 1.0
+    outer_radius: float | None = None
+    patch_size: int | None = None
+    augment: bool = True
+    shifts: float = 0.5
+    rotations: bool = True
+    mixed_fraction: float = 0.25
+    flipped_positives: bool = True
+    spacing: float = 1.5
+    collapse: str = "median"
+    derotation: str = "bilinear"
+
+    def __post_init__(self):
+        n = self.n_samples
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 or n % 2:
+            raise ValueError(f"n_samples: expected an even integer >= 2 (half positives), got {n!r}")
+        object.__setattr__(self, "n_samples", int(n))
+        band = _pair(self.snr_band, "snr_band")
+        if not 0 < band[0] <= band[1]:
+            raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
+        object.__setattr__(self, "snr_band", band)
+        object.__setattr__(self, "levels", _checked_levels(self.levels))
+        for name in ("augment", "rotations", "flipped_positives"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, bool(getattr(self, name)))
+        _number(self.shifts, "shifts", 0.0, 0.5)
+        _number(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
+        _number(self.spacing, "spacing", 0.5, np.inf)
+        check_choice(self.collapse, "collapse", COLLAPSE_METHODS)
+        check_choice(self.derotation, "derotation", ROTATION_METHODS)
+
+    def to_dict(self):
+        """A JSON-serialisable dict (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values):
+        """The settings of :meth:`to_dict` (unknown keys refused, naming them)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"settings: unknown field(s) {', '.join(map(repr, unknown))}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    def mlar_options(self):
+        """The keyword options of :func:`~exobench.cnn.features.mlar_frames` these settings imply."""
+        return {"levels": self.levels, "annulus_width": self.annulus_width, "inner_radius": self.inner_radius,
+                "outer_radius": self.outer_radius, "collapse": self.collapse, "derotation": self.derotation,
+                "patch": self.patch_size}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LabelledSamples:
+    """Labelled MLAR patches (see :func:`generate_samples`).
+
+    Attributes
+    ----------
+    x : numpy.ndarray, float32, shape ``(n, n_levels, p, p)``
+        The patches.
+    y : numpy.ndarray, uint8, shape ``(n,)``
+        1 for a companion at the patch centre, 0 for none.
+    positions : numpy.ndarray, int64, shape ``(n, 2)``
+        ``(x, y)`` of the patch's central pixel in the frame (of the first of
+        the two patches of a mixed negative).
+    separations : numpy.ndarray, float64, shape ``(n,)``
+        Separation in pixels: of the companion (positives), of the central pixel (negatives).
+    fluxes : numpy.ndarray, float64, shape ``(n,)``
+        Injected flux (1-FWHM aperture, cube units); 0 for negatives.
+    snr : numpy.ndarray, float64, shape ``(n,)``
+        The target S/N of the companion; NaN for negatives.
+    settings : LabelSettings
+    dataset_checksum : str
+        :func:`dataset_checksum` of the source dataset.
+    levels : tuple of float
+    fwhm : float
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    positions: np.ndarray
+    separations: np.ndarray
+    fluxes: np.ndarray
+    snr: np.ndarray
+    settings: LabelSettings
+    dataset_checksum: str
+    levels: tuple
+    fwhm: float
+
+    def __len__(self):
+        return int(self.y.size)
+
+    def __repr__(self):
+        return (f"LabelledSamples(n={len(self)}, positives={int(self.y.sum())}, patches={self.x.shape[1:]}, "
+                f"levels={self.levels}, fwhm={self.fwhm:.3g}, dataset_checksum={self.dataset_checksum[:12]}...)")
+
+
+def dataset_checksum(dataset):
+    """SHA-256 (hex) of a dataset's cube and angles: their shapes, dtypes and bytes.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=10, size=33)
+    >>> dataset_checksum(ds) == dataset_checksum(example_dataset(n_frames=10, size=33))
+    True
+    >>> dataset_checksum(ds) == dataset_checksum(ds.replace(angles=-ds.angles))
+    False
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
+    digest = hashlib.sha256()
+    for array in (dataset.cube, dataset.angles):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def generate_samples(dataset, settings=None, *, random_state=None, progress=False):
+    """Balanced, seeded labelled MLAR patches of a dataset (see the module).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The source observation, with a PSF (3D, or 4D: MLAR frames averaged
+        over channels, companions with a flat spectrum).
+    settings : LabelSettings, optional
+        Defaults to ``LabelSettings()``.
+    random_state : int or numpy.random.Generator, optional
+        Seed of every draw: the same seed gives the same bytes.
+    progress : bool
+        Show a progress bar on stderr (tqdm), counting positives.
+
+    Returns
+    -------
+    LabelledSamples
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=16, size=41)
+    >>> samples = generate_samples(ds, LabelSettings(n_samples=12, levels=(0.5, 0.9)), random_state=1)
+    >>> samples.x.shape, int(samples.y.sum())
+    ((12, 2, 9, 9), 6)
+    """
+    settings = LabelSettings() if settings is None else settings
+    if not isinstance(settings, LabelSettings):
+        raise TypeError(f"settings: expected LabelSettings, got {type(settings).__name__}")
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
+    if dataset.psf is None:
+        raise ValueError("dataset: a PSF is needed to inject companions, got a dataset without one")
+    rng = np.random.default_rng(random_state)
+    with single_blas_thread():  # every matrix is small (see features.single_blas_thread)
+        return _generate(dataset, settings, rng, progress)
+
+
+def _generate(dataset, settings, rng, progress):
+    n_half = settings.n_samples // 2
+    noise = mlar_frames(dataset, flip_angles=True, **settings.mlar_options())
+    with _progress_bar(n_half, progress) as bar:
+        positives = _positives(dataset, noise, settings, rng, n_half, bar)
+    counts = np.bincount(_annulus_index(noise, positives["positions"]), minlength=len(noise.annuli))
+    negatives = _negatives(noise, counts, settings, rng)
+    order = rng.permutation(settings.n_samples)
+    merged = {key: np.concatenate([positives[key], negatives[key]])[order] for key in positives}
+    return LabelledSamples(
+        x=merged["x"], y=merged["y"].astype(np.uint8), positions=merged["positions"].astype(np.int64),
+        separations=merged["separations"].astype(np.float64), fluxes=merged["fluxes"].astype(np.float64),
+        snr=merged["snr"].astype(np.float64), settings=settings, dataset_checksum=dataset_checksum(dataset),
+        levels=noise.levels, fwhm=noise.fwhm)
+
+
+# -- positives -------------------------------------------------------------------------------
+
+
+def _positives(dataset, noise, settings, rng, count, bar):
+    """``count`` positive samples, several companions per injected cube."""
+    flux_per_snr = _flux_per_snr(dataset, noise, settings.flipped_positives)
+    parts, done, empty = [], 0, 0
+    while done < count:
+        pixels, xy = _trial_positions(noise, settings, rng)
+        if len(pixels) == 0:
+            empty += 1
+            if empty > 20:
+                raise ValueError("dataset: found no position for a companion whose patch fits in the frame")
+            continue
+        pixels, xy = pixels[:count - done], xy[:count - done]
+        separations, thetas = cartesian_to_polar(xy[:, 0], xy[:, 1], center=noise.center)
+        snr = rng.uniform(*settings.snr_band, size=len(pixels))
+        fluxes = snr * flux_per_snr(separations)
+        parts.append(_injected_patches(dataset, settings, noise, pixels, separations, thetas, fluxes, rng)
+                     | {"positions": pixels, "separations": separations, "fluxes": fluxes, "snr": snr})
+        done += len(pixels)
+        bar.update(len(pixels))
+    merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    merged["y"] = np.ones(count, dtype=np.uint8)
+    return merged
+
+
+def _injected_patches(dataset, settings, noise, pixels, separations, thetas, fluxes, rng):
+    from ..inject import inject_companions
+
+    injected = inject_companions(dataset, separations=separations, thetas=thetas, fluxes=fluxes,
+                                 inverse_angles=settings.flipped_positives).dataset
+    # with inverse_angles the injected dataset carries the negated angles: its own derotation
+    # is then the flipped one of the negatives
+    frames = mlar_frames(injected, **settings.mlar_options()).frames
+    patches = extract_patches(frames, pixels, noise.patch_size)
+    return {"x": _augmented_turns(patches, settings, rng)}
+
+
+def _trial_positions(noise, settings, rng):
+    """Companion positions for one injected cube: ``(pixels, xy)``, in random order.
+
+    Per annulus, as many companions as fit its mid circle at ``spacing`` patch
+    sizes apart, at equally spaced azimuths from a random start and radii
+    uniform in area; kept when their pixel's patch fits the frame and they are
+    ``spacing`` patch sizes from every companion kept before (random order).
+    """
+    distance = settings.spacing * noise.patch_size
+    radii, thetas = [], []
+    for inner, outer in noise.annuli:
+        count = max(1, int(2 * np.pi * 0.5 * (inner + outer) // max(distance, 1e-9)))
+        thetas.append(rng.uniform(0.0, 360.0) + 360.0 * np.arange(count) / count)
+        radii.append(np.sqrt(rng.uniform(inner**2, outer**2, size=count)))
+    x, y = polar_to_cartesian(np.concatenate(radii), np.concatenate(thetas), center=noise.center)
+    pixels = np.stack([np.round(x), np.round(y)], axis=1).astype(np.int64)
+    order = rng.permutation(len(pixels))
+    offsets = rng.uniform(-settings.shifts, settings.shifts, size=(len(pixels), 2))
+    pixels, offsets = pixels[order], offsets[order]
+    ny, nx = noise.mask.shape
+    fits = (pixels[:, 0] >= 0) & (pixels[:, 0] < nx) & (pixels[:, 1] >= 0) & (pixels[:, 1] < ny)
+    fits[fits] = noise.mask[pixels[fits, 1], pixels[fits, 0]]
+    kept = []
+    for index in np.flatnonzero(fits):
+        if all(np.hypot(*(pixels[index] - pixels[j])) >= distance for j in kept):
+            kept.append(index)
+    pixels = pixels[kept]
+    xy = pixels + (offsets[kept] if settings.augment else 0.0)
+    return pixels, xy.astype(np.float64)
+
+
+def _flux_per_snr(dataset, noise, flipped):
+    """Flux per unit S/N as a function of separation (px), from the annular-PCA calibration.
+
+    Uses the relation's gain (S/N per unit flux between its first and last
+    trial fluxes) rather than ``flux_for_snr``: near the noise the measured
+    relation starts at the S/N of the background alone, which can reach 1 at
+    flux 0 and would give empty "positives"; the gain gives a companion the
+    target S/N on top of a zero-mean background.
+    """
+    from ..builder.calibration import Calibrator
+
+    source = dataset.replace(angles=-dataset.angles) if flipped else dataset
+    separations = np.array([0.5 * (inner + outer) for inner, outer in noise.annuli])
+    relation = Calibrator(source).relation(separations)
+    gain = (relation.snr[:, -1] - relation.snr[:, 0]) / (relation.fluxes[:, -1] - relation.fluxes[:, 0])
+    valid = np.isfinite(gain) & (gain > 0)
+    if not valid.any():
+        raise ValueError("dataset: the flux calibration found no separation where a companion raises the S/N")
+    per_snr = np.where(valid, 1.0 / np.where(valid, gain, 1.0), np.median(1.0 / gain[valid]))
+    return lambda r: np.interp(r, separations, per_snr)
+
+
+# -- negatives -------------------------------------------------------------------------------
+
+
+def _negatives(noise, counts, settings, rng):
+    """Per annulus, ``counts[j]`` negative patches of the flipped-angle frames."""
+    pixels = np.stack(np.nonzero(noise.mask)[::-1], axis=1).astype(np.int64)  # (x, y), row-major
+    annulus = _annulus_index(noise, pixels)
+    first, second, mixed = [], [], []
+    for j, count in enumerate(counts):
+        pool = pixels[annulus == j]
+        if count == 0:
+            continue
+        n_mixed = int(round(settings.mixed_fraction * count)) if len(pool) > 1 else 0
+        n_plain = count - n_mixed
+        plain = rng.choice(len(pool), size=n_plain, replace=n_plain > len(pool))
+        a = rng.integers(0, len(pool), size=n_mixed)
+        b = (a + rng.integers(1, max(len(pool), 2), size=n_mixed)) % len(pool)
+        first.append(pool[np.concatenate([plain, a])])
+        second.append(pool[np.concatenate([plain, b])])
+        mixed.append(np.arange(count) >= n_plain)
+    first, second, mixed = np.concatenate(first), np.concatenate(second), np.concatenate(mixed)
+    patches = extract_patches(noise.frames, first, noise.patch_size)
+    if mixed.any():
+        others = _augmented_turns(extract_patches(noise.frames, second[mixed], noise.patch_size), settings, rng)
+        patches[mixed] = (patches[mixed] + others) / np.float32(np.sqrt(2.0))
+    separations, _ = cartesian_to_polar(first[:, 0], first[:, 1], center=noise.center)
+    n = len(first)
+    return {"x": _augmented_turns(patches, settings, rng), "positions": first,
+            "separations": np.asarray(separations, dtype=np.float64), "fluxes": np.zeros(n),
+            "snr": np.full(n, np.nan), "y": np.zeros(n, dtype=np.uint8)}
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+
+def _augmented_turns(patches, settings, rng):
+    """Each patch turned by a random multiple of 90 degrees (when augmenting with rotations)."""
+    if not (settings.augment and settings.rotations) or len(patches) == 0:
+        return patches
+    turns = rng.integers(0, 4, size=len(patches))
+    out = patches.copy()
+    for k in (1, 2, 3):
+        chosen = turns == k
+        out[chosen] = np.rot90(patches[chosen], k, axes=(-2, -1))
+    return out
+
+
+def _annulus_index(noise, pixels):
+    """The annulus of each ``(x, y)`` pixel (by its centre's radius)."""
+    radius = np.hypot(pixels[:, 0] - noise.center[0], pixels[:, 1] - noise.center[1])
+    outer = np.array([outer for _, outer in noise.annuli])
+    return np.minimum(np.searchsorted(outer, radius, side="right"), len(outer) - 1)
+
+
+def _progress_bar(total, enabled):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="labelled samples", unit="positive", file=sys.stderr, disable=not enabled,
+                leave=False)
+
+
+def _pair(value, name):
+    try:
+        pair = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected two numbers (low, high), got {value!r}") from None
+    if len(pair) != 2 or not all(np.isfinite(pair)):
+        raise ValueError(f"{name}: expected two finite numbers (low, high), got {value!r}")
+    return pair
+
+
+def _number(value, name, low, high):
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
+
+
+# -- HDF5 ------------------------------------------------------------------------------------
+
+
+def save_samples(samples, path, *, overwrite=False):
+    """Write labelled samples to an HDF5 file, atomically (temporary file, then rename).
+
+    One dataset per array (``x``, ``y``, ``positions``, ``separations``,
+    ``fluxes``, ``snr``); attributes ``format``, ``format_version``,
+    ``settings`` (JSON), ``dataset_checksum``, ``exobench_version``,
+    ``levels`` and ``fwhm``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from exobench.examples import example_dataset
+    >>> samples = generate_samples(example_dataset(n_frames=16, size=41),
+    ...                            LabelSettings(n_samples=8, levels=(0.9,)), random_state=0)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "samples.h5"
+    >>> save_samples(samples, path)
+    >>> bool(np.array_equal(load_samples(path).x, samples.x))
+    True
+    """
+    import h5py
+
+    from .. import __version__
+
+    if not isinstance(samples, LabelledSamples):
+        raise TypeError(f"samples: expected LabelledSamples, got {type(samples).__name__}")
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as fh:
+            for name in _ARRAYS:
+                fh.create_dataset(name, data=getattr(samples, name))
+            fh.attrs.update({"format": SAMPLES_FORMAT, "format_version": SAMPLES_VERSION,
+                             "settings": json.dumps(samples.settings.to_dict()),
+                             "dataset_checksum": samples.dataset_checksum, "exobench_version": __version__,
+                             "levels": np.asarray(samples.levels, dtype=np.float64),
+                             "fwhm": float(samples.fwhm)})
+
+
+def load_samples(path):
+    """Read the labelled samples of :func:`save_samples`.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming
+    the file for one that is not a samples file or lacks an array or attribute.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such samples file")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not an HDF5 samples file ({exc})") from None
+    with fh:
+        if fh.attrs.get("format") != SAMPLES_FORMAT:
+            raise ValueError(f"{path}: not an exobench samples file (attribute format is "
+                             f"{fh.attrs.get('format')!r}, expected {SAMPLES_FORMAT!r})")
+        version = int(fh.attrs.get("format_version", -1))
+        if version != SAMPLES_VERSION:
+            raise ValueError(f"{path}: samples file format_version {version}, this exobench reads {SAMPLES_VERSION}")
+        for name in ("settings", "dataset_checksum", "levels", "fwhm"):
+            if name not in fh.attrs:
+                raise ValueError(f"{path}: missing attribute {name!r} of a samples file")
+        missing = [name for name in _ARRAYS if name not in fh]
+        if missing:
+            raise ValueError(f"{path}: missing dataset(s) {', '.join(map(repr, missing))} of a samples file")
+        arrays = {name: fh[name][()] for name in _ARRAYS}
+        settings = LabelSettings.from_dict(json.loads(fh.attrs["settings"]))
+        checksum = str(fh.attrs["dataset_checksum"])
+        levels = tuple(float(v) for v in fh.attrs["levels"])
+        fwhm = float(fh.attrs["fwhm"])
+    return LabelledSamples(**arrays, settings=settings, dataset_checksum=checksum, levels=levels, fwhm=fwhm)

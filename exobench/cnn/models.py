@@ -1,0 +1,346 @@
+"""The CNN models: SODINN's Conv3D and ConvLSTM2D, and a noise-aware Conv3D.
+
+Every model takes MLAR patches of shape ``(n_levels, p, p)`` (one ``p x p``
+patch per explained-variance level, :mod:`exobench.cnn.features`) and outputs
+the probability that a companion sits at the patch centre.
+
+- ``"conv3d"`` (:func:`sodinn_conv3d`) and ``"convlstm"`` (:func:`sodinn_convlstm`)
+  follow SODINN (Gomez Gonzalez et al. 2018): the levels are the depth (Conv3D)
+  or the time axis (ConvLSTM2D); 40 filters of 3x3(x3), pooling, 80 filters of
+  2x2(x2), pooling, dense 128 with dropout, sigmoid.
+- ``"na-conv3d"`` (:func:`noise_aware_conv3d`) is this project's answer to
+  SODINN's false positives, in the spirit of NA-SODINN (Cantero et al. 2023):
+  SODINN sees raw residual amplitudes, which span orders of magnitude between
+  the speckle-dominated inner annuli and the background-limited outer ones, so
+  one network (and one threshold) fits neither regime well. Here each level of a
+  patch is standardised by its own local noise (mean and standard deviation of
+  the patch's outer ring, :func:`standardise_patches`) before the Conv3D branch,
+  and the amplitude information goes in as explicit, scale-free features
+  (:func:`patch_features`): the S/N of the centre aperture against the ring at
+  each level, how the ring's noise falls with the rank (a speckle-regime
+  signature) and the separation in FWHM. They join the convolutional features
+  before the dense layers. The output is calibrated on flipped-angle negatives
+  at inference (:func:`exobench.cnn.inference.calibrate_threshold`).
+
+:func:`model_inputs` turns patches into what a model takes (a list of two
+arrays for ``"na-conv3d"``), so training and inference prepare data the same
+way. This module imports keras only inside the builders.
+"""
+
+import numpy as np
+
+from .._validate import check_choice
+
+__all__ = [
+    "MODEL_NAMES",
+    "MODEL_SIZES",
+    "build_model",
+    "sodinn_conv3d",
+    "sodinn_convlstm",
+    "noise_aware_conv3d",
+    "model_inputs",
+    "patch_features",
+    "standardise_patches",
+    "n_patch_features",
+]
+
+#: Filters of the two convolutional blocks and units of the dense layer per model size
+#: (``"full"`` is SODINN's; ``"tiny"`` trains in seconds, for tests).
+MODEL_SIZES = {"full": (40, 80, 128), "small": (16, 32, 64), "tiny": (4, 8, 16)}
+#: Separation scale of the features (FWHM).
+_SEPARATION_SCALE = 10.0
+
+
+def _layers(input_shape):
+    from ._backend import import_keras
+
+    keras = import_keras()
+    shape = tuple(int(n) for n in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape: expected (n_levels, p, p) with positive sizes, got {input_shape!r}")
+    return keras, shape
+
+
+def _check_size(size):
+    return check_choice(size, "size", tuple(MODEL_SIZES))
+
+
+def _check_dropout(dropout):
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout: expected a value in [0, 1), got {dropout!r}")
+    return float(dropout)
+
+
+def _head(keras, x, dense, dropout):
+    x = keras.layers.Dense(dense, activation="relu", name="dense")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    return keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+
+
+def _conv3d_branch(keras, x, f1, f2):
+    layers = keras.layers
+    x = layers.Conv3D(f1, (3, 3, 3), padding="same", activation="relu", name="conv3d_1")(x)
+    x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_1")(x)
+    x = layers.Conv3D(f2, (2, 2, 2), padding="same", activation="relu", name="conv3d_2")(x)
+    x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_2")(x)
+    return layers.Flatten(name="flatten")(x)
+
+
+def sodinn_conv3d(input_shape, *, size="full", dropout=0.5):
+    """SODINN's Conv3D network over ``(n_levels, p, p)`` MLAR patches.
+
+    Two blocks of Conv3D (40 filters 3x3x3, then 80 filters 2x2x2, ReLU, same
+    padding) each followed by a 2x2x2 max pooling, a dense layer of 128 ReLU
+    units, dropout and a sigmoid unit (sizes of ``size``).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(n_levels, p, p)``.
+    size : {"full", "small", "tiny"}
+        Filters and dense units (:data:`MODEL_SIZES`).
+    dropout : float
+        Dropout rate before the output, in [0, 1).
+
+    Returns
+    -------
+    keras.Model
+        Not compiled.
+
+    Examples
+    --------
+    >>> model = sodinn_conv3d((3, 9, 9), size="tiny")  # doctest: +SKIP
+    >>> model.output_shape  # doctest: +SKIP
+    (None, 1)
+    """
+    f1, f2, dense = MODEL_SIZES[_check_size(size)]
+    dropout = _check_dropout(dropout)
+    keras, shape = _layers(input_shape)
+    inputs = keras.Input(shape=shape, name="patches")
+    x = keras.layers.Reshape((*shape, 1), name="channel")(inputs)
+    x = _conv3d_branch(keras, x, f1, f2)
+    return keras.Model(inputs, _head(keras, x, dense, dropout), name=f"sodinn_conv3d_{size}")
+
+
+def sodinn_convlstm(input_shape, *, size="full", dropout=0.5):
+    """SODINN's ConvLSTM2D network: the levels are the time axis of the recurrence.
+
+    ConvLSTM2D (40 filters 3x3, whole sequence returned), 2x2x2 max pooling,
+    ConvLSTM2D (80 filters 2x2), 2x2x2 max pooling, dense 128 ReLU, dropout,
+    sigmoid (sizes of ``size``).
+
+    Parameters
+    ----------
+    input_shape, size, dropout
+        As in :func:`sodinn_conv3d`.
+
+    Returns
+    -------
+    keras.Model
+        Not compiled.
+    """
+    f1, f2, dense = MODEL_SIZES[_check_size(size)]
+    dropout = _check_dropout(dropout)
+    keras, shape = _layers(input_shape)
+    layers = keras.layers
+    inputs = keras.Input(shape=shape, name="patches")
+    x = layers.Reshape((*shape, 1), name="channel")(inputs)
+    x = layers.ConvLSTM2D(f1, (3, 3), padding="same", return_sequences=True, name="convlstm_1")(x)
+    x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_1")(x)
+    x = layers.ConvLSTM2D(f2, (2, 2), padding="same", return_sequences=True, name="convlstm_2")(x)
+    x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return keras.Model(inputs, _head(keras, x, dense, dropout), name=f"sodinn_convlstm_{size}")
+
+
+def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5):
+    """The noise-aware Conv3D: standardised patches plus S/N and noise-regime features.
+
+    Two inputs (see :func:`model_inputs`): ``patches``, the MLAR patches
+    standardised level by level by their outer ring (:func:`standardise_patches`),
+    through SODINN's Conv3D branch; and ``features`` (:func:`patch_features`),
+    through a small dense layer; both concatenated before the dense layer, the
+    dropout and the sigmoid unit.
+
+    Parameters
+    ----------
+    input_shape, size, dropout
+        As in :func:`sodinn_conv3d` (``input_shape`` is that of the patches).
+
+    Returns
+    -------
+    keras.Model
+        Not compiled.
+    """
+    f1, f2, dense = MODEL_SIZES[_check_size(size)]
+    dropout = _check_dropout(dropout)
+    keras, shape = _layers(input_shape)
+    layers = keras.layers
+    patches = keras.Input(shape=shape, name="patches")
+    features = keras.Input(shape=(n_patch_features(shape[0]),), name="features")
+    x = layers.Reshape((*shape, 1), name="channel")(patches)
+    x = _conv3d_branch(keras, x, f1, f2)
+    f = layers.Dense(max(dense // 4, 8), activation="relu", name="feature_dense")(features)
+    x = layers.Concatenate(name="join")([x, f, features])
+    return keras.Model([patches, features], _head(keras, x, dense, dropout), name=f"noise_aware_conv3d_{size}")
+
+
+_BUILDERS = {"conv3d": sodinn_conv3d, "convlstm": sodinn_convlstm, "na-conv3d": noise_aware_conv3d}
+#: Names of :func:`build_model`.
+MODEL_NAMES = tuple(_BUILDERS)
+
+
+def build_model(name, input_shape, **options):
+    """Build the model registered as ``name`` (not compiled).
+
+    Parameters
+    ----------
+    name : {"conv3d", "convlstm", "na-conv3d"}
+    input_shape : tuple of int
+        ``(n_levels, p, p)``.
+    **options
+        ``size`` and ``dropout`` of the builder.
+
+    Examples
+    --------
+    >>> build_model("conv3d", (3, 9, 9), size="tiny").count_params() > 0  # doctest: +SKIP
+    True
+    >>> build_model("resnet", (3, 9, 9))
+    Traceback (most recent call last):
+    ...
+    ValueError: name: expected one of 'conv3d', 'convlstm', 'na-conv3d', got 'resnet'
+    """
+    check_choice(name, "name", MODEL_NAMES)
+    return _BUILDERS[name](input_shape, **options)
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+
+def n_patch_features(n_levels):
+    """Number of :func:`patch_features` for ``n_levels`` levels: ``2 * n_levels``.
+
+    Examples
+    --------
+    >>> n_patch_features(3)
+    6
+    """
+    return 2 * int(n_levels)
+
+
+def _regions(size, fwhm):
+    """Boolean masks (p, p) of the centre aperture and the outer ring of a patch."""
+    c = size // 2
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(xx - c, yy - c)
+    centre = r <= max(fwhm / 2.0, 1.0)
+    ring = r >= min(0.9 * fwhm, c - 0.5)
+    if np.count_nonzero(ring) < 8:
+        ring = r >= c - 1.0
+    return centre, ring
+
+
+def _ring_statistics(patches, fwhm):
+    centre, ring = _regions(patches.shape[-1], fwhm)
+    values = patches[..., ring]
+    mean = values.mean(axis=-1)
+    std = values.std(axis=-1)
+    std = np.where(std > 0, std, 1.0)
+    return patches[..., centre].mean(axis=-1), mean, std
+
+
+def standardise_patches(patches, fwhm):
+    """Each level of each patch minus its outer ring's mean, over the ring's standard deviation.
+
+    The ring is the patch's pixels at least 0.9 FWHM from its centre (at
+    least 8 pixels); a constant ring leaves the level unscaled.
+
+    Parameters
+    ----------
+    patches : array_like, shape (n, n_levels, p, p)
+    fwhm : float
+        FWHM in pixels.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, n_levels, p, p)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> out = standardise_patches(rng.normal(5.0, 3.0, size=(2, 3, 9, 9)), 4.0)
+    >>> out.shape, out.dtype, bool(abs(out.mean()) < 0.5)
+    ((2, 3, 9, 9), dtype('float32'), True)
+    """
+    patches = np.asarray(patches, dtype=np.float64)
+    _, mean, std = _ring_statistics(patches, float(fwhm))
+    return ((patches - mean[..., None, None]) / std[..., None, None]).astype(np.float32)
+
+
+def patch_features(patches, separations, fwhm):
+    """Scale-free features of each patch: ``2 * n_levels`` numbers.
+
+    For each level: the S/N of the centre aperture (radius FWHM / 2) against
+    the outer ring (mean and standard deviation of the pixels at least 0.9 FWHM
+    from the centre); for each level after the first: the log10 ratio of its
+    ring's noise to the first level's (how the residual noise falls with the
+    rank: steep in speckle-dominated regions, flat in background-limited ones);
+    then the separation in FWHM over 10.
+
+    Parameters
+    ----------
+    patches : array_like, shape (n, n_levels, p, p)
+    separations : array_like, shape (n,)
+        Separation of each patch centre from the star, in pixels.
+    fwhm : float
+        FWHM in pixels.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, 2 * n_levels)
+
+    Examples
+    --------
+    >>> patches = np.ones((1, 2, 9, 9))
+    >>> patches[0, :, 4, 4] = 11.0
+    >>> patch_features(patches, [20.0], 4.0).astype(float).round(2).tolist()
+    [[0.77, 0.77, 0.0, 0.5]]
+    """
+    patches = np.asarray(patches, dtype=np.float64)
+    separations = np.asarray(separations, dtype=np.float64).reshape(-1)
+    if patches.ndim != 4 or separations.size != patches.shape[0]:
+        raise ValueError(f"separations: expected one separation per patch ({patches.shape[0]}), "
+                         f"got {separations.size}")
+    centre, mean, std = _ring_statistics(patches, float(fwhm))
+    snr = (centre - mean) / std
+    ratio = np.log10(std[:, 1:] / std[:, :1])
+    sep = (separations / float(fwhm) / _SEPARATION_SCALE)[:, None]
+    return np.concatenate([snr, ratio, sep], axis=1).astype(np.float32)
+
+
+def model_inputs(name, patches, separations, fwhm):
+    """What model ``name`` takes for these patches (training and inference use it alike).
+
+    Parameters
+    ----------
+    name : {"conv3d", "convlstm", "na-conv3d"}
+    patches : array_like, shape (n, n_levels, p, p)
+    separations : array_like, shape (n,)
+        In pixels (used by ``"na-conv3d"`` only).
+    fwhm : float
+
+    Returns
+    -------
+    ndarray or list of ndarray
+        The float32 patches, or ``[standardised patches, features]``.
+
+    Examples
+    --------
+    >>> x = model_inputs("na-conv3d", np.ones((4, 3, 9, 9)), np.full(4, 10.0), 4.0)
+    >>> [a.shape for a in x]
+    [(4, 3, 9, 9), (4, 6)]
+    """
+    check_choice(name, "name", MODEL_NAMES)
+    if name != "na-conv3d":
+        return np.asarray(patches, dtype=np.float32)
+    return [standardise_patches(patches, fwhm), patch_features(patches, separations, fwhm)]

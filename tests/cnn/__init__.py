@@ -1,0 +1,1 @@
+"""Tests of the CNN subpackage (exobench.cnn)."""

@@ -1,0 +1,108 @@
+"""The ``cnn`` baseline through the plug-in interface of exobench.baseline and the command line."""
+
+import math
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import yaml
+
+from exobench import baseline as bl
+from exobench.cli import main
+from exobench.cnn._backend import unavailable_reason
+from exobench.data.fits_io import write_dataset
+from exobench.examples import example_dataset
+from exobench.inject import inject_companions
+from exobench.scoring.reference import Reference, ReferenceDataset
+from exobench.scoring.submission import extract_zip, read_submission
+
+SIZE = 41
+COMPANIONS = {("nirc2", "1"): ([11.0], [60.0]), ("sphere_irdis", "1"): ([], [])}
+#: Small, fast parameters (the defaults train a larger network on more samples).
+FAST = {"cnn": {"size": "tiny", "n_samples": 300, "levels": [0.5, 0.9], "epochs": 6, "snr_band": [3.0, 8.0]}}
+
+needs_keras = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+
+
+@pytest.fixture(scope="module")
+def phase(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("phase")
+    truth = {}
+    for seed, ((instrument, k), (seps, thetas)) in enumerate(COMPANIONS.items()):
+        dataset = example_dataset(n_frames=20, size=SIZE, seed=seed).replace(instrument=instrument, dataset_id=k)
+        positions = np.zeros((0, 2))
+        if seps:
+            injection = inject_companions(dataset, separations=seps, thetas=thetas, contrasts=[5e-3])
+            dataset, positions = injection.dataset, injection.truth[["x", "y"]].to_numpy()
+        write_dataset(dataset, folder)
+        truth[instrument, k] = (positions, float(dataset.fwhm))
+    return folder, truth
+
+
+def test_cnn_is_registered_with_its_parameters():
+    cls = bl.get_baseline("cnn")
+    assert cls.options_key == "cnn" and cls.detection_maps() == ("significance", "probability")
+    params = cls.default_params()
+    assert cls.default_threshold(params) == pytest.approx(-math.log10(params["cnn"]["fpr"]))
+    assert cls.default_threshold(dict(params, detection_map="probability")) == 0.9
+    if unavailable_reason() is None:
+        assert "cnn" in bl.available_baselines()
+        assert bl.load_params({"cnn": {"epochs": 5}}, "cnn")["cnn"]["epochs"] == 5
+        for bad, named in [({"cnn": {"model": "resnet"}}, "cnn: model"), ({"cnn": {"fpr": 2.0}}, "cnn: fpr"),
+                           ({"cnn": {"n_samples": 3}}, "n_samples"), ({"cnn": {"epochs": "x"}}, "cnn: epochs"),
+                           ({"cnn": {"model": "absent.keras"}}, "not found"), ({"cnn": {"depth": 3}}, "depth"),
+                           ({"detection_map": "snr"}, "detection_map")]:
+            with pytest.raises(ValueError, match=named):
+                bl.load_params(bad, "cnn")
+
+
+def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from exobench.cnn import _backend
+    from exobench.cnn.baseline import CNNBaseline
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras" else real(name, *a))
+    reason = CNNBaseline.unavailable_reason()
+    assert "keras is not installed" in reason and "pip install 'exobench[cnn]'" in reason
+    with pytest.raises(ImportError, match=r"exobench\[cnn\]"):
+        _backend.import_keras()
+
+
+def test_registry_and_cnn_modules_import_no_framework_and_set_no_backend():
+    code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); import exobench, exobench.baseline as bl; "
+            "bl.get_baseline('cnn'); import exobench.cnn.baseline, exobench.cnn.inference, exobench.cnn.training; "
+            "bad = [m for m in ('keras', 'torch', 'tensorflow') if m in sys.modules]; "
+            "assert not bad and 'KERAS_BACKEND' not in os.environ, bad")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+@needs_keras
+def test_cnn_baseline_writes_a_submission_the_scorer_accepts(phase, tmp_path, capsys):
+    folder, truth = phase
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(FAST))
+    archive = tmp_path / "cnn.zip"
+    assert main(["baseline", "cnn", str(folder), "-o", str(archive), "--params", str(params), "--quiet"]) == 0
+    threshold = -math.log10(bl.default_params("cnn")["cnn"]["fpr"])
+    assert f"significance map, threshold {threshold:g}" in capsys.readouterr().out
+    with zipfile.ZipFile(archive) as zf:
+        assert sorted(zf.namelist()) == sorted([f"{i}_detmap_{k}.fits" for i, k in truth] +
+                                               ["detection_threshold.fits"])
+    dest = tmp_path / "unzipped"
+    dest.mkdir()
+    extract_zip(archive, dest)
+    reference = Reference(datasets=tuple(ReferenceDataset(i, k, pos, fwhm, (SIZE, SIZE))
+                                         for (i, k), (pos, fwhm) in truth.items()))
+    submission = read_submission(dest, reference)
+    assert submission.threshold == pytest.approx(threshold) and not submission.missing
+    for key, image in submission.detmaps.items():
+        assert image.shape == (SIZE, SIZE) and np.all(np.isfinite(image)) and image.min() == 0.0
+    detmap = submission.detmaps["nirc2", "1"]
+    (x, y), = truth["nirc2", "1"][0]
+    y_peak, x_peak = np.unravel_index(np.argmax(detmap), detmap.shape)
+    assert np.hypot(x_peak - x, y_peak - y) <= 2.0  # the companion is the map's brightest source

@@ -1,0 +1,171 @@
+"""Probability maps, threshold calibration and prediction files (exobench.cnn.inference)."""
+
+import numpy as np
+import pytest
+
+from exobench.cnn._backend import unavailable_reason
+from exobench.cnn.inference import (
+    Calibration,
+    calibrate_threshold,
+    load_predictions,
+    mlar_options,
+    probability_map,
+    save_predictions,
+    threshold_for_rate,
+)
+
+needs_keras = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    from exobench.examples import example_dataset
+
+    return example_dataset(n_frames=20, size=41, seed=1)
+
+
+@pytest.fixture(scope="module")
+def samples(dataset):
+    from exobench.cnn.labels import LabelSettings, generate_samples
+
+    settings = LabelSettings(n_samples=400, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95))
+    return generate_samples(dataset, settings, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def trained(samples):
+    from exobench.cnn.training import train_model
+
+    return train_model(samples, model="na-conv3d", size="tiny", epochs=10, batch_size=32, random_state=0)
+
+
+@needs_keras
+def test_tiny_model_separates_labelled_samples(trained, dataset):
+    from exobench.cnn.labels import LabelSettings, generate_samples
+
+    held_out = generate_samples(dataset, LabelSettings(n_samples=200, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95)),
+                                random_state=99)
+    p = trained.predict(held_out.x, held_out.separations, held_out.fwhm)
+    assert np.mean((p > 0.5) == (held_out.y == 1)) > 0.9
+
+
+@needs_keras
+def test_map_peaks_at_an_injected_companion(trained, samples, dataset):
+    from exobench.inject import inject_companions
+
+    flux = 1.5 * np.median(samples.fluxes[samples.y == 1])
+    injected = inject_companions(dataset, separations=[11.0], thetas=[130.0], fluxes=[flux])
+    pmap = probability_map(injected.dataset, trained, batch_size=300)
+    assert pmap.probability.shape == dataset.frame_shape and pmap.n_patches == int(pmap.mask.sum())
+    assert np.all(np.isfinite(pmap.probability)) and np.all(pmap.probability[~pmap.mask] == 0)
+    y, x = np.unravel_index(np.argmax(pmap.probability), pmap.probability.shape)
+    assert np.hypot(x - injected.truth.x[0], y - injected.truth.y[0]) <= 2.0
+    assert pmap.probability.max() > 0.9
+    same = probability_map(injected.dataset, trained, batch_size=7000)  # batches do not change the map
+    np.testing.assert_allclose(same.probability, pmap.probability, rtol=0, atol=1e-6)
+
+
+@needs_keras
+def test_calibrated_threshold_gives_the_rate_on_negatives(trained, dataset):
+    from exobench.examples import example_dataset
+
+    other = example_dataset(n_frames=20, size=45, seed=5)
+    calibration = calibrate_threshold([dataset, other], trained, fpr=0.02)
+    assert isinstance(calibration, Calibration) and calibration.n_datasets == 2
+    negatives = [probability_map(d, trained, flip_angles=True) for d in (dataset, other)]
+    rates = [np.mean(m.values() > calibration.threshold) for m in negatives]
+    assert np.mean(rates) <= 0.02 and np.mean(rates) > 0.01
+    assert calibration.per_dataset == pytest.approx(rates) and calibration.achieved == pytest.approx(np.mean(rates))
+    blob = calibrate_threshold(None, trained, fpr=1.0, rule="blob", negative_maps=negatives)
+    assert blob.achieved <= 1.0 and 0.0 <= blob.threshold <= 1.0
+
+
+def test_threshold_for_rate_weights_datasets_equally():
+    rng = np.random.default_rng(0)
+    maps = [rng.uniform(size=(20, 20)), rng.uniform(size=(60, 60)) ** 3]
+    masks = [np.ones((20, 20), bool), np.ones((60, 60), bool)]
+    t, rates = threshold_for_rate(maps, masks, 0.05)
+    assert np.mean(rates) <= 0.05 and np.mean(rates) > 0.045
+    assert rates == tuple(float(np.mean(m > t)) for m in maps)
+    with pytest.raises(ValueError, match="fpr"):
+        threshold_for_rate(maps, masks, 1.5)
+    with pytest.raises(ValueError, match="rule"):
+        threshold_for_rate(maps, masks, 0.1, rule="dataset")
+    with pytest.raises(ValueError, match="fwhms"):
+        threshold_for_rate(maps, masks, 0.1, rule="blob")
+
+
+def test_blob_rule_counts_false_positive_blobs():
+    detmap = np.zeros((40, 40))
+    detmap[5, 5:7] = 0.9   # one blob of 2 pixels
+    detmap[30, 30:32] = 0.8
+    detmap[20, 20] = 0.95  # a single pixel: below npix, never a false positive
+    mask = np.ones_like(detmap, bool)
+    t, per_dataset = threshold_for_rate([detmap], [mask], 1.0, rule="blob", fwhms=[4.0])
+    assert t == 0.8 and per_dataset == (1.0,)
+    t, per_dataset = threshold_for_rate([detmap], [mask], 0.0, rule="blob", fwhms=[4.0])
+    assert t == 0.9 and per_dataset == (0.0,)
+
+
+@needs_keras
+def test_predictions_round_trip(trained, dataset, tmp_path):
+    pmap = probability_map(dataset, trained)
+    negative = probability_map(dataset, trained, flip_angles=True)
+    calibration = calibrate_threshold(None, trained, fpr=0.05, negative_maps=[negative])
+    path = save_predictions(tmp_path / "pred.h5", [pmap, negative], trained=trained, calibration=calibration,
+                            attrs={"phase": 1})
+    back = load_predictions(path)
+    assert [m.key for m in back["maps"]] == [pmap.key, negative.key] and back["attrs"] == {"phase": 1}
+    np.testing.assert_array_equal(back["maps"][0].probability, pmap.probability)
+    assert back["maps"][1].flip_angles and back["calibration"]["threshold"] == calibration.threshold
+    assert back["model_metadata"]["model"] == "na-conv3d"
+    assert mlar_options(trained)["levels"] == (0.5, 0.8, 0.95)
+    with pytest.raises(ValueError, match="two maps named"):
+        save_predictions(tmp_path / "twice.h5", [pmap, pmap])
+
+
+def test_significance_maps_share_one_threshold_across_datasets():
+    import types
+
+    from exobench.cnn.inference import significance_map
+
+    rng = np.random.default_rng(3)
+    rates = []
+    for scale, size in [(0.3, 60), (8.0, 90)]:  # two datasets whose networks are calibrated very differently
+        mask = np.ones((size, size), bool)
+        negative = types.SimpleNamespace(probability=1 / (1 + np.exp(-rng.normal(0, scale, (size, size)))), mask=mask)
+        noise = types.SimpleNamespace(probability=1 / (1 + np.exp(-rng.normal(0, scale, (size, size)))), mask=mask)
+        own = significance_map(negative, negative)
+        rates.append(np.mean(own > 2.0))                   # fpr 1e-2 on its own negatives
+        assert abs(np.mean(significance_map(noise, negative) > 2.0) - 0.01) < 0.006  # and on fresh noise
+        brightest = 1 - (1 - negative.probability.max()) / 4  # above every negative pixel
+        bright = types.SimpleNamespace(probability=np.where(mask, brightest, 0.0), mask=mask)
+        assert np.all(significance_map(bright, negative) > own.max())  # beyond the negatives: still ranked
+    assert all(0.005 < r <= 0.01 for r in rates)
+
+
+def test_significance_by_annulus_gives_each_separation_the_rate():
+    import types
+
+    from exobench.cnn.inference import significance_map
+
+    rng = np.random.default_rng(4)
+    size = 81
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(xx - 40, yy - 40)
+    annuli = [(4.0, 16.0), (16.0, 28.0), (28.0, 40.0)]
+    mask = (r >= 4) & (r < 40)
+    scale = np.where(r < 16, 6.0, 1.0)  # the inner annulus: heavy tails
+
+    def pmap():
+        return types.SimpleNamespace(probability=np.where(mask, 1 / (1 + np.exp(-scale * rng.normal(size=r.shape))), 0),
+                                     mask=mask, annuli=annuli)
+
+    negative, fresh = pmap(), pmap()
+    inner = mask & (r < 16)
+    pooled = significance_map(fresh, negative)
+    assert np.mean(pooled[inner] > 2) > 0.03  # one scale for the whole map: the inner annulus floods
+    for kwargs in ({"by_annulus": True}, {"by_annulus": True, "min_pixels": 700}):
+        calibrated = significance_map(fresh, negative, **kwargs)
+        assert np.mean(calibrated[inner] > 2) < 0.02 and np.mean(calibrated[mask & ~inner] > 2) < 0.02
+        assert np.all(calibrated[~mask] == 0)

@@ -1,0 +1,69 @@
+"""The CNN architectures and their inputs (exobench.cnn.models)."""
+
+import numpy as np
+import pytest
+
+from exobench.cnn._backend import unavailable_reason
+from exobench.cnn.models import (
+    MODEL_NAMES,
+    build_model,
+    model_inputs,
+    n_patch_features,
+    patch_features,
+    standardise_patches,
+)
+
+needs_keras = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+
+
+@needs_keras
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_models_map_patches_to_one_probability(name):
+    model = build_model(name, (3, 9, 9), size="tiny")
+    inputs = model_inputs(name, np.random.default_rng(0).normal(size=(5, 3, 9, 9)), np.full(5, 12.0), 4.0)
+    out = np.asarray(model.predict_on_batch(inputs))
+    assert out.shape == (5, 1)
+    assert np.all((out >= 0) & (out <= 1))
+
+
+@needs_keras
+def test_full_models_have_sodinn_layers():
+    conv3d = build_model("conv3d", (4, 11, 11))
+    filters = [layer.filters for layer in conv3d.layers if hasattr(layer, "filters")]
+    assert filters == [40, 80]
+    assert [layer.kernel_size for layer in conv3d.layers if hasattr(layer, "filters")] == [(3, 3, 3), (2, 2, 2)]
+    lstm = build_model("convlstm", (4, 11, 11))
+    assert [layer.filters for layer in lstm.layers if hasattr(layer, "filters")] == [40, 80]
+    assert conv3d.get_layer("dense").units == lstm.get_layer("dense").units == 128
+    assert conv3d.get_layer("probability").activation.__name__ == "sigmoid"
+    assert [tuple(i.shape) for i in build_model("na-conv3d", (4, 11, 11)).inputs] == [(None, 4, 11, 11), (None, 8)]
+
+
+def test_unknown_options_are_named():
+    with pytest.raises(ValueError, match="name: expected one of"):
+        build_model("vgg", (3, 9, 9))
+    if unavailable_reason() is None:
+        with pytest.raises(ValueError, match="size"):
+            build_model("conv3d", (3, 9, 9), size="huge")
+        with pytest.raises(ValueError, match="dropout"):
+            build_model("conv3d", (3, 9, 9), dropout=1.5)
+        with pytest.raises(ValueError, match="input_shape"):
+            build_model("conv3d", (9, 9))
+
+
+def test_features_are_scale_free_and_see_a_centred_source():
+    rng = np.random.default_rng(1)
+    noise = rng.normal(size=(200, 3, 9, 9))
+    yy, xx = np.mgrid[:9, :9]
+    blob = np.exp(-((xx - 4) ** 2 + (yy - 4) ** 2) / 4.0)
+    with_source = noise + 5 * blob
+    seps = np.full(200, 20.0)
+    f_noise, f_source = patch_features(noise, seps, 4.0), patch_features(with_source, seps, 4.0)
+    assert f_noise.shape == (200, n_patch_features(3))
+    assert f_source[:, :3].mean() > f_noise[:, :3].mean() + 2  # the centre's S/N
+    np.testing.assert_allclose(patch_features(1e3 * with_source + 7, seps, 4.0), f_source, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(standardise_patches(1e3 * noise + 7, 4.0), standardise_patches(noise, 4.0),
+                               rtol=1e-4, atol=1e-4)
+    assert np.allclose(f_source[:, -1], 0.5)  # separation 20 px = 5 FWHM, over 10
+    with pytest.raises(ValueError, match="separations"):
+        patch_features(noise, seps[:3], 4.0)

@@ -32,7 +32,7 @@ import numbers
 import numpy as np
 
 from .._validate import check_choice
-from ..algorithms.base import COLLAPSE_METHODS, median_frame
+from ..algorithms.base import COLLAPSE_METHODS, median_frame, one_blas_thread
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, frame_center, rotate_frames
 
@@ -298,7 +298,7 @@ def _channel_frames(cube, angles, bounds, levels, collapse, derotation):
     residuals = np.zeros((t, len(levels), ny * nx), dtype=np.float32)
     ks = np.empty((len(bounds), len(levels)), dtype=np.int64)
     radius = _radius(cube.shape).ravel()
-    with single_blas_thread():  # small matrices: threads only cost (and oversubscribe a busy machine)
+    with one_blas_thread():  # small matrices: threads only cost (and oversubscribe a busy machine)
         for index, (inner, outer) in enumerate(bounds):
             pixels = np.flatnonzero((radius >= inner) & (radius < outer))
             ks[index] = _annulus_residuals(flat[:, pixels], levels, residuals, pixels)
@@ -325,13 +325,6 @@ def _annulus_residuals(values, levels, out, pixels):
             done = int(k)
         out[:, level, pixels] = matrix
     return ks
-
-
-def single_blas_thread():
-    """A context with one BLAS thread (threadpoolctl): the matrices here are small."""
-    import threadpoolctl
-
-    return threadpoolctl.threadpool_limits(limits=1, user_api="blas")
 
 
 def _radius(shape):

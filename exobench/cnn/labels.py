@@ -52,7 +52,8 @@ from .._validate import check_choice
 from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
-from .features import DEFAULT_LEVELS, _checked_levels, extract_patches, mlar_frames, single_blas_thread
+from ..algorithms.base import one_blas_thread
+from .features import DEFAULT_LEVELS, _checked_levels, extract_patches, mlar_frames
 
 __all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
            "dataset_checksum"]
@@ -274,7 +275,7 @@ def generate_samples(dataset, settings=None, *, random_state=None, progress=Fals
     if dataset.psf is None:
         raise ValueError("dataset: a PSF is needed to inject companions, got a dataset without one")
     rng = np.random.default_rng(random_state)
-    with single_blas_thread():  # every matrix is small (see features.single_blas_thread)
+    with one_blas_thread():  # every matrix is small
         return _generate(dataset, settings, rng, progress)
 
 

@@ -204,6 +204,51 @@ def measure(public, sweep_public, reference, repeats):
     return out
 
 
+def interleaved(phases, repeats):
+    """Best wall times of the baseline on each phase, the runs of the three kinds interleaved.
+
+    Kinds: in-process (default numba threads), 2 workers, and 2 workers with
+    the last round's tasks left whole (``exobench.baseline._piece_counts``
+    forced to 1: what the cut saves). Interleaving spreads any slow spell of
+    the machine over the three kinds alike.
+    """
+    import exobench.baseline as bl
+    from exobench.parallel import Executor
+
+    cut = bl._piece_counts
+    rows = []
+    with Executor() as local, Executor(workers=2) as cluster:
+        for label, public in phases:
+            print(f"interleaved runs: {label} ...", flush=True)
+            times = {"in_process": [], "cluster": [], "cluster_uncut": []}
+            baseline_run(public, local)
+            baseline_run(public, cluster)
+            for _ in range(repeats):
+                for kind, executor, counts in (("in_process", local, cut), ("cluster", cluster, cut),
+                                               ("cluster_uncut", cluster, lambda tasks, slots: [1] * len(tasks))):
+                    bl._piece_counts = counts
+                    try:
+                        times[kind].append(timed(lambda: baseline_run(public, executor), 1)[0])
+                    finally:
+                        bl._piece_counts = cut
+            best = {kind: min(values) for kind, values in times.items()}
+            rows.append({"label": label, **{f"{k}_s": v for k, v in best.items()},
+                         "speedup": best["in_process"] / best["cluster"],
+                         "speedup_uncut": best["in_process"] / best["cluster_uncut"]})
+    return rows
+
+
+def interleaved_lines(rows, repeats):
+    lines = ["", f"Interleaved runs (best of {repeats} of each kind, taken in turn; 2 workers with the last round's "
+             "datasets cut into pieces, as `run_baseline` does, and without):", "",
+             "| baseline `pca-annular` on | in-process | 2 workers | speed-up | 2 workers, uncut | speed-up |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['label']} | {r['in_process_s']:.2f} s | {r['cluster_s']:.2f} s | **{r['speedup']:.2f}x** | "
+                     f"{r['cluster_uncut_s']:.2f} s | {r['speedup_uncut']:.2f}x |")
+    return lines
+
+
 def section(r, command, load_before, load_after, shape, sweep_shape):
     import exobench
 
@@ -254,6 +299,7 @@ def section(r, command, load_before, load_after, shape, sweep_shape):
         "float64 and one task at a time per worker. The peak holds exobench, numpy, scipy, astropy and numba "
         "with their compiled kernels (about 230 MiB, see docs/scaling.md) plus one task's dataset and working "
         "memory (annular PCA: about 3 x the cube).",
+        *interleaved_lines(r["interleaved"], r["interleaved_repeats"]),
         END,
     ]
     return "\n".join(lines) + "\n"
@@ -272,6 +318,14 @@ def main(argv=None):
         public, _ = make_phase(Path(tmp) / "nine", 9, frames=shape[0], size=shape[1])
         sweep_public, reference = make_phase(Path(tmp) / "three", 3, frames=shape[0], size=shape[1])
         result = measure(public, sweep_public, reference, repeats)
+        big = (shape[0], 161, 161) if not args.quick else shape
+        label = f"{{n}} datasets of {big[0]} x {big[1]} x {big[2]}"
+        nine_big, _ = make_phase(Path(tmp) / "nine_big", 9, frames=big[0], size=big[1])
+        three_big, _ = make_phase(Path(tmp) / "three_big", 3, frames=big[0], size=big[1])
+        phases = [(label.format(n=9) + " (EIDC-sized)", nine_big), (label.format(n=3) + " (the default challenge's count)",
+                  three_big), (f"9 datasets of {shape[0]} x {shape[1]} x {shape[2]}", public)]
+        result["interleaved_repeats"] = 2 if args.quick else 5
+        result["interleaved"] = interleaved(phases, result["interleaved_repeats"])
     load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
     command = "python bench/bench_parallel.py" + (" --quick" if args.quick else "")
     text = section(result, command, load_before, load_after, shape, (3,))

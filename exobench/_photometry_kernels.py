@@ -44,10 +44,17 @@ def overlap_stamp(ux, uy, radius, sa, sw, vw, weights):
                 weights[f, e] = 2.0 * (min(s_a, -s_w) + s_r) + middle + 2.0 * (max(s_a, s_w) - s_w)
             else:
                 weights[f, e] = middle
-    # pixel overlaps: differences of the four corners, in place (row f, column e)
+    # pixel overlaps: differences of the four corners, in place (row f, column e); exactly 0 for
+    # pixels that do not meet the circle (their difference is rounding, not area, and it would make
+    # a sum read pixels that the aperture does not touch)
     for f in range(my):
+        dy = max(abs(j0 + f - uy) - 0.5, 0.0)
         for e in range(mx):
-            weights[f, e] = weights[f + 1, e + 1] - weights[f, e + 1] - weights[f + 1, e] + weights[f, e]
+            dx = max(abs(i0 + e - ux) - 0.5, 0.0)
+            if dx * dx + dy * dy >= radius * radius:
+                weights[f, e] = 0.0
+            else:
+                weights[f, e] = weights[f + 1, e + 1] - weights[f, e + 1] - weights[f + 1, e] + weights[f, e]
     return i0, j0, mx, my
 
 @jit

@@ -102,12 +102,15 @@ __all__ = [
     "PLUGIN_MODULES",
     "SNR_THRESHOLD",
     "STIM_THRESHOLD",
+    "MAX_MAP_PARTS",
 ]
 
 #: Detection maps a baseline can build.
 DETECTION_MAPS = ("snr", "stim")
 #: Threshold of S/N maps (documented rule, overridable with the YAML ``threshold``).
 SNR_THRESHOLD = 5.0
+#: The most pieces one dataset's map is cut into when a cluster has idle workers (see :func:`run_map_tasks`).
+MAX_MAP_PARTS = 4
 #: Threshold of normalised STIM maps: the largest value of the inverse STIM map.
 STIM_THRESHOLD = 1.0
 #: Keys of a parameter file.
@@ -171,7 +174,12 @@ class Baseline:
     - ``default_threshold(params)``: the threshold when ``params["threshold"]``
       is ``None``;
     - ``unavailable_reason()``: why it cannot run here (a missing optional
-      dependency, no trained model), or ``None``.
+      dependency, no trained model), or ``None``;
+    - optionally, ``map_parts(params)`` (default 1), ``detection_map_part(dataset,
+      params, part, parts)`` and ``combine_map_parts(dataset, params, pieces)``:
+      a map cut into independent pieces, which :func:`run_map_tasks` uses to
+      keep every worker busy when the datasets do not fill the last round
+      (combined, the pieces must give :meth:`detection_map`'s bytes exactly).
 
     Plug-in modules are listed in :data:`PLUGIN_MODULES` and imported on the
     first use of the registry, so workers of a cluster find the class by name.
@@ -297,6 +305,33 @@ class Baseline:
         if params["detection_map"] == "snr":
             return _snr_detection_map(runner, dataset)
         return np.asarray(_stim_functions()(runner, dataset).normalized, dtype=np.float64)
+
+    @classmethod
+    def map_parts(cls, params):
+        """Into how many independent pieces one 3D dataset's map can be cut (1: not at all).
+
+        S/N maps of algorithms whose residuals come in independent pieces
+        (annular PCA: groups of annuli, see
+        :meth:`~exobench.algorithms.AnnularPCA.residual_part`), up to
+        :data:`MAX_MAP_PARTS`; a plug-in that overrides :meth:`detection_map`
+        gets 1 unless it overrides this too.
+        """
+        if cls.detection_map.__func__ is not Baseline.detection_map.__func__ or params["detection_map"] != "snr":
+            return 1
+        return MAX_MAP_PARTS if hasattr(cls.algorithm_class(), "residual_part") else 1
+
+    @classmethod
+    def detection_map_part(cls, dataset, params, part, parts):
+        """Piece ``part`` of ``parts`` of a 3D dataset's map (see :meth:`map_parts`)."""
+        return cls.algorithm_class()(**params[cls.options_key]).residual_part(dataset, part, parts)
+
+    @classmethod
+    def combine_map_parts(cls, dataset, params, pieces):
+        """The map from all its pieces: :meth:`detection_map`'s, bit for bit."""
+        from .detmap import snr_map
+
+        result = cls.algorithm_class()(**params[cls.options_key]).process_parts(dataset, pieces)
+        return snr_map(result.final, float(np.mean(dataset.fwhm)))
 
     @classmethod
     def params_header(cls):
@@ -721,7 +756,36 @@ def run_map_tasks(name, phase_dir, found, param_sets, *, executor=None, progress
             return run_map_tasks(name, phase_dir, found, param_sets, executor=local, progress=progress, desc=desc)
     folder = executor.task_path(phase_dir)
     tasks = [(folder, instrument, k, name, params) for params in param_sets for instrument, k in found]
-    return executor.map(_dataset_map_task, tasks, key="baseline_map", progress=progress, desc=desc)
+    counts = _piece_counts(tasks, executor.slots)
+    if all(count == 1 for count in counts):
+        return executor.map(_dataset_map_task, tasks, key="baseline_map", progress=progress, desc=desc)
+    items, groups = [], []
+    for task, count in zip(tasks, counts):
+        groups.append(list(range(len(items), len(items) + count)))
+        items.extend((*task, part, count) for part in range(count))
+    return executor.map_combine(_dataset_piece_task, items, _combine_pieces_task, groups, key="baseline_map",
+                                progress=progress, desc=desc)
+
+
+def _piece_counts(tasks, slots):
+    """Pieces per task: 1, except for the tasks of an incomplete last round.
+
+    ``n`` equal tasks on ``slots`` workers take ``ceil(n / slots)`` rounds, the
+    last one with idle workers (9 datasets on 2 workers: 5 rounds, the last at
+    half speed). The last ``n % slots`` tasks are cut into enough pieces to
+    fill that round, when their baseline allows it (:meth:`Baseline.map_parts`;
+    3D datasets): the same maps, sooner.
+    """
+    counts = [1] * len(tasks)
+    tail = len(tasks) % slots if slots > 1 else 0
+    if not tail:
+        return counts
+    share = -(-slots // tail)
+    for index in range(len(tasks) - tail, len(tasks)):
+        folder, instrument, k, name, params = tasks[index]
+        if _cube_ndim(folder, instrument, k) == 3:
+            counts[index] = max(1, min(share, _runnable(name).map_parts(params)))
+    return counts
 
 
 def _dataset_map(phase_dir, instrument, k, name, params):
@@ -738,6 +802,32 @@ def _dataset_map(phase_dir, instrument, k, name, params):
 def _dataset_map_task(item):
     """:func:`_dataset_map` of one ``(phase_dir, instrument, k, name, params)`` item."""
     return _dataset_map(*item)
+
+
+def _dataset_piece_task(item):
+    """``(item, piece)``: piece ``part`` of ``parts`` of one ``(phase_dir, instrument, k, name, params,
+    part, parts)`` item's map (the whole map when ``parts`` is 1)."""
+    from .data.fits_io import read_dataset
+
+    folder, instrument, k, name, params, part, parts = item
+    if parts == 1:
+        return item, _dataset_map(folder, instrument, k, name, params)
+    cls = _runnable(name)
+    dataset = read_dataset(folder, instrument, k)
+    _refuse_kind(folder, instrument, k, cls, dataset.cube.ndim)
+    return item, cls.detection_map_part(dataset, params, part, parts)
+
+
+def _combine_pieces_task(results):
+    """One dataset's map from the ``(item, piece)`` results of :func:`_dataset_piece_task`."""
+    from .data.fits_io import read_dataset
+
+    (folder, instrument, k, name, params, _, parts), first = results[0]
+    if parts == 1:
+        return first
+    dataset = read_dataset(folder, instrument, k)
+    image = _runnable(name).combine_map_parts(dataset, params, [piece for _, piece in results])
+    return np.asarray(image, dtype=np.float64)
 
 
 def _cube_ndim(folder, instrument, k):

@@ -244,6 +244,20 @@ class Executor:
         """The scheduler's address, or ``None`` in-process."""
         return None if self._client is None else self._client.scheduler.address
 
+    @property
+    def slots(self):
+        """How many tasks can run at once: 1 in-process, else the workers' threads (now).
+
+        Examples
+        --------
+        >>> Executor(workers=0).slots
+        1
+        """
+        self._check_open()
+        if self._client is None:
+            return 1
+        return max(1, sum(self._client.nthreads().values()))
+
     def close(self):
         """Close the client, and the local cluster if this executor started one (idempotent)."""
         if self._closed:
@@ -402,6 +416,73 @@ class Executor:
         finally:
             bar.close()
 
+    def map_combine(self, fn, items, combine, groups, *, kwargs=None, key=None, progress=False, desc=None):
+        """Apply ``fn`` to every item, then ``combine`` to each group of results.
+
+        ``[combine([fn(items[i], **kwargs) for i in group]) for group in groups]``:
+        what a task cut into independent pieces needs (a dataset's map computed
+        annulus group by annulus group, then assembled). On Dask backends the
+        pieces stay on the workers: each ``combine`` task fetches its group's
+        pieces from the workers that made them, and only the combined results
+        come back. Errors, cancellation and lost workers as in :meth:`map`.
+
+        Parameters
+        ----------
+        fn, items, kwargs, key, progress, desc
+            As in :meth:`map` (the progress bar counts combined results).
+        combine : callable
+            A pure function of one list (the group's results, in the group's order).
+        groups : sequence of sequence of int
+            Indices into ``items``; every item in exactly one group.
+
+        Returns
+        -------
+        list
+            One combined result per group, in the order of ``groups``.
+
+        Examples
+        --------
+        >>> with Executor() as ex:
+        ...     ex.map_combine(abs, [-1, 2, -3], sum, [[0, 1], [2]])
+        [3, 3]
+        """
+        self._check_open()
+        for name, value in (("fn", fn), ("combine", combine)):
+            if not callable(value):
+                raise TypeError(f"{name}: expected a callable, got {type(value).__name__}")
+        items = list(items)
+        groups = [list(group) for group in groups]
+        covered = sorted(i for group in groups for i in group)
+        if covered != list(range(len(items))):
+            raise ValueError(f"groups: expected every index of the {len(items)} items in exactly one group, "
+                             f"got {groups!r}")
+        kwargs = {} if kwargs is None else dict(kwargs)
+        name = key or _function_name(fn)
+        bar = _progress_bar(len(groups), desc if desc is not None else name, progress)
+        if self.blas_threads is not None:
+            fn, combine = _LimitedThreads(fn, self.blas_threads), _LimitedThreads(combine, self.blas_threads)
+        try:
+            if self._client is None:
+                pieces = self._map_in_process(fn, items, kwargs, name, _NoBar())
+                return self._map_in_process(combine, [[pieces[i] for i in group] for group in groups], {},
+                                            f"{name} (combine)", bar)
+            return self._map_combine_dask(fn, items, combine, groups, kwargs, name, bar)
+        finally:
+            bar.close()
+
+    def _map_combine_dask(self, fn, items, combine, groups, kwargs, name, bar):
+        if not groups:
+            return []
+        client = self._client
+        token = uuid.uuid4().hex[:12]
+        kwargs = self._scatter_kwargs(kwargs)
+        pieces = client.map(fn, items, key=[f"{_safe_key(name)}-{i}-{token}" for i in range(len(items))],
+                            pure=False, retries=self.retries or None, **kwargs)
+        combined = [client.submit(combine, [pieces[i] for i in group], key=f"{_safe_key(name)}-combine-{g}-{token}",
+                                  pure=False, retries=self.retries or None)
+                    for g, group in enumerate(groups)]
+        return self._collect(combined, pieces + combined, name, bar)
+
     def _scatter_kwargs(self, kwargs):
         names = [name for name, value in kwargs.items() if not _holds_futures(value)]
         if not names:
@@ -421,10 +502,6 @@ class Executor:
         return results
 
     def _map_dask(self, fn, items, kwargs, name, bar):
-        from distributed import as_completed
-        from distributed.client import FutureCancelledError
-        from distributed.scheduler import KilledWorker
-
         if not items:
             return []
         client = self._client
@@ -434,6 +511,16 @@ class Executor:
         # names their graph node after the keyword, which collides between calls)
         kwargs = self._scatter_kwargs(kwargs)
         futures = client.map(fn, items, key=keys, pure=False, retries=self.retries or None, **kwargs)
+        return self._collect(futures, futures, name, bar)
+
+    def _collect(self, futures, submitted, name, bar):
+        """The results of ``futures`` once all are done (``submitted``: every future to cancel on failure)."""
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        client = self._client
+        total = len(futures)
         index_of = {future.key: index for index, future in enumerate(futures)}
         done = False
         try:
@@ -446,14 +533,14 @@ class Executor:
                         times = (f"{self.allowed_failures + 1} time(s)" if self.backend == "local"
                                  else "more often than the scheduler's allowed-failures setting allows")
                         raise ExecutionError(
-                            f"the run could not complete: task {index} of {len(items)} ({name}) was running on "
+                            f"the run could not complete: task {index} of {total} ({name}) was running on "
                             f"workers that died {times} (killed, or over their memory limit: see "
                             f"docs/scaling.md); no results were returned") from exc
                     tb = future.traceback()
-                    _add_note(exc, f"raised by task {index} of {len(items)} ({name}) in exobench.parallel")
+                    _add_note(exc, f"raised by task {index} of {total} ({name}) in exobench.parallel")
                     raise exc.with_traceback(tb)
                 if status == "cancelled":
-                    raise ExecutionError(_cancelled_message(future, index, len(items), name))
+                    raise ExecutionError(_cancelled_message(future, index, total, name))
                 bar.update(1)
             try:
                 results = client.gather(futures)
@@ -465,7 +552,7 @@ class Executor:
             return results
         finally:
             if not done:
-                client.cancel(futures)
+                client.cancel(submitted)
 
 
 class _LimitedThreads:

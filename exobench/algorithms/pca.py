@@ -423,7 +423,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         residuals = self.projections(dataset).subtract(adi_cube(dataset))  # a new array: derotated in place
         return finish(residuals, dataset, self, in_place=True)
 
-    def projections(self, dataset):
+    def projections(self, dataset, *, annuli=None):
         """The annuli and per-frame projections learnt from ``dataset``, as
         :class:`AnnularProjections`; ``projections(ds).subtract(ds.cube)`` are
         :meth:`process`'s residuals before derotation.
@@ -431,15 +431,70 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         Applied to another cube, the same projections subtract what the
         dataset's libraries model: linear in that cube (flux calibration injects
         faint companions this way without recomputing any component).
+
+        ``annuli`` (indices into :meth:`annulus_pixels`) learns those annuli
+        only (the others get no projection): each annulus's projections are the
+        same whichever others are learnt with it.
         """
         level = self.explained_variance
         if level is not None:
-            return self.projections_by_level(dataset, [level])[level]
+            return self.projections_by_level(dataset, [level], annuli=annuli)[level]
         pixels, weights, shape = [], [], None
-        for shape, pix, matrix, allowed, ncomp in self._annuli(dataset, self.ncomp):
+        for shape, pix, matrix, allowed, ncomp in self._annuli(dataset, self.ncomp, only=annuli):
             pixels.append(pix)
-            weights.append(_projection_weights(matrix @ matrix.T, allowed, ncomp))
+            weights.append(None if matrix is None else _projection_weights(matrix @ matrix.T, allowed, ncomp))
         return AnnularProjections(shape=shape, pixels=tuple(pixels), weights=tuple(weights))
+
+    def residual_part(self, dataset, part, parts):
+        """Piece ``part`` of ``parts`` of :meth:`process`'s residuals: the annuli
+        ``part, part + parts, ...`` (interleaved, so that pieces cost about the
+        same: outer annuli have more pixels and larger libraries).
+
+        Pieces are independent (one task each on a cluster);
+        :meth:`process_parts` assembles them into exactly :meth:`process`'s result.
+
+        Returns
+        -------
+        list of (int, ndarray, ndarray)
+            Per annulus of the piece: its index, its flat pixel indices and its
+            ``(t, pixels)`` residuals.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from exobench.examples import example_dataset
+        >>> ds = example_dataset(n_frames=20, size=33)
+        >>> pca = AnnularPCA(ncomp=2)
+        >>> pieces = [pca.residual_part(ds, part, 2) for part in range(2)]
+        >>> np.array_equal(pca.process_parts(ds, pieces).final, pca.process(ds).final)
+        True
+        """
+        for value, label in ((parts, "parts"), (part, "part")):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{label}: expected an integer, got {value!r}")
+        if parts < 1 or not 0 <= part < parts:
+            raise ValueError(f"part, parts: expected 0 <= part < parts, got part={part!r}, parts={parts!r}")
+        cube = adi_cube(dataset)
+        count = sum(1 for _ in self._annuli(dataset, 1, only=()))
+        chosen = list(range(part, count, parts))
+        projections = self.projections(dataset, annuli=chosen)
+        flat = projections.subtract(cube, annuli=chosen).reshape(cube.shape[0], -1)
+        return [(index, projections.pixels[index], flat[:, projections.pixels[index]]) for index in chosen]
+
+    def process_parts(self, dataset, pieces):
+        """:meth:`process`'s result from all the pieces of :meth:`residual_part`
+        (the same numbers, bit for bit)."""
+        expected = len(self.annulus_pixels(dataset))  # (checks the dataset)
+        shape = np.shape(dataset.cube)
+        residuals = np.zeros(shape, dtype=np.float64)
+        flat = residuals.reshape(shape[0], -1)
+        annuli = sorted((entry for piece in pieces for entry in piece), key=lambda entry: entry[0])
+        if [entry[0] for entry in annuli] != list(range(expected)):
+            raise ValueError(f"pieces: expected the residuals of each of the dataset's {expected} annuli once, "
+                             f"got annuli {[entry[0] for entry in annuli]}")
+        for _, pixels, values in annuli:  # in annulus order: a later annulus wins where two overlap
+            flat[:, pixels] = values
+        return finish(residuals, dataset, self, in_place=True)
 
     def projections_by_level(self, dataset, levels, *, previous=None, annuli=None):
         """:meth:`projections` for several explained-variance levels at once

@@ -252,10 +252,12 @@ def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, ro
     targets = np.array([c.target_snr for c in companions])
     fluxes = np.maximum(np.asarray(grid, dtype=float), 0.0)
     levels = previous = None
+    again = calibrator
     for round_ in range(rounds):
         injected, table = _inject(dataset, companions, fluxes, spectra, inverse)
+        # from the last round's projections: the annuli of companions that kept their flux are reused
         again = Calibrator(injected, explained_variance=calibrator.levels if levels is None else sorted(set(levels)),
-                           previous=calibrator)
+                           previous=again)
         if levels is None:
             by_level = {level: again.snr_at(separations, thetas, [level] * len(companions))
                         for level in calibrator.levels}
@@ -342,6 +344,11 @@ def _read_cached(path):
     return data if isinstance(data, dict) else {}
 
 
+#: Version of how the relation is measured (2: aperture weights exactly 0 off the circle); caches of
+#: another version are not read.
+_RELATION_LAYOUT = 2
+
+
 def _cache_key(dataset, settings, separations):
     digest = hashlib.sha256()
     for array in (dataset.cube, dataset.angles, dataset.psf, np.asarray(dataset.fwhm, dtype=float), separations):
@@ -349,6 +356,7 @@ def _cache_key(dataset, settings, separations):
         digest.update(str((array.shape, array.dtype.str)).encode())
         digest.update(array.tobytes())
     digest.update(repr(dataclasses.asdict(settings)).encode())
+    digest.update(f"layout {_RELATION_LAYOUT}".encode())
     return digest.hexdigest()[:32]
 
 

@@ -33,6 +33,7 @@ from ..algorithms.pca import AnnularProjections
 from ..data import Dataset
 from ..detmap import ring_fluxes, snr_of_fluxes
 from ..geometry import derotate_cube, frame_center, polar_grid
+from ..inject import _stamp_padding
 
 __all__ = ["FluxCalibration", "Calibrator", "calibrate_fluxes", "calibration_view", "companion_cube"]
 
@@ -135,14 +136,25 @@ class Calibrator:
         self.fwhm = float(np.mean(self.view.fwhm))
         self.levels = tuple(float(v) for v in explained_variance)
         self._algorithm = AnnularPCA(asize=asize, delta=delta, collapse="mean")
-        pixels = self._algorithm.annulus_pixels(self.view)
-        self._radii = _pixel_radius_ranges(self.view.cube.shape, pixels)
-        self._weights = {level: [None] * len(pixels) for level in self.levels}
-        self._pixels = tuple(pixels)
+        key = (self.view.cube.shape, self.fwhm, float(asize), float(delta), np.shape(self.view.psf))
+        if previous is not None and previous._geometry[0] == key:  # a round of the same dataset: same annuli
+            self._geometry = previous._geometry
+        else:
+            self._geometry = (key, *self._annuli_geometry())
+        self._pixels, self._radii, self._radius, self._reach = self._geometry[1:]
+        self._weights = {level: [None] * len(self._pixels) for level in self.levels}
         self._previous = previous if previous is not None and set(self.levels) <= set(previous.levels) else None
         self._finals = {}
         self._measured = set()  # separations whose rings the dataset's own final frames cover
-        self._radius = polar_grid(self.view.cube.shape[-2:])[0]
+
+    def _annuli_geometry(self):
+        """The annuli's pixels and radius ranges, each pixel's radius, and how far an injected
+        companion's stamp (the padded PSF, placed on the nearest pixel) reaches."""
+        pixels = tuple(self._algorithm.annulus_pixels(self.view))
+        psf_shape = np.shape(self.view.normalized_psf)[-2:]
+        stamp = [n + sum(pad) for n, pad in zip(psf_shape, _stamp_padding(psf_shape))]
+        return (pixels, _pixel_radius_ranges(self.view.cube.shape, pixels),
+                polar_grid(self.view.cube.shape[-2:])[0], float(np.hypot(stamp[0] / 2, stamp[1] / 2)) + 1.0)
 
     def _margin(self):
         # an aperture's pixels reach fwhm/2 + 1/sqrt(2) px from its centre, and a derotated pixel
@@ -227,9 +239,15 @@ class Calibrator:
         p0 = {level: np.empty((separations.size, azimuths), dtype=object) for level in self.levels}
         p1 = {level: np.empty((separations.size, azimuths), dtype=object) for level in self.levels}
         for idx, thetas in _trial_groups(separations, azimuths):
-            if not np.isin(idx, wanted).any():
+            measured = separations[np.intersect1d(idx, wanted)]
+            if not measured.size:
                 continue
-            finals1 = self.unit_finals(separations[idx], thetas, measured=separations[np.intersect1d(idx, wanted)])
+            # only the trial companions whose light reaches the annuli that the measured rings read
+            # (the others add nothing there: the same numbers, for a fraction of the injections)
+            needed = self._annuli_for(measured)
+            low, high = self._radii[needed, 0].min() - self._reach, self._radii[needed, 1].max() + self._reach
+            near = (separations[idx] >= low) & (separations[idx] <= high)
+            finals1 = self.unit_finals(separations[idx][near], thetas[near], measured=measured)
             for j, theta in zip(idx, thetas):
                 if j in wanted:
                     a = _azimuth_index(theta, j, azimuths)

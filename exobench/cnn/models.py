@@ -71,22 +71,47 @@ def _check_dropout(dropout):
     return float(dropout)
 
 
-def _head(keras, x, dense, dropout):
-    x = keras.layers.Dense(dense, activation="relu", name="dense")(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(x)
-    return keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+class _Seeds:
+    """An explicit seed for every initializer and dropout layer of a model, all from ``seed``.
+
+    keras draws the seeds it is not given from Python's global ``random``
+    module, which other threads of the process use too (a Dask worker's event
+    loop): the same training seed then gave other weights on a cluster. With
+    ``seed=None`` keras' defaults are kept.
+    """
+
+    def __init__(self, keras, seed):
+        self.keras = keras
+        self.rng = None if seed is None else np.random.default_rng(seed)
+
+    def next(self):
+        return None if self.rng is None else int(self.rng.integers(1, 2**31 - 1))
+
+    def kernel(self):
+        """Keyword options of a layer with a kernel (keras' default Glorot uniform, seeded)."""
+        return {"kernel_initializer": self.keras.initializers.GlorotUniform(seed=self.next())}
+
+    def recurrent(self):
+        """:meth:`kernel` and the recurrent kernel (keras' default orthogonal, seeded)."""
+        return {**self.kernel(), "recurrent_initializer": self.keras.initializers.Orthogonal(seed=self.next())}
 
 
-def _conv3d_branch(keras, x, f1, f2):
+def _head(keras, x, dense, dropout, seeds):
+    x = keras.layers.Dense(dense, activation="relu", name="dense", **seeds.kernel())(x)
+    x = keras.layers.Dropout(dropout, name="dropout", seed=seeds.next())(x)
+    return keras.layers.Dense(1, activation="sigmoid", name="probability", **seeds.kernel())(x)
+
+
+def _conv3d_branch(keras, x, f1, f2, seeds):
     layers = keras.layers
-    x = layers.Conv3D(f1, (3, 3, 3), padding="same", activation="relu", name="conv3d_1")(x)
+    x = layers.Conv3D(f1, (3, 3, 3), padding="same", activation="relu", name="conv3d_1", **seeds.kernel())(x)
     x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_1")(x)
-    x = layers.Conv3D(f2, (2, 2, 2), padding="same", activation="relu", name="conv3d_2")(x)
+    x = layers.Conv3D(f2, (2, 2, 2), padding="same", activation="relu", name="conv3d_2", **seeds.kernel())(x)
     x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_2")(x)
     return layers.Flatten(name="flatten")(x)
 
 
-def sodinn_conv3d(input_shape, *, size="full", dropout=0.5):
+def sodinn_conv3d(input_shape, *, size="full", dropout=0.5, seed=None):
     """SODINN's Conv3D network over ``(n_levels, p, p)`` MLAR patches.
 
     Two blocks of Conv3D (40 filters 3x3x3, then 80 filters 2x2x2, ReLU, same
@@ -101,6 +126,9 @@ def sodinn_conv3d(input_shape, *, size="full", dropout=0.5):
         Filters and dense units (:data:`MODEL_SIZES`).
     dropout : float
         Dropout rate before the output, in [0, 1).
+    seed : int, optional
+        Seed of every initializer and of the dropout (None: keras' defaults,
+        drawn from Python's global random state).
 
     Returns
     -------
@@ -116,13 +144,14 @@ def sodinn_conv3d(input_shape, *, size="full", dropout=0.5):
     f1, f2, dense = MODEL_SIZES[_check_size(size)]
     dropout = _check_dropout(dropout)
     keras, shape = _layers(input_shape)
+    seeds = _Seeds(keras, seed)
     inputs = keras.Input(shape=shape, name="patches")
     x = keras.layers.Reshape((*shape, 1), name="channel")(inputs)
-    x = _conv3d_branch(keras, x, f1, f2)
-    return keras.Model(inputs, _head(keras, x, dense, dropout), name=f"sodinn_conv3d_{size}")
+    x = _conv3d_branch(keras, x, f1, f2, seeds)
+    return keras.Model(inputs, _head(keras, x, dense, dropout, seeds), name=f"sodinn_conv3d_{size}")
 
 
-def sodinn_convlstm(input_shape, *, size="full", dropout=0.5):
+def sodinn_convlstm(input_shape, *, size="full", dropout=0.5, seed=None):
     """SODINN's ConvLSTM2D network: the levels are the time axis of the recurrence.
 
     ConvLSTM2D (40 filters 3x3, whole sequence returned), 2x2x2 max pooling,
@@ -131,7 +160,7 @@ def sodinn_convlstm(input_shape, *, size="full", dropout=0.5):
 
     Parameters
     ----------
-    input_shape, size, dropout
+    input_shape, size, dropout, seed
         As in :func:`sodinn_conv3d`.
 
     Returns
@@ -142,18 +171,21 @@ def sodinn_convlstm(input_shape, *, size="full", dropout=0.5):
     f1, f2, dense = MODEL_SIZES[_check_size(size)]
     dropout = _check_dropout(dropout)
     keras, shape = _layers(input_shape)
+    seeds = _Seeds(keras, seed)
     layers = keras.layers
     inputs = keras.Input(shape=shape, name="patches")
     x = layers.Reshape((*shape, 1), name="channel")(inputs)
-    x = layers.ConvLSTM2D(f1, (3, 3), padding="same", return_sequences=True, name="convlstm_1")(x)
+    x = layers.ConvLSTM2D(f1, (3, 3), padding="same", return_sequences=True, name="convlstm_1",
+                          **seeds.recurrent())(x)
     x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_1")(x)
-    x = layers.ConvLSTM2D(f2, (2, 2), padding="same", return_sequences=True, name="convlstm_2")(x)
+    x = layers.ConvLSTM2D(f2, (2, 2), padding="same", return_sequences=True, name="convlstm_2",
+                          **seeds.recurrent())(x)
     x = layers.MaxPooling3D((2, 2, 2), padding="same", name="pool_2")(x)
     x = layers.Flatten(name="flatten")(x)
-    return keras.Model(inputs, _head(keras, x, dense, dropout), name=f"sodinn_convlstm_{size}")
+    return keras.Model(inputs, _head(keras, x, dense, dropout, seeds), name=f"sodinn_convlstm_{size}")
 
 
-def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5):
+def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None):
     """The noise-aware Conv3D: standardised patches plus S/N and noise-regime features.
 
     Two inputs (see :func:`model_inputs`): ``patches``, the MLAR patches
@@ -164,7 +196,7 @@ def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5):
 
     Parameters
     ----------
-    input_shape, size, dropout
+    input_shape, size, dropout, seed
         As in :func:`sodinn_conv3d` (``input_shape`` is that of the patches).
 
     Returns
@@ -175,14 +207,16 @@ def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5):
     f1, f2, dense = MODEL_SIZES[_check_size(size)]
     dropout = _check_dropout(dropout)
     keras, shape = _layers(input_shape)
+    seeds = _Seeds(keras, seed)
     layers = keras.layers
     patches = keras.Input(shape=shape, name="patches")
     features = keras.Input(shape=(n_patch_features(shape[0]),), name="features")
     x = layers.Reshape((*shape, 1), name="channel")(patches)
-    x = _conv3d_branch(keras, x, f1, f2)
-    f = layers.Dense(max(dense // 4, 8), activation="relu", name="feature_dense")(features)
+    x = _conv3d_branch(keras, x, f1, f2, seeds)
+    f = layers.Dense(max(dense // 4, 8), activation="relu", name="feature_dense", **seeds.kernel())(features)
     x = layers.Concatenate(name="join")([x, f, features])
-    return keras.Model([patches, features], _head(keras, x, dense, dropout), name=f"noise_aware_conv3d_{size}")
+    return keras.Model([patches, features], _head(keras, x, dense, dropout, seeds),
+                       name=f"noise_aware_conv3d_{size}")
 
 
 _BUILDERS = {"conv3d": sodinn_conv3d, "convlstm": sodinn_convlstm, "na-conv3d": noise_aware_conv3d}
@@ -199,7 +233,7 @@ def build_model(name, input_shape, **options):
     input_shape : tuple of int
         ``(n_levels, p, p)``.
     **options
-        ``size`` and ``dropout`` of the builder.
+        ``size``, ``dropout`` and ``seed`` of the builder.
 
     Examples
     --------

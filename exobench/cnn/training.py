@@ -341,7 +341,7 @@ def _train(samples, model, size, dropout, epochs, batch_size, validation_fractio
     seed_everything(seed)
     inputs = model_inputs(model, x, _separations(samples, x.shape[0]), fwhm)
     train, valid = _split(y, validation_fraction, seed)
-    network = build_model(model, x.shape[1:], size=size, dropout=dropout)
+    network = build_model(model, x.shape[1:], size=size, dropout=dropout, seed=seed)
     network.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="binary_crossentropy",
                     metrics=["accuracy"])
     callbacks = [c for c in (_progress_callback(keras, epochs, progress),) if c is not None]

@@ -63,7 +63,12 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None):
     rounded = np.round(coefficients)
     coefficients = np.where(np.abs(coefficients - rounded) < SNAP, rounded, coefficients)
     ny, nx = frames.shape[-2:]
-    out = np.empty_like(frames) if where is None else np.full_like(frames, fill_value)
+    if where is None:
+        out = np.empty_like(frames)
+    elif fill_value == 0:  # zero pages from the OS, filled only where the kernel writes or the caller reads
+        out = np.zeros(frames.shape, dtype=frames.dtype)
+    else:
+        out = np.full_like(frames, fill_value)
     _kernels()[method](frames, coefficients, float(fill_value), _segments(where, ny, nx), out)
     return out
 

@@ -29,3 +29,42 @@ def test_snr_grows_with_flux_and_the_best_level_is_one_of_the_levels():
     # the S/N at zero flux is the dataset's own (noise) at that spot, small
     calibrator = Calibrator(dataset, explained_variance=(0.9,))
     assert abs(calibrator.snr_at([3 * fwhm], [0.0], [0.9])[0]) < 4
+
+
+@pytest.fixture(scope="module")
+def grid_dataset():
+    dataset = example_dataset(n_frames=20, size=61, seed=4)
+    return dataset, np.arange(2.5, 7.0, 1.0) * float(dataset.fwhm)
+
+
+def test_each_separations_relation_does_not_depend_on_the_others_measured(grid_dataset):
+    dataset, grid = grid_dataset
+    whole = Calibrator(dataset, explained_variance=(0.9,)).relation(grid, azimuths=3)
+    for only in ([1], [0, 3], [4, 2]):
+        part = Calibrator(dataset, explained_variance=(0.9,)).relation(grid, azimuths=3, only=only)
+        rows = np.unique(only)
+        np.testing.assert_array_equal(part.snr, whole.snr[rows])
+        np.testing.assert_array_equal(part.fluxes, whole.fluxes[rows])
+
+
+def test_trial_companions_out_of_reach_are_not_injected_and_change_nothing(monkeypatch):
+    import exobench.builder.calibration as calibration
+
+    dataset = example_dataset(n_frames=12, size=121, seed=5)
+    grid = np.arange(2.5, 13.0, 1.0) * float(dataset.fwhm)  # 11 separations, to 50 px
+    counts = []
+    original = calibration.companion_cube
+
+    def counting(view, separations, thetas):
+        counts.append(len(separations))
+        return original(view, separations, thetas)
+
+    monkeypatch.setattr(calibration, "companion_cube", counting)
+    near = Calibrator(dataset, explained_variance=(0.9,)).relation(grid, azimuths=3, only=[0])
+    everything = Calibrator(dataset, explained_variance=(0.9,))
+    everything._reach = np.inf
+    assert_equal = np.testing.assert_array_equal
+    assert_equal(everything.relation(grid, azimuths=3, only=[0]).snr, near.snr)
+    # separation 0 is in one group per azimuth (parity 0: separations 0, 2, ..., 10)
+    assert counts[3:] == [6, 6, 6]
+    assert all(1 <= count < 6 for count in counts[:3])  # the far ones were left out

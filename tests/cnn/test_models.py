@@ -27,6 +27,20 @@ def test_models_map_patches_to_one_probability(name):
 
 
 @needs_keras
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_seeded_model_does_not_depend_on_pythons_global_random_state(name):
+    import random
+
+    random.seed(1)
+    first = build_model(name, (3, 9, 9), size="tiny", seed=5).get_weights()
+    random.seed(2)  # what another thread drawing from the random module does to keras' default seeds
+    second = build_model(name, (3, 9, 9), size="tiny", seed=5).get_weights()
+    other = build_model(name, (3, 9, 9), size="tiny", seed=6).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+@needs_keras
 def test_full_models_have_sodinn_layers():
     conv3d = build_model("conv3d", (4, 11, 11))
     filters = [layer.filters for layer in conv3d.layers if hasattr(layer, "filters")]

@@ -209,38 +209,45 @@ def interleaved(phases, repeats):
 
     Kinds: in-process (default numba threads), 2 workers, and 2 workers with
     the last round's tasks left whole (``exobench.baseline._piece_counts``
-    forced to 1: what the cut saves). Interleaving spreads any slow spell of
-    the machine over the three kinds alike.
+    forced to 1: what the cut saves). Each repetition runs in-process with no
+    cluster alive (idle Dask processes still take some CPU), then starts a
+    2-worker cluster, warms it with one untimed run, times the two cluster
+    kinds and closes it. Interleaving spreads any slow spell of the machine
+    over the three kinds alike.
     """
     import exobench.baseline as bl
     from exobench.parallel import Executor
 
     cut = bl._piece_counts
+    uncut = lambda tasks, slots: [1] * len(tasks)  # noqa: E731
     rows = []
-    with Executor() as local, Executor(workers=2) as cluster:
-        for label, public in phases:
-            print(f"interleaved runs: {label} ...", flush=True)
-            times = {"in_process": [], "cluster": [], "cluster_uncut": []}
+    for label, public in phases:
+        print(f"interleaved runs: {label} ...", flush=True)
+        times = {"in_process": [], "cluster": [], "cluster_uncut": []}
+        with Executor() as local:
             baseline_run(public, local)
-            baseline_run(public, cluster)
-            for _ in range(repeats):
-                for kind, executor, counts in (("in_process", local, cut), ("cluster", cluster, cut),
-                                               ("cluster_uncut", cluster, lambda tasks, slots: [1] * len(tasks))):
+        for _ in range(repeats):
+            with Executor() as local:
+                times["in_process"].append(timed(lambda: baseline_run(public, local), 1)[0])
+            with Executor(workers=2) as cluster:
+                baseline_run(public, cluster)
+                for kind, counts in (("cluster", cut), ("cluster_uncut", uncut)):
                     bl._piece_counts = counts
                     try:
-                        times[kind].append(timed(lambda: baseline_run(public, executor), 1)[0])
+                        times[kind].append(timed(lambda: baseline_run(public, cluster), 1)[0])
                     finally:
                         bl._piece_counts = cut
-            best = {kind: min(values) for kind, values in times.items()}
-            rows.append({"label": label, **{f"{k}_s": v for k, v in best.items()},
-                         "speedup": best["in_process"] / best["cluster"],
-                         "speedup_uncut": best["in_process"] / best["cluster_uncut"]})
+        best = {kind: min(values) for kind, values in times.items()}
+        rows.append({"label": label, **{f"{k}_s": v for k, v in best.items()},
+                     "speedup": best["in_process"] / best["cluster"],
+                     "speedup_uncut": best["in_process"] / best["cluster_uncut"]})
     return rows
 
 
 def interleaved_lines(rows, repeats):
-    lines = ["", f"Interleaved runs (best of {repeats} of each kind, taken in turn; 2 workers with the last round's "
-             "datasets cut into pieces, as `run_baseline` does, and without):", "",
+    lines = ["", f"Interleaved runs (best of {repeats} of each kind, taken in turn: in-process with no cluster alive, "
+             "then a fresh warmed 2-worker cluster with the last round's datasets cut into pieces, as `run_baseline` "
+             "does, and without):", "",
              "| baseline `pca-annular` on | in-process | 2 workers | speed-up | 2 workers, uncut | speed-up |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:

@@ -475,8 +475,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         if parts < 1 or not 0 <= part < parts:
             raise ValueError(f"part, parts: expected 0 <= part < parts, got part={part!r}, parts={parts!r}")
         cube = adi_cube(dataset)
-        count = sum(1 for _ in self._annuli(dataset, 1, only=()))
-        chosen = list(range(part, count, parts))
+        chosen = list(range(part, len(self.annulus_pixels(dataset)), parts))
         projections = self.projections(dataset, annuli=chosen)
         flat = projections.subtract(cube, annuli=chosen).reshape(cube.shape[0], -1)
         return [(index, projections.pixels[index], flat[:, projections.pixels[index]]) for index in chosen]

@@ -301,7 +301,7 @@ class Baseline:
         if dataset.cube.ndim == 4 and cls.data == "adi":
             runner = _per_channel(cls, params)
         else:
-            runner = cls.algorithm_class()(**params[cls.options_key])
+            runner = cls._algorithm(params)
         if params["detection_map"] == "snr":
             return _snr_detection_map(runner, dataset)
         return np.asarray(_stim_functions()(runner, dataset).normalized, dtype=np.float64)
@@ -323,14 +323,18 @@ class Baseline:
     @classmethod
     def detection_map_part(cls, dataset, params, part, parts):
         """Piece ``part`` of ``parts`` of a 3D dataset's map (see :meth:`map_parts`)."""
-        return cls.algorithm_class()(**params[cls.options_key]).residual_part(dataset, part, parts)
+        return cls._algorithm(params).residual_part(dataset, part, parts)
+
+    @classmethod
+    def _algorithm(cls, params):
+        return cls.algorithm_class()(**params[cls.options_key])
 
     @classmethod
     def combine_map_parts(cls, dataset, params, pieces):
         """The map from all its pieces: :meth:`detection_map`'s, bit for bit."""
         from .detmap import snr_map
 
-        result = cls.algorithm_class()(**params[cls.options_key]).process_parts(dataset, pieces)
+        result = cls._algorithm(params).process_parts(dataset, pieces)
         return snr_map(result.final, float(np.mean(dataset.fwhm)))
 
     @classmethod
@@ -790,13 +794,19 @@ def _piece_counts(tasks, slots):
 
 def _dataset_map(phase_dir, instrument, k, name, params):
     """The detection map of one dataset of a phase folder (one task: a pure function of its arguments)."""
+    cls, dataset = _task_dataset(phase_dir, instrument, k, name)
+    image = cls.detection_map(dataset, params, progress=False)
+    return np.asarray(image, dtype=np.float64)
+
+
+def _task_dataset(phase_dir, instrument, k, name):
+    """``(baseline class, dataset)`` of a task, the dataset read and checked against the baseline's kind."""
     from .data.fits_io import read_dataset
 
     cls = _runnable(name)
     dataset = read_dataset(phase_dir, instrument, k)
     _refuse_kind(phase_dir, instrument, k, cls, dataset.cube.ndim)
-    image = cls.detection_map(dataset, params, progress=False)
-    return np.asarray(image, dtype=np.float64)
+    return cls, dataset
 
 
 def _dataset_map_task(item):
@@ -807,26 +817,20 @@ def _dataset_map_task(item):
 def _dataset_piece_task(item):
     """``(item, piece)``: piece ``part`` of ``parts`` of one ``(phase_dir, instrument, k, name, params,
     part, parts)`` item's map (the whole map when ``parts`` is 1)."""
-    from .data.fits_io import read_dataset
-
     folder, instrument, k, name, params, part, parts = item
     if parts == 1:
         return item, _dataset_map(folder, instrument, k, name, params)
-    cls = _runnable(name)
-    dataset = read_dataset(folder, instrument, k)
-    _refuse_kind(folder, instrument, k, cls, dataset.cube.ndim)
+    cls, dataset = _task_dataset(folder, instrument, k, name)
     return item, cls.detection_map_part(dataset, params, part, parts)
 
 
 def _combine_pieces_task(results):
     """One dataset's map from the ``(item, piece)`` results of :func:`_dataset_piece_task`."""
-    from .data.fits_io import read_dataset
-
     (folder, instrument, k, name, params, _, parts), first = results[0]
     if parts == 1:
         return first
-    dataset = read_dataset(folder, instrument, k)
-    image = _runnable(name).combine_map_parts(dataset, params, [piece for _, piece in results])
+    cls, dataset = _task_dataset(folder, instrument, k, name)
+    image = cls.combine_map_parts(dataset, params, [piece for _, piece in results])
     return np.asarray(image, dtype=np.float64)
 
 

@@ -403,9 +403,7 @@ class Executor:
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         items = list(items)
         kwargs = {} if kwargs is None else dict(kwargs)
-        if key is not None and not isinstance(key, str):
-            raise TypeError(f"key: expected a string, got {type(key).__name__}")
-        name = key or _function_name(fn)
+        name = _task_name(fn, key)
         bar = _progress_bar(len(items), desc if desc is not None else name, progress)
         if self.blas_threads is not None:
             fn = _LimitedThreads(fn, self.blas_threads)
@@ -457,7 +455,7 @@ class Executor:
             raise ValueError(f"groups: expected every index of the {len(items)} items in exactly one group, "
                              f"got {groups!r}")
         kwargs = {} if kwargs is None else dict(kwargs)
-        name = key or _function_name(fn)
+        name = _task_name(fn, key)
         bar = _progress_bar(len(groups), desc if desc is not None else name, progress)
         if self.blas_threads is not None:
             fn, combine = _LimitedThreads(fn, self.blas_threads), _LimitedThreads(combine, self.blas_threads)
@@ -608,6 +606,13 @@ class _NoBar:
 
     def close(self):
         pass
+
+
+def _task_name(fn, key):
+    """The tasks' name: ``key`` (checked) or the function's name."""
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"key: expected a string, got {type(key).__name__}")
+    return key or _function_name(fn)
 
 
 def _function_name(fn):

@@ -86,11 +86,18 @@ def backend_name():
 
 
 def device_name():
-    """The device keras computes on: ``"cuda:0 (NAME)"`` when the backend sees a GPU, else ``"cpu"``."""
+    """The device keras computes on: ``"cuda:0 (NAME)"`` when the backend sees a GPU, else ``"cpu"``.
+
+    With the torch backend, keras' own ``KERAS_TORCH_DEVICE`` (for example
+    ``cpu`` on a machine with a GPU) is honoured, as keras does.
+    """
     backend = backend_name()
     if backend == "torch":
         import torch
 
+        chosen = os.environ.get("KERAS_TORCH_DEVICE")
+        if chosen and not chosen.startswith("cuda"):
+            return chosen
         if torch.cuda.is_available():
             return f"cuda:{torch.cuda.current_device()} ({torch.cuda.get_device_name()})"
         return "cpu"
@@ -111,7 +118,11 @@ def seed_everything(seed):
 
     The same seed then gives the same weights and the same training on the same
     machine and backend (CPU; GPU kernels may still differ in the last bits).
+    On CUDA, deterministic cuBLAS needs a fixed workspace
+    (``CUBLAS_WORKSPACE_CONFIG``), set here unless the user set it, before the
+    first matrix product initialises cuBLAS.
     """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     keras = import_keras()
     keras.utils.set_random_seed(int(seed))
     backend = keras.backend.backend()

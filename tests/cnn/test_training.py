@@ -115,3 +115,27 @@ def test_separation_weights_balance_the_bins(samples):
     assert w.mean() == pytest.approx(1.0) and w[0] == pytest.approx(2 * w[2])
     trained = train_model(samples, model="conv3d", size="tiny", epochs=2, random_state=0, balance_separations=True)
     assert trained.metadata["training"]["balance_separations"] is True
+
+
+def test_device_name_follows_keras_torch_device(monkeypatch):
+    from exobench.cnn._backend import backend_name, device_name
+
+    if backend_name() != "torch":
+        pytest.skip(f"KERAS_TORCH_DEVICE is the torch backend's; keras runs on {backend_name()}")
+    monkeypatch.setenv("KERAS_TORCH_DEVICE", "meta")
+    assert device_name() == "meta"
+    monkeypatch.delenv("KERAS_TORCH_DEVICE")
+    assert device_name() == "cpu" or device_name().startswith("cuda:")
+
+
+def test_seeding_fixes_the_cublas_workspace_unless_set(monkeypatch):
+    import os
+
+    from exobench.cnn._backend import seed_everything
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    seed_everything(3)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    seed_everything(3)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"

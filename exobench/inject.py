@@ -25,7 +25,7 @@ from .data import Dataset
 from .geometry import polar_to_cartesian, shift_frames
 from .geometry.rotate import _odd_fast_len
 
-__all__ = ["Injection", "inject_companions"]
+__all__ = ["Injection", "inject_companions", "PlacedCompanions"]
 
 _STAMP_PAD = 2  # zero border around the PSF stamp, so the Fourier shift does not wrap its wings
 
@@ -97,23 +97,81 @@ def inject_companions(dataset, *, separations, thetas, fluxes=None, contrasts=No
     >>> result.truth[["x", "y"]].round(6).values.tolist()
     [[20.0, 30.0]]
     """
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
-    if dataset.psf is None:
-        raise ValueError("dataset: a PSF is needed to inject companions, got a dataset without one")
-    separations, thetas = _companion_geometry(separations, thetas)
-    flux_table = _flux_table(dataset, len(separations), fluxes, contrasts)
-    xs, ys = polar_to_cartesian(separations, thetas, center=dataset.center)
-    _check_inside(dataset, xs, ys)
-    angles = -dataset.angles if inverse_angles else dataset.angles
-    cube = np.array(dataset.cube, dtype=np.result_type(dataset.cube.dtype, np.float32), copy=True)
-    channels = cube if dataset.is_4d else cube[None]
-    psfs = dataset.normalized_psf.reshape(-1, *dataset.psf.shape[-2:])  # one PSF per channel
-    for index, (sep, theta) in enumerate(zip(separations, thetas)):
-        for channel, psf in enumerate(psfs):
-            _add_companion(channels[channel], psf, sep, theta, angles, flux_table[index, channel], dataset.center)
-    new = dataset.replace(cube=cube, angles=angles)
-    return Injection(new, _truth_table(xs, ys, separations, thetas, flux_table, dataset), flux_table)
+    placed = PlacedCompanions(dataset, separations=separations, thetas=thetas, inverse_angles=inverse_angles)
+    return placed.inject(fluxes=fluxes, contrasts=contrasts)
+
+
+class PlacedCompanions:
+    """Companions placed once in every frame, to be injected at any fluxes.
+
+    The PSF of each companion is shifted to its sub-pixel position in every
+    frame once; :meth:`inject` then scales and adds those stamps. Injecting the
+    same positions at several fluxes (a flux calibration's rounds) costs one
+    Fourier shift per companion instead of one per round, and gives the very
+    bytes of :func:`inject_companions` (which is this class's one-off use).
+
+    Parameters
+    ----------
+    dataset, separations, thetas, inverse_angles
+        As in :func:`inject_companions`.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[:15, :15]
+    >>> psf = np.exp(-((x - 7) ** 2 + (y - 7) ** 2) / 4.0)
+    >>> ds = Dataset(np.zeros((8, 41, 41)), np.linspace(0, 60, 8), psf=psf)
+    >>> placed = PlacedCompanions(ds, separations=[10.0], thetas=[90.0])
+    >>> [float(placed.inject(fluxes=[f]).dataset.cube.sum().round(3)) > 0 for f in (1.0, 5.0)]
+    [True, True]
+    """
+
+    def __init__(self, dataset, *, separations, thetas, inverse_angles=False):
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
+        if dataset.psf is None:
+            raise ValueError("dataset: a PSF is needed to inject companions, got a dataset without one")
+        self.dataset = dataset
+        self.separations, self.thetas = _companion_geometry(separations, thetas)
+        self.xs, self.ys = polar_to_cartesian(self.separations, self.thetas, center=dataset.center)
+        _check_inside(dataset, self.xs, self.ys)
+        self.angles = -dataset.angles if inverse_angles else dataset.angles
+        self._psfs = dataset.normalized_psf.reshape(-1, *dataset.psf.shape[-2:])  # one PSF per channel
+        # per companion and channel: the unit-flux stamps of every frame and where they go, kept
+        # up to a memory budget (4D cubes: the rest is shifted again at each injection)
+        padded = [n + sum(pad) for n, pad in zip(self._psfs.shape[-2:], _stamp_padding(self._psfs.shape[-2:]))]
+        size = len(self.angles) * padded[0] * padded[1] * 8
+        kept = min(self.separations.size * len(self._psfs), self.MAX_KEPT_BYTES // size)
+        self._stamps = {}
+        for number in range(kept):
+            index, channel = divmod(number, len(self._psfs))
+            self._stamps[index, channel] = self._placed(index, channel)
+
+    #: Most bytes of shifted stamps kept between injections.
+    MAX_KEPT_BYTES = 128 * 2**20
+
+    def _placed(self, index, channel):
+        if (index, channel) in self._stamps:
+            return self._stamps[index, channel]
+        return _placed_stamps(self._psfs[channel], self.separations[index], self.thetas[index], self.angles,
+                              self.dataset.center)
+
+    def inject(self, *, fluxes=None, contrasts=None):
+        """The dataset with the companions at ``fluxes`` (or ``contrasts``), as :func:`inject_companions`.
+
+        Returns
+        -------
+        Injection
+        """
+        dataset = self.dataset
+        flux_table = _flux_table(dataset, len(self.separations), fluxes, contrasts)
+        cube = np.array(dataset.cube, dtype=np.result_type(dataset.cube.dtype, np.float32), copy=True)
+        channels = cube if dataset.is_4d else cube[None]
+        for index in range(self.separations.size):
+            for channel in range(len(self._psfs)):
+                _add_stamps(channels[channel], self._placed(index, channel), flux_table[index, channel])
+        new = dataset.replace(cube=cube, angles=self.angles)
+        return Injection(new, _truth_table(self.xs, self.ys, self.separations, self.thetas, flux_table, dataset),
+                         flux_table)
 
 
 def _companion_geometry(separations, thetas):
@@ -159,17 +217,25 @@ def _check_inside(dataset, xs, ys):
         )
 
 
-def _add_companion(frames, psf, separation, theta, angles, flux, center):
-    """Add one companion (one channel) to every frame of ``frames`` in place."""
+def _placed_stamps(psf, separation, theta, angles, center):
+    """The unit-flux PSF stamps of one companion, shifted to its sub-pixel position in every
+    frame, and the integer pixel each one is centred on: ``(stamps, ix, iy)``."""
     x, y = polar_to_cartesian(separation, theta - angles, center=center)
     ix, iy = np.round(x).astype(int), np.round(y).astype(int)
     stamp = np.pad(psf, _stamp_padding(psf.shape))
-    shifted = flux * shift_frames(np.broadcast_to(stamp, (len(angles), *stamp.shape)), x - ix, y - iy)
-    half_y, half_x = stamp.shape[0] // 2, stamp.shape[1] // 2
+    return shift_frames(np.broadcast_to(stamp, (len(angles), *stamp.shape)), x - ix, y - iy), ix, iy
+
+
+def _add_stamps(frames, placed, flux):
+    """Add one companion's stamps (:func:`_placed_stamps`), times ``flux``, to every frame in place."""
+    stamps, ix, iy = placed
+    shifted = flux * stamps
+    half_y, half_x = stamps.shape[1] // 2, stamps.shape[2] // 2
     ny, nx = frames.shape[-2:]
     for frame, piece, cx, cy in zip(frames, shifted, ix, iy):
         y0, x0 = cy - half_y, cx - half_x
-        ys, xs = slice(max(y0, 0), min(y0 + stamp.shape[0], ny)), slice(max(x0, 0), min(x0 + stamp.shape[1], nx))
+        ys = slice(max(y0, 0), min(y0 + stamps.shape[1], ny))
+        xs = slice(max(x0, 0), min(x0 + stamps.shape[2], nx))
         frame[ys, xs] += piece[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
 
 

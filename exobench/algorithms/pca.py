@@ -598,23 +598,33 @@ class AnnularProjections:
         in each annulus the cube's own temporal mean is removed and ``W @ M``
         subtracted; pixels outside the annuli (or in annuli without projections,
         or not in ``annuli``, indices of the annuli to compute, when given) are 0."""
-        cube = np.asarray(cube)
-        if cube.shape != self.shape:
-            raise ValueError(f"cube: expected shape {self.shape} (the dataset's), got {cube.shape}")
-        t = self.shape[0]
-        flat = cube.reshape(t, -1)
-        residuals = np.zeros((t, flat.shape[1]), dtype=np.float64)
-        chosen = range(len(self.pixels)) if annuli is None else annuli
-        for index in chosen:
-            pixels, weights = self.pixels[index], self.weights[index]
-            if weights is None:  # an annulus left out (see AnnularPCA.projections_by_level)
-                continue
-            matrix = flat[:, pixels].astype(np.float64)
-            if not matrix.any():  # an annulus without light (a lone companion's cube): residuals 0
-                continue
-            matrix -= matrix.mean(axis=0)
-            residuals[:, pixels] = matrix - weights @ matrix
-        return residuals.reshape(self.shape)
+        return subtract_each([self], cube, annuli=annuli)[0]
+
+
+def subtract_each(projections, cube, *, annuli=None):
+    """``[p.subtract(cube, annuli=annuli) for p in projections]``, the same bytes, with each
+    annulus of ``cube`` read and centred once for all (projections of the same annuli, for
+    example one per explained-variance level of :meth:`AnnularPCA.projections_by_level`)."""
+    first = projections[0]
+    cube = np.asarray(cube)
+    if cube.shape != first.shape:
+        raise ValueError(f"cube: expected shape {first.shape} (the dataset's), got {cube.shape}")
+    t = first.shape[0]
+    flat = cube.reshape(t, -1)
+    residuals = [np.zeros((t, flat.shape[1]), dtype=np.float64) for _ in projections]
+    chosen = range(len(first.pixels)) if annuli is None else annuli
+    for index in chosen:
+        pixels = first.pixels[index]
+        if all(p.weights[index] is None for p in projections):  # left out (AnnularPCA.projections_by_level)
+            continue
+        matrix = flat[:, pixels].astype(np.float64)
+        if not matrix.any():  # an annulus without light (a lone companion's cube): residuals 0
+            continue
+        matrix -= matrix.mean(axis=0)
+        for out, p in zip(residuals, projections):
+            if p.weights[index] is not None:
+                out[:, pixels] = matrix - p.weights[index] @ matrix
+    return [out.reshape(first.shape) for out in residuals]
 
 
 def _variance_weights(gram, allowed, levels):

@@ -253,8 +253,9 @@ def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, ro
     fluxes = np.maximum(np.asarray(grid, dtype=float), 0.0)
     levels = previous = None
     again = calibrator
+    placed = _placed(dataset, companions, inverse)  # the PSFs shifted once, for every round
     for round_ in range(rounds):
-        injected, table = _inject(dataset, companions, fluxes, spectra, inverse)
+        injected, table = _inject(dataset, companions, fluxes, spectra, inverse, placed=placed)
         # from the last round's projections: the annuli of companions that kept their flux are reused
         again = Calibrator(injected, explained_variance=calibrator.levels if levels is None else sorted(set(levels)),
                            previous=again)
@@ -360,15 +361,22 @@ def _cache_key(dataset, settings, separations):
     return digest.hexdigest()[:32]
 
 
-def _inject(dataset, companions, fluxes, spectra, inverse):
-    from ..inject import inject_companions
+def _placed(dataset, companions, inverse):
+    from ..inject import PlacedCompanions
 
+    return PlacedCompanions(dataset, separations=[c.separation for c in companions],
+                            thetas=[c.theta for c in companions], inverse_angles=inverse)
+
+
+def _inject(dataset, companions, fluxes, spectra, inverse, *, placed=None):
+    """The dataset with its companions at ``fluxes`` (times their spectra in 4D), and its truth table;
+    ``placed``: the companions' :class:`~exobench.inject.PlacedCompanions`, when already made."""
     per_channel = np.asarray(fluxes, dtype=float)
     if dataset.cube.ndim == 4:
         per_channel = (per_channel[:, None] * np.asarray(spectra) if companions
                        else np.zeros((0, dataset.cube.shape[0])))
-    result = inject_companions(dataset, separations=[c.separation for c in companions],
-                               thetas=[c.theta for c in companions], fluxes=per_channel, inverse_angles=inverse)
+    placed = _placed(dataset, companions, inverse) if placed is None else placed
+    result = placed.inject(fluxes=per_channel)
     return result.dataset, result.truth
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..algorithms import AnnularPCA
 from ..algorithms.base import one_blas_thread
-from ..algorithms.pca import AnnularProjections
+from ..algorithms.pca import AnnularProjections, subtract_each
 from ..data import Dataset
 from ..detmap import ring_fluxes, snr_of_fluxes
 from ..geometry import derotate_cube, frame_center, polar_grid
@@ -93,16 +93,29 @@ def calibration_view(dataset):
                    pxscale=dataset.pxscale, fwhm=float(np.mean(dataset.fwhm)), star_flux=1.0)
 
 
-def companion_cube(dataset, separations, thetas):
+def companion_cube(dataset, separations, thetas, *, unit_psf=None):
     """An ADI cube holding only unit-flux companions (normalised PSF) at
     ``separations`` (px) and ``thetas`` (deg, final frame), placed with the
-    dataset's own angles (the S/N does not depend on the sign convention)."""
-    from ..inject import inject_companions
+    dataset's own angles (the S/N does not depend on the sign convention):
+    the cube :func:`~exobench.inject.inject_companions` gives on a blank copy
+    of the dataset, byte for byte. ``unit_psf``: :func:`unit_psf` of the
+    dataset, when already known (it is the same for every trial cube)."""
+    from ..inject import _add_stamps, _companion_geometry, _placed_stamps
 
-    blank = Dataset(np.zeros(np.shape(dataset.cube)), dataset.angles, psf=dataset.normalized_psf,
-                    fwhm=dataset.fwhm, star_flux=1.0)
-    return inject_companions(blank, separations=separations, thetas=thetas,
-                             fluxes=np.ones(len(separations))).dataset.cube
+    psf = unit_psf_of(dataset) if unit_psf is None else unit_psf
+    cube = np.zeros(np.shape(dataset.cube))
+    for separation, theta in zip(*_companion_geometry(separations, thetas)):
+        _add_stamps(cube, _placed_stamps(psf, separation, theta, dataset.angles, dataset.center), 1.0)
+    return cube
+
+
+def unit_psf_of(dataset):
+    """The PSF that :func:`companion_cube` injects: the dataset's normalised PSF, as a blank
+    dataset of unit star flux normalises it again (what injecting into one would use)."""
+    frames = np.zeros((1, *np.shape(dataset.cube)[-2:]))
+    blank = Dataset(frames, np.asarray(dataset.angles)[:1], psf=dataset.normalized_psf, fwhm=dataset.fwhm,
+                    star_flux=1.0)
+    return blank.normalized_psf
 
 
 class Calibrator:
@@ -145,6 +158,7 @@ class Calibrator:
         self._weights = {level: [None] * len(self._pixels) for level in self.levels}
         self._previous = previous if previous is not None and set(self.levels) <= set(previous.levels) else None
         self._finals = {}
+        self._unit_psf = None
         self._measured = set()  # separations whose rings the dataset's own final frames cover
 
     def _annuli_geometry(self):
@@ -197,16 +211,19 @@ class Calibrator:
     def _projections(self, level):
         return AnnularProjections(shape=self.view.cube.shape, pixels=self._pixels, weights=tuple(self._weights[level]))
 
-    def _final(self, level, cube, separations):
-        """The final frame of ``cube`` on the rings at ``separations`` (0 elsewhere): exact there."""
+    def _final_frames(self, cube, separations):
+        """Per level, the final frame of ``cube`` on the rings at ``separations`` (0 elsewhere):
+        exact there."""
+        projections = [self._projections(level) for level in self.levels]
         # many small products: one BLAS thread is faster, and the same on every machine
         with one_blas_thread():
-            residuals = self._projections(level).subtract(cube, annuli=self._annuli_for(separations))
-        return _final(residuals, self.view.angles, self._rings_for(separations))
+            residuals = subtract_each(projections, cube, annuli=self._annuli_for(separations))
+        rings = self._rings_for(separations)
+        return {level: _final(r, self.view.angles, rings) for level, r in zip(self.levels, residuals)}
 
     def _own_final(self, level):
-        if level not in self._finals:
-            self._finals[level] = self._final(level, self.view.cube, sorted(self._measured))
+        if not self._finals:
+            self._finals = self._final_frames(self.view.cube, sorted(self._measured))
         return self._finals[level]
 
     def unit_finals(self, separations, thetas, *, measured=None):
@@ -214,8 +231,10 @@ class Calibrator:
         alone, exact on the rings at ``measured`` separations (default: theirs)."""
         measured = separations if measured is None else measured
         self._ensure(measured)
-        cube = companion_cube(self.view, separations, thetas)
-        return {level: self._final(level, cube, measured) for level in self.levels}
+        if self._unit_psf is None:
+            self._unit_psf = unit_psf_of(self.view)
+        cube = companion_cube(self.view, separations, thetas, unit_psf=self._unit_psf)
+        return self._final_frames(cube, measured)
 
     def snr_at(self, separations, thetas, levels):
         """The S/N at those positions in the dataset's own final frames (one level each)."""

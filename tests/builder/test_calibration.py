@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from exobench.builder.calibration import Calibrator, FluxCalibration, calibrate_fluxes
+from exobench.data import Dataset
 from exobench.examples import example_dataset
 
 
@@ -55,9 +56,9 @@ def test_trial_companions_out_of_reach_are_not_injected_and_change_nothing(monke
     counts = []
     original = calibration.companion_cube
 
-    def counting(view, separations, thetas):
+    def counting(view, separations, thetas, **options):
         counts.append(len(separations))
-        return original(view, separations, thetas)
+        return original(view, separations, thetas, **options)
 
     monkeypatch.setattr(calibration, "companion_cube", counting)
     near = Calibrator(dataset, explained_variance=(0.9,)).relation(grid, azimuths=3, only=[0])
@@ -68,3 +69,15 @@ def test_trial_companions_out_of_reach_are_not_injected_and_change_nothing(monke
     # separation 0 is in one group per azimuth (parity 0: separations 0, 2, ..., 10)
     assert counts[3:] == [6, 6, 6]
     assert all(1 <= count < 6 for count in counts[:3])  # the far ones were left out
+
+
+def test_companion_cube_is_the_injection_into_a_blank_copy():
+    from exobench.builder.calibration import companion_cube
+    from exobench.inject import inject_companions
+
+    dataset = example_dataset(n_frames=9, size=61, seed=2)
+    separations, thetas = [8.0, 14.5, 21.0], [10.0, 200.0, 95.0]
+    blank = Dataset(np.zeros(dataset.cube.shape), dataset.angles, psf=dataset.normalized_psf, fwhm=dataset.fwhm,
+                    star_flux=1.0)
+    expected = inject_companions(blank, separations=separations, thetas=thetas, fluxes=np.ones(3)).dataset.cube
+    assert companion_cube(dataset, separations, thetas).tobytes() == expected.tobytes()

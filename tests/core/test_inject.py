@@ -129,3 +129,40 @@ def test_injection_errors():
     no_psf = Dataset(np.zeros((4, 31, 31)), [0.0, 10.0, 20.0, 30.0], fwhm=3.0)
     with pytest.raises(ValueError, match="dataset: a PSF is needed"):
         inject_companions(no_psf, separations=[5.0], thetas=[0.0], fluxes=[1.0])
+
+
+@pytest.mark.parametrize("ndim", [3, 4])
+@pytest.mark.parametrize("budget", [None, 0, 1])
+def test_placed_companions_give_the_bytes_of_a_fresh_injection(monkeypatch, rng, ndim, budget):
+    from exobench.inject import PlacedCompanions
+
+    if budget is not None:  # no stamp kept, or a budget below one stamp: shifted again at each injection
+        monkeypatch.setattr(PlacedCompanions, "MAX_KEPT_BYTES", budget)
+    shape = (3, 10, 41, 41) if ndim == 4 else (10, 41, 41)
+    psf = gaussian_psf(size=11, fwhm=3.0, amplitude=2.0)
+    ds = Dataset(rng.normal(size=shape).astype(np.float32), np.linspace(-20, 40, 10),
+                 psf=np.stack([psf] * 3) if ndim == 4 else psf, wavelengths=[1.0, 1.1, 1.2] if ndim == 4 else None)
+    placed = PlacedCompanions(ds, separations=[8.0, 13.5], thetas=[30.0, 250.0], inverse_angles=True)
+    for fluxes in ([5.0, 2.0], [0.0, 7.5], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]] if ndim == 4 else [3.0, 3.0]):
+        again = placed.inject(fluxes=fluxes)
+        fresh = inject_companions(ds, separations=[8.0, 13.5], thetas=[30.0, 250.0], fluxes=fluxes,
+                                  inverse_angles=True)
+        assert again.dataset.cube.tobytes() == fresh.dataset.cube.tobytes()
+        np.testing.assert_array_equal(again.dataset.angles, fresh.dataset.angles)
+        assert again.truth.equals(fresh.truth)
+    assert np.all(ds.cube == placed.dataset.cube)  # the source is untouched
+
+
+def test_placed_companions_refuse_what_inject_refuses():
+    from exobench.inject import PlacedCompanions
+
+    ds = Dataset(np.zeros((4, 21, 21)), np.arange(4.0), psf=gaussian_psf(size=7, fwhm=2.0))
+    with pytest.raises(ValueError, match="separations: companion 0 at"):
+        PlacedCompanions(ds, separations=[30.0], thetas=[0.0])
+    with pytest.raises(ValueError, match="thetas: expected 1 values"):
+        PlacedCompanions(ds, separations=[3.0], thetas=[0.0, 1.0])
+    with pytest.raises(TypeError, match="dataset: expected an exobench Dataset"):
+        PlacedCompanions(ds.cube, separations=[3.0], thetas=[0.0])
+    placed = PlacedCompanions(ds, separations=[3.0], thetas=[0.0])
+    with pytest.raises(ValueError, match="fluxes: expected 1 values"):
+        placed.inject(fluxes=[1.0, 2.0])

@@ -98,7 +98,7 @@ def companion_cube(dataset, separations, thetas, *, unit_psf=None):
     ``separations`` (px) and ``thetas`` (deg, final frame), placed with the
     dataset's own angles (the S/N does not depend on the sign convention):
     the cube :func:`~exobench.inject.inject_companions` gives on a blank copy
-    of the dataset, byte for byte. ``unit_psf``: :func:`unit_psf` of the
+    of the dataset, byte for byte. ``unit_psf``: :func:`unit_psf_of` the
     dataset, when already known (it is the same for every trial cube)."""
     from ..inject import _add_stamps, _companion_geometry, _placed_stamps
 

@@ -307,7 +307,11 @@ def standardise_patches(patches, fwhm):
     ((2, 3, 9, 9), dtype('float32'), True)
     """
     patches = np.asarray(patches, dtype=np.float64)
-    _, mean, std = _ring_statistics(patches, float(fwhm))
+    return _standardised(patches, _ring_statistics(patches, float(fwhm)))
+
+
+def _standardised(patches, statistics):
+    _, mean, std = statistics
     return ((patches - mean[..., None, None]) / std[..., None, None]).astype(np.float32)
 
 
@@ -340,12 +344,22 @@ def patch_features(patches, separations, fwhm):
     >>> patch_features(patches, [20.0], 4.0).astype(float).round(2).tolist()
     [[0.77, 0.77, 0.0, 0.5]]
     """
+    patches, separations = _checked_patches(patches, separations)
+    return _features(_ring_statistics(patches, float(fwhm)), separations, fwhm)
+
+
+def _checked_patches(patches, separations):
+    """``(patches, separations)`` as float64 arrays, one separation per patch."""
     patches = np.asarray(patches, dtype=np.float64)
     separations = np.asarray(separations, dtype=np.float64).reshape(-1)
     if patches.ndim != 4 or separations.size != patches.shape[0]:
         raise ValueError(f"separations: expected one separation per patch ({patches.shape[0]}), "
                          f"got {separations.size}")
-    centre, mean, std = _ring_statistics(patches, float(fwhm))
+    return patches, separations
+
+
+def _features(statistics, separations, fwhm):
+    centre, mean, std = statistics
     snr = (centre - mean) / std
     ratio = np.log10(std[:, 1:] / std[:, :1])
     sep = (separations / float(fwhm) / _SEPARATION_SCALE)[:, None]
@@ -377,4 +391,6 @@ def model_inputs(name, patches, separations, fwhm):
     check_choice(name, "name", MODEL_NAMES)
     if name != "na-conv3d":
         return np.asarray(patches, dtype=np.float32)
-    return [standardise_patches(patches, fwhm), patch_features(patches, separations, fwhm)]
+    patches, separations = _checked_patches(patches, separations)
+    statistics = _ring_statistics(patches, float(fwhm))  # shared by both inputs: computed once
+    return [_standardised(patches, statistics), _features(statistics, separations, fwhm)]

@@ -214,7 +214,9 @@ def section(results, command, options, load, seconds):
              ", ".join(f"{k}={v}" for k, v in options.items() if k != "model") + ".",
              "- Detection maps: annular PCA = `pca-annular` baseline (S/N map, threshold 5); CNN = significance "
              "map (-log10 of the per-pixel false-positive rate on the dataset's flipped-angle negative map, "
-             "calibrated in groups of adjacent annuli of at least `calibration_pixels` negative pixels), "
+             "each annulus's logits first centred and scaled by that annulus's negatives when "
+             "`standardise_annuli`, counted in groups of adjacent annuli of at least `calibration_pixels` "
+             "negative pixels when that is set, else on the whole map), "
              "threshold -log10(fpr). TPR at a false-positive budget: the best TPR of the thresholds whose false "
              "positives (whole map, scorer's counting) average at most the budget per dataset; the bands are "
              "the injections' separations (false positives of the whole map).", ""]

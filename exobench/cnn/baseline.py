@@ -15,11 +15,13 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
 4. the detection map: with ``detection_map: significance`` (default) each
    probability becomes ``-log10`` of the share of that dataset's negative
    pixels reaching it (:func:`exobench.cnn.inference.significance_map`),
-   separately in groups of adjacent annuli of at least ``calibration_pixels``
-   negative pixels (the inner annuli, where a few speckles make heavy tails,
-   get their own scale), so that the one threshold ``-log10(fpr)`` of the
-   phase means the same false-positive rate per pixel in every dataset and at
-   every separation; with ``probability`` the raw map, threshold 0.9 (SODINN's).
+   after each annulus's logits are centred and scaled by that annulus's own
+   negatives (``standardise_annuli``: the inner annuli, where a few speckles
+   make heavy tails, get their own scale, as an S/N gives them; optionally
+   also counted separately in groups of adjacent annuli of at least
+   ``calibration_pixels`` negative pixels), so that the one threshold
+   ``-log10(fpr)`` of the phase means the same false-positive rate per pixel
+   in every dataset; with ``probability`` the raw map, threshold 0.9 (SODINN's).
 
 Outside the annuli the maps are 0 (never a detection at the default
 thresholds). 4D datasets go through the same steps, their MLAR frames averaged
@@ -57,7 +59,8 @@ CNN_DEFAULTS = {
     "learning_rate": 0.003,
     "validation_fraction": 0.2,
     "fpr": 0.0002,
-    "calibration_pixels": 1500,
+    "standardise_annuli": True,
+    "calibration_pixels": None,
     "seed": 0,
     "threads": 1,
 }
@@ -111,9 +114,11 @@ class CNNBaseline(Baseline, name="cnn"):
 #            small, tiny; n_samples, snr_band, levels: exobench.cnn.labels.LabelSettings; epochs,
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
-#            threshold means; calibration_pixels: the map is calibrated separately in groups of
-#            adjacent annuli (from the star outwards) of at least this many negative pixels
-#            (null: the whole map at once); seed: of every draw (per dataset: seed, instrument, dataset id);
+#            threshold means; standardise_annuli: each annulus's logits first centred and scaled
+#            by its own negatives (median, robust spread), as an S/N is; calibration_pixels: the
+#            map is calibrated separately in groups of adjacent annuli (from the star outwards) of
+#            at least this many negative pixels (null: the whole map at once);
+#            seed: of every draw (per dataset: seed, instrument, dataset id);
 #            threads: CPU threads of torch (null: torch's default).
 # detection_map: significance (-log10 of the per-pixel false-positive rate on the dataset's
 #            flipped-angle negative map) or probability (the network's raw output).
@@ -140,13 +145,14 @@ def calibration_options(options):
 
     Examples
     --------
-    >>> calibration_options({"calibration_pixels": 1500})
-    {'by_annulus': True, 'min_pixels': 1500}
-    >>> calibration_options({"calibration_pixels": None})
-    {'by_annulus': False, 'min_pixels': 0}
+    >>> calibration_options({"calibration_pixels": 1500, "standardise_annuli": False})
+    {'by_annulus': True, 'min_pixels': 1500, 'standardise': False}
+    >>> calibration_options({"calibration_pixels": None, "standardise_annuli": True})
+    {'by_annulus': False, 'min_pixels': 0, 'standardise': True}
     """
     pixels = options["calibration_pixels"]
-    return {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels)}
+    return {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels),
+            "standardise": bool(options["standardise_annuli"])}
 
 
 # -- running -----------------------------------------------------------------------------
@@ -211,6 +217,8 @@ def _check_cnn(options, where):
         _integer(options[key], f"{where}: {key}", low)
     if options["threads"] is not None:
         _integer(options["threads"], f"{where}: threads", 1)
+    if not isinstance(options["standardise_annuli"], bool):
+        raise ValueError(f"{where}: standardise_annuli: expected true or false, got {options['standardise_annuli']!r}")
     if options["calibration_pixels"] is not None:
         _integer(options["calibration_pixels"], f"{where}: calibration_pixels", 1)
     _fraction(options["learning_rate"], f"{where}: learning_rate", 0.0, math.inf)

@@ -378,7 +378,7 @@ def _logit(p):
     return np.log(p) - np.log1p(-p)
 
 
-def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0):
+def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False):
     """A probability map calibrated on its dataset's negative map: ``-log10`` of the false-positive rate.
 
     Each probability ``p`` becomes ``-log10((m + 1) / (N + 1))`` where ``m`` of the
@@ -404,6 +404,15 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0):
     min_pixels : int
         With ``by_annulus``, adjacent annuli are pooled (from the star outwards)
         until each group holds at least this many negative pixels.
+    standardise : bool
+        First put every annulus of ``pmap.annuli`` on one scale: the logits of
+        both maps, minus the median of the negatives' logits in that annulus,
+        over their robust standard deviation there (1.4826 times the median
+        absolute deviation). Each separation's own noise regime then sets its
+        scale, as an S/N does, while the false-positive rate is counted on the
+        negatives of the whole map (or of each group): an annulus of a few
+        hundred pixels, too few to count rates of 1e-4 on, still gets its own
+        scale. Above the largest negative the tail is ``exp(-z)``.
 
     Returns
     -------
@@ -419,20 +428,63 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0):
     [[0.0, 0.222, 0.398, 0.875]]
     """
     out = np.zeros(pmap.probability.shape, dtype=np.float64)
+    values, negatives, tail = pmap.probability, negative.probability, _logit
+    if standardise:
+        values, negatives = _standardised_logits(pmap, negative)
+        tail = _same
     for region in _calibration_regions(pmap, negative, by_annulus, min_pixels):
         own, noise = pmap.mask & region, negative.mask & region
-        out[own] = _significance(pmap.probability[own], negative.probability[noise])
+        out[own] = _significance(values[own], negatives[noise], tail)
     return out
+
+
+def _radius(shape):
+    from ..geometry import frame_center
+
+    ny, nx = shape
+    xc, yc = frame_center((ny, nx))
+    return np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+
+
+def _standardised_logits(pmap, negative):
+    """Both maps' logits, each annulus centred and scaled by its negatives' median and robust spread."""
+    radius = _radius(pmap.probability.shape)
+    values = np.zeros(pmap.probability.shape, dtype=np.float64)
+    negatives = np.zeros(pmap.probability.shape, dtype=np.float64)
+    for inner, outer in pmap.annuli:
+        ring = (radius >= inner) & (radius < outer)
+        reference = _logit(negative.probability[negative.mask & ring])
+        if reference.size == 0:
+            raise ValueError("negative: expected predicted pixels in every annulus of the map, got none "
+                             f"between {inner:g} and {outer:g} px")
+        centre, spread = _robust_centre_spread(reference)
+        for source, out in ((pmap, values), (negative, negatives)):
+            pick = source.mask & ring
+            out[pick] = (_logit(source.probability[pick]) - centre) / spread
+    return values, negatives
+
+
+def _robust_centre_spread(values):
+    """Median and 1.4826 x median absolute deviation (the standard deviation when that is 0, else 1).
+
+    >>> _robust_centre_spread(np.array([0.0, 1.0, 2.0, 3.0, 100.0]))
+    (2.0, 1.4826)
+    """
+    centre = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - centre)))
+    if not spread > 0:
+        spread = float(np.std(values))
+    return centre, spread if spread > 0 else 1.0
+
+
+def _same(values):
+    return np.asarray(values, dtype=np.float64)
 
 
 def _calibration_regions(pmap, negative, by_annulus, min_pixels):
     if not by_annulus:
         return [np.ones(pmap.probability.shape, dtype=bool)]
-    from ..geometry import frame_center
-
-    ny, nx = pmap.probability.shape
-    xc, yc = frame_center((ny, nx))
-    radius = np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+    radius = _radius(pmap.probability.shape)
     edges = [inner for inner, _ in pmap.annuli] + [pmap.annuli[-1][1]]
     regions, start = [], 0
     for j in range(1, len(edges)):
@@ -447,15 +499,15 @@ def _calibration_regions(pmap, negative, by_annulus, min_pixels):
     return regions
 
 
-def _significance(values, negatives):
+def _significance(values, negatives, tail=_logit):
     negatives = np.sort(negatives)
     if negatives.size == 0:
         raise ValueError("negative: expected a map with predicted pixels (in every calibration region)")
     n = negatives.size
     reached = n - np.searchsorted(negatives, values, side="left")
     score = 0.0 - np.log10((reached + 1.0) / (n + 1.0))
-    tail = values > negatives[-1]
-    score[tail] = np.log10(n + 1.0) + (_logit(values[tail]) - _logit(negatives[-1])) / np.log(10.0)
+    beyond = values > negatives[-1]
+    score[beyond] = np.log10(n + 1.0) + (tail(values[beyond]) - tail(negatives[-1])) / np.log(10.0)
     return score
 
 

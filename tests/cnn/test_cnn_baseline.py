@@ -53,6 +53,8 @@ def test_cnn_is_registered_with_its_parameters():
         for bad, named in [({"cnn": {"model": "resnet"}}, "cnn: model"), ({"cnn": {"fpr": 2.0}}, "cnn: fpr"),
                            ({"cnn": {"n_samples": 3}}, "n_samples"), ({"cnn": {"epochs": "x"}}, "cnn: epochs"),
                            ({"cnn": {"model": "absent.keras"}}, "not found"), ({"cnn": {"depth": 3}}, "depth"),
+                           ({"cnn": {"standardise_annuli": "yes"}}, "cnn: standardise_annuli: expected true or false"),
+                           ({"cnn": {"calibration_pixels": 0}}, "cnn: calibration_pixels"),
                            ({"detection_map": "snr"}, "detection_map")]:
             with pytest.raises(ValueError, match=named):
                 bl.load_params(bad, "cnn")

@@ -169,3 +169,78 @@ def test_significance_by_annulus_gives_each_separation_the_rate():
         calibrated = significance_map(fresh, negative, **kwargs)
         assert np.mean(calibrated[inner] > 2) < 0.02 and np.mean(calibrated[mask & ~inner] > 2) < 0.02
         assert np.all(calibrated[~mask] == 0)
+
+
+def _annular_maps(rng, scales, size=81, annuli=((4.0, 16.0), (16.0, 28.0), (28.0, 40.0))):
+    """Probability maps whose logits have a different spread in each annulus (heavy inner tails)."""
+    import types
+
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(xx - size // 2, yy - size // 2)
+    mask = (r >= annuli[0][0]) & (r < annuli[-1][1])
+    scale = np.select([r < b for _, b in annuli], scales, 1.0)
+
+    def one(shift=0.0):
+        logits = scale * rng.normal(size=r.shape) + shift
+        return types.SimpleNamespace(probability=np.where(mask, 1 / (1 + np.exp(-logits)), 0.0), mask=mask,
+                                     annuli=list(annuli))
+    return one, mask, r
+
+
+def test_standardised_annuli_give_every_separation_the_rate_on_the_whole_map():
+    from exobench.cnn.inference import significance_map
+
+    one, mask, r = _annular_maps(np.random.default_rng(5), scales=(6.0, 1.0, 0.3))
+    negative, fresh = one(), one()
+    inner, outer = mask & (r < 16), mask & (r >= 28)
+    plain = significance_map(fresh, negative)
+    assert np.mean(plain[inner] > 2) > 0.03 and np.mean(plain[outer] > 2) < 0.001  # one scale: wrong at both ends
+    calibrated = significance_map(fresh, negative, standardise=True)
+    for part in (inner, mask & (r >= 16) & (r < 28), outer):
+        assert np.mean(calibrated[part] > 2) < 0.025
+    assert abs(np.mean(calibrated[mask] > 2) - 0.01) < 0.005  # the rate of the threshold, over the whole map
+    assert np.all(calibrated[~mask] == 0)
+
+
+def test_standardised_significance_ignores_each_annulus_scale_and_offset():
+    from exobench.cnn.inference import significance_map
+
+    rng = np.random.default_rng(6)
+    one, mask, r = _annular_maps(rng, scales=(1.0, 1.0, 1.0))
+    negative, fresh = one(), one()
+    same = significance_map(fresh, negative, standardise=True)
+
+    def stretched(m):  # logits of the inner annulus x 5 + 2 in both maps: the same after standardising
+        logits = np.log(m.probability) - np.log1p(-m.probability)
+        logits = np.where(r < 16, 5 * logits + 2, logits)
+        return type(m)(probability=np.where(m.mask, 1 / (1 + np.exp(-logits)), 0.0), mask=m.mask, annuli=m.annuli)
+
+    np.testing.assert_allclose(significance_map(stretched(fresh), stretched(negative), standardise=True), same,
+                               atol=1e-6)
+    assert not np.allclose(significance_map(stretched(fresh), stretched(negative)), significance_map(fresh, negative))
+
+
+def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty_annuli():
+    import types
+
+    from exobench.cnn.inference import significance_map
+
+    one, mask, r = _annular_maps(np.random.default_rng(7), scales=(2.0, 1.0, 1.0))
+    negative = one()
+    own = significance_map(negative, negative, standardise=True)
+    bright = one(shift=40.0)
+    assert np.all(significance_map(bright, negative, standardise=True)[mask] > own.max())
+    hollow = types.SimpleNamespace(probability=negative.probability, mask=mask & (r >= 16), annuli=negative.annuli)
+    with pytest.raises(ValueError, match="negative: expected predicted pixels in every annulus.*between 4 and 16 px"):
+        significance_map(negative, hollow, standardise=True)
+
+
+def test_robust_spread_is_not_moved_by_a_few_extreme_negatives():
+    from exobench.cnn.inference import _robust_centre_spread
+
+    rng = np.random.default_rng(8)
+    values = rng.normal(3.0, 2.0, 5000)
+    centre, spread = _robust_centre_spread(values)
+    values[:25] = 1e3  # a few speckles far in the tail
+    assert _robust_centre_spread(values) == pytest.approx((centre, spread), rel=0.02)
+    assert _robust_centre_spread(np.full(10, 4.0)) == (4.0, 1.0)  # a flat annulus: unscaled

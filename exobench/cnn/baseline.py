@@ -17,9 +17,9 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
    pixels reaching it (:func:`exobench.cnn.inference.significance_map`),
    after each annulus's logits are centred and scaled by that annulus's own
    negatives (``standardise_annuli``: the inner annuli, where a few speckles
-   make heavy tails, get their own scale, as an S/N gives them; optionally
-   also counted separately in groups of adjacent annuli of at least
-   ``calibration_pixels`` negative pixels), so that the one threshold
+   make heavy tails, get their own scale, as an S/N gives them), the rate
+   counted separately in groups of adjacent annuli of at least
+   ``calibration_pixels`` negative pixels (null: on the whole map), so that the one threshold
    ``-log10(fpr)`` of the phase means the same false-positive rate per pixel
    in every dataset; with ``probability`` the raw map, threshold 0.9 (SODINN's).
 
@@ -60,7 +60,7 @@ CNN_DEFAULTS = {
     "validation_fraction": 0.2,
     "fpr": 0.0002,
     "standardise_annuli": True,
-    "calibration_pixels": None,
+    "calibration_pixels": 1500,
     "seed": 0,
     "threads": 1,
 }
@@ -115,7 +115,7 @@ class CNNBaseline(Baseline, name="cnn"):
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
-#            by its own negatives (median, robust spread), as an S/N is; calibration_pixels: the
+#            by its own negatives (mean, standard deviation), as an S/N is; calibration_pixels: the
 #            map is calibrated separately in groups of adjacent annuli (from the star outwards) of
 #            at least this many negative pixels (null: the whole map at once);
 #            seed: of every draw (per dataset: seed, instrument, dataset id);

@@ -406,13 +406,13 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
         until each group holds at least this many negative pixels.
     standardise : bool
         First put every annulus of ``pmap.annuli`` on one scale: the logits of
-        both maps, minus the median of the negatives' logits in that annulus,
-        over their robust standard deviation there (1.4826 times the median
-        absolute deviation). Each separation's own noise regime then sets its
-        scale, as an S/N does, while the false-positive rate is counted on the
-        negatives of the whole map (or of each group): an annulus of a few
-        hundred pixels, too few to count rates of 1e-4 on, still gets its own
-        scale. Above the largest negative the tail is ``exp(-z)``.
+        both maps, minus the mean of the negatives' logits in that annulus,
+        over their standard deviation there. Each separation's own noise
+        regime then sets its scale, as an S/N does, while the false-positive
+        rate is counted on the negatives of the whole map (or of each group):
+        an annulus of a few hundred pixels, too few to count rates of 1e-4 on,
+        still gets its own scale. Above the largest negative the tail is
+        ``exp(-z)``.
 
     Returns
     -------
@@ -447,7 +447,7 @@ def _radius(shape):
 
 
 def _standardised_logits(pmap, negative):
-    """Both maps' logits, each annulus centred and scaled by its negatives' median and robust spread."""
+    """Both maps' logits, each annulus centred and scaled by its negatives' mean and standard deviation."""
     radius = _radius(pmap.probability.shape)
     values = np.zeros(pmap.probability.shape, dtype=np.float64)
     negatives = np.zeros(pmap.probability.shape, dtype=np.float64)
@@ -457,24 +457,21 @@ def _standardised_logits(pmap, negative):
         if reference.size == 0:
             raise ValueError("negative: expected predicted pixels in every annulus of the map, got none "
                              f"between {inner:g} and {outer:g} px")
-        centre, spread = _robust_centre_spread(reference)
+        centre, spread = _centre_spread(reference)
         for source, out in ((pmap, values), (negative, negatives)):
             pick = source.mask & ring
             out[pick] = (_logit(source.probability[pick]) - centre) / spread
     return values, negatives
 
 
-def _robust_centre_spread(values):
-    """Median and 1.4826 x median absolute deviation (the standard deviation when that is 0, else 1).
+def _centre_spread(values):
+    """Mean and standard deviation (1 for a constant annulus: unscaled).
 
-    >>> _robust_centre_spread(np.array([0.0, 1.0, 2.0, 3.0, 100.0]))
-    (2.0, 1.4826)
+    >>> _centre_spread(np.array([1.0, 3.0])), _centre_spread(np.array([2.0, 2.0]))
+    ((2.0, 1.0), (2.0, 1.0))
     """
-    centre = float(np.median(values))
-    spread = 1.4826 * float(np.median(np.abs(values - centre)))
-    if not spread > 0:
-        spread = float(np.std(values))
-    return centre, spread if spread > 0 else 1.0
+    spread = float(np.std(values))
+    return float(np.mean(values)), spread if spread > 0 else 1.0
 
 
 def _same(values):

@@ -235,12 +235,15 @@ def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty
         significance_map(negative, hollow, standardise=True)
 
 
-def test_robust_spread_is_not_moved_by_a_few_extreme_negatives():
-    from exobench.cnn.inference import _robust_centre_spread
+def test_standardised_annuli_use_their_negatives_mean_and_spread():
+    from exobench.cnn.inference import _centre_spread, _standardised_logits
 
-    rng = np.random.default_rng(8)
-    values = rng.normal(3.0, 2.0, 5000)
-    centre, spread = _robust_centre_spread(values)
-    values[:25] = 1e3  # a few speckles far in the tail
-    assert _robust_centre_spread(values) == pytest.approx((centre, spread), rel=0.02)
-    assert _robust_centre_spread(np.full(10, 4.0)) == (4.0, 1.0)  # a flat annulus: unscaled
+    one, mask, r = _annular_maps(np.random.default_rng(8), scales=(4.0, 1.0, 0.5))
+    negative, fresh = one(), one()
+    values, negatives = _standardised_logits(fresh, negative)
+    for low, high in negative.annuli:
+        ring = mask & (r >= low) & (r < high)
+        assert abs(negatives[ring].mean()) < 1e-9 and negatives[ring].std() == pytest.approx(1.0)
+        assert abs(values[ring].mean()) < 0.1 and values[ring].std() == pytest.approx(1.0, abs=0.1)
+    assert np.all(values[~mask] == 0)
+    assert _centre_spread(np.full(10, 4.0)) == (4.0, 1.0)  # a flat annulus: unscaled

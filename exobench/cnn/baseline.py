@@ -50,7 +50,7 @@ _LABELS = LabelSettings()
 CNN_DEFAULTS = {
     "model": "na-conv3d",
     "size": "small",
-    "n_samples": 2000,
+    "n_samples": 5000,
     "snr_band": [float(v) for v in _LABELS.snr_band],
     "levels": [0.5, 0.7, 0.9, 0.95, 0.99],
     "epochs": 20,

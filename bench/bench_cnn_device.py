@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import force_single_thread, replace_doc_section, write_json  # noqa: E402
+from bench_cnn import PATCH_BATCH, patch_rate  # noqa: E402
 
 force_single_thread()
 
@@ -43,7 +44,6 @@ DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- cnn-device-benchmark:start -->", "<!-- cnn-device-benchmark:end -->"
 #: The injected companion: separation (pixels), angle (degrees), flux (x the median positive flux).
 COMPANION = (14.0, 120.0, 5.0)
-PATCH_BATCH = 4096
 
 
 def real_data(folder=None):
@@ -93,17 +93,7 @@ def time_training(samples, model, size, epochs, threads):
 
 def time_patches(trained, samples, threads):
     """Patches per second of the network alone (best of 3, batches of PATCH_BATCH)."""
-    import numpy as np
-
-    x = np.concatenate([samples.x] * max(1, 16384 // len(samples)))
-    seps = np.resize(samples.separations, len(x))
-    trained.predict(x[:PATCH_BATCH], seps[:PATCH_BATCH], samples.fwhm, batch_size=PATCH_BATCH, threads=threads)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        trained.predict(x, seps, samples.fwhm, batch_size=PATCH_BATCH, threads=threads)
-        best = min(best, time.perf_counter() - start)
-    return len(x) / best
+    return patch_rate(trained, samples, count=16384, repeats=3, threads=threads)
 
 
 def time_maps(trained, injected, threads):
@@ -208,7 +198,8 @@ def section(cpu, gpu, host=None):
         lines.append(f"- GPU machine's CPU: the same command with `KERAS_TORCH_DEVICE=cpu --threads "
                      f"{host['threads']}` (torch on all {host['cpu']['affinity']} cores of the GPU's host), "
                      "the fairest CPU against that GPU.")
-    lines += [f"- Data: the real NACO cube (61 x 99 x 99) with one injected companion (five times the median flux of the positive samples, whose S/N band is 1-4); "
+    lines += ["- Data: the real NACO cube (61 x 99 x 99) with one injected companion (five times the median flux "
+              "of the positive samples, whose S/N band is 1-4); "
               f"{cpu['n_samples']} labelled samples (CPU work: {cpu['samples_s']:.1f} s here, "
               f"{gpu['samples_s']:.1f} s on the GPU's host); training: {cpu['epochs']} epochs of batches of 128 "
               f"after one warm-up epoch; network: batches of {PATCH_BATCH} prepared patches (best of 3); maps: "

@@ -471,13 +471,11 @@ class Executor:
     def _map_combine_dask(self, fn, items, combine, groups, kwargs, name, bar):
         if not groups:
             return []
-        client = self._client
         token = uuid.uuid4().hex[:12]
-        kwargs = self._scatter_kwargs(kwargs)
-        pieces = client.map(fn, items, key=[f"{_safe_key(name)}-{i}-{token}" for i in range(len(items))],
-                            pure=False, retries=self.retries or None, **kwargs)
-        combined = [client.submit(combine, [pieces[i] for i in group], key=f"{_safe_key(name)}-combine-{g}-{token}",
-                                  pure=False, retries=self.retries or None)
+        pieces = self._submit_map(fn, items, kwargs, name, token)
+        combined = [self._client.submit(combine, [pieces[i] for i in group],
+                                        key=f"{_safe_key(name)}-combine-{g}-{token}", pure=False,
+                                        retries=self.retries or None)
                     for g, group in enumerate(groups)]
         return self._collect(combined, pieces + combined, name, bar)
 
@@ -502,14 +500,16 @@ class Executor:
     def _map_dask(self, fn, items, kwargs, name, bar):
         if not items:
             return []
-        client = self._client
-        token = uuid.uuid4().hex[:12]
+        futures = self._submit_map(fn, items, kwargs, name, uuid.uuid4().hex[:12])
+        return self._collect(futures, futures, name, bar)
+
+    def _submit_map(self, fn, items, kwargs, name, token):
+        """One future per item, keyed ``{name}-{index}-{token}``."""
         keys = [f"{_safe_key(name)}-{index}-{token}" for index in range(len(items))]
         # kwargs travel once per call, as scattered data (Dask's own handling of large map kwargs
         # names their graph node after the keyword, which collides between calls)
         kwargs = self._scatter_kwargs(kwargs)
-        futures = client.map(fn, items, key=keys, pure=False, retries=self.retries or None, **kwargs)
-        return self._collect(futures, futures, name, bar)
+        return self._client.map(fn, items, key=keys, pure=False, retries=self.retries or None, **kwargs)
 
     def _collect(self, futures, submitted, name, bar):
         """The results of ``futures`` once all are done (``submitted``: every future to cancel on failure)."""

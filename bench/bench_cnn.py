@@ -139,7 +139,7 @@ def run_cnn(public, options, model):
         t2 = time.perf_counter()
         pmap = probability_map(dataset, trained, threads=options["threads"])
         negative = probability_map(dataset, trained, flip_angles=True, threads=options["threads"])
-        maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options))
+        maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options, dataset.angles))
         t3 = time.perf_counter()
         metrics = trained.metadata["metrics"]
         rows.append({"dataset": f"{instrument}_{k}", "shape": list(dataset.cube.shape), "samples_s": t1 - t0,
@@ -221,7 +221,8 @@ def section(results, command, options, load, seconds):
              "map (-log10 of the per-pixel false-positive rate on the dataset's flipped-angle negative map, "
              "each annulus's logits first centred and scaled by that annulus's negatives when "
              "`standardise_annuli`, counted in groups of adjacent annuli of at least `calibration_pixels` "
-             "negative pixels when that is set, else on the whole map), "
+             "negative pixels when that is set, else on the whole map; each pixel's null without the "
+             "negatives within `own_image_radius` FWHM of its own flipped-angle image when that is set), "
              "threshold -log10(fpr). TPR at a false-positive budget: the best TPR of the thresholds whose false "
              "positives (whole map, scorer's counting) average at most the budget per dataset; the bands are "
              "the injections' separations (false positives of the whole map).", ""]

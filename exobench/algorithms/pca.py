@@ -617,9 +617,12 @@ def subtract_each(projections, cube, *, annuli=None):
         pixels = first.pixels[index]
         if all(p.weights[index] is None for p in projections):  # left out (AnnularPCA.projections_by_level)
             continue
-        matrix = flat[:, pixels].astype(np.float64)
-        if not matrix.any():  # an annulus without light (a lone companion's cube): residuals 0
-            continue
+        matrix = flat[:, pixels].astype(np.float64, copy=False)  # fancy indexing copied already
+        lit = matrix.any(axis=0)
+        if not lit.all():  # dark pixels (a companions-only cube) keep residuals 0: only the lit ones
+            if not lit.any():
+                continue
+            pixels, matrix = pixels[lit], matrix[:, lit]
         matrix -= matrix.mean(axis=0)
         for out, p in zip(residuals, projections):
             if p.weights[index] is not None:

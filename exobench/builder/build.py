@@ -235,7 +235,7 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
     return rows
 
 
-def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, rounds=6, tolerance=0.05):
+def _solve_fluxes(calibrator, dataset, companions, spectra, grid, inverse, *, rounds=6, tolerance=0.1):
     """The companions' fluxes at their exact positions, the S/N they measure, and
     the dataset injected with them (and its truth table).
 

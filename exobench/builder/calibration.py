@@ -157,9 +157,10 @@ class Calibrator:
         self._pixels, self._radii, self._radius, self._reach = self._geometry[1:]
         self._weights = {level: [None] * len(self._pixels) for level in self.levels}
         self._previous = previous if previous is not None and set(self.levels) <= set(previous.levels) else None
-        self._finals = {}
+        self._finals = {}  # per level, the dataset's own final frame on the rings of self._covered
+        self._covered = set()
         self._unit_psf = None
-        self._measured = set()  # separations whose rings the dataset's own final frames cover
+        self._measured = set()  # separations whose rings the dataset's own final frames must cover
 
     def _annuli_geometry(self):
         """The annuli's pixels and radius ranges, each pixel's radius, and how far an injected
@@ -192,10 +193,7 @@ class Calibrator:
 
     def _ensure(self, separations):
         """Learn the projections of every annulus the rings at ``separations`` read."""
-        new = {float(r) for r in np.atleast_1d(separations)} - self._measured
-        if new:  # the dataset's own final frames then cover these rings too
-            self._measured |= new
-            self._finals = {}
+        self._measured |= {float(r) for r in np.atleast_1d(separations)}
         missing = [i for i in self._annuli_for(separations) if self._weights[self.levels[0]][i] is None]
         if not missing:
             return
@@ -222,8 +220,17 @@ class Calibrator:
         return {level: _final(r, self.view.angles, rings) for level, r in zip(self.levels, residuals)}
 
     def _own_final(self, level):
-        if not self._finals:
-            self._finals = self._final_frames(self.view.cube, sorted(self._measured))
+        """The dataset's own final frame at ``level``, on the rings of every separation measured so far."""
+        new = sorted(self._measured - self._covered)
+        if new:  # only the new rings: the others keep their numbers (exact, ring by ring)
+            fresh = self._final_frames(self.view.cube, new)
+            rings = self._rings_for(new)
+            for key, frame in fresh.items():
+                if key in self._finals:
+                    self._finals[key][rings] = frame[rings]
+                else:
+                    self._finals[key] = frame
+            self._covered |= set(new)
         return self._finals[level]
 
     def unit_finals(self, separations, thetas, *, measured=None):

@@ -19,7 +19,10 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
    negatives (``standardise_annuli``: the inner annuli, where a few speckles
    make heavy tails, get their own scale, as an S/N gives them), the rate
    counted separately in groups of adjacent annuli of at least
-   ``calibration_pixels`` negative pixels (null: on the whole map), so that the one threshold
+   ``calibration_pixels`` negative pixels (null: on the whole map), each pixel's
+   null without the negatives within ``own_image_radius`` FWHM of its own
+   image (where a source at that pixel smears to in the negative map: a bright
+   companion's smeared arc must not hide it), so that the one threshold
    ``-log10(fpr)`` of the phase means the same false-positive rate per pixel
    in every dataset; with ``probability`` the raw map, threshold 0.9 (SODINN's).
 
@@ -61,6 +64,7 @@ CNN_DEFAULTS = {
     "fpr": 0.0002,
     "standardise_annuli": True,
     "calibration_pixels": 1500,
+    "own_image_radius": 1.0,
     "seed": 0,
     "threads": 1,
 }
@@ -117,7 +121,9 @@ class CNNBaseline(Baseline, name="cnn"):
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
 #            by its own negatives (mean, standard deviation), as an S/N is; calibration_pixels: the
 #            map is calibrated separately in groups of adjacent annuli (from the star outwards) of
-#            at least this many negative pixels (null: the whole map at once);
+#            at least this many negative pixels (null: the whole map at once); own_image_radius:
+#            each pixel's null leaves out the negatives within this many FWHM of its own image in
+#            the negative map (where a source there smears to; null: keep them all);
 #            seed: of every draw (per dataset: seed, instrument, dataset id);
 #            threads: CPU threads of torch (null: torch's default).
 # detection_map: significance (-log10 of the per-pixel false-positive rate on the dataset's
@@ -137,22 +143,28 @@ class CNNBaseline(Baseline, name="cnn"):
         if params["detection_map"] == "probability":
             return pmap.probability
         negative = probability_map(dataset, trained, flip_angles=True, **kwargs)
-        return significance_map(pmap, negative, **calibration_options(options))
+        return significance_map(pmap, negative, **calibration_options(options, dataset.angles))
 
 
-def calibration_options(options):
-    """Keyword options of :func:`~exobench.cnn.inference.significance_map` from the ``cnn`` options.
+def calibration_options(options, angles):
+    """Keyword options of :func:`~exobench.cnn.inference.significance_map` from the ``cnn``
+    options and the dataset's derotation ``angles``.
 
     Examples
     --------
-    >>> calibration_options({"calibration_pixels": 1500, "standardise_annuli": False})
+    >>> calibration_options({"calibration_pixels": 1500, "standardise_annuli": False,
+    ...                      "own_image_radius": None}, [0.0, 10.0])
     {'by_annulus': True, 'min_pixels': 1500, 'standardise': False}
-    >>> calibration_options({"calibration_pixels": None, "standardise_annuli": True})
-    {'by_annulus': False, 'min_pixels': 0, 'standardise': True}
+    >>> calibration_options({"calibration_pixels": None, "standardise_annuli": True,
+    ...                      "own_image_radius": 1.0}, [0.0, 10.0])
+    {'by_annulus': False, 'min_pixels': 0, 'standardise': True, 'angles': [0.0, 10.0], 'own_image_radius': 1.0}
     """
     pixels = options["calibration_pixels"]
-    return {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels),
-            "standardise": bool(options["standardise_annuli"])}
+    out = {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels),
+           "standardise": bool(options["standardise_annuli"])}
+    if options["own_image_radius"] is not None:
+        out.update(angles=angles, own_image_radius=float(options["own_image_radius"]))
+    return out
 
 
 # -- running -----------------------------------------------------------------------------
@@ -224,6 +236,8 @@ def _check_cnn(options, where):
     _fraction(options["learning_rate"], f"{where}: learning_rate", 0.0, math.inf)
     _fraction(options["validation_fraction"], f"{where}: validation_fraction", 0.0, 1.0, closed_low=True)
     _fraction(options["fpr"], f"{where}: fpr", 0.0, 1.0)
+    if options["own_image_radius"] is not None:
+        _fraction(options["own_image_radius"], f"{where}: own_image_radius", 0.0, math.inf)
     try:
         LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
                       levels=tuple(options["levels"]))

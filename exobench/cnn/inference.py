@@ -378,7 +378,8 @@ def _logit(p):
     return np.log(p) - np.log1p(-p)
 
 
-def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False):
+def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False, angles=None,
+                     own_image_radius=1.0):
     """A probability map calibrated on its dataset's negative map: ``-log10`` of the false-positive rate.
 
     Each probability ``p`` becomes ``-log10((m + 1) / (N + 1))`` where ``m`` of the
@@ -413,6 +414,20 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
         an annulus of a few hundred pixels, too few to count rates of 1e-4 on,
         still gets its own scale. Above the largest negative the tail is
         ``exp(-z)``.
+    angles : array-like, optional
+        The dataset's derotation angles (degrees). When given, each pixel's
+        null leaves out the negative pixels within ``own_image_radius`` FWHM
+        of that pixel's *own image* in the negative map: a source at polar
+        angle ``theta`` sits at ``theta - angles[i]`` in frame ``i`` and the
+        negated derotation puts it at ``theta - 2 angles[i]``, an arc at the
+        same separation. A bright companion's arc is smeared, not gone, and
+        the network may score it as high as the companion itself: counted
+        in the companion's own null, it would hide the companion (the
+        S/N's exclusion of the candidate's own aperture, for the negative
+        map). Pixels whose null would then be empty keep the whole null.
+    own_image_radius : float
+        Radius (FWHM) around the arc of the own image left out with ``angles``
+        (a patch of 2 FWHM sees light up to about 1 FWHM from its centre).
 
     Returns
     -------
@@ -432,9 +447,18 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     if standardise:
         values, negatives = _standardised_logits(pmap, negative)
         tail = _same
+    image = None
+    if angles is not None:
+        from ..algorithms.base import check_number
+
+        radius = check_number(own_image_radius, "own_image_radius", strict=True)
+        image = _OwnImage(_own_image_offsets(angles), radius * float(np.mean(pmap.fwhm)), pmap.probability.shape)
     for region in _calibration_regions(pmap, negative, by_annulus, min_pixels):
         own, noise = pmap.mask & region, negative.mask & region
-        out[own] = _significance(values[own], negatives[noise], tail)
+        if image is None:
+            out[own] = _significance(values[own], negatives[noise], tail)
+        else:
+            out[own] = image.significance(values, own, negatives, noise, tail)
     return out
 
 
@@ -500,11 +524,96 @@ def _significance(values, negatives, tail=_logit):
     negatives = np.sort(negatives)
     if negatives.size == 0:
         raise ValueError("negative: expected a map with predicted pixels (in every calibration region)")
-    n = negatives.size
-    reached = n - np.searchsorted(negatives, values, side="left")
+    n = np.full(np.shape(values), negatives.size)
+    reached = negatives.size - np.searchsorted(negatives, values, side="left")
+    return _rate_score(values, reached, n, np.full(np.shape(values), negatives[-1]), tail)
+
+
+def _own_image_offsets(angles):
+    """Sorted polar-angle offsets (radians, in [0, 2 pi)) of a source's own image in the
+    negative map: ``-2 angles[i]`` (see :func:`significance_map`).
+
+    >>> np.degrees(_own_image_offsets([10.0, -30.0])).round(6).tolist()
+    [60.0, 340.0]
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    if angles.ndim != 1 or angles.size == 0 or not np.all(np.isfinite(angles)):
+        raise ValueError(f"angles: expected a non-empty 1D array of finite derotation angles (deg), "
+                         f"got shape {angles.shape}")
+    return np.sort(np.mod(-2.0 * np.radians(angles), 2.0 * np.pi))
+
+
+def _angular_gap(alpha, offsets):
+    """``min_i |alpha - offsets[i]|`` on the circle (radians), for every ``alpha``.
+
+    >>> _angular_gap(np.array([0.1, 6.2]), np.array([0.0, 1.0])).round(4).tolist()
+    [0.1, 0.0832]
+    """
+    alpha = np.mod(alpha, 2.0 * np.pi)
+    index = np.searchsorted(offsets, alpha)
+    below = offsets[(index - 1) % offsets.size]
+    above = offsets[index % offsets.size]
+    return np.minimum(np.mod(alpha - below, 2.0 * np.pi), np.mod(above - alpha, 2.0 * np.pi))
+
+
+class _OwnImage:
+    """Per-pixel nulls without the pixel's own image (``significance_map(..., angles=...)``).
+
+    Only negatives within ``radius`` of a pixel's separation can be near its arc,
+    so pixels are taken in blocks of similar separation and tested against that
+    band of negatives alone; the rest of the null counts whole (sorted once).
+    """
+
+    #: Pixels per block of pairwise tests.
+    BLOCK = 256
+
+    def __init__(self, offsets, radius, shape):
+        from ..geometry import frame_center
+
+        self.offsets, self.radius = offsets, float(radius)
+        xc, yc = frame_center(shape)
+        dy, dx = np.indices(shape, dtype=np.float64)
+        dx, dy = dx - xc, dy - yc
+        self.r, self.theta = np.hypot(dx, dy), np.arctan2(dy, dx)
+
+    def significance(self, values, own, negatives, noise, tail):
+        """The rates of ``values[own]`` against ``negatives[noise]``, each without its own image."""
+        if not np.any(noise):
+            raise ValueError("negative: expected a map with predicted pixels (in every calibration region)")
+        by_radius = np.argsort(self.r[noise], kind="stable")
+        null, null_r, null_theta = (a[noise][by_radius] for a in (negatives, self.r, self.theta))
+        ranked = np.sort(null)
+        # the largest negative before / after each position of the radius order
+        before = np.concatenate([[-np.inf], np.maximum.accumulate(null)])
+        after = np.concatenate([np.maximum.accumulate(null[::-1])[::-1], [-np.inf]])
+        order = np.argsort(self.r[own], kind="stable")
+        v, r, theta = (a[own][order] for a in (values, self.r, self.theta))
+        score = np.empty(v.size)
+        for start in range(0, v.size, self.BLOCK):
+            part = slice(start, start + self.BLOCK)
+            lo = np.searchsorted(null_r, r[part][0] - self.radius, side="left")
+            hi = np.searchsorted(null_r, r[part][-1] + self.radius, side="right")
+            band, band_r = null[lo:hi], null_r[lo:hi]
+            gap = _angular_gap(null_theta[lo:hi][None, :] - theta[part, None], self.offsets)
+            distance2 = band_r[None, :] ** 2 + r[part, None] ** 2 - 2.0 * band_r[None, :] * r[part, None] * np.cos(gap)
+            near = distance2 <= self.radius ** 2
+            near[near.sum(axis=1) == null.size] = False  # nothing would be left: the whole null
+            n = null.size - near.sum(axis=1)
+            reached = null.size - np.searchsorted(ranked, v[part], side="left")
+            reached -= (near & (band[None, :] >= v[part, None])).sum(axis=1)
+            outside = max(before[lo], after[hi])
+            top = np.maximum(np.where(near, -np.inf, band[None, :]).max(axis=1, initial=-np.inf), outside)
+            score[part] = _rate_score(v[part], reached, n, top, tail)
+        out = np.empty(v.size)
+        out[order] = score
+        return out
+
+
+def _rate_score(values, reached, n, top, tail):
+    """``-log10((m + 1) / (N + 1))``, and the logistic tail above the largest negative ``top``."""
     score = 0.0 - np.log10((reached + 1.0) / (n + 1.0))
-    beyond = values > negatives[-1]
-    score[beyond] = np.log10(n + 1.0) + (tail(values[beyond]) - tail(negatives[-1])) / np.log(10.0)
+    beyond = values > top
+    score[beyond] = np.log10(n[beyond] + 1.0) + (tail(values[beyond]) - tail(top[beyond])) / np.log(10.0)
     return score
 
 

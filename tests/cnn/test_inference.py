@@ -247,3 +247,120 @@ def test_standardised_annuli_use_their_negatives_mean_and_spread():
         assert abs(values[ring].mean()) < 0.1 and values[ring].std() == pytest.approx(1.0, abs=0.1)
     assert np.all(values[~mask] == 0)
     assert _centre_spread(np.full(10, 4.0)) == (4.0, 1.0)  # a flat annulus: unscaled
+
+
+def _own_image_reference(pmap, negative, angles, radius_px):
+    """Brute force of significance_map(..., angles=...) on one region: each pixel's null is every
+    negative pixel farther than ``radius_px`` from every point of its own image's arc."""
+    from exobench.cnn.inference import _logit
+    from exobench.geometry import frame_center
+
+    xc, yc = frame_center(pmap.probability.shape)
+    ys, xs = np.nonzero(negative.mask)
+    null = _logit(negative.probability[negative.mask])
+    out = np.zeros(pmap.probability.shape)
+    for y, x in zip(*np.nonzero(pmap.mask)):
+        r, theta = np.hypot(x - xc, y - yc), np.arctan2(y - yc, x - xc)
+        arc = theta - 2 * np.radians(angles)  # where a source at (x, y) sits in the negative map
+        ax, ay = xc + r * np.cos(arc), yc + r * np.sin(arc)
+        near = np.hypot(xs[:, None] - ax[None, :], ys[:, None] - ay[None, :]).min(axis=1) <= radius_px
+        kept = null[~near] if (~near).any() else null
+        value = _logit(pmap.probability[y, x])
+        if value > kept.max():
+            out[y, x] = np.log10(kept.size + 1) + (value - kept.max()) / np.log(10)
+        else:
+            out[y, x] = -np.log10((np.sum(kept >= value) + 1) / (kept.size + 1))
+    return out
+
+
+def test_own_image_exclusion_matches_a_brute_force_reference():
+    from exobench.cnn.inference import significance_map
+
+    one, mask, _ = _annular_maps(np.random.default_rng(8), scales=(1.0, 2.0, 1.0), size=41,
+                                 annuli=((3.0, 9.0), (9.0, 15.0), (15.0, 20.0)))
+    negative, fresh = one(), one()
+    for m in (negative, fresh):
+        m.fwhm = 4.0
+    angles = np.array([-40.0, -25.0, -5.0, 0.0, 12.0, 30.0, 41.0])
+    for radius in (0.55, 1.05, 2.45):  # no pixel exactly at the radius (rounding would decide it)
+        fast = significance_map(fresh, negative, angles=angles, own_image_radius=radius)
+        np.testing.assert_allclose(fast, _own_image_reference(fresh, negative, angles, radius * 4.0), atol=1e-12)
+    # without rotation the own image is the pixel itself: a disk of the radius around it is left out
+    still = significance_map(fresh, negative, angles=np.zeros(5), own_image_radius=1.05)
+    np.testing.assert_allclose(still, _own_image_reference(fresh, negative, np.zeros(1), 4.2), atol=1e-12)
+
+
+def test_own_image_exclusion_unhides_a_companion_behind_its_smeared_arc():
+    """A bright companion's arc in the negative map, as high as the companion: counted in the
+    companion's own null it hides it; left out, the companion is the map's most significant pixel."""
+    from exobench.cnn.inference import significance_map
+    from exobench.geometry import frame_center
+
+    rng = np.random.default_rng(9)
+    one, mask, r = _annular_maps(rng, scales=(1.0, 1.0, 1.0))
+    negative, fresh = one(), one()
+    for m in (negative, fresh):
+        m.fwhm = 4.0
+    angles = np.linspace(-30.0, 30.0, 25)
+    xc, yc = frame_center(mask.shape)
+    sep, theta = 22.0, 60.0
+    cx, cy = xc + sep * np.cos(np.radians(theta)), yc + sep * np.sin(np.radians(theta))
+    companion = 0.999
+    fresh.probability[int(round(cy)), int(round(cx))] = companion
+    arc = np.radians(theta - 2 * angles)
+    for ax, ay in zip(xc + sep * np.cos(arc), yc + sep * np.sin(arc)):  # the smeared light, as bright
+        negative.probability[int(round(ay)), int(round(ax))] = companion
+    plain = significance_map(fresh, negative, by_annulus=True)
+    own = significance_map(fresh, negative, by_annulus=True, angles=angles, own_image_radius=1.0)
+    y, x = int(round(cy)), int(round(cx))
+    assert plain[y, x] < 2.0  # level with the arc: a false-positive rate above 1 %, no detection
+    assert own[y, x] == own.max() and own[y, x] > 3.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"angles": np.zeros((2, 3))}, r"angles: expected a non-empty 1D array of finite derotation angles \(deg\), "
+                                   r"got shape \(2, 3\)"),
+    ({"angles": []}, r"angles: expected a non-empty 1D array"),
+    ({"angles": [0.0, np.nan]}, r"angles: expected a non-empty 1D array"),
+    ({"angles": [0.0, 1.0], "own_image_radius": 0.0}, "own_image_radius: expected a number > 0, got 0.0"),
+    ({"angles": [0.0, 1.0], "own_image_radius": "1"}, "own_image_radius: expected a number > 0, got '1'"),
+])
+def test_own_image_exclusion_errors(kwargs, message):
+    from exobench.cnn.inference import significance_map
+
+    one, _, _ = _annular_maps(np.random.default_rng(10), scales=(1.0, 1.0), size=21,
+                              annuli=((2.0, 6.0), (6.0, 10.0)))
+    negative = one()
+    negative.fwhm = 3.0
+    with pytest.raises(ValueError, match=message):
+        significance_map(negative, negative, **kwargs)
+
+
+def test_own_image_is_where_the_flipped_derotation_puts_a_source():
+    """The arc that significance_map leaves out is where a source injected with the library's
+    conventions lands when its frames are derotated with the negated angles (flip_angles)."""
+    from exobench.builder.calibration import companion_cube
+    from exobench.cnn.inference import _angular_gap, _own_image_offsets
+    from exobench.data import Dataset
+    from exobench.geometry import derotate_cube, frame_center
+
+    yy, xx = np.mgrid[:15, :15]
+    fwhm = 3.0
+    psf = np.exp(-4 * np.log(2) * ((xx - 7) ** 2 + (yy - 7) ** 2) / fwhm ** 2)
+    angles = np.linspace(-20.0, 35.0, 12)
+    dataset = Dataset(np.zeros((angles.size, 61, 61)), angles, psf=psf, fwhm=fwhm, star_flux=1.0)
+    separation, theta = 18.0, 70.0
+    cube = companion_cube(dataset, [separation], [theta])
+    plain = derotate_cube(cube, angles).mean(axis=0)
+    flipped = derotate_cube(cube, -angles).mean(axis=0)
+    xc, yc = frame_center(plain.shape)
+    sx, sy = xc + separation * np.cos(np.radians(theta)), yc + separation * np.sin(np.radians(theta))
+    peak = np.unravel_index(np.argmax(plain), plain.shape)
+    assert np.hypot(peak[1] - sx, peak[0] - sy) < 1.0  # the plain derotation: the source itself
+    ys, xs = np.nonzero(flipped > 0.2 * flipped.max())
+    r, phi = np.hypot(xs - xc, ys - yc), np.arctan2(ys - yc, xs - xc)
+    gap = _angular_gap(phi - np.radians(theta), _own_image_offsets(angles))
+    distance = np.sqrt(np.maximum(r ** 2 + separation ** 2 - 2 * r * separation * np.cos(gap), 0.0))
+    assert distance.max() < fwhm  # all of the flipped light lies on the arc theta - 2 angles[i]
+    wrong = _angular_gap(phi - np.radians(theta), _own_image_offsets(-angles))  # the other sign: off
+    assert np.sqrt(np.maximum(r ** 2 + separation ** 2 - 2 * r * separation * np.cos(wrong), 0.0)).max() > 3 * fwhm

@@ -568,13 +568,11 @@ class _OwnImage:
     BLOCK = 256
 
     def __init__(self, offsets, radius, shape):
-        from ..geometry import frame_center
+        from ..geometry import polar_grid
 
         self.offsets, self.radius = offsets, float(radius)
-        xc, yc = frame_center(shape)
-        dy, dx = np.indices(shape, dtype=np.float64)
-        dx, dy = dx - xc, dy - yc
-        self.r, self.theta = np.hypot(dx, dy), np.arctan2(dy, dx)
+        self.r, theta = polar_grid(shape)
+        self.theta = np.radians(theta)
 
     def significance(self, values, own, negatives, noise, tail):
         """The rates of ``values[own]`` against ``negatives[noise]``, each without its own image."""

@@ -601,33 +601,80 @@ class AnnularProjections:
         return subtract_each([self], cube, annuli=annuli)[0]
 
 
-def subtract_each(projections, cube, *, annuli=None):
+def subtract_each(projections, cube, *, annuli=None, out=None, threads=1):
     """``[p.subtract(cube, annuli=annuli) for p in projections]``, the same bytes, with each
     annulus of ``cube`` read and centred once for all (projections of the same annuli, for
-    example one per explained-variance level of :meth:`AnnularPCA.projections_by_level`)."""
+    example one per explained-variance level of :meth:`AnnularPCA.projections_by_level`).
+
+    ``out``, one float64 C-contiguous array of the cube's shape per projection, receives
+    the residuals instead of new arrays: every pixel of the annuli computed is written
+    (0 where the result is 0) and the others keep their values, so buffers serve many
+    calls that read only the annuli they compute (no fresh pages to clear at each).
+
+    ``threads``: annuli computed at once (``None``: as many as numba's threads, which Dask
+    workers limit to 1), each on one BLAS thread; the same bytes for any number.
+    """
     first = projections[0]
     cube = np.asarray(cube)
     if cube.shape != first.shape:
         raise ValueError(f"cube: expected shape {first.shape} (the dataset's), got {cube.shape}")
     t = first.shape[0]
     flat = cube.reshape(t, -1)
-    residuals = [np.zeros((t, flat.shape[1]), dtype=np.float64) for _ in projections]
+    if out is None:
+        residuals, reused = [np.zeros((t, flat.shape[1]), dtype=np.float64) for _ in projections], False
+    else:
+        residuals, reused = [_flat_out(o, first.shape, len(projections), len(out)) for o in out], True
     chosen = range(len(first.pixels)) if annuli is None else annuli
-    for index in chosen:
+    # left out: annuli without projections (AnnularPCA.projections_by_level)
+    indices = [i for i in chosen if any(p.weights[i] is not None for p in projections)]
+
+    def subtract(index):
+        """One annulus: ``(pixels, values)`` to write into every output (``None``: no light)."""
         pixels = first.pixels[index]
-        if all(p.weights[index] is None for p in projections):  # left out (AnnularPCA.projections_by_level)
-            continue
         matrix = flat[:, pixels].astype(np.float64, copy=False)  # fancy indexing copied already
         lit = matrix.any(axis=0)
-        if not lit.all():  # dark pixels (a companions-only cube) keep residuals 0: only the lit ones
-            if not lit.any():
-                continue
-            pixels, matrix = pixels[lit], matrix[:, lit]
+        if not lit.any():  # an annulus without light (a companions-only cube): residuals 0
+            return pixels, None
+        matrix = matrix[:, lit]
         matrix -= matrix.mean(axis=0)
-        for out, p in zip(residuals, projections):
-            if p.weights[index] is not None:
-                out[:, pixels] = matrix - p.weights[index] @ matrix
-    return [out.reshape(first.shape) for out in residuals]
+        return pixels[lit], [None if p.weights[index] is None else matrix - p.weights[index] @ matrix
+                             for p in projections]
+
+    def write(index, pixels, values):  # in annulus order: where annuli overlap (vip), the later wins
+        whole = first.pixels[index]
+        for k, target in enumerate(residuals):
+            value = None if values is None else values[k]
+            if value is None:  # no light, or no projection: 0 (new arrays are 0 already)
+                if reused:
+                    target[:, whole] = 0.0
+                continue
+            if pixels.size != whole.size:  # dark pixels: 0, what the product gives a zero column
+                target[:, whole] = 0.0
+            target[:, pixels] = value
+
+    # annuli are independent: computed on several threads (one BLAS thread each), written in order
+    threads = min(len(indices), _thread_count() if threads is None else int(threads))
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+            for index, (pixels, values) in zip(indices, pool.map(subtract, indices)):
+                write(index, pixels, values)
+    else:
+        for index in indices:
+            write(index, *subtract(index))
+    return list(out) if reused else [r.reshape(first.shape) for r in residuals]
+
+
+def _flat_out(array, shape, expected, given):
+    """One buffer of ``subtract_each(..., out=...)``, checked, as a ``(t, pixels)`` view."""
+    if given != expected:
+        raise ValueError(f"out: expected {expected} arrays (one per projection), got {given}")
+    if not (isinstance(array, np.ndarray) and array.shape == tuple(shape) and array.dtype == np.float64
+            and array.flags.c_contiguous and array.flags.writeable):
+        raise ValueError(f"out: expected writeable C-contiguous float64 arrays of shape {tuple(shape)}, got "
+                         f"{getattr(array, 'dtype', type(array).__name__)} of shape {getattr(array, 'shape', None)}")
+    return array.reshape(shape[0], -1)
 
 
 def _variance_weights(gram, allowed, levels):
@@ -678,7 +725,7 @@ def _solve_annuli(jobs, levels):
             return {index: solve(job) for index, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(threads) as pool:
+        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
             return dict(zip(jobs, pool.map(solve, jobs.values())))
 
 

@@ -154,7 +154,7 @@ class Calibrator:
             self._geometry = previous._geometry
         else:
             self._geometry = (key, *self._annuli_geometry())
-        self._pixels, self._radii, self._radius, self._reach = self._geometry[1:]
+        self._pixels, self._radii, self._radius, self._reach, self._scratch = self._geometry[1:]
         self._weights = {level: [None] * len(self._pixels) for level in self.levels}
         self._previous = previous if previous is not None and set(self.levels) <= set(previous.levels) else None
         self._finals = {}  # per level, the dataset's own final frame on the rings of self._covered
@@ -169,7 +169,8 @@ class Calibrator:
         psf_shape = np.shape(self.view.normalized_psf)[-2:]
         stamp = [n + sum(pad) for n, pad in zip(psf_shape, _stamp_padding(psf_shape))]
         return (pixels, _pixel_radius_ranges(self.view.cube.shape, pixels),
-                polar_grid(self.view.cube.shape[-2:])[0], float(np.hypot(stamp[0] / 2, stamp[1] / 2)) + 1.0)
+                polar_grid(self.view.cube.shape[-2:])[0], float(np.hypot(stamp[0] / 2, stamp[1] / 2)) + 1.0,
+                {})  # scratch: buffers of the final frames, shared by the rounds of a dataset
 
     def _margin(self):
         # an aperture's pixels reach fwhm/2 + 1/sqrt(2) px from its centre, and a derotated pixel
@@ -213,11 +214,17 @@ class Calibrator:
         """Per level, the final frame of ``cube`` on the rings at ``separations`` (0 elsewhere):
         exact there."""
         projections = [self._projections(level) for level in self.levels]
+        # buffers shared by every call (and the rounds of the dataset): each call writes and
+        # reads only the annuli and rings it measures
+        buffers = self._scratch.setdefault("buffers", [])
+        while len(buffers) < len(self.levels) + 1:
+            buffers.append(np.zeros(self.view.cube.shape))
         # many small products: one BLAS thread is faster, and the same on every machine
         with one_blas_thread():
-            residuals = subtract_each(projections, cube, annuli=self._annuli_for(separations))
+            residuals = subtract_each(projections, cube, annuli=self._annuli_for(separations),
+                                      out=buffers[:len(self.levels)], threads=None)
         rings = self._rings_for(separations)
-        return {level: _final(r, self.view.angles, rings) for level, r in zip(self.levels, residuals)}
+        return {level: _final(r, self.view.angles, rings, buffers[-1]) for level, r in zip(self.levels, residuals)}
 
     def _own_final(self, level):
         """The dataset's own final frame at ``level``, on the rings of every separation measured so far."""
@@ -339,14 +346,14 @@ def _position(shape, separation, theta):
     return xc + separation * np.cos(rad), yc + separation * np.sin(rad)
 
 
-def _final(residuals, angles, rings=None):
-    """The mean of the derotated residuals; with ``rings`` (a boolean mask of
-    the pixels that measurements read), only there (0 elsewhere), the same
-    numbers bit for bit."""
-    if rings is None:
-        return derotate_cube(residuals, angles).mean(axis=0)
+def _final(residuals, angles, rings, buffer):
+    """The mean of the derotated residuals on ``rings`` (a boolean mask of the pixels
+    that measurements read; 0 elsewhere), the numbers of a whole derotation bit for
+    bit. ``buffer`` (the cube's shape, float64) receives the derotated frames: only
+    the rings are written and read, so one buffer serves every call, without the
+    cost of fresh pages at each."""
     final = np.zeros(residuals.shape[-2:])
-    final[rings] = derotate_cube(residuals, angles, where=rings)[:, rings].mean(axis=0)
+    final[rings] = derotate_cube(residuals, angles, where=rings, out=buffer)[:, rings].mean(axis=0)
     return final
 
 

@@ -38,7 +38,7 @@ INTERPOLATIONS = ("bilinear", "bicubic")
 SNAP = 1e-9
 
 
-def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None):
+def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None, out=None):
     """Resample each frame through its affine map.
 
     Parameters
@@ -53,6 +53,11 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None):
     where : ndarray of bool, shape ``(ny, nx)``, optional
         Compute only the output pixels where ``True`` (the others are
         ``fill_value``); those are the same, bit for bit, as without ``where``.
+    out : ndarray, optional
+        Where to write the result: C-contiguous, the shape and dtype of
+        ``frames``. With ``where``, only its pixels are written and the others
+        keep whatever ``out`` held: one buffer serves many calls that read only
+        ``where`` (no new pages to clear at each call).
 
     Returns
     -------
@@ -63,7 +68,9 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None):
     rounded = np.round(coefficients)
     coefficients = np.where(np.abs(coefficients - rounded) < SNAP, rounded, coefficients)
     ny, nx = frames.shape[-2:]
-    if where is None:
+    if out is not None:
+        _check_out(out, frames)
+    elif where is None:
         out = np.empty_like(frames)
     elif fill_value == 0:  # zero pages from the OS, filled only where the kernel writes or the caller reads
         out = np.zeros(frames.shape, dtype=frames.dtype)
@@ -71,6 +78,13 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None):
         out = np.full_like(frames, fill_value)
     _kernels()[method](frames, coefficients, float(fill_value), _segments(where, ny, nx), out)
     return out
+
+
+def _check_out(out, frames):
+    if not (isinstance(out, np.ndarray) and out.shape == frames.shape and out.dtype == frames.dtype
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out: expected a writeable C-contiguous {frames.dtype} array of shape {frames.shape}, got "
+                         f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}")
 
 
 def _segments(where, ny, nx):

@@ -23,14 +23,14 @@ import scipy.fft
 
 from .._validate import as_float_array, check_choice, check_finite, check_ndim
 from .coords import _resolve_center
-from .interpolate import sample_affine
+from .interpolate import _check_out, sample_affine
 
 __all__ = ["rotate_frames", "derotate_cube", "ROTATION_METHODS"]
 
 ROTATION_METHODS = ("bilinear", "bicubic", "fft")
 
 
-def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=0.0, where=None):
+def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=0.0, where=None, out=None):
     """Rotate each frame counter-clockwise by its own angle about ``center``.
 
     Parameters
@@ -49,10 +49,15 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         Compute only the output pixels where ``True`` (the others are
         ``fill_value``), bit for bit as without it; interpolating methods only.
         What a measurement on a few rings needs, for the price of those rings.
+    out : ndarray, optional
+        Where to write the result (interpolating methods): C-contiguous, the
+        shape and floating dtype of ``frames``; with ``where`` only its pixels
+        are written, the others keep what ``out`` held (a buffer reused by
+        calls that read only ``where``).
 
     Returns
     -------
-    ndarray, same shape and floating dtype as ``frames``
+    ndarray, same shape and floating dtype as ``frames`` (``out`` when given)
 
     Examples
     --------
@@ -76,15 +81,21 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         )
     xc, yc = _resolve_center(stack.shape, center)
     if method == "fft":
-        if where is not None:
-            raise ValueError("where: only with the interpolating methods (bilinear, bicubic), not 'fft'")
-        out = _rotate_fft(stack, angles, xc, yc)
+        for name, value in (("where", where), ("out", out)):
+            if value is not None:
+                raise ValueError(f"{name}: only with the interpolating methods (bilinear, bicubic), not 'fft'")
+        result = _rotate_fft(stack, angles, xc, yc)
     else:
-        out = _rotate_interp(stack, angles, xc, yc, method, fill_value, where)
-    return out[0] if single else out
+        if out is not None:
+            _check_out(out, frames)
+        result = _rotate_interp(stack, angles, xc, yc, method, fill_value, where,
+                                None if out is None else out.reshape(stack.shape))
+        if out is not None:
+            return out
+    return result[0] if single else result
 
 
-def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.0, where=None):
+def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.0, where=None, out=None):
     """Derotate an ADI cube: rotate frame ``i`` counter-clockwise by ``angles[i]``.
 
     Parameters
@@ -92,7 +103,7 @@ def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.
     cube : array_like, shape ``(t, y, x)`` or ``(lambda, t, y, x)``
     angles : array_like, shape ``(t,)``
         Derotation angles in degrees.
-    method, center, fill_value, where
+    method, center, fill_value, where, out
         As in :func:`rotate_frames`.
 
     Returns
@@ -106,22 +117,26 @@ def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.
     if angles.size != n_frames:
         raise ValueError(f"angles: expected {n_frames} angles (one per frame), got {angles.size}")
     if cube.ndim == 3:
-        return rotate_frames(cube, angles, method=method, center=center, fill_value=fill_value, where=where)
+        return rotate_frames(cube, angles, method=method, center=center, fill_value=fill_value, where=where,
+                             out=out)
     flat = cube.reshape(-1, *cube.shape[-2:])
+    if out is not None:
+        _check_out(out, cube)
     rotated = rotate_frames(
-        flat, np.tile(angles, cube.shape[0]), method=method, center=center, fill_value=fill_value, where=where
+        flat, np.tile(angles, cube.shape[0]), method=method, center=center, fill_value=fill_value, where=where,
+        out=None if out is None else out.reshape(flat.shape),
     )
-    return rotated.reshape(cube.shape)
+    return rotated.reshape(cube.shape) if out is None else out
 
 
-def _rotate_interp(stack, angles, xc, yc, method, fill_value, where=None):
+def _rotate_interp(stack, angles, xc, yc, method, fill_value, where=None, out=None):
     # Output pixel p takes the input value at R(-angle) (p - c) + c.
     rad = np.radians(angles)
     cos, sin = np.cos(rad), np.sin(rad)
     coefficients = np.stack(
         [cos, sin, xc - cos * xc - sin * yc, -sin, cos, yc + sin * xc - cos * yc], axis=1
     )
-    return sample_affine(stack, coefficients, method=method, fill_value=fill_value, where=where)
+    return sample_affine(stack, coefficients, method=method, fill_value=fill_value, where=where, out=out)
 
 
 # --- Fourier three-shear rotation ------------------------------------------------------

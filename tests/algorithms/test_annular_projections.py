@@ -86,3 +86,58 @@ def test_projections_of_some_annuli_equal_those_of_all(dataset):
         assert not residuals[:, pixels[1]].any() and residuals[:, pixels[0]].any()
         np.testing.assert_array_equal(residuals[:, pixels[2]],
                                       every[level].subtract(dataset.cube).reshape(residuals.shape)[:, pixels[2]])
+
+
+def _sparse_cube(dataset):
+    """A companions-only-like cube: a few lit pixels, the rest exactly 0."""
+    cube = np.zeros(dataset.cube.shape)
+    cube[:, 5:9, 20:24] = np.random.default_rng(1).normal(size=(dataset.cube.shape[0], 4, 4))
+    return cube
+
+
+def test_subtract_each_into_buffers_writes_every_pixel_of_the_annuli_computed(dataset):
+    from exobench.algorithms.pca import subtract_each
+
+    by_level = AnnularPCA(delta=0.5).projections_by_level(dataset, [0.9, 0.99])
+    projections = [by_level[0.9], by_level[0.99]]
+    chosen = [0, 2]
+    for cube in (np.asarray(dataset.cube, dtype=float), _sparse_cube(dataset)):
+        fresh = subtract_each(projections, cube, annuli=chosen)
+        buffers = [np.full(cube.shape, 5.0) for _ in projections]  # buffers holding an older result
+        assert subtract_each(projections, cube, annuli=chosen, out=buffers) == buffers
+        inside = np.zeros(cube.shape[1:], dtype=bool).ravel()
+        inside[np.concatenate([projections[0].pixels[i] for i in chosen])] = True
+        inside = inside.reshape(cube.shape[1:])
+        for got, expected in zip(buffers, fresh):
+            np.testing.assert_array_equal(got[:, inside], expected[:, inside])  # dark pixels: 0 again
+            assert (got[:, ~inside] == 5.0).all()  # the other annuli: untouched
+
+
+@pytest.mark.parametrize("convention", ["exobench", "vip"])  # vip: overlapping annuli, the later wins
+def test_subtract_each_gives_the_same_bytes_on_one_thread_or_several(dataset, monkeypatch, convention):
+    import exobench.algorithms.pca as pca
+
+    algorithm = AnnularPCA(delta=0.5, convention=convention, asize=0.7)
+    projections = list(algorithm.projections_by_level(dataset, [0.9, 0.95]).values())
+    results = [pca.subtract_each(projections, dataset.cube)]  # one thread by default
+    for threads in (2, 3):
+        results.append(pca.subtract_each(projections, dataset.cube, threads=threads))
+    monkeypatch.setattr(pca, "_thread_count", lambda: 2)
+    results.append(pca.subtract_each(projections, dataset.cube, threads=None))  # numba's count
+    for first, *others in zip(*results):
+        for other in others:
+            np.testing.assert_array_equal(first, other)
+
+
+@pytest.mark.parametrize("out, message", [
+    ([np.zeros((16, 31, 31))], r"out: expected 2 arrays \(one per projection\), got 1"),
+    ([np.zeros((16, 31, 30))] * 2, r"out: expected writeable C-contiguous float64 arrays of shape \(16, 31, 31\), "
+                                   r"got float64 of shape \(16, 31, 30\)"),
+    ([np.zeros((16, 31, 31), np.float32)] * 2, r"got float32 of shape \(16, 31, 31\)"),
+])
+def test_subtract_each_checks_its_buffers(dataset, out, message):
+    from exobench.algorithms.pca import subtract_each
+
+    projections = list(AnnularPCA(delta=0.5).projections_by_level(dataset, [0.9, 0.95]).values())
+    with pytest.raises(ValueError, match=message):
+        subtract_each(projections, dataset.cube, out=out)

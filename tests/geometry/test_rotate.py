@@ -329,3 +329,36 @@ def test_where_must_be_a_boolean_frame(where):
 def test_the_fft_rotation_takes_no_where():
     with pytest.raises(ValueError, match="where: only with the interpolating methods"):
         rotate_frames(np.zeros((2, 31, 31)), [1.0, 2.0], method="fft", where=np.ones((31, 31), dtype=bool))
+
+
+@pytest.mark.parametrize("shape", [(31, 28), (5, 31, 28), (2, 5, 31, 28)])
+def test_out_receives_the_result_and_keeps_the_pixels_outside_where(shape):
+    rng = np.random.default_rng(5)
+    frames = rng.normal(size=shape)
+    angles = rng.uniform(-90, 90, 5) if len(shape) > 2 else 33.0
+    rotate = derotate_cube if len(shape) == 4 else rotate_frames
+    buffer = np.empty(shape)
+    assert rotate(frames, angles, out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, rotate(frames, angles))
+    where = rng.random((31, 28)) < 0.3
+    buffer[...] = 7.0  # a buffer used before: only the pixels of `where` are written
+    rotate(frames, angles, where=where, out=buffer)
+    np.testing.assert_array_equal(buffer[..., where], rotate(frames, angles)[..., where])
+    assert (buffer[..., ~where] == 7.0).all()
+
+
+@pytest.mark.parametrize("out, got", [
+    (np.empty((5, 31, 27)), r"got float64 of shape \(5, 31, 27\)"),
+    (np.empty((5, 31, 28), np.float32), r"got float32 of shape \(5, 31, 28\)"),
+    (np.empty((28, 31, 5)).T, r"got float64 of shape \(5, 31, 28\)"),  # not C-contiguous
+    ([[0.0]], r"got list of shape None"),
+])
+def test_out_must_match_the_frames(out, got):
+    with pytest.raises(ValueError, match=r"out: expected a writeable C-contiguous float64 array of shape "
+                                         r"\(5, 31, 28\), " + got):
+        derotate_cube(np.zeros((5, 31, 28)), np.zeros(5), out=out)
+
+
+def test_the_fft_rotation_takes_no_out():
+    with pytest.raises(ValueError, match="out: only with the interpolating methods"):
+        rotate_frames(np.zeros((2, 31, 31)), [1.0, 2.0], method="fft", out=np.empty((2, 31, 31)))

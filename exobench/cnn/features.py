@@ -34,7 +34,7 @@ import numpy as np
 from .._validate import check_choice
 from ..algorithms.base import COLLAPSE_METHODS, median_frame, one_blas_thread
 from ..data import Dataset
-from ..geometry import ROTATION_METHODS, frame_center, rotate_frames
+from ..geometry import ROTATION_METHODS, frame_center, polar_grid, rotate_frames
 
 __all__ = ["DEFAULT_LEVELS", "MLARFrames", "mlar_frames", "patch_size", "extract_patches", "pixel_positions"]
 
@@ -328,9 +328,7 @@ def _annulus_residuals(values, levels, out, pixels):
 
 
 def _radius(shape):
-    xc, yc = frame_center(shape)
-    ny, nx = shape[-2:]
-    return np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+    return polar_grid(shape)[0]
 
 
 def _region(shape, bounds):

@@ -463,11 +463,9 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
 
 
 def _radius(shape):
-    from ..geometry import frame_center
+    from ..geometry import polar_grid
 
-    ny, nx = shape
-    xc, yc = frame_center((ny, nx))
-    return np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+    return polar_grid(shape)[0]
 
 
 def _standardised_logits(pmap, negative):

@@ -2,9 +2,12 @@
 
     python bench/bench_cnn.py [--quick] [--models na-conv3d conv3d] [--no-docs]
 
-Two phases with held-out truth: (1) phase 1 of the default challenge (built
+Three phases with held-out truth: (1) phase 1 of the default challenge (built
 here with `exobench.builder`, the real NACO cube included when
-`../shared/data/real` or `$EXOBENCH_REAL_DATA` holds it) and (2) eight copies of
+`../shared/data/real` or `$EXOBENCH_REAL_DATA` holds it), (2) that phase's
+simulated instruments six times each (independent noise realisations, with the
+default challenge's seed and injection recipe: enough companions to measure
+what the default phase's four cannot) and (3) eight copies of
 the real NACO cube with 2 to 4 companions each, injected by the builder (S/N
 1-3 and 3-5, inverse angles, as the EIDC organisers did). On each, annular
 PCA's S/N map (the `pca-annular` baseline) and the CNN baseline's significance
@@ -40,6 +43,9 @@ FP_BUDGETS = (0.5, 1.0, 2.0, 5.0)
 PATCH_BATCH = 4096
 #: Copies of the real NACO cube, each with 2 to 4 injected companions.
 N_NACO = 8
+#: Realisations of each simulated instrument of the default challenge's phase 1: four
+#: companions (that phase's count) cannot tell two methods apart, independent noise can.
+N_REALISATIONS = 6
 
 NACO_PHASE = """
 name: cnn-bench-naco
@@ -94,6 +100,16 @@ def build_phases(tmp):
     build_challenge(load_challenge(path), Path(tmp) / "default")
     phases["default challenge, phase 1"] = (Path(tmp) / "default" / "public" / "phase_1",
                                             Path(tmp) / "default" / "reference" / "phase_1")
+    # The same phase's simulated sources, each N_REALISATIONS times: every source of a phase
+    # draws its own simulation seed, so these are independent noise realisations.
+    phase = definition["phases"][0]
+    simulated = [source for source in phase["sources"] if "simulate" in source]
+    definition["phases"] = [dict(phase, sources=simulated * N_REALISATIONS)]
+    path = Path(tmp) / "default_simulated.yaml"
+    path.write_text(yaml.safe_dump(definition))
+    build_challenge(load_challenge(path), Path(tmp) / "simulated")
+    phases[f"default challenge, phase 1's simulated instruments x {N_REALISATIONS}"] = (
+        Path(tmp) / "simulated" / "public" / "phase_1", Path(tmp) / "simulated" / "reference" / "phase_1")
     if real is not None:
         naco = Path(tmp) / "naco.yaml"
         naco.write_text(NACO_PHASE.format(sources=NACO_SOURCE.format(real=real) * N_NACO))

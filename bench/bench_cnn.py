@@ -134,9 +134,9 @@ def run_cnn(public, options, model):
     """The CNN baseline's steps on every dataset, timed (same calls as exobench.cnn.baseline)."""
     import math
 
-    from exobench.cnn.baseline import calibration_options, dataset_seeds
+    from exobench.cnn.baseline import calibration_options, dataset_seeds, label_settings
     from exobench.cnn.inference import probability_map, significance_map
-    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.labels import generate_samples
     from exobench.cnn.training import train_model
     from exobench.data.fits_io import find_datasets, read_dataset
 
@@ -145,9 +145,7 @@ def run_cnn(public, options, model):
         dataset = read_dataset(public, instrument, k)
         rng, seed = dataset_seeds(options["seed"], dataset)
         t0 = time.perf_counter()
-        settings = LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
-                                 levels=tuple(options["levels"]))
-        samples = generate_samples(dataset, settings, random_state=rng)
+        samples = generate_samples(dataset, label_settings(options), random_state=rng)
         t1 = time.perf_counter()
         trained = train_model(samples, model=model, size=options["size"], epochs=options["epochs"],
                               batch_size=options["batch_size"], patience=options["patience"],

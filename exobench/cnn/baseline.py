@@ -44,7 +44,8 @@ import numpy as np
 from ..baseline import Baseline
 from .labels import LabelSettings
 
-__all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options"]
+__all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",
+           "label_settings"]
 
 #: Threshold of ``detection_map: probability`` maps (SODINN's).
 PROBABILITY_THRESHOLD = 0.9
@@ -56,6 +57,7 @@ CNN_DEFAULTS = {
     "n_samples": 5000,
     "snr_band": [float(v) for v in _LABELS.snr_band],
     "levels": [0.5, 0.7, 0.9, 0.95, 0.99],
+    "variance": "above-median",
     "epochs": 20,
     "batch_size": 128,
     "patience": 3,
@@ -115,7 +117,10 @@ class CNNBaseline(Baseline, name="cnn"):
 # cnn: model: an architecture trained on each dataset's own labelled samples (conv3d, convlstm:
 #            SODINN's; na-conv3d: noise-aware, see exobench.cnn.models) or a PATH.keras of
 #            exobench.cnn.save_model (pretrained: no training); size: full (SODINN's 40/80/128),
-#            small, tiny; n_samples, snr_band, levels: exobench.cnn.labels.LabelSettings; epochs,
+#            small, tiny; n_samples, snr_band, levels: exobench.cnn.labels.LabelSettings; variance:
+#            what the levels are fractions of, total (SODINN's) or above-median (each annulus's
+#            variance above its median eigenvalue, so photon noise does not pull in most
+#            components); epochs,
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
@@ -186,6 +191,18 @@ def dataset_seeds(seed, dataset):
     return np.random.default_rng(samples), int(training.generate_state(1)[0] >> 1)
 
 
+def label_settings(options):
+    """The :class:`~exobench.cnn.labels.LabelSettings` of the ``cnn`` options.
+
+    Examples
+    --------
+    >>> label_settings(CNN_DEFAULTS).variance
+    'above-median'
+    """
+    return LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
+                         levels=tuple(options["levels"]), variance=options["variance"])
+
+
 def _model_for(dataset, options, progress):
     """The pretrained model of ``options["model"]``, or a model trained on ``dataset``'s own samples."""
     if str(options["model"]).endswith(".keras"):
@@ -195,9 +212,7 @@ def _model_for(dataset, options, progress):
     from .training import train_model
 
     rng, seed = dataset_seeds(options["seed"], dataset)
-    settings = LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
-                             levels=tuple(options["levels"]))
-    samples = generate_samples(dataset, settings, random_state=rng, progress=progress)
+    samples = generate_samples(dataset, label_settings(options), random_state=rng, progress=progress)
     return train_model(samples, model=options["model"], size=options["size"], epochs=options["epochs"],
                        batch_size=options["batch_size"], validation_fraction=options["validation_fraction"],
                        patience=options["patience"], learning_rate=options["learning_rate"], random_state=seed,
@@ -239,8 +254,7 @@ def _check_cnn(options, where):
     if options["own_image_radius"] is not None:
         _fraction(options["own_image_radius"], f"{where}: own_image_radius", 0.0, math.inf)
     try:
-        LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
-                      levels=tuple(options["levels"]))
+        label_settings(options)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
 

@@ -38,6 +38,8 @@ from ..geometry import ROTATION_METHODS, frame_center, polar_grid, rotate_frames
 
 __all__ = ["DEFAULT_LEVELS", "MLARFrames", "mlar_frames", "patch_size", "extract_patches", "pixel_positions"]
 
+#: What the levels of :func:`mlar_frames` are fractions of (:func:`components_for_levels`).
+VARIANCE_MODES = ("total", "above-median")
 #: Default levels of cumulative explained variance (one MLAR frame each).
 DEFAULT_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
 
@@ -110,7 +112,7 @@ def patch_size(fwhm):
 
 
 def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radius=1.0, outer_radius=None,
-                flip_angles=False, collapse="median", derotation="bilinear", patch=None):
+                flip_angles=False, collapse="median", derotation="bilinear", patch=None, variance="total"):
     """The MLAR frames of a dataset: per annulus and level, residuals of a low-rank approximation.
 
     Parameters
@@ -139,6 +141,11 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     patch : int, optional
         The patch size behind :attr:`MLARFrames.mask` (default
         :func:`patch_size` of the FWHM).
+    variance : {"total", "above-median"}
+        What the levels are fractions of (:func:`components_for_levels`): the
+        annulus's whole variance (SODINN's), or only its part above the median
+        eigenvalue, so that noise spread evenly over the components (photon and
+        background noise) does not pull in most of them.
 
     Returns
     -------
@@ -156,6 +163,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
     levels = _checked_levels(levels)
+    check_choice(variance, "variance", VARIANCE_MODES)
     check_choice(collapse, "collapse", COLLAPSE_METHODS)
     check_choice(derotation, "derotation", ROTATION_METHODS)
     fwhm = float(np.mean(dataset.fwhm))
@@ -169,7 +177,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     channels = cube if cube.ndim == 4 else cube[None]
     frames, ks = None, []
     for channel in channels:
-        part, k = _channel_frames(channel, angles, bounds, levels, collapse, derotation)
+        part, k = _channel_frames(channel, angles, bounds, levels, collapse, derotation, variance)
         frames = part if frames is None else frames + part
         ks.append(k)
     frames /= len(channels)
@@ -272,26 +280,35 @@ def pixel_positions(mlar):
 # -- inner functions ------------------------------------------------------------------------
 
 
-def components_for_levels(eigenvalues, levels):
+def components_for_levels(eigenvalues, levels, *, variance="total"):
     """Per level, the fewest leading components whose cumulative explained variance reaches it.
 
     ``eigenvalues`` in descending order; ``level = 0`` gives 0 components.
+    With ``variance="above-median"`` each eigenvalue counts only by its excess
+    over the median eigenvalue (the level of the noise that spreads evenly over
+    the components): in a cube limited by photon or background noise the
+    levels then select the few components that carry structure, not most of
+    them. Where no eigenvalue exceeds the median, every level gives 0.
 
     Examples
     --------
     >>> components_for_levels(np.array([6.0, 3.0, 1.0, 0.0]), (0.0, 0.5, 0.6, 0.9, 1.0)).tolist()
     [0, 1, 1, 2, 3]
+    >>> components_for_levels(np.array([10.0, 3.0, 1.0, 1.0, 1.0]), (0.5, 0.9), variance="above-median").tolist()
+    [1, 2]
     """
+    check_choice(variance, "variance", VARIANCE_MODES)
     positive = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None)
-    total = positive.sum()
+    counted = positive if variance == "total" else np.clip(positive - np.median(positive), 0.0, None)
+    total = counted.sum()
     if total <= 0:
         return np.zeros(len(levels), dtype=np.int64)
-    ratio = np.concatenate([[0.0], np.cumsum(positive) / total])
+    ratio = np.concatenate([[0.0], np.cumsum(counted) / total])
     ks = np.searchsorted(ratio, np.asarray(levels) - 1e-12, side="left")
     return np.minimum(ks, positive.size).astype(np.int64)
 
 
-def _channel_frames(cube, angles, bounds, levels, collapse, derotation):
+def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance="total"):
     """MLAR frames ``(n_levels, y, x)`` and ks ``(n_annuli, n_levels)`` of one ``(t, y, x)`` cube."""
     t, ny, nx = cube.shape
     flat = cube.reshape(t, ny * nx)
@@ -301,7 +318,7 @@ def _channel_frames(cube, angles, bounds, levels, collapse, derotation):
     with one_blas_thread():  # small matrices: threads only cost (and oversubscribe a busy machine)
         for index, (inner, outer) in enumerate(bounds):
             pixels = np.flatnonzero((radius >= inner) & (radius < outer))
-            ks[index] = _annulus_residuals(flat[:, pixels], levels, residuals, pixels)
+            ks[index] = _annulus_residuals(flat[:, pixels], levels, residuals, pixels, variance)
     rotated = rotate_frames(residuals.reshape(t * len(levels), ny, nx), np.repeat(angles, len(levels)),
                             method=derotation).reshape(t, len(levels), ny, nx)
     if collapse == "mean":
@@ -309,13 +326,13 @@ def _channel_frames(cube, angles, bounds, levels, collapse, derotation):
     return median_frame(rotated), ks
 
 
-def _annulus_residuals(values, levels, out, pixels):
+def _annulus_residuals(values, levels, out, pixels, variance="total"):
     """Write the residuals of every level of one annulus into ``out[:, level, pixels]``; return the ks."""
     matrix = np.asarray(values, dtype=np.float64)
     matrix = matrix - matrix.mean(axis=0)
     eigenvalues, vectors = np.linalg.eigh(matrix @ matrix.T)
     eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
-    ks = components_for_levels(eigenvalues, levels)
+    ks = components_for_levels(eigenvalues, levels, variance=variance)
     top = vectors[:, :int(ks.max())]
     coefficients = top.T @ matrix
     done = 0

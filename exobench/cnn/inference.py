@@ -61,7 +61,7 @@ CALIBRATION_RULES = ("pixel", "blob")
 #: ``format`` attribute of prediction files.
 PREDICTIONS_FORMAT = "exobench-cnn-predictions/1"
 #: Options of :func:`exobench.cnn.features.mlar_frames` read from a model's label settings.
-_MLAR_KEYS = ("annulus_width", "inner_radius", "outer_radius", "collapse", "derotation")
+_MLAR_KEYS = ("annulus_width", "inner_radius", "outer_radius", "collapse", "derotation", "variance")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -150,8 +150,8 @@ class Calibration:
 def mlar_options(trained, dataset=None):
     """Keyword arguments of :func:`~exobench.cnn.features.mlar_frames` for ``trained``'s inputs.
 
-    The levels, annuli (in FWHM), collapse and derotation of the labelled data
-    the model was trained on, and the model's patch size. With ``dataset``, an
+    The levels and what they count (``variance``), annuli (in FWHM), collapse
+    and derotation of the labelled data the model was trained on, and the model's patch size. With ``dataset``, an
     outer radius beyond its frame is cut to the frame.
     """
     settings = trained.label_settings

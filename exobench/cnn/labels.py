@@ -53,7 +53,7 @@ from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
 from ..algorithms.base import one_blas_thread
-from .features import DEFAULT_LEVELS, _checked_levels, extract_patches, mlar_frames
+from .features import DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, mlar_frames
 
 __all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
            "dataset_checksum"]
@@ -103,6 +103,10 @@ class LabelSettings:
         Smallest distance between two companions injected in the same cube, in
         patch sizes (at least 0.5; the default 1.5 keeps every companion's
         core out of the other companions' patches).
+    variance : {"total", "above-median"}
+        What the levels are fractions of (:func:`~exobench.cnn.features.mlar_frames`):
+        the annulus's whole variance (SODINN's) or its part above the median
+        eigenvalue.
     collapse : {"median", "mean"}
         Collapse of the MLAR frames.
     derotation : {"bilinear", "bicubic", "fft"}
@@ -130,6 +134,7 @@ class LabelSettings:
     mixed_fraction: float = 0.25
     flipped_positives: bool = True
     spacing: float = 1.5
+    variance: str = "total"
     collapse: str = "median"
     derotation: str = "bilinear"
 
@@ -150,6 +155,7 @@ class LabelSettings:
         _number(self.shifts, "shifts", 0.0, 0.5)
         _number(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
         _number(self.spacing, "spacing", 0.5, np.inf)
+        check_choice(self.variance, "variance", VARIANCE_MODES)
         check_choice(self.collapse, "collapse", COLLAPSE_METHODS)
         check_choice(self.derotation, "derotation", ROTATION_METHODS)
 
@@ -170,7 +176,7 @@ class LabelSettings:
         """The keyword options of :func:`~exobench.cnn.features.mlar_frames` these settings imply."""
         return {"levels": self.levels, "annulus_width": self.annulus_width, "inner_radius": self.inner_radius,
                 "outer_radius": self.outer_radius, "collapse": self.collapse, "derotation": self.derotation,
-                "patch": self.patch_size}
+                "patch": self.patch_size, "variance": self.variance}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -139,6 +139,47 @@ def test_components_for_levels():
     assert components_for_levels(np.zeros(4), (0.5, 0.9)).tolist() == [0, 0]
 
 
+def test_components_above_the_median_eigenvalue():
+    # analytic: excess over the median 1 is (9, 2, 0, 0, 0), cumulative 9/11, 11/11
+    eigenvalues = np.array([10.0, 3.0, 1.0, 1.0, 1.0])
+    assert components_for_levels(eigenvalues, (0.0, 0.5, 0.82, 0.9, 1.0), variance="above-median").tolist() == \
+        [0, 1, 2, 2, 2]
+    assert components_for_levels(np.ones(6), (0.5, 0.9), variance="above-median").tolist() == [0, 0]
+    with pytest.raises(ValueError, match="variance: expected one of 'total', 'above-median', got 'all'"):
+        components_for_levels(eigenvalues, (0.5,), variance="all")
+
+
+def test_white_noise_does_not_pull_in_most_components():
+    # 30 frames of white noise plus one strong structured component: the total variance needs
+    # most components to reach 0.9, the variance above the noise floor the one that carries it
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(30, 400)) + 1.5 * np.outer(rng.normal(size=30), rng.normal(size=400))
+    matrix -= matrix.mean(axis=0)
+    eigenvalues = np.linalg.svd(matrix, compute_uv=False) ** 2
+    assert components_for_levels(eigenvalues, (0.9,))[0] > 10
+    assert components_for_levels(eigenvalues, (0.5, 0.9), variance="above-median").tolist() == [1, 1]
+
+
+def test_mlar_frames_above_median_ks_match_a_brute_force_svd(small):
+    levels = (0.3, 0.6, 0.9)
+    mlar = mlar_frames(small, levels=levels, variance="above-median")
+    total = mlar_frames(small, levels=levels)
+    cube = np.asarray(small.cube, dtype=np.float64)
+    xc, yc = frame_center(cube.shape)
+    ny, nx = cube.shape[1:]
+    radius = np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+    for index, (inner, outer) in enumerate(mlar.annuli):
+        ring = (radius >= inner) & (radius < outer)
+        matrix = cube[:, ring] - cube[:, ring].mean(axis=0)
+        eigenvalues = np.linalg.svd(matrix, compute_uv=False) ** 2
+        excess = np.clip(eigenvalues - np.median(eigenvalues), 0, None)
+        expected = [int(np.argmax(np.cumsum(excess) / excess.sum() >= v - 1e-12)) + 1 for v in levels]
+        assert mlar.ks[index].tolist() == expected
+    assert np.all(mlar.ks <= total.ks)
+    with pytest.raises(ValueError, match="variance"):
+        mlar_frames(small, variance="noise")
+
+
 def test_mlar_errors(small):
     with pytest.raises(TypeError, match="dataset"):
         mlar_frames(small.cube)

@@ -120,6 +120,7 @@ def test_predictions_round_trip(trained, dataset, tmp_path):
     assert back["maps"][1].flip_angles and back["calibration"]["threshold"] == calibration.threshold
     assert back["model_metadata"]["model"] == "na-conv3d"
     assert mlar_options(trained)["levels"] == (0.5, 0.8, 0.95)
+    assert mlar_options(trained)["variance"] == "total"  # the label settings' (of the samples fixture)
     with pytest.raises(ValueError, match="two maps named"):
         save_predictions(tmp_path / "twice.h5", [pmap, pmap])
 

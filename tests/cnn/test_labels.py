@@ -206,7 +206,7 @@ def test_load_errors_name_the_file(samples, tmp_path):
 @pytest.mark.parametrize("field, value", [
     ("n_samples", 11), ("n_samples", 0), ("n_samples", 2.0), ("snr_band", (3.0, 1.0)), ("snr_band", (1.0,)),
     ("levels", (0.9, 0.5)), ("shifts", 0.7), ("mixed_fraction", 1.5), ("augment", "yes"),
-    ("spacing", -1.0), ("collapse", "max"), ("derotation", "nearest"),
+    ("spacing", -1.0), ("collapse", "max"), ("derotation", "nearest"), ("variance", "median"),
 ])
 def test_settings_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -218,6 +218,9 @@ def test_settings_round_trip_and_errors(dataset):
     assert LabelSettings.from_dict(settings.to_dict()) == settings
     with pytest.raises(ValueError, match="unknown field"):
         LabelSettings.from_dict({"n_sample": 10})
+    # settings written before ``variance`` existed meant SODINN's total variance
+    assert LabelSettings.from_dict({"n_samples": 10}).variance == "total"
+    assert LabelSettings(variance="above-median").mlar_options()["variance"] == "above-median"
     with pytest.raises(TypeError, match="settings"):
         generate_samples(dataset, {"n_samples": 10})
     with pytest.raises(TypeError, match="dataset"):

@@ -308,7 +308,7 @@ def components_for_levels(eigenvalues, levels, *, variance="total"):
     return np.minimum(ks, positive.size).astype(np.int64)
 
 
-def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance="total"):
+def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance):
     """MLAR frames ``(n_levels, y, x)`` and ks ``(n_annuli, n_levels)`` of one ``(t, y, x)`` cube."""
     t, ny, nx = cube.shape
     flat = cube.reshape(t, ny * nx)
@@ -326,7 +326,7 @@ def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance
     return median_frame(rotated), ks
 
 
-def _annulus_residuals(values, levels, out, pixels, variance="total"):
+def _annulus_residuals(values, levels, out, pixels, variance):
     """Write the residuals of every level of one annulus into ``out[:, level, pixels]``; return the ks."""
     matrix = np.asarray(values, dtype=np.float64)
     matrix = matrix - matrix.mean(axis=0)

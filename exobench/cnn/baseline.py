@@ -58,6 +58,7 @@ CNN_DEFAULTS = {
     "snr_band": [float(v) for v in _LABELS.snr_band],
     "levels": [0.5, 0.7, 0.9, 0.95, 0.99],
     "variance": "above-median",
+    "matched_filter": True,
     "epochs": 20,
     "batch_size": 128,
     "patience": 3,
@@ -120,7 +121,8 @@ class CNNBaseline(Baseline, name="cnn"):
 #            small, tiny; n_samples, snr_band, levels: exobench.cnn.labels.LabelSettings; variance:
 #            what the levels are fractions of, total (SODINN's) or above-median (each annulus's
 #            variance above its median eigenvalue, so photon noise does not pull in most
-#            components); epochs,
+#            components); matched_filter: also the matched-filter S/N of each level (the frames
+#            correlated with the PSF, over their annulus noise) as inputs (false: SODINN's); epochs,
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
@@ -196,11 +198,13 @@ def label_settings(options):
 
     Examples
     --------
-    >>> label_settings(CNN_DEFAULTS).variance
-    'above-median'
+    >>> settings = label_settings(CNN_DEFAULTS)
+    >>> settings.variance, settings.matched_filter
+    ('above-median', True)
     """
     return LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
-                         levels=tuple(options["levels"]), variance=options["variance"])
+                         levels=tuple(options["levels"]), variance=options["variance"],
+                         matched_filter=options["matched_filter"])
 
 
 def _model_for(dataset, options, progress):

@@ -210,14 +210,16 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
 
     batch_size = _check_batch(batch_size)
     started = time.perf_counter()
-    mlar = mlar_frames(dataset, flip_angles=flip_angles, **mlar_options(trained, dataset))
+    options = mlar_options(trained, dataset)
+    mlar = mlar_frames(dataset, flip_angles=flip_angles, **options)
+    planes = _model_planes(dataset, trained, mlar, options)
     xy = pixel_positions(mlar)
     separations = np.hypot(xy[:, 0] - mlar.center[0], xy[:, 1] - mlar.center[1])
     values = np.empty(xy.shape[0], dtype=np.float64)
     starts = range(0, xy.shape[0], batch_size)
     for start in _bar(starts, f"inference {dataset.instrument} {dataset.dataset_id}", progress):
         stop = start + batch_size
-        patches = extract_patches(mlar.frames, xy[start:stop], trained.patch_size)
+        patches = extract_patches(planes, xy[start:stop], trained.patch_size)
         values[start:stop] = trained.predict(patches, separations[start:stop], mlar.fwhm, batch_size=batch_size,
                                              threads=threads)
     probability = np.zeros(mlar.mask.shape, dtype=np.float64)
@@ -226,6 +228,24 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
                           dataset_id=dataset.dataset_id, flip_angles=bool(flip_angles), levels=mlar.levels,
                           ks=np.asarray(mlar.ks), annuli=list(mlar.annuli), fwhm=mlar.fwhm,
                           n_patches=int(xy.shape[0]), seconds=time.perf_counter() - started)
+
+
+def _model_planes(dataset, trained, mlar, options):
+    """The planes the model's patches are cut from: the MLAR frames, and their matched-filter S/N if it uses them.
+
+    The S/N is scaled by the annulus noise of the dataset's flipped-angle
+    frames (companion-free), as in training, whichever map is made.
+    """
+    from .features import matched_filter_snr, mlar_frames, stacked_planes
+
+    if not trained.matched_filter:
+        return mlar.frames
+    if dataset.psf is None:
+        raise ValueError("dataset: the model uses matched-filter planes, which need the dataset's PSF; got a "
+                         "dataset without one")
+    reference = mlar if mlar.flip_angles else mlar_frames(dataset, flip_angles=True, **options)
+    _, noise = matched_filter_snr(reference, dataset.psf)
+    return stacked_planes(mlar, dataset.psf, noise=noise)
 
 
 def _bar(items, desc, enabled):

@@ -53,7 +53,8 @@ from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
 from ..algorithms.base import one_blas_thread
-from .features import DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, mlar_frames
+from .features import (DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, matched_filter_snr,
+                       mlar_frames, stacked_planes)
 
 __all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
            "dataset_checksum"]
@@ -111,6 +112,12 @@ class LabelSettings:
         Collapse of the MLAR frames.
     derotation : {"bilinear", "bicubic", "fft"}
         Interpolation of the MLAR frames' derotation.
+    matched_filter : bool
+        Stack, after the MLAR frames of every level, their matched-filter S/N
+        (:func:`~exobench.cnn.features.matched_filter_snr`: each frame
+        correlated with the PSF's core, over the annulus noise of the dataset's
+        companion-free flipped-angle frames): patches of ``2 * n_levels``
+        planes. False: SODINN's ``n_levels`` planes.
 
     Examples
     --------
@@ -137,6 +144,7 @@ class LabelSettings:
     variance: str = "total"
     collapse: str = "median"
     derotation: str = "bilinear"
+    matched_filter: bool = False
 
     def __post_init__(self):
         n = self.n_samples
@@ -148,7 +156,7 @@ class LabelSettings:
             raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
         object.__setattr__(self, "snr_band", band)
         object.__setattr__(self, "levels", _checked_levels(self.levels))
-        for name in ("augment", "rotations", "flipped_positives"):
+        for name in ("augment", "rotations", "flipped_positives", "matched_filter"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
             object.__setattr__(self, name, bool(getattr(self, name)))
@@ -185,8 +193,10 @@ class LabelledSamples:
 
     Attributes
     ----------
-    x : numpy.ndarray, float32, shape ``(n, n_levels, p, p)``
-        The patches.
+    x : numpy.ndarray, float32, shape ``(n, n_planes, p, p)``
+        The patches: ``n_planes`` is ``n_levels``, or ``2 * n_levels`` with
+        ``settings.matched_filter`` (the levels' frames, then their
+        matched-filter S/N).
     y : numpy.ndarray, uint8, shape ``(n,)``
         1 for a companion at the patch centre, 0 for none.
     positions : numpy.ndarray, int64, shape ``(n, 2)``
@@ -288,10 +298,11 @@ def generate_samples(dataset, settings=None, *, random_state=None, progress=Fals
 def _generate(dataset, settings, rng, progress):
     n_half = settings.n_samples // 2
     noise = mlar_frames(dataset, flip_angles=True, **settings.mlar_options())
+    planes = _Planes(noise, dataset.psf if settings.matched_filter else None)
     with _progress_bar(n_half, progress) as bar:
-        positives = _positives(dataset, noise, settings, rng, n_half, bar)
+        positives = _positives(dataset, noise, planes, settings, rng, n_half, bar)
     counts = np.bincount(_annulus_index(noise, positives["positions"]), minlength=len(noise.annuli))
-    negatives = _negatives(noise, counts, settings, rng)
+    negatives = _negatives(noise, planes(noise), counts, settings, rng)
     order = rng.permutation(settings.n_samples)
     merged = {key: np.concatenate([positives[key], negatives[key]])[order] for key in positives}
     return LabelledSamples(
@@ -304,7 +315,24 @@ def _generate(dataset, settings, rng, progress):
 # -- positives -------------------------------------------------------------------------------
 
 
-def _positives(dataset, noise, settings, rng, count, bar):
+class _Planes:
+    """The planes patches are cut from (:func:`~exobench.cnn.features.stacked_planes`).
+
+    With a PSF, the matched-filter S/N of any frames (the injected cubes' too)
+    is scaled by the annulus noise of the dataset's companion-free
+    flipped-angle frames, computed once: the scale of the data at inference,
+    which the many injected companions of a positive cube would inflate.
+    """
+
+    def __init__(self, noise, psf):
+        self.psf = psf
+        self.scale = None if psf is None else matched_filter_snr(noise, psf)[1]
+
+    def __call__(self, mlar):
+        return stacked_planes(mlar, self.psf, noise=self.scale)
+
+
+def _positives(dataset, noise, planes, settings, rng, count, bar):
     """``count`` positive samples, several companions per injected cube."""
     flux_per_snr = _flux_per_snr(dataset, noise, settings.flipped_positives)
     parts, done, empty = [], 0, 0
@@ -319,7 +347,7 @@ def _positives(dataset, noise, settings, rng, count, bar):
         separations, thetas = cartesian_to_polar(xy[:, 0], xy[:, 1], center=noise.center)
         snr = rng.uniform(*settings.snr_band, size=len(pixels))
         fluxes = snr * flux_per_snr(separations)
-        parts.append(_injected_patches(dataset, settings, noise, pixels, separations, thetas, fluxes, rng)
+        parts.append(_injected_patches(dataset, settings, noise, planes, pixels, separations, thetas, fluxes, rng)
                      | {"positions": pixels, "separations": separations, "fluxes": fluxes, "snr": snr})
         done += len(pixels)
         bar.update(len(pixels))
@@ -328,14 +356,14 @@ def _positives(dataset, noise, settings, rng, count, bar):
     return merged
 
 
-def _injected_patches(dataset, settings, noise, pixels, separations, thetas, fluxes, rng):
+def _injected_patches(dataset, settings, noise, planes, pixels, separations, thetas, fluxes, rng):
     from ..inject import inject_companions
 
     injected = inject_companions(dataset, separations=separations, thetas=thetas, fluxes=fluxes,
                                  inverse_angles=settings.flipped_positives).dataset
     # with inverse_angles the injected dataset carries the negated angles: its own derotation
     # is then the flipped one of the negatives
-    frames = mlar_frames(injected, **settings.mlar_options()).frames
+    frames = planes(mlar_frames(injected, **settings.mlar_options()))
     patches = extract_patches(frames, pixels, noise.patch_size)
     return {"x": _augmented_turns(patches, settings, rng)}
 
@@ -396,8 +424,8 @@ def _flux_per_snr(dataset, noise, flipped):
 # -- negatives -------------------------------------------------------------------------------
 
 
-def _negatives(noise, counts, settings, rng):
-    """Per annulus, ``counts[j]`` negative patches of the flipped-angle frames."""
+def _negatives(noise, frames, counts, settings, rng):
+    """Per annulus, ``counts[j]`` negative patches of the flipped-angle ``frames`` (planes of ``noise``)."""
     pixels = np.stack(np.nonzero(noise.mask)[::-1], axis=1).astype(np.int64)  # (x, y), row-major
     annulus = _annulus_index(noise, pixels)
     first, second, mixed = [], [], []
@@ -414,9 +442,9 @@ def _negatives(noise, counts, settings, rng):
         second.append(pool[np.concatenate([plain, b])])
         mixed.append(np.arange(count) >= n_plain)
     first, second, mixed = np.concatenate(first), np.concatenate(second), np.concatenate(mixed)
-    patches = extract_patches(noise.frames, first, noise.patch_size)
+    patches = extract_patches(frames, first, noise.patch_size)
     if mixed.any():
-        others = _augmented_turns(extract_patches(noise.frames, second[mixed], noise.patch_size), settings, rng)
+        others = _augmented_turns(extract_patches(frames, second[mixed], noise.patch_size), settings, rng)
         patches[mixed] = (patches[mixed] + others) / np.float32(np.sqrt(2.0))
     separations, _ = cartesian_to_polar(first[:, 0], first[:, 1], center=noise.center)
     n = len(first)

@@ -22,6 +22,15 @@ the probability that a companion sits at the patch centre.
   before the dense layers. The output is calibrated on flipped-angle negatives
   at inference (:func:`exobench.cnn.inference.calibrate_threshold`).
 
+With matched-filter planes (``LabelSettings(matched_filter=True)``: patches of
+``2 * n_levels`` planes, the levels' frames then their matched-filter S/N,
+:func:`exobench.cnn.features.matched_filter_snr`), SODINN's models take all the
+planes as depth or time, and ``"na-conv3d"`` passes the frames through its
+Conv3D branch and adds, per level, the matched-filter S/N at the patch centre
+and its largest value within one pixel to the features: in white-noise-limited
+data that S/N is the optimal detector of a point source, and the network can
+lean on it where the speckles give it nothing else to learn.
+
 :func:`model_inputs` turns patches into what a model takes (a list of two
 arrays for ``"na-conv3d"``), so training and inference prepare data the same
 way. This module imports keras only inside the builders.
@@ -185,7 +194,7 @@ def sodinn_convlstm(input_shape, *, size="full", dropout=0.5, seed=None):
     return keras.Model(inputs, _head(keras, x, dense, dropout, seeds), name=f"sodinn_convlstm_{size}")
 
 
-def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None):
+def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None, matched_filter=False):
     """The noise-aware Conv3D: standardised patches plus S/N and noise-regime features.
 
     Two inputs (see :func:`model_inputs`): ``patches``, the MLAR patches
@@ -198,6 +207,10 @@ def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None):
     ----------
     input_shape, size, dropout, seed
         As in :func:`sodinn_conv3d` (``input_shape`` is that of the patches).
+    matched_filter : bool
+        The patches hold ``2 * n_levels`` planes, the second half the levels'
+        matched-filter S/N (:func:`model_inputs`): the Conv3D branch takes the
+        first half, the features grow by ``2 * n_levels``.
 
     Returns
     -------
@@ -207,10 +220,12 @@ def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None):
     f1, f2, dense = MODEL_SIZES[_check_size(size)]
     dropout = _check_dropout(dropout)
     keras, shape = _layers(input_shape)
+    n_levels = _n_levels(shape[0], matched_filter, "input_shape")
+    shape = (n_levels, *shape[1:])
     seeds = _Seeds(keras, seed)
     layers = keras.layers
     patches = keras.Input(shape=shape, name="patches")
-    features = keras.Input(shape=(n_patch_features(shape[0]),), name="features")
+    features = keras.Input(shape=(n_patch_features(n_levels, matched_filter=matched_filter),), name="features")
     x = layers.Reshape((*shape, 1), name="channel")(patches)
     x = _conv3d_branch(keras, x, f1, f2, seeds)
     f = layers.Dense(max(dense // 4, 8), activation="relu", name="feature_dense", **seeds.kernel())(features)
@@ -233,7 +248,9 @@ def build_model(name, input_shape, **options):
     input_shape : tuple of int
         ``(n_levels, p, p)``.
     **options
-        ``size``, ``dropout`` and ``seed`` of the builder.
+        ``size``, ``dropout`` and ``seed`` of the builder, and ``matched_filter``
+        (patches with matched-filter planes; only ``"na-conv3d"`` treats them
+        apart, the others take every plane alike).
 
     Examples
     --------
@@ -245,21 +262,38 @@ def build_model(name, input_shape, **options):
     ValueError: name: expected one of 'conv3d', 'convlstm', 'na-conv3d', got 'resnet'
     """
     check_choice(name, "name", MODEL_NAMES)
+    matched_filter = options.pop("matched_filter", False)
+    if name == "na-conv3d":
+        options["matched_filter"] = matched_filter
     return _BUILDERS[name](input_shape, **options)
 
 
 # -- inputs --------------------------------------------------------------------------------
 
 
-def n_patch_features(n_levels):
-    """Number of :func:`patch_features` for ``n_levels`` levels: ``2 * n_levels``.
+def n_patch_features(n_levels, *, matched_filter=False):
+    """Number of features of ``"na-conv3d"`` for ``n_levels`` levels.
+
+    ``2 * n_levels`` (:func:`patch_features`), plus ``2 * n_levels`` with
+    matched-filter planes (their centre and their largest value within one
+    pixel of it, per level).
 
     Examples
     --------
-    >>> n_patch_features(3)
-    6
+    >>> n_patch_features(3), n_patch_features(3, matched_filter=True)
+    (6, 12)
     """
-    return 2 * int(n_levels)
+    return (4 if matched_filter else 2) * int(n_levels)
+
+
+def _n_levels(n_planes, matched_filter, name):
+    """The number of levels behind ``n_planes`` planes (half of them with matched-filter planes)."""
+    if not matched_filter:
+        return int(n_planes)
+    if n_planes % 2:
+        raise ValueError(f"{name}: expected an even number of planes (levels, then their matched-filter S/N), "
+                         f"got {n_planes}")
+    return int(n_planes) // 2
 
 
 def _regions(size, fwhm):
@@ -366,16 +400,23 @@ def _features(statistics, separations, fwhm):
     return np.concatenate([snr, ratio, sep], axis=1).astype(np.float32)
 
 
-def model_inputs(name, patches, separations, fwhm):
+def model_inputs(name, patches, separations, fwhm, *, matched_filter=False):
     """What model ``name`` takes for these patches (training and inference use it alike).
 
     Parameters
     ----------
     name : {"conv3d", "convlstm", "na-conv3d"}
-    patches : array_like, shape (n, n_levels, p, p)
+    patches : array_like, shape (n, n_planes, p, p)
+        ``n_levels`` planes, or ``2 * n_levels`` with ``matched_filter``.
     separations : array_like, shape (n,)
         In pixels (used by ``"na-conv3d"`` only).
     fwhm : float
+    matched_filter : bool
+        The second half of the planes is the levels' matched-filter S/N: for
+        ``"na-conv3d"`` the first half is standardised for the Conv3D branch
+        and the second adds, per level, its centre value and its largest value
+        within one pixel of the centre (a companion sits up to half a pixel off
+        its central pixel) to the features.
 
     Returns
     -------
@@ -392,5 +433,17 @@ def model_inputs(name, patches, separations, fwhm):
     if name != "na-conv3d":
         return np.asarray(patches, dtype=np.float32)
     patches, separations = _checked_patches(patches, separations)
-    statistics = _ring_statistics(patches, float(fwhm))  # shared by both inputs: computed once
-    return [_standardised(patches, statistics), _features(statistics, separations, fwhm)]
+    n_levels = _n_levels(patches.shape[1], matched_filter, "patches")
+    frames = patches[:, :n_levels]
+    statistics = _ring_statistics(frames, float(fwhm))  # shared by both inputs: computed once
+    features = _features(statistics, separations, fwhm)
+    if matched_filter:
+        features = np.concatenate([features, _centre_values(patches[:, n_levels:])], axis=1)
+    return [_standardised(frames, statistics), features]
+
+
+def _centre_values(planes):
+    """Per plane, the value at the centre and the largest within one pixel of it: ``(n, 2 * n_planes)``."""
+    c = planes.shape[-1] // 2
+    near = planes[..., max(c - 1, 0):c + 2, max(c - 1, 0):c + 2].max(axis=(-2, -1))
+    return np.concatenate([planes[..., c, c], near], axis=1).astype(np.float32)

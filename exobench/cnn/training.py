@@ -73,7 +73,7 @@ class TrainedModel:
 
     @property
     def input_shape(self):
-        """``(n_levels, p, p)``."""
+        """``(n_planes, p, p)``: ``n_planes`` is ``n_levels``, twice that with matched-filter planes."""
         return tuple(self.metadata["input_shape"])
 
     @property
@@ -86,6 +86,11 @@ class TrainedModel:
         """The settings of the labelled data it was trained on (a dict)."""
         return dict(self.metadata.get("label_settings") or {})
 
+    @property
+    def matched_filter(self):
+        """Whether its patches hold matched-filter planes (models trained before the option: no)."""
+        return bool(self.label_settings.get("matched_filter", False))
+
     def predict(self, patches, separations, fwhm, *, batch_size=2048, threads=1, logits=False):
         """Probabilities (float64, ``(n,)``) that a companion sits at each patch centre.
 
@@ -95,7 +100,8 @@ class TrainedModel:
 
         Parameters
         ----------
-        patches : array_like, shape (n, n_levels, p, p)
+        patches : array_like, shape ``(n, n_planes, p, p)``
+            As :attr:`input_shape` says.
         separations : array_like, shape (n,)
             Separation of each patch centre from the star, in pixels.
         fwhm : float
@@ -119,7 +125,8 @@ class TrainedModel:
         with backend_threads(threads):
             hidden, weights, bias = self._last_layer()
             for start in range(0, patches.shape[0], step):
-                x = model_inputs(self.name, patches[start:start + step], separations[start:start + step], fwhm)
+                x = model_inputs(self.name, patches[start:start + step], separations[start:start + step], fwhm,
+                                 matched_filter=self.matched_filter)
                 h = np.asarray(hidden.predict_on_batch(x), dtype=np.float64)
                 out[start:start + step] = h @ weights + bias
         return out if logits else 1.0 / (1.0 + np.exp(-out))
@@ -339,9 +346,10 @@ def _train(samples, model, size, dropout, epochs, batch_size, validation_fractio
     seed = _seed(random_state)
     keras = import_keras()
     seed_everything(seed)
-    inputs = model_inputs(model, x, _separations(samples, x.shape[0]), fwhm)
+    matched_filter = bool(getattr(getattr(samples, "settings", None), "matched_filter", False))
+    inputs = model_inputs(model, x, _separations(samples, x.shape[0]), fwhm, matched_filter=matched_filter)
     train, valid = _split(y, validation_fraction, seed)
-    network = build_model(model, x.shape[1:], size=size, dropout=dropout, seed=seed)
+    network = build_model(model, x.shape[1:], size=size, dropout=dropout, seed=seed, matched_filter=matched_filter)
     network.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="binary_crossentropy",
                     metrics=["accuracy"])
     callbacks = [c for c in (_progress_callback(keras, epochs, progress),) if c is not None]

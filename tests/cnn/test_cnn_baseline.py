@@ -57,6 +57,7 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"calibration_pixels": 0}}, "cnn: calibration_pixels"),
                            ({"cnn": {"own_image_radius": 0}}, r"cnn: own_image_radius: expected a number in \(0, inf\), got 0"),
                            ({"cnn": {"variance": "all"}}, "cnn: variance: expected one of 'total', 'above-median'"),
+                           ({"cnn": {"matched_filter": "yes"}}, "cnn: matched_filter: expected true or false"),
                            ({"detection_map": "snr"}, "detection_map")]:
             with pytest.raises(ValueError, match=named):
                 bl.load_params(bad, "cnn")

@@ -6,11 +6,15 @@ import pytest
 from exobench.cnn.features import (
     MLARFrames,
     annulus_bounds,
+    annulus_noise,
     components_for_levels,
     extract_patches,
+    matched_filter_frames,
+    matched_filter_snr,
     mlar_frames,
     patch_size,
     pixel_positions,
+    stacked_planes,
 )
 from exobench.data import Dataset
 from exobench.examples import example_dataset
@@ -270,3 +274,88 @@ def test_naco_mlar_frames(naco):
     flipped = mlar_frames(naco, flip_angles=True)
     np.testing.assert_array_equal(flipped.ks, mlar.ks)  # same PCA, other derotation
     assert not np.array_equal(flipped.frames, mlar.frames)
+
+
+# -- matched-filter planes -------------------------------------------------------------------
+
+
+def _white_noise_dataset(seed, *, n_frames=12, size=41, fwhm=4.0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:15, :15]
+    psf = np.exp(-4 * np.log(2) * ((xx - 7) ** 2 + (yy - 7) ** 2) / fwhm**2)
+    return Dataset(rng.normal(size=(n_frames, size, size)), np.linspace(0.0, 60.0, n_frames), psf=psf, fwhm=fwhm)
+
+
+def test_matched_filter_frames_match_a_brute_force_correlation(small):
+    mlar = mlar_frames(small, levels=(0.5, 0.9))
+    filtered = matched_filter_frames(mlar, small.psf)
+    half = int(round(mlar.fwhm))
+    c = small.psf.shape[0] // 2
+    kernel = small.psf[c - half:c + half + 1, c - half:c + half + 1].astype(float)
+    kernel /= np.sqrt(np.sum(kernel**2))
+    padded = np.pad(mlar.frames.astype(float), ((0, 0), (half, half), (half, half)))
+    inside = np.argwhere(mlar.mask)
+    for y, x in inside[:: max(1, len(inside) // 25)]:
+        window = padded[:, y:y + 2 * half + 1, x:x + 2 * half + 1]
+        expected = np.sum(window * kernel, axis=(1, 2))
+        np.testing.assert_allclose(filtered[:, y, x], expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    region = np.hypot(*(np.indices(mlar.mask.shape)[::-1] - np.array(mlar.center)[:, None, None]))
+    outside = (region < mlar.annuli[0][0]) | (region >= mlar.annuli[-1][1])
+    assert filtered.dtype == np.float32 and np.all(filtered[:, outside] == 0)
+
+
+def test_annulus_noise_is_the_robust_spread_of_each_annulus(small):
+    mlar = mlar_frames(small, levels=(0.5, 0.9))
+    noise = annulus_noise(mlar, mlar.frames)
+    radius = np.hypot(*(np.indices(mlar.mask.shape)[::-1] - np.array(mlar.center)[:, None, None]))
+    for j, (inner, outer) in enumerate(mlar.annuli):
+        values = mlar.frames[:, (radius >= inner) & (radius < outer)].astype(float)
+        for level in range(2):
+            v = values[level]
+            np.testing.assert_allclose(noise[j, level], 1.4826 * np.median(np.abs(v - np.median(v))), rtol=1e-6)
+    assert np.all(annulus_noise(mlar, np.zeros_like(mlar.frames)) == 1.0)  # constant: 1, never 0
+    with pytest.raises(ValueError, match=r"frames: expected an \(n, 31, 31\) array"):
+        annulus_noise(mlar, mlar.frames[:, :5])
+
+
+def test_matched_filter_snr_is_unit_on_white_noise_and_finds_a_point_source():
+    dataset = _white_noise_dataset(4)
+    mlar = mlar_frames(dataset, levels=(0.0,), collapse="mean")
+    snr, noise = matched_filter_snr(mlar, dataset.psf)
+    radius = np.hypot(*(np.indices(mlar.mask.shape)[::-1] - np.array(mlar.center)[:, None, None]))
+    for inner, outer in mlar.annuli:
+        v = snr[0, (radius >= inner) & (radius < outer)]
+        assert 1.4826 * np.median(np.abs(v - np.median(v))) == pytest.approx(1.0, rel=1e-4)
+    # a companion: the filter's S/N is the white-noise optimum, |PSF core| x amplitude / sigma
+    injected = inject_companions(dataset, separations=[12.0], thetas=[40.0], fluxes=[40.0]).dataset
+    with_source, _ = matched_filter_snr(mlar_frames(injected, levels=(0.0,), collapse="mean"), dataset.psf,
+                                        noise=noise)
+    x, y = polar_to_cartesian(12.0, 40.0, center=mlar.center)
+    peak = np.unravel_index(np.argmax(with_source[0]), with_source[0].shape)
+    assert np.hypot(peak[1] - x, peak[0] - y) <= 1.5
+    assert with_source[0].max() > 6 > np.abs(snr[0]).max()
+    halved, _ = matched_filter_snr(mlar, dataset.psf, noise=2 * noise)
+    np.testing.assert_allclose(halved, snr / 2, rtol=1e-5, atol=1e-6)
+
+
+def test_matched_filter_errors(small):
+    mlar = mlar_frames(small, levels=(0.5, 0.9))
+    with pytest.raises(ValueError, match=r"noise: expected positive finite values of shape \(\d+, 2\)"):
+        matched_filter_snr(mlar, small.psf, noise=np.ones((1, 2)))
+    with pytest.raises(ValueError, match="noise: expected positive"):
+        matched_filter_snr(mlar, small.psf, noise=np.zeros((len(mlar.annuli), 2)))
+    with pytest.raises(ValueError, match="psf: expected a finite, odd-sized"):
+        matched_filter_frames(mlar, np.ones((8, 8)))
+    with pytest.raises(ValueError, match="psf: expected a PSF with light in its core"):
+        matched_filter_frames(mlar, np.zeros((9, 9)))
+    with pytest.raises(TypeError, match="mlar: expected MLARFrames"):
+        matched_filter_frames(mlar.frames, small.psf)
+
+
+def test_stacked_planes_put_the_snr_after_the_frames(small):
+    mlar = mlar_frames(small, levels=(0.5, 0.9))
+    planes = stacked_planes(mlar, small.psf)
+    assert planes.shape == (4, 31, 31) and planes.dtype == np.float32
+    np.testing.assert_array_equal(planes[:2], mlar.frames)
+    np.testing.assert_array_equal(planes[2:], matched_filter_snr(mlar, small.psf)[0])
+    assert stacked_planes(mlar) is mlar.frames

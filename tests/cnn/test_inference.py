@@ -365,3 +365,28 @@ def test_own_image_is_where_the_flipped_derotation_puts_a_source():
     assert distance.max() < fwhm  # all of the flipped light lies on the arc theta - 2 angles[i]
     wrong = _angular_gap(phi - np.radians(theta), _own_image_offsets(-angles))  # the other sign: off
     assert np.sqrt(np.maximum(r ** 2 + separation ** 2 - 2 * r * separation * np.cos(wrong), 0.0)).max() > 3 * fwhm
+
+
+@needs_keras
+def test_a_matched_filter_model_maps_a_companion_and_keeps_its_planes_when_saved(dataset, tmp_path):
+    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.training import load_model, save_model, train_model
+    from exobench.data import Dataset
+    from exobench.inject import inject_companions
+
+    settings = LabelSettings(n_samples=400, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95), matched_filter=True)
+    samples = generate_samples(dataset, settings, random_state=0)
+    trained = train_model(samples, model="na-conv3d", size="tiny", epochs=10, batch_size=32, random_state=0)
+    assert trained.matched_filter and trained.input_shape == (6, *samples.x.shape[2:])
+    flux = 1.5 * np.median(samples.fluxes[samples.y == 1])
+    injected = inject_companions(dataset, separations=[11.0], thetas=[130.0], fluxes=[flux])
+    pmap = probability_map(injected.dataset, trained)
+    y, x = np.unravel_index(np.argmax(pmap.probability), pmap.probability.shape)
+    assert np.hypot(x - injected.truth.x[0], y - injected.truth.y[0]) <= 2.0
+    save_model(trained, tmp_path / "mf.keras")
+    loaded = load_model(tmp_path / "mf.keras")
+    assert loaded.matched_filter
+    np.testing.assert_allclose(probability_map(injected.dataset, loaded).probability, pmap.probability, atol=1e-5)
+    no_psf = Dataset(dataset.cube, dataset.angles, fwhm=float(np.mean(dataset.fwhm)))
+    with pytest.raises(ValueError, match="dataset: the model uses matched-filter planes, which need the dataset's PSF"):
+        probability_map(no_psf, trained)

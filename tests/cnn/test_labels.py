@@ -207,6 +207,7 @@ def test_load_errors_name_the_file(samples, tmp_path):
     ("n_samples", 11), ("n_samples", 0), ("n_samples", 2.0), ("snr_band", (3.0, 1.0)), ("snr_band", (1.0,)),
     ("levels", (0.9, 0.5)), ("shifts", 0.7), ("mixed_fraction", 1.5), ("augment", "yes"),
     ("spacing", -1.0), ("collapse", "max"), ("derotation", "nearest"), ("variance", "median"),
+    ("matched_filter", "yes"),
 ])
 def test_settings_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -220,6 +221,7 @@ def test_settings_round_trip_and_errors(dataset):
         LabelSettings.from_dict({"n_sample": 10})
     # settings written before ``variance`` existed meant SODINN's total variance
     assert LabelSettings.from_dict({"n_samples": 10}).variance == "total"
+    assert LabelSettings.from_dict({"n_samples": 10}).matched_filter is False  # nor matched-filter planes
     assert LabelSettings(variance="above-median").mlar_options()["variance"] == "above-median"
     with pytest.raises(TypeError, match="settings"):
         generate_samples(dataset, {"n_samples": 10})
@@ -230,6 +232,23 @@ def test_settings_round_trip_and_errors(dataset):
         generate_samples(no_psf, LabelSettings(n_samples=2))
     small = generate_samples(dataset, dataclasses.replace(settings, levels=(0.9,)), random_state=0)
     assert small.x.shape == (10, 1, 7, 7)
+
+
+def test_matched_filter_planes_follow_the_levels(dataset, samples):
+    settings = LabelSettings(n_samples=160, levels=LEVELS, snr_band=(2.0, 5.0), matched_filter=True)
+    stacked = generate_samples(dataset, settings, random_state=7)
+    n = len(LEVELS)
+    assert stacked.x.shape == (160, 2 * n, *samples.x.shape[2:]) and stacked.levels == LEVELS
+    # the same draws: the first planes are the samples without matched-filter planes
+    np.testing.assert_array_equal(stacked.x[:, :n], samples.x)
+    c = stacked.x.shape[-1] // 2
+    snr = stacked.x[:, n:, c, c]
+    positives, negatives = snr[stacked.y == 1], snr[stacked.y == 0]
+    # negatives: unit noise (scaled by the flipped frames' annulus noise); positives: companions at S/N 2-5
+    assert abs(np.median(negatives)) < 0.5 and 0.6 < negatives.std() < 1.6
+    assert np.median(positives) > np.median(negatives) + 1.0
+    excess, error = central_excess(stacked.x[stacked.y == 1][:, n:])
+    assert excess > 5 * error
 
 
 def test_dataset_checksum(dataset):

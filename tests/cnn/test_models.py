@@ -81,3 +81,35 @@ def test_features_are_scale_free_and_see_a_centred_source():
     assert np.allclose(f_source[:, -1], 0.5)  # separation 20 px = 5 FWHM, over 10
     with pytest.raises(ValueError, match="separations"):
         patch_features(noise, seps[:3], 4.0)
+
+
+def test_matched_filter_inputs_split_the_planes():
+    rng = np.random.default_rng(2)
+    frames, snr = rng.normal(size=(6, 3, 9, 9)), rng.normal(size=(6, 3, 9, 9))
+    snr[:, :, 4, 4] += 10.0
+    seps = np.full(6, 20.0)
+    patches, features = model_inputs("na-conv3d", np.concatenate([frames, snr], axis=1), seps, 4.0,
+                                     matched_filter=True)
+    plain_patches, plain_features = model_inputs("na-conv3d", frames, seps, 4.0)
+    assert features.shape == (6, n_patch_features(3, matched_filter=True)) == (6, 12)
+    np.testing.assert_array_equal(patches, plain_patches)
+    np.testing.assert_array_equal(features[:, :6], plain_features)
+    np.testing.assert_allclose(features[:, 6:9], snr[:, :, 4, 4], rtol=1e-6)
+    np.testing.assert_allclose(features[:, 9:], snr[:, :, 3:6, 3:6].max(axis=(-2, -1)), rtol=1e-6)
+    # SODINN's models take every plane alike
+    assert model_inputs("conv3d", np.concatenate([frames, snr], axis=1), seps, 4.0, matched_filter=True).shape == (
+        6, 6, 9, 9)
+    with pytest.raises(ValueError, match="patches: expected an even number of planes"):
+        model_inputs("na-conv3d", frames, seps, 4.0, matched_filter=True)
+
+
+@needs_keras
+def test_noise_aware_model_with_matched_filter_planes():
+    model = build_model("na-conv3d", (6, 9, 9), size="tiny", seed=0, matched_filter=True)
+    assert [tuple(i.shape[1:]) for i in model.inputs] == [(3, 9, 9), (12,)]
+    x = model_inputs("na-conv3d", np.random.default_rng(0).normal(size=(4, 6, 9, 9)), np.full(4, 20.0), 4.0,
+                     matched_filter=True)
+    assert model.predict(x, verbose=0).shape == (4, 1)
+    assert build_model("conv3d", (6, 9, 9), size="tiny", matched_filter=True).inputs[0].shape[1:] == (6, 9, 9)
+    with pytest.raises(ValueError, match="input_shape: expected an even number of planes"):
+        build_model("na-conv3d", (5, 9, 9), size="tiny", matched_filter=True)

@@ -266,6 +266,8 @@ def test_4d_dataset(dataset):
     ds4 = Dataset(cube, dataset.angles, psf=dataset.psf, wavelengths=[1.6, 1.7])
     samples = generate_samples(ds4, LabelSettings(n_samples=8, levels=(0.9,)), random_state=0)
     assert samples.x.shape == (8, 1, 9, 9) and int(samples.y.sum()) == 4
+    stacked = generate_samples(ds4, LabelSettings(n_samples=8, levels=(0.9,), matched_filter=True), random_state=0)
+    assert stacked.x.shape == (8, 2, 9, 9)  # the channels' PSFs averaged, like their frames
 
 
 def test_naco_positives_peak_negatives_do_not(naco):

@@ -323,9 +323,9 @@ def matched_filter_frames(mlar, psf):
 def annulus_noise(mlar, frames):
     """The robust standard deviation of each frame in each annulus of ``mlar``.
 
-    ``1.4826`` times the median absolute deviation from the median over the
-    annulus's pixels (robust to the few pixels of a companion); 1 where it is
-    0 (an empty or constant annulus).
+    The median absolute deviation from the median over the annulus's pixels,
+    scaled to a Gaussian's standard deviation (times 1.4826; robust to the few
+    pixels of a companion); 1 where it is 0 (an empty or constant annulus).
 
     Parameters
     ----------
@@ -345,6 +345,8 @@ def annulus_noise(mlar, frames):
     >>> annulus_noise(mlar, mlar.frames).shape == (len(mlar.annuli), 2)
     True
     """
+    from scipy.stats import median_abs_deviation
+
     frames = _checked_frames(mlar, frames)
     labels = _annulus_labels(mlar)
     noise = np.ones((len(mlar.annuli), frames.shape[0]))
@@ -352,8 +354,7 @@ def annulus_noise(mlar, frames):
         values = frames[:, labels == j].astype(np.float64)
         if values.shape[1] == 0:
             continue
-        deviation = np.abs(values - np.median(values, axis=1, keepdims=True))
-        spread = 1.4826 * np.median(deviation, axis=1)
+        spread = median_abs_deviation(values, axis=1, scale="normal")
         noise[j] = np.where(spread > 0, spread, 1.0)
     return noise
 

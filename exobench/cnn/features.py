@@ -317,7 +317,7 @@ def matched_filter_frames(mlar, psf):
     kernel = _psf_core(psf, mlar.fwhm)
     # correlation is the convolution with the kernel turned by 180 degrees
     filtered = fftconvolve(mlar.frames.astype(np.float64), kernel[None, ::-1, ::-1], mode="same", axes=(1, 2))
-    return (filtered * _annuli_region(mlar)).astype(np.float32)
+    return (filtered * _region(mlar.frames.shape, mlar.annuli)).astype(np.float32)
 
 
 def annulus_noise(mlar, frames):
@@ -569,10 +569,6 @@ def _annulus_labels(mlar):
     for j, (inner, outer) in enumerate(mlar.annuli):
         labels[(radius >= inner) & (radius < outer)] = j
     return labels
-
-
-def _annuli_region(mlar):
-    return _annulus_labels(mlar) >= 0
 
 
 def _checked_frames(mlar, frames):

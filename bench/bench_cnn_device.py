@@ -6,7 +6,8 @@
 
 ``run`` measures, on the machine it runs on and with the device keras' torch
 backend picks (a CUDA GPU when torch sees one, else the CPU; the same code),
-for each architecture and size of :mod:`exobench.cnn.models`, on the real NACO
+for each architecture and size of :mod:`exobench.cnn.models` (and the noise-aware
+model with matched-filter planes, ``na-conv3d+mf``, the baseline's default), on the real NACO
 cube (61 x 99 x 99) with one injected companion:
 
 - labelled samples (``generate_samples``, 2000 by default; CPU work, PCA);
@@ -135,6 +136,17 @@ def reference_check(folder, samples, threads, save):
             float(np.mean((p > 0.5) == (stored["p"] > 0.5))), "trained_on": loaded.metadata["device"]}
 
 
+#: A model spec ending in this suffix trains on samples with matched-filter planes (the baseline's default).
+MATCHED_SUFFIX = "+mf"
+
+
+def parse_spec(spec):
+    """``"na-conv3d+mf"`` -> ``("na-conv3d", True)``; ``"conv3d"`` -> ``("conv3d", False)``."""
+    if spec.endswith(MATCHED_SUFFIX):
+        return spec[: -len(MATCHED_SUFFIX)], True
+    return spec, False
+
+
 def run(args):
     import numpy as np
 
@@ -145,30 +157,40 @@ def run(args):
     dataset = naco_dataset(real_data(args.real))
     info = device_info()
     print(f"device: {info['device']} ({info['backend']}, torch {info['torch']})", flush=True)
-    t0 = time.perf_counter()
-    samples = generate_samples(dataset, LabelSettings(n_samples=args.n_samples), random_state=0)
-    samples_s = time.perf_counter() - t0
-    print(f"samples: {len(samples)} in {samples_s:.1f} s", flush=True)
+    sample_sets, samples_s = {}, {}
+    for matched in sorted({parse_spec(spec)[1] for spec in args.models}):
+        t0 = time.perf_counter()
+        settings = LabelSettings(n_samples=args.n_samples, matched_filter=matched)
+        sample_sets[matched] = generate_samples(dataset, settings, random_state=0)
+        samples_s[matched] = time.perf_counter() - t0
+        print(f"samples (matched filter {matched}): {len(sample_sets[matched])} in {samples_s[matched]:.1f} s",
+              flush=True)
+    first_set = next(iter(sample_sets.values()))
     sep, theta, scale = COMPANION
-    flux = scale * float(np.median(samples.fluxes[samples.y == 1]))
+    flux = scale * float(np.median(first_set.fluxes[first_set.y == 1]))
     injected = inject_companions(dataset, separations=[sep], thetas=[theta], fluxes=[flux])
     rows, first = [], None
-    for model in args.models:
+    for spec in args.models:
+        model, matched = parse_spec(spec)
+        samples = sample_sets[matched]
         for size in args.sizes:
             trained, row = time_training(samples, model, size, args.epochs, args.threads)
-            row.update(model=model, size=size, patches_per_s=time_patches(trained, samples, args.threads))
+            row.update(model=spec, size=size, patches_per_s=time_patches(trained, samples, args.threads))
             row.update(time_maps(trained, injected, args.threads))
             rows.append(row)
-            first = first or trained
-            print(f"{model} {size}: {row['s_per_epoch']:.2f} s/epoch, {row['patches_per_s']:.0f} patches/s, "
+            if first is None and not matched:
+                first = (trained, samples)
+            print(f"{spec} {size}: {row['s_per_epoch']:.2f} s/epoch, {row['patches_per_s']:.0f} patches/s, "
                   f"maps {row['maps_s']:.1f} s, peak offset {row['peak_offset_px']:.1f} px", flush=True)
-    report = {"info": info, "cpu": _machine(), "n_samples": len(samples), "samples_s": samples_s,
+    report = {"info": info, "cpu": _machine(), "n_samples": len(first_set),
+              "samples_s": samples_s.get(False, samples_s.get(True)), "samples_s_by_matched": {
+                  str(k): v for k, v in samples_s.items()},
               "epochs": args.epochs, "threads": args.threads, "rows": rows,
               "created": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
-    if args.save_reference:
-        reference_check(args.save_reference, samples, args.threads, save=first)
+    if args.save_reference and first is not None:
+        reference_check(args.save_reference, first[1], args.threads, save=first[0])
     if args.check_reference:
-        report["reference"] = reference_check(args.check_reference, samples, args.threads, save=None)
+        report["reference"] = reference_check(args.check_reference, first_set, args.threads, save=None)
         print(f"saved model from {report['reference']['trained_on']}: max |p - p_ref| "
               f"{report['reference']['max_abs_diff']:.2e}", flush=True)
     report["seconds"] = time.perf_counter() - started
@@ -217,7 +239,7 @@ def section(cpu, gpu, host=None):
         q = rows[-1]
         if q is None:
             continue
-        lines.append(f"| {key[0]} | {key[1]} | {_values(rows, 's_per_epoch', '{:.2f}')} "
+        lines.append(f"| {_model_label(key[0])} | {key[1]} | {_values(rows, 's_per_epoch', '{:.2f}')} "
                      f"(**{r['s_per_epoch'] / q['s_per_epoch']:.1f}x**) | {_values(rows, 'patches_per_s', '{:.0f}')} "
                      f"(**{q['patches_per_s'] / r['patches_per_s']:.0f}x**) | {_values(rows, 'maps_s', '{:.1f}')} "
                      f"({r['maps_s'] / q['maps_s']:.0f}x) | {_values(rows, 'peak_offset_px', '{:.1f} px')} |")
@@ -230,9 +252,15 @@ def section(cpu, gpu, host=None):
     lines += ["", "Training on the GPU is bound by the per-batch overhead at these sizes (1600 training samples, "
               "batches of 128: the same time per epoch for the small and the full network); the noise-aware "
               "model's patches/s are bound by its input features, computed with NumPy on the CPU before the "
-              "network. A peak offset above 2 px means the map's brightest pixel is a false positive brighter "
+              "network; with matched-filter planes its maps also correlate every MLAR level with the PSF "
+              "(SciPy, CPU). A peak offset above 2 px means the map's brightest pixel is a false positive brighter "
               "than the companion (SODINN's own models here).", END]
     return "\n".join(lines) + "\n"
+
+
+def _model_label(spec):
+    model, matched = parse_spec(spec)
+    return f"{model} + matched filter (the baseline's default)" if matched else model
 
 
 def _values(rows, key, fmt):
@@ -253,7 +281,8 @@ def main(argv=None):
     measure = sub.add_parser("run", help="measure on this machine")
     measure.add_argument("--out", required=True, help="JSON file of the results")
     measure.add_argument("--real", help="folder of the real NACO files (default: ../shared/data/real)")
-    measure.add_argument("--models", nargs="+", default=["na-conv3d", "conv3d", "convlstm"])
+    measure.add_argument("--models", nargs="+", default=["na-conv3d+mf", "na-conv3d", "conv3d", "convlstm"],
+                         help="architectures; a '+mf' suffix adds matched-filter planes (the baseline's default)")
     measure.add_argument("--sizes", nargs="+", default=["small", "full"])
     measure.add_argument("--epochs", type=int, default=5)
     measure.add_argument("--n-samples", type=int, default=2000)

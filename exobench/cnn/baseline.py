@@ -22,7 +22,9 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
    ``calibration_pixels`` negative pixels (null: on the whole map), each pixel's
    null without the negatives within ``own_image_radius`` FWHM of its own
    image (where a source at that pixel smears to in the negative map: a bright
-   companion's smeared arc must not hide it), so that the one threshold
+   companion's smeared arc must not hide it), and above a group's largest
+   negative the rate falling as a normal tail (``calibration_tail``), so that
+   the one threshold
    ``-log10(fpr)`` of the phase means the same false-positive rate per pixel
    in every dataset; with ``probability`` the raw map, threshold 0.9 (SODINN's).
 
@@ -64,8 +66,9 @@ CNN_DEFAULTS = {
     "patience": 3,
     "learning_rate": 0.003,
     "validation_fraction": 0.2,
-    "fpr": 0.0002,
+    "fpr": 0.0001,
     "standardise_annuli": True,
+    "calibration_tail": "normal",
     "calibration_pixels": 1500,
     "own_image_radius": 1.0,
     "seed": 0,
@@ -126,7 +129,9 @@ class CNNBaseline(Baseline, name="cnn"):
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
-#            by its own negatives (mean, standard deviation), as an S/N is; calibration_pixels: the
+#            by its own negatives (mean, standard deviation), as an S/N is; calibration_tail: how the
+#            rate falls above the largest negative, normal (needs standardise_annuli) or exponential
+#            (in the standardised logit: heavier, more conservative); calibration_pixels: the
 #            map is calibrated separately in groups of adjacent annuli (from the star outwards) of
 #            at least this many negative pixels (null: the whole map at once); own_image_radius:
 #            each pixel's null leaves out the negatives within this many FWHM of its own image in
@@ -160,15 +165,16 @@ def calibration_options(options, angles):
     Examples
     --------
     >>> calibration_options({"calibration_pixels": 1500, "standardise_annuli": False,
-    ...                      "own_image_radius": None}, [0.0, 10.0])
-    {'by_annulus': True, 'min_pixels': 1500, 'standardise': False}
-    >>> calibration_options({"calibration_pixels": None, "standardise_annuli": True,
-    ...                      "own_image_radius": 1.0}, [0.0, 10.0])
-    {'by_annulus': False, 'min_pixels': 0, 'standardise': True, 'angles': [0.0, 10.0], 'own_image_radius': 1.0}
+    ...                      "calibration_tail": "exponential", "own_image_radius": None}, [0.0, 10.0])
+    {'by_annulus': True, 'min_pixels': 1500, 'standardise': False, 'tail': 'exponential'}
+    >>> options = calibration_options({"calibration_pixels": None, "standardise_annuli": True,
+    ...                                "calibration_tail": "normal", "own_image_radius": 1.0}, [0.0, 10.0])
+    >>> options["by_annulus"], options["tail"], options["angles"], options["own_image_radius"]
+    (False, 'normal', [0.0, 10.0], 1.0)
     """
     pixels = options["calibration_pixels"]
     out = {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels),
-           "standardise": bool(options["standardise_annuli"])}
+           "standardise": bool(options["standardise_annuli"]), "tail": options["calibration_tail"]}
     if options["own_image_radius"] is not None:
         out.update(angles=angles, own_image_radius=float(options["own_image_radius"]))
     return out
@@ -252,6 +258,7 @@ def _check_cnn(options, where):
         raise ValueError(f"{where}: standardise_annuli: expected true or false, got {options['standardise_annuli']!r}")
     if options["calibration_pixels"] is not None:
         _integer(options["calibration_pixels"], f"{where}: calibration_pixels", 1)
+    _check_tail(options, where)
     _fraction(options["learning_rate"], f"{where}: learning_rate", 0.0, math.inf)
     _fraction(options["validation_fraction"], f"{where}: validation_fraction", 0.0, 1.0, closed_low=True)
     _fraction(options["fpr"], f"{where}: fpr", 0.0, 1.0)
@@ -261,6 +268,16 @@ def _check_cnn(options, where):
         label_settings(options)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+def _check_tail(options, where):
+    from .inference import SIGNIFICANCE_TAILS
+
+    tail = options["calibration_tail"]
+    if tail not in SIGNIFICANCE_TAILS:
+        raise ValueError(f"{where}: calibration_tail: expected one of {', '.join(SIGNIFICANCE_TAILS)}, got {tail!r}")
+    if tail == "normal" and not options["standardise_annuli"]:
+        raise ValueError(f"{where}: calibration_tail: 'normal' needs standardise_annuli: true (its z-scores)")
 
 
 def _integer(value, label, low):

@@ -53,11 +53,14 @@ __all__ = [
     "load_predictions",
     "mlar_options",
     "CALIBRATION_RULES",
+    "SIGNIFICANCE_TAILS",
     "PREDICTIONS_FORMAT",
 ]
 
 #: Rules of :func:`calibrate_threshold`.
 CALIBRATION_RULES = ("pixel", "blob")
+#: Shapes of the null's tail above its largest value (:func:`significance_map`).
+SIGNIFICANCE_TAILS = ("exponential", "normal")
 #: ``format`` attribute of prediction files.
 PREDICTIONS_FORMAT = "exobench-cnn-predictions/1"
 #: Options of :func:`exobench.cnn.features.mlar_frames` read from a model's label settings.
@@ -399,7 +402,7 @@ def _logit(p):
 
 
 def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False, angles=None,
-                     own_image_radius=1.0):
+                     own_image_radius=1.0, tail="exponential"):
     """A probability map calibrated on its dataset's negative map: ``-log10`` of the false-positive rate.
 
     Each probability ``p`` becomes ``-log10((m + 1) / (N + 1))`` where ``m`` of the
@@ -407,10 +410,10 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     is reached by a fraction ``10**-s`` of the companion-free pixels *of the
     same dataset*, so one threshold ``-log10(fpr)`` means the same false-positive
     rate per pixel in every dataset, whatever the model's calibration there.
-    Above the negative map's largest value the rate is extrapolated as
-    ``exp(-logit)`` (a logistic tail): ``log10(N + 1)`` plus the logit's excess
-    over that largest value, divided by ``ln 10``, so the brightest sources stay
-    ranked. Outside the map's mask the result is 0 (no pixel of the mask is
+    Above the negative map's largest value the rate is extrapolated (``tail``),
+    by default as ``exp(-logit)`` (a logistic tail): ``log10(N + 1)`` plus the
+    logit's excess over that largest value, divided by ``ln 10``, so the
+    brightest sources stay ranked. Outside the map's mask the result is 0 (no pixel of the mask is
     below 0).
 
     Parameters
@@ -433,7 +436,7 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
         rate is counted on the negatives of the whole map (or of each group):
         an annulus of a few hundred pixels, too few to count rates of 1e-4 on,
         still gets its own scale. Above the largest negative the tail is
-        ``exp(-z)``.
+        ``exp(-z)`` (``tail="exponential"``) or the normal one (``"normal"``).
     angles : array-like, optional
         The dataset's derotation angles (degrees). When given, each pixel's
         null leaves out the negative pixels within ``own_image_radius`` FWHM
@@ -448,6 +451,18 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     own_image_radius : float
         Radius (FWHM) around the arc of the own image left out with ``angles``
         (a patch of 2 FWHM sees light up to about 1 FWHM from its centre).
+    tail : {"exponential", "normal"}
+        How the rate falls above the largest negative ``top`` of a null of
+        ``N`` pixels, from ``1 / (N + 1)`` there: ``"exponential"`` in the
+        logit (or in the standardised value), a heavy tail that ranks the
+        brightest sources without claiming much beyond the null; ``"normal"``
+        (needs ``standardise``) as the normal distribution's tail,
+        ``rate(z) = Q(z) / (Q(top) (N + 1))`` with ``Q`` the normal survival
+        function. The standardised logits of flipped-angle negatives fall off
+        about as fast as a normal tail near their largest values (3 to 4
+        standard deviations), far faster than ``exp(-z)``: the exponential tail
+        then underrates a source just above the null, the more so where the
+        group of negatives is small.
 
     Returns
     -------
@@ -462,11 +477,14 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     >>> significance_map(pos, neg).round(3).tolist()
     [[0.0, 0.222, 0.398, 0.875]]
     """
+    check_choice(tail, "tail", SIGNIFICANCE_TAILS)
+    if tail == "normal" and not standardise:
+        raise ValueError("tail: 'normal' needs standardise=True (the standardised logits are its z-scores)")
     out = np.zeros(pmap.probability.shape, dtype=np.float64)
-    values, negatives, tail = pmap.probability, negative.probability, _logit
+    values, negatives, tail = pmap.probability, negative.probability, _logit if tail == "exponential" else _normal
     if standardise:
         values, negatives = _standardised_logits(pmap, negative)
-        tail = _same
+        tail = _same if tail is _logit else tail
     image = None
     if angles is not None:
         from ..algorithms.base import check_number
@@ -518,6 +536,17 @@ def _centre_spread(values):
 
 def _same(values):
     return np.asarray(values, dtype=np.float64)
+
+
+def _normal(values):
+    """``-ln Q(z)``, the normal tail's log-rate (``Q`` the survival function), accurate far out.
+
+    >>> _normal(np.array([0.0, 5.0])).round(4).tolist()
+    [0.6931, 15.065]
+    """
+    from scipy.special import log_ndtr
+
+    return -log_ndtr(-np.asarray(values, dtype=np.float64))
 
 
 def _calibration_regions(pmap, negative, by_annulus, min_pixels):
@@ -626,7 +655,7 @@ class _OwnImage:
 
 
 def _rate_score(values, reached, n, top, tail):
-    """``-log10((m + 1) / (N + 1))``, and the logistic tail above the largest negative ``top``."""
+    """``-log10((m + 1) / (N + 1))``, and the tail (a log-rate, natural log) above the largest negative ``top``."""
     score = 0.0 - np.log10((reached + 1.0) / (n + 1.0))
     beyond = values > top
     score[beyond] = np.log10(n[beyond] + 1.0) + (tail(values[beyond]) - tail(top[beyond])) / np.log(10.0)

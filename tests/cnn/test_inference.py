@@ -236,6 +236,42 @@ def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty
         significance_map(negative, hollow, standardise=True)
 
 
+def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_normal_tail():
+    from scipy.stats import norm
+
+    from exobench.cnn.inference import _standardised_logits, significance_map
+
+    one, mask, r = _annular_maps(np.random.default_rng(8), scales=(2.0, 1.0, 0.5))
+    negative, fresh = one(), one(shift=1.5)
+    normal = significance_map(fresh, negative, standardise=True, tail="normal")
+    exponential = significance_map(fresh, negative, standardise=True)
+    values, negatives = _standardised_logits(fresh, negative)
+    top, n = negatives[negative.mask].max(), np.count_nonzero(negative.mask)
+    beyond = mask & (values > top)
+    assert beyond.sum() > 10
+    # brute force: the empirical rate 1 / (N + 1) at the largest negative, then the normal tail's shape
+    expected = np.log10(n + 1) + np.log10(norm.sf(top) / norm.sf(values[beyond]))
+    np.testing.assert_allclose(normal[beyond], expected, rtol=1e-9)
+    within = mask & ~beyond
+    np.testing.assert_array_equal(normal[within], exponential[within])  # the ranks do not depend on the tail
+    assert np.all(normal[beyond] > exponential[beyond])  # a normal tail falls faster than exp(-z) past z ~ 1
+    order = np.argsort(values[mask])
+    assert np.all(np.diff(normal[mask][order]) >= 0)  # monotonic in the standardised logit
+    assert np.all(normal[~mask] == 0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"tail": "pareto", "standardise": True}, "tail: expected one of 'exponential', 'normal', got 'pareto'"),
+    ({"tail": "normal"}, r"tail: 'normal' needs standardise=True"),
+])
+def test_significance_tail_errors(kwargs, message):
+    from exobench.cnn.inference import significance_map
+
+    one, _, _ = _annular_maps(np.random.default_rng(9), scales=(1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match=message):
+        significance_map(one(), one(), **kwargs)
+
+
 def test_standardised_annuli_use_their_negatives_mean_and_spread():
     from exobench.cnn.inference import _centre_spread, _standardised_logits
 

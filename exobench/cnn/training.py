@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -362,8 +363,14 @@ def _train(samples, model, size, dropout, epochs, batch_size, validation_fractio
     weights = None
     if balance_separations:
         weights = _separation_weights(_separations(samples, x.shape[0])[train], fwhm)
-    history = network.fit(_take(inputs, train), y[train], sample_weight=weights, validation_data=validation,
-                          epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+    with warnings.catch_warnings():
+        # torch warns that CUDA's max-pool backward is not deterministic (it scatters with atomic
+        # adds). Our pools are 2 x 2 x 2 with stride 2: windows do not overlap, each input gets
+        # at most one add, and two GPU runs with one seed wrote byte-identical submissions.
+        warnings.filterwarnings("ignore", message="max_pool3d_with_indices_backward_cuda does not have a "
+                                "deterministic implementation", category=UserWarning)
+        history = network.fit(_take(inputs, train), y[train], sample_weight=weights, validation_data=validation,
+                              epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
     fitted = time.perf_counter()
     metrics = _binary_metrics(y[valid], _predict_inputs(network, _take(inputs, valid), batch_size * 8))
     options = {"model": model, "size": size, "dropout": float(dropout), "epochs": epochs, "batch_size": batch_size,

@@ -139,3 +139,27 @@ def test_seeding_fixes_the_cublas_workspace_unless_set(monkeypatch):
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
     seed_everything(3)
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+
+
+def test_only_the_gpu_max_pool_determinism_warning_is_silenced(samples, monkeypatch):
+    import warnings
+
+    from exobench.cnn._backend import import_keras
+    from exobench.cnn.training import train_model
+
+    keras = import_keras()
+    fit = keras.Model.fit
+
+    def warning_fit(self, *args, **kwargs):  # what torch says on CUDA, and an unrelated warning
+        warnings.warn("max_pool3d_with_indices_backward_cuda does not have a deterministic implementation, but "
+                      "you set 'torch.use_deterministic_algorithms(True, warn_only=True)'.", UserWarning)
+        warnings.warn("something else", UserWarning)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", warning_fit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_model(samples, model="conv3d", size="tiny", epochs=1, batch_size=64, random_state=0)
+    messages = [str(w.message) for w in caught]
+    assert "something else" in messages
+    assert not any("max_pool3d" in m for m in messages)

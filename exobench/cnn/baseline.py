@@ -23,8 +23,8 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
    null without the negatives within ``own_image_radius`` FWHM of its own
    image (where a source at that pixel smears to in the negative map: a bright
    companion's smeared arc must not hide it), and above a group's largest
-   negative the rate falling as a normal tail (``calibration_tail``), so that
-   the one threshold
+   negative the rate extrapolated as ``exp(-z)`` (``calibration_tail``), so
+   that the one threshold
    ``-log10(fpr)`` of the phase means the same false-positive rate per pixel
    in every dataset; with ``probability`` the raw map, threshold 0.9 (SODINN's).
 
@@ -66,9 +66,9 @@ CNN_DEFAULTS = {
     "patience": 3,
     "learning_rate": 0.003,
     "validation_fraction": 0.2,
-    "fpr": 0.0001,
+    "fpr": 0.0002,
     "standardise_annuli": True,
-    "calibration_tail": "normal",
+    "calibration_tail": "exponential",
     "calibration_pixels": 1500,
     "own_image_radius": 1.0,
     "seed": 0,
@@ -130,8 +130,9 @@ class CNNBaseline(Baseline, name="cnn"):
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
 #            by its own negatives (mean, standard deviation), as an S/N is; calibration_tail: how the
-#            rate falls above the largest negative, normal (needs standardise_annuli) or exponential
-#            (in the standardised logit: heavier, more conservative); calibration_pixels: the
+#            rate falls above the largest negative, exponential (in the standardised logit) or
+#            normal (needs standardise_annuli; lighter: more detections and false positives);
+#            calibration_pixels: the
 #            map is calibrated separately in groups of adjacent annuli (from the star outwards) of
 #            at least this many negative pixels (null: the whole map at once); own_image_radius:
 #            each pixel's null leaves out the negatives within this many FWHM of its own image in

@@ -57,7 +57,7 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"calibration_pixels": 0}}, "cnn: calibration_pixels"),
                            ({"cnn": {"calibration_tail": "gpd"}},
                             "cnn: calibration_tail: expected one of exponential, normal, got 'gpd'"),
-                           ({"cnn": {"standardise_annuli": False}},
+                           ({"cnn": {"standardise_annuli": False, "calibration_tail": "normal"}},
                             "cnn: calibration_tail: 'normal' needs standardise_annuli: true"),
                            ({"cnn": {"own_image_radius": 0}}, r"cnn: own_image_radius: expected a number in \(0, inf\), got 0"),
                            ({"cnn": {"variance": "all"}}, "cnn: variance: expected one of 'total', 'above-median'"),

@@ -413,8 +413,8 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     Above the negative map's largest value the rate is extrapolated (``tail``),
     by default as ``exp(-logit)`` (a logistic tail): ``log10(N + 1)`` plus the
     logit's excess over that largest value, divided by ``ln 10``, so the
-    brightest sources stay ranked. Outside the map's mask the result is 0 (no pixel of the mask is
-    below 0).
+    brightest sources stay ranked. Outside the map's mask the result is 0 (no
+    pixel of the mask is below 0).
 
     Parameters
     ----------
@@ -459,10 +459,10 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
         (needs ``standardise``) as the normal distribution's tail,
         ``rate(z) = Q(z) / (Q(top) (N + 1))`` with ``Q`` the normal survival
         function. The standardised logits of flipped-angle negatives fall off
-        about as fast as a normal tail near their largest values (3 to 4
-        standard deviations), far faster than ``exp(-z)``: the exponential tail
-        then underrates a source just above the null, the more so where the
-        group of negatives is small.
+        faster than ``exp(-z)`` near their largest values but are heavier than
+        normal: the normal tail gives more detections and more false
+        positives; on the benchmark the exponential one scored better
+        (docs/cnn.md, "The null's tail").
 
     Returns
     -------
@@ -481,10 +481,11 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     if tail == "normal" and not standardise:
         raise ValueError("tail: 'normal' needs standardise=True (the standardised logits are its z-scores)")
     out = np.zeros(pmap.probability.shape, dtype=np.float64)
-    values, negatives, tail = pmap.probability, negative.probability, _logit if tail == "exponential" else _normal
+    values, negatives = pmap.probability, negative.probability
     if standardise:
         values, negatives = _standardised_logits(pmap, negative)
-        tail = _same if tail is _logit else tail
+    # the tail's log-rate as a function of the values compared (probabilities or z-scores)
+    tail = _normal if tail == "normal" else (_same if standardise else _logit)
     image = None
     if angles is not None:
         from ..algorithms.base import check_number

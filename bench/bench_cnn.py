@@ -178,6 +178,7 @@ def run_cnn(public, options, model, alternative=None):
     from exobench.data.fits_io import find_datasets, read_dataset
 
     maps, rows, alternative_maps = {}, [], {}
+    other = None if alternative is None else dict(options, **alternative)
     for instrument, k in find_datasets(public):
         dataset = read_dataset(public, instrument, k)
         rng, seed = dataset_seeds(options["seed"], dataset)
@@ -192,8 +193,7 @@ def run_cnn(public, options, model, alternative=None):
         negative = probability_map(dataset, trained, flip_angles=True, threads=options["threads"])
         maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options, dataset.angles))
         t3 = time.perf_counter()
-        if alternative is not None:
-            other = dict(options, **alternative)
+        if other is not None:
             alternative_maps[instrument, k] = significance_map(pmap, negative,
                                                                **calibration_options(other, dataset.angles))
         metrics = trained.metadata["metrics"]
@@ -203,9 +203,8 @@ def run_cnn(public, options, model, alternative=None):
                      "pixels": pmap.n_patches, "patches_per_s": patch_rate(trained, samples),
                      "device": trained.metadata["device"]})
     out = {"maps": maps, "threshold": -math.log10(options["fpr"]), "datasets": rows}
-    if alternative is not None:
-        out["alternative"] = {"maps": alternative_maps,
-                              "threshold": -math.log10(dict(options, **alternative)["fpr"])}
+    if other is not None:
+        out["alternative"] = {"maps": alternative_maps, "threshold": -math.log10(other["fpr"])}
     return out
 
 

@@ -303,34 +303,38 @@ def _resampled_scores(counts, weights, threshold=None):
     return tpr, f1[:, column]
 
 
-def bootstrap_targets(cnn_curves, cnn_threshold, pca_curves, *, n=N_BOOTSTRAP, seed=0):
+def bootstrap_targets(methods, pca_curves, *, n=N_BOOTSTRAP, seed=0):
     """How often a resample of the phase's datasets meets each target (paired bootstrap).
 
-    Resamples the datasets with replacement ``n`` times (seeded), recomputes a
-    method's inner TPR at each FP budget and its F1 at ``cnn_threshold`` (None:
-    its best F1, for the reference detector), and annular PCA's inner TPR and
-    best F1 (re-optimised per resample, as the target asks), on the same
-    resamples.
+    ``methods`` maps a name to ``(curves, threshold)``. Resamples the datasets
+    with replacement ``n`` times (seeded), recomputes each method's inner TPR
+    at each FP budget and its F1 at ``threshold`` (None: its best F1, for the
+    reference detector), and annular PCA's inner TPR and best F1
+    (re-optimised per resample, as the target asks) once, on the same
+    resamples for every method. Returns ``{name: result}``.
     """
     import numpy as np
 
-    cnn, pca = _dataset_counts(cnn_curves), _dataset_counts(pca_curves)
-    n_datasets = len(cnn["tp"])
+    pca = _dataset_counts(pca_curves)
+    n_datasets = len(pca["tp"])
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, n_datasets, size=(n, n_datasets))
     weights = np.zeros((n, n_datasets))
     np.add.at(weights, (np.repeat(np.arange(n), n_datasets), picks.ravel()), 1.0)
-    cnn_tpr, cnn_f1 = _resampled_scores(cnn, weights, cnn_threshold)
     pca_tpr, pca_f1 = _resampled_scores(pca, weights)
-    doubled = np.ones(n, bool)
-    for b in FP_BUDGETS:
-        doubled &= (cnn_tpr[b] >= 2 * pca_tpr[b]) & (cnn_tpr[b] > 0)
-    valid = ~np.isnan(cnn_tpr[FP_BUDGETS[0]])
-    difference = cnn_f1 - pca_f1
-    return {"n": int(n), "seed": int(seed), "n_with_inner": int(valid.sum()),
-            "share_doubled": float(doubled[valid].mean()) if valid.any() else float("nan"),
-            "share_f1": float(np.mean(difference >= 0)),
-            "f1_difference": [float(v) for v in np.percentile(difference, [5, 50, 95])]}
+    out = {}
+    for name, (curves, threshold) in methods.items():
+        tpr, f1 = _resampled_scores(_dataset_counts(curves), weights, threshold)
+        doubled = np.ones(n, bool)
+        for b in FP_BUDGETS:
+            doubled &= (tpr[b] >= 2 * pca_tpr[b]) & (tpr[b] > 0)
+        valid = ~np.isnan(tpr[FP_BUDGETS[0]])
+        difference = f1 - pca_f1
+        out[name] = {"n": int(n), "seed": int(seed), "n_with_inner": int(valid.sum()),
+                     "share_doubled": float(doubled[valid].mean()) if valid.any() else float("nan"),
+                     "share_f1": float(np.mean(difference >= 0)),
+                     "f1_difference": [float(v) for v in np.percentile(difference, [5, 50, 95])]}
+    return out
 
 
 def bootstrap_line(boots):
@@ -465,8 +469,8 @@ def main(argv=None):
             scores = {name: score(curves[name], run["threshold"]) for name, run in runs.items()}
             first = next(iter(scores.values()))
             best = f"CNN {args.models[0]}"
-            boot = {name: bootstrap_targets(curves[name], runs[name]["threshold"] if name == best else None,
-                                            curves["annular PCA (S/N)"]) for name in (best, MATCHED)}
+            methods = {best: (curves[best], runs[best]["threshold"]), MATCHED: (curves[MATCHED], None)}
+            boot = bootstrap_targets(methods, curves["annular PCA (S/N)"])
             results[phase] = {"n_datasets": first["n_datasets"], "n_injections": first["all"]["n_injections"],
                               "n_inner": first["0-6 FWHM"]["n_injections"], "scores": scores,
                               "bootstrap": boot,

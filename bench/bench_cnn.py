@@ -171,8 +171,8 @@ def run_cnn(public, options, model, alternative=None):
     """
     import math
 
-    from exobench.cnn.baseline import calibration_options, dataset_seeds, label_settings
-    from exobench.cnn.inference import probability_map, significance_map
+    from exobench.cnn.baseline import calibration_options, dataset_seeds, ensemble_members, label_settings
+    from exobench.cnn.inference import average_maps, probability_map, significance_map
     from exobench.cnn.labels import generate_samples
     from exobench.cnn.training import train_model
     from exobench.data.fits_io import find_datasets, read_dataset
@@ -181,27 +181,38 @@ def run_cnn(public, options, model, alternative=None):
     other = None if alternative is None else dict(options, **alternative)
     for instrument, k in find_datasets(public):
         dataset = read_dataset(public, instrument, k)
-        rng, seed = dataset_seeds(options["seed"], dataset)
-        t0 = time.perf_counter()
-        samples = generate_samples(dataset, label_settings(options), random_state=rng)
-        t1 = time.perf_counter()
-        trained = train_model(samples, model=model, size=options["size"], epochs=options["epochs"],
-                              batch_size=options["batch_size"], patience=options["patience"],
-                              learning_rate=options["learning_rate"], random_state=seed, threads=options["threads"])
-        t2 = time.perf_counter()
-        pmap = probability_map(dataset, trained, threads=options["threads"])
-        negative = probability_map(dataset, trained, flip_angles=True, threads=options["threads"])
-        maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options, dataset.angles))
+        pmaps, negatives, row = [], [], {"samples_s": 0.0, "train_s": 0.0, "maps_s": 0.0, "epochs": [],
+                                         "val_auc": [], "val_accuracy": []}
+        for member in ensemble_members(options):
+            rng, seed = dataset_seeds(options["seed"], dataset, member["member"])
+            t0 = time.perf_counter()
+            samples = generate_samples(dataset, label_settings(member), random_state=rng)
+            t1 = time.perf_counter()
+            trained = train_model(samples, model=model, size=options["size"], epochs=options["epochs"],
+                                  batch_size=options["batch_size"], patience=options["patience"],
+                                  learning_rate=options["learning_rate"], random_state=seed,
+                                  threads=options["threads"])
+            t2 = time.perf_counter()
+            pmaps.append(probability_map(dataset, trained, threads=options["threads"]))
+            negatives.append(probability_map(dataset, trained, flip_angles=True, threads=options["threads"]))
+            t3 = time.perf_counter()
+            metrics = trained.metadata["metrics"]
+            row["samples_s"] += t1 - t0
+            row["train_s"] += t2 - t1
+            row["maps_s"] += t3 - t2
+            row["epochs"].append(trained.metadata["epochs_run"])
+            row["val_auc"].append(metrics["auc"])
+            row["val_accuracy"].append(metrics["accuracy"])
         t3 = time.perf_counter()
+        pmap, negative = average_maps(pmaps), average_maps(negatives)
+        maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options, dataset.angles))
+        row["maps_s"] += time.perf_counter() - t3
         if other is not None:
             alternative_maps[instrument, k] = significance_map(pmap, negative,
                                                                **calibration_options(other, dataset.angles))
-        metrics = trained.metadata["metrics"]
-        rows.append({"dataset": f"{instrument}_{k}", "shape": list(dataset.cube.shape), "samples_s": t1 - t0,
-                     "train_s": t2 - t1, "epochs": trained.metadata["epochs_run"],
-                     "val_auc": metrics["auc"], "val_accuracy": metrics["accuracy"], "maps_s": t3 - t2,
-                     "pixels": pmap.n_patches, "patches_per_s": patch_rate(trained, samples),
-                     "device": trained.metadata["device"]})
+        rows.append(dict(row, dataset=f"{instrument}_{k}", shape=list(dataset.cube.shape), pixels=pmap.n_patches,
+                         patches_per_s=patch_rate(trained, samples), device=trained.metadata["device"],
+                         networks=len(pmaps)))
     out = {"maps": maps, "threshold": -math.log10(options["fpr"]), "datasets": rows}
     if other is not None:
         out["alternative"] = {"maps": alternative_maps, "threshold": -math.log10(other["fpr"])}
@@ -398,17 +409,23 @@ def section(results, command, options, load, seconds):
         if "bootstrap" in r:
             lines += ["", bootstrap_line(r["bootstrap"])]
         lines += ["",
-                  "| CNN model | dataset | cube | samples | training (epochs, val. AUC) | maps (pixels) | "
-                  "network patches/s |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+                  "| CNN model | dataset | cube | samples | training (epochs, val. AUC; per network) | "
+                  "maps (pixels) | network patches/s |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
         for model, rows in r["timings"].items():
             for row in rows:
                 lines.append(f"| {model} | {row['dataset']} | {'x'.join(map(str, row['shape']))} | "
-                             f"{row['samples_s']:.1f} s | {row['train_s']:.1f} s ({row['epochs']}, "
-                             f"{row['val_auc']:.3f}) | {row['maps_s']:.1f} s ({row['pixels']}) | "
+                             f"{row['samples_s']:.1f} s | {row['train_s']:.1f} s ({_each(row['epochs'], 'd')}, "
+                             f"{_each(row['val_auc'], '.3f')}) | {row['maps_s']:.1f} s ({row['pixels']}) | "
                              f"{row['patches_per_s']:.0f} |")
         lines.append("")
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def _each(values, spec):
+    """One number, or a network's each (an ensemble), as text."""
+    values = values if isinstance(values, list) else [values]
+    return " / ".join(format(v, spec) for v in values)
 
 
 def _ratios(method, reference):

@@ -681,12 +681,34 @@ def _variance_weights(gram, allowed, levels):
     """For each of ``levels``, the weights of :func:`_projection_weights` with the
     number of components set per annulus: the fewest whose cumulative explained
     variance over all the annulus's frames reaches the level (a library of fewer
-    frames gives all of its components). Each distinct library is diagonalised
-    once (``eigh``, batched by library size) for every level."""
+    frames gives all of its components)."""
     spectrum = np.linalg.eigvalsh(gram)[::-1]
-    counts = [_components_count(spectrum, level) for level in levels]
+    return library_weights(gram, allowed, [_components_count(spectrum, level) for level in levels])
+
+
+def library_weights(gram, allowed, counts):
+    """For each number of components in ``counts``, the ``(t, t)`` matrix ``W``
+    whose row ``i`` projects frame ``i`` onto the first components of its library.
+
+    ``gram`` is ``M M^T`` of the centred ``(t, pixels)`` matrix ``M``;
+    ``allowed[i, j]`` says whether frame ``j`` is in frame ``i``'s library. Each
+    distinct library is diagonalised once (``eigh``, batched by library size)
+    for every count; a library of fewer frames than a count gives all of its
+    components, and numerically null components are left out.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> m = rng.normal(size=(6, 40))
+    >>> everyone = np.ones((6, 6), dtype=bool)
+    >>> w0, w6 = library_weights(m @ m.T, everyone, [0, 6])
+    >>> bool(np.all(w0 == 0)), bool(np.allclose(w6 @ m, m))
+    (True, True)
+    """
+    gram = np.asarray(gram, dtype=np.float64)
+    allowed = np.asarray(allowed, dtype=bool)
     first, group = _distinct_rows(allowed)
-    outputs = [np.zeros_like(gram) for _ in levels]
+    outputs = [np.zeros_like(gram) for _ in counts]
     sizes = allowed[first].sum(axis=1)
     for size in np.unique(sizes):
         members = np.flatnonzero(sizes == size)

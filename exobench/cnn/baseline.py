@@ -47,7 +47,7 @@ from ..baseline import Baseline
 from .labels import LabelSettings
 
 __all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",
-           "label_settings"]
+           "ensemble_members", "label_settings"]
 
 #: Threshold of ``detection_map: probability`` maps (SODINN's).
 PROBABILITY_THRESHOLD = 0.9
@@ -60,6 +60,7 @@ CNN_DEFAULTS = {
     "snr_band": [float(v) for v in _LABELS.snr_band],
     "levels": [0.5, 0.7, 0.9, 0.95, 0.99],
     "variance": "above-median",
+    "delta": [0.0, 1.0],
     "matched_filter": True,
     "epochs": 20,
     "batch_size": 128,
@@ -124,7 +125,10 @@ class CNNBaseline(Baseline, name="cnn"):
 #            small, tiny; n_samples, snr_band, levels: exobench.cnn.labels.LabelSettings; variance:
 #            what the levels are fractions of, total (SODINN's) or above-median (each annulus's
 #            variance above its median eigenvalue, so photon noise does not pull in most
-#            components); matched_filter: also the matched-filter S/N of each level (the frames
+#            components); delta: rotation threshold of the MLAR frames' PCA libraries in FWHM of arc
+#            (0: every frame in one decomposition, SODINN's; 1: each frame's library leaves out
+#            the frames where a source has moved less, so a companion keeps its flux), or a list:
+#            one network per value, their maps' logits averaged (an ensemble); matched_filter: also the matched-filter S/N of each level (the frames
 #            correlated with the PSF, over their annulus noise) as inputs (false: SODINN's); epochs,
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
@@ -147,16 +151,35 @@ class CNNBaseline(Baseline, name="cnn"):
 
     @classmethod
     def detection_map(cls, dataset, params, *, progress=False):
-        from .inference import probability_map, significance_map
+        from .inference import average_maps, probability_map, significance_map
 
         options = params["cnn"]
-        trained = _model_for(dataset, options, progress)
         kwargs = {"threads": options["threads"], "progress": progress}
-        pmap = probability_map(dataset, trained, **kwargs)
+        models = [_model_for(dataset, member, progress) for member in ensemble_members(options)]
+        pmap = average_maps([probability_map(dataset, model, **kwargs) for model in models])
         if params["detection_map"] == "probability":
             return pmap.probability
-        negative = probability_map(dataset, trained, flip_angles=True, **kwargs)
+        negative = average_maps([probability_map(dataset, model, flip_angles=True, **kwargs) for model in models])
         return significance_map(pmap, negative, **calibration_options(options, dataset.angles))
+
+
+def ensemble_members(options):
+    """The ``cnn`` options of each network of the ensemble: one per value of ``delta``.
+
+    A single ``delta`` (or a pretrained ``model``) gives one network. Member
+    ``i`` gets ``member: i`` (its own seeds, :func:`dataset_seeds`).
+
+    Examples
+    --------
+    >>> [(m["delta"], m["member"]) for m in ensemble_members(dict(CNN_DEFAULTS, delta=[0.0, 1.0]))]
+    [(0.0, 0), (1.0, 1)]
+    >>> len(ensemble_members(dict(CNN_DEFAULTS, delta=0.5)))
+    1
+    """
+    deltas = options["delta"] if isinstance(options["delta"], (list, tuple)) else [options["delta"]]
+    if str(options["model"]).endswith(".keras"):
+        deltas = deltas[:1]
+    return [dict(options, delta=float(delta), member=i) for i, delta in enumerate(deltas)]
 
 
 def calibration_options(options, angles):
@@ -184,8 +207,11 @@ def calibration_options(options, angles):
 # -- running -----------------------------------------------------------------------------
 
 
-def dataset_seeds(seed, dataset):
+def dataset_seeds(seed, dataset, member=0):
     """``(samples_rng, training_seed)`` of one dataset: independent of the order of the phase.
+
+    ``member`` (of an ensemble, :func:`ensemble_members`): 0 gives the seeds of
+    a single network, the others their own.
 
     Examples
     --------
@@ -195,22 +221,24 @@ def dataset_seeds(seed, dataset):
     True
     """
     words = [int(seed), zlib.crc32(dataset.instrument.encode()), zlib.crc32(str(dataset.dataset_id).encode())]
+    words += [int(member)] if member else []
     sequence = np.random.SeedSequence(words)
     samples, training = sequence.spawn(2)
     return np.random.default_rng(samples), int(training.generate_state(1)[0] >> 1)
 
 
 def label_settings(options):
-    """The :class:`~exobench.cnn.labels.LabelSettings` of the ``cnn`` options.
+    """The :class:`~exobench.cnn.labels.LabelSettings` of one network's ``cnn`` options
+    (:func:`ensemble_members`: one ``delta``).
 
     Examples
     --------
-    >>> settings = label_settings(CNN_DEFAULTS)
-    >>> settings.variance, settings.matched_filter
-    ('above-median', True)
+    >>> settings = label_settings(ensemble_members(CNN_DEFAULTS)[0])
+    >>> settings.variance, settings.matched_filter, settings.delta
+    ('above-median', True, 0.0)
     """
     return LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
-                         levels=tuple(options["levels"]), variance=options["variance"],
+                         levels=tuple(options["levels"]), variance=options["variance"], delta=options["delta"],
                          matched_filter=options["matched_filter"])
 
 
@@ -222,7 +250,7 @@ def _model_for(dataset, options, progress):
     from .labels import generate_samples
     from .training import train_model
 
-    rng, seed = dataset_seeds(options["seed"], dataset)
+    rng, seed = dataset_seeds(options["seed"], dataset, options.get("member", 0))
     samples = generate_samples(dataset, label_settings(options), random_state=rng, progress=progress)
     return train_model(samples, model=options["model"], size=options["size"], epochs=options["epochs"],
                        batch_size=options["batch_size"], validation_fraction=options["validation_fraction"],
@@ -260,15 +288,26 @@ def _check_cnn(options, where):
     if options["calibration_pixels"] is not None:
         _integer(options["calibration_pixels"], f"{where}: calibration_pixels", 1)
     _check_tail(options, where)
+    _check_delta(options["delta"], where)
     _fraction(options["learning_rate"], f"{where}: learning_rate", 0.0, math.inf)
     _fraction(options["validation_fraction"], f"{where}: validation_fraction", 0.0, 1.0, closed_low=True)
     _fraction(options["fpr"], f"{where}: fpr", 0.0, 1.0)
     if options["own_image_radius"] is not None:
         _fraction(options["own_image_radius"], f"{where}: own_image_radius", 0.0, math.inf)
     try:
-        label_settings(options)
+        for member in ensemble_members(options):
+            label_settings(member)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+def _check_delta(delta, where):
+    values = delta if isinstance(delta, (list, tuple)) else [delta]
+    ok = len(values) > 0 and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                                 and v >= 0 for v in values)
+    if not ok or len(set(values)) != len(values):
+        raise ValueError(f"{where}: delta: expected a rotation threshold >= 0 (FWHM of arc) or a list of distinct "
+                         f"ones (one network each), got {delta!r}")
 
 
 def _check_tail(options, where):

@@ -32,7 +32,8 @@ import numbers
 import numpy as np
 
 from .._validate import check_choice
-from ..algorithms.base import COLLAPSE_METHODS, median_frame, one_blas_thread
+from ..algorithms.base import COLLAPSE_METHODS, median_frame, one_blas_thread, rotation_thresholds
+from ..algorithms.pca import library_weights
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, frame_center, polar_grid, rotate_frames
 
@@ -113,7 +114,7 @@ def patch_size(fwhm):
 
 
 def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radius=1.0, outer_radius=None,
-                flip_angles=False, collapse="median", derotation="bilinear", patch=None, variance="total"):
+                flip_angles=False, collapse="median", derotation="bilinear", patch=None, variance="total", delta=0.0):
     """The MLAR frames of a dataset: per annulus and level, residuals of a low-rank approximation.
 
     Parameters
@@ -147,6 +148,15 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
         annulus's whole variance (SODINN's), or only its part above the median
         eigenvalue, so that noise spread evenly over the components (photon and
         background noise) does not pull in most of them.
+    delta : float
+        Rotation threshold of the libraries, in FWHM of arc at the annulus's
+        mean radius (as :class:`~exobench.algorithms.AnnularPCA`'s ``delta``):
+        each frame's residual at level ``k`` is its projection off the first
+        ``k`` components of the frames in which a source has moved at least
+        that far, so that a companion is not subtracted with its own earlier
+        and later images (self-subtraction). ``0`` (default, SODINN's): every
+        frame, itself included, shares the annulus's one decomposition. The
+        ``k`` of each level is counted on the whole annulus in both cases.
 
     Returns
     -------
@@ -167,6 +177,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     check_choice(variance, "variance", VARIANCE_MODES)
     check_choice(collapse, "collapse", COLLAPSE_METHODS)
     check_choice(derotation, "derotation", ROTATION_METHODS)
+    delta = _checked_delta(delta)
     fwhm = float(np.mean(dataset.fwhm))
     size = patch_size(fwhm) if patch is None else _checked_patch(patch, "patch")
     cube = np.asarray(dataset.cube)
@@ -178,7 +189,8 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     channels = cube if cube.ndim == 4 else cube[None]
     frames, ks = None, []
     for channel in channels:
-        part, k = _channel_frames(channel, angles, bounds, levels, collapse, derotation, variance)
+        part, k = _channel_frames(channel, angles, bounds, levels, collapse, derotation, variance,
+                                  library=(delta, fwhm, dataset.angles))
         frames = part if frames is None else frames + part
         ks.append(k)
     frames /= len(channels)
@@ -455,17 +467,23 @@ def components_for_levels(eigenvalues, levels, *, variance="total"):
     return np.minimum(ks, positive.size).astype(np.int64)
 
 
-def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance):
-    """MLAR frames ``(n_levels, y, x)`` and ks ``(n_annuli, n_levels)`` of one ``(t, y, x)`` cube."""
+def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance, *, library=(0.0, 1.0, None)):
+    """MLAR frames ``(n_levels, y, x)`` and ks ``(n_annuli, n_levels)`` of one ``(t, y, x)`` cube.
+
+    ``library``: ``(delta, fwhm, angles)`` of the rotation threshold (``delta`` 0: none); the
+    dataset's own angles, so that the libraries do not depend on the sense of the derotation.
+    """
     t, ny, nx = cube.shape
     flat = cube.reshape(t, ny * nx)
     residuals = np.zeros((t, len(levels), ny * nx), dtype=np.float32)
     ks = np.empty((len(bounds), len(levels)), dtype=np.int64)
     radius = _radius(cube.shape).ravel()
+    delta, fwhm, library_angles = library
     with one_blas_thread():  # small matrices: threads only cost (and oversubscribe a busy machine)
         for index, (inner, outer) in enumerate(bounds):
             pixels = np.flatnonzero((radius >= inner) & (radius < outer))
-            ks[index] = _annulus_residuals(flat[:, pixels], levels, residuals, pixels, variance)
+            rotation = None if delta == 0 else (library_angles, 0.5 * (inner + outer), delta, fwhm)
+            ks[index] = _annulus_residuals(flat[:, pixels], levels, residuals, pixels, variance, rotation)
     rotated = rotate_frames(residuals.reshape(t * len(levels), ny, nx), np.repeat(angles, len(levels)),
                             method=derotation).reshape(t, len(levels), ny, nx)
     if collapse == "mean":
@@ -473,13 +491,22 @@ def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance
     return median_frame(rotated), ks
 
 
-def _annulus_residuals(values, levels, out, pixels, variance):
-    """Write the residuals of every level of one annulus into ``out[:, level, pixels]``; return the ks."""
+def _annulus_residuals(values, levels, out, pixels, variance, rotation=None):
+    """Write the residuals of every level of one annulus into ``out[:, level, pixels]``; return the ks.
+
+    ``rotation``: ``(angles, mean radius, delta, fwhm)`` of per-frame libraries, or None (one for all).
+    """
     matrix = np.asarray(values, dtype=np.float64)
     matrix = matrix - matrix.mean(axis=0)
-    eigenvalues, vectors = np.linalg.eigh(matrix @ matrix.T)
+    gram = matrix @ matrix.T
+    eigenvalues, vectors = np.linalg.eigh(gram)
     eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
     ks = components_for_levels(eigenvalues, levels, variance=variance)
+    if rotation is not None:
+        allowed = _libraries(rotation, int(ks.max()))
+        for level, weights in enumerate(library_weights(gram, allowed, ks)):
+            out[:, level, pixels] = matrix - weights @ matrix
+        return ks
     top = vectors[:, :int(ks.max())]
     coefficients = top.T @ matrix
     done = 0
@@ -489,6 +516,16 @@ def _annulus_residuals(values, levels, out, pixels, variance):
             done = int(k)
         out[:, level, pixels] = matrix
     return ks
+
+
+def _libraries(rotation, min_frames):
+    """``allowed[i, j]``: frame ``j`` has rotated at least the threshold from frame ``i`` (at
+    least ``min_frames`` frames each, the threshold lowered where fewer are that far, as
+    annular PCA does)."""
+    angles, radius, delta, fwhm = rotation
+    thresholds, distance = rotation_thresholds(np.asarray(angles, dtype=np.float64), radius, delta, fwhm,
+                                               max(1, min_frames))
+    return distance >= thresholds[:, None]
 
 
 def _radius(shape):
@@ -507,6 +544,12 @@ def _inside(shape, size):
     inside = np.zeros((ny, nx), dtype=bool)
     inside[half:ny - half, half:nx - half] = True
     return inside
+
+
+def _checked_delta(delta):
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < np.inf:
+        raise ValueError(f"delta: expected a rotation threshold >= 0 (FWHM of arc), got {delta!r}")
+    return float(delta)
 
 
 def _checked_levels(levels):

@@ -108,6 +108,10 @@ class LabelSettings:
         What the levels are fractions of (:func:`~exobench.cnn.features.mlar_frames`):
         the annulus's whole variance (SODINN's) or its part above the median
         eigenvalue.
+    delta : float
+        Rotation threshold of the MLAR frames' libraries in FWHM of arc
+        (:func:`~exobench.cnn.features.mlar_frames`; 0: one decomposition per
+        annulus for every frame, SODINN's).
     collapse : {"median", "mean"}
         Collapse of the MLAR frames.
     derotation : {"bilinear", "bicubic", "fft"}
@@ -142,6 +146,7 @@ class LabelSettings:
     flipped_positives: bool = True
     spacing: float = 1.5
     variance: str = "total"
+    delta: float = 0.0
     collapse: str = "median"
     derotation: str = "bilinear"
     matched_filter: bool = False
@@ -164,6 +169,7 @@ class LabelSettings:
         _number(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
         _number(self.spacing, "spacing", 0.5, np.inf)
         check_choice(self.variance, "variance", VARIANCE_MODES)
+        _number(self.delta, "delta", 0.0, np.inf)
         check_choice(self.collapse, "collapse", COLLAPSE_METHODS)
         check_choice(self.derotation, "derotation", ROTATION_METHODS)
 
@@ -184,7 +190,7 @@ class LabelSettings:
         """The keyword options of :func:`~exobench.cnn.features.mlar_frames` these settings imply."""
         return {"levels": self.levels, "annulus_width": self.annulus_width, "inner_radius": self.inner_radius,
                 "outer_radius": self.outer_radius, "collapse": self.collapse, "derotation": self.derotation,
-                "patch": self.patch_size, "variance": self.variance}
+                "patch": self.patch_size, "variance": self.variance, "delta": self.delta}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -62,9 +62,27 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"own_image_radius": 0}}, r"cnn: own_image_radius: expected a number in \(0, inf\), got 0"),
                            ({"cnn": {"variance": "all"}}, "cnn: variance: expected one of 'total', 'above-median'"),
                            ({"cnn": {"matched_filter": "yes"}}, "cnn: matched_filter: expected true or false"),
+                           ({"cnn": {"delta": -1}}, r"cnn: delta: expected a rotation threshold >= 0 \(FWHM of arc\) "
+                                                    r"or a list of distinct ones \(one network each\), got -1"),
+                           ({"cnn": {"delta": []}}, "cnn: delta: expected"),
+                           ({"cnn": {"delta": [1, 1]}}, r"cnn: delta: .*got \[1, 1\]"),
+                           ({"cnn": {"delta": [0, "1"]}}, "cnn: delta: expected"),
                            ({"detection_map": "snr"}, "detection_map")]:
             with pytest.raises(ValueError, match=named):
                 bl.load_params(bad, "cnn")
+
+
+def test_ensemble_members_one_network_per_delta_each_with_its_own_seeds():
+    from exobench.cnn.baseline import CNN_DEFAULTS, dataset_seeds, ensemble_members, label_settings
+
+    members = ensemble_members(dict(CNN_DEFAULTS, delta=[0, 1.5]))
+    assert [(m["delta"], m["member"]) for m in members] == [(0.0, 0), (1.5, 1)]
+    assert [label_settings(m).delta for m in members] == [0.0, 1.5]
+    assert len(ensemble_members(dict(CNN_DEFAULTS, delta=[0, 1.5], model="net.keras"))) == 1  # pretrained
+    dataset = example_dataset(n_frames=10, size=33)
+    single, first, second = (dataset_seeds(0, dataset, member) for member in (0, 0, 1))
+    assert single[1] == first[1] and single[0].random() == first[0].random()  # member 0: a single network's
+    assert second[1] != first[1]
 
 
 def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
@@ -115,3 +133,24 @@ def test_cnn_baseline_writes_a_submission_the_scorer_accepts(phase, tmp_path, ca
     (x, y), = truth["nirc2", "1"][0]
     y_peak, x_peak = np.unravel_index(np.argmax(detmap), detmap.shape)
     assert np.hypot(x_peak - x, y_peak - y) <= 2.0  # the companion is the map's brightest source
+
+
+@needs_keras
+def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
+    import exobench.cnn.baseline as cb
+    import exobench.cnn.inference as inference
+    from exobench.data.fits_io import read_dataset
+
+    folder, _ = phase
+    dataset = read_dataset(folder, "nirc2", "1")
+    cls = bl.get_baseline("cnn")
+    params = bl.load_params(dict(FAST, cnn=dict(FAST["cnn"], delta=[0.0, 1.0])), "cnn")
+    averaged = []
+    real = inference.average_maps
+    monkeypatch.setattr(inference, "average_maps", lambda maps: averaged.append(list(maps)) or real(maps))
+    ensemble = cls.detection_map(dataset, params)
+    assert [len(maps) for maps in averaged] == [2, 2]  # the map and the negative map, two networks each
+    assert [m.flip_angles for m in averaged[1]] == [True, True]
+    expected = inference.significance_map(real(averaged[0]), real(averaged[1]),
+                                          **cb.calibration_options(params["cnn"], dataset.angles))
+    np.testing.assert_array_equal(ensemble, expected)

@@ -67,6 +67,58 @@ def test_matches_brute_force_svd_reference(small):
     assert repr(mlar).startswith("MLARFrames(frames=(4, 31, 31), annuli=") and mlar.n_levels == 4
 
 
+def reference_delta_mlar(dataset, levels, bounds, delta, *, angles=None):
+    """Brute force of ``delta``: per annulus and frame, an SVD of the frame's library (the frames
+    rotated at least ``delta`` FWHM of arc at the annulus's mean radius from it, or its
+    ``max(k)`` farthest frames where fewer are), the frame minus its projection on the first
+    ``k`` right singular vectors; ``k`` counted on the whole annulus as without ``delta``."""
+    cube = np.asarray(dataset.cube, dtype=np.float64)
+    t, ny, nx = cube.shape
+    xc, yc = frame_center(cube.shape)
+    radius = np.hypot(np.arange(nx)[None, :] - xc, np.arange(ny)[:, None] - yc)
+    _, ks = reference_mlar(dataset, levels, bounds)
+    residuals = np.zeros((len(levels), t, ny, nx))
+    for (inner, outer), row in zip(bounds, ks):
+        ring = (radius >= inner) & (radius < outer)
+        matrix = cube[:, ring] - cube[:, ring].mean(axis=0)
+        threshold = np.degrees(delta * dataset.fwhm / (0.5 * (inner + outer)))
+        for i in range(t):
+            moved = np.abs(dataset.angles - dataset.angles[i])
+            keep = max(1, int(max(row)))
+            library = matrix[moved >= min(threshold, np.sort(moved)[::-1][keep - 1])]
+            _, _, vt = np.linalg.svd(library, full_matrices=False)
+            for index, k in enumerate(row):
+                residuals[index, i][ring] = matrix[i] - vt[:k].T @ (vt[:k] @ matrix[i])
+    angles = dataset.angles if angles is None else angles
+    finals = np.array([np.median(derotate_cube(r, angles), axis=0) for r in residuals])
+    region = (radius >= bounds[0][0]) & (radius < bounds[-1][1])
+    return finals * region, ks
+
+
+def test_delta_matches_brute_force_per_frame_libraries(small):
+    levels = (0.0, 0.5, 0.8, 0.95)
+    for delta in (0.5, 2.0):
+        mlar = mlar_frames(small, levels=levels, delta=delta)
+        expected, ks = reference_delta_mlar(small, levels, mlar.annuli, delta)
+        np.testing.assert_array_equal(mlar.ks, ks)
+        np.testing.assert_allclose(mlar.frames, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    flipped = mlar_frames(small, levels=levels, delta=0.5, flip_angles=True)  # the same libraries
+    expected, _ = reference_delta_mlar(small, levels, mlar.annuli, 0.5, angles=-small.angles)
+    np.testing.assert_allclose(flipped.frames, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
+def test_delta_protects_a_companion_from_self_subtraction():
+    ds = example_dataset(n_frames=30, size=41, seed=5)
+    injected = inject_companions(ds, separations=[10.0], thetas=[30.0], fluxes=[2000.0]).dataset
+    x, y = (int(round(v)) for v in polar_to_cartesian(10.0, 30.0, center=ds.center))
+    levels = (0.9, 0.99)
+    shared = mlar_frames(injected, levels=levels, variance="above-median")
+    protected = mlar_frames(injected, levels=levels, variance="above-median", delta=1.0)
+    np.testing.assert_array_equal(shared.ks, protected.ks)
+    for level in range(len(levels)):
+        assert protected.frames[level, y, x] > 1.2 * shared.frames[level, y, x] > 0
+
+
 def test_mean_collapse_matches_reference(small):
     levels = (0.3, 0.9)
     mlar = mlar_frames(small, levels=levels, collapse="mean")
@@ -199,6 +251,9 @@ def test_mlar_errors(small):
         mlar_frames(small, derotation="nearest")
     with pytest.raises(ValueError, match="patch"):
         mlar_frames(small, patch=4)
+    for delta in (-0.5, float("inf"), "1", True):
+        with pytest.raises(ValueError, match=r"delta: expected a rotation threshold >= 0 \(FWHM of arc\)"):
+            mlar_frames(small, delta=delta)
     cube = small.cube.copy()
     cube[0, 3, 3] = np.nan
     with pytest.raises(ValueError, match="finite"):

@@ -125,6 +125,53 @@ def test_predictions_round_trip(trained, dataset, tmp_path):
         save_predictions(tmp_path / "twice.h5", [pmap, pmap])
 
 
+def _pmap(probability, mask, **changes):
+    from exobench.cnn.inference import ProbabilityMap
+
+    values = dict(probability=probability, mask=mask, instrument="sim", dataset_id="1", flip_angles=False,
+                  levels=(0.5,), ks=np.zeros((1, 1), dtype=int), annuli=[(1.0, 4.0)], fwhm=2.0,
+                  n_patches=int(mask.sum()), seconds=1.5)
+    values.update(changes)
+    return ProbabilityMap(**values)
+
+
+def test_average_maps_averages_the_members_logits():
+    from exobench.cnn.inference import average_maps
+
+    rng = np.random.default_rng(5)
+    mask = rng.random((9, 9)) > 0.3
+    logits = rng.normal(0, 3, (3, 9, 9))
+    members = [_pmap(np.where(mask, 1 / (1 + np.exp(-z)), 0.0), mask) for z in logits]
+    mean = average_maps(members)
+    expected = 1 / (1 + np.exp(-logits.mean(axis=0)))  # brute force: the mean log odds, per pixel
+    np.testing.assert_allclose(mean.probability[mask], expected[mask], rtol=1e-12)
+    assert np.all(mean.probability[~mask] == 0) and np.array_equal(mean.mask, mask)
+    assert mean.seconds == 4.5 and mean.key == ("sim", "1")
+    np.testing.assert_allclose(average_maps(members[:1]).probability, members[0].probability, rtol=1e-12)
+    # a confident member outweighs an undecided one, as log odds do (not the mean probability)
+    pair = average_maps([_pmap(np.array([[0.9999]]), np.ones((1, 1), bool)),
+                         _pmap(np.array([[0.5]]), np.ones((1, 1), bool))])
+    assert pair.probability[0, 0] == pytest.approx(0.99, abs=1e-4)
+
+
+@pytest.mark.parametrize("maps, error, message", [
+    ([], TypeError, "maps: expected a non-empty sequence of ProbabilityMap"),
+    ("map", TypeError, "maps: expected a non-empty sequence of ProbabilityMap"),
+    ([dict(dataset_id="2")], ValueError, r"maps: expected maps of one dataset .*\('sim', '2'\)"),
+    ([dict(flip_angles=True)], ValueError, "flip_angles=True"),
+    ([dict(mask=np.eye(4, dtype=bool))], ValueError, "the same pixels"),
+])
+def test_average_maps_errors(maps, error, message):
+    from exobench.cnn.inference import average_maps
+
+    first = _pmap(np.full((4, 4), 0.5), np.ones((4, 4), bool))
+    if isinstance(maps, list) and maps:
+        changes = dict(maps[0])
+        maps = [first, _pmap(np.full((4, 4), 0.5), changes.pop("mask", np.ones((4, 4), bool)), **changes)]
+    with pytest.raises(error, match=message):
+        average_maps(maps)
+
+
 def test_significance_maps_share_one_threshold_across_datasets():
     import types
 

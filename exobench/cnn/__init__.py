@@ -23,8 +23,8 @@ from .features import DEFAULT_LEVELS, MLARFrames, extract_patches, mlar_frames, 
 from .labels import LabelledSamples, LabelSettings, dataset_checksum, generate_samples, load_samples, save_samples
 from .models import MODEL_NAMES, build_model, model_inputs, noise_aware_conv3d, sodinn_conv3d, sodinn_convlstm
 from .training import TrainedModel, load_model, read_metadata, save_model, train_model
-from .inference import (Calibration, ProbabilityMap, calibrate_threshold, load_predictions, probability_map,
-                        save_predictions, significance_map, threshold_for_rate)
+from .inference import (Calibration, ProbabilityMap, average_maps, calibrate_threshold, load_predictions,
+                        probability_map, save_predictions, significance_map, threshold_for_rate)
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -56,6 +56,7 @@ __all__ = [
     "calibrate_threshold",
     "threshold_for_rate",
     "significance_map",
+    "average_maps",
     "save_predictions",
     "load_predictions",
 ]

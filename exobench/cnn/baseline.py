@@ -128,8 +128,9 @@ class CNNBaseline(Baseline, name="cnn"):
 #            components); delta: rotation threshold of the MLAR frames' PCA libraries in FWHM of arc
 #            (0: every frame in one decomposition, SODINN's; 1: each frame's library leaves out
 #            the frames where a source has moved less, so a companion keeps its flux), or a list:
-#            one network per value, their maps' logits averaged (an ensemble); matched_filter: also the matched-filter S/N of each level (the frames
-#            correlated with the PSF, over their annulus noise) as inputs (false: SODINN's); epochs,
+#            one network per value, their maps' logits averaged (an ensemble); matched_filter:
+#            also the matched-filter S/N of each level (the frames correlated with the PSF, over
+#            their annulus noise) as inputs (false: SODINN's); epochs,
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled

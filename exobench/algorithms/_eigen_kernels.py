@@ -10,10 +10,13 @@ import numpy as np
 
 # error_model="numpy": a division by zero gives inf / NaN (caught by the residual check), not an exception
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-_jit_fast = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+# No fast-math: with it, LLVM optimised the kernels differently when freshly compiled (the
+# chain top -> tridiagonalize inlined into `weights`) than when loaded from the disk cache, so
+# a process that compiled them and Dask workers that loaded them disagreed in the 13th digit
+# (AVX-512 targets). It bought no measurable speed (tests/algorithms/test_kernel_cache.py).
 
 
-@_jit_fast
+@_jit
 def tridiagonalize(a, d, e, v, tau):
     # a: symmetric, its upper triangle a[c, r >= c] is used and overwritten. Reflector i:
     # H_i = I - tau[i] u u^T, u = v[i, i+1:] with u[0] = 1; a = Q T Q^T with Q = H_0 H_1 ...
@@ -210,7 +213,7 @@ def top_tridiagonal(d, e, k, values, vectors):
     return norm
 
 
-@_jit_fast
+@_jit
 def back_transform(v, tau, vectors):
     n = v.shape[0]
     k = vectors.shape[0]

@@ -74,13 +74,39 @@ def save_datasets(path, datasets, *, attrs=None, overwrite=False):
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r}: already exists; pass overwrite=True to replace it")
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
+    with atomic_path(path) as tmp, _untimed_file(tmp) as h5:
         h5.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "exobench_version": __version__})
         for name, value in attrs.items():
             _set_attr(h5.attrs, name, value)
         for dataset in datasets:
-            _write_group(h5.create_group(_group_name(dataset), track_order=True), dataset)
+            _write_group(_untimed_group(h5, _group_name(dataset)), dataset)
     return [_group_name(dataset) for dataset in datasets]
+
+
+def _untimed_file(path):
+    """A new HDF5 file whose root group records creation order but no times.
+
+    HDF5 stamps every object header with its creation time by default; two
+    saves a second apart would then differ in bytes, so we switch it off.
+    """
+    import h5py
+
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    fcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fid = h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
+    return h5py.File(fid)
+
+
+def _untimed_group(parent, name):
+    """A new group of ``parent`` that records creation order but no times."""
+    import h5py
+
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    gcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+    return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
 
 
 def _checked_datasets(datasets):

@@ -62,6 +62,7 @@ CNN_DEFAULTS = {
     "variance": "above-median",
     "delta": [0.0, 1.0],
     "matched_filter": True,
+    "near_fraction": 0.0,
     "epochs": 20,
     "batch_size": 128,
     "patience": 3,
@@ -130,7 +131,8 @@ class CNNBaseline(Baseline, name="cnn"):
 #            the frames where a source has moved less, so a companion keeps its flux), or a list:
 #            one network per value, their maps' logits averaged (an ensemble); matched_filter:
 #            also the matched-filter S/N of each level (the frames correlated with the PSF, over
-#            their annulus noise) as inputs (false: SODINN's); epochs,
+#            their annulus noise) as inputs (false: SODINN's); near_fraction: share of the negatives
+#            cut 1 to 2 FWHM from an injected companion (0: all from the flipped-angle frames); epochs,
 #            batch_size, patience, learning_rate, validation_fraction: exobench.cnn.train_model;
 #            fpr: false-positive rate per pixel on the flipped-angle negatives that the default
 #            threshold means; standardise_annuli: each annulus's logits first centred and scaled
@@ -240,7 +242,7 @@ def label_settings(options):
     """
     return LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
                          levels=tuple(options["levels"]), variance=options["variance"], delta=options["delta"],
-                         matched_filter=options["matched_filter"])
+                         matched_filter=options["matched_filter"], near_fraction=options["near_fraction"])
 
 
 def _model_for(dataset, options, progress):

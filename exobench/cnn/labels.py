@@ -116,6 +116,18 @@ class LabelSettings:
         Collapse of the MLAR frames.
     derotation : {"bilinear", "bicubic", "fft"}
         Interpolation of the MLAR frames' derotation.
+    near_fraction : float
+        Fraction of the negatives cut near a companion instead of from the
+        flipped-angle frames: patches of an injected cube centred
+        ``near_offsets`` FWHM from one of its companions, which the patch
+        sees off its centre (label 0: no companion *at the centre*). Without
+        them a network never meets an off-centre companion in training and
+        may score the pixels around a real one as companions (false
+        positives next to true detections). 0: none (SODINN's).
+    near_offsets : (float, float)
+        The distance of those patches' centres from the companion, drawn
+        uniformly in this band (FWHM; at least 1, so that they stay apart
+        from the companion's own detection).
     matched_filter : bool
         Stack, after the MLAR frames of every level, their matched-filter S/N
         (:func:`~exobench.cnn.features.matched_filter_snr`: each frame
@@ -145,6 +157,8 @@ class LabelSettings:
     mixed_fraction: float = 0.25
     flipped_positives: bool = True
     spacing: float = 1.5
+    near_fraction: float = 0.0
+    near_offsets: tuple = (1.0, 2.0)
     variance: str = "total"
     delta: float = 0.0
     collapse: str = "median"
@@ -168,6 +182,11 @@ class LabelSettings:
         _number(self.shifts, "shifts", 0.0, 0.5)
         _number(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
         _number(self.spacing, "spacing", 0.5, np.inf)
+        _number(self.near_fraction, "near_fraction", 0.0, 1.0)
+        near = _pair(self.near_offsets, "near_offsets")
+        if not 1.0 <= near[0] <= near[1]:
+            raise ValueError(f"near_offsets: expected (low, high) in FWHM with 1 <= low <= high, got {self.near_offsets!r}")
+        object.__setattr__(self, "near_offsets", near)
         check_choice(self.variance, "variance", VARIANCE_MODES)
         _number(self.delta, "delta", 0.0, np.inf)
         check_choice(self.collapse, "collapse", COLLAPSE_METHODS)
@@ -306,11 +325,14 @@ def _generate(dataset, settings, rng, progress):
     noise = mlar_frames(dataset, flip_angles=True, **settings.mlar_options())
     planes = _Planes(noise, dataset.psf if settings.matched_filter else None)
     with _progress_bar(n_half, progress) as bar:
-        positives = _positives(dataset, noise, planes, settings, rng, n_half, bar)
-    counts = np.bincount(_annulus_index(noise, positives["positions"]), minlength=len(noise.annuli))
+        positives, near = _positives(dataset, noise, planes, settings, rng, n_half, bar)
+    # the near-companion negatives take the places of flipped-angle ones in their companion's annulus
+    n_annuli = len(noise.annuli)
+    counts = (np.bincount(_annulus_index(noise, positives["positions"]), minlength=n_annuli)
+              - np.bincount(near.pop("companion_annulus"), minlength=n_annuli))
     negatives = _negatives(noise, planes(noise), counts, settings, rng)
     order = rng.permutation(settings.n_samples)
-    merged = {key: np.concatenate([positives[key], negatives[key]])[order] for key in positives}
+    merged = {key: np.concatenate([positives[key], near[key], negatives[key]])[order] for key in positives}
     return LabelledSamples(
         x=merged["x"], y=merged["y"].astype(np.uint8), positions=merged["positions"].astype(np.int64),
         separations=merged["separations"].astype(np.float64), fluxes=merged["fluxes"].astype(np.float64),
@@ -341,7 +363,7 @@ class _Planes:
 def _positives(dataset, noise, planes, settings, rng, count, bar):
     """``count`` positive samples, several companions per injected cube."""
     flux_per_snr = _flux_per_snr(dataset, noise, settings.flipped_positives)
-    parts, done, empty = [], 0, 0
+    parts, near_parts, done, empty = [], [], 0, 0
     while done < count:
         pixels, xy = _trial_positions(noise, settings, rng)
         if len(pixels) == 0:
@@ -353,16 +375,54 @@ def _positives(dataset, noise, planes, settings, rng, count, bar):
         separations, thetas = cartesian_to_polar(xy[:, 0], xy[:, 1], center=noise.center)
         snr = rng.uniform(*settings.snr_band, size=len(pixels))
         fluxes = snr * flux_per_snr(separations)
-        parts.append(_injected_patches(dataset, settings, noise, planes, pixels, separations, thetas, fluxes, rng)
-                     | {"positions": pixels, "separations": separations, "fluxes": fluxes, "snr": snr})
+        # near-companion negatives: as many, over the cubes, as near_fraction of the positives so far
+        wanted = int(round(settings.near_fraction * (done + len(pixels)))) - int(round(settings.near_fraction * done))
+        near = _near_pixels(noise, settings, pixels, xy, wanted, rng)
+        patches, near_patches = _injected_patches(dataset, settings, noise, planes, pixels, separations, thetas,
+                                                  fluxes, near[0], rng)
+        parts.append({"x": patches, "positions": pixels, "separations": separations, "fluxes": fluxes, "snr": snr})
+        near_parts.append({"x": near_patches, "positions": near[0], "companion_annulus": near[1]})
         done += len(pixels)
         bar.update(len(pixels))
     merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     merged["y"] = np.ones(count, dtype=np.uint8)
-    return merged
+    return merged, _near_samples(noise, near_parts)
 
 
-def _injected_patches(dataset, settings, noise, planes, pixels, separations, thetas, fluxes, rng):
+def _near_pixels(noise, settings, pixels, xy, wanted, rng):
+    """Up to ``wanted`` pixels ``near_offsets`` FWHM from the first companions (at ``xy``, on ``pixels``).
+
+    Each pixel is at least ``near_offsets[0]`` FWHM from every companion of the
+    cube and its patch fits the frame (a few draws per companion, else none
+    for it). Returns ``(pixels, annulus of their companion)``.
+    """
+    low, high = (v * noise.fwhm for v in settings.near_offsets)
+    near, annuli = [], []
+    for index in range(min(wanted, len(xy))):
+        for _ in range(8):
+            radius, angle = rng.uniform(low, high), rng.uniform(0.0, 2.0 * np.pi)
+            pixel = np.round(xy[index] + radius * np.array([np.cos(angle), np.sin(angle)])).astype(np.int64)
+            inside = (0 <= pixel[0] < noise.mask.shape[1]) and (0 <= pixel[1] < noise.mask.shape[0])
+            if inside and noise.mask[pixel[1], pixel[0]] and np.hypot(*(xy - pixel).T).min() >= low:
+                near.append(pixel)
+                annuli.append(_annulus_index(noise, pixels[index:index + 1])[0])
+                break
+    return np.array(near, dtype=np.int64).reshape(-1, 2), np.array(annuli, dtype=np.int64)
+
+
+def _near_samples(noise, parts):
+    """The near-companion negatives of every injected cube as samples (label 0, no flux at the centre)."""
+    x = np.concatenate([part["x"] for part in parts])
+    positions = np.concatenate([part["positions"] for part in parts])
+    separations, _ = cartesian_to_polar(positions[:, 0], positions[:, 1], center=noise.center)
+    n = len(positions)
+    return {"x": x, "positions": positions, "separations": np.asarray(separations, dtype=np.float64).reshape(n),
+            "fluxes": np.zeros(n), "snr": np.full(n, np.nan), "y": np.zeros(n, dtype=np.uint8),
+            "companion_annulus": np.concatenate([part["companion_annulus"] for part in parts])}
+
+
+def _injected_patches(dataset, settings, noise, planes, pixels, separations, thetas, fluxes, near, rng):
+    """The augmented patches at the companions' ``pixels`` and at the ``near`` pixels of one injected cube."""
     from ..inject import inject_companions
 
     injected = inject_companions(dataset, separations=separations, thetas=thetas, fluxes=fluxes,
@@ -370,8 +430,10 @@ def _injected_patches(dataset, settings, noise, planes, pixels, separations, the
     # with inverse_angles the injected dataset carries the negated angles: its own derotation
     # is then the flipped one of the negatives
     frames = planes(mlar_frames(injected, **settings.mlar_options()))
-    patches = extract_patches(frames, pixels, noise.patch_size)
-    return {"x": _augmented_turns(patches, settings, rng)}
+    patches = _augmented_turns(extract_patches(frames, pixels, noise.patch_size), settings, rng)
+    if len(near) == 0:
+        return patches, np.zeros((0,) + patches.shape[1:], dtype=patches.dtype)
+    return patches, _augmented_turns(extract_patches(frames, near, noise.patch_size), settings, rng)
 
 
 def _trial_positions(noise, settings, rng):
@@ -447,6 +509,9 @@ def _negatives(noise, frames, counts, settings, rng):
         first.append(pool[np.concatenate([plain, a])])
         second.append(pool[np.concatenate([plain, b])])
         mixed.append(np.arange(count) >= n_plain)
+    if not first:  # every negative was cut near a companion
+        first = second = [np.zeros((0, 2), dtype=np.int64)]
+        mixed = [np.zeros(0, dtype=bool)]
     first, second, mixed = np.concatenate(first), np.concatenate(second), np.concatenate(mixed)
     patches = extract_patches(frames, first, noise.patch_size)
     if mixed.any():

@@ -62,6 +62,8 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"own_image_radius": 0}}, r"cnn: own_image_radius: expected a number in \(0, inf\), got 0"),
                            ({"cnn": {"variance": "all"}}, "cnn: variance: expected one of 'total', 'above-median'"),
                            ({"cnn": {"matched_filter": "yes"}}, "cnn: matched_filter: expected true or false"),
+                           ({"cnn": {"near_fraction": 2}},
+                            r"cnn: near_fraction: expected a number in \[0, 1\], got 2"),
                            ({"cnn": {"delta": -1}}, r"cnn: delta: expected a rotation threshold >= 0 \(FWHM of arc\) "
                                                     r"or a list of distinct ones \(one network each\), got -1"),
                            ({"cnn": {"delta": []}}, "cnn: delta: expected"),
@@ -78,6 +80,7 @@ def test_ensemble_members_one_network_per_delta_each_with_its_own_seeds():
     members = ensemble_members(dict(CNN_DEFAULTS, delta=[0, 1.5]))
     assert [(m["delta"], m["member"]) for m in members] == [(0.0, 0), (1.5, 1)]
     assert [label_settings(m).delta for m in members] == [0.0, 1.5]
+    assert label_settings(dict(members[0], near_fraction=0.25)).near_fraction == 0.25
     assert len(ensemble_members(dict(CNN_DEFAULTS, delta=[0, 1.5], model="net.keras"))) == 1  # pretrained
     dataset = example_dataset(n_frames=10, size=33)
     single, first, second = (dataset_seeds(0, dataset, member) for member in (0, 0, 1))

@@ -152,6 +152,51 @@ def test_same_seed_same_bytes_other_seed_other_samples(dataset):
     assert not np.array_equal(first.positions, other.positions)
 
 
+def test_near_negatives_see_a_companion_off_their_centre(dataset):
+    """near_fraction: negatives cut 1 to 2 FWHM from an injected companion are brighter at their
+    edges than at their centre; flipped-angle negatives are not."""
+    def negatives(fraction):
+        settings = LabelSettings(n_samples=400, levels=(0.5,), snr_band=(15.0, 20.0), near_fraction=fraction,
+                                 near_offsets=(1.0, 1.2), mixed_fraction=0.0)
+        samples = generate_samples(dataset, settings, random_state=4)
+        assert int(samples.y.sum()) == 200 and len(samples) == 400  # still balanced
+        return samples.x[samples.y == 0][:, 0]
+
+    def edge_minus_centre(patches):
+        p = patches.shape[-1]
+        edge = np.ones((p, p), bool)
+        edge[1:-1, 1:-1] = False
+        return patches[:, edge].mean(axis=1) - patches[:, p // 2, p // 2]
+
+    near, flipped = edge_minus_centre(negatives(1.0)), edge_minus_centre(negatives(0.0))
+    error = np.hypot(near.std(ddof=1), flipped.std(ddof=1)) / np.sqrt(len(near))
+    assert near.mean() - flipped.mean() > 3 * error
+    assert abs(flipped.mean()) < 3 * flipped.std(ddof=1) / np.sqrt(len(flipped))
+
+
+def test_near_pixels_keep_their_distance_from_every_companion(dataset):
+    settings = LabelSettings(n_samples=2, near_fraction=1.0, near_offsets=(1.0, 1.5))
+    noise = mlar_frames(dataset, levels=LEVELS, flip_angles=True)
+    rng = np.random.default_rng(1)
+    pixels, xy = labels._trial_positions(noise, settings, rng)
+    near, annuli = labels._near_pixels(noise, settings, pixels, xy, len(xy), rng)
+    assert 0 < len(near) <= len(xy) and len(annuli) == len(near)
+    assert np.all(noise.mask[near[:, 1], near[:, 0]])
+    distance = np.hypot(*(near[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) / noise.fwhm
+    assert np.all(distance >= 1.0)
+    assert np.all(distance.min(axis=1) <= 1.5 + 0.75 / noise.fwhm)  # next to one companion (rounding)
+    assert len(labels._near_pixels(noise, settings, pixels, xy, 0, rng)[0]) == 0
+
+
+def test_no_near_negatives_same_bytes_as_before(dataset):
+    settings = LabelSettings(n_samples=24, levels=(0.9,))
+    assert settings == dataclasses.replace(settings, near_fraction=0.0)
+    near = generate_samples(dataset, dataclasses.replace(settings, near_fraction=0.5), random_state=1)
+    again = generate_samples(dataset, dataclasses.replace(settings, near_fraction=0.5), random_state=1)
+    assert near.x.tobytes() == again.x.tobytes()
+    assert near.x.tobytes() != generate_samples(dataset, settings, random_state=1).x.tobytes()
+
+
 def test_progress_bar_goes_to_stderr(dataset, capsys):
     generate_samples(dataset, LabelSettings(n_samples=4, levels=(0.9,)), random_state=0, progress=True)
     captured = capsys.readouterr()
@@ -207,7 +252,8 @@ def test_load_errors_name_the_file(samples, tmp_path):
     ("n_samples", 11), ("n_samples", 0), ("n_samples", 2.0), ("snr_band", (3.0, 1.0)), ("snr_band", (1.0,)),
     ("levels", (0.9, 0.5)), ("shifts", 0.7), ("mixed_fraction", 1.5), ("augment", "yes"),
     ("spacing", -1.0), ("collapse", "max"), ("derotation", "nearest"), ("variance", "median"),
-    ("matched_filter", "yes"),
+    ("matched_filter", "yes"), ("near_fraction", 1.5), ("near_fraction", -0.1), ("near_offsets", (0.5, 2.0)),
+    ("near_offsets", (2.0, 1.0)), ("near_offsets", (1.0,)),
 ])
 def test_settings_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):

@@ -177,7 +177,7 @@ def run_cnn(public, options, model, alternative=None):
     from exobench.cnn.training import train_model
     from exobench.data.fits_io import find_datasets, read_dataset
 
-    maps, rows, alternative_maps = {}, [], {}
+    maps, masks, rows, alternative_maps = {}, {}, [], {}
     other = None if alternative is None else dict(options, **alternative)
     for instrument, k in find_datasets(public):
         dataset = read_dataset(public, instrument, k)
@@ -206,6 +206,7 @@ def run_cnn(public, options, model, alternative=None):
         t3 = time.perf_counter()
         pmap, negative = average_maps(pmaps), average_maps(negatives)
         maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options, dataset.angles))
+        masks[instrument, k] = pmap.mask
         row["maps_s"] += time.perf_counter() - t3
         if other is not None:
             alternative_maps[instrument, k] = significance_map(pmap, negative,
@@ -213,10 +214,51 @@ def run_cnn(public, options, model, alternative=None):
         rows.append(dict(row, dataset=f"{instrument}_{k}", shape=list(dataset.cube.shape), pixels=pmap.n_patches,
                          patches_per_s=patch_rate(trained, samples), device=trained.metadata["device"],
                          networks=len(pmaps)))
-    out = {"maps": maps, "threshold": -math.log10(options["fpr"]), "datasets": rows}
+    out = {"maps": maps, "masks": masks, "threshold": -math.log10(options["fpr"]), "datasets": rows}
     if other is not None:
         out["alternative"] = {"maps": alternative_maps, "threshold": -math.log10(other["fpr"])}
     return out
+
+
+#: Noise pixels, for the realised false-positive rate: farther than this (FWHM) from every companion.
+NOISE_EXCLUSION = 3.0
+#: Significance levels at which the realised per-pixel rate is compared with the promised one.
+RATE_LEVELS = (2.0, 3.0)
+
+
+def noise_exceedance(maps, masks, reference, levels):
+    """Per instrument, the share of noise pixels above each significance level, and their count.
+
+    Noise pixels: those of each map's mask farther than :data:`NOISE_EXCLUSION` FWHM from every
+    companion of the truth. A calibrated map has about ``10**-level`` of them above ``level``.
+    """
+    import numpy as np
+
+    out = {}
+    for d in reference.datasets:
+        key = (d.instrument, d.dataset_id)
+        keep = masks[key].copy()
+        yy, xx = np.indices(keep.shape)
+        for x, y in (np.atleast_2d(d.positions) if d.positions is not None and len(d.positions) else []):
+            keep &= np.hypot(xx - x, yy - y) > NOISE_EXCLUSION * float(d.fwhm)
+        counts = out.setdefault(d.instrument, {"pixels": 0, **{str(level): 0 for level in levels}})
+        counts["pixels"] += int(keep.sum())
+        for level in levels:
+            counts[str(level)] += int(np.count_nonzero(maps[key][keep] > level))
+    return out
+
+
+def exceedance_line(counts):
+    """One line: the realised per-pixel rates of the CNN's significance map against the promised ones."""
+    levels = sorted({float(k) for c in counts.values() for k in c if k != "pixels"})
+    cells = []
+    for instrument, c in sorted(counts.items()):
+        rates = ", ".join(f"{c[str(level)] / max(c['pixels'], 1):.1e}" for level in levels)
+        cells.append(f"{instrument} {rates} ({c['pixels']} pixels)")
+    promised = ", ".join(f"{10 ** -level:.0e} above {level:.3g}" for level in levels)
+    return (f"Calibration of the CNN's map (one threshold for every dataset): the share of noise pixels (more than "
+            f"{NOISE_EXCLUSION:g} FWHM from every companion) above a significance, which promises {promised}: "
+            + "; ".join(cells) + ". Few independent resolution elements (large FWHM) make these shares noisy.")
 
 
 def patch_rate(trained, samples, *, count=8192, repeats=1, threads=1):
@@ -406,6 +448,8 @@ def section(results, command, options, load, seconds):
                          f"({at['tp']}, {at['fp']}) at {at['threshold']:g} | {best['f1']:.2f} "
                          f"({best['threshold']:.3g}) |")
         lines += ["", targets(r["scores"])]
+        if "exceedance" in r:
+            lines += ["", exceedance_line(r["exceedance"])]
         if "bootstrap" in r:
             lines += ["", bootstrap_line(r["bootstrap"])]
         lines += ["",
@@ -488,7 +532,10 @@ def main(argv=None):
             best = f"CNN {args.models[0]}"
             methods = {best: (curves[best], runs[best]["threshold"]), MATCHED: (curves[MATCHED], None)}
             boot = bootstrap_targets(methods, curves["annular PCA (S/N)"])
-            results[phase] = {"n_datasets": first["n_datasets"], "n_injections": first["all"]["n_injections"],
+            cnn = runs[best]
+            results[phase] = {"exceedance": noise_exceedance(cnn["maps"], cnn.pop("masks"), reference,
+                                                             RATE_LEVELS + (cnn["threshold"],)),
+                              "n_datasets": first["n_datasets"], "n_injections": first["all"]["n_injections"],
                               "n_inner": first["0-6 FWHM"]["n_injections"], "scores": scores,
                               "bootstrap": boot,
                               "timings": {name[4:]: run["datasets"] for name, run in runs.items() if "datasets" in run},

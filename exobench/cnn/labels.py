@@ -185,7 +185,8 @@ class LabelSettings:
         _number(self.near_fraction, "near_fraction", 0.0, 1.0)
         near = _pair(self.near_offsets, "near_offsets")
         if not 1.0 <= near[0] <= near[1]:
-            raise ValueError(f"near_offsets: expected (low, high) in FWHM with 1 <= low <= high, got {self.near_offsets!r}")
+            raise ValueError(f"near_offsets: expected (low, high) in FWHM with 1 <= low <= high, "
+                             f"got {self.near_offsets!r}")
         object.__setattr__(self, "near_offsets", near)
         check_choice(self.variance, "variance", VARIANCE_MODES)
         _number(self.delta, "delta", 0.0, np.inf)

@@ -11,6 +11,7 @@ atomically, without timestamps, so that the same datasets give the same bytes.
 """
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,8 @@ def _untimed_file(path):
     fcpl.set_obj_track_times(False)
     fcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
     fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fid = h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)  # as h5py.File's own: closing closes every object
+    fid = h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
     return h5py.File(fid)
 
 

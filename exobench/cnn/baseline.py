@@ -47,8 +47,10 @@ from ..baseline import Baseline
 from .labels import LabelSettings
 
 __all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",
-           "ensemble_members", "label_settings"]
+           "ensemble_members", "label_settings", "null_angles"]
 
+#: A word of the seed of the null's angle permutations (apart from the samples' and training's seeds).
+_PERMUTATION_STREAM = 7919
 #: Threshold of ``detection_map: probability`` maps (SODINN's).
 PROBABILITY_THRESHOLD = 0.9
 _LABELS = LabelSettings()
@@ -73,6 +75,7 @@ CNN_DEFAULTS = {
     "calibration_tail": "exponential",
     "calibration_pixels": 1500,
     "own_image_radius": 1.0,
+    "null_permutations": 0,
     "seed": 0,
     "threads": 1,
 }
@@ -144,6 +147,9 @@ class CNNBaseline(Baseline, name="cnn"):
 #            at least this many negative pixels (null: the whole map at once); own_image_radius:
 #            each pixel's null leaves out the negatives within this many FWHM of its own image in
 #            the negative map (where a source there smears to; null: keep them all);
+#            null_permutations: that many maps of the residuals derotated with seeded permutations
+#            of the angles (a companion smears) join the flipped-angle map in the null: more
+#            negatives, finer rates (needs own_image_radius: null; 0: the flipped map alone);
 #            seed: of every draw (per dataset: seed, instrument, dataset id);
 #            threads: CPU threads of torch (null: torch's default).
 # detection_map: significance (-log10 of the per-pixel false-positive rate on the dataset's
@@ -163,7 +169,30 @@ class CNNBaseline(Baseline, name="cnn"):
         if params["detection_map"] == "probability":
             return pmap.probability
         negative = average_maps([probability_map(dataset, model, flip_angles=True, **kwargs) for model in models])
-        return significance_map(pmap, negative, **calibration_options(options, dataset.angles))
+        nulls = [negative] + [average_maps([probability_map(dataset.replace(angles=angles), model, **kwargs)
+                                            for model in models])
+                              for angles in null_angles(options, dataset)]
+        return significance_map(pmap, nulls, **calibration_options(options, dataset.angles))
+
+
+def null_angles(options, dataset):
+    """The ``null_permutations`` seeded permutations of ``dataset``'s angles whose maps join the null.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=10, size=33)
+    >>> len(null_angles(dict(CNN_DEFAULTS, null_permutations=3), ds)), null_angles(CNN_DEFAULTS, ds)
+    (3, [])
+    """
+    from .inference import permuted_angles
+
+    count = int(options["null_permutations"])
+    if count == 0:
+        return []
+    words = [int(options["seed"]), zlib.crc32(dataset.instrument.encode()),
+             zlib.crc32(str(dataset.dataset_id).encode()), _PERMUTATION_STREAM]
+    return permuted_angles(dataset.angles, count, random_state=np.random.SeedSequence(words))
 
 
 def ensemble_members(options):
@@ -297,6 +326,10 @@ def _check_cnn(options, where):
     _fraction(options["fpr"], f"{where}: fpr", 0.0, 1.0)
     if options["own_image_radius"] is not None:
         _fraction(options["own_image_radius"], f"{where}: own_image_radius", 0.0, math.inf)
+    _integer(options["null_permutations"], f"{where}: null_permutations", 0)
+    if options["null_permutations"] and options["own_image_radius"] is not None:
+        raise ValueError(f"{where}: null_permutations: the permuted-angle maps need own_image_radius: null "
+                         f"(the own image is defined on the flipped-angle map alone)")
     try:
         for member in ensemble_members(options):
             label_settings(member)

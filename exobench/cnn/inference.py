@@ -55,6 +55,7 @@ __all__ = [
     "mlar_options",
     "CALIBRATION_RULES",
     "SIGNIFICANCE_TAILS",
+    "permuted_angles",
     "PREDICTIONS_FORMAT",
 ]
 
@@ -468,15 +469,21 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     Parameters
     ----------
     pmap : ProbabilityMap
-    negative : ProbabilityMap
-        The same dataset with ``flip_angles=True`` (same model).
+    negative : ProbabilityMap or sequence of ProbabilityMap
+        The same dataset with ``flip_angles=True`` (same model); or several
+        companion-free maps of it (for instance that one and maps derotated
+        with permutations of the angles, :func:`permuted_angles`), pooled into
+        one null: more independent negatives resolve smaller rates (a large
+        FWHM leaves one map few independent resolution elements). They must
+        share ``pmap``'s geometry; ``angles`` (the own image) needs one map.
     by_annulus : bool
         Calibrate each annulus of ``pmap.annuli`` on the negatives of the same
         annulus (the rate is then per pixel *of each separation*: the inner
         annuli, where few speckles make heavy tails, get their own scale).
     min_pixels : int
         With ``by_annulus``, adjacent annuli are pooled (from the star outwards)
-        until each group holds at least this many negative pixels.
+        until each group holds at least this many negative pixels (of each
+        negative map, when there are several).
     standardise : bool
         First put every annulus of ``pmap.annuli`` on one scale: the logits of
         both maps, minus the mean of the negatives' logits in that annulus,
@@ -529,10 +536,16 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     check_choice(tail, "tail", SIGNIFICANCE_TAILS)
     if tail == "normal" and not standardise:
         raise ValueError("tail: 'normal' needs standardise=True (the standardised logits are its z-scores)")
+    nulls = _negative_maps(negative, pmap)
+    if angles is not None and len(nulls) > 1:
+        raise ValueError(f"angles: the own-image exclusion needs one negative map, got {len(nulls)}; "
+                         "pass angles=None to pool several")
+    negative = nulls[0]
     out = np.zeros(pmap.probability.shape, dtype=np.float64)
-    values, negatives = pmap.probability, negative.probability
+    values, null_values = pmap.probability, [n.probability for n in nulls]
     if standardise:
-        values, negatives = _standardised_logits(pmap, negative)
+        values, null_values = _standardised(pmap, nulls)
+    negatives = null_values[0]
     # the tail's log-rate as a function of the values compared (probabilities or z-scores)
     tail = _normal if tail == "normal" else (_same if standardise else _logit)
     image = None
@@ -544,7 +557,8 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     for region in _calibration_regions(pmap, negative, by_annulus, min_pixels):
         own, noise = pmap.mask & region, negative.mask & region
         if image is None:
-            out[own] = _significance(values[own], negatives[noise], tail)
+            null = np.concatenate([v[n.mask & region] for n, v in zip(nulls, null_values)])
+            out[own] = _significance(values[own], null, tail)
         else:
             out[own] = image.significance(values, own, negatives, noise, tail)
     return out
@@ -556,22 +570,64 @@ def _radius(shape):
     return polar_grid(shape)[0]
 
 
+def _negative_maps(negative, pmap):
+    """``negative`` as a non-empty list of maps of ``pmap``'s shape."""
+    nulls = [negative] if isinstance(negative, ProbabilityMap) or hasattr(negative, "probability") else list(negative)
+    if not nulls:
+        raise ValueError("negative: expected a negative map or several, got none")
+    for null in nulls:
+        if np.shape(null.probability) != np.shape(pmap.probability):
+            raise ValueError(f"negative: expected maps of shape {np.shape(pmap.probability)}, "
+                             f"got {np.shape(null.probability)}")
+    return nulls
+
+
 def _standardised_logits(pmap, negative):
     """Both maps' logits, each annulus centred and scaled by its negatives' mean and standard deviation."""
+    values, (negatives,) = _standardised(pmap, [negative])
+    return values, negatives
+
+
+def _standardised(pmap, nulls):
+    """The logits of ``pmap`` and of every negative map, each annulus centred and scaled by the
+    mean and standard deviation of all the negatives' logits there."""
     radius = _radius(pmap.probability.shape)
     values = np.zeros(pmap.probability.shape, dtype=np.float64)
-    negatives = np.zeros(pmap.probability.shape, dtype=np.float64)
+    negatives = [np.zeros(pmap.probability.shape, dtype=np.float64) for _ in nulls]
     for inner, outer in pmap.annuli:
         ring = (radius >= inner) & (radius < outer)
-        reference = _logit(negative.probability[negative.mask & ring])
+        reference = np.concatenate([_logit(n.probability[n.mask & ring]) for n in nulls])
         if reference.size == 0:
             raise ValueError("negative: expected predicted pixels in every annulus of the map, got none "
                              f"between {inner:g} and {outer:g} px")
         centre, spread = _centre_spread(reference)
-        for source, out in ((pmap, values), (negative, negatives)):
+        for source, out in zip([pmap, *nulls], [values, *negatives]):
             pick = source.mask & ring
             out[pick] = (_logit(source.probability[pick]) - centre) / spread
     return values, negatives
+
+
+def permuted_angles(angles, count, *, random_state=None):
+    """``count`` seeded permutations of ``angles``, none the identity: derotated with them, a
+    dataset's companions smear (each frame turned by another frame's angle) while the noise keeps
+    its statistics (the same set of rotations), so their maps are further negatives for
+    :func:`significance_map`.
+
+    Examples
+    --------
+    >>> [p.tolist() for p in permuted_angles([0.0, 10.0, 20.0], 2, random_state=0)]
+    [[20.0, 0.0, 10.0], [20.0, 10.0, 0.0]]
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    if angles.ndim != 1 or angles.size < 2:
+        raise ValueError(f"angles: expected a 1D array of at least 2 angles, got shape {angles.shape}")
+    rng = np.random.default_rng(random_state)
+    out = []
+    while len(out) < count:
+        order = rng.permutation(angles.size)
+        if np.any(order != np.arange(angles.size)):
+            out.append(angles[order])
+    return out
 
 
 def _centre_spread(values):

@@ -62,6 +62,9 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"own_image_radius": 0}}, r"cnn: own_image_radius: expected a number in \(0, inf\), got 0"),
                            ({"cnn": {"variance": "all"}}, "cnn: variance: expected one of 'total', 'above-median'"),
                            ({"cnn": {"matched_filter": "yes"}}, "cnn: matched_filter: expected true or false"),
+                           ({"cnn": {"null_permutations": -1}}, "cnn: null_permutations: expected an integer >= 0"),
+                           ({"cnn": {"null_permutations": 2}},
+                            "cnn: null_permutations: the permuted-angle maps need own_image_radius: null"),
                            ({"cnn": {"near_fraction": 2}},
                             r"cnn: near_fraction: expected a number in \[0, 1\], got 2"),
                            ({"cnn": {"delta": -1}}, r"cnn: delta: expected a rotation threshold >= 0 \(FWHM of arc\) "
@@ -86,6 +89,20 @@ def test_ensemble_members_one_network_per_delta_each_with_its_own_seeds():
     single, first, second = (dataset_seeds(0, dataset, member) for member in (0, 0, 1))
     assert single[1] == first[1] and single[0].random() == first[0].random()  # member 0: a single network's
     assert second[1] != first[1]
+
+
+def test_null_angles_are_seeded_per_dataset_and_permute_its_angles():
+    from exobench.cnn.baseline import CNN_DEFAULTS, null_angles
+
+    dataset = example_dataset(n_frames=10, size=33)
+    options = dict(CNN_DEFAULTS, null_permutations=3, own_image_radius=None)
+    first, again = null_angles(options, dataset), null_angles(options, dataset)
+    assert len(first) == 3 and all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert all(np.array_equal(np.sort(a), np.sort(dataset.angles)) for a in first)
+    other = null_angles(options, dataset.replace(dataset_id="2"))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert null_angles(CNN_DEFAULTS, dataset) == []
+    assert bl.load_params({"cnn": {"null_permutations": 2, "own_image_radius": None}}, "cnn")["cnn"]["null_permutations"] == 2
 
 
 def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
@@ -157,3 +174,29 @@ def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
     expected = inference.significance_map(real(averaged[0]), real(averaged[1]),
                                           **cb.calibration_options(params["cnn"], dataset.angles))
     np.testing.assert_array_equal(ensemble, expected)
+
+
+@needs_keras
+def test_null_permutations_add_permuted_angle_maps_to_the_null(phase, monkeypatch):
+    import exobench.cnn.baseline as cb
+    import exobench.cnn.inference as inference
+    from exobench.data.fits_io import read_dataset
+
+    folder, _ = phase
+    dataset = read_dataset(folder, "nirc2", "1")
+    params = bl.load_params(dict(FAST, cnn=dict(FAST["cnn"], null_permutations=2, own_image_radius=None)), "cnn")
+    seen, nulls = [], []
+    real_map, real_significance = inference.probability_map, inference.significance_map
+    monkeypatch.setattr(inference, "probability_map",
+                        lambda ds, model, **kw: seen.append((ds.angles, kw.get("flip_angles", False))) or
+                        real_map(ds, model, **kw))
+    monkeypatch.setattr(inference, "significance_map",
+                        lambda pmap, negative, **kw: nulls.append(negative) or real_significance(pmap, negative, **kw))
+    detmap = bl.get_baseline("cnn").detection_map(dataset, params)
+    permuted = cb.null_angles(params["cnn"], dataset)
+    # two networks (the default ensemble): the map, the flipped map, then each permutation's map
+    assert [flip for _, flip in seen] == [False, False, True, True, False, False, False, False]
+    for (angles, _), expected in zip(seen[4:], np.repeat(permuted, 2, axis=0)):
+        np.testing.assert_array_equal(angles, expected)
+    assert len(nulls) == 1 and len(nulls[0]) == 3 and nulls[0][0].flip_angles
+    assert detmap.shape == dataset.cube.shape[-2:] and np.all(np.isfinite(detmap))

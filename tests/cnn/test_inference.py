@@ -283,6 +283,47 @@ def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty
         significance_map(negative, hollow, standardise=True)
 
 
+def test_several_negative_maps_are_pooled_into_one_null():
+    import types
+
+    from exobench.cnn.inference import significance_map
+
+    one, mask, r = _annular_maps(np.random.default_rng(9), scales=(2.0, 1.0, 0.5))
+    fresh, first, second, third = one(), one(), one(), one()
+    for options in ({}, {"standardise": True}, {"by_annulus": True, "min_pixels": 300, "standardise": True}):
+        np.testing.assert_array_equal(significance_map(fresh, [first], **options),
+                                      significance_map(fresh, first, **options))
+    # brute force, raw probabilities on the whole map: the rate among the pooled negative pixels
+    pooled = significance_map(fresh, [first, second, third])
+    null = np.sort(np.concatenate([m.probability[m.mask] for m in (first, second, third)]))
+    inside = mask & (fresh.probability <= null[-1])
+    reached = null.size - np.searchsorted(null, fresh.probability[inside], side="left")
+    np.testing.assert_allclose(pooled[inside], -np.log10((reached + 1.0) / (null.size + 1.0)))
+    # a pooled null resolves rates that one map cannot: more distinct values, as fine as 1 / (3 N + 1)
+    assert np.unique(pooled[mask]).size > np.unique(significance_map(fresh, first)[mask]).size
+    with pytest.raises(ValueError, match="angles: the own-image exclusion needs one negative map, got 2"):
+        significance_map(fresh, [first, second], angles=[0.0, 10.0])
+    with pytest.raises(ValueError, match="negative: expected a negative map or several, got none"):
+        significance_map(fresh, [])
+    small = types.SimpleNamespace(probability=first.probability[:5, :5], mask=first.mask[:5, :5], annuli=first.annuli)
+    with pytest.raises(ValueError, match=r"negative: expected maps of shape \(\d+, \d+\), got \(5, 5\)"):
+        significance_map(fresh, [first, small])
+
+
+def test_permuted_angles_are_seeded_permutations_never_the_identity():
+    from exobench.cnn.inference import permuted_angles
+
+    angles = np.linspace(-20.0, 40.0, 7)
+    first = permuted_angles(angles, 20, random_state=3)
+    assert len(first) == 20
+    assert all(np.array_equal(np.sort(p), angles) and not np.array_equal(p, angles) for p in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, permuted_angles(angles, 20, random_state=3)))
+    two = permuted_angles([1.0, 2.0], 3, random_state=0)  # only one permutation is not the identity
+    assert all(p.tolist() == [2.0, 1.0] for p in two)
+    with pytest.raises(ValueError, match="angles: expected a 1D array of at least 2 angles"):
+        permuted_angles([1.0], 1)
+
+
 def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_normal_tail():
     from scipy.stats import norm
 

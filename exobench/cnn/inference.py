@@ -572,7 +572,7 @@ def _radius(shape):
 
 def _negative_maps(negative, pmap):
     """``negative`` as a non-empty list of maps of ``pmap``'s shape."""
-    nulls = [negative] if isinstance(negative, ProbabilityMap) or hasattr(negative, "probability") else list(negative)
+    nulls = [negative] if hasattr(negative, "probability") else list(negative)
     if not nulls:
         raise ValueError("negative: expected a negative map or several, got none")
     for null in nulls:

@@ -432,8 +432,6 @@ def _injected_patches(dataset, settings, noise, planes, pixels, separations, the
     # is then the flipped one of the negatives
     frames = planes(mlar_frames(injected, **settings.mlar_options()))
     patches = _augmented_turns(extract_patches(frames, pixels, noise.patch_size), settings, rng)
-    if len(near) == 0:
-        return patches, np.zeros((0,) + patches.shape[1:], dtype=patches.dtype)
     return patches, _augmented_turns(extract_patches(frames, near, noise.patch_size), settings, rng)
 
 

@@ -92,9 +92,7 @@ def _untimed_file(path):
     """
     import h5py
 
-    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
-    fcpl.set_obj_track_times(False)
-    fcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+    fcpl = _untimed_ordered(h5py.h5p.create(h5py.h5p.FILE_CREATE))
     fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
     fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)  # as h5py.File's own: closing closes every object
     fid = h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
@@ -105,10 +103,17 @@ def _untimed_group(parent, name):
     """A new group of ``parent`` that records creation order but no times."""
     import h5py
 
-    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
-    gcpl.set_obj_track_times(False)
-    gcpl.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+    gcpl = _untimed_ordered(h5py.h5p.create(h5py.h5p.GROUP_CREATE))
     return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
+
+
+def _untimed_ordered(plist):
+    """``plist`` (a file or group creation property list) set to record creation order, no times."""
+    import h5py
+
+    plist.set_obj_track_times(False)
+    plist.set_link_creation_order(h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED)
+    return plist
 
 
 def _checked_datasets(datasets):

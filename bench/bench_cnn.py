@@ -171,7 +171,8 @@ def run_cnn(public, options, model, alternative=None):
     """
     import math
 
-    from exobench.cnn.baseline import calibration_options, dataset_seeds, ensemble_members, label_settings
+    from exobench.cnn.baseline import (calibration_options, dataset_seeds, ensemble_members, label_settings,
+                                       null_maps)
     from exobench.cnn.inference import average_maps, probability_map, significance_map
     from exobench.cnn.labels import generate_samples
     from exobench.cnn.training import train_model
@@ -181,8 +182,8 @@ def run_cnn(public, options, model, alternative=None):
     other = None if alternative is None else dict(options, **alternative)
     for instrument, k in find_datasets(public):
         dataset = read_dataset(public, instrument, k)
-        pmaps, negatives, row = [], [], {"samples_s": 0.0, "train_s": 0.0, "maps_s": 0.0, "epochs": [],
-                                         "val_auc": [], "val_accuracy": []}
+        models, row = [], {"samples_s": 0.0, "train_s": 0.0, "maps_s": 0.0, "epochs": [], "val_auc": [],
+                           "val_accuracy": []}
         for member in ensemble_members(options):
             rng, seed = dataset_seeds(options["seed"], dataset, member["member"])
             t0 = time.perf_counter()
@@ -192,28 +193,24 @@ def run_cnn(public, options, model, alternative=None):
                                   batch_size=options["batch_size"], patience=options["patience"],
                                   learning_rate=options["learning_rate"], random_state=seed,
                                   threads=options["threads"])
-            t2 = time.perf_counter()
-            pmaps.append(probability_map(dataset, trained, threads=options["threads"]))
-            negatives.append(probability_map(dataset, trained, flip_angles=True, threads=options["threads"]))
-            t3 = time.perf_counter()
-            metrics = trained.metadata["metrics"]
             row["samples_s"] += t1 - t0
-            row["train_s"] += t2 - t1
-            row["maps_s"] += t3 - t2
+            row["train_s"] += time.perf_counter() - t1
             row["epochs"].append(trained.metadata["epochs_run"])
-            row["val_auc"].append(metrics["auc"])
-            row["val_accuracy"].append(metrics["accuracy"])
-        t3 = time.perf_counter()
-        pmap, negative = average_maps(pmaps), average_maps(negatives)
-        maps[instrument, k] = significance_map(pmap, negative, **calibration_options(options, dataset.angles))
+            row["val_auc"].append(trained.metadata["metrics"]["auc"])
+            row["val_accuracy"].append(trained.metadata["metrics"]["accuracy"])
+            models.append(trained)
+        t2 = time.perf_counter()
+        pmap = average_maps([probability_map(dataset, trained, threads=options["threads"]) for trained in models])
+        nulls = null_maps(dataset, models, options)
+        maps[instrument, k] = significance_map(pmap, nulls, **calibration_options(options, dataset.angles))
         masks[instrument, k] = pmap.mask
-        row["maps_s"] += time.perf_counter() - t3
+        row["maps_s"] += time.perf_counter() - t2
         if other is not None:
-            alternative_maps[instrument, k] = significance_map(pmap, negative,
+            alternative_maps[instrument, k] = significance_map(pmap, nulls,
                                                                **calibration_options(other, dataset.angles))
         rows.append(dict(row, dataset=f"{instrument}_{k}", shape=list(dataset.cube.shape), pixels=pmap.n_patches,
                          patches_per_s=patch_rate(trained, samples), device=trained.metadata["device"],
-                         networks=len(pmaps)))
+                         networks=len(models), null_maps=len(nulls)))
     out = {"maps": maps, "masks": masks, "threshold": -math.log10(options["fpr"]), "datasets": rows}
     if other is not None:
         out["alternative"] = {"maps": alternative_maps, "threshold": -math.log10(other["fpr"])}
@@ -422,7 +419,8 @@ def section(results, command, options, load, seconds):
              f"- exobench {exobench.__version__}. CNN options (the `cnn` baseline's): " +
              ", ".join(f"{k}={v}" for k, v in options.items() if k != "model") + ".",
              "- Detection maps: annular PCA = `pca-annular` baseline (S/N map, threshold 5); CNN = significance "
-             "map (-log10 of the per-pixel false-positive rate on the dataset's flipped-angle negative map, "
+             "map (-log10 of the per-pixel false-positive rate on the dataset's null: its flipped-angle negative map "
+             "and `null_permutations` maps derotated with seeded permutations of the angles, pooled; "
              "each annulus's logits first centred and scaled by that annulus's negatives when "
              "`standardise_annuli`, counted in groups of adjacent annuli of at least `calibration_pixels` "
              "negative pixels when that is set, else on the whole map; each pixel's null without the "
@@ -454,12 +452,12 @@ def section(results, command, options, load, seconds):
             lines += ["", bootstrap_line(r["bootstrap"])]
         lines += ["",
                   "| CNN model | dataset | cube | samples | training (epochs, val. AUC; per network) | "
-                  "maps (pixels) | network patches/s |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+                  "maps (pixels; null maps) | network patches/s |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
         for model, rows in r["timings"].items():
             for row in rows:
                 lines.append(f"| {model} | {row['dataset']} | {'x'.join(map(str, row['shape']))} | "
                              f"{row['samples_s']:.1f} s | {row['train_s']:.1f} s ({_each(row['epochs'], 'd')}, "
-                             f"{_each(row['val_auc'], '.3f')}) | {row['maps_s']:.1f} s ({row['pixels']}) | "
+                             f"{_each(row['val_auc'], '.3f')}) | {row['maps_s']:.1f} s ({row['pixels']}; {row.get('null_maps', 1)}) | "
                              f"{row['patches_per_s']:.0f} |")
         lines.append("")
     lines.append(END)

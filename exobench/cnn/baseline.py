@@ -10,19 +10,20 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
    stopping, seeded per dataset) -- or, with ``cnn: {model: PATH.keras}``, a
    pretrained model loaded from its file and no training;
 3. the probability map (:func:`exobench.cnn.inference.probability_map`) and
-   the same model's map of the residuals derotated with the negated angles,
-   where no companion adds up;
+   the null (:func:`null_maps`): the same model's maps of the residuals
+   derotated with the negated angles and with ``null_permutations`` seeded
+   permutations of the angles, where no companion adds up;
 4. the detection map: with ``detection_map: significance`` (default) each
-   probability becomes ``-log10`` of the share of that dataset's negative
+   probability becomes ``-log10`` of the share of that dataset's null
    pixels reaching it (:func:`exobench.cnn.inference.significance_map`),
    after each annulus's logits are centred and scaled by that annulus's own
    negatives (``standardise_annuli``: the inner annuli, where a few speckles
    make heavy tails, get their own scale, as an S/N gives them), the rate
    counted separately in groups of adjacent annuli of at least
-   ``calibration_pixels`` negative pixels (null: on the whole map), each pixel's
-   null without the negatives within ``own_image_radius`` FWHM of its own
-   image (where a source at that pixel smears to in the negative map: a bright
-   companion's smeared arc must not hide it), and above a group's largest
+   ``calibration_pixels`` pixels of each null map (null: on the whole map),
+   optionally each pixel's null without the negatives within
+   ``own_image_radius`` FWHM of its own image (where a source at that pixel
+   smears to in the flipped map; with that map alone), and above a group's largest
    negative the rate extrapolated as ``exp(-z)`` (``calibration_tail``), so
    that the one threshold
    ``-log10(fpr)`` of the phase means the same false-positive rate per pixel
@@ -47,7 +48,7 @@ from ..baseline import Baseline
 from .labels import LabelSettings
 
 __all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",
-           "ensemble_members", "label_settings", "null_angles"]
+           "ensemble_members", "label_settings", "null_angles", "null_maps"]
 
 #: A word of the seed of the null's angle permutations (apart from the samples' and training's seeds).
 _PERMUTATION_STREAM = 7919
@@ -73,9 +74,9 @@ CNN_DEFAULTS = {
     "fpr": 0.0002,
     "standardise_annuli": True,
     "calibration_tail": "exponential",
-    "calibration_pixels": 1500,
-    "own_image_radius": 1.0,
-    "null_permutations": 0,
+    "calibration_pixels": 7500,
+    "own_image_radius": None,
+    "null_permutations": 4,
     "seed": 0,
     "threads": 1,
 }
@@ -168,11 +169,25 @@ class CNNBaseline(Baseline, name="cnn"):
         pmap = average_maps([probability_map(dataset, model, **kwargs) for model in models])
         if params["detection_map"] == "probability":
             return pmap.probability
-        negative = average_maps([probability_map(dataset, model, flip_angles=True, **kwargs) for model in models])
-        nulls = [negative] + [average_maps([probability_map(dataset.replace(angles=angles), model, **kwargs)
-                                            for model in models])
-                              for angles in null_angles(options, dataset)]
-        return significance_map(pmap, nulls, **calibration_options(options, dataset.angles))
+        return significance_map(pmap, null_maps(dataset, models, options, progress=progress),
+                                **calibration_options(options, dataset.angles))
+
+
+def null_maps(dataset, models, options, *, progress=False):
+    """The null of ``dataset``'s map: its maps where no companion adds up, each averaged over ``models``.
+
+    The flipped-angle map first, then one map per :func:`null_angles`
+    permutation (``null_permutations``); for
+    :func:`~exobench.cnn.inference.significance_map`.
+    """
+    from .inference import average_maps, probability_map
+
+    def averaged(data, **flip):
+        return average_maps([probability_map(data, model, threads=options["threads"], progress=progress, **flip)
+                             for model in models])
+
+    return [averaged(dataset, flip_angles=True)] + [averaged(dataset.replace(angles=angles))
+                                                    for angles in null_angles(options, dataset)]
 
 
 def null_angles(options, dataset):
@@ -182,8 +197,8 @@ def null_angles(options, dataset):
     --------
     >>> from exobench.examples import example_dataset
     >>> ds = example_dataset(n_frames=10, size=33)
-    >>> len(null_angles(dict(CNN_DEFAULTS, null_permutations=3), ds)), null_angles(CNN_DEFAULTS, ds)
-    (3, [])
+    >>> len(null_angles(CNN_DEFAULTS, ds)), null_angles(dict(CNN_DEFAULTS, null_permutations=0), ds)
+    (4, [])
     """
     from .inference import permuted_angles
 

@@ -63,7 +63,7 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"variance": "all"}}, "cnn: variance: expected one of 'total', 'above-median'"),
                            ({"cnn": {"matched_filter": "yes"}}, "cnn: matched_filter: expected true or false"),
                            ({"cnn": {"null_permutations": -1}}, "cnn: null_permutations: expected an integer >= 0"),
-                           ({"cnn": {"null_permutations": 2}},
+                           ({"cnn": {"null_permutations": 2, "own_image_radius": 1.0}},
                             "cnn: null_permutations: the permuted-angle maps need own_image_radius: null"),
                            ({"cnn": {"near_fraction": 2}},
                             r"cnn: near_fraction: expected a number in \[0, 1\], got 2"),
@@ -101,8 +101,8 @@ def test_null_angles_are_seeded_per_dataset_and_permute_its_angles():
     assert all(np.array_equal(np.sort(a), np.sort(dataset.angles)) for a in first)
     other = null_angles(options, dataset.replace(dataset_id="2"))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
-    assert null_angles(CNN_DEFAULTS, dataset) == []
-    assert bl.load_params({"cnn": {"null_permutations": 2, "own_image_radius": None}}, "cnn")["cnn"]["null_permutations"] == 2
+    assert null_angles(dict(CNN_DEFAULTS, null_permutations=0), dataset) == []
+    assert bl.load_params({"cnn": {"null_permutations": 2}}, "cnn")["cnn"]["null_permutations"] == 2
 
 
 def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
@@ -169,9 +169,10 @@ def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
     real = inference.average_maps
     monkeypatch.setattr(inference, "average_maps", lambda maps: averaged.append(list(maps)) or real(maps))
     ensemble = cls.detection_map(dataset, params)
-    assert [len(maps) for maps in averaged] == [2, 2]  # the map and the negative map, two networks each
+    # the map, the flipped map and the default null_permutations' maps, two networks each
+    assert [len(maps) for maps in averaged] == [2] * (2 + params["cnn"]["null_permutations"])
     assert [m.flip_angles for m in averaged[1]] == [True, True]
-    expected = inference.significance_map(real(averaged[0]), real(averaged[1]),
+    expected = inference.significance_map(real(averaged[0]), [real(maps) for maps in averaged[1:]],
                                           **cb.calibration_options(params["cnn"], dataset.angles))
     np.testing.assert_array_equal(ensemble, expected)
 

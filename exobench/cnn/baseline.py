@@ -77,6 +77,7 @@ CNN_DEFAULTS = {
     "calibration_pixels": 7500,
     "own_image_radius": None,
     "null_permutations": 4,
+    "permutation_kind": "reversed-runs",
     "seed": 0,
     "threads": 1,
 }
@@ -151,6 +152,8 @@ class CNNBaseline(Baseline, name="cnn"):
 #            null_permutations: that many maps of the residuals derotated with seeded permutations
 #            of the angles (a companion smears) join the flipped-angle map in the null: more
 #            negatives, finer rates (needs own_image_radius: null; 0: the flipped map alone);
+#            permutation_kind: reversed-runs (runs of consecutive frames, each reversed,
+#            shuffled: neighbouring frames keep neighbouring angles, as in the real map) or random;
 #            seed: of every draw (per dataset: seed, instrument, dataset id);
 #            threads: CPU threads of torch (null: torch's default).
 # detection_map: significance (-log10 of the per-pixel false-positive rate on the dataset's
@@ -207,7 +210,8 @@ def null_angles(options, dataset):
         return []
     words = [int(options["seed"]), zlib.crc32(dataset.instrument.encode()),
              zlib.crc32(str(dataset.dataset_id).encode()), _PERMUTATION_STREAM]
-    return permuted_angles(dataset.angles, count, random_state=np.random.SeedSequence(words))
+    return permuted_angles(dataset.angles, count, kind=options["permutation_kind"],
+                           random_state=np.random.SeedSequence(words))
 
 
 def ensemble_members(options):
@@ -342,6 +346,7 @@ def _check_cnn(options, where):
     if options["own_image_radius"] is not None:
         _fraction(options["own_image_radius"], f"{where}: own_image_radius", 0.0, math.inf)
     _integer(options["null_permutations"], f"{where}: null_permutations", 0)
+    _check_permutation_kind(options["permutation_kind"], where)
     if options["null_permutations"] and options["own_image_radius"] is not None:
         raise ValueError(f"{where}: null_permutations: the permuted-angle maps need own_image_radius: null "
                          f"(the own image is defined on the flipped-angle map alone)")
@@ -369,6 +374,13 @@ def _check_tail(options, where):
         raise ValueError(f"{where}: calibration_tail: expected one of {', '.join(SIGNIFICANCE_TAILS)}, got {tail!r}")
     if tail == "normal" and not options["standardise_annuli"]:
         raise ValueError(f"{where}: calibration_tail: 'normal' needs standardise_annuli: true (its z-scores)")
+
+
+def _check_permutation_kind(kind, where):
+    from .inference import PERMUTATION_KINDS
+
+    if kind not in PERMUTATION_KINDS:
+        raise ValueError(f"{where}: permutation_kind: expected one of {', '.join(PERMUTATION_KINDS)}, got {kind!r}")
 
 
 def _integer(value, label, low):

@@ -310,18 +310,41 @@ def test_several_negative_maps_are_pooled_into_one_null():
         significance_map(fresh, [first, small])
 
 
-def test_permuted_angles_are_seeded_permutations_never_the_identity():
+@pytest.mark.parametrize("kind", ["reversed-runs", "random"])
+def test_permuted_angles_are_seeded_distinct_permutations_never_the_identity(kind):
     from exobench.cnn.inference import permuted_angles
 
-    angles = np.linspace(-20.0, 40.0, 7)
-    first = permuted_angles(angles, 20, random_state=3)
-    assert len(first) == 20
+    angles = np.linspace(-20.0, 40.0, 9)
+    first = permuted_angles(angles, 12, kind=kind, random_state=3)
+    assert len(first) == 12
     assert all(np.array_equal(np.sort(p), angles) and not np.array_equal(p, angles) for p in first)
-    assert all(np.array_equal(a, b) for a, b in zip(first, permuted_angles(angles, 20, random_state=3)))
-    two = permuted_angles([1.0, 2.0], 3, random_state=0)  # only one permutation is not the identity
+    assert len({tuple(p) for p in first}) == 12  # distinct while the frames allow it
+    assert all(np.array_equal(a, b) for a, b in zip(first, permuted_angles(angles, 12, kind=kind, random_state=3)))
+    two = permuted_angles([1.0, 2.0], 3, kind=kind, random_state=0)  # only one permutation is not the identity
     assert all(p.tolist() == [2.0, 1.0] for p in two)
+
+
+def test_reversed_runs_keep_neighbouring_frames_at_neighbouring_angles():
+    from exobench.cnn.inference import permuted_angles
+
+    angles = np.arange(30.0)  # angle = frame index: the angles' steps show the runs
+    for order in permuted_angles(angles, 50, random_state=7):
+        steps = np.diff(order)
+        breaks = np.flatnonzero(steps != -1.0)  # inside a run, each frame gets the previous angle
+        runs = np.split(order, breaks + 1)
+        assert 1 <= len(runs) <= 5 and min(len(run) for run in runs) >= 2
+        # a companion's frames sweep an arc around it: the angle differences span both signs
+        offsets = order - angles
+        assert offsets.min() < 0 < offsets.max()
+
+
+def test_permuted_angles_reject_bad_input():
+    from exobench.cnn.inference import permuted_angles
+
     with pytest.raises(ValueError, match="angles: expected a 1D array of at least 2 angles"):
         permuted_angles([1.0], 1)
+    with pytest.raises(ValueError, match="kind: expected one of reversed-runs, random, got 'blocks'"):
+        permuted_angles([1.0, 2.0], 1, kind="blocks")
 
 
 def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_normal_tail():

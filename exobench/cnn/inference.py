@@ -631,8 +631,8 @@ def permuted_angles(angles, count, *, kind="reversed-runs", random_state=None):
         neighbouring frames keep neighbouring angles (a residual that lives over
         a few frames becomes an arc, as in the real map) while a companion's
         frames sweep an arc around it. ``random``: any permutation; it scatters
-        such residuals into blobs (a heavier-tailed null) and leaves the
-        companion a faint ghost (two random angles often differ little).
+        such residuals into blobs and leaves each companion a faint ghost at
+        its place (two random angles often differ little).
         Distinct where the frames allow that many.
     random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
 

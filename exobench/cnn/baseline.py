@@ -77,7 +77,7 @@ CNN_DEFAULTS = {
     "calibration_pixels": 7500,
     "own_image_radius": None,
     "null_permutations": 4,
-    "permutation_kind": "reversed-runs",
+    "permutation_kind": "random",
     "seed": 0,
     "threads": 1,
 }
@@ -152,8 +152,8 @@ class CNNBaseline(Baseline, name="cnn"):
 #            null_permutations: that many maps of the residuals derotated with seeded permutations
 #            of the angles (a companion smears) join the flipped-angle map in the null: more
 #            negatives, finer rates (needs own_image_radius: null; 0: the flipped map alone);
-#            permutation_kind: reversed-runs (runs of consecutive frames, each reversed,
-#            shuffled: neighbouring frames keep neighbouring angles, as in the real map) or random;
+#            permutation_kind: random (any permutation) or reversed-runs (runs of consecutive
+#            frames, each reversed, shuffled: neighbouring frames keep neighbouring angles);
 #            seed: of every draw (per dataset: seed, instrument, dataset id);
 #            threads: CPU threads of torch (null: torch's default).
 # detection_map: significance (-log10 of the per-pixel false-positive rate on the dataset's

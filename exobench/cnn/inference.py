@@ -609,12 +609,12 @@ def _standardised(pmap, nulls):
 
 
 #: Kinds of :func:`permuted_angles`.
-PERMUTATION_KINDS = ("reversed-runs", "random")
+PERMUTATION_KINDS = ("random", "reversed-runs")
 #: Most runs of a ``reversed-runs`` permutation, and the fewest frames in one.
 _MAX_RUNS, _MIN_RUN = 5, 2
 
 
-def permuted_angles(angles, count, *, kind="reversed-runs", random_state=None):
+def permuted_angles(angles, count, *, kind="random", random_state=None):
     """``count`` seeded permutations of ``angles``, none the identity: derotated with them, a
     dataset's companions smear (each frame turned by another frame's angle) while the noise keeps
     its statistics (the same set of rotations), so their maps are further negatives for
@@ -625,14 +625,14 @@ def permuted_angles(angles, count, *, kind="reversed-runs", random_state=None):
     angles : array_like, shape (t,)
         The frames' derotation angles, in time order.
     count : int
-    kind : {"reversed-runs", "random"}
-        ``reversed-runs``: the frames cut into 1 to 5 runs of consecutive frames
-        (at least 2 each), each run's angles reversed and the runs shuffled, so
-        neighbouring frames keep neighbouring angles (a residual that lives over
-        a few frames becomes an arc, as in the real map) while a companion's
-        frames sweep an arc around it. ``random``: any permutation; it scatters
-        such residuals into blobs and leaves each companion a faint ghost at
-        its place (two random angles often differ little).
+    kind : {"random", "reversed-runs"}
+        ``random``: any permutation; it scatters a residual that lives over a
+        few frames into blobs, and leaves each companion a faint ghost at its
+        place (two random angles often differ little). ``reversed-runs``: the
+        frames cut into 1 to 5 runs of consecutive frames (at least 2 each),
+        each run's angles reversed and the runs shuffled, so neighbouring
+        frames keep neighbouring angles (such a residual stays an arc, as in
+        the real map) while a companion's frames sweep an arc, with no ghost.
         Distinct where the frames allow that many.
     random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
 
@@ -642,9 +642,9 @@ def permuted_angles(angles, count, *, kind="reversed-runs", random_state=None):
 
     Examples
     --------
-    >>> [p.tolist() for p in permuted_angles([0.0, 10.0, 20.0], 2, kind="random", random_state=0)]
+    >>> [p.tolist() for p in permuted_angles([0.0, 10.0, 20.0], 2, random_state=0)]
     [[20.0, 0.0, 10.0], [20.0, 10.0, 0.0]]
-    >>> permuted_angles([0.0, 10.0, 20.0, 30.0], 1, random_state=0)[0].tolist()
+    >>> permuted_angles([0.0, 10.0, 20.0, 30.0], 1, kind="reversed-runs", random_state=0)[0].tolist()
     [10.0, 0.0, 30.0, 20.0]
     """
     angles = np.asarray(angles, dtype=np.float64)

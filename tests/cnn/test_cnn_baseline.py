@@ -66,7 +66,7 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"null_permutations": 2, "own_image_radius": 1.0}},
                             "cnn: null_permutations: the permuted-angle maps need own_image_radius: null"),
                            ({"cnn": {"permutation_kind": "blocks"}},
-                            "cnn: permutation_kind: expected one of reversed-runs, random, got 'blocks'"),
+                            "cnn: permutation_kind: expected one of random, reversed-runs, got 'blocks'"),
                            ({"cnn": {"near_fraction": 2}},
                             r"cnn: near_fraction: expected a number in \[0, 1\], got 2"),
                            ({"cnn": {"delta": -1}}, r"cnn: delta: expected a rotation threshold >= 0 \(FWHM of arc\) "
@@ -104,9 +104,9 @@ def test_null_angles_are_seeded_per_dataset_and_permute_its_angles():
     other = null_angles(options, dataset.replace(dataset_id="2"))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
     assert null_angles(dict(CNN_DEFAULTS, null_permutations=0), dataset) == []
-    scattered = null_angles(dict(options, permutation_kind="random"), dataset)
-    assert all(np.array_equal(np.sort(a), np.sort(dataset.angles)) for a in scattered)
-    assert not all(np.array_equal(a, b) for a, b in zip(first, scattered))
+    runs = null_angles(dict(options, permutation_kind="reversed-runs"), dataset)
+    assert all(np.array_equal(np.sort(a), np.sort(dataset.angles)) for a in runs)
+    assert not all(np.array_equal(a, b) for a, b in zip(first, runs))
     assert bl.load_params({"cnn": {"null_permutations": 2}}, "cnn")["cnn"]["null_permutations"] == 2
 
 

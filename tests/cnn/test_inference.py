@@ -328,7 +328,7 @@ def test_reversed_runs_keep_neighbouring_frames_at_neighbouring_angles():
     from exobench.cnn.inference import permuted_angles
 
     angles = np.arange(30.0)  # angle = frame index: the angles' steps show the runs
-    for order in permuted_angles(angles, 50, random_state=7):
+    for order in permuted_angles(angles, 50, kind="reversed-runs", random_state=7):
         steps = np.diff(order)
         breaks = np.flatnonzero(steps != -1.0)  # inside a run, each frame gets the previous angle
         runs = np.split(order, breaks + 1)
@@ -343,7 +343,7 @@ def test_permuted_angles_reject_bad_input():
 
     with pytest.raises(ValueError, match="angles: expected a 1D array of at least 2 angles"):
         permuted_angles([1.0], 1)
-    with pytest.raises(ValueError, match="kind: expected one of reversed-runs, random, got 'blocks'"):
+    with pytest.raises(ValueError, match="kind: expected one of random, reversed-runs, got 'blocks'"):
         permuted_angles([1.0, 2.0], 1, kind="blocks")
 
 

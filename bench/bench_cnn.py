@@ -171,9 +171,9 @@ def run_cnn(public, options, model, alternative=None):
     """
     import math
 
-    from exobench.cnn.baseline import (calibration_options, dataset_seeds, ensemble_members, label_settings,
-                                       null_maps)
-    from exobench.cnn.inference import average_maps, probability_map, significance_map
+    from exobench.cnn.baseline import (calibration_options, dataset_seeds, ensemble_map, ensemble_members,
+                                       label_settings, null_maps)
+    from exobench.cnn.inference import significance_map
     from exobench.cnn.labels import generate_samples
     from exobench.cnn.training import train_model
     from exobench.data.fits_io import find_datasets, read_dataset
@@ -200,7 +200,7 @@ def run_cnn(public, options, model, alternative=None):
             row["val_accuracy"].append(trained.metadata["metrics"]["accuracy"])
             models.append(trained)
         t2 = time.perf_counter()
-        pmap = average_maps([probability_map(dataset, trained, threads=options["threads"]) for trained in models])
+        pmap = ensemble_map(dataset, models, options)
         nulls = null_maps(dataset, models, options)
         maps[instrument, k] = significance_map(pmap, nulls, **calibration_options(options, dataset.angles))
         masks[instrument, k] = pmap.mask
@@ -457,7 +457,7 @@ def section(results, command, options, load, seconds):
             for row in rows:
                 lines.append(f"| {model} | {row['dataset']} | {'x'.join(map(str, row['shape']))} | "
                              f"{row['samples_s']:.1f} s | {row['train_s']:.1f} s ({_each(row['epochs'], 'd')}, "
-                             f"{_each(row['val_auc'], '.3f')}) | {row['maps_s']:.1f} s ({row['pixels']}; {row.get('null_maps', 1)}) | "
+                             f"{_each(row['val_auc'], '.3f')}) | {row['maps_s']:.1f} s ({row['pixels']}; {row['null_maps']}) | "
                              f"{row['patches_per_s']:.0f} |")
         lines.append("")
     lines.append(END)

@@ -48,7 +48,7 @@ from ..baseline import Baseline
 from .labels import LabelSettings
 
 __all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",
-           "ensemble_members", "label_settings", "null_angles", "null_maps"]
+           "ensemble_map", "ensemble_members", "label_settings", "null_angles", "null_maps"]
 
 #: A word of the seed of the null's angle permutations (apart from the samples' and training's seeds).
 _PERMUTATION_STREAM = 7919
@@ -164,12 +164,11 @@ class CNNBaseline(Baseline, name="cnn"):
 
     @classmethod
     def detection_map(cls, dataset, params, *, progress=False):
-        from .inference import average_maps, probability_map, significance_map
+        from .inference import significance_map
 
         options = params["cnn"]
-        kwargs = {"threads": options["threads"], "progress": progress}
         models = [_model_for(dataset, member, progress) for member in ensemble_members(options)]
-        pmap = average_maps([probability_map(dataset, model, **kwargs) for model in models])
+        pmap = ensemble_map(dataset, models, options, progress=progress)
         if params["detection_map"] == "probability":
             return pmap.probability
         return significance_map(pmap, null_maps(dataset, models, options, progress=progress),
@@ -183,14 +182,17 @@ def null_maps(dataset, models, options, *, progress=False):
     permutation (``null_permutations``); for
     :func:`~exobench.cnn.inference.significance_map`.
     """
+    flipped = ensemble_map(dataset, models, options, flip_angles=True, progress=progress)
+    return [flipped] + [ensemble_map(dataset.replace(angles=angles), models, options, progress=progress)
+                        for angles in null_angles(options, dataset)]
+
+
+def ensemble_map(dataset, models, options, *, flip_angles=False, progress=False):
+    """The probability map of ``dataset`` by each of ``models``, averaged in log odds."""
     from .inference import average_maps, probability_map
 
-    def averaged(data, **flip):
-        return average_maps([probability_map(data, model, threads=options["threads"], progress=progress, **flip)
-                             for model in models])
-
-    return [averaged(dataset, flip_angles=True)] + [averaged(dataset.replace(angles=angles))
-                                                    for angles in null_angles(options, dataset)]
+    return average_maps([probability_map(dataset, model, flip_angles=flip_angles, threads=options["threads"],
+                                         progress=progress) for model in models])
 
 
 def null_angles(options, dataset):

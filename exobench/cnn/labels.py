@@ -53,8 +53,8 @@ from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
 from ..algorithms.base import one_blas_thread
-from .features import (DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, matched_filter_snr,
-                       mlar_frames, stacked_planes)
+from .features import (DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, holdout_mask,
+                       matched_filter_snr, mlar_frames, stacked_planes, training_azimuths)
 
 __all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
            "dataset_checksum"]
@@ -95,6 +95,12 @@ class LabelSettings:
         its patch's central pixel when augmenting (0.5: any pixel phase).
     rotations : bool
         Random quarter turns of the patches when augmenting.
+    mirrors : bool
+        Also mirror half of the patches (transposed, before their turn) when
+        augmenting with rotations: the eight symmetries of the square instead
+        of four. A network then meets both handednesses of the residuals' arcs:
+        the flipped-angle frames it trains on derotate the pupil's speckles one
+        way round, the dataset's own frames the other way.
     mixed_fraction : float
         Fraction of the negatives made of two patches (sum divided by sqrt(2)).
     flipped_positives : bool
@@ -134,6 +140,12 @@ class LabelSettings:
         correlated with the PSF's core, over the annulus noise of the dataset's
         companion-free flipped-angle frames): patches of ``2 * n_levels``
         planes. False: SODINN's ``n_levels`` planes.
+    holdout : bool
+        Cut every sample (companions, negatives) from the training sectors of
+        :func:`~exobench.cnn.features.holdout_mask` only, so that the
+        flipped-angle map of the other sectors is a null the network has not
+        seen (the ``cnn`` baseline's ``calibration_holdout``). False: from
+        anywhere in the annuli.
 
     Examples
     --------
@@ -154,6 +166,7 @@ class LabelSettings:
     augment: bool = True
     shifts: float = 0.5
     rotations: bool = True
+    mirrors: bool = False
     mixed_fraction: float = 0.25
     flipped_positives: bool = True
     spacing: float = 1.5
@@ -164,6 +177,7 @@ class LabelSettings:
     collapse: str = "median"
     derotation: str = "bilinear"
     matched_filter: bool = False
+    holdout: bool = False
 
     def __post_init__(self):
         n = self.n_samples
@@ -175,7 +189,7 @@ class LabelSettings:
             raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
         object.__setattr__(self, "snr_band", band)
         object.__setattr__(self, "levels", _checked_levels(self.levels))
-        for name in ("augment", "rotations", "flipped_positives", "matched_filter"):
+        for name in ("augment", "rotations", "mirrors", "flipped_positives", "matched_filter", "holdout"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
             object.__setattr__(self, name, bool(getattr(self, name)))
@@ -325,13 +339,14 @@ def _generate(dataset, settings, rng, progress):
     n_half = settings.n_samples // 2
     noise = mlar_frames(dataset, flip_angles=True, **settings.mlar_options())
     planes = _Planes(noise, dataset.psf if settings.matched_filter else None)
+    allowed = _sample_mask(noise, settings)
     with _progress_bar(n_half, progress) as bar:
-        positives, near = _positives(dataset, noise, planes, settings, rng, n_half, bar)
+        positives, near = _positives(dataset, noise, planes, settings, rng, n_half, bar, allowed)
     # the near-companion negatives take the places of flipped-angle ones in their companion's annulus
     n_annuli = len(noise.annuli)
     counts = (np.bincount(_annulus_index(noise, positives["positions"]), minlength=n_annuli)
               - np.bincount(near.pop("companion_annulus"), minlength=n_annuli))
-    negatives = _negatives(noise, planes(noise), counts, settings, rng)
+    negatives = _negatives(noise, planes(noise), counts, settings, rng, allowed)
     order = rng.permutation(settings.n_samples)
     merged = {key: np.concatenate([positives[key], near[key], negatives[key]])[order] for key in positives}
     return LabelledSamples(
@@ -339,6 +354,13 @@ def _generate(dataset, settings, rng, progress):
         separations=merged["separations"].astype(np.float64), fluxes=merged["fluxes"].astype(np.float64),
         snr=merged["snr"].astype(np.float64), settings=settings, dataset_checksum=dataset_checksum(dataset),
         levels=noise.levels, fwhm=noise.fwhm)
+
+
+def _sample_mask(noise, settings):
+    """The pixels samples may be centred on: the processed ones, of the training sectors with ``holdout``."""
+    if not settings.holdout:
+        return noise.mask
+    return noise.mask & ~holdout_mask(noise.mask.shape, center=noise.center)
 
 
 # -- positives -------------------------------------------------------------------------------
@@ -361,12 +383,12 @@ class _Planes:
         return stacked_planes(mlar, self.psf, noise=self.scale)
 
 
-def _positives(dataset, noise, planes, settings, rng, count, bar):
+def _positives(dataset, noise, planes, settings, rng, count, bar, allowed):
     """``count`` positive samples, several companions per injected cube."""
     flux_per_snr = _flux_per_snr(dataset, noise, settings.flipped_positives)
     parts, near_parts, done, empty = [], [], 0, 0
     while done < count:
-        pixels, xy = _trial_positions(noise, settings, rng)
+        pixels, xy = _trial_positions(noise, settings, rng, allowed)
         if len(pixels) == 0:
             empty += 1
             if empty > 20:
@@ -378,7 +400,7 @@ def _positives(dataset, noise, planes, settings, rng, count, bar):
         fluxes = snr * flux_per_snr(separations)
         # near-companion negatives: as many, over the cubes, as near_fraction of the positives so far
         wanted = int(round(settings.near_fraction * (done + len(pixels)))) - int(round(settings.near_fraction * done))
-        near = _near_pixels(noise, settings, pixels, xy, wanted, rng)
+        near = _near_pixels(noise, settings, pixels, xy, wanted, rng, allowed)
         patches, near_patches = _injected_patches(dataset, settings, noise, planes, pixels, separations, thetas,
                                                   fluxes, near[0], rng)
         parts.append({"x": patches, "positions": pixels, "separations": separations, "fluxes": fluxes, "snr": snr})
@@ -390,12 +412,12 @@ def _positives(dataset, noise, planes, settings, rng, count, bar):
     return merged, _near_samples(noise, near_parts)
 
 
-def _near_pixels(noise, settings, pixels, xy, wanted, rng):
+def _near_pixels(noise, settings, pixels, xy, wanted, rng, allowed):
     """Up to ``wanted`` pixels ``near_offsets`` FWHM from the first companions (at ``xy``, on ``pixels``).
 
     Each pixel is at least ``near_offsets[0]`` FWHM from every companion of the
-    cube and its patch fits the frame (a few draws per companion, else none
-    for it). Returns ``(pixels, annulus of their companion)``.
+    cube and its patch fits the frame on an ``allowed`` pixel (a few draws per
+    companion, else none for it). Returns ``(pixels, annulus of their companion)``.
     """
     low, high = (v * noise.fwhm for v in settings.near_offsets)
     near, annuli = [], []
@@ -403,8 +425,8 @@ def _near_pixels(noise, settings, pixels, xy, wanted, rng):
         for _ in range(8):
             radius, angle = rng.uniform(low, high), rng.uniform(0.0, 2.0 * np.pi)
             pixel = np.round(xy[index] + radius * np.array([np.cos(angle), np.sin(angle)])).astype(np.int64)
-            inside = (0 <= pixel[0] < noise.mask.shape[1]) and (0 <= pixel[1] < noise.mask.shape[0])
-            if inside and noise.mask[pixel[1], pixel[0]] and np.hypot(*(xy - pixel).T).min() >= low:
+            inside = (0 <= pixel[0] < allowed.shape[1]) and (0 <= pixel[1] < allowed.shape[0])
+            if inside and allowed[pixel[1], pixel[0]] and np.hypot(*(xy - pixel).T).min() >= low:
                 near.append(pixel)
                 annuli.append(_annulus_index(noise, pixels[index:index + 1])[0])
                 break
@@ -435,28 +457,33 @@ def _injected_patches(dataset, settings, noise, planes, pixels, separations, the
     return patches, _augmented_turns(extract_patches(frames, near, noise.patch_size), settings, rng)
 
 
-def _trial_positions(noise, settings, rng):
+def _trial_positions(noise, settings, rng, allowed):
     """Companion positions for one injected cube: ``(pixels, xy)``, in random order.
 
     Per annulus, as many companions as fit its mid circle at ``spacing`` patch
-    sizes apart, at equally spaced azimuths from a random start and radii
-    uniform in area; kept when their pixel's patch fits the frame and they are
-    ``spacing`` patch sizes from every companion kept before (random order).
+    sizes apart (its training half with ``holdout``), at equally spaced
+    azimuths from a random start and radii uniform in area; kept when their
+    pixel is ``allowed`` (its patch fits the frame) and they are ``spacing``
+    patch sizes from every companion kept before (random order).
     """
     distance = settings.spacing * noise.patch_size
+    share = 0.5 if settings.holdout else 1.0
     radii, thetas = [], []
     for inner, outer in noise.annuli:
-        count = max(1, int(2 * np.pi * 0.5 * (inner + outer) // max(distance, 1e-9)))
-        thetas.append(rng.uniform(0.0, 360.0) + 360.0 * np.arange(count) / count)
+        count = max(1, int(share * 2 * np.pi * 0.5 * (inner + outer) // max(distance, 1e-9)))
+        if settings.holdout:
+            thetas.append(training_azimuths(rng.uniform(0.0, 180.0), count))
+        else:
+            thetas.append(rng.uniform(0.0, 360.0) + 360.0 * np.arange(count) / count)
         radii.append(np.sqrt(rng.uniform(inner**2, outer**2, size=count)))
     x, y = polar_to_cartesian(np.concatenate(radii), np.concatenate(thetas), center=noise.center)
     pixels = np.stack([np.round(x), np.round(y)], axis=1).astype(np.int64)
     order = rng.permutation(len(pixels))
     offsets = rng.uniform(-settings.shifts, settings.shifts, size=(len(pixels), 2))
     pixels, offsets = pixels[order], offsets[order]
-    ny, nx = noise.mask.shape
+    ny, nx = allowed.shape
     fits = (pixels[:, 0] >= 0) & (pixels[:, 0] < nx) & (pixels[:, 1] >= 0) & (pixels[:, 1] < ny)
-    fits[fits] = noise.mask[pixels[fits, 1], pixels[fits, 0]]
+    fits[fits] = allowed[pixels[fits, 1], pixels[fits, 0]]
     kept = []
     for index in np.flatnonzero(fits):
         if all(np.hypot(*(pixels[index] - pixels[j])) >= distance for j in kept):
@@ -491,9 +518,10 @@ def _flux_per_snr(dataset, noise, flipped):
 # -- negatives -------------------------------------------------------------------------------
 
 
-def _negatives(noise, frames, counts, settings, rng):
-    """Per annulus, ``counts[j]`` negative patches of the flipped-angle ``frames`` (planes of ``noise``)."""
-    pixels = np.stack(np.nonzero(noise.mask)[::-1], axis=1).astype(np.int64)  # (x, y), row-major
+def _negatives(noise, frames, counts, settings, rng, allowed):
+    """Per annulus, ``counts[j]`` negative patches of the flipped-angle ``frames`` (planes of ``noise``)
+    centred on ``allowed`` pixels."""
+    pixels = np.stack(np.nonzero(allowed)[::-1], axis=1).astype(np.int64)  # (x, y), row-major
     annulus = _annulus_index(noise, pixels)
     first, second, mixed = [], [], []
     for j, count in enumerate(counts):
@@ -527,10 +555,15 @@ def _negatives(noise, frames, counts, settings, rng):
 
 
 def _augmented_turns(patches, settings, rng):
-    """Each patch turned by a random multiple of 90 degrees (when augmenting with rotations)."""
+    """Each patch turned by a random multiple of 90 degrees (when augmenting with rotations), half of them
+    mirrored first (with ``mirrors``)."""
     if not (settings.augment and settings.rotations) or len(patches) == 0:
         return patches
     turns = rng.integers(0, 4, size=len(patches))
+    if settings.mirrors:
+        mirrored = rng.random(len(patches)) < 0.5
+        patches = patches.copy()
+        patches[mirrored] = np.swapaxes(patches[mirrored], -2, -1)
     out = patches.copy()
     for k in (1, 2, 3):
         chosen = turns == k

@@ -420,7 +420,6 @@ def section(results, command, options, load, seconds):
              ", ".join(f"{k}={v}" for k, v in options.items() if k != "model") + ".",
              "- Detection maps: annular PCA = `pca-annular` baseline (S/N map, threshold 5); CNN = significance "
              "map (-log10 of the per-pixel false-positive rate on the dataset's null: its flipped-angle negative map "
-             "(with `calibration_holdout`, its two quarters of the frame that no training sample came from) "
              "and `null_permutations` maps derotated with seeded permutations of the angles, pooled; "
              "each annulus's logits first centred and scaled by that annulus's negatives when "
              "`standardise_annuli`, counted in groups of adjacent annuli of at least `calibration_pixels` "

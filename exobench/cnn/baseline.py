@@ -36,7 +36,6 @@ need it; :meth:`CNNBaseline.unavailable_reason` says what to install.
 """
 
 import copy
-import dataclasses
 import functools
 import math
 import numbers
@@ -46,7 +45,6 @@ import zlib
 import numpy as np
 
 from ..baseline import Baseline
-from .features import holdout_mask
 from .labels import LabelSettings
 
 __all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",
@@ -77,7 +75,6 @@ CNN_DEFAULTS = {
     "standardise_annuli": True,
     "calibration_tail": "exponential",
     "calibration_pixels": 7500,
-    "calibration_holdout": False,
     "mirrors": False,
     "own_image_radius": None,
     "null_permutations": 4,
@@ -152,9 +149,7 @@ class CNNBaseline(Baseline, name="cnn"):
 #            normal (needs standardise_annuli; lighter: more detections and false positives);
 #            calibration_pixels: the
 #            map is calibrated separately in groups of adjacent annuli (from the star outwards) of
-#            at least this many negative pixels (null: the whole map at once); calibration_holdout:
-#            the samples come from two opposite quarters of the frame only, and the null keeps the
-#            flipped-angle map of the other two (noise the network has not trained on); own_image_radius:
+#            at least this many negative pixels (null: the whole map at once); own_image_radius:
 #            each pixel's null leaves out the negatives within this many FWHM of its own image in
 #            the negative map (where a source there smears to; null: keep them all);
 #            null_permutations: that many maps of the residuals derotated with seeded permutations
@@ -186,15 +181,11 @@ class CNNBaseline(Baseline, name="cnn"):
 def null_maps(dataset, models, options, *, progress=False):
     """The null of ``dataset``'s map: its maps where no companion adds up, each averaged over ``models``.
 
-    The flipped-angle map first (with ``calibration_holdout``, its held-out
-    sectors alone, :func:`~exobench.cnn.features.holdout_mask`), then one map
-    per :func:`null_angles` permutation (``null_permutations``); for
+    The flipped-angle map first, then one map per :func:`null_angles`
+    permutation (``null_permutations``); for
     :func:`~exobench.cnn.inference.significance_map`.
     """
     flipped = ensemble_map(dataset, models, options, flip_angles=True, progress=progress)
-    if options["calibration_holdout"]:
-        # the training sectors' negatives are in-sample: the network scores them lower than new noise
-        flipped = dataclasses.replace(flipped, mask=flipped.mask & holdout_mask(flipped.mask.shape))
     return [flipped] + [ensemble_map(dataset.replace(angles=angles), models, options, progress=progress)
                         for angles in null_angles(options, dataset)]
 
@@ -305,7 +296,7 @@ def label_settings(options):
     return LabelSettings(n_samples=options["n_samples"], snr_band=tuple(options["snr_band"]),
                          levels=tuple(options["levels"]), variance=options["variance"], delta=options["delta"],
                          matched_filter=options["matched_filter"], near_fraction=options["near_fraction"],
-                         holdout=options["calibration_holdout"], mirrors=options["mirrors"])
+                         mirrors=options["mirrors"])
 
 
 def _model_for(dataset, options, progress):
@@ -349,7 +340,7 @@ def _check_cnn(options, where):
         _integer(options[key], f"{where}: {key}", low)
     if options["threads"] is not None:
         _integer(options["threads"], f"{where}: threads", 1)
-    for key in ("standardise_annuli", "calibration_holdout", "mirrors"):
+    for key in ("standardise_annuli", "mirrors"):
         if not isinstance(options[key], bool):
             raise ValueError(f"{where}: {key}: expected true or false, got {options[key]!r}")
     if options["calibration_pixels"] is not None:

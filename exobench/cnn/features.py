@@ -38,8 +38,7 @@ from ..data import Dataset
 from ..geometry import ROTATION_METHODS, frame_center, polar_grid, rotate_frames
 
 __all__ = ["DEFAULT_LEVELS", "MLARFrames", "mlar_frames", "patch_size", "extract_patches", "pixel_positions",
-           "matched_filter_frames", "annulus_noise", "matched_filter_snr", "stacked_planes", "holdout_mask",
-           "training_azimuths"]
+           "matched_filter_frames", "annulus_noise", "matched_filter_snr", "stacked_planes"]
 
 #: What the levels of :func:`mlar_frames` are fractions of (:func:`components_for_levels`).
 VARIANCE_MODES = ("total", "above-median")
@@ -95,59 +94,6 @@ class MLARFrames:
         return (f"MLARFrames(frames={self.frames.shape}, annuli={len(self.annuli)}, levels={self.levels}, "
                 f"fwhm={self.fwhm:.3g}, flip_angles={self.flip_angles}, patch_size={self.patch_size}, "
                 f"pixels={int(self.mask.sum())})")
-
-
-#: Azimuthal sectors of the held-out split (:func:`holdout_mask`): even ones train, odd ones calibrate.
-HOLDOUT_SECTORS = 4
-
-
-def holdout_mask(shape, *, center=None):
-    """The pixels held out of training, for calibration: the odd ones of :data:`HOLDOUT_SECTORS` azimuthal sectors.
-
-    With ``holdout`` (:class:`~exobench.cnn.labels.LabelSettings`) the labelled
-    samples are cut from the even sectors only (``theta`` in [0, 90) and
-    [180, 270) degrees, :doc:`conventions </conventions>`), so the flipped-angle
-    map of the odd ones is noise the network has never seen: a null as unseen
-    as the dataset's own map (the sectors of a map trained on would score
-    lower than any new derotation of the same residuals).
-
-    Parameters
-    ----------
-    shape : tuple of int
-        ``(ny, nx)`` (extra leading axes are ignored).
-    center : (float, float), optional
-        ``(x, y)``; the frame centre by default.
-
-    Returns
-    -------
-    numpy.ndarray, bool, shape ``(ny, nx)``
-
-    Examples
-    --------
-    >>> held = holdout_mask((5, 5))
-    >>> bool(held[2, 4]), bool(held[4, 2]), bool(held[2, 0]), bool(held[0, 2])
-    (False, True, False, True)
-    """
-    _, theta = polar_grid(shape, center=center)
-    return (theta // (360.0 / HOLDOUT_SECTORS)).astype(np.int64) % 2 == 1
-
-
-def training_azimuths(start, count):
-    """``count`` azimuths (degrees) equally spaced over the training sectors of :func:`holdout_mask`, from ``start``.
-
-    The training sectors, laid end to end, make a half circle: ``count``
-    points spaced ``180 / count`` degrees along it from ``start`` (taken
-    modulo 180), mapped back to their sectors (a step between two sectors
-    jumps the held-out one).
-
-    Examples
-    --------
-    >>> training_azimuths(45.0, 4).tolist()
-    [45.0, 180.0, 225.0, 0.0]
-    """
-    width = 360.0 / HOLDOUT_SECTORS
-    along = (start + 180.0 * np.arange(count) / count) % 180.0
-    return along + width * (along // width)
 
 
 def patch_size(fwhm):

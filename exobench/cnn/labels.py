@@ -53,8 +53,8 @@ from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
 from ..algorithms.base import one_blas_thread
-from .features import (DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, holdout_mask,
-                       matched_filter_snr, mlar_frames, stacked_planes, training_azimuths)
+from .features import (DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, matched_filter_snr,
+                       mlar_frames, stacked_planes)
 
 __all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
            "dataset_checksum"]
@@ -140,12 +140,6 @@ class LabelSettings:
         correlated with the PSF's core, over the annulus noise of the dataset's
         companion-free flipped-angle frames): patches of ``2 * n_levels``
         planes. False: SODINN's ``n_levels`` planes.
-    holdout : bool
-        Cut every sample (companions, negatives) from the training sectors of
-        :func:`~exobench.cnn.features.holdout_mask` only, so that the
-        flipped-angle map of the other sectors is a null the network has not
-        seen (the ``cnn`` baseline's ``calibration_holdout``). False: from
-        anywhere in the annuli.
 
     Examples
     --------
@@ -177,7 +171,6 @@ class LabelSettings:
     collapse: str = "median"
     derotation: str = "bilinear"
     matched_filter: bool = False
-    holdout: bool = False
 
     def __post_init__(self):
         n = self.n_samples
@@ -189,7 +182,7 @@ class LabelSettings:
             raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
         object.__setattr__(self, "snr_band", band)
         object.__setattr__(self, "levels", _checked_levels(self.levels))
-        for name in ("augment", "rotations", "mirrors", "flipped_positives", "matched_filter", "holdout"):
+        for name in ("augment", "rotations", "mirrors", "flipped_positives", "matched_filter"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
             object.__setattr__(self, name, bool(getattr(self, name)))
@@ -339,14 +332,13 @@ def _generate(dataset, settings, rng, progress):
     n_half = settings.n_samples // 2
     noise = mlar_frames(dataset, flip_angles=True, **settings.mlar_options())
     planes = _Planes(noise, dataset.psf if settings.matched_filter else None)
-    allowed = _sample_mask(noise, settings)
     with _progress_bar(n_half, progress) as bar:
-        positives, near = _positives(dataset, noise, planes, settings, rng, n_half, bar, allowed)
+        positives, near = _positives(dataset, noise, planes, settings, rng, n_half, bar)
     # the near-companion negatives take the places of flipped-angle ones in their companion's annulus
     n_annuli = len(noise.annuli)
     counts = (np.bincount(_annulus_index(noise, positives["positions"]), minlength=n_annuli)
               - np.bincount(near.pop("companion_annulus"), minlength=n_annuli))
-    negatives = _negatives(noise, planes(noise), counts, settings, rng, allowed)
+    negatives = _negatives(noise, planes(noise), counts, settings, rng)
     order = rng.permutation(settings.n_samples)
     merged = {key: np.concatenate([positives[key], near[key], negatives[key]])[order] for key in positives}
     return LabelledSamples(
@@ -354,13 +346,6 @@ def _generate(dataset, settings, rng, progress):
         separations=merged["separations"].astype(np.float64), fluxes=merged["fluxes"].astype(np.float64),
         snr=merged["snr"].astype(np.float64), settings=settings, dataset_checksum=dataset_checksum(dataset),
         levels=noise.levels, fwhm=noise.fwhm)
-
-
-def _sample_mask(noise, settings):
-    """The pixels samples may be centred on: the processed ones, of the training sectors with ``holdout``."""
-    if not settings.holdout:
-        return noise.mask
-    return noise.mask & ~holdout_mask(noise.mask.shape, center=noise.center)
 
 
 # -- positives -------------------------------------------------------------------------------
@@ -383,12 +368,12 @@ class _Planes:
         return stacked_planes(mlar, self.psf, noise=self.scale)
 
 
-def _positives(dataset, noise, planes, settings, rng, count, bar, allowed):
+def _positives(dataset, noise, planes, settings, rng, count, bar):
     """``count`` positive samples, several companions per injected cube."""
     flux_per_snr = _flux_per_snr(dataset, noise, settings.flipped_positives)
     parts, near_parts, done, empty = [], [], 0, 0
     while done < count:
-        pixels, xy = _trial_positions(noise, settings, rng, allowed)
+        pixels, xy = _trial_positions(noise, settings, rng)
         if len(pixels) == 0:
             empty += 1
             if empty > 20:
@@ -400,7 +385,7 @@ def _positives(dataset, noise, planes, settings, rng, count, bar, allowed):
         fluxes = snr * flux_per_snr(separations)
         # near-companion negatives: as many, over the cubes, as near_fraction of the positives so far
         wanted = int(round(settings.near_fraction * (done + len(pixels)))) - int(round(settings.near_fraction * done))
-        near = _near_pixels(noise, settings, pixels, xy, wanted, rng, allowed)
+        near = _near_pixels(noise, settings, pixels, xy, wanted, rng)
         patches, near_patches = _injected_patches(dataset, settings, noise, planes, pixels, separations, thetas,
                                                   fluxes, near[0], rng)
         parts.append({"x": patches, "positions": pixels, "separations": separations, "fluxes": fluxes, "snr": snr})
@@ -412,12 +397,12 @@ def _positives(dataset, noise, planes, settings, rng, count, bar, allowed):
     return merged, _near_samples(noise, near_parts)
 
 
-def _near_pixels(noise, settings, pixels, xy, wanted, rng, allowed):
+def _near_pixels(noise, settings, pixels, xy, wanted, rng):
     """Up to ``wanted`` pixels ``near_offsets`` FWHM from the first companions (at ``xy``, on ``pixels``).
 
     Each pixel is at least ``near_offsets[0]`` FWHM from every companion of the
-    cube and its patch fits the frame on an ``allowed`` pixel (a few draws per
-    companion, else none for it). Returns ``(pixels, annulus of their companion)``.
+    cube and its patch fits the frame (a few draws per companion, else none
+    for it). Returns ``(pixels, annulus of their companion)``.
     """
     low, high = (v * noise.fwhm for v in settings.near_offsets)
     near, annuli = [], []
@@ -425,8 +410,8 @@ def _near_pixels(noise, settings, pixels, xy, wanted, rng, allowed):
         for _ in range(8):
             radius, angle = rng.uniform(low, high), rng.uniform(0.0, 2.0 * np.pi)
             pixel = np.round(xy[index] + radius * np.array([np.cos(angle), np.sin(angle)])).astype(np.int64)
-            inside = (0 <= pixel[0] < allowed.shape[1]) and (0 <= pixel[1] < allowed.shape[0])
-            if inside and allowed[pixel[1], pixel[0]] and np.hypot(*(xy - pixel).T).min() >= low:
+            inside = (0 <= pixel[0] < noise.mask.shape[1]) and (0 <= pixel[1] < noise.mask.shape[0])
+            if inside and noise.mask[pixel[1], pixel[0]] and np.hypot(*(xy - pixel).T).min() >= low:
                 near.append(pixel)
                 annuli.append(_annulus_index(noise, pixels[index:index + 1])[0])
                 break
@@ -457,33 +442,28 @@ def _injected_patches(dataset, settings, noise, planes, pixels, separations, the
     return patches, _augmented_turns(extract_patches(frames, near, noise.patch_size), settings, rng)
 
 
-def _trial_positions(noise, settings, rng, allowed):
+def _trial_positions(noise, settings, rng):
     """Companion positions for one injected cube: ``(pixels, xy)``, in random order.
 
     Per annulus, as many companions as fit its mid circle at ``spacing`` patch
-    sizes apart (its training half with ``holdout``), at equally spaced
-    azimuths from a random start and radii uniform in area; kept when their
-    pixel is ``allowed`` (its patch fits the frame) and they are ``spacing``
-    patch sizes from every companion kept before (random order).
+    sizes apart, at equally spaced azimuths from a random start and radii
+    uniform in area; kept when their pixel's patch fits the frame and they are
+    ``spacing`` patch sizes from every companion kept before (random order).
     """
     distance = settings.spacing * noise.patch_size
-    share = 0.5 if settings.holdout else 1.0
     radii, thetas = [], []
     for inner, outer in noise.annuli:
-        count = max(1, int(share * 2 * np.pi * 0.5 * (inner + outer) // max(distance, 1e-9)))
-        if settings.holdout:
-            thetas.append(training_azimuths(rng.uniform(0.0, 180.0), count))
-        else:
-            thetas.append(rng.uniform(0.0, 360.0) + 360.0 * np.arange(count) / count)
+        count = max(1, int(2 * np.pi * 0.5 * (inner + outer) // max(distance, 1e-9)))
+        thetas.append(rng.uniform(0.0, 360.0) + 360.0 * np.arange(count) / count)
         radii.append(np.sqrt(rng.uniform(inner**2, outer**2, size=count)))
     x, y = polar_to_cartesian(np.concatenate(radii), np.concatenate(thetas), center=noise.center)
     pixels = np.stack([np.round(x), np.round(y)], axis=1).astype(np.int64)
     order = rng.permutation(len(pixels))
     offsets = rng.uniform(-settings.shifts, settings.shifts, size=(len(pixels), 2))
     pixels, offsets = pixels[order], offsets[order]
-    ny, nx = allowed.shape
+    ny, nx = noise.mask.shape
     fits = (pixels[:, 0] >= 0) & (pixels[:, 0] < nx) & (pixels[:, 1] >= 0) & (pixels[:, 1] < ny)
-    fits[fits] = allowed[pixels[fits, 1], pixels[fits, 0]]
+    fits[fits] = noise.mask[pixels[fits, 1], pixels[fits, 0]]
     kept = []
     for index in np.flatnonzero(fits):
         if all(np.hypot(*(pixels[index] - pixels[j])) >= distance for j in kept):
@@ -518,10 +498,9 @@ def _flux_per_snr(dataset, noise, flipped):
 # -- negatives -------------------------------------------------------------------------------
 
 
-def _negatives(noise, frames, counts, settings, rng, allowed):
-    """Per annulus, ``counts[j]`` negative patches of the flipped-angle ``frames`` (planes of ``noise``)
-    centred on ``allowed`` pixels."""
-    pixels = np.stack(np.nonzero(allowed)[::-1], axis=1).astype(np.int64)  # (x, y), row-major
+def _negatives(noise, frames, counts, settings, rng):
+    """Per annulus, ``counts[j]`` negative patches of the flipped-angle ``frames`` (planes of ``noise``)."""
+    pixels = np.stack(np.nonzero(noise.mask)[::-1], axis=1).astype(np.int64)  # (x, y), row-major
     annulus = _annulus_index(noise, pixels)
     first, second, mixed = [], [], []
     for j, count in enumerate(counts):

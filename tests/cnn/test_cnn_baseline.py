@@ -54,7 +54,6 @@ def test_cnn_is_registered_with_its_parameters():
                            ({"cnn": {"n_samples": 3}}, "n_samples"), ({"cnn": {"epochs": "x"}}, "cnn: epochs"),
                            ({"cnn": {"model": "absent.keras"}}, "not found"), ({"cnn": {"depth": 3}}, "depth"),
                            ({"cnn": {"standardise_annuli": "yes"}}, "cnn: standardise_annuli: expected true or false"),
-                           ({"cnn": {"calibration_holdout": 1}}, "cnn: calibration_holdout: expected true or false"),
                            ({"cnn": {"mirrors": "yes"}}, "cnn: mirrors: expected true or false"),
                            ({"cnn": {"calibration_pixels": 0}}, "cnn: calibration_pixels"),
                            ({"cnn": {"calibration_tail": "gpd"}},
@@ -182,34 +181,6 @@ def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
     expected = inference.significance_map(real(averaged[0]), [real(maps) for maps in averaged[1:]],
                                           **cb.calibration_options(params["cnn"], dataset.angles))
     np.testing.assert_array_equal(ensemble, expected)
-
-
-def test_calibration_holdout_trains_on_half_the_sectors_and_calibrates_on_the_other(monkeypatch):
-    """calibration_holdout: the samples' settings hold the sectors out, and the null keeps the flipped map's
-    held-out sectors only (the permuted maps whole)."""
-    import exobench.cnn.baseline as cb
-    from exobench.cnn.features import holdout_mask
-    from exobench.cnn.inference import ProbabilityMap
-
-    dataset = example_dataset(n_frames=10, size=33)
-    whole = np.ones((33, 33), bool)
-
-    def fake_map(ds, models, options, *, flip_angles=False, progress=False):
-        return ProbabilityMap(probability=np.full((33, 33), 0.5), mask=whole, instrument="x", dataset_id="1",
-                              flip_angles=flip_angles, levels=(0.5,), ks=np.ones((1, 1)), annuli=[(1.0, 16.0)],
-                              fwhm=4.0, n_patches=33 * 33, seconds=0.0)
-
-    monkeypatch.setattr(cb, "ensemble_map", fake_map)
-    options = dict(cb.CNN_DEFAULTS, null_permutations=2)
-    for holdout in (False, True):
-        member = cb.ensemble_members(dict(options, calibration_holdout=holdout))[0]
-        assert cb.label_settings(member).holdout is holdout
-        nulls = cb.null_maps(dataset, [], dict(options, calibration_holdout=holdout))
-        assert len(nulls) == 3 and nulls[0].flip_angles
-        expected = holdout_mask((33, 33)) if holdout else whole
-        np.testing.assert_array_equal(nulls[0].mask, expected)
-        assert all(np.array_equal(n.mask, whole) for n in nulls[1:])
-    assert 0.4 < holdout_mask((33, 33)).mean() < 0.6
 
 
 @needs_keras

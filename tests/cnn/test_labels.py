@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from exobench.cnn import labels
-from exobench.cnn.features import extract_patches, holdout_mask, mlar_frames
+from exobench.cnn.features import extract_patches, mlar_frames
 from exobench.cnn.labels import (
     LabelledSamples,
     LabelSettings,
@@ -18,7 +18,6 @@ from exobench.cnn.labels import (
 )
 from exobench.data import Dataset
 from exobench.examples import example_dataset
-from exobench.geometry import frame_center
 
 LEVELS = (0.5, 0.8, 0.95)
 
@@ -134,7 +133,7 @@ def test_trial_positions_are_well_separated_and_inside_the_mask(dataset):
     noise = mlar_frames(dataset, levels=LEVELS, flip_angles=True)
     rng = np.random.default_rng(0)
     for _ in range(5):
-        pixels, xy = labels._trial_positions(noise, settings, rng, noise.mask)
+        pixels, xy = labels._trial_positions(noise, settings, rng)
         assert len(pixels) >= 3
         assert np.all(noise.mask[pixels[:, 1], pixels[:, 0]])
         distance = np.hypot(*(pixels[:, None, :] - pixels[None, :, :]).transpose(2, 0, 1))
@@ -179,14 +178,14 @@ def test_near_pixels_keep_their_distance_from_every_companion(dataset):
     settings = LabelSettings(n_samples=2, near_fraction=1.0, near_offsets=(1.0, 1.5))
     noise = mlar_frames(dataset, levels=LEVELS, flip_angles=True)
     rng = np.random.default_rng(1)
-    pixels, xy = labels._trial_positions(noise, settings, rng, noise.mask)
-    near, annuli = labels._near_pixels(noise, settings, pixels, xy, len(xy), rng, noise.mask)
+    pixels, xy = labels._trial_positions(noise, settings, rng)
+    near, annuli = labels._near_pixels(noise, settings, pixels, xy, len(xy), rng)
     assert 0 < len(near) <= len(xy) and len(annuli) == len(near)
     assert np.all(noise.mask[near[:, 1], near[:, 0]])
     distance = np.hypot(*(near[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) / noise.fwhm
     assert np.all(distance >= 1.0)
     assert np.all(distance.min(axis=1) <= 1.5 + 0.75 / noise.fwhm)  # next to one companion (rounding)
-    assert len(labels._near_pixels(noise, settings, pixels, xy, 0, rng, noise.mask)[0]) == 0
+    assert len(labels._near_pixels(noise, settings, pixels, xy, 0, rng)[0]) == 0
 
 
 def test_no_near_negatives_same_bytes_as_before(dataset):
@@ -338,28 +337,6 @@ def test_features_and_labels_import_no_deep_learning_framework():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'torch', 'tensorflow', 'jax')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
-
-
-def test_holdout_cuts_every_sample_from_the_training_sectors(dataset):
-    """holdout: companions and negatives only where holdout_mask is False, as many as without it."""
-    settings = LabelSettings(n_samples=200, levels=LEVELS, holdout=True)
-    samples = generate_samples(dataset, settings, random_state=3)
-    held = holdout_mask(dataset.cube.shape, center=frame_center(dataset.cube.shape))
-    x, y = samples.positions.T
-    assert int(samples.y.sum()) == 100 and len(samples) == 200
-    assert not held[y, x].any()
-    free = generate_samples(dataset, LabelSettings(n_samples=200, levels=LEVELS), random_state=3)
-    assert held[free.positions[:, 1], free.positions[:, 0]].any()  # without it, both kinds of sector
-
-
-def test_holdout_trial_positions_stay_spaced_in_the_training_sectors(dataset):
-    settings = LabelSettings(n_samples=2, holdout=True)
-    noise = mlar_frames(dataset, levels=LEVELS, flip_angles=True)
-    allowed = labels._sample_mask(noise, settings)
-    pixels, _ = labels._trial_positions(noise, settings, np.random.default_rng(0), allowed)
-    assert len(pixels) >= 2 and np.all(allowed[pixels[:, 1], pixels[:, 0]])
-    distance = np.hypot(*(pixels[:, None, :] - pixels[None, :, :]).transpose(2, 0, 1))
-    assert np.all(distance[~np.eye(len(pixels), dtype=bool)] >= 1.5 * noise.patch_size)
 
 
 @pytest.mark.parametrize("mirrors, variants", [(False, 4), (True, 8)])

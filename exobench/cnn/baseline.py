@@ -75,7 +75,7 @@ CNN_DEFAULTS = {
     "standardise_annuli": True,
     "calibration_tail": "exponential",
     "calibration_pixels": 7500,
-    "mirrors": True,
+    "mirrors": False,
     "own_image_radius": None,
     "null_permutations": 4,
     "permutation_kind": "random",

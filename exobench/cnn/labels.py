@@ -22,7 +22,8 @@ SODINN's recipe (Gomez Gonzalez et al. 2018), from any dataset:
   sub-pixel offset of up to ``shifts`` px from their patch's central pixel
   (what inference sees, and no interpolation of the patches), and every patch
   of both classes is turned by a random multiple of 90 degrees (exact), half
-  of them mirrored first with ``mirrors`` (transposed: exact too). Small-angle rotations of patches are left out: their interpolation would
+  of them mirrored first with ``mirrors`` (transposed: exact too).
+  Small-angle rotations of patches are left out: their interpolation would
   smooth the noise of the positives only, a cue a network could learn.
 
 By default (``flipped_positives=True``) the positives are injected with the

@@ -137,7 +137,7 @@ def build_phases(tmp):
 
 
 def run_pca(public):
-    from exobench.baseline import run_baseline
+    from exobench.baselines import run_baseline
 
     start = time.perf_counter()
     result = run_baseline("pca-annular", public)

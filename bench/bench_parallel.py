@@ -72,13 +72,13 @@ def timed(fn, repeats):
 
 
 def baseline_run(public, executor):
-    from exobench.baseline import run_baseline
+    from exobench.baselines import run_baseline
 
     return run_baseline("pca-annular", public, executor=executor)
 
 
 def sweep_run(public, reference, executor):
-    from exobench.sweep import run_sweep
+    from exobench.workflows.sweep import run_sweep
 
     return run_sweep("pca-annular", public, GRID, reference, executor=executor)
 
@@ -112,7 +112,7 @@ class one_numba_thread:
 _SOLO = """
 import sys, time
 import numba
-from exobench.baseline import run_baseline
+from exobench.baselines import run_baseline
 numba.set_num_threads(1)
 run_baseline("pca-annular", sys.argv[1])  # warm-up
 start = time.perf_counter()
@@ -208,14 +208,14 @@ def interleaved(phases, repeats):
     """Best wall times of the baseline on each phase, the runs of the three kinds interleaved.
 
     Kinds: in-process (default numba threads), 2 workers, and 2 workers with
-    the last round's tasks left whole (``exobench.baseline._piece_counts``
+    the last round's tasks left whole (``exobench.baselines.run._piece_counts``
     forced to 1: what the cut saves). Each repetition runs in-process with no
     cluster alive (idle Dask processes still take some CPU), then starts a
     2-worker cluster, warms it with one untimed run, times the two cluster
     kinds and closes it. Interleaving spreads any slow spell of the machine
     over the three kinds alike.
     """
-    import exobench.baseline as bl
+    import exobench.baselines.run as bl
     from exobench.parallel import Executor
 
     cut = bl._piece_counts

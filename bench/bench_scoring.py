@@ -98,7 +98,7 @@ def _fits_bytes(data):
 def time_in_process(ref, archive, work, repeats):
     from exobench.scoring.program import score_folder, score_submission, scores_text, write_outputs
     from exobench.scoring.reference import read_reference
-    from exobench.scoring.submission import open_submission
+    from exobench.submission import open_submission
 
     counter = [0]
 
@@ -134,7 +134,7 @@ def time_in_process(ref, archive, work, repeats):
 
 
 def time_fresh_process(ref, archive, work, repeats):
-    from exobench.scoring.program import vendor_program
+    from exobench.platform.vendor import vendor_program
 
     program = os.path.join(work, "program")
     vendor_program(program)

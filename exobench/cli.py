@@ -139,7 +139,7 @@ def _add_score(commands):
 
 def _run_score(args):
     from .scoring.program import scores_json, scores_text
-    from .scoring_batch import score_submissions
+    from .scoring.batch import score_submissions
 
     several = len(args.submission) > 1
     with make_executor(args) as executor:
@@ -218,6 +218,7 @@ def _add_baseline(commands):
                           "detection_map, snr)")
     baseline.add_argument("--quiet", action="store_true", help="no progress bar")
     baseline.add_argument("--list", action="store_true", help="list the baselines and exit")
+    baseline.add_argument("--overwrite", action="store_true", help="replace SUBMISSION.zip if it exists")
     baseline.add_argument("--show-params", action="store_true",
                           help="print the parameters of the run as YAML (NAME and --params) and exit")
     add_executor_options(baseline)
@@ -225,7 +226,8 @@ def _add_baseline(commands):
 
 
 def _run_baseline(args):
-    from . import baseline
+    from . import baselines as baseline
+    from .submission import check_output
 
     if args.list:
         _print_baselines(baseline.list_baselines())
@@ -239,11 +241,13 @@ def _run_baseline(args):
     if args.phase_dir is None or args.output is None:
         args._parser.error("NAME, PHASE_DIR and -o SUBMISSION.zip are required")
     baseline.resolve_params(args.name, args.params, detection_map=args.detection_map)  # errors first
+    baseline.phase_datasets(args.name, args.phase_dir)
+    check_output(args.output, overwrite=args.overwrite)
     with make_executor(args) as executor:
         result = baseline.run_baseline(args.name, args.phase_dir, params=args.params,
                                        detection_map=args.detection_map, progress=not args.quiet,
                                        executor=executor)
-    path = baseline.write_submission(result, args.output)
+    path = result.write(args.output, overwrite=args.overwrite)
     print(f"wrote {path} ({len(result.maps)} detection map(s), {result.detection_map} map, "
           f"threshold {result.threshold:g})")
 
@@ -262,7 +266,7 @@ def _add_bundle(commands):
         "bundle",
         help="build the competition bundle (Codalab v1.5 or Codabench v2) of a built challenge folder",
         description="Pack a built challenge folder (challenge.yaml, public/phase_N, reference/phase_N, "
-        "starting_kit/; see exobench.bundle) into the zip uploaded to the platform.",
+        "starting_kit/; see exobench.platform) into the zip uploaded to the platform.",
     )
     bundle.add_argument("challenge", metavar="CHALLENGE_DIR", help="the built challenge folder")
     bundle.add_argument("-o", "--output", metavar="BUNDLE.zip", required=True, help="the bundle zip to write")
@@ -272,7 +276,7 @@ def _add_bundle(commands):
 
 
 def _run_bundle(args):
-    from .bundle import build_bundle
+    from .platform import build_bundle
 
     result = build_bundle(args.challenge, args.output, platform=args.platform)
     phases = ", ".join(f"{p.number} {p.name} ({p.suffix})" for p in result["phases"])
@@ -421,7 +425,7 @@ def _add_sweep(commands):
 
 
 def _run_sweep(args):
-    from .sweep import load_grid, run_sweep, write_sweep
+    from .workflows.sweep import load_grid, run_sweep, write_sweep
 
     load_grid(args.grid, args.name, params=args.params)  # errors before any cluster starts
     with make_executor(args) as executor:
@@ -443,13 +447,13 @@ def _add_demo(commands):
     demo.add_argument("-o", "--output", metavar="DIR", default="exobench-demo",
                       help="folder of the demo (default ./exobench-demo; rebuilt if it exists)")
     demo.add_argument("--real-data", metavar="DIR", help="folder holding the real NACO cube (optional)")
-    demo.add_argument("--cnn", action="store_true", help="also run the CNN baseline (not available yet)")
+    demo.add_argument("--cnn", action="store_true", help="also run the CNN baseline (minutes per dataset on a CPU)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(handler=_run_demo)
 
 
 def _run_demo(args):
-    from .demo import run_demo
+    from .workflows.demo import run_demo
 
     result = run_demo(args.output, real_data=args.real_data, cnn=args.cnn, progress=not args.quiet)
     print(result.ranking_text, end="" if result.ranking_text.endswith("\n") else "\n")

@@ -30,9 +30,9 @@ list, tuple or dict); large per-task inputs are better passed as file paths
 that the task reads. See docs/scaling.md for clusters (SLURM, PBS,
 Kubernetes), the overhead per task and the memory each task needs.
 
-Users: :func:`exobench.baseline.run_baseline` (one task per dataset),
-:func:`exobench.sweep.run_sweep` (per parameter set and dataset),
-:func:`exobench.scoring_batch.score_submissions` (per submission), the builder,
+Users: :func:`exobench.baselines.run_baseline` (one task per dataset),
+:func:`exobench.workflows.sweep.run_sweep` (per parameter set and dataset),
+:func:`exobench.scoring.batch.score_submissions` (per submission), the builder,
 and the ``--workers N`` / ``--scheduler ADDRESS`` options of ``exobench
 baseline``, ``score``, ``sweep`` and ``build``.
 

@@ -6,7 +6,7 @@ Called as ``python score.py INPUT OUTPUT`` (``INPUT/ref``: the reference phase,
 Without arguments it uses ``/app/input`` and ``/app/output`` (Codabench).
 
 It runs the exobench package vendored beside this file (``exobench/``, laid out
-by ``exobench.scoring.program.vendor_program``), which needs only numpy, scipy
+by ``exobench.platform.vendor.vendor_program``), which needs only numpy, scipy
 and astropy; without a vendored copy, it uses the installed exobench.
 """
 

@@ -80,7 +80,7 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
     dict
         ``N -> (zip path, ScoreReport or None)``.
     """
-    from exobench.baseline import run_baseline, write_submission
+    from exobench.baselines import run_baseline
     from exobench.scoring.program import score_submission, scores_json, scores_text
 
     out_dir = Path(out_dir)
@@ -98,7 +98,7 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
             result = run_baseline(baseline, public, progress=progress)
         except (OSError, ValueError) as exc:
             raise KitError(f"baseline {baseline} on phase {number}: {_one_line(exc)}") from exc
-        path = write_submission(result, out_dir / f"sample_submission_phase_{number}.zip")
+        path = result.write(out_dir / f"sample_submission_phase_{number}.zip", overwrite=True)
         print(f"wrote {path} ({len(result.maps)} detection map(s), threshold {result.threshold:g})")
         reference = Path(challenge) / "reference" / f"phase_{number}"
         report = None
@@ -135,7 +135,7 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
-        from exobench.baseline import available_baselines
+        from exobench.baselines import available_baselines
 
         if args.baseline not in available_baselines():
             raise KitError(f"--baseline: unknown or unavailable baseline {args.baseline!r}; expected one of "

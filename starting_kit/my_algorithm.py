@@ -150,7 +150,7 @@ def make_submission(maps, output, threshold=THRESHOLD):
     -------
     pathlib.Path
     """
-    from exobench.baseline import BaselineResult, write_submission
+    from exobench.submission import write_submission
 
     threshold = _check_threshold(threshold)
     output = Path(output)
@@ -163,9 +163,9 @@ def make_submission(maps, output, threshold=THRESHOLD):
     if not maps:
         raise KitError("maps: no detection map to write")
     maps = {(str(i), str(k)): np.asarray(m, dtype=np.float64) for (i, k), m in maps.items()}
-    result = BaselineResult(name=NAME, params={}, maps=maps, threshold=threshold, detection_map="custom")
+    header = {"BASELINE": (NAME, "exobench baseline"), "DETMAP": ("custom", "detection map")}
     try:
-        write_submission(result, output)
+        write_submission(maps, threshold, output, header=header, overwrite=True)
     except OSError as exc:
         raise KitError(f"--output: cannot write {str(output)!r}: {_one_line(exc)}") from exc
     validate_submission(output, {key: m.shape for key, m in maps.items()})
@@ -194,10 +194,10 @@ def validate_submission(path, shapes):
 
     Returns
     -------
-    exobench.scoring.submission.Submission
+    exobench.submission.Submission
     """
     from exobench.scoring.reference import Reference, ReferenceDataset
-    from exobench.scoring.submission import SubmissionError, open_submission, read_submission
+    from exobench.submission import SubmissionError, open_submission, read_submission
 
     phase = Reference(datasets=tuple(ReferenceDataset(i, k, np.zeros((0, 2)), 1.0, tuple(shape))
                                      for (i, k), shape in shapes.items()))
@@ -215,7 +215,7 @@ def validate_submission(path, shapes):
 def score(submission, reference_dir):
     """Score a submission on a reference phase folder as the platform does; returns the ScoreReport."""
     from exobench.scoring.program import score_submission
-    from exobench.scoring.submission import SubmissionError
+    from exobench.submission import SubmissionError
 
     if not Path(reference_dir).is_dir():
         raise KitError(f"--reference: {str(reference_dir)!r} is not a folder")

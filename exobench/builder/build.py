@@ -33,11 +33,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .. import ExobenchWarning, __version__
 from .._atomic import atomic_write, atomic_write_fits
 from ..data import Dataset
+from ..challenge import (ChallengeConfig, ChallengeLayout, PhaseEntry, PhaseSettings, write_challenge_config,
+                         write_phase_settings)
 from ..data.fits_io import write_dataset
 from .calibration import Calibrator, FluxCalibration
 from .definition import load_challenge, source_available
@@ -215,9 +216,9 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
     public = Dataset(np.asarray(injected.cube).astype(np.asarray(dataset.cube).dtype, copy=False), injected.angles,
                      psf=dataset.psf, pxscale=dataset.pxscale, wavelengths=dataset.wavelengths,
                      instrument=src.instrument, dataset_id=k)
-    public_dir = partial / "public" / f"phase_{phase.number}"
-    write_dataset(public, public_dir)
-    reference = partial / "reference" / f"phase_{phase.number}"
+    layout = ChallengeLayout(partial)
+    write_dataset(public, layout.public(phase.number))
+    reference = layout.reference(phase.number)
     reference.mkdir(parents=True, exist_ok=True)
     positions = table[["x", "y"]].to_numpy(dtype=np.float64).reshape(-1, 2)
     atomic_write_fits(reference / f"{src.instrument}_positions_{k}.fits",
@@ -381,27 +382,25 @@ def _inject(dataset, companions, fluxes, spectra, inverse, *, placed=None):
 
 
 def _write_phase_files(partial, phase, rows, shapes):
-    reference = partial / "reference" / f"phase_{phase.number}"
-    reference.mkdir(parents=True, exist_ok=True)
-    info = {"suffix": phase.suffix, "map_shapes": dict(sorted(shapes.items()))}
-    with atomic_write(reference / "phase.json", "w") as handle:
-        handle.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    layout = ChallengeLayout(partial)
+    layout.reference(phase.number).mkdir(parents=True, exist_ok=True)
+    settings = PhaseSettings(suffix=phase.suffix, map_shapes=dict(sorted(shapes.items())))
+    write_phase_settings(layout.phase_file(phase.number), settings)
     table = pd.DataFrame(rows, columns=TRUTH_COLUMNS)
-    with atomic_write(reference / "truth.csv", "w", newline="") as handle:
+    with atomic_write(layout.truth_file(phase.number), "w", newline="") as handle:
         table.to_csv(handle, index=False, float_format="%.10g")
 
 
 def _write_challenge_files(partial, challenge):
-    info = {"name": challenge.name,
-            "phases": [{"number": p.number, "name": p.name, "suffix": p.suffix} for p in challenge.phases]}
-    with atomic_write(partial / "challenge.yaml", "w") as handle:
-        yaml.safe_dump(info, handle, sort_keys=False)
+    config = ChallengeConfig(name=challenge.name, phases=tuple(
+        PhaseEntry(number=p.number, name=p.name, suffix=p.suffix) for p in challenge.phases))
+    write_challenge_config(ChallengeLayout(partial).challenge_file, config)
 
 
 def _copy_starting_kit(partial, challenge):
     for phase in challenge.phases:
-        source = partial / "public" / f"phase_{phase.number}"
-        target = partial / "starting_kit" / "public_data" / f"phase_{phase.number}"
+        layout = ChallengeLayout(partial)
+        source, target = layout.public(phase.number), layout.kit_public(phase.number)
         target.mkdir(parents=True, exist_ok=True)
         for path in sorted(source.iterdir()):
             shutil.copyfile(path, target / path.name)
@@ -431,7 +430,7 @@ def _write_manifest(partial, challenge):
         files[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
     manifest = {"name": challenge.name, "seed": challenge.seed, "definition": challenge.definition,
                 "versions": _versions(), "files": files}
-    with atomic_write(partial / "manifest.json", "w") as handle:
+    with atomic_write(ChallengeLayout(partial).manifest_file, "w") as handle:
         handle.write(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
 
 

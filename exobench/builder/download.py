@@ -76,6 +76,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from exobench import ExobenchWarning
+from exobench.challenge.layout import phase_folder_name
 from exobench.data.fits_io import KINDS, find_datasets, read_dataset
 
 __all__ = [
@@ -458,7 +459,7 @@ def _stamp(archives):
 
 
 def _phase_folders(dest, phases):
-    return {phase: dest / f"phase_{phase}" for phase in phases}
+    return {phase: dest / phase_folder_name(phase) for phase in phases}
 
 
 def _existing_layout(dest, stamp, *, overwrite):
@@ -511,7 +512,7 @@ def _build(archives, root, *, validate):
     phases = {}
     for (instrument, k), names in datasets.items():
         phase = _phase_of(files, instrument, k, names)
-        folder = root / f"phase_{phase}"
+        folder = root / phase_folder_name(phase)
         folder.mkdir(exist_ok=True)
         for name in names:
             os.replace(files[name], folder / name)
@@ -519,7 +520,7 @@ def _build(archives, root, *, validate):
     shutil.rmtree(root / _UNPACKED)
     if validate:
         for phase in phases:
-            _validate_phase(root / f"phase_{phase}", phase, origin)
+            _validate_phase(root / phase_folder_name(phase), phase, origin)
     return sorted(phases)
 
 

@@ -1,7 +1,7 @@
 """The ``cnn`` baseline: SODINN-style supervised detection, one network per dataset.
 
 ``exobench baseline cnn PHASE_DIR -o cnn.zip`` runs, on every dataset of the
-phase (one task each, as every baseline of :mod:`exobench.baseline`):
+phase (one task each, as every baseline of :mod:`exobench.baselines`):
 
 1. labelled samples from the dataset itself, as SODINN does
    (:func:`exobench.cnn.labels.generate_samples`: injected companions in an
@@ -44,7 +44,7 @@ import zlib
 
 import numpy as np
 
-from ..baseline import Baseline
+from ..baselines.registry import Baseline
 from .labels import LabelSettings
 
 __all__ = ["CNNBaseline", "CNN_DEFAULTS", "PROBABILITY_THRESHOLD", "dataset_seeds", "calibration_options",

@@ -42,7 +42,7 @@ def _add_submit(commands):
 
 
 def _run_submit(args):
-    from ..scoring.submission import SubmissionError
+    from ..submission import SubmissionError
     from .ranking import ranking
     from .submit import submit
 

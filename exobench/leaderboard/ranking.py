@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+from ..challenge import ChallengeLayout, read_challenge_config
 from .store import Leaderboard, database_url
 
 __all__ = ["SORT_KEYS", "PhaseRanking", "ranking", "rank_entries", "phase_names", "ranking_json",
@@ -104,24 +105,19 @@ def rank_entries(entries, *, sort="f1", best=False):
 
 
 def phase_names(challenge):
-    """``{number: name}`` of the phases in ``CHALLENGE/challenge.yaml`` ({} when it cannot be read)."""
-    path = Path(challenge) / "challenge.yaml"
-    try:
-        import yaml
+    """``{number: name}`` of the phases named in ``CHALLENGE/challenge.yaml`` ({} without the file).
 
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return {int(p["number"]): str(p.get("name", "")) for p in data.get("phases", [])}
-    except Exception:  # a leaderboard without a readable challenge.yaml is still a leaderboard
-        return {}
+    Raises
+    ------
+    ValueError
+        The file is malformed (the message names it and the key).
+    """
+    config = read_challenge_config(ChallengeLayout(challenge).challenge_file)
+    return {p.number: p.name or "" for p in config.phases}
 
 
 def _reference_phases(challenge):
-    out = []
-    for p in (Path(challenge) / "reference").glob("phase_*"):
-        number = p.name.removeprefix("phase_")
-        if p.is_dir() and number.isdigit():
-            out.append(int(number))
-    return out
+    return ChallengeLayout(challenge).reference_phases()
 
 
 def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):

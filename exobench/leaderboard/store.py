@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from .. import __version__
+from ..challenge.layout import LEADERBOARD_FILE, ChallengeLayout
 from . import schema
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 #: Environment variable holding the SQLAlchemy URL of the leaderboard (overridden by ``db=``).
 DB_ENV = "EXOBENCH_LEADERBOARD_DB"
 #: File name of the default SQLite database, in the challenge folder.
-DEFAULT_DB_NAME = "leaderboard.sqlite"
+DEFAULT_DB_NAME = LEADERBOARD_FILE
 #: How long an SQLite writer waits for the lock before giving up (seconds).
 DEFAULT_BUSY_TIMEOUT_S = 60.0
 
@@ -71,7 +72,7 @@ def database_url(challenge, db=None):
     if db is None and os.environ.get(DB_ENV):
         db, source = os.environ[DB_ENV], DB_ENV
     if db is None:
-        return make_url(f"sqlite:///{Path(challenge) / DEFAULT_DB_NAME}")
+        return make_url(f"sqlite:///{ChallengeLayout(challenge).leaderboard_db}")
     if not isinstance(db, str) or not db.strip():
         raise ValueError(f"{source}: expected an SQLAlchemy URL or an SQLite file path, got {db!r}")
     if "://" not in db:

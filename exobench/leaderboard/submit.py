@@ -5,16 +5,16 @@ import shutil
 from pathlib import Path
 
 from .._atomic import atomic_path
+from ..challenge.layout import SUBMISSIONS_FOLDER as SUBMISSIONS_DIR
+from ..challenge.layout import ChallengeLayout
 from ..scoring.program import score_submission
-from ..scoring.submission import SubmissionError
+from ..submission import SubmissionError
 from .store import Leaderboard, database_url
 
 __all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "submit", "phase_reference_dir", "stored_submission", "sha256_file"]
 
 #: Longest submission name accepted.
 MAX_NAME_LENGTH = 200
-#: Folder of the challenge where scored submissions are kept, as ``<sha256>.zip``.
-SUBMISSIONS_DIR = "submissions"
 
 
 def sha256_file(path, *, chunk=1 << 20):
@@ -43,12 +43,7 @@ def phase_reference_dir(challenge, phase):
     """``CHALLENGE/reference/phase_N``, checked to exist (the error lists the phases there)."""
     folder = _check_challenge(challenge)
     _check_phase(phase)
-    ref = folder / "reference" / f"phase_{phase}"
-    if not ref.is_dir():
-        found = sorted(p.name.removeprefix("phase_") for p in (folder / "reference").glob("phase_*") if p.is_dir())
-        where = f"phases there: {', '.join(found)}" if found else f"no reference/phase_N folder in {str(folder)!r}"
-        raise FileNotFoundError(f"phase: no reference folder {str(ref)!r} ({where})")
-    return ref
+    return ChallengeLayout(folder).existing_reference(phase)
 
 
 def _check_name(name):
@@ -77,7 +72,7 @@ def stored_submission(challenge, sha256):
     """Path of a kept submission: ``CHALLENGE/submissions/<sha256>.zip`` (it may not exist)."""
     if not (isinstance(sha256, str) and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
         raise ValueError(f"sha256: expected 64 lower-case hex digits, got {sha256!r}")
-    return Path(challenge) / SUBMISSIONS_DIR / f"{sha256}.zip"
+    return ChallengeLayout(challenge).submissions / f"{sha256}.zip"
 
 
 def _keep(path, challenge, sha256):

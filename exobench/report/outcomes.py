@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ..challenge.layout import TRUTH_FILE
 from ..scoring.counting import count_detections, label_blobs
 from ..scoring.reference import read_reference
-from ..scoring.submission import open_submission, read_submission
+from ..submission import open_submission, read_submission
 
 __all__ = ["DatasetOutcome", "injection_outcomes", "match_truth", "read_truth", "truth_columns"]
 
@@ -122,7 +123,7 @@ def read_truth(reference_dir):
     ValueError
         When the file lacks a column of :data:`truth_columns` (the message names the file).
     """
-    path = Path(reference_dir) / "truth.csv"
+    path = Path(reference_dir) / TRUTH_FILE
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as fh:

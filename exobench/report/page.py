@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__, _atomic
+from ..challenge import ChallengeLayout, read_challenge_config
 from ..leaderboard import Leaderboard, database_url, ranking, stored_submission
 from ..leaderboard.ranking import SORT_KEYS
 from ..scoring.counting import DEFAULTS
@@ -73,19 +74,15 @@ def build_report(challenge, *, db=None, sort="f1", max_maps=DEFAULT_MAX_MAPS):
 
 
 def _challenge_title(folder):
-    try:
-        import yaml
-
-        return str(yaml.safe_load((folder / "challenge.yaml").read_text(encoding="utf-8"))["name"])
-    except Exception:
-        return folder.resolve().name
+    """The challenge's name in ``challenge.yaml``, else the folder's name."""
+    return read_challenge_config(ChallengeLayout(folder).challenge_file).name or folder.resolve().name
 
 
 # -- a phase ------------------------------------------------------------------------------
 
 
 def _phase_section(folder, board, r, max_maps):
-    reference = folder / "reference" / f"phase_{r.phase}"
+    reference = ChallengeLayout(folder).reference(r.phase)
     counting, max_fpr = _phase_settings(reference, r, board)
     outcomes, missing = _outcomes(folder, reference, r.entries)
     truth = read_truth(reference) if reference.is_dir() else []

@@ -62,7 +62,7 @@ import numpy as np
 
 from .. import _atomic
 from .reference import read_reference
-from .submission import DEFAULT_LIMITS, SubmissionError, open_submission, read_submission
+from ..submission import DEFAULT_LIMITS, SubmissionError, open_submission, read_submission
 
 __all__ = [
     "SCORE_NAMES",

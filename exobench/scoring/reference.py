@@ -10,46 +10,35 @@ dataset,
 - ``{instrument}_fwhm_{k}.fits``: the reference FWHM in pixels, one number
   (shape ``(1,)``, or ``NAXIS = 0`` with the value in a ``FWHM`` or ``VALUE`` card);
 
-and optionally one ``phase.json``, a JSON object with the keys (all optional)
+and optionally one ``phase.json``, the phase's scoring settings (score suffix,
+frame shapes, counting options, default scoring mode, partial-AUC bound; see
+:mod:`exobench.challenge.settings`). Without one, the score suffix is the
+``phase_suffix`` argument, by default ``"3d"``; both given and different is an
+error.
 
-``suffix``
-    the suffix of the score names, ``"3d"`` (ADI) or ``"4d"`` (ADI+mSDI), as in
-    the EIDC's ``F1_3d``; without a ``phase.json`` it is the ``phase_suffix``
-    argument, by default ``"3d"``; both given and different is an error;
-``map_shapes``
-    ``{"{instrument}_{k}": [ny, nx]}``: the frame shape of a dataset; its map must
-    have exactly that shape (otherwise any 2D map within the limits is accepted);
-``counting``
-    counting options of the phase for :func:`~exobench.scoring.counting.count_detections`
-    (``npix``, ``overlap_threshold``, ``max_blob_fact``, ``inner_radius``);
-``compat``
-    ``null`` or ``"eidc"``: the scoring mode used when the scorer is not told one;
-``max_fpr``
-    the FPR bound of the partial AUC (default 0.01).
-
-Other keys are refused (a typo would otherwise pass unnoticed). The reference is
-the organisers' data: errors here are plain ``ValueError``/``FileNotFoundError``,
-not :class:`~exobench.scoring.submission.SubmissionError`, and never reach a
-participant with the positions in them.
+The reference is the organisers' data: errors here are plain
+``ValueError``/``FileNotFoundError``, not :class:`~exobench.submission.SubmissionError`,
+and never reach a participant with the positions in them.
 """
 
 import dataclasses
-import json
 import math
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .submission import _DATASET_ID, _INSTRUMENT, Limits, SubmissionError, read_fits_array, read_fits_scalar
+from ..challenge.layout import PHASE_FILE
+from ..challenge.settings import check_suffix, read_phase_settings
+from ..submission.fits import read_bounded_fits, read_bounded_scalar
+from ..submission.limits import Limits, SubmissionError
+from ..submission.names import DATASET_ID_PATTERN, INSTRUMENT_PATTERN, fwhm_file_name
 
-__all__ = ["ReferenceDataset", "Reference", "read_reference", "PHASE_FILE", "DEFAULT_SUFFIX"]
+__all__ = ["ReferenceDataset", "Reference", "read_reference", "DEFAULT_SUFFIX", "COUNTING_KEYS"]
 
-PHASE_FILE = "phase.json"
 DEFAULT_SUFFIX = "3d"
 COUNTING_KEYS = ("npix", "overlap_threshold", "max_blob_fact", "inner_radius")
-_PHASE_KEYS = {"suffix", "map_shapes", "counting", "compat", "max_fpr"}
-_POSITIONS_NAME = re.compile(rf"^{_INSTRUMENT}_positions_{_DATASET_ID}\.fits$")
+_POSITIONS_NAME = re.compile(rf"^{INSTRUMENT_PATTERN}_positions_{DATASET_ID_PATTERN}\.fits$")
 #: The reference is trusted, but read with the same bounded reader (generous limits).
 _REFERENCE_LIMITS = Limits(max_map_pixels=10**7, max_header_blocks=1000, max_hdus=16)
 
@@ -134,9 +123,10 @@ def read_reference(folder, *, phase_suffix=None):
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"reference: folder {str(folder)!r} does not exist")
-    phase = _read_phase(folder / PHASE_FILE)
+    phase = read_phase_settings(folder / PHASE_FILE)
+    _check_counting_keys(phase.counting or {})
     suffix = _suffix(phase, phase_suffix, folder)
-    shapes = phase.get("map_shapes", {})
+    shapes = phase.map_shapes or {}
     found = sorted(
         (m["instrument"], m["k"]) for m in (_POSITIONS_NAME.match(p.name) for p in folder.iterdir()) if m
     )
@@ -146,11 +136,11 @@ def read_reference(folder, *, phase_suffix=None):
     datasets = []
     for instrument, k in found:
         positions = _read_positions(folder / f"{instrument}_positions_{k}.fits")
-        fwhm_path = folder / f"{instrument}_fwhm_{k}.fits"
+        fwhm_path = folder / fwhm_file_name(instrument, k)
         if not fwhm_path.is_file():
             raise FileNotFoundError(f"reference: {fwhm_path.name} missing in {str(folder)!r} (the FWHM of "
                                     f"dataset {instrument} {k})")
-        fwhm = _reference_call(read_fits_scalar, fwhm_path, cards=("FWHM", "VALUE"))
+        fwhm = _reference_call(read_bounded_scalar, fwhm_path, cards=("FWHM", "VALUE"))
         if not (math.isfinite(fwhm) and fwhm > 0):
             raise ValueError(f"reference: {fwhm_path.name}: expected a FWHM > 0, got {fwhm!r}")
         shape = shapes.get(f"{instrument}_{k}")
@@ -159,8 +149,8 @@ def read_reference(folder, *, phase_suffix=None):
     if unknown:
         raise ValueError(f"reference: {PHASE_FILE}: map_shapes names datasets with no positions file: "
                          f"{', '.join(sorted(unknown))}")
-    return Reference(datasets=tuple(datasets), suffix=suffix, counting=dict(phase.get("counting", {})),
-                     compat=phase.get("compat"), max_fpr=float(phase.get("max_fpr", 0.01)), folder=folder)
+    return Reference(datasets=tuple(datasets), suffix=suffix, counting=dict(phase.counting or {}),
+                     compat=phase.compat, max_fpr=phase.effective_max_fpr, folder=folder)
 
 
 def _reference_call(reader, path, **kwargs):
@@ -171,7 +161,7 @@ def _reference_call(reader, path, **kwargs):
 
 
 def _read_positions(path):
-    array = _reference_call(read_fits_array, path, max_values=_REFERENCE_LIMITS.max_map_pixels, cards=())
+    array = _reference_call(read_bounded_fits, path, max_values=_REFERENCE_LIMITS.max_map_pixels, cards=())
     if array.size == 0:
         return np.zeros((0, 2))
     if array.shape == (2,):
@@ -184,55 +174,19 @@ def _read_positions(path):
     return np.ascontiguousarray(array, dtype=np.float64)
 
 
-def _read_phase(path):
-    if not path.exists():
-        return {}
-    try:
-        phase = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"reference: {PHASE_FILE}: not valid JSON ({exc})") from None
-    if not isinstance(phase, dict):
-        raise ValueError(f"reference: {PHASE_FILE}: expected a JSON object, got {type(phase).__name__}")
-    unknown = set(phase) - _PHASE_KEYS
+def _check_counting_keys(counting):
+    unknown = set(counting) - set(COUNTING_KEYS)
     if unknown:
-        raise ValueError(f"reference: {PHASE_FILE}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; "
-                         f"expected some of {', '.join(sorted(_PHASE_KEYS))}")
-    if "suffix" in phase:
-        _check_suffix(phase["suffix"], f"reference: {PHASE_FILE}: suffix")
-    shapes = phase.get("map_shapes", {})
-    if not isinstance(shapes, dict):
-        raise ValueError(f"reference: {PHASE_FILE}: map_shapes: expected an object {{\"inst_1\": [ny, nx]}}")
-    for key, shape in shapes.items():
-        if (not isinstance(shape, list) or len(shape) != 2
-                or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
-            raise ValueError(f"reference: {PHASE_FILE}: map_shapes[{key!r}]: expected [ny, nx], got {shape!r}")
-    counting = phase.get("counting", {})
-    if not isinstance(counting, dict) or set(counting) - set(COUNTING_KEYS):
-        raise ValueError(f"reference: {PHASE_FILE}: counting: expected an object with some of "
-                         f"{', '.join(COUNTING_KEYS)}, got {counting!r}")
-    for key, value in counting.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"reference: {PHASE_FILE}: counting.{key}: expected a number, got {value!r}")
-    if phase.get("compat") not in (None, "eidc", "eidc2019"):
-        raise ValueError(f"reference: {PHASE_FILE}: compat: expected null or \"eidc\", got {phase['compat']!r}")
-    max_fpr = phase.get("max_fpr", 0.01)
-    if isinstance(max_fpr, bool) or not isinstance(max_fpr, (int, float)) or not 0 < max_fpr <= 1:
-        raise ValueError(f"reference: {PHASE_FILE}: max_fpr: expected a number in (0, 1], got {max_fpr!r}")
-    return phase
-
-
-def _check_suffix(suffix, name):
-    if not isinstance(suffix, str) or not suffix.isascii() or not suffix.isalnum():
-        raise ValueError(f"{name}: expected a short alphanumeric suffix such as '3d' or '4d', got {suffix!r}")
-    return suffix
+        raise ValueError(f"reference: {PHASE_FILE}: counting: unknown option(s) {', '.join(sorted(unknown))}; "
+                         f"expected some of {', '.join(COUNTING_KEYS)}")
 
 
 def _suffix(phase, phase_suffix, folder):
     if phase_suffix is not None:
-        _check_suffix(phase_suffix, "phase_suffix")
-    if "suffix" in phase:
-        if phase_suffix is not None and phase_suffix != phase["suffix"]:
+        check_suffix(phase_suffix, "phase_suffix")
+    if phase.suffix is not None:
+        if phase_suffix is not None and phase_suffix != phase.suffix:
             raise ValueError(f"phase_suffix: {phase_suffix!r} given, but {PHASE_FILE} of {str(folder)!r} says "
-                             f"{phase['suffix']!r}")
-        return phase["suffix"]
+                             f"{phase.suffix!r}")
+        return phase.suffix
     return phase_suffix if phase_suffix is not None else DEFAULT_SUFFIX

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from astropy.io import fits
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.algorithms import available_algorithms
 from exobench.cli import main
 from exobench.data import Dataset
@@ -16,7 +16,7 @@ from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset
 from exobench.inject import inject_companions
 from exobench.scoring.reference import Reference, ReferenceDataset
-from exobench.scoring.submission import extract_zip, read_submission
+from exobench.submission import extract_zip, read_submission
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 49
@@ -162,16 +162,16 @@ def test_zip_is_deterministic_and_a_folder_holds_the_same_files(phase, tmp_path)
     folder, _ = phase
     result = bl.run_baseline("median", folder, progress=False)
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
-    bl.write_submission(result, first)
-    bl.write_submission(bl.run_baseline("median", folder, progress=False), second)
+    result.write(first)
+    bl.run_baseline("median", folder, progress=False).write(second)
     assert first.read_bytes() == second.read_bytes()
     with zipfile.ZipFile(first) as zf:
         assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in zf.infolist())
         contents = {name: zf.read(name) for name in zf.namelist()}
-    out = bl.write_submission(result, tmp_path / "submission")
+    out = result.write(tmp_path / "submission")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == contents
     with pytest.raises(FileExistsError, match="not empty"):
-        bl.write_submission(result, out)
+        result.write(out)
     assert fits.getdata(out / "detection_threshold.fits").tolist() == [5.0]
 
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.cli import main
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset
 from exobench.geometry import polar_grid
 from exobench.scoring.reference import Reference, ReferenceDataset
-from exobench.scoring.submission import extract_zip, read_submission
+from exobench.submission import extract_zip, read_submission
 from tests.algorithms.test_sdi import speckle_cube_4d
 
 SIZE = 51

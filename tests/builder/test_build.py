@@ -144,11 +144,11 @@ def test_an_interrupted_build_leaves_nothing_that_looks_complete(write_definitio
 
 def test_scored_end_to_end(default_build, tmp_path):
     """A baseline's submission on the built public data scores against the built reference."""
-    from exobench.baseline import run_baseline, write_submission
+    from exobench.baselines import run_baseline
     from exobench.scoring.program import score_submission
 
     out, _ = default_build
     result = run_baseline("pca", out / "public" / "phase_1")
-    submission = write_submission(result, tmp_path / "submission.zip")
+    submission = result.write(tmp_path / "submission.zip")
     report = score_submission(submission, out / "reference" / "phase_1")
     assert set(report.scores) >= {"F1_3d", "TPR_3d", "FPR_3d"}

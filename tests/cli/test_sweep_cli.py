@@ -5,9 +5,9 @@ import types
 
 import pytest
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.cli import main
-from exobench.sweep import load_grid, parameter_sets
+from exobench.workflows.sweep import load_grid, parameter_sets
 
 from ..parallel._phase import make_phase
 
@@ -113,10 +113,10 @@ def plugin(monkeypatch):
          "class Constant(_Constant, name='constant-test'):\n    'A constant map (test plug-in).'\n",
          module.__dict__)
     monkeypatch.setitem(sys.modules, "exobench_test_plugin", module)
-    monkeypatch.setattr(bl, "PLUGIN_MODULES", ("exobench_test_plugin",))
-    monkeypatch.setattr(bl, "_PLUGINS_LOADED", False)
+    monkeypatch.setattr(bl.registry, "PLUGIN_MODULES", ("exobench_test_plugin",))
+    monkeypatch.setattr(bl.registry, "_PLUGINS_LOADED", False)
     yield "constant-test"
-    bl._REGISTRY.pop("constant-test", None)
+    bl.registry._REGISTRY.pop("constant-test", None)
 
 
 def test_a_plug_in_baseline_runs_through_the_whole_interface(plugin, phase, tmp_path, capsys):
@@ -140,11 +140,11 @@ def test_a_plug_in_baseline_runs_through_the_whole_interface(plugin, phase, tmp_
 
 
 def test_missing_plug_in_modules_are_skipped_and_other_errors_propagate(monkeypatch):
-    monkeypatch.setattr(bl, "_PLUGINS_LOADED", False)
-    monkeypatch.setattr(bl, "PLUGIN_MODULES", ("exobench.no_such_package.baseline",))
+    monkeypatch.setattr(bl.registry, "_PLUGINS_LOADED", False)
+    monkeypatch.setattr(bl.registry, "PLUGIN_MODULES", ("exobench.no_such_package.baseline",))
     assert "pca" in bl.available_baselines()
-    monkeypatch.setattr(bl, "_PLUGINS_LOADED", False)
-    monkeypatch.setattr(bl, "PLUGIN_MODULES", ("exobench_broken_plugin_that_imports_torch",))
+    monkeypatch.setattr(bl.registry, "_PLUGINS_LOADED", False)
+    monkeypatch.setattr(bl.registry, "PLUGIN_MODULES", ("exobench_broken_plugin_that_imports_torch",))
 
     def fake_import(name, *args, **kwargs):
         raise ModuleNotFoundError("No module named 'torch_not_installed'", name="torch_not_installed")

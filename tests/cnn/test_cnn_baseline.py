@@ -1,4 +1,4 @@
-"""The ``cnn`` baseline through the plug-in interface of exobench.baseline and the command line."""
+"""The ``cnn`` baseline through the plug-in interface of exobench.baselines and the command line."""
 
 import math
 import subprocess
@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import yaml
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.cli import main
 from exobench.cnn._backend import unavailable_reason
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset
 from exobench.inject import inject_companions
 from exobench.scoring.reference import Reference, ReferenceDataset
-from exobench.scoring.submission import extract_zip, read_submission
+from exobench.submission import extract_zip, read_submission
 
 SIZE = 41
 COMPANIONS = {("nirc2", "1"): ([11.0], [60.0]), ("sphere_irdis", "1"): ([], [])}
@@ -126,7 +126,7 @@ def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
 
 
 def test_registry_and_cnn_modules_import_no_framework_and_set_no_backend():
-    code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); import exobench, exobench.baseline as bl; "
+    code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); import exobench, exobench.baselines as bl; "
             "bl.get_baseline('cnn'); import exobench.cnn.baseline, exobench.cnn.inference, exobench.cnn.training; "
             "bad = [m for m in ('keras', 'torch', 'tensorflow') if m in sys.modules]; "
             "assert not bad and 'KERAS_BACKEND' not in os.environ, bad")

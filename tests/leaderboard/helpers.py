@@ -65,15 +65,15 @@ def built_challenge(tmp_path_factory):
 
 def make_submissions(challenge, phase, folder):
     """Write ``median``, ``pca``, ``median-low`` (threshold S/N 2) and ``oracle`` zips of a phase."""
-    from exobench.baseline import BaselineResult, run_baseline, write_submission
+    from exobench.baselines import BaselineResult, run_baseline
     from exobench.scoring.reference import read_reference
 
     folder.mkdir(parents=True, exist_ok=True)
     public = Path(challenge) / "public" / f"phase_{phase}"
     median = run_baseline("median", public)
-    write_submission(median, folder / "median.zip")
-    write_submission(run_baseline("pca", public), folder / "pca.zip")
-    write_submission(dataclasses.replace(median, threshold=2.0), folder / "median-low.zip")
+    median.write(folder / "median.zip")
+    run_baseline("pca", public).write(folder / "pca.zip")
+    dataclasses.replace(median, threshold=2.0).write(folder / "median-low.zip")
     reference = read_reference(Path(challenge) / "reference" / f"phase_{phase}")
     maps = {}
     for d in reference.datasets:
@@ -83,7 +83,7 @@ def make_submissions(challenge, phase, folder):
             detmap[yi - 1:yi + 2, xi - 1:xi + 2] = 10.0
         maps[d.key] = detmap
     oracle = BaselineResult(name="oracle", params={}, maps=maps, threshold=5.0, detection_map="snr")
-    write_submission(oracle, folder / "oracle.zip")
+    oracle.write(folder / "oracle.zip")
 
 
 def fresh_challenge(source, dest):

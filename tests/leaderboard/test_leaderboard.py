@@ -21,7 +21,7 @@ from exobench.leaderboard import (
     submit,
 )
 from exobench.scoring.program import score_submission
-from exobench.scoring.submission import SubmissionError
+from exobench.submission import SubmissionError
 
 from .helpers import run_cli
 

@@ -4,7 +4,7 @@ local cluster gives the in-process maps byte for byte."""
 import numpy as np
 import pytest
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.cnn._backend import unavailable_reason
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset

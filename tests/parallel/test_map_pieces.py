@@ -4,7 +4,7 @@ the whole run's bytes; the baseline runner cuts only the tasks of an incomplete 
 import numpy as np
 import pytest
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.algorithms import AnnularPCA
 from exobench.examples import example_dataset
 from exobench.parallel import Executor
@@ -77,7 +77,7 @@ def test_only_the_last_rounds_tasks_are_cut(tmp_path, n_tasks, slots, expected):
     write_dataset(example_dataset(n_frames=5, size=21, seed=0).replace(dataset_id="1"), tmp_path)
     params = bl.resolve_params("pca-annular")
     tasks = [(str(tmp_path), "example", "1", "pca-annular", params)] * n_tasks
-    assert bl._piece_counts(tasks, slots) == expected
+    assert bl.run._piece_counts(tasks, slots) == expected
     assert bl.MAX_MAP_PARTS == 4
 
 
@@ -90,7 +90,7 @@ def test_baselines_without_pieces_are_not_cut(tmp_path, name, params):
 
     write_dataset(example_dataset(n_frames=5, size=21, seed=0).replace(dataset_id="1"), tmp_path)
     resolved = bl.resolve_params(name, params)
-    assert bl._piece_counts([(str(tmp_path), "example", "1", name, resolved)] * 3, 2) == [1, 1, 1]
+    assert bl.run._piece_counts([(str(tmp_path), "example", "1", name, resolved)] * 3, 2) == [1, 1, 1]
 
 
 class _TwoSlots(Executor):

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exobench import baseline as bl
+from exobench import baselines as bl
 from exobench.cli import main
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset
 from exobench.parallel import SCHEDULER_ENV, ExecutionError, Executor
 from exobench.scoring.program import scores_json
-from exobench.scoring.submission import SubmissionError
-from exobench.scoring_batch import score_submissions
-from exobench.sweep import run_sweep, write_sweep
+from exobench.submission import SubmissionError
+from exobench.scoring.batch import score_submissions
+from exobench.workflows.sweep import run_sweep, write_sweep
 
 from ._phase import make_phase
 from .test_killed_worker import kill_one_worker_later
@@ -35,7 +35,7 @@ def submissions(phase, tmp_path_factory):
     """Three baseline zips of the phase, written in-process."""
     public, _ = phase
     folder = tmp_path_factory.mktemp("submissions")
-    return [bl.write_submission(bl.run_baseline(name, public), folder / f"{name}.zip")
+    return [bl.run_baseline(name, public).write(folder / f"{name}.zip")
             for name in ("median", "pca", "pca-annular")]
 
 
@@ -52,8 +52,8 @@ def test_a_baseline_run_gives_the_same_zip_bytes_on_a_cluster(phase, cluster, tm
     assert list(local.maps) == list(remote.maps)
     for key in local.maps:
         assert local.maps[key].tobytes() == remote.maps[key].tobytes()
-    a = bl.write_submission(local, tmp_path / "local.zip").read_bytes()
-    b = bl.write_submission(remote, tmp_path / "remote.zip").read_bytes()
+    a = local.write(tmp_path / "local.zip").read_bytes()
+    b = remote.write(tmp_path / "remote.zip").read_bytes()
     assert a == b
 
 

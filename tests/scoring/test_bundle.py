@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from exobench import cli
-from exobench.bundle import build_bundle, logo_png, read_challenge
+from exobench.platform import build_bundle, logo_png, read_competition
 from exobench.scoring.program import score_keys
 
 from .test_submission import write_fits
@@ -102,10 +102,10 @@ def unzip(data_or_path, dest):
 def no_repository_kit(tmp_path_factory):
     """These tests pack their own kits: the repository's starting kit is left out
     (test_repository_kit_is_merged_with_the_challenges checks it)."""
-    import exobench.bundle
+    import exobench.platform.competition
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(exobench.bundle, "REPOSITORY_KIT", tmp_path_factory.mktemp("no_kit"))
+        patch.setattr(exobench.platform.competition, "REPOSITORY_KIT", tmp_path_factory.mktemp("no_kit"))
         yield
 
 
@@ -294,7 +294,7 @@ def test_the_bundle_is_deterministic(tmp_path):
 
 
 def test_phases_are_inferred_without_challenge_yaml(tmp_path):
-    challenge = read_challenge(make_challenge(tmp_path / "c", config=None, kit=False))
+    challenge = read_competition(make_challenge(tmp_path / "c", config=None, kit=False))
     assert [(p.number, p.name, p.suffix) for p in challenge.phases] == [(1, "ADI", "3d"), (2, "ADI+mSDI", "4d")]
     assert challenge.phases[0].end == challenge.phases[1].start
     build_bundle(tmp_path / "c", tmp_path / "b.zip", platform="codabench")
@@ -342,13 +342,13 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_repository_kit_is_merged_with_the_challenges(tmp_path, monkeypatch):
-    import exobench.bundle
+    import exobench.platform.competition
 
     repo_kit = tmp_path / "repo_kit"
     (repo_kit / "sub").mkdir(parents=True)
     (repo_kit / "README.md").write_text("# repository kit\n")
     (repo_kit / "sub" / "my_algorithm.py").write_text("pass\n")
-    monkeypatch.setattr(exobench.bundle, "REPOSITORY_KIT", repo_kit)
+    monkeypatch.setattr(exobench.platform.competition, "REPOSITORY_KIT", repo_kit)
     root = make_challenge(tmp_path / "c")  # its own starting_kit/README.md wins the clash
     build_bundle(root, tmp_path / "b.zip", platform="codabench")
     kit = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(tmp_path / "b.zip").read("starting_kit.zip")))

@@ -13,14 +13,14 @@ import pytest
 from astropy.io import fits
 
 from exobench.scoring.reference import read_reference
-from exobench.scoring.submission import (
+from exobench.submission import (
     Limits,
     SubmissionError,
     extract_zip,
     list_submission_files,
     open_submission,
-    read_fits_array,
-    read_fits_scalar,
+    read_bounded_fits,
+    read_bounded_scalar,
     read_submission,
 )
 
@@ -197,9 +197,9 @@ def test_zip_bomb_over_the_file_size_limit_is_refused(tmp_path):
 ])
 def test_size_limits_are_enforced_while_streaming(tmp_path, monkeypatch, limits, message):
     """Even if the declared sizes passed, the bytes actually inflated are counted."""
-    from exobench.scoring import submission
+    from exobench.submission import archive
 
-    monkeypatch.setattr(submission, "_plan_zip", lambda infos, where, limits: [(i, i.filename) for i in infos])
+    monkeypatch.setattr(archive, "_plan_zip", lambda infos, where, limits: [(i, i.filename) for i in infos])
     entries = {"detection_threshold.fits": fits_bytes([1.0]), "inst_detmap_1.fits": b"\0" * (3 << 20)}
     dest = tmp_path / "dest"
     dest.mkdir()
@@ -372,7 +372,7 @@ def test_gzip_fits_is_refused(tmp_path):
 
     path = tmp_path / "inst_detmap_1.fits"
     path.write_bytes(gzip.compress(fits_bytes(np.zeros(SHAPE))))
-    _refused("gzip-compressed FITS is not accepted", read_fits_array, path)
+    _refused("gzip-compressed FITS is not accepted", read_bounded_fits, path)
 
 
 def _header_only(path, cards):
@@ -389,45 +389,45 @@ def _image_cards(bitpix, *axes):
 
 def test_fits_header_claiming_a_huge_array_is_refused_before_reading(tmp_path):
     path = _header_only(tmp_path / "inst_detmap_1.fits", _image_cards(-64, 100000, 100000))
-    message = _refused("header claims an array of shape \\(100000, 100000\\)", read_fits_array, path)
+    message = _refused("header claims an array of shape \\(100000, 100000\\)", read_bounded_fits, path)
     assert "10000000000 values" in message
     small = _header_only(tmp_path / "small.fits", _image_cards(-64, 64, 64))
-    _refused("truncated FITS file", read_fits_array, small)
+    _refused("truncated FITS file", read_bounded_fits, small)
 
 
 def test_fits_header_without_end_or_with_bad_cards_is_refused(tmp_path):
     cards = ["SIMPLE  =                    T", "BITPIX  =                  -64", "NAXIS   =                    0"]
     endless = tmp_path / "endless.fits"
     endless.write_bytes(("".join(f"{c:<80}" for c in cards) + "COMMENT " * 10 * 36 * 20).encode()[: 2880 * 20])
-    _refused("longer than 4 blocks|truncated FITS header", read_fits_array, endless, limits=Limits(max_header_blocks=4))
+    _refused("longer than 4 blocks|truncated FITS header", read_bounded_fits, endless, limits=Limits(max_header_blocks=4))
     bad = _header_only(tmp_path / "bad.fits", ["SIMPLE  =                    T", "BITPIX  =                   12",
                                                "NAXIS   =                    0"])
-    _refused("invalid BITPIX 12", read_fits_array, bad)
+    _refused("invalid BITPIX 12", read_bounded_fits, bad)
     neg = _header_only(tmp_path / "neg.fits", ["SIMPLE  =                    T", "BITPIX  =                  -32",
                                                "NAXIS   =                    1", "NAXIS1  =                   -5"])
-    _refused("invalid NAXIS1 -5", read_fits_array, neg)
+    _refused("invalid NAXIS1 -5", read_bounded_fits, neg)
 
 
 def test_fits_tables_are_refused(tmp_path):
     path = tmp_path / "t.fits"
     table = fits.BinTableHDU.from_columns([fits.Column(name="a", format="D", array=np.arange(3.0))])
     fits.HDUList([fits.PrimaryHDU(), table]).writeto(path)
-    _refused("holds a table", read_fits_array, path)
+    _refused("holds a table", read_bounded_fits, path)
 
 
 def test_fits_reader_matches_astropy_on_the_usual_layouts(tmp_path):
     data = np.arange(12, dtype=np.int16).reshape(3, 4)
     write_fits(tmp_path / "i.fits", data)
-    np.testing.assert_array_equal(read_fits_array(tmp_path / "i.fits"), data)
+    np.testing.assert_array_equal(read_bounded_fits(tmp_path / "i.fits"), data)
     hdu = fits.PrimaryHDU(np.array([[0, 65535]], dtype=np.uint16))  # BZERO = 32768
     hdu.writeto(tmp_path / "u.fits")
-    np.testing.assert_array_equal(read_fits_array(tmp_path / "u.fits"), [[0, 65535]])
+    np.testing.assert_array_equal(read_bounded_fits(tmp_path / "u.fits"), [[0, 65535]])
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((2, 5), np.float32))]).writeto(tmp_path / "ext.fits")
-    assert read_fits_array(tmp_path / "ext.fits").shape == (2, 5)
+    assert read_bounded_fits(tmp_path / "ext.fits").shape == (2, 5)
     fits.PrimaryHDU(header=fits.Header([("VALUE", 3.5)])).writeto(tmp_path / "card.fits")
-    assert read_fits_scalar(tmp_path / "card.fits") == 3.5
+    assert read_bounded_scalar(tmp_path / "card.fits") == 3.5
     write_fits(tmp_path / "s.fits", np.array([[2.0]]))
-    assert read_fits_scalar(tmp_path / "s.fits") == 2.0
+    assert read_bounded_scalar(tmp_path / "s.fits") == 2.0
 
 
 # -- maps ------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exobench.scoring.program import score_keys, vendor_program
+from exobench.platform.vendor import vendor_program
+from exobench.scoring.program import score_keys
 
 from .test_submission import POSITIONS, blob_map, make_reference, make_submission
 

@@ -37,9 +37,9 @@ def test_command_line_writes_a_zip_that_scores(challenge, tmp_path):
 
 
 def test_4d_phase_threshold_and_same_bytes_as_the_pca_baseline(challenge, tmp_path, my_algorithm):
-    from exobench.baseline import run_baseline
+    from exobench.baselines import run_baseline
     from exobench.scoring.program import score_keys, score_submission
-    from exobench.scoring.submission import open_submission, read_submission
+    from exobench.submission import open_submission, read_submission
     from exobench.scoring.reference import read_reference
 
     phase = challenge / "public" / "phase_2"

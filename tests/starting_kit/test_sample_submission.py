@@ -10,7 +10,7 @@ from .conftest import KIT
 
 
 def test_sample_submissions_are_the_baseline_and_score(challenge, tmp_path, sample_maker, capsys):
-    from exobench.baseline import run_baseline, write_submission
+    from exobench.baselines import run_baseline
     from exobench.scoring.program import score_keys
 
     out = tmp_path / "samples"
@@ -19,7 +19,7 @@ def test_sample_submissions_are_the_baseline_and_score(challenge, tmp_path, samp
     for n, suffix in ((1, "3d"), (2, "4d")):
         path = out / f"sample_submission_phase_{n}.zip"
         assert f"wrote {path}" in printed
-        expected = write_submission(run_baseline("pca", challenge / "public" / f"phase_{n}"), tmp_path / f"{n}.zip")
+        expected = run_baseline("pca", challenge / "public" / f"phase_{n}").write(tmp_path / f"{n}.zip")
         assert path.read_bytes() == expected.read_bytes()  # exactly `exobench baseline pca`'s zip
         scores = json.loads((out / f"scores_phase_{n}.json").read_text())
         assert list(scores) == score_keys(suffix)
@@ -49,7 +49,7 @@ def test_sample_submission_errors_are_one_line(argv, message, challenge, tmp_pat
 
 def test_kit_files_pass_the_bundle_rules(challenge, tmp_path):
     """A challenge folder without its own starting_kit/ gets the repository's kit in its bundle."""
-    from exobench.bundle import build_bundle
+    from exobench.platform import build_bundle
 
     tracked = {"README.md", "starting_kit.ipynb", "my_algorithm.py", "make_sample_submission.py"}
     assert tracked <= {p.name for p in KIT.iterdir()}

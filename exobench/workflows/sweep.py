@@ -11,7 +11,7 @@ Every (parameter set, dataset) pair is one task of an
 :class:`exobench.parallel.Executor` (so that every worker stays busy whatever
 the number of parameter sets), then every parameter set's submission is scored
 against the reference phase with the scoring program's code
-(:func:`exobench.scoring_batch.score_submissions`, one task per parameter set).
+(:func:`exobench.scoring.batch.score_submissions`, one task per parameter set).
 :func:`write_sweep` writes ``sweep.csv`` (one row per parameter set: its values
 and its scores), ``sweep.json`` (the same, the grid, the base parameters and
 the library versions) and ``sweep.png`` (F1 and AUC against each swept
@@ -123,7 +123,7 @@ def load_grid(source, name, *, params=None):
     name : str
         The baseline.
     params : str, path-like or mapping, optional
-        Parameters the grid starts from (:func:`exobench.baseline.load_params`).
+        Parameters the grid starts from (:func:`exobench.baselines.load_params`).
 
     Returns
     -------
@@ -149,7 +149,7 @@ def load_grid(source, name, *, params=None):
     ...
     ValueError: grid: algorithm: ncomp: expected an integer (like the default 5), got 'x'
     """
-    from .baseline import get_baseline
+    from ..baselines import get_baseline
 
     where, data = _read_grid(source)
     cls = get_baseline(name)
@@ -169,7 +169,7 @@ def load_grid(source, name, *, params=None):
 
 def _read_grid(source):
     if isinstance(source, (str, os.PathLike)):
-        from ._validate import read_yaml
+        from .._validate import read_yaml
 
         if not Path(source).is_file():
             raise FileNotFoundError(f"grid: {str(source)!r} not found")
@@ -183,7 +183,7 @@ def _read_grid(source):
 
 
 def _base_params(name, params):
-    from .baseline import resolve_params
+    from ..baselines import resolve_params
 
     return resolve_params(name, params)
 
@@ -226,7 +226,7 @@ def parameter_sets(name, grid, *, params=None):
     -------
     list of dict
     """
-    from .baseline import get_baseline
+    from ..baselines import get_baseline
 
     cls = get_baseline(name)
     base = _base_params(name, params)
@@ -250,7 +250,7 @@ def run_sweep(name, phase_dir, grid, reference_dir, *, params=None, compat=None,
     Parameters
     ----------
     name : str
-        A baseline of :func:`exobench.baseline.available_baselines`.
+        A baseline of :func:`exobench.baselines.available_baselines`.
     phase_dir : str or path-like
         The public phase folder (EIDC layout).
     grid : str, path-like or mapping
@@ -297,7 +297,7 @@ def run_sweep(name, phase_dir, grid, reference_dir, *, params=None, compat=None,
     >>> [path.name for path in write_sweep(result, root / "sweep")]
     ['sweep.csv', 'sweep.json', 'sweep.png']
     """
-    from .baseline import assemble_result, phase_datasets, run_map_tasks
+    from ..baselines import assemble_result, phase_datasets, run_map_tasks
 
     grid = load_grid(grid, name, params=params)
     sets = parameter_sets(name, grid, params=params)
@@ -314,11 +314,10 @@ def run_sweep(name, phase_dir, grid, reference_dir, *, params=None, compat=None,
 
 
 def _score(results, reference_dir, *, compat, phase_suffix, executor, progress, work_dir):
-    from .baseline import write_submission
-    from .scoring_batch import score_submissions
+    from ..scoring.batch import score_submissions
 
     with tempfile.TemporaryDirectory(prefix="exobench-sweep-", dir=work_dir) as tmp:
-        folders = [write_submission(result, Path(tmp) / f"set_{i}") for i, result in enumerate(results)]
+        folders = [result.write(Path(tmp) / f"set_{i}") for i, result in enumerate(results)]
         return score_submissions(folders, reference_dir, executor=executor, compat=compat,
                                  phase_suffix=phase_suffix, progress=progress)
 
@@ -341,7 +340,7 @@ def _versions():
     import numpy
     import scipy
 
-    from . import __version__
+    from .. import __version__
 
     return {"exobench": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
             "dask": dask.__version__, "distributed": distributed.__version__}
@@ -359,7 +358,7 @@ def write_sweep(result, output_dir):
     -------
     list of pathlib.Path
     """
-    from ._atomic import atomic_path, atomic_write
+    from .._atomic import atomic_path, atomic_write
 
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():

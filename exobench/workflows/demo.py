@@ -1,8 +1,9 @@
 """``exobench demo``: the whole chain on the default challenge, in one command.
 
-Build the default challenge, run every classical baseline on every phase,
-score each submission into the local leaderboard, write the HTML report and
-return the ranking: what an organiser does, on a laptop, in a few minutes.
+Build the default challenge, run every classical baseline on every phase (the
+baselines each phase kind names, :mod:`exobench.challenge.kinds`), score each
+submission into the local leaderboard, write the HTML report and return the
+ranking: what an organiser does, on a laptop, in a few minutes.
 """
 
 import dataclasses
@@ -10,13 +11,7 @@ import os
 import warnings
 from pathlib import Path
 
-__all__ = ["DemoResult", "run_demo", "DEMO_BASELINES"]
-
-#: The baselines the demo runs, per kind of phase (ADI baselines run 4D cubes channel by channel).
-DEMO_BASELINES = {
-    "adi": ("median", "median-annular", "pca", "pca-annular", "llsg"),
-    "adi+msdi": ("median", "pca", "sdi-pca", "asdi-pca"),
-}
+__all__ = ["DemoResult", "run_demo", "demo_baselines"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +38,9 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
         A folder with the real NACO cube (``naco_betapic_empty_*.fits``); by
         default ``$EXOBENCH_REAL_DATA``, else ``../shared/data/real`` when present.
     cnn : bool
-        Also run the CNN baseline (refused until it exists).
+        Also run the CNN baseline on every phase (refused, saying why, where it
+        cannot run: torch and keras missing). It trains one network per dataset:
+        minutes per dataset on a CPU.
     progress : bool
         Progress bars on stderr.
 
@@ -51,33 +48,49 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
     -------
     DemoResult
     """
-    from .baseline import run_baseline, write_submission
-    from .builder import build_challenge, load_challenge
-    from .builder.definition import DEFAULT_CHALLENGE
-    from .leaderboard import ranking, ranking_text, submit
-    from .report import write_report
+    from ..baselines import run_baseline
+    from ..builder import build_challenge, load_challenge
+    from ..builder.definition import DEFAULT_CHALLENGE
+    from ..challenge import ChallengeLayout
+    from ..leaderboard import ranking, ranking_text, submit
+    from ..report import write_report
 
-    if cnn:
-        raise ValueError("--cnn: the CNN baseline is not available yet (issue 7)")
+    challenge = load_challenge(DEFAULT_CHALLENGE)
+    plan = {phase.number: demo_baselines(phase.kind, cnn=cnn) for phase in challenge.phases}
     output = Path(output)
     _use_real_data(real_data)
     challenge_dir = output / "challenge"
-    challenge = load_challenge(DEFAULT_CHALLENGE)
     build_challenge(challenge, challenge_dir, overwrite=True, progress=progress)
+    layout = ChallengeLayout(challenge_dir)
     submissions = {}
     for phase in challenge.phases:
-        public = challenge_dir / "public" / f"phase_{phase.number}"
-        for name in DEMO_BASELINES[phase.kind]:
-            path = output / "submissions" / f"phase_{phase.number}" / f"{name}.zip"
+        for name in plan[phase.number]:
+            path = output / "submissions" / layout.public(phase.number).name / f"{name}.zip"
             path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                path.unlink()
-            write_submission(run_baseline(name, public, progress=progress), path)
+            run_baseline(name, layout.public(phase.number), progress=progress).write(path, overwrite=True)
             submit(path, challenge_dir, phase=phase.number, name=name)
             submissions[phase.number, name] = path
     report = write_report(challenge_dir, output / "report.html")
     return DemoResult(output=output, challenge=challenge_dir, report=Path(report), submissions=submissions,
                       ranking_text=ranking_text(ranking(challenge_dir)))
+
+
+def demo_baselines(kind, *, cnn=False):
+    """The baselines the demo runs on a phase of ``kind`` (a name of :func:`exobench.challenge.phase_kinds`).
+
+    The kind's own list (ADI baselines run 4D cubes channel by channel), plus
+    ``cnn`` when asked, checked to be able to run here.
+
+    >>> demo_baselines("adi")
+    ('median', 'median-annular', 'pca', 'pca-annular', 'llsg')
+    """
+    from ..baselines import runnable_baseline
+    from ..challenge import get_phase_kind
+
+    names = get_phase_kind(kind).baselines + (("cnn",) if cnn else ())
+    for name in names:
+        runnable_baseline(name)
+    return names
 
 
 def _use_real_data(real_data):

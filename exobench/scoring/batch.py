@@ -1,9 +1,9 @@
 """Scoring several submissions on the execution layer: one task per submission.
 
 The scoring itself is the scoring program's (:func:`exobench.scoring.program.score_submission`);
-this module only spreads it over an :class:`exobench.parallel.Executor`. It
-lives outside :mod:`exobench.scoring`, whose modules import numpy, scipy,
-astropy and exobench's layer-0 modules only (the vendored scoring program).
+this module only spreads it over an :class:`exobench.parallel.Executor`. The
+scoring program does not import it, so the vendored program stays free of the
+execution layer.
 
 Examples
 --------
@@ -44,7 +44,7 @@ def score_submissions(submissions, reference_dir, *, executor=None, compat=None,
         None: its defaults).
     refused : {"raise", "return"}
         What to do with a submission the scorer refuses
-        (:class:`~exobench.scoring.submission.SubmissionError`): raise it
+        (:class:`~exobench.submission.SubmissionError`): raise it
         (the other tasks are cancelled), or return the exception in its place.
     progress : bool
         A progress bar over the submissions on stderr.
@@ -68,7 +68,7 @@ def score_submissions(submissions, reference_dir, *, executor=None, compat=None,
     if refused not in ("raise", "return"):
         raise ValueError(f"refused: expected 'raise' or 'return', got {refused!r}")
     if executor is None:
-        from .parallel import Executor
+        from ..parallel import Executor
 
         with Executor(workers=0) as local:
             return score_submissions(submissions, reference_dir, executor=local, compat=compat,
@@ -81,8 +81,8 @@ def score_submissions(submissions, reference_dir, *, executor=None, compat=None,
 
 def _score_one(path, *, reference_dir, compat, phase_suffix, limits, refused):
     """One task: the report of one submission (or its refusal, with ``refused="return"``)."""
-    from .scoring.program import score_submission
-    from .scoring.submission import DEFAULT_LIMITS, SubmissionError
+    from .program import score_submission
+    from ..submission import DEFAULT_LIMITS, SubmissionError
 
     try:
         return score_submission(path, reference_dir, compat=compat, phase_suffix=phase_suffix,

@@ -1,0 +1,105 @@
+"""Phase kinds: what a phase asks of its data and its submissions, one registry entry each.
+
+A challenge definition names a kind per phase (``kind: adi``); the builder checks
+the cubes' dimensions against it, the bundle names and describes the phase from
+it, the scoring program names its scores with its suffix (``F1_3d``) and the
+demo runs its baselines. A new kind of phase is one :func:`register_phase_kind`
+call. This module uses the standard library only (the scoring program carries it).
+"""
+
+import dataclasses
+
+__all__ = ["PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseKind:
+    """One kind of phase.
+
+    Attributes
+    ----------
+    name : str
+        The key of a challenge definition's ``kind``.
+    suffix : str
+        Suffix of the phase's score names (``F1_3d``), as the EIDC named them.
+    title : str
+        Default name of a phase of this kind.
+    cube_ndim : int
+        Dimensions of the cubes the phase publishes.
+    description : str
+        One line for the platform pages.
+    baselines : tuple of str
+        The baselines the demo runs on a phase of this kind.
+    """
+
+    name: str
+    suffix: str
+    title: str
+    cube_ndim: int
+    description: str
+    baselines: tuple = ()
+
+    def __post_init__(self):
+        for field in ("name", "suffix", "title", "description"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{field}: expected a non-empty string, got {value!r}")
+        if not self.suffix.isascii() or not self.suffix.isalnum():
+            raise ValueError(f"suffix: expected a short alphanumeric suffix such as '3d', got {self.suffix!r}")
+        if self.cube_ndim not in (3, 4):
+            raise ValueError(f"cube_ndim: expected 3 or 4, got {self.cube_ndim!r}")
+        object.__setattr__(self, "baselines", tuple(self.baselines))
+
+
+_KINDS = {}
+
+
+def register_phase_kind(kind):
+    """Add ``kind`` (a :class:`PhaseKind`) to the registry; its name and suffix must be new."""
+    if not isinstance(kind, PhaseKind):
+        raise ValueError(f"kind: expected a PhaseKind, got {type(kind).__name__}")
+    if kind.name in _KINDS:
+        raise ValueError(f"kind: a phase kind named {kind.name!r} is already registered")
+    if any(k.suffix == kind.suffix for k in _KINDS.values()):
+        raise ValueError(f"kind: suffix {kind.suffix!r} is already the suffix of another phase kind")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def phase_kinds():
+    """The registered kinds, ``{name: PhaseKind}`` in registration order.
+
+    >>> list(phase_kinds())
+    ['adi', 'adi+msdi']
+    """
+    return dict(_KINDS)
+
+
+def get_phase_kind(name, *, where="kind"):
+    """The kind registered as ``name``; the error names ``where`` and the kinds there are.
+
+    >>> get_phase_kind("adi+msdi").suffix
+    '4d'
+    """
+    if name not in _KINDS:
+        raise ValueError(f"{where}: expected one of {', '.join(_KINDS)}, got {name!r}")
+    return _KINDS[name]
+
+
+def phase_kind_for_suffix(suffix):
+    """The kind whose score suffix is ``suffix``, or None.
+
+    >>> phase_kind_for_suffix("3d").title
+    'ADI'
+    """
+    return next((kind for kind in _KINDS.values() if kind.suffix == suffix), None)
+
+
+register_phase_kind(PhaseKind(
+    name="adi", suffix="3d", title="ADI", cube_ndim=3,
+    description="ADI: 3D cubes (t, y, x) of imagers.",
+    baselines=("median", "median-annular", "pca", "pca-annular", "llsg")))
+register_phase_kind(PhaseKind(
+    name="adi+msdi", suffix="4d", title="ADI+mSDI", cube_ndim=4,
+    description="ADI+mSDI: 4D cubes (lambda, t, y, x) of integral-field spectrographs.",
+    baselines=("median", "pca", "sdi-pca", "asdi-pca")))

@@ -94,7 +94,7 @@ def _run_inspect(args):
         for summary in summaries:
             print(_format_summary(summary))
     if args.plot:
-        from .plotting import plot_datasets
+        from .report.previews import plot_datasets
 
         plot_datasets(datasets, args.plot)
         print(f"saved {args.plot}")

@@ -1,4 +1,6 @@
-"""The HTML report of a challenge's local leaderboard (``exobench report DIR -o report.html``).
+"""Pictures and pages: the HTML report of a challenge's local leaderboard
+(``exobench report DIR -o report.html``), and previews of datasets
+(:func:`~exobench.report.previews.plot_datasets`, ``exobench inspect --plot``).
 
 One self-contained page (inline PNG images, inline CSS, no script, no network):
 per phase, the ranking table, the ROC curves of all submissions overlaid, TPR by

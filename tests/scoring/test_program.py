@@ -178,7 +178,7 @@ def test_vendored_modules_are_light():
     files = {p.as_posix() for p in vendored_modules()}
     assert {"exobench/__init__.py", "exobench/scoring/__init__.py", "exobench/scoring/program.py",
             "exobench/submission/read.py", "exobench/scoring/reference.py", "exobench/_atomic.py"} <= files
-    assert not any(p.startswith(("exobench/data/", "exobench/plotting", "exobench/cli")) for p in files)
+    assert not any(p.startswith(("exobench/data/", "exobench/report", "exobench/cli")) for p in files)
 
 
 def test_vendor_program_lays_out_a_program(tmp_path):

@@ -1,9 +1,9 @@
-"""Pictures of datasets (matplotlib, Agg backend: no screen needed)."""
+"""Previews of datasets (first frame, derotated mean, PSF): matplotlib, Agg backend, no screen needed."""
 
 import numpy as np
 
-from ._atomic import atomic_write
-from .geometry import derotate_cube
+from .._atomic import atomic_write
+from ..geometry import derotate_cube
 
 __all__ = ["plot_datasets"]
 

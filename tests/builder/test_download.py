@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from exobench import ExobenchWarning
-from exobench.builder import archives, download
+from exobench.builder import archives as archives_module
+from exobench.builder import download
 from exobench.builder.download import (
     BASE_URL_ENV,
     CACHE_ENV,
@@ -349,7 +350,7 @@ def test_an_interrupted_layout_keeps_the_previous_one(tmp_path, archives, monkey
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(archives, "_validate_phase", interrupt)
+    monkeypatch.setattr(archives_module, "_validate_phase", interrupt)
     with pytest.raises(KeyboardInterrupt):
         layout_sources([first, second], tmp_path / "src")
     assert _files(tmp_path / "src") == before

@@ -1,13 +1,8 @@
 """Submissions: the EIDC file format, written and read back, hostile until proven otherwise.
 
-A submission of a phase is a flat set of FITS files (usually zipped)::
-
-    {instrument}_detmap_{k}.fits    2D detection map, one per dataset of the phase
-    detection_threshold.fits        one number: values strictly above it are detections
-    {instrument}_fwhm_{k}.fits      optional, the participant's FWHM (used only with compat="eidc2019")
-    npix.fits                       optional counting options (honoured only with compat="eidc2019")
-    overlap_threshold.fits
-    max_blob_fact.fits
+A submission of a phase is a flat set of FITS files (usually zipped): one 2D
+detection map per dataset and one detection threshold for the phase, plus
+optional files that only the 2019-compatible scoring mode reads.
 
 - :mod:`~exobench.submission.names`: the file names, spelled once;
 - :mod:`~exobench.submission.write`: :func:`write_submission` (maps and a threshold

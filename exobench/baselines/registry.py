@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from .._registry import Registry
+
 __all__ = ["Baseline", "get_baseline", "available_baselines", "list_baselines", "runnable_baseline",
            "DETECTION_MAPS", "SNR_THRESHOLD", "STIM_THRESHOLD", "MAX_MAP_PARTS", "PLUGIN_MODULES"]
 
@@ -41,7 +43,7 @@ STIM_THRESHOLD = 1.0
 #: Modules registering more baselines, imported on the first use of the registry (skipped while absent).
 PLUGIN_MODULES = ("exobench.cnn.baseline",)
 
-_REGISTRY = {}
+_REGISTRY = Registry("baseline")
 
 _PLUGINS_LOADED = False
 
@@ -119,11 +121,8 @@ class Baseline:
     def __init_subclass__(cls, *, name=None, **kwargs):
         super().__init_subclass__(**kwargs)
         if name is not None:
-            if name in _REGISTRY and _REGISTRY[name] is not cls:
-                raise ValueError(f"name: a baseline named {name!r} is already registered "
-                                 f"({_REGISTRY[name].__qualname__})")
+            _REGISTRY.register(name, cls)
             cls.name = name
-            _REGISTRY[name] = cls
 
     @classmethod
     def description(cls):
@@ -306,9 +305,7 @@ def get_baseline(name):
     'annular_pca'
     """
     _load_plugins()
-    if name not in _REGISTRY:
-        raise ValueError(f"name: expected a baseline among {', '.join(map(repr, _REGISTRY))}, got {name!r}")
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
 
 
 def available_baselines():

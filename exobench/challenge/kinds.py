@@ -4,10 +4,12 @@ A challenge definition names a kind per phase (``kind: adi``); the builder check
 the cubes' dimensions against it, the bundle names and describes the phase from
 it, the scoring program names its scores with its suffix (``F1_3d``) and the
 demo runs its baselines. A new kind of phase is one :func:`register_phase_kind`
-call. This module uses the standard library only (the scoring program carries it).
+call.
 """
 
 import dataclasses
+
+from .._registry import Registry
 
 __all__ = ["PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix"]
 
@@ -51,7 +53,7 @@ class PhaseKind:
         object.__setattr__(self, "baselines", tuple(self.baselines))
 
 
-_KINDS = {}
+_KINDS = Registry("phase kind")
 
 
 def register_phase_kind(kind):
@@ -60,10 +62,9 @@ def register_phase_kind(kind):
         raise ValueError(f"kind: expected a PhaseKind, got {type(kind).__name__}")
     if kind.name in _KINDS:
         raise ValueError(f"kind: a phase kind named {kind.name!r} is already registered")
-    if any(k.suffix == kind.suffix for k in _KINDS.values()):
+    if phase_kind_for_suffix(kind.suffix) is not None:
         raise ValueError(f"kind: suffix {kind.suffix!r} is already the suffix of another phase kind")
-    _KINDS[kind.name] = kind
-    return kind
+    return _KINDS.register(kind.name, kind)
 
 
 def phase_kinds():
@@ -72,7 +73,7 @@ def phase_kinds():
     >>> list(phase_kinds())
     ['adi', 'adi+msdi']
     """
-    return dict(_KINDS)
+    return dict(_KINDS.items())
 
 
 def get_phase_kind(name, *, where="kind"):
@@ -81,9 +82,7 @@ def get_phase_kind(name, *, where="kind"):
     >>> get_phase_kind("adi+msdi").suffix
     '4d'
     """
-    if name not in _KINDS:
-        raise ValueError(f"{where}: expected one of {', '.join(_KINDS)}, got {name!r}")
-    return _KINDS[name]
+    return _KINDS.get(name, where=where)
 
 
 def phase_kind_for_suffix(suffix):
@@ -92,7 +91,7 @@ def phase_kind_for_suffix(suffix):
     >>> phase_kind_for_suffix("3d").title
     'ADI'
     """
-    return next((kind for kind in _KINDS.values() if kind.suffix == suffix), None)
+    return next((kind for _, kind in _KINDS.items() if kind.suffix == suffix), None)
 
 
 register_phase_kind(PhaseKind(

@@ -1,5 +1,6 @@
 """The challenge-folder module: layout, phase.json, challenge.yaml and the phase-kind registry."""
 
+import copy
 import datetime
 import json
 
@@ -195,12 +196,12 @@ def test_the_two_kinds_of_the_eidc():
 
 
 def test_unknown_kind_is_named_with_the_kinds_there_are():
-    with pytest.raises(ValueError, match=r"phases\[0\].kind: expected one of adi, adi\+msdi, got 'rdi'"):
+    with pytest.raises(ValueError, match=r"phases\[0\].kind: expected a phase kind among 'adi', 'adi\+msdi', got 'rdi'"):
         get_phase_kind("rdi", where="phases[0].kind")
 
 
 def test_a_new_kind_is_one_registration(monkeypatch):
-    monkeypatch.setattr(kinds_module, "_KINDS", dict(kinds_module._KINDS))
+    monkeypatch.setattr(kinds_module, "_KINDS", copy.deepcopy(kinds_module._KINDS))
     kind = register_phase_kind(PhaseKind(name="rdi", suffix="rdi", title="RDI", cube_ndim=3,
                                          description="Reference-star differential imaging.",
                                          baselines=["median"]))

@@ -116,7 +116,7 @@ def plugin(monkeypatch):
     monkeypatch.setattr(bl.registry, "PLUGIN_MODULES", ("exobench_test_plugin",))
     monkeypatch.setattr(bl.registry, "_PLUGINS_LOADED", False)
     yield "constant-test"
-    bl.registry._REGISTRY.pop("constant-test", None)
+    bl.registry._REGISTRY.unregister("constant-test")
 
 
 def test_a_plug_in_baseline_runs_through_the_whole_interface(plugin, phase, tmp_path, capsys):

@@ -173,7 +173,7 @@ def run_cnn(public, options, model, alternative=None):
 
     from exobench.cnn.baseline import (calibration_options, dataset_seeds, ensemble_map, ensemble_members,
                                        label_settings, null_maps)
-    from exobench.cnn.inference import significance_map
+    from exobench.cnn.significance import significance_map
     from exobench.cnn.labels import generate_samples
     from exobench.cnn.training import train_model
     from exobench.data.fits_io import find_datasets, read_dataset

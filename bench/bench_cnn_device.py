@@ -101,7 +101,7 @@ def time_maps(trained, injected, threads):
     """Seconds for the probability map and the negative map; does the map peak at the companion?"""
     import numpy as np
 
-    from exobench.cnn.inference import probability_map
+    from exobench.cnn.probability import probability_map
 
     start = time.perf_counter()
     pmap = probability_map(injected.dataset, trained, threads=threads)

@@ -9,13 +9,13 @@ phase (one task each, as every baseline of :mod:`exobench.baseline`):
 2. training of the network (:func:`exobench.cnn.training.train_model`, early
    stopping, seeded per dataset) -- or, with ``cnn: {model: PATH.keras}``, a
    pretrained model loaded from its file and no training;
-3. the probability map (:func:`exobench.cnn.inference.probability_map`) and
+3. the probability map (:func:`exobench.cnn.probability.probability_map`) and
    the null (:func:`null_maps`): the same model's maps of the residuals
    derotated with the negated angles and with ``null_permutations`` seeded
    permutations of the angles, where no companion adds up;
 4. the detection map: with ``detection_map: significance`` (default) each
    probability becomes ``-log10`` of the share of that dataset's null
-   pixels reaching it (:func:`exobench.cnn.inference.significance_map`),
+   pixels reaching it (:func:`exobench.cnn.significance.significance_map`),
    after each annulus's logits are centred and scaled by that annulus's own
    negatives (``standardise_annuli``: the inner annuli, where a few speckles
    make heavy tails, get their own scale, as an S/N gives them), the rate
@@ -167,7 +167,7 @@ class CNNBaseline(Baseline, name="cnn"):
 
     @classmethod
     def detection_map(cls, dataset, params, *, progress=False):
-        from .inference import significance_map
+        from .significance import significance_map
 
         options = params["cnn"]
         models = [_model_for(dataset, member, progress) for member in ensemble_members(options)]
@@ -183,7 +183,7 @@ def null_maps(dataset, models, options, *, progress=False):
 
     The flipped-angle map first, then one map per :func:`null_angles`
     permutation (``null_permutations``); for
-    :func:`~exobench.cnn.inference.significance_map`.
+    :func:`~exobench.cnn.significance.significance_map`.
     """
     flipped = ensemble_map(dataset, models, options, flip_angles=True, progress=progress)
     return [flipped] + [ensemble_map(dataset.replace(angles=angles), models, options, progress=progress)
@@ -192,7 +192,7 @@ def null_maps(dataset, models, options, *, progress=False):
 
 def ensemble_map(dataset, models, options, *, flip_angles=False, progress=False):
     """The probability map of ``dataset`` by each of ``models``, averaged in log odds."""
-    from .inference import average_maps, probability_map
+    from .probability import average_maps, probability_map
 
     return average_maps([probability_map(dataset, model, flip_angles=flip_angles, threads=options["threads"],
                                          progress=progress) for model in models])
@@ -208,7 +208,7 @@ def null_angles(options, dataset):
     >>> len(null_angles(CNN_DEFAULTS, ds)), null_angles(dict(CNN_DEFAULTS, null_permutations=0), ds)
     (4, [])
     """
-    from .inference import permuted_angles
+    from .nulls import permuted_angles
 
     count = int(options["null_permutations"])
     if count == 0:
@@ -239,7 +239,7 @@ def ensemble_members(options):
 
 
 def calibration_options(options, angles):
-    """Keyword options of :func:`~exobench.cnn.inference.significance_map` from the ``cnn``
+    """Keyword options of :func:`~exobench.cnn.significance.significance_map` from the ``cnn``
     options and the dataset's derotation ``angles``.
 
     Examples
@@ -374,7 +374,7 @@ def _check_delta(delta, where):
 
 
 def _check_tail(options, where):
-    from .inference import SIGNIFICANCE_TAILS
+    from .significance import SIGNIFICANCE_TAILS
 
     tail = options["calibration_tail"]
     if tail not in SIGNIFICANCE_TAILS:
@@ -384,7 +384,7 @@ def _check_tail(options, where):
 
 
 def _check_permutation_kind(kind, where):
-    from .inference import PERMUTATION_KINDS
+    from .nulls import PERMUTATION_KINDS
 
     if kind not in PERMUTATION_KINDS:
         raise ValueError(f"{where}: permutation_kind: expected one of {', '.join(PERMUTATION_KINDS)}, got {kind!r}")

@@ -127,7 +127,7 @@ def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
 
 def test_registry_and_cnn_modules_import_no_framework_and_set_no_backend():
     code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); import exobench, exobench.baseline as bl; "
-            "bl.get_baseline('cnn'); import exobench.cnn.baseline, exobench.cnn.inference, exobench.cnn.training; "
+            "bl.get_baseline('cnn'); import exobench.cnn.baseline, exobench.cnn.probability, exobench.cnn.significance, exobench.cnn.training; "
             "bad = [m for m in ('keras', 'torch', 'tensorflow') if m in sys.modules]; "
             "assert not bad and 'KERAS_BACKEND' not in os.environ, bad")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -164,7 +164,8 @@ def test_cnn_baseline_writes_a_submission_the_scorer_accepts(phase, tmp_path, ca
 @needs_keras
 def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
     import exobench.cnn.baseline as cb
-    import exobench.cnn.inference as inference
+    import exobench.cnn.probability as probability
+    import exobench.cnn.significance as significance
     from exobench.data.fits_io import read_dataset
 
     folder, _ = phase
@@ -172,32 +173,33 @@ def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
     cls = bl.get_baseline("cnn")
     params = bl.load_params(dict(FAST, cnn=dict(FAST["cnn"], delta=[0.0, 1.0])), "cnn")
     averaged = []
-    real = inference.average_maps
-    monkeypatch.setattr(inference, "average_maps", lambda maps: averaged.append(list(maps)) or real(maps))
+    real = probability.average_maps
+    monkeypatch.setattr(probability, "average_maps", lambda maps: averaged.append(list(maps)) or real(maps))
     ensemble = cls.detection_map(dataset, params)
     # the map, the flipped map and the default null_permutations' maps, two networks each
     assert [len(maps) for maps in averaged] == [2] * (2 + params["cnn"]["null_permutations"])
     assert [m.flip_angles for m in averaged[1]] == [True, True]
-    expected = inference.significance_map(real(averaged[0]), [real(maps) for maps in averaged[1:]],
-                                          **cb.calibration_options(params["cnn"], dataset.angles))
+    expected = significance.significance_map(real(averaged[0]), [real(maps) for maps in averaged[1:]],
+                                             **cb.calibration_options(params["cnn"], dataset.angles))
     np.testing.assert_array_equal(ensemble, expected)
 
 
 @needs_keras
 def test_null_permutations_add_permuted_angle_maps_to_the_null(phase, monkeypatch):
     import exobench.cnn.baseline as cb
-    import exobench.cnn.inference as inference
+    import exobench.cnn.probability as probability
+    import exobench.cnn.significance as significance
     from exobench.data.fits_io import read_dataset
 
     folder, _ = phase
     dataset = read_dataset(folder, "nirc2", "1")
     params = bl.load_params(dict(FAST, cnn=dict(FAST["cnn"], null_permutations=2, own_image_radius=None)), "cnn")
     seen, nulls = [], []
-    real_map, real_significance = inference.probability_map, inference.significance_map
-    monkeypatch.setattr(inference, "probability_map",
+    real_map, real_significance = probability.probability_map, significance.significance_map
+    monkeypatch.setattr(probability, "probability_map",
                         lambda ds, model, **kw: seen.append((ds.angles, kw.get("flip_angles", False))) or
                         real_map(ds, model, **kw))
-    monkeypatch.setattr(inference, "significance_map",
+    monkeypatch.setattr(significance, "significance_map",
                         lambda pmap, negative, **kw: nulls.append(negative) or real_significance(pmap, negative, **kw))
     detmap = bl.get_baseline("cnn").detection_map(dataset, params)
     permuted = cb.null_angles(params["cnn"], dataset)

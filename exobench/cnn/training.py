@@ -371,8 +371,8 @@ def _train(samples, model, size, dropout, epochs, batch_size, validation_fractio
         weights = _separation_weights(_separations(samples, x.shape[0])[train], fwhm)
     with warnings.catch_warnings():
         # torch warns that CUDA's max-pool backward is not deterministic (it scatters with atomic
-        # adds). Our pools are 2 x 2 x 2 with stride 2: windows do not overlap, each input gets
-        # at most one add, and two GPU runs with one seed wrote byte-identical submissions.
+        # adds). Our pools are 2 x 2 x 2 with stride 2: windows do not overlap and each input gets
+        # at most one add, so the order of the adds cannot change the result.
         warnings.filterwarnings("ignore", message="max_pool3d_with_indices_backward_cuda does not have a "
                                 "deterministic implementation", category=UserWarning)
         history = network.fit(_take(inputs, train), y[train], sample_weight=weights, validation_data=validation,

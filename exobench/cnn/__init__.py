@@ -16,6 +16,8 @@ Those two need numpy, scipy and h5py only (no deep-learning framework); see docs
 - :mod:`exobench.cnn.significance`: probability maps calibrated on their dataset's null;
 - :mod:`exobench.cnn.threshold`: one threshold calibrated on flipped-angle negatives;
 - :mod:`exobench.cnn.predictions`: probability maps in HDF5 files;
+- :mod:`exobench.cnn.options`: :class:`CNNOptions`, the options of the baseline;
+- :mod:`exobench.cnn.pipeline`: :func:`detection_map`, one dataset's map from its options;
 - :mod:`exobench.cnn.baseline`: the ``cnn`` baseline (``exobench baseline cnn``).
 
 Importing this package imports no deep-learning framework: keras (and its
@@ -31,6 +33,8 @@ from .nulls import permuted_angles
 from .significance import significance_map
 from .threshold import Calibration, calibrate_threshold, threshold_for_rate
 from .predictions import load_predictions, save_predictions
+from .options import CNNOptions
+from .pipeline import DetectionResult, detection_map
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -66,4 +70,7 @@ __all__ = [
     "threshold_for_rate",
     "save_predictions",
     "load_predictions",
+    "CNNOptions",
+    "detection_map",
+    "DetectionResult",
 ]

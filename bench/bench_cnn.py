@@ -1,4 +1,4 @@
-"""Benchmark of the CNN baseline (issue 7) against annular PCA, with the scorer.
+"""Benchmark of the CNN baseline against annular PCA, with the scorer.
 
     python bench/bench_cnn.py [--quick] [--models na-conv3d conv3d] [--no-docs]
 
@@ -11,9 +11,9 @@ what the default phase's four cannot) and (3) eight copies of
 the real NACO cube with 2 to 4 companions each, injected by the builder (S/N
 1-3 and 3-5, inverse angles, as the EIDC organisers did). On each, annular
 PCA's S/N map (the `pca-annular` baseline) and the CNN baseline's significance
-maps (per dataset: labelled samples of the dataset itself, training, the
-probability map and the flipped-angle negative map, exactly the steps of
-`exobench.cnn.baseline`), scored with `exobench.scoring.roc.roc_by_separation`:
+maps (`exobench.cnn.pipeline.detection_map`, the baseline's own function: per
+dataset labelled samples of the dataset itself, training, the probability map
+and its null), scored with `exobench.scoring.roc.roc_by_separation`:
 the TPR of each method at equal false positives per dataset, inside and outside
 6 FWHM; the CNN's F1 at its calibrated threshold (-log10 fpr) against annular
 PCA's best F1 over all thresholds and its F1 at S/N 5. A third detector is a
@@ -23,11 +23,11 @@ annulus's noise (`exobench.cnn.features.matched_filter_snr`), the optimal
 linear detector of a point source in white noise; where it does not reach 2x
 annular PCA's TPR, no detector can be expected to. A fourth row recalibrates the
 first CNN's own probability maps with ALTERNATIVE (a normal tail above each
-group's largest negative, fpr 1e-4: tried, not adopted, docs/cnn.md). A paired
+group's largest negative, fpr 1e-4; docs/cnn-results.md). A paired
 bootstrap over each phase's datasets says how often a resample meets each
 target. Timings: samples,
 training (CPU), maps, and the network's patches per second. Writes the
-"CNN (issue 7)" section of docs/benchmarks.md and bench/results/cnn.json.
+"CNN" section of docs/benchmarks.md and bench/results/cnn.json.
 """
 
 import argparse
@@ -57,7 +57,7 @@ N_NACO = 8
 N_REALISATIONS = 6
 #: The white-noise reference detector's name in the tables.
 MATCHED = "ADI + matched filter (reference)"
-#: A calibration tried and not adopted (docs/cnn.md), applied to the first model's same probability maps.
+#: Another calibration (docs/cnn-results.md), applied to the first model's same probability maps.
 ALTERNATIVE = {"calibration_tail": "normal", "fpr": 1e-4}
 ALTERNATIVE_NAME = "normal tail, fpr 1e-4 (not the default)"
 
@@ -164,56 +164,39 @@ def run_matched_filter(public):
 
 
 def run_cnn(public, options, model, alternative=None):
-    """The CNN baseline's steps on every dataset, timed (same calls as exobench.cnn.baseline).
+    """The CNN baseline's map of every dataset (`exobench.cnn.pipeline.detection_map`), timed.
 
     ``alternative``: calibration options (``cnn`` keys) that also turn the same
     probability maps into significance maps, returned under ``"alternative"``.
     """
-    import math
+    import dataclasses
 
-    from exobench.cnn.baseline import (calibration_options, dataset_seeds, ensemble_map, ensemble_members,
-                                       label_settings, null_maps)
-    from exobench.cnn.inference import significance_map
-    from exobench.cnn.labels import generate_samples
-    from exobench.cnn.training import train_model
+    from exobench.cnn.pipeline import detection_map, recalibrate
     from exobench.data.fits_io import find_datasets, read_dataset
 
+    options = dataclasses.replace(options, model=model)
     maps, masks, rows, alternative_maps = {}, {}, [], {}
-    other = None if alternative is None else dict(options, **alternative)
+    other = None if alternative is None else dataclasses.replace(options, **alternative)
     for instrument, k in find_datasets(public):
         dataset = read_dataset(public, instrument, k)
-        models, row = [], {"samples_s": 0.0, "train_s": 0.0, "maps_s": 0.0, "epochs": [], "val_auc": [],
-                           "val_accuracy": []}
-        for member in ensemble_members(options):
-            rng, seed = dataset_seeds(options["seed"], dataset, member["member"])
-            t0 = time.perf_counter()
-            samples = generate_samples(dataset, label_settings(member), random_state=rng)
-            t1 = time.perf_counter()
-            trained = train_model(samples, model=model, size=options["size"], epochs=options["epochs"],
-                                  batch_size=options["batch_size"], patience=options["patience"],
-                                  learning_rate=options["learning_rate"], random_state=seed,
-                                  threads=options["threads"])
-            row["samples_s"] += t1 - t0
-            row["train_s"] += time.perf_counter() - t1
-            row["epochs"].append(trained.metadata["epochs_run"])
-            row["val_auc"].append(trained.metadata["metrics"]["auc"])
-            row["val_accuracy"].append(trained.metadata["metrics"]["accuracy"])
-            models.append(trained)
-        t2 = time.perf_counter()
-        pmap = ensemble_map(dataset, models, options)
-        nulls = null_maps(dataset, models, options)
-        maps[instrument, k] = significance_map(pmap, nulls, **calibration_options(options, dataset.angles))
-        masks[instrument, k] = pmap.mask
-        row["maps_s"] += time.perf_counter() - t2
+        result = detection_map(dataset, options)
+        maps[instrument, k] = result.map
+        masks[instrument, k] = result.probability.mask
         if other is not None:
-            alternative_maps[instrument, k] = significance_map(pmap, nulls,
-                                                               **calibration_options(other, dataset.angles))
-        rows.append(dict(row, dataset=f"{instrument}_{k}", shape=list(dataset.cube.shape), pixels=pmap.n_patches,
-                         patches_per_s=patch_rate(trained, samples), device=trained.metadata["device"],
-                         networks=len(models), null_maps=len(nulls)))
-    out = {"maps": maps, "masks": masks, "threshold": -math.log10(options["fpr"]), "datasets": rows}
+            alternative_maps[instrument, k] = recalibrate(result, other, dataset.angles)
+        networks = result.networks
+        last = networks[-1]
+        rows.append({"samples_s": sum(n.samples_s for n in networks), "train_s": sum(n.train_s for n in networks),
+                     "maps_s": result.maps_s, "epochs": [n.trained.metadata["epochs_run"] for n in networks],
+                     "val_auc": [n.trained.metadata["metrics"]["auc"] for n in networks],
+                     "val_accuracy": [n.trained.metadata["metrics"]["accuracy"] for n in networks],
+                     "dataset": f"{instrument}_{k}", "shape": list(dataset.cube.shape),
+                     "pixels": result.probability.n_patches, "patches_per_s": patch_rate(last.trained, last.samples),
+                     "device": last.trained.metadata["device"], "networks": len(networks),
+                     "null_maps": len(result.nulls)})
+    out = {"maps": maps, "masks": masks, "threshold": options.threshold, "datasets": rows}
     if other is not None:
-        out["alternative"] = {"maps": alternative_maps, "threshold": -math.log10(other["fpr"])}
+        out["alternative"] = {"maps": alternative_maps, "threshold": other.threshold}
     return out
 
 
@@ -410,7 +393,7 @@ def section(results, command, options, load, seconds):
     from bench_core import machine_info
 
     m = machine_info()
-    lines = [START, "## CNN (issue 7)", "", "Generated by `bench/bench_cnn.py`; do not edit this section by hand.", "",
+    lines = [START, "## CNN", "", "Generated by `bench/bench_cnn.py`; do not edit this section by hand.", "",
              f"- Run: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, command `{command}`, "
              f"{seconds / 60:.1f} min in all.",
              f"- Machine: {m['cpu']}, {m['cores']} cores ({m['affinity']} usable), {m['memory_gb']:.0f} GB, "
@@ -480,14 +463,14 @@ def _ratios(method, reference):
 
 
 def targets(scores, best="CNN na-conv3d", reference="annular PCA (S/N)"):
-    """One line: the issue's targets for the best CNN against annular PCA, met or not."""
+    """One line: the targets for the best CNN against annular PCA, met or not."""
     if best not in scores:
         return "Targets: the CNN na-conv3d was not run."
     cnn, pca = scores[best], scores[reference]
     ratios = _ratios(cnn, pca)
     f1, best_pca = cnn["at_threshold"]["f1"], pca["best_f1"]["f1"]
     doubled = all(r == "inf" or (r != "n/a" and float(r) >= 2) for r in ratios)
-    return (f"Targets (issue 7), {best} against annular PCA: TPR inside 6 FWHM at equal false positives per "
+    return (f"Targets, {best} against annular PCA: TPR inside 6 FWHM at equal false positives per "
             f"dataset ({' / '.join(map(str, FP_BUDGETS))}): {' / '.join(ratios)} times annular PCA's (target 2: "
             f"{'met' if doubled else 'not met'}); "
             f"F1 at the calibrated threshold {f1:.2f} against annular PCA's best {best_pca:.2f} (target: at least "
@@ -504,12 +487,14 @@ def main(argv=None):
                         help="CNN architectures to train (default: na-conv3d conv3d)")
     parser.add_argument("--no-docs", action="store_true", help="print the section instead of writing the docs")
     args = parser.parse_args(argv)
-    from exobench.cnn.baseline import CNN_DEFAULTS
+    import dataclasses
+
+    from exobench.cnn.options import DEFAULT_OPTIONS
     from exobench.scoring.reference import read_reference
 
-    options = dict(CNN_DEFAULTS)
+    options = DEFAULT_OPTIONS
     if args.quick:
-        options.update(n_samples=400, epochs=3, size="tiny")
+        options = dataclasses.replace(options, n_samples=400, epochs=3, size="tiny")
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     started = time.perf_counter()
     results = {}
@@ -544,14 +529,14 @@ def main(argv=None):
     seconds = time.perf_counter() - started
     load = (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
     command = "python bench/bench_cnn.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
-    text = section(results, command.strip(), options, load, seconds)
+    text = section(results, command.strip(), options.to_dict(), load, seconds)
     if args.no_docs:
         print(text)
         return
     replace_doc_section(str(DOC), text, START, END)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    write_json(str(ROOT / "bench" / "results" / "cnn.json"), {"options": options, "results": results,
-                                                               "seconds": seconds})
+    write_json(str(ROOT / "bench" / "results" / "cnn.json"),
+               {"options": options.to_dict(), "results": results, "seconds": seconds})
     print(f"wrote {DOC}")
 
 

@@ -11,8 +11,13 @@ Those two need numpy, scipy and h5py only (no deep-learning framework); see docs
   noise-aware Conv3D (keras 3, torch backend by default);
 - :mod:`exobench.cnn.training`: seeded training with early stopping, ``.keras``
   model files with their metadata;
-- :mod:`exobench.cnn.inference`: probability maps, thresholds calibrated on
-  flipped-angle negatives, HDF5 predictions;
+- :mod:`exobench.cnn.probability`: probability maps, ensembles averaged in log odds;
+- :mod:`exobench.cnn.nulls`: the permuted-angle derotations whose maps join the null;
+- :mod:`exobench.cnn.significance`: probability maps calibrated on their dataset's null;
+- :mod:`exobench.cnn.threshold`: one threshold calibrated on flipped-angle negatives;
+- :mod:`exobench.cnn.predictions`: probability maps in HDF5 files;
+- :mod:`exobench.cnn.options`: :class:`CNNOptions`, the options of the baseline;
+- :mod:`exobench.cnn.pipeline`: :func:`detection_map`, one dataset's map from its options;
 - :mod:`exobench.cnn.baseline`: the ``cnn`` baseline (``exobench baseline cnn``).
 
 Importing this package imports no deep-learning framework: keras (and its
@@ -23,8 +28,13 @@ from .features import DEFAULT_LEVELS, MLARFrames, extract_patches, mlar_frames, 
 from .labels import LabelledSamples, LabelSettings, dataset_checksum, generate_samples, load_samples, save_samples
 from .models import MODEL_NAMES, build_model, model_inputs, noise_aware_conv3d, sodinn_conv3d, sodinn_convlstm
 from .training import TrainedModel, load_model, read_metadata, save_model, train_model
-from .inference import (Calibration, ProbabilityMap, average_maps, calibrate_threshold, load_predictions,
-                        probability_map, save_predictions, significance_map, threshold_for_rate)
+from .probability import ProbabilityMap, average_maps, probability_map
+from .nulls import permuted_angles
+from .significance import significance_map
+from .threshold import Calibration, calibrate_threshold, threshold_for_rate
+from .predictions import load_predictions, save_predictions
+from .options import CNNOptions
+from .pipeline import DetectionResult, detection_map
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -51,12 +61,16 @@ __all__ = [
     "load_model",
     "read_metadata",
     "ProbabilityMap",
-    "Calibration",
     "probability_map",
+    "average_maps",
+    "permuted_angles",
+    "significance_map",
+    "Calibration",
     "calibrate_threshold",
     "threshold_for_rate",
-    "significance_map",
-    "average_maps",
     "save_predictions",
     "load_predictions",
+    "CNNOptions",
+    "detection_map",
+    "DetectionResult",
 ]

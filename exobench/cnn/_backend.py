@@ -168,8 +168,8 @@ def backend_threads(threads):
 
     exobench's kernels run on one thread and leave parallelism to processes
     (docs/architecture.md); the CNN code does the same by default: the models
-    are small, and on a shared or busy CPU torch's spinning thread pool is many
-    times slower than one thread. Other backends are left as they are
+    are small, and on a shared or busy CPU torch's spinning thread pool can be
+    slower than one thread. Other backends are left as they are
     (tensorflow fixes its thread pools when it starts).
     """
     threads = check_threads(threads)

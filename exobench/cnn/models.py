@@ -20,7 +20,7 @@ the probability that a companion sits at the patch centre.
   each level, how the ring's noise falls with the rank (a speckle-regime
   signature) and the separation in FWHM. They join the convolutional features
   before the dense layers. The output is calibrated on flipped-angle negatives
-  at inference (:func:`exobench.cnn.inference.calibrate_threshold`).
+  at inference (:func:`exobench.cnn.threshold.calibrate_threshold`).
 
 With matched-filter planes (``LabelSettings(matched_filter=True)``: patches of
 ``2 * n_levels`` planes, the levels' frames then their matched-filter S/N,

@@ -39,6 +39,7 @@ import numpy as np
 
 from .._validate import check_choice
 from .models import MODEL_NAMES, MODEL_SIZES, build_model, model_inputs
+from .options import DEFAULT_OPTIONS
 
 __all__ = ["TrainedModel", "train_model", "save_model", "load_model", "read_metadata", "METADATA_ENTRY", "MODEL_FORMAT"]
 
@@ -268,10 +269,15 @@ def _json_default(value):
     return repr(value)
 
 
-def train_model(samples, *, model="conv3d", size="full", dropout=0.5, epochs=20, batch_size=128,
-                validation_fraction=0.2, patience=3, learning_rate=3e-3, random_state=None, threads=1,
+def train_model(samples, *, model=DEFAULT_OPTIONS.model, size=DEFAULT_OPTIONS.size, dropout=0.5,
+                epochs=DEFAULT_OPTIONS.epochs, batch_size=DEFAULT_OPTIONS.batch_size,
+                validation_fraction=DEFAULT_OPTIONS.validation_fraction, patience=DEFAULT_OPTIONS.patience,
+                learning_rate=DEFAULT_OPTIONS.learning_rate, random_state=None, threads=DEFAULT_OPTIONS.threads,
                 balance_separations=False, progress=False):
     """Train a CNN on labelled MLAR samples.
+
+    The defaults of the options shared with the ``cnn`` baseline are those of
+    :class:`~exobench.cnn.options.CNNOptions`.
 
     Parameters
     ----------
@@ -365,8 +371,8 @@ def _train(samples, model, size, dropout, epochs, batch_size, validation_fractio
         weights = _separation_weights(_separations(samples, x.shape[0])[train], fwhm)
     with warnings.catch_warnings():
         # torch warns that CUDA's max-pool backward is not deterministic (it scatters with atomic
-        # adds). Our pools are 2 x 2 x 2 with stride 2: windows do not overlap, each input gets
-        # at most one add, and two GPU runs with one seed wrote byte-identical submissions.
+        # adds). Our pools are 2 x 2 x 2 with stride 2: windows do not overlap and each input gets
+        # at most one add, so the order of the adds cannot change the result.
         warnings.filterwarnings("ignore", message="max_pool3d_with_indices_backward_cuda does not have a "
                                 "deterministic implementation", category=UserWarning)
         history = network.fit(_take(inputs, train), y[train], sample_weight=weights, validation_data=validation,

@@ -80,14 +80,14 @@ def test_cnn_is_registered_with_its_parameters():
                 bl.load_params(bad, "cnn")
 
 
-def test_ensemble_members_one_network_per_delta_each_with_its_own_seeds():
-    from exobench.cnn.baseline import CNN_DEFAULTS, dataset_seeds, ensemble_members, label_settings
+def test_one_network_per_delta_each_with_its_own_seeds():
+    from exobench.cnn.options import CNNOptions
+    from exobench.cnn.pipeline import dataset_seeds
 
-    members = ensemble_members(dict(CNN_DEFAULTS, delta=[0, 1.5]))
-    assert [(m["delta"], m["member"]) for m in members] == [(0.0, 0), (1.5, 1)]
-    assert [label_settings(m).delta for m in members] == [0.0, 1.5]
-    assert label_settings(dict(members[0], near_fraction=0.25)).near_fraction == 0.25
-    assert len(ensemble_members(dict(CNN_DEFAULTS, delta=[0, 1.5], model="net.keras"))) == 1  # pretrained
+    options = CNNOptions(delta=[0, 1.5])
+    assert options.deltas == (0.0, 1.5)
+    assert [options.label_settings(delta).delta for delta in options.deltas] == [0.0, 1.5]
+    assert CNNOptions(near_fraction=0.25).label_settings(0.0).near_fraction == 0.25
     dataset = example_dataset(n_frames=10, size=33)
     single, first, second = (dataset_seeds(0, dataset, member) for member in (0, 0, 1))
     assert single[1] == first[1] and single[0].random() == first[0].random()  # member 0: a single network's
@@ -95,17 +95,20 @@ def test_ensemble_members_one_network_per_delta_each_with_its_own_seeds():
 
 
 def test_null_angles_are_seeded_per_dataset_and_permute_its_angles():
-    from exobench.cnn.baseline import CNN_DEFAULTS, null_angles
+    import dataclasses
+
+    from exobench.cnn.options import CNNOptions
+    from exobench.cnn.pipeline import null_angles
 
     dataset = example_dataset(n_frames=10, size=33)
-    options = dict(CNN_DEFAULTS, null_permutations=3, own_image_radius=None)
-    first, again = null_angles(options, dataset), null_angles(options, dataset)
+    options = CNNOptions(null_permutations=3, own_image_radius=None)
+    first, again = null_angles(dataset, options), null_angles(dataset, options)
     assert len(first) == 3 and all(np.array_equal(a, b) for a, b in zip(first, again))
     assert all(np.array_equal(np.sort(a), np.sort(dataset.angles)) for a in first)
-    other = null_angles(options, dataset.replace(dataset_id="2"))
+    other = null_angles(dataset.replace(dataset_id="2"), options)
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
-    assert null_angles(dict(CNN_DEFAULTS, null_permutations=0), dataset) == []
-    runs = null_angles(dict(options, permutation_kind="reversed-runs"), dataset)
+    assert null_angles(dataset, CNNOptions(null_permutations=0)) == []
+    runs = null_angles(dataset, dataclasses.replace(options, permutation_kind="reversed-runs"))
     assert all(np.array_equal(np.sort(a), np.sort(dataset.angles)) for a in runs)
     assert not all(np.array_equal(a, b) for a, b in zip(first, runs))
     assert bl.load_params({"cnn": {"null_permutations": 2}}, "cnn")["cnn"]["null_permutations"] == 2
@@ -127,7 +130,7 @@ def test_module_imports_without_keras_and_says_what_to_install(monkeypatch):
 
 def test_registry_and_cnn_modules_import_no_framework_and_set_no_backend():
     code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); import exobench, exobench.baselines as bl; "
-            "bl.get_baseline('cnn'); import exobench.cnn.baseline, exobench.cnn.inference, exobench.cnn.training; "
+            "bl.get_baseline('cnn'); import exobench.cnn.baseline, exobench.cnn.pipeline, exobench.cnn.training; "
             "bad = [m for m in ('keras', 'torch', 'tensorflow') if m in sys.modules]; "
             "assert not bad and 'KERAS_BACKEND' not in os.environ, bad")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -163,8 +166,8 @@ def test_cnn_baseline_writes_a_submission_the_scorer_accepts(phase, tmp_path, ca
 
 @needs_keras
 def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
-    import exobench.cnn.baseline as cb
-    import exobench.cnn.inference as inference
+    import exobench.cnn.pipeline as pipeline
+    from exobench.cnn.options import CNNOptions
     from exobench.data.fits_io import read_dataset
 
     folder, _ = phase
@@ -172,35 +175,36 @@ def test_an_ensemble_averages_its_networks_maps(phase, monkeypatch):
     cls = bl.get_baseline("cnn")
     params = bl.load_params(dict(FAST, cnn=dict(FAST["cnn"], delta=[0.0, 1.0])), "cnn")
     averaged = []
-    real = inference.average_maps
-    monkeypatch.setattr(inference, "average_maps", lambda maps: averaged.append(list(maps)) or real(maps))
+    real = pipeline.average_maps
+    monkeypatch.setattr(pipeline, "average_maps", lambda maps: averaged.append(list(maps)) or real(maps))
     ensemble = cls.detection_map(dataset, params)
     # the map, the flipped map and the default null_permutations' maps, two networks each
     assert [len(maps) for maps in averaged] == [2] * (2 + params["cnn"]["null_permutations"])
     assert [m.flip_angles for m in averaged[1]] == [True, True]
-    expected = inference.significance_map(real(averaged[0]), [real(maps) for maps in averaged[1:]],
-                                          **cb.calibration_options(params["cnn"], dataset.angles))
+    options = CNNOptions.from_mapping(params["cnn"])
+    expected = pipeline.significance_map(real(averaged[0]), [real(maps) for maps in averaged[1:]],
+                                         **options.calibration_options(dataset.angles))
     np.testing.assert_array_equal(ensemble, expected)
 
 
 @needs_keras
 def test_null_permutations_add_permuted_angle_maps_to_the_null(phase, monkeypatch):
-    import exobench.cnn.baseline as cb
-    import exobench.cnn.inference as inference
+    import exobench.cnn.pipeline as pipeline
+    from exobench.cnn.options import CNNOptions
     from exobench.data.fits_io import read_dataset
 
     folder, _ = phase
     dataset = read_dataset(folder, "nirc2", "1")
     params = bl.load_params(dict(FAST, cnn=dict(FAST["cnn"], null_permutations=2, own_image_radius=None)), "cnn")
     seen, nulls = [], []
-    real_map, real_significance = inference.probability_map, inference.significance_map
-    monkeypatch.setattr(inference, "probability_map",
+    real_map, real_significance = pipeline.probability_map, pipeline.significance_map
+    monkeypatch.setattr(pipeline, "probability_map",
                         lambda ds, model, **kw: seen.append((ds.angles, kw.get("flip_angles", False))) or
                         real_map(ds, model, **kw))
-    monkeypatch.setattr(inference, "significance_map",
+    monkeypatch.setattr(pipeline, "significance_map",
                         lambda pmap, negative, **kw: nulls.append(negative) or real_significance(pmap, negative, **kw))
     detmap = bl.get_baseline("cnn").detection_map(dataset, params)
-    permuted = cb.null_angles(params["cnn"], dataset)
+    permuted = pipeline.null_angles(dataset, CNNOptions.from_mapping(params["cnn"]))
     # two networks (the default ensemble): the map, the flipped map, then each permutation's map
     assert [flip for _, flip in seen] == [False, False, True, True, False, False, False, False]
     for (angles, _), expected in zip(seen[4:], np.repeat(permuted, 2, axis=0)):

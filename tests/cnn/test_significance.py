@@ -1,181 +1,14 @@
-"""Probability maps, threshold calibration and prediction files (exobench.cnn.inference)."""
+"""Significance maps calibrated on the dataset's null (exobench.cnn.significance)."""
 
 import numpy as np
 import pytest
 
-from exobench.cnn._backend import unavailable_reason
-from exobench.cnn.inference import (
-    Calibration,
-    calibrate_threshold,
-    load_predictions,
-    mlar_options,
-    probability_map,
-    save_predictions,
-    threshold_for_rate,
-)
-
-needs_keras = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    from exobench.examples import example_dataset
-
-    return example_dataset(n_frames=20, size=41, seed=1)
-
-
-@pytest.fixture(scope="module")
-def samples(dataset):
-    from exobench.cnn.labels import LabelSettings, generate_samples
-
-    settings = LabelSettings(n_samples=400, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95))
-    return generate_samples(dataset, settings, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def trained(samples):
-    from exobench.cnn.training import train_model
-
-    return train_model(samples, model="na-conv3d", size="tiny", epochs=10, batch_size=32, random_state=0)
-
-
-@needs_keras
-def test_tiny_model_separates_labelled_samples(trained, dataset):
-    from exobench.cnn.labels import LabelSettings, generate_samples
-
-    held_out = generate_samples(dataset, LabelSettings(n_samples=200, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95)),
-                                random_state=99)
-    p = trained.predict(held_out.x, held_out.separations, held_out.fwhm)
-    assert np.mean((p > 0.5) == (held_out.y == 1)) > 0.9
-
-
-@needs_keras
-def test_map_peaks_at_an_injected_companion(trained, samples, dataset):
-    from exobench.inject import inject_companions
-
-    flux = 1.5 * np.median(samples.fluxes[samples.y == 1])
-    injected = inject_companions(dataset, separations=[11.0], thetas=[130.0], fluxes=[flux])
-    pmap = probability_map(injected.dataset, trained, batch_size=300)
-    assert pmap.probability.shape == dataset.frame_shape and pmap.n_patches == int(pmap.mask.sum())
-    assert np.all(np.isfinite(pmap.probability)) and np.all(pmap.probability[~pmap.mask] == 0)
-    y, x = np.unravel_index(np.argmax(pmap.probability), pmap.probability.shape)
-    assert np.hypot(x - injected.truth.x[0], y - injected.truth.y[0]) <= 2.0
-    assert pmap.probability.max() > 0.9
-    same = probability_map(injected.dataset, trained, batch_size=7000)  # batches do not change the map
-    np.testing.assert_allclose(same.probability, pmap.probability, rtol=0, atol=1e-6)
-
-
-@needs_keras
-def test_calibrated_threshold_gives_the_rate_on_negatives(trained, dataset):
-    from exobench.examples import example_dataset
-
-    other = example_dataset(n_frames=20, size=45, seed=5)
-    calibration = calibrate_threshold([dataset, other], trained, fpr=0.02)
-    assert isinstance(calibration, Calibration) and calibration.n_datasets == 2
-    negatives = [probability_map(d, trained, flip_angles=True) for d in (dataset, other)]
-    rates = [np.mean(m.values() > calibration.threshold) for m in negatives]
-    assert np.mean(rates) <= 0.02 and np.mean(rates) > 0.01
-    assert calibration.per_dataset == pytest.approx(rates) and calibration.achieved == pytest.approx(np.mean(rates))
-    blob = calibrate_threshold(None, trained, fpr=1.0, rule="blob", negative_maps=negatives)
-    assert blob.achieved <= 1.0 and 0.0 <= blob.threshold <= 1.0
-
-
-def test_threshold_for_rate_weights_datasets_equally():
-    rng = np.random.default_rng(0)
-    maps = [rng.uniform(size=(20, 20)), rng.uniform(size=(60, 60)) ** 3]
-    masks = [np.ones((20, 20), bool), np.ones((60, 60), bool)]
-    t, rates = threshold_for_rate(maps, masks, 0.05)
-    assert np.mean(rates) <= 0.05 and np.mean(rates) > 0.045
-    assert rates == tuple(float(np.mean(m > t)) for m in maps)
-    with pytest.raises(ValueError, match="fpr"):
-        threshold_for_rate(maps, masks, 1.5)
-    with pytest.raises(ValueError, match="rule"):
-        threshold_for_rate(maps, masks, 0.1, rule="dataset")
-    with pytest.raises(ValueError, match="fwhms"):
-        threshold_for_rate(maps, masks, 0.1, rule="blob")
-
-
-def test_blob_rule_counts_false_positive_blobs():
-    detmap = np.zeros((40, 40))
-    detmap[5, 5:7] = 0.9   # one blob of 2 pixels
-    detmap[30, 30:32] = 0.8
-    detmap[20, 20] = 0.95  # a single pixel: below npix, never a false positive
-    mask = np.ones_like(detmap, bool)
-    t, per_dataset = threshold_for_rate([detmap], [mask], 1.0, rule="blob", fwhms=[4.0])
-    assert t == 0.8 and per_dataset == (1.0,)
-    t, per_dataset = threshold_for_rate([detmap], [mask], 0.0, rule="blob", fwhms=[4.0])
-    assert t == 0.9 and per_dataset == (0.0,)
-
-
-@needs_keras
-def test_predictions_round_trip(trained, dataset, tmp_path):
-    pmap = probability_map(dataset, trained)
-    negative = probability_map(dataset, trained, flip_angles=True)
-    calibration = calibrate_threshold(None, trained, fpr=0.05, negative_maps=[negative])
-    path = save_predictions(tmp_path / "pred.h5", [pmap, negative], trained=trained, calibration=calibration,
-                            attrs={"phase": 1})
-    back = load_predictions(path)
-    assert [m.key for m in back["maps"]] == [pmap.key, negative.key] and back["attrs"] == {"phase": 1}
-    np.testing.assert_array_equal(back["maps"][0].probability, pmap.probability)
-    assert back["maps"][1].flip_angles and back["calibration"]["threshold"] == calibration.threshold
-    assert back["model_metadata"]["model"] == "na-conv3d"
-    assert mlar_options(trained)["levels"] == (0.5, 0.8, 0.95)
-    assert mlar_options(trained)["variance"] == "total"  # the label settings' (of the samples fixture)
-    with pytest.raises(ValueError, match="two maps named"):
-        save_predictions(tmp_path / "twice.h5", [pmap, pmap])
-
-
-def _pmap(probability, mask, **changes):
-    from exobench.cnn.inference import ProbabilityMap
-
-    values = dict(probability=probability, mask=mask, instrument="sim", dataset_id="1", flip_angles=False,
-                  levels=(0.5,), ks=np.zeros((1, 1), dtype=int), annuli=[(1.0, 4.0)], fwhm=2.0,
-                  n_patches=int(mask.sum()), seconds=1.5)
-    values.update(changes)
-    return ProbabilityMap(**values)
-
-
-def test_average_maps_averages_the_members_logits():
-    from exobench.cnn.inference import average_maps
-
-    rng = np.random.default_rng(5)
-    mask = rng.random((9, 9)) > 0.3
-    logits = rng.normal(0, 3, (3, 9, 9))
-    members = [_pmap(np.where(mask, 1 / (1 + np.exp(-z)), 0.0), mask) for z in logits]
-    mean = average_maps(members)
-    expected = 1 / (1 + np.exp(-logits.mean(axis=0)))  # brute force: the mean log odds, per pixel
-    np.testing.assert_allclose(mean.probability[mask], expected[mask], rtol=1e-12)
-    assert np.all(mean.probability[~mask] == 0) and np.array_equal(mean.mask, mask)
-    assert mean.seconds == 4.5 and mean.key == ("sim", "1")
-    np.testing.assert_allclose(average_maps(members[:1]).probability, members[0].probability, rtol=1e-12)
-    # a confident member outweighs an undecided one, as log odds do (not the mean probability)
-    pair = average_maps([_pmap(np.array([[0.9999]]), np.ones((1, 1), bool)),
-                         _pmap(np.array([[0.5]]), np.ones((1, 1), bool))])
-    assert pair.probability[0, 0] == pytest.approx(0.99, abs=1e-4)
-
-
-@pytest.mark.parametrize("maps, error, message", [
-    ([], TypeError, "maps: expected a non-empty sequence of ProbabilityMap"),
-    ("map", TypeError, "maps: expected a non-empty sequence of ProbabilityMap"),
-    ([dict(dataset_id="2")], ValueError, r"maps: expected maps of one dataset .*\('sim', '2'\)"),
-    ([dict(flip_angles=True)], ValueError, "flip_angles=True"),
-    ([dict(mask=np.eye(4, dtype=bool))], ValueError, "the same pixels"),
-])
-def test_average_maps_errors(maps, error, message):
-    from exobench.cnn.inference import average_maps
-
-    first = _pmap(np.full((4, 4), 0.5), np.ones((4, 4), bool))
-    if isinstance(maps, list) and maps:
-        changes = dict(maps[0])
-        maps = [first, _pmap(np.full((4, 4), 0.5), changes.pop("mask", np.ones((4, 4), bool)), **changes)]
-    with pytest.raises(error, match=message):
-        average_maps(maps)
+from exobench.cnn.significance import significance_map
 
 
 def test_significance_maps_share_one_threshold_across_datasets():
     import types
 
-    from exobench.cnn.inference import significance_map
 
     rng = np.random.default_rng(3)
     rates = []
@@ -195,7 +28,6 @@ def test_significance_maps_share_one_threshold_across_datasets():
 def test_significance_by_annulus_gives_each_separation_the_rate():
     import types
 
-    from exobench.cnn.inference import significance_map
 
     rng = np.random.default_rng(4)
     size = 81
@@ -236,7 +68,6 @@ def _annular_maps(rng, scales, size=81, annuli=((4.0, 16.0), (16.0, 28.0), (28.0
 
 
 def test_standardised_annuli_give_every_separation_the_rate_on_the_whole_map():
-    from exobench.cnn.inference import significance_map
 
     one, mask, r = _annular_maps(np.random.default_rng(5), scales=(6.0, 1.0, 0.3))
     negative, fresh = one(), one()
@@ -251,7 +82,6 @@ def test_standardised_annuli_give_every_separation_the_rate_on_the_whole_map():
 
 
 def test_standardised_significance_ignores_each_annulus_scale_and_offset():
-    from exobench.cnn.inference import significance_map
 
     rng = np.random.default_rng(6)
     one, mask, r = _annular_maps(rng, scales=(1.0, 1.0, 1.0))
@@ -271,7 +101,6 @@ def test_standardised_significance_ignores_each_annulus_scale_and_offset():
 def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty_annuli():
     import types
 
-    from exobench.cnn.inference import significance_map
 
     one, mask, r = _annular_maps(np.random.default_rng(7), scales=(2.0, 1.0, 1.0))
     negative = one()
@@ -286,7 +115,6 @@ def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty
 def test_several_negative_maps_are_pooled_into_one_null():
     import types
 
-    from exobench.cnn.inference import significance_map
 
     one, mask, r = _annular_maps(np.random.default_rng(9), scales=(2.0, 1.0, 0.5))
     fresh, first, second, third = one(), one(), one(), one()
@@ -310,47 +138,10 @@ def test_several_negative_maps_are_pooled_into_one_null():
         significance_map(fresh, [first, small])
 
 
-@pytest.mark.parametrize("kind", ["reversed-runs", "random"])
-def test_permuted_angles_are_seeded_distinct_permutations_never_the_identity(kind):
-    from exobench.cnn.inference import permuted_angles
-
-    angles = np.linspace(-20.0, 40.0, 9)
-    first = permuted_angles(angles, 12, kind=kind, random_state=3)
-    assert len(first) == 12
-    assert all(np.array_equal(np.sort(p), angles) and not np.array_equal(p, angles) for p in first)
-    assert len({tuple(p) for p in first}) == 12  # distinct while the frames allow it
-    assert all(np.array_equal(a, b) for a, b in zip(first, permuted_angles(angles, 12, kind=kind, random_state=3)))
-    two = permuted_angles([1.0, 2.0], 3, kind=kind, random_state=0)  # only one permutation is not the identity
-    assert all(p.tolist() == [2.0, 1.0] for p in two)
-
-
-def test_reversed_runs_keep_neighbouring_frames_at_neighbouring_angles():
-    from exobench.cnn.inference import permuted_angles
-
-    angles = np.arange(30.0)  # angle = frame index: the angles' steps show the runs
-    for order in permuted_angles(angles, 50, kind="reversed-runs", random_state=7):
-        steps = np.diff(order)
-        breaks = np.flatnonzero(steps != -1.0)  # inside a run, each frame gets the previous angle
-        runs = np.split(order, breaks + 1)
-        assert 1 <= len(runs) <= 5 and min(len(run) for run in runs) >= 2
-        # a companion's frames sweep an arc around it: the angle differences span both signs
-        offsets = order - angles
-        assert offsets.min() < 0 < offsets.max()
-
-
-def test_permuted_angles_reject_bad_input():
-    from exobench.cnn.inference import permuted_angles
-
-    with pytest.raises(ValueError, match="angles: expected a 1D array of at least 2 angles"):
-        permuted_angles([1.0], 1)
-    with pytest.raises(ValueError, match="kind: expected one of random, reversed-runs, got 'blocks'"):
-        permuted_angles([1.0, 2.0], 1, kind="blocks")
-
-
 def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_normal_tail():
     from scipy.stats import norm
 
-    from exobench.cnn.inference import _standardised_logits, significance_map
+    from exobench.cnn.significance import _standardised_logits
 
     one, mask, r = _annular_maps(np.random.default_rng(8), scales=(2.0, 1.0, 0.5))
     negative, fresh = one(), one(shift=1.5)
@@ -376,7 +167,6 @@ def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_norm
     ({"tail": "normal"}, r"tail: 'normal' needs standardise=True"),
 ])
 def test_significance_tail_errors(kwargs, message):
-    from exobench.cnn.inference import significance_map
 
     one, _, _ = _annular_maps(np.random.default_rng(9), scales=(1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match=message):
@@ -384,7 +174,7 @@ def test_significance_tail_errors(kwargs, message):
 
 
 def test_standardised_annuli_use_their_negatives_mean_and_spread():
-    from exobench.cnn.inference import _centre_spread, _standardised_logits
+    from exobench.cnn.significance import _centre_spread, _standardised_logits
 
     one, mask, r = _annular_maps(np.random.default_rng(8), scales=(4.0, 1.0, 0.5))
     negative, fresh = one(), one()
@@ -400,12 +190,12 @@ def test_standardised_annuli_use_their_negatives_mean_and_spread():
 def _own_image_reference(pmap, negative, angles, radius_px):
     """Brute force of significance_map(..., angles=...) on one region: each pixel's null is every
     negative pixel farther than ``radius_px`` from every point of its own image's arc."""
-    from exobench.cnn.inference import _logit
+    from exobench.cnn.probability import logit
     from exobench.geometry import frame_center
 
     xc, yc = frame_center(pmap.probability.shape)
     ys, xs = np.nonzero(negative.mask)
-    null = _logit(negative.probability[negative.mask])
+    null = logit(negative.probability[negative.mask])
     out = np.zeros(pmap.probability.shape)
     for y, x in zip(*np.nonzero(pmap.mask)):
         r, theta = np.hypot(x - xc, y - yc), np.arctan2(y - yc, x - xc)
@@ -413,7 +203,7 @@ def _own_image_reference(pmap, negative, angles, radius_px):
         ax, ay = xc + r * np.cos(arc), yc + r * np.sin(arc)
         near = np.hypot(xs[:, None] - ax[None, :], ys[:, None] - ay[None, :]).min(axis=1) <= radius_px
         kept = null[~near] if (~near).any() else null
-        value = _logit(pmap.probability[y, x])
+        value = logit(pmap.probability[y, x])
         if value > kept.max():
             out[y, x] = np.log10(kept.size + 1) + (value - kept.max()) / np.log(10)
         else:
@@ -422,7 +212,6 @@ def _own_image_reference(pmap, negative, angles, radius_px):
 
 
 def test_own_image_exclusion_matches_a_brute_force_reference():
-    from exobench.cnn.inference import significance_map
 
     one, mask, _ = _annular_maps(np.random.default_rng(8), scales=(1.0, 2.0, 1.0), size=41,
                                  annuli=((3.0, 9.0), (9.0, 15.0), (15.0, 20.0)))
@@ -441,7 +230,6 @@ def test_own_image_exclusion_matches_a_brute_force_reference():
 def test_own_image_exclusion_unhides_a_companion_behind_its_smeared_arc():
     """A bright companion's arc in the negative map, as high as the companion: counted in the
     companion's own null it hides it; left out, the companion is the map's most significant pixel."""
-    from exobench.cnn.inference import significance_map
     from exobench.geometry import frame_center
 
     rng = np.random.default_rng(9)
@@ -474,7 +262,6 @@ def test_own_image_exclusion_unhides_a_companion_behind_its_smeared_arc():
     ({"angles": [0.0, 1.0], "own_image_radius": "1"}, "own_image_radius: expected a number > 0, got '1'"),
 ])
 def test_own_image_exclusion_errors(kwargs, message):
-    from exobench.cnn.inference import significance_map
 
     one, _, _ = _annular_maps(np.random.default_rng(10), scales=(1.0, 1.0), size=21,
                               annuli=((2.0, 6.0), (6.0, 10.0)))
@@ -488,7 +275,7 @@ def test_own_image_is_where_the_flipped_derotation_puts_a_source():
     """The arc that significance_map leaves out is where a source injected with the library's
     conventions lands when its frames are derotated with the negated angles (flip_angles)."""
     from exobench.builder.calibration import companion_cube
-    from exobench.cnn.inference import _angular_gap, _own_image_offsets
+    from exobench.cnn.significance import _angular_gap, _own_image_offsets
     from exobench.data import Dataset
     from exobench.geometry import derotate_cube, frame_center
 
@@ -512,28 +299,3 @@ def test_own_image_is_where_the_flipped_derotation_puts_a_source():
     assert distance.max() < fwhm  # all of the flipped light lies on the arc theta - 2 angles[i]
     wrong = _angular_gap(phi - np.radians(theta), _own_image_offsets(-angles))  # the other sign: off
     assert np.sqrt(np.maximum(r ** 2 + separation ** 2 - 2 * r * separation * np.cos(wrong), 0.0)).max() > 3 * fwhm
-
-
-@needs_keras
-def test_a_matched_filter_model_maps_a_companion_and_keeps_its_planes_when_saved(dataset, tmp_path):
-    from exobench.cnn.labels import LabelSettings, generate_samples
-    from exobench.cnn.training import load_model, save_model, train_model
-    from exobench.data import Dataset
-    from exobench.inject import inject_companions
-
-    settings = LabelSettings(n_samples=400, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95), matched_filter=True)
-    samples = generate_samples(dataset, settings, random_state=0)
-    trained = train_model(samples, model="na-conv3d", size="tiny", epochs=10, batch_size=32, random_state=0)
-    assert trained.matched_filter and trained.input_shape == (6, *samples.x.shape[2:])
-    flux = 1.5 * np.median(samples.fluxes[samples.y == 1])
-    injected = inject_companions(dataset, separations=[11.0], thetas=[130.0], fluxes=[flux])
-    pmap = probability_map(injected.dataset, trained)
-    y, x = np.unravel_index(np.argmax(pmap.probability), pmap.probability.shape)
-    assert np.hypot(x - injected.truth.x[0], y - injected.truth.y[0]) <= 2.0
-    save_model(trained, tmp_path / "mf.keras")
-    loaded = load_model(tmp_path / "mf.keras")
-    assert loaded.matched_filter
-    np.testing.assert_allclose(probability_map(injected.dataset, loaded).probability, pmap.probability, atol=1e-5)
-    no_psf = Dataset(dataset.cube, dataset.angles, fwhm=float(np.mean(dataset.fwhm)))
-    with pytest.raises(ValueError, match="dataset: the model uses matched-filter planes, which need the dataset's PSF"):
-        probability_map(no_psf, trained)

@@ -432,7 +432,7 @@ class _MapSweep:
 
 
 def _distance(shape, x, y):
-    xc, yc = counting._frame_center(shape)
+    xc, yc = counting.frame_center(shape)
     return np.sqrt((np.asarray(x, dtype=float) - xc) ** 2 + (np.asarray(y, dtype=float) - yc) ** 2)
 
 
@@ -470,7 +470,7 @@ def _sweep_map_basins(detmap, positions, fwhm, npix, overlap_threshold, max_blob
     ny, nx = shape
     n = ny * nx
     flat = detmap.ravel()
-    element_area = counting._disk_offsets_area(fwhm)
+    element_area = counting.resolution_element_area(fwhm)
     limit = max_blob_fact * element_area
     n_inj = len(positions)
     big = np.iinfo(np.int64).max
@@ -487,7 +487,7 @@ def _sweep_map_basins(detmap, positions, fwhm, npix, overlap_threshold, max_blob
     level_of_rank = np.cumsum(first_of_level) - 1
     levels = values[first_of_level]
     m = len(levels)
-    n_elements = counting._evaluation_elements(shape, fwhm, inner_radius, element_area)
+    n_elements = counting.evaluation_elements(shape, fwhm, inner_radius=inner_radius)
     tp = np.zeros(m + 1, dtype=np.int64)
     ordinary_sum = np.zeros(m + 1, dtype=np.int64)
     huge_sum = np.zeros(m + 1, dtype=np.int64)
@@ -801,7 +801,7 @@ def _disks(shape, positions, fwhm):
     members = {}
     index = np.arange(shape[0] * shape[1]).reshape(shape)
     for j, (x, y) in enumerate(positions):
-        sl, disk = counting._disk_in_frame(shape, x, y, fwhm)
+        sl, disk = counting.disk_in_frame(shape, x, y, fwhm)
         disk_area[j] = int(np.count_nonzero(disk))
         for p in index[sl][disk].tolist():
             members.setdefault(p, []).append(j)
@@ -814,7 +814,7 @@ def _sweep_map_pixels(detmap, positions, fwhm, npix, overlap_threshold, max_blob
     ny, nx = shape
     n = ny * nx
     flat = detmap.ravel()
-    element_area = counting._disk_offsets_area(fwhm)
+    element_area = counting.resolution_element_area(fwhm)
     limit = max_blob_fact * element_area  # ordinary blobs: npix <= area <= limit
     n_inj = len(positions)
     bands_px = None if bands is None else [(lo * fwhm, hi * fwhm) for lo, hi in bands]
@@ -932,14 +932,14 @@ def _sweep_map_pixels(detmap, positions, fwhm, npix, overlap_threshold, max_blob
     if track:
         n_inj_b = inj_band.sum(axis=1).astype(np.int64) if n_inj else np.zeros(n_bands, dtype=np.int64)
         yy, xx = np.indices(shape)
-        xc, yc = counting._frame_center(shape)
+        xc, yc = counting.frame_center(shape)
         r2 = (yy - yc) ** 2 + (xx - xc) ** 2
         annulus = r2 >= inner_radius**2
         in_b = _in_bands(np.sqrt(r2), bands_px)
         n_elem_b = np.array([np.count_nonzero(annulus & in_b[k]) // element_area for k in range(n_bands)])
     else:
         n_inj_b = np.array([n_inj], dtype=np.int64)
-        n_elem_b = np.array([counting._evaluation_elements(shape, fwhm, inner_radius, element_area)])
+        n_elem_b = np.array([counting.evaluation_elements(shape, fwhm, inner_radius=inner_radius)])
     return _MapSweep(
         levels=uniq[::-1].copy(),
         tp=tp,
@@ -1091,15 +1091,11 @@ def _merge_pass(ev_a, ev_b, ev_l, n, nx, touching, members, disk_area, npix, lim
 def _prepare(detmap, positions, fwhm, options, name="detmap"):
     """Validate one dataset's inputs as count_detections does; returns the arguments of _sweep_map."""
     detmap = _as_detmap(detmap, name)
-    fwhm, npix, overlap_threshold, max_blob_fact, inner_radius = counting._check_params(
-        fwhm,
-        options["npix"],
-        options["overlap_threshold"],
-        options["max_blob_fact"],
-        options["inner_radius"],
-        None,
-    )
-    positions = counting._as_positions(positions, detmap.shape)
+    fwhm = counting.check_fwhm(fwhm)
+    rules = counting.CountingRules(**options)
+    npix, overlap_threshold, max_blob_fact = rules.npix, rules.overlap_threshold, rules.max_blob_fact
+    inner_radius = rules.inner_radius_for(fwhm)
+    positions = counting.as_positions(positions, detmap.shape)
     return detmap, positions, fwhm, npix, overlap_threshold, max_blob_fact, inner_radius
 
 

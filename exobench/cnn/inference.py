@@ -336,7 +336,7 @@ def _pixel_threshold(samples, rate):
 
 
 def _blob_threshold(maps, masks, fwhms, rate, npix):
-    from ..scoring.roc import roc_curve
+    from ..scoring.curves import roc_curve
 
     detmaps = [np.where(m, p, -np.inf) for p, m in zip(maps, masks)]
     with warnings.catch_warnings():

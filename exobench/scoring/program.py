@@ -133,7 +133,7 @@ class ScoreReport:
         ``partial_auc`` and ``max_fpr``.
     datasets : tuple of DatasetResult
     roc : object or None
-        The :func:`~exobench.scoring.roc.roc_curve` result.
+        The :func:`~exobench.scoring.curves.roc_curve` result.
     threshold : float
     suffix : str
     compat : str or None
@@ -311,7 +311,7 @@ BOOTSTRAP_AUC_LEVELS = 256
 
 def _bootstrap_intervals(counts, roc):
     """95 % percentile-bootstrap intervals of F1 and AUC over the phase's datasets (seeded: reproducible)."""
-    from .roc import bootstrap_ci
+    from .bootstrap import bootstrap_ci
 
     levels = roc.thresholds[np.isfinite(roc.thresholds)]
     grid = np.unique(np.quantile(levels, np.linspace(0.0, 1.0, BOOTSTRAP_AUC_LEVELS))) if levels.size else levels
@@ -335,7 +335,7 @@ def _finite_or_none(value):
 
 
 def _roc(submission, reference, fwhms, counting, mode):
-    from .roc import roc_curve
+    from .curves import roc_curve
 
     detmaps = [submission.detmaps[d.key] for d in reference.datasets]
     positions = [d.positions for d in reference.datasets]

@@ -13,7 +13,7 @@ from exobench.cli import main
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset
 from exobench.parallel import SCHEDULER_ENV, ExecutionError, Executor
-from exobench.scoring.program import scores_json
+from exobench.scoring.program_output import scores_json
 from exobench.scoring.submission import SubmissionError
 from exobench.scoring_batch import score_submissions
 from exobench.sweep import run_sweep, write_sweep

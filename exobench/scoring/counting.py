@@ -74,6 +74,7 @@ from scipy import ndimage
 
 from .. import ExobenchWarning
 from .._validate import as_float_array, check_choice, check_ndim
+from .checks import as_positions, check_count, check_finite, check_fwhm, check_positive, check_shape
 
 __all__ = [
     "DEFAULTS",
@@ -87,8 +88,6 @@ __all__ = [
     "resolution_element_area",
     "frame_center",
     "disk_in_frame",
-    "as_positions",
-    "check_fwhm",
 ]
 
 #: Default counting parameters, those of the EIDC (``npix``, ``overlap_threshold``, ``max_blob_fact``).
@@ -102,97 +101,6 @@ _FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _scalar(value, name):
-    """A real number from a number or a size-1 numeric array (e.g. a shape-(1,) FITS value)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    if isinstance(value, numbers.Real):
-        return value
-    array = np.asarray(value) if not isinstance(value, str) else None
-    if array is None or array.dtype.kind not in "iuf" or array.size != 1:
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    return array.reshape(()).item()
-
-
-def _finite(value, name):
-    value = float(_scalar(value, name))
-    if not np.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return value
-
-
-def _positive(value, name, *, allow_zero=False):
-    value = _finite(value, name)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name}: expected a value {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return value
-
-
-def _count_parameter(value, name, minimum):
-    value = _scalar(value, name)
-    if not np.isfinite(value) or value != int(value) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_fwhm(fwhm):
-    """The FWHM as a float, checked finite and > 0 (a size-1 array is accepted).
-
-    Examples
-    --------
-    >>> check_fwhm(4)
-    4.0
-    """
-    return _positive(fwhm, "fwhm")
-
-
-def _check_shape(shape):
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise TypeError(f"shape: expected a tuple (ny, nx), got {shape!r}") from None
-    if len(shape) != 2 or not all(
-        isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1 for n in shape
-    ):
-        raise ValueError(f"shape: expected a tuple (ny, nx) of two integers >= 1, got {shape!r}")
-    return int(shape[0]), int(shape[1])
-
-
-def as_positions(positions, shape):
-    """Injection positions as a float64 (n, 2) array of (x, y), checked to lie in the frame.
-
-    Parameters
-    ----------
-    positions : array_like, shape (n, 2), or None
-        (x, y) pixel positions; None or an empty array for no injection.
-    shape : tuple of int
-        ``(ny, nx)`` of the frame.
-
-    Returns
-    -------
-    ndarray, shape (n, 2)
-    """
-    if positions is None:
-        return np.zeros((0, 2))
-    array = as_float_array(positions, "positions", dtype=np.float64)
-    if array.size == 0:
-        return np.zeros((0, 2))
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise ValueError(f"positions: expected an (n, 2) array of (x, y) pixel positions, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("positions: expected finite values, got NaN or infinite value(s)")
-    ny, nx = shape
-    outside = (array[:, 0] < -0.5) | (array[:, 0] > nx - 0.5) | (array[:, 1] < -0.5) | (array[:, 1] > ny - 0.5)
-    if np.any(outside):
-        i = int(np.flatnonzero(outside)[0])
-        x, y = array[i]
-        raise ValueError(
-            f"positions: row {i} (x={x:g}, y={y:g}) lies outside the {ny}x{nx} (ny x nx) frame; "
-            "positions are (x, y), column 0 is x"
-        )
-    return array
 
 
 # --------------------------------------------------------------------------- the rules
@@ -240,13 +148,13 @@ class CountingRules:
     compat: str | None = None
 
     def __post_init__(self):
-        npix = _count_parameter(self.npix, "npix", 1)
-        overlap_threshold = _finite(self.overlap_threshold, "overlap_threshold")
+        npix = check_count(self.npix, "npix", 1)
+        overlap_threshold = check_finite(self.overlap_threshold, "overlap_threshold")
         if not 0 < overlap_threshold <= 1:
             raise ValueError(f"overlap_threshold: expected a value in (0, 1], got {overlap_threshold!r}")
-        max_blob_fact = _positive(self.max_blob_fact, "max_blob_fact")
+        max_blob_fact = check_positive(self.max_blob_fact, "max_blob_fact")
         inner = self.inner_radius
-        inner = None if inner is None else _positive(inner, "inner_radius", allow_zero=True)
+        inner = None if inner is None else check_positive(inner, "inner_radius", allow_zero=True)
         check_choice(self.compat, "compat", COMPAT_MODES)
         for name, value in (("npix", npix), ("overlap_threshold", overlap_threshold),
                             ("max_blob_fact", max_blob_fact), ("inner_radius", inner)):
@@ -424,9 +332,9 @@ def evaluation_elements(shape, fwhm, *, inner_radius=None):
     >>> evaluation_elements((64, 64), 4.0, inner_radius=0)
     91
     """
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     fwhm = check_fwhm(fwhm)
-    inner_radius = fwhm if inner_radius is None else _positive(inner_radius, "inner_radius", allow_zero=True)
+    inner_radius = fwhm if inner_radius is None else check_positive(inner_radius, "inner_radius", allow_zero=True)
     ny, nx = shape
     xc, yc = frame_center(shape)
     r2 = (np.arange(ny, dtype=float)[:, None] - yc) ** 2 + (np.arange(nx, dtype=float)[None, :] - xc) ** 2
@@ -524,7 +432,7 @@ def count_detections(
     check_ndim(detmap, "detmap", 2, what="(the detection map of one dataset)")
     if detmap.size == 0:
         raise ValueError(f"detmap: expected a non-empty 2D array, got shape {detmap.shape}")
-    threshold = _finite(threshold, "threshold")
+    threshold = check_finite(threshold, "threshold")
     fwhm = check_fwhm(fwhm)
     rules = CountingRules(npix=npix, overlap_threshold=overlap_threshold, max_blob_fact=max_blob_fact,
                           inner_radius=inner_radius, compat=compat)

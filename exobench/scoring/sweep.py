@@ -21,8 +21,8 @@ import numbers
 import numpy as np
 
 from .basins import sweep_map
-from .checks import as_detmap, as_thresholds, check_number, readonly
-from .counting import DEFAULTS, CountingRules, DatasetCounts, as_positions, check_fwhm
+from .checks import as_detmap, as_positions, as_thresholds, check_fwhm, check_number, readonly
+from .counting import DEFAULTS, CountingRules, DatasetCounts
 
 __all__ = ["SweepCounts", "sweep_counts", "sweep_dataset", "phase_counts", "own_sweep_counts"]
 

@@ -98,7 +98,7 @@ class ROCCurve:
     n_datasets : int
     per_dataset : tuple of SweepCounts
         Each dataset's own complete sweep (every distinct level of its map), for
-        :func:`bootstrap_ci` (re-gridded exactly with :meth:`SweepCounts.at`).
+        :func:`~exobench.scoring.bootstrap.bootstrap_ci` (re-gridded exactly with :meth:`SweepCounts.at`).
     """
 
     thresholds: np.ndarray

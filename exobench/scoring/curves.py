@@ -137,7 +137,10 @@ class ROCCurve:
 
 
 def _sweep_rules(options, where):
-    """The :class:`CountingRules` of a sweep from the keyword options of ``where`` (no ``compat``: corrected counting)."""
+    """The :class:`CountingRules` of a sweep from the keyword options of ``where``.
+
+    The sweep counts with the corrected rules: ``compat`` is not an option here.
+    """
     unknown = sorted(set(options) - set(_COUNTING_OPTIONS))
     if unknown:
         raise TypeError(

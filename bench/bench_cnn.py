@@ -13,7 +13,7 @@ the real NACO cube with 2 to 4 companions each, injected by the builder (S/N
 PCA's S/N map (the `pca-annular` baseline) and the CNN baseline's significance
 maps (`exobench.cnn.pipeline.detection_map`, the baseline's own function: per
 dataset labelled samples of the dataset itself, training, the probability map
-and its null), scored with `exobench.scoring.roc.roc_by_separation`:
+and its null), scored with `exobench.scoring.curves.roc_by_separation`:
 the TPR of each method at equal false positives per dataset, inside and outside
 6 FWHM; the CNN's F1 at its calibrated threshold (-log10 fpr) against annular
 PCA's best F1 over all thresholds and its F1 at S/N 5. A third detector is a
@@ -265,7 +265,7 @@ def phase_curves(maps, threshold, reference):
 
     import numpy as np
 
-    from exobench.scoring.roc import roc_by_separation
+    from exobench.scoring.curves import roc_by_separation
 
     keys = [(d.instrument, d.dataset_id) for d in reference.datasets]
     detmaps = [np.nan_to_num(maps[key], nan=-np.inf) for key in keys]

@@ -176,7 +176,7 @@ def run_exobench_side(maps, positions, repeats):
 
     import exobench
     from exobench.scoring.counting import count_detections
-    from exobench.scoring.roc import roc_curve
+    from exobench.scoring.curves import roc_curve
 
     out = {"versions": {"python": platform.python_version(), "exobench": exobench.__version__,
                         "numpy": np.__version__, "scipy": scipy.__version__}}
@@ -206,7 +206,7 @@ def _log(name, timing):
 
 def cross_checks(maps, positions, curve, vip_counts):
     from exobench.scoring.counting import count_detections
-    from exobench.scoring.roc import sweep_counts
+    from exobench.scoring.sweep import sweep_counts
 
     checks = {}
     # 1. the sweep at VIP's thresholds equals count_detections there
@@ -266,7 +266,7 @@ def cross_checks(maps, positions, curve, vip_counts):
 def phase_results(curve, maps, positions):
     from exobench.scoring.counting import count_detections
     from exobench.scoring.metrics import compute_metrics
-    from exobench.scoring.roc import bootstrap_ci
+    from exobench.scoring.bootstrap import bootstrap_ci
 
     counts = [count_detections(m, SUBMITTED, p, FWHM, **COUNTING) for m, p in zip(maps, positions)]
     t0 = time.perf_counter()

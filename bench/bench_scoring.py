@@ -96,7 +96,8 @@ def _fits_bytes(data):
 
 
 def time_in_process(ref, archive, work, repeats):
-    from exobench.scoring.program import score_folder, score_submission, scores_text, write_outputs
+    from exobench.scoring.program import score_folder, score_submission
+    from exobench.scoring.program_output import scores_text, write_outputs
     from exobench.scoring.reference import read_reference
     from exobench.submission import open_submission
 

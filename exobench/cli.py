@@ -124,7 +124,7 @@ def _add_score(commands):
     score.add_argument("submission", nargs="+", metavar="SUBMISSION",
                        help="a submission: a zip archive or a folder of FITS files")
     score.add_argument("reference", metavar="REFERENCE_DIR", help="a phase folder of the reference tree")
-    score.add_argument("--compat", choices=["eidc"], default=None,
+    score.add_argument("--compat", choices=["eidc2019"], default=None,
                        help="count and score as the 2019 EIDC program did (participant FWHM and options honoured)")
     score.add_argument("--phase-suffix", metavar="SUFFIX", default=None,
                        help="score-name suffix (3d, 4d) when REFERENCE_DIR has no phase.json (default 3d)")
@@ -138,8 +138,8 @@ def _add_score(commands):
 
 
 def _run_score(args):
-    from .scoring.program import scores_json, scores_text
     from .scoring.batch import score_submissions
+    from .scoring.program_output import scores_json, scores_text
 
     several = len(args.submission) > 1
     with make_executor(args) as executor:
@@ -155,7 +155,7 @@ def _run_score(args):
 
 def _report_outputs(report, *, output, label=""):
     """Warnings on stderr, and the output files when asked for."""
-    from .scoring.program import write_outputs
+    from .scoring.program_output import write_outputs
 
     for note in report.warnings:
         print(f"exobench: warning: {label}{note}", file=sys.stderr)
@@ -164,7 +164,7 @@ def _report_outputs(report, *, output, label=""):
 
 
 def _print_reports(args, reports):
-    from .scoring.program import scores_json, scores_text
+    from .scoring.program_output import scores_json, scores_text
 
     folders = _output_names(args.submission)
     refused, collected = 0, {}
@@ -415,7 +415,7 @@ def _add_sweep(commands):
                        help="the reference phase folder the runs are scored against")
     sweep.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="folder of the sweep's files")
     sweep.add_argument("--params", metavar="FILE.yaml", help="parameters the grid starts from (default: the baseline's)")
-    sweep.add_argument("--compat", choices=["eidc"], default=None, help="score as the 2019 EIDC program did")
+    sweep.add_argument("--compat", choices=["eidc2019"], default=None, help="score as the 2019 EIDC program did")
     sweep.add_argument("--work-dir", metavar="DIR", default=None,
                        help="where the submissions to score are written (default: the system's temporary folder; "
                        "on a cluster, a folder every worker sees)")

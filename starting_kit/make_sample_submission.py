@@ -81,7 +81,8 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
         ``N -> (zip path, ScoreReport or None)``.
     """
     from exobench.baselines import run_baseline
-    from exobench.scoring.program import score_submission, scores_json, scores_text
+    from exobench.scoring.program import score_submission
+    from exobench.scoring.program_output import scores_json, scores_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -264,7 +264,7 @@ def main(argv=None):
         make_submission(maps, output, threshold)
         print(f"wrote {output} ({len(maps)} detection map(s), threshold {threshold:g})")
         if args.reference is not None:
-            from exobench.scoring.program import scores_text
+            from exobench.scoring.program_output import scores_text
 
             report = score(output, args.reference)
             for note in report.warnings:

@@ -13,7 +13,7 @@ false-positive rate on those maps is at most the target, with one of two rules:
   rate is smooth in the threshold.
 - ``rule="blob"``: the expected number of false positives per dataset as the
   scorer counts them (4-connected blobs of at least ``npix`` pixels, huge blobs
-  counted by area, :func:`exobench.scoring.roc.roc_curve` on the negative maps
+  counted by area, :func:`exobench.scoring.curves.roc_curve` on the negative maps
   with no injection): ``fpr`` is then a number of false positives per dataset.
   Closer to the score, coarser (a few blobs per map).
 """
@@ -90,7 +90,7 @@ def _pixel_threshold(samples, rate):
 
 
 def _blob_threshold(maps, masks, fwhms, rate, npix):
-    from ..scoring.roc import roc_curve
+    from ..scoring.curves import roc_curve
 
     detmaps = [np.where(m, p, -np.inf) for p, m in zip(maps, masks)]
     with warnings.catch_warnings():

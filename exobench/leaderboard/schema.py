@@ -11,7 +11,7 @@ Three tables and a small key/value table:
     one row per dataset of a scored submission (the scorer's per-dataset counts);
 ``roc_points``
     the phase's ROC curve of a scored submission, thinned as the scorer's detailed
-    results do (at most :data:`exobench.scoring.program.MAX_ROC_POINTS` points);
+    results do (at most :data:`exobench.scoring.program_output.MAX_ROC_POINTS` points);
 ``meta``
     ``schema_version``.
 """

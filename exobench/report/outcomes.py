@@ -64,7 +64,7 @@ def injection_outcomes(submission, reference_dir, *, compat=None):
 
     The counting is :func:`~exobench.scoring.counting.count_detections` with the
     reference FWHM and the phase's counting options: the scorer's counting in its
-    default mode (with ``compat="eidc"`` the 2019 counting, still with the reference
+    default mode (with ``compat="eidc2019"`` the 2019 counting, still with the reference
     FWHM).
 
     Parameters
@@ -73,7 +73,7 @@ def injection_outcomes(submission, reference_dir, *, compat=None):
         The submission zip (or folder).
     reference_dir : str or path-like
         The reference phase folder.
-    compat : {None, "eidc"}, optional
+    compat : {None, "eidc2019"}, optional
 
     Returns
     -------
@@ -87,7 +87,7 @@ def injection_outcomes(submission, reference_dir, *, compat=None):
     mode = "eidc2019" if compat else None
     with tempfile.TemporaryDirectory(prefix="exobench-report-") as tmp:
         folder = open_submission(submission, tmp)
-        sub = read_submission(folder, reference, compat="eidc" if compat else None)
+        sub = read_submission(folder, reference, compat=mode)
     out = []
     for d in reference.datasets:
         detmap = np.asarray(sub.detmaps[d.key], dtype=np.float64)

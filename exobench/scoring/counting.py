@@ -74,15 +74,20 @@ from scipy import ndimage
 
 from .. import ExobenchWarning
 from .._validate import as_float_array, check_choice, check_ndim
+from .checks import as_positions, check_count, check_finite, check_fwhm, check_positive, check_shape
 
 __all__ = [
     "DEFAULTS",
     "COMPAT_MODES",
+    "CountingRules",
     "DatasetCounts",
     "count_detections",
+    "count_with_rules",
     "label_blobs",
     "evaluation_elements",
     "resolution_element_area",
+    "frame_center",
+    "disk_in_frame",
 ]
 
 #: Default counting parameters, those of the EIDC (``npix``, ``overlap_threshold``, ``max_blob_fact``).
@@ -93,6 +98,75 @@ COMPAT_MODES = (None, "eidc2019")
 
 #: 4-connectivity (a pixel touches its left, right, lower and upper neighbours).
 _FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+@dataclasses.dataclass(frozen=True)
+class CountingRules:
+    """The counting options of one phase, validated once.
+
+    The FWHM is not a rule: it belongs to each dataset (the radius of its
+    resolution element and of its matching disks).
+
+    Attributes
+    ----------
+    npix : int
+        Blobs of fewer pixels are dropped (>= 1; default 2).
+    overlap_threshold : float
+        A blob and an injection may match when their overlap ratio exceeds it; in
+        (0, 1], default 0.7.
+    max_blob_fact : float
+        Blobs of more than ``max_blob_fact`` resolution elements count as area /
+        element false positives (> 0; default 2).
+    inner_radius : float or None
+        Inner radius in pixels of the annulus over which true negatives are counted
+        (>= 0); None for 1 FWHM of each dataset (see :meth:`inner_radius_for`).
+    compat : {None, "eidc2019"}
+        None for the corrected counting, ``"eidc2019"`` for the 2019 counting.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On a malformed value; the message names the parameter.
+
+    Examples
+    --------
+    >>> rules = CountingRules(npix=3)
+    >>> rules.npix, rules.overlap_threshold, rules.inner_radius_for(4.0)
+    (3, 0.7, 4.0)
+    """
+
+    npix: int = DEFAULTS["npix"]
+    overlap_threshold: float = DEFAULTS["overlap_threshold"]
+    max_blob_fact: float = DEFAULTS["max_blob_fact"]
+    inner_radius: float | None = None
+    compat: str | None = None
+
+    def __post_init__(self):
+        npix = check_count(self.npix, "npix", 1)
+        overlap_threshold = check_finite(self.overlap_threshold, "overlap_threshold")
+        if not 0 < overlap_threshold <= 1:
+            raise ValueError(f"overlap_threshold: expected a value in (0, 1], got {overlap_threshold!r}")
+        max_blob_fact = check_positive(self.max_blob_fact, "max_blob_fact")
+        inner = self.inner_radius
+        inner = None if inner is None else check_positive(inner, "inner_radius", allow_zero=True)
+        check_choice(self.compat, "compat", COMPAT_MODES)
+        for name, value in (("npix", npix), ("overlap_threshold", overlap_threshold),
+                            ("max_blob_fact", max_blob_fact), ("inner_radius", inner)):
+            object.__setattr__(self, name, value)
+
+    def inner_radius_for(self, fwhm):
+        """The inner radius of the evaluation annulus of a dataset of this FWHM (pixels)."""
+        return fwhm if self.inner_radius is None else self.inner_radius
+
+    def blob_limit(self, element_area):
+        """The largest area of a blob that is not huge is ``<=`` this (``max_blob_fact * A_e``)."""
+        return self.max_blob_fact * element_area
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,89 +219,6 @@ class DatasetCounts:
     def n_blobs(self):
         """Number of blobs kept (at least ``npix`` pixels)."""
         return len(self.matches) + len(self.unmatched_blobs) + len(self.huge_blobs)
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _scalar(value, name):
-    """A real number from a number or a size-1 numeric array (e.g. a shape-(1,) FITS value)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    if isinstance(value, numbers.Real):
-        return value
-    array = np.asarray(value) if not isinstance(value, str) else None
-    if array is None or array.dtype.kind not in "iuf" or array.size != 1:
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    return array.reshape(()).item()
-
-
-def _finite(value, name):
-    value = float(_scalar(value, name))
-    if not np.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
-    return value
-
-
-def _positive(value, name, *, allow_zero=False):
-    value = _finite(value, name)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name}: expected a value {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return value
-
-
-def _count_parameter(value, name, minimum):
-    value = _scalar(value, name)
-    if not np.isfinite(value) or value != int(value) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_params(fwhm, npix, overlap_threshold, max_blob_fact, inner_radius, compat):
-    fwhm = _positive(fwhm, "fwhm")
-    npix = _count_parameter(npix, "npix", 1)
-    overlap_threshold = _finite(overlap_threshold, "overlap_threshold")
-    if not 0 < overlap_threshold <= 1:
-        raise ValueError(f"overlap_threshold: expected a value in (0, 1], got {overlap_threshold!r}")
-    max_blob_fact = _positive(max_blob_fact, "max_blob_fact")
-    inner_radius = fwhm if inner_radius is None else _positive(inner_radius, "inner_radius", allow_zero=True)
-    check_choice(compat, "compat", COMPAT_MODES)
-    return fwhm, npix, overlap_threshold, max_blob_fact, inner_radius
-
-
-def _check_shape(shape):
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise TypeError(f"shape: expected a tuple (ny, nx), got {shape!r}") from None
-    if len(shape) != 2 or not all(
-        isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1 for n in shape
-    ):
-        raise ValueError(f"shape: expected a tuple (ny, nx) of two integers >= 1, got {shape!r}")
-    return int(shape[0]), int(shape[1])
-
-
-def _as_positions(positions, shape):
-    """Positions as a float64 (n, 2) array of (x, y), checked to lie in the frame."""
-    if positions is None:
-        return np.zeros((0, 2))
-    array = as_float_array(positions, "positions", dtype=np.float64)
-    if array.size == 0:
-        return np.zeros((0, 2))
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise ValueError(f"positions: expected an (n, 2) array of (x, y) pixel positions, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("positions: expected finite values, got NaN or infinite value(s)")
-    ny, nx = shape
-    outside = (array[:, 0] < -0.5) | (array[:, 0] > nx - 0.5) | (array[:, 1] < -0.5) | (array[:, 1] > ny - 0.5)
-    if np.any(outside):
-        i = int(np.flatnonzero(outside)[0])
-        x, y = array[i]
-        raise ValueError(
-            f"positions: row {i} (x={x:g}, y={y:g}) lies outside the {ny}x{nx} (ny x nx) frame; "
-            "positions are (x, y), column 0 is x"
-        )
-    return array
 
 
 # --------------------------------------------------------------------------- geometry
@@ -298,10 +289,15 @@ def resolution_element_area(fwhm):
     >>> resolution_element_area(1.0), resolution_element_area(4.0)
     (1, 45)
     """
-    return _disk_offsets_area(_positive(fwhm, "fwhm"))
+    return _disk_offsets_area(check_fwhm(fwhm))
 
 
-def _frame_center(shape):
+def frame_center(shape):
+    """The (x, y) of the frame centre: pixel ``n // 2`` of each axis of ``shape = (ny, nx)``.
+
+    >>> frame_center((5, 8))
+    (4.0, 2.0)
+    """
     ny, nx = shape
     return float(nx // 2), float(ny // 2)
 
@@ -336,22 +332,29 @@ def evaluation_elements(shape, fwhm, *, inner_radius=None):
     >>> evaluation_elements((64, 64), 4.0, inner_radius=0)
     91
     """
-    shape = _check_shape(shape)
-    fwhm = _positive(fwhm, "fwhm")
-    inner_radius = fwhm if inner_radius is None else _positive(inner_radius, "inner_radius", allow_zero=True)
-    return _evaluation_elements(shape, fwhm, inner_radius, _disk_offsets_area(fwhm))
-
-
-def _evaluation_elements(shape, fwhm, inner_radius, element_area):
+    shape = check_shape(shape)
+    fwhm = check_fwhm(fwhm)
+    inner_radius = fwhm if inner_radius is None else check_positive(inner_radius, "inner_radius", allow_zero=True)
     ny, nx = shape
-    xc, yc = _frame_center(shape)
+    xc, yc = frame_center(shape)
     r2 = (np.arange(ny, dtype=float)[:, None] - yc) ** 2 + (np.arange(nx, dtype=float)[None, :] - xc) ** 2
     n_pixels = int(np.count_nonzero(r2 >= inner_radius**2))
-    return n_pixels // element_area
+    return n_pixels // _disk_offsets_area(fwhm)
 
 
-def _disk_in_frame(shape, x, y, radius):
-    """Bounding slices of the disk of ``radius`` about (x, y) and its mask there (clipped to the frame)."""
+def disk_in_frame(shape, x, y, radius):
+    """The disk of ``radius`` about (x, y), clipped to the frame.
+
+    The pixels whose centre lies strictly within ``radius`` of (x, y), computed as
+    the 2019 scorer did: ``(y - cy)**2 + (x - cx)**2 < r**2`` in float64.
+
+    Returns
+    -------
+    slices : tuple of slice
+        The disk's bounding box in the frame ``(rows, columns)``.
+    mask : ndarray of bool
+        The disk's pixels within that box (empty when the disk misses the frame).
+    """
     ny, nx = shape
     y0, y1 = max(int(np.floor(y - radius)), 0), min(int(np.ceil(y + radius)) + 1, ny)
     x0, x1 = max(int(np.floor(x - radius)), 0), min(int(np.ceil(x + radius)) + 1, nx)
@@ -359,7 +362,6 @@ def _disk_in_frame(shape, x, y, radius):
         return (slice(0, 0), slice(0, 0)), np.zeros((0, 0), dtype=bool)
     yy = np.arange(y0, y1, dtype=float)[:, None]
     xx = np.arange(x0, x1, dtype=float)[None, :]
-    # Same arithmetic as the 2019 scorer: (y - cy)**2 + (x - cx)**2 < r**2 in float64.
     return (slice(y0, y1), slice(x0, x1)), (yy - y) ** 2 + (xx - x) ** 2 < radius**2
 
 
@@ -398,19 +400,8 @@ def count_detections(
         The *reference* FWHM in pixels (> 0): radius of the resolution element and
         of the matching disks. In ``compat="eidc2019"`` mode pass the FWHM the 2019
         program used (the participant's when submitted) to reproduce it.
-    npix : int, optional
-        Blobs of fewer pixels are dropped (>= 1; default 2).
-    overlap_threshold : float, optional
-        A blob and an injection may match when their overlap ratio exceeds it; in
-        (0, 1], default 0.7.
-    max_blob_fact : float, optional
-        Blobs of more than ``max_blob_fact`` resolution elements count as area /
-        element false positives (> 0; default 2).
-    inner_radius : float, optional
-        Inner radius in pixels of the annulus over which true negatives are counted
-        (>= 0; default 1 FWHM).
-    compat : {None, "eidc2019"}, optional
-        None for the corrected counting, ``"eidc2019"`` for the 2019 counting.
+    npix, overlap_threshold, max_blob_fact, inner_radius, compat
+        The counting rules (see :class:`CountingRules`).
 
     Returns
     -------
@@ -441,96 +432,120 @@ def count_detections(
     check_ndim(detmap, "detmap", 2, what="(the detection map of one dataset)")
     if detmap.size == 0:
         raise ValueError(f"detmap: expected a non-empty 2D array, got shape {detmap.shape}")
-    threshold = _finite(threshold, "threshold")
-    fwhm, npix, overlap_threshold, max_blob_fact, inner_radius = _check_params(
-        fwhm, npix, overlap_threshold, max_blob_fact, inner_radius, compat
-    )
+    threshold = check_finite(threshold, "threshold")
+    fwhm = check_fwhm(fwhm)
+    rules = CountingRules(npix=npix, overlap_threshold=overlap_threshold, max_blob_fact=max_blob_fact,
+                          inner_radius=inner_radius, compat=compat)
+    return count_with_rules(detmap, threshold, positions, fwhm, rules, stacklevel=3)
+
+
+def count_with_rules(detmap, threshold, positions, fwhm, rules, *, stacklevel=2):
+    """:func:`count_detections` with the rules as one :class:`CountingRules`.
+
+    ``detmap`` must be a non-empty 2D float array, ``threshold`` a finite float and
+    ``fwhm`` a float > 0 (as :func:`count_detections` checks them); ``positions``
+    is checked here.
+    """
     shape = detmap.shape
-    positions = _as_positions(positions, shape)
+    positions = as_positions(positions, shape)
     n_inj = len(positions)
-    if compat == "eidc2019" and n_inj == 0:
+    if rules.compat == "eidc2019" and n_inj == 0:
         warnings.warn(
             "compat='eidc2019': the 2019 scoring program did not score a dataset without injection "
             "(it added the previous dataset's counts again); it is counted here with the corrected rules",
             ExobenchWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-
     # Blobs: exact comparison in float64 (NaN > t is False, +inf > t is True).
     labels, n_labels = label_blobs(detmap.astype(np.float64, copy=False) > threshold)
     areas = np.bincount(labels.ravel(), minlength=n_labels + 1)
-    kept = np.flatnonzero(areas >= npix)
+    kept = np.flatnonzero(areas >= rules.npix)
     kept = kept[kept > 0]
     kept_areas = areas[kept]
 
-    if compat == "eidc2019":
-        _, disk = _disk_in_frame(shape, *_frame_center(shape), fwhm)
+    if rules.compat == "eidc2019":
+        _, disk = disk_in_frame(shape, *frame_center(shape), fwhm)
         element_area = int(np.count_nonzero(disk))
     else:
         element_area = _disk_offsets_area(fwhm)
-    huge = kept_areas > max_blob_fact * element_area
-
-    # Overlap ratios (kept blob, injection): one pass per injection over its disk's box.
-    ratio = np.zeros((len(kept), n_inj))
-    if len(kept) and n_inj:
-        index_of = np.zeros(n_labels + 1, dtype=np.intp)
-        index_of[kept] = np.arange(len(kept))
-        is_kept = np.zeros(n_labels + 1, dtype=bool)
-        is_kept[kept] = True
-        for j, (x, y) in enumerate(positions):
-            sl, disk = _disk_in_frame(shape, x, y, fwhm)
-            disk_area = np.count_nonzero(disk)
-            if disk_area == 0:
-                continue
-            inside = labels[sl][disk]
-            inside = inside[is_kept[inside]]
-            if inside.size == 0:
-                continue
-            rows = index_of[inside]
-            inter = np.bincount(rows, minlength=len(kept))
-            ratio[:, j] = inter / np.minimum(kept_areas, disk_area)
-    candidate = (ratio > overlap_threshold) & ~huge[:, None]
-
-    matched_injection = np.full(len(kept), -1)
-    if compat == "eidc2019":
-        # Many-to-one: each blob takes the first injection it overlaps enough.
-        has = candidate.any(axis=1)
-        if has.any():
-            matched_injection[has] = np.argmax(candidate[has], axis=1)
+    huge = kept_areas > rules.blob_limit(element_area)
+    ratio = _overlap_ratios(labels, n_labels, kept, kept_areas, positions, fwhm)
+    candidate = (ratio > rules.overlap_threshold) & ~huge[:, None]
+    if rules.compat == "eidc2019":
+        matched_injection = _match_many_to_one(candidate)
     else:
-        # One-to-one, greedy by decreasing ratio (ties: lower blob, then lower injection).
-        rows, cols = np.nonzero(candidate)
-        order = np.lexsort((cols, rows, -ratio[rows, cols]))
-        injection_taken = np.zeros(n_inj, dtype=bool)
-        for i, j in zip(rows[order], cols[order]):
-            if matched_injection[i] < 0 and not injection_taken[j]:
-                matched_injection[i] = j
-                injection_taken[j] = True
-
-    # False positives, summed in blob order as in 2019 (huge blobs: area / element), rounded once.
-    fps = 0
-    for area, is_huge, j in zip(kept_areas.tolist(), huge.tolist(), matched_injection.tolist()):
-        if is_huge:
-            fps += area / element_area
-        elif j < 0:
-            fps += 1
-    fp = int(round(fps))
+        matched_injection = _match_one_to_one(candidate, ratio)
+    fp = _false_positives(kept_areas, huge, matched_injection, element_area)
 
     is_tp = matched_injection >= 0
-    tp = int(np.count_nonzero(is_tp))
-    fn = n_inj - len(np.unique(matched_injection[is_tp]))
-    n_elements = _evaluation_elements(shape, fwhm, inner_radius, _disk_offsets_area(fwhm))
-    tn = max(n_elements - n_inj - fp, 0)
+    n_elements = evaluation_elements(shape, fwhm, inner_radius=rules.inner_radius_for(fwhm))
     return DatasetCounts(
-        tp=tp,
+        tp=int(np.count_nonzero(is_tp)),
         fp=fp,
-        fn=fn,
-        tn=tn,
+        fn=n_inj - len(np.unique(matched_injection[is_tp])),
+        tn=max(n_elements - n_inj - fp, 0),
         n_injections=n_inj,
         n_elements=n_elements,
         matches=tuple((int(b), int(j)) for b, j in zip(kept[is_tp], matched_injection[is_tp])),
         unmatched_blobs=tuple(int(b) for b in kept[~is_tp & ~huge]),
         huge_blobs=tuple(int(b) for b in kept[huge]),
         element_area=element_area,
-        compat=compat,
+        compat=rules.compat,
     )
+
+
+def _overlap_ratios(labels, n_labels, kept, kept_areas, positions, fwhm):
+    """Overlap ratios (kept blob, injection): one pass per injection over its disk's box."""
+    shape = labels.shape
+    ratio = np.zeros((len(kept), len(positions)))
+    if not (len(kept) and len(positions)):
+        return ratio
+    index_of = np.zeros(n_labels + 1, dtype=np.intp)
+    index_of[kept] = np.arange(len(kept))
+    is_kept = np.zeros(n_labels + 1, dtype=bool)
+    is_kept[kept] = True
+    for j, (x, y) in enumerate(positions):
+        sl, disk = disk_in_frame(shape, x, y, fwhm)
+        disk_area = np.count_nonzero(disk)
+        if disk_area == 0:
+            continue
+        inside = labels[sl][disk]
+        inside = inside[is_kept[inside]]
+        if inside.size == 0:
+            continue
+        inter = np.bincount(index_of[inside], minlength=len(kept))
+        ratio[:, j] = inter / np.minimum(kept_areas, disk_area)
+    return ratio
+
+
+def _match_many_to_one(candidate):
+    """The 2019 matching: each blob takes the first injection it overlaps enough (-1: none)."""
+    matched_injection = np.full(candidate.shape[0], -1)
+    has = candidate.any(axis=1)
+    if has.any():
+        matched_injection[has] = np.argmax(candidate[has], axis=1)
+    return matched_injection
+
+
+def _match_one_to_one(candidate, ratio):
+    """Greedy one-to-one matching by decreasing ratio (ties: lower blob, then lower injection; -1: none)."""
+    matched_injection = np.full(candidate.shape[0], -1)
+    rows, cols = np.nonzero(candidate)
+    order = np.lexsort((cols, rows, -ratio[rows, cols]))
+    injection_taken = np.zeros(candidate.shape[1], dtype=bool)
+    for i, j in zip(rows[order], cols[order]):
+        if matched_injection[i] < 0 and not injection_taken[j]:
+            matched_injection[i] = j
+            injection_taken[j] = True
+    return matched_injection
+
+
+def _false_positives(kept_areas, huge, matched_injection, element_area):
+    """False positives, summed in blob order as in 2019 (huge blobs: area / element), rounded once."""
+    fps = 0
+    for area, is_huge, j in zip(kept_areas.tolist(), huge.tolist(), matched_injection.tolist()):
+        if is_huge:
+            fps += area / element_area
+        elif j < 0:
+            fps += 1
+    return int(round(fps))

@@ -35,7 +35,7 @@ Scoring modes (``compat``):
   ``overlap_threshold.fits`` and ``max_blob_fact.fits`` are validated but not used
   (with a warning): letting each participant loosen the matching rules would make
   the leaderboard incomparable.
-- ``"eidc"``: the 2019 counting (``compat="eidc2019"`` of the counting module) and
+- ``"eidc2019"``: the 2019 counting (``compat="eidc2019"`` of the counting module) and
   formulas, honouring the participant's FWHM and option files as the 2019 program
   did, to reproduce published numbers. ``TPR``, ``FPR`` and ``AUC`` are not
   EIDC scores: TPR and FPR come from the same (2019) counts, the ROC sweep behind
@@ -46,12 +46,8 @@ reason on stderr, one line); 2 the reference or the program is at fault.
 """
 
 import argparse
-import ast
 import dataclasses
-import html
-import json
 import math
-import shutil
 import sys
 import tempfile
 import time
@@ -60,7 +56,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _atomic
+from .._validate import check_choice
+from .counting import COMPAT_MODES, DEFAULTS, count_detections
+from .program_output import finite_or_none, roc_points, scores_text, write_outputs
 from .reference import read_reference
 from ..submission import DEFAULT_LIMITS, SubmissionError, open_submission, read_submission
 
@@ -72,21 +70,14 @@ __all__ = [
     "ScoreReport",
     "score_submission",
     "score_folder",
-    "write_outputs",
     "run_program",
     "main",
-    "vendor_program",
-    "format_score",
-    "scores_text",
-    "scores_json",
-    "render_html",
 ]
 
 #: Leaderboard scores, in column order; keys are ``{name}_{suffix}``.
 SCORE_NAMES = ("F1", "Precision", "Recall", "FalsePositives", "TPR", "FPR", "AUC")
-#: Accepted ``compat`` values; "eidc2019" is an alias of "eidc".
-COMPAT_CHOICES = (None, "eidc", "eidc2019")
-_COUNTING_COMPAT = {None: None, "eidc": "eidc2019", "eidc2019": "eidc2019"}
+#: Accepted ``compat`` values: the counting modes.
+COMPAT_CHOICES = COMPAT_MODES
 _EIDC_OPTIONS = ("npix", "overlap_threshold", "max_blob_fact")
 
 
@@ -133,12 +124,12 @@ class ScoreReport:
         ``partial_auc`` and ``max_fpr``.
     datasets : tuple of DatasetResult
     roc : object or None
-        The :func:`~exobench.scoring.roc.roc_curve` result.
+        The :func:`~exobench.scoring.curves.roc_curve` result.
     threshold : float
     suffix : str
     compat : str or None
     counting : dict
-        The counting options used (``compat="eidc"``: the participant's, where given).
+        The counting options used (``compat="eidc2019"``: the participant's, where given).
     warnings : tuple of str
     elapsed_s : float
     """
@@ -166,7 +157,7 @@ class ScoreReport:
             "compat": self.compat,
             "counting": self.counting,
             "datasets": [dataclasses.asdict(d) for d in self.datasets],
-            "roc": _roc_points(self.roc),
+            "roc": roc_points(self.roc),
             "warnings": list(self.warnings),
             "elapsed_s": round(self.elapsed_s, 3),
         }
@@ -188,7 +179,7 @@ def score_submission(submission, reference_dir, *, compat=None, phase_suffix=Non
         A zip archive or a folder of submission files.
     reference_dir : str or path-like
         A phase folder of the reference tree.
-    compat : {None, "eidc"}, optional
+    compat : {None, "eidc2019"}, optional
         Scoring mode (default: the phase's ``compat``, else None); see the module doc.
     phase_suffix : str, optional
         Score-name suffix when the reference has no ``phase.json`` (default "3d").
@@ -217,20 +208,14 @@ def score_submission(submission, reference_dir, *, compat=None, phase_suffix=Non
 def score_folder(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
     """Score a submission folder on a :class:`~exobench.scoring.reference.Reference`."""
     start = time.perf_counter()
-    if compat not in COMPAT_CHOICES:
-        raise ValueError(f"compat: expected None or 'eidc', got {compat!r}")
-    if compat is None:
-        compat = reference.compat
-    mode = _COUNTING_COMPAT[compat]
-    compat = "eidc" if mode else None
-    submission = read_submission(folder, reference, compat=compat, limits=limits)
+    check_choice(compat, "compat", COMPAT_CHOICES)
+    mode = reference.compat if compat is None else compat
+    submission = read_submission(folder, reference, compat=mode, limits=limits)
     counting = dict(reference.counting)
     if mode:
         counting.update({k: submission.options[k] for k in _EIDC_OPTIONS if k in submission.options})
     if "npix" in counting:
         counting["npix"] = int(counting["npix"])
-
-    from .counting import count_detections
 
     counts, rows, fwhms = [], [], []
     for dataset in reference.datasets:
@@ -247,19 +232,13 @@ def score_folder(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
                                   c.n_elements, len(c.huge_blobs)))
     notes = list(submission.warnings)
     if mode and any(d.n_injections == 0 for d in reference.datasets):
-        notes.append("compat='eidc': datasets without injection are counted with the corrected rules (the "
+        notes.append("compat='eidc2019': datasets without injection are counted with the corrected rules (the "
                      "2019 program did not score them)")
     scores, undefined, metrics, roc = _phase_scores(counts, submission, reference, fwhms, counting, mode)
     return ScoreReport(scores=scores, undefined=tuple(undefined), metrics=metrics, datasets=tuple(rows), roc=roc,
-                       threshold=submission.threshold, suffix=reference.suffix, compat=compat,
-                       counting={**_default_counting(), **counting}, warnings=tuple(notes),
+                       threshold=submission.threshold, suffix=reference.suffix, compat=mode,
+                       counting={**DEFAULTS, **counting}, warnings=tuple(notes),
                        elapsed_s=time.perf_counter() - start)
-
-
-def _default_counting():
-    from .counting import DEFAULTS
-
-    return dict(DEFAULTS)
 
 
 def _check_covers(detmap, dataset):
@@ -293,10 +272,10 @@ def _phase_scores(counts, submission, reference, fwhms, counting, mode):
     if mode:
         undefined += [k for k, (num, den) in _eidc_denominators(metrics, suffix).items() if den == 0]
     scores = {key: (0.0 if key in undefined else float(values[key])) for key in keys}
-    details = {name: _finite_or_none(getattr(metrics, name)) for name in
+    details = {name: finite_or_none(getattr(metrics, name)) for name in
                ("tpr", "fpr", "precision", "fdr", "f1")}
     details.update({name: int(getattr(metrics, name)) for name in ("tp", "fp", "fn", "tn", "n_injections")})
-    details.update(auc=_finite_or_none(auc), partial_auc=_finite_or_none(_roc_value(roc, "partial_auc")),
+    details.update(auc=finite_or_none(auc), partial_auc=finite_or_none(_roc_value(roc, "partial_auc")),
                    max_fpr=reference.max_fpr, confidence_intervals=_bootstrap_intervals(counts, roc))
     return scores, sorted(set(undefined), key=keys.index), details, roc
 
@@ -311,7 +290,7 @@ BOOTSTRAP_AUC_LEVELS = 256
 
 def _bootstrap_intervals(counts, roc):
     """95 % percentile-bootstrap intervals of F1 and AUC over the phase's datasets (seeded: reproducible)."""
-    from .roc import bootstrap_ci
+    from .bootstrap import bootstrap_ci
 
     levels = roc.thresholds[np.isfinite(roc.thresholds)]
     grid = np.unique(np.quantile(levels, np.linspace(0.0, 1.0, BOOTSTRAP_AUC_LEVELS))) if levels.size else levels
@@ -320,7 +299,7 @@ def _bootstrap_intervals(counts, roc):
         warnings.simplefilter("ignore")
         f1 = bootstrap_ci(counts, statistic="f1", n_boot=BOOTSTRAP_F1)
         auc = bootstrap_ci(roc, statistic="auc", thresholds=grid, n_boot=BOOTSTRAP_AUC)
-    return {"level": 0.95, "f1": [_finite_or_none(v) for v in f1], "auc": [_finite_or_none(v) for v in auc],
+    return {"level": 0.95, "f1": [finite_or_none(v) for v in f1], "auc": [finite_or_none(v) for v in auc],
             "resamples": {"f1": BOOTSTRAP_F1, "auc": BOOTSTRAP_AUC}, "auc_levels": int(grid.size)}
 
 
@@ -330,12 +309,8 @@ def _eidc_denominators(metrics, suffix):
     return {f"Recall{end}": (tp, n), f"Precision{end}": (tp, tp + fp), f"F1{end}": (tp, tp + fp + n)}
 
 
-def _finite_or_none(value):
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
 def _roc(submission, reference, fwhms, counting, mode):
-    from .roc import roc_curve
+    from .curves import roc_curve
 
     detmaps = [submission.detmaps[d.key] for d in reference.datasets]
     positions = [d.positions for d in reference.datasets]
@@ -347,210 +322,6 @@ def _roc(submission, reference, fwhms, counting, mode):
 def _roc_value(roc, name):
     value = getattr(roc, name, None)
     return None if value is None else float(value)
-
-
-#: Most points of the ROC curve kept in the detailed results (the sweep has one per distinct map value).
-MAX_ROC_POINTS = 500
-
-
-def _roc_points(roc, max_points=MAX_ROC_POINTS, *, fpr_max=None):
-    """``{"thresholds": [...], "fpr": [...], "tpr": [...]}`` of a ROC curve, thinned for the reports.
-
-    Consecutive thresholds giving the same (FPR, TPR) are merged (the highest
-    kept), then at most ``max_points`` points are kept, evenly along the curve, the
-    first and last included. With ``fpr_max``, only the points with FPR <= fpr_max
-    and their neighbours along the curve. Non-finite values are None.
-    """
-    if roc is None:
-        return None
-    thresholds = np.asarray(roc.thresholds, dtype=float)
-    fpr, tpr = np.asarray(roc.fpr, dtype=float), np.asarray(roc.tpr, dtype=float)
-    if thresholds.size == 0:
-        return {"thresholds": [], "fpr": [], "tpr": []}
-    same = (fpr[1:] == fpr[:-1]) | (np.isnan(fpr[1:]) & np.isnan(fpr[:-1]))
-    same &= (tpr[1:] == tpr[:-1]) | (np.isnan(tpr[1:]) & np.isnan(tpr[:-1]))
-    keep = np.flatnonzero(np.concatenate([[True], ~same]))
-    if keep[-1] != thresholds.size - 1:
-        keep = np.append(keep, thresholds.size - 1)
-    if fpr_max is not None:
-        inside = fpr[keep] <= fpr_max
-        near = inside | np.concatenate([[False], inside[:-1]]) | np.concatenate([inside[1:], [False]])
-        keep = keep[near]
-    if keep.size > max_points:
-        keep = keep[np.unique(np.linspace(0, keep.size - 1, max_points).round().astype(int))]
-    return {name: [_finite_or_none(float(v)) for v in values[keep]]
-            for name, values in (("thresholds", thresholds), ("fpr", fpr), ("tpr", tpr))}
-
-
-# -- outputs ------------------------------------------------------------------------------
-
-
-def format_score(value):
-    """A score as a decimal with a point and up to 8 decimals: parsable by ``float()`` and as a YAML float.
-
-    >>> format_score(29), format_score(0.157894736), format_score(1e-5), format_score(-0.0)
-    ('29.0', '0.15789474', '0.00001', '0.0')
-    """
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"value: expected a finite number, got {value!r}")
-    text = f"{value:.8f}".rstrip("0")
-    text = text + "0" if text.endswith(".") else text
-    return "0.0" if float(text) == 0 else text
-
-
-def scores_text(report):
-    """The content of ``scores.txt``."""
-    return "".join(f"{key}: {format_score(value)}\n" for key, value in report.scores.items())
-
-
-def scores_json(report):
-    """The content of ``scores.json``: the values of ``scores.txt`` as a flat JSON object."""
-    scores = {key: float(format_score(value)) for key, value in report.scores.items()}
-    return json.dumps(scores, indent=2) + "\n"
-
-
-def write_outputs(report, output_dir):
-    """Write ``scores.txt``, ``scores.json``, ``detailed_results.json`` and ``detailed_results.html``.
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    contents = {
-        "scores.txt": scores_text(report),
-        "scores.json": scores_json(report),
-        "detailed_results.json": json.dumps(report.details(), indent=2, allow_nan=False) + "\n",
-        "detailed_results.html": render_html(report),
-    }
-    paths = []
-    for name, text in contents.items():
-        path = output_dir / name
-        with _atomic.atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        paths.append(path)
-    return paths
-
-
-def render_html(report):
-    """``detailed_results.html``: self-contained (inline CSS and SVG, no script)."""
-    e = html.escape
-    score_rows = "".join(
-        f"<tr><td>{e(k)}</td><td>{e(format_score(v))}{' (undefined)' if k in report.undefined else ''}</td></tr>"
-        for k, v in report.scores.items())
-    head = ("<tr><th>dataset</th><th>map</th><th>shape</th><th>FWHM</th><th>injections</th><th>TP</th>"
-            "<th>FP</th><th>FN</th><th>TN</th><th>huge blobs</th></tr>")
-    rows = "".join(
-        f"<tr><td>{e(d.instrument)} {e(d.dataset_id)}</td><td>{'given' if d.map_given else 'missing'}</td>"
-        f"<td>{d.shape[0]}&times;{d.shape[1]}</td><td>{d.fwhm:.3g}</td><td>{d.n_injections}</td><td>{d.tp}</td>"
-        f"<td>{d.fp}</td><td>{d.fn}</td><td>{d.tn}</td><td>{d.huge_blobs}</td></tr>" for d in report.datasets)
-    total = report.metrics
-    rows += (f"<tr class='total'><td>phase</td><td></td><td></td><td></td><td>{total['n_injections']}</td>"
-             f"<td>{total['tp']}</td><td>{total['fp']}</td><td>{total['fn']}</td><td>{total['tn']}</td><td></td></tr>")
-    notes = "".join(f"<li>{e(w)}</li>" for w in report.warnings) or "<li>none</li>"
-    options = ", ".join(f"{e(str(k))} = {e(str(v))}" for k, v in report.counting.items())
-    mode = "EIDC 2019 compatibility" if report.compat else "corrected counting (default)"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>exobench: detailed results</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-td, th {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-tr.total td {{ font-weight: bold; }}
-</style></head><body>
-<h1>Detailed results (phase {e(report.suffix)})</h1>
-<p>Detection threshold {e(repr(report.threshold))}; {e(mode)}; counting options: {options}.</p>
-<h2>Scores</h2>
-<table>{score_rows}</table>
-<p>Undefined metrics (a denominator of 0) are reported as 0. {_intervals_text(report)}</p>
-<h2>Datasets</h2>
-<table>{head}{rows}</table>
-<h2>ROC curve</h2>
-{roc_svg(report)}
-<h2>Warnings</h2>
-<ul>{notes}</ul>
-</body></html>
-"""
-
-
-def _intervals_text(report):
-    ci = report.metrics.get("confidence_intervals") or {}
-
-    def span(name):
-        low, high = ci.get(name) or (None, None)
-        return "undefined" if low is None else f"[{low:.3f}, {high:.3f}]"
-
-    if not ci:
-        return ""
-    return html.escape(f"{ci['level']:.0%} bootstrap intervals over the datasets: F1 {span('f1')}, "
-                       f"AUC {span('auc')}.")
-
-
-def roc_svg(report, *, width=420, height=340):
-    """The ROC curve (TPR against FPR) as inline SVG: the whole curve, and its part below the partial-AUC bound.
-
-    The polylines follow the curve in the order of decreasing threshold; the red
-    dot is the participant's threshold.
-    """
-    if report.roc is None:
-        return "<p>No ROC curve.</p>"
-    max_fpr = report.metrics.get("max_fpr") or 0.01
-    op = (report.metrics.get("fpr"), report.metrics.get("tpr"))
-    panels = []
-    for title, fpr_max in (("whole curve", None), (f"FPR &le; {max_fpr:g} (partial AUC)", max_fpr)):
-        points = _roc_points(report.roc, fpr_max=fpr_max)
-        pairs = [(f, t) for f, t in zip(points["fpr"], points["tpr"]) if f is not None and t is not None]
-        if pairs:
-            x_max = fpr_max or max([f for f, _ in pairs] + [max_fpr])
-            panels.append(_roc_panel(pairs, x_max if x_max > 0 else 1.0, op, max_fpr, title, width, height))
-    if not panels:
-        return "<p>The ROC curve is undefined (no injection in the phase, or no resolution element).</p>"
-    auc, pauc = report.metrics.get("auc"), report.metrics.get("partial_auc")
-    caption = (f"AUC {auc:.4f}" if auc is not None else "AUC undefined") + (
-        f"; partial AUC (FPR &le; {max_fpr:g}, divided by {max_fpr:g}) {pauc:.4f}" if pauc is not None else "")
-    return "\n".join(panels) + f"\n<p>{caption}. The red dot is the submitted threshold; the dashed line the " \
-                               f"partial-AUC bound.</p>"
-
-
-def _roc_panel(pairs, x_max, op, max_fpr, title, width, height):
-    left, right, top, bottom = 56, 16, 24, 44
-    pw, ph = width - left - right, height - top - bottom
-
-    def sx(f):
-        return left + pw * f / x_max
-
-    def sy(t):
-        return top + ph * (1 - t)
-
-    clip = f"roc-clip-{'whole' if max_fpr < x_max else 'partial'}"
-    line = " ".join(f"{sx(f):.1f},{sy(t):.1f}" for f, t in pairs)
-    ticks = []
-    for i in range(5):
-        f, t = x_max * i / 4, i / 4
-        ticks.append(f"<text x='{sx(f):.1f}' y='{top + ph + 16}' text-anchor='middle'>{f:.3g}</text>")
-        ticks.append(f"<text x='{left - 6}' y='{sy(t) + 4:.1f}' text-anchor='end'>{t:.2g}</text>")
-    extras = []
-    if max_fpr < x_max:
-        extras.append(f"<line x1='{sx(max_fpr):.1f}' y1='{top}' x2='{sx(max_fpr):.1f}' y2='{top + ph}' "
-                      f"stroke='#999' stroke-dasharray='4 3'/>")
-    if op[0] is not None and op[1] is not None and op[0] <= x_max:
-        extras.append(f"<circle cx='{sx(op[0]):.1f}' cy='{sy(op[1]):.1f}' r='4' fill='#c0392b'>"
-                      f"<title>submitted threshold: FPR {op[0]:.4g}, TPR {op[1]:.4g}</title></circle>")
-    return f"""<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="11" role="img">
-<title>ROC curve, {title}</title>
-<defs><clipPath id="{clip}"><rect x="{left}" y="{top - 2}" width="{pw}" height="{ph + 4}"/></clipPath></defs>
-<text x="{left + pw / 2:.1f}" y="{top - 8}" text-anchor="middle">{title}</text>
-<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>
-<polyline points="{line}" fill="none" stroke="#1f5fa8" stroke-width="2" clip-path="url(#{clip})"/>
-{"".join(extras)}
-{"".join(ticks)}
-<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle">false positive rate</text>
-<text x="14" y="{top + ph / 2:.1f}" text-anchor="middle"
- transform="rotate(-90 14 {top + ph / 2:.1f})">true positive rate</text>
-</svg>"""
 
 
 # -- the platform program -----------------------------------------------------------------
@@ -595,122 +366,16 @@ def _one_line(exc):
 
 
 def main(argv=None):
-    """Command line of ``scoring_program/score.py``: ``score.py [INPUT OUTPUT] [--compat eidc]``."""
+    """Command line of ``scoring_program/score.py``: ``score.py [INPUT OUTPUT] [--compat eidc2019]``."""
     parser = argparse.ArgumentParser(prog="score.py", description="Score an exobench submission (Codalab/Codabench).")
     parser.add_argument("input", nargs="?", help="folder holding ref/ and res/ (default /app/input)")
     parser.add_argument("output", nargs="?", help="output folder (default /app/output)")
-    parser.add_argument("--compat", choices=["eidc"], default=None, help="score as the 2019 EIDC program did")
+    parser.add_argument("--compat", choices=["eidc2019"], default=None, help="score as the 2019 EIDC program did")
     parser.add_argument("--phase-suffix", default=None, help="score-name suffix when ref/ has no phase.json")
     args = parser.parse_args(argv)
     input_dir = args.input or "/app/input"
     output_dir = args.output or "/app/output"
     return run_program(input_dir, output_dir, compat=args.compat, phase_suffix=args.phase_suffix)
-
-
-# -- vendoring ----------------------------------------------------------------------------
-
-#: Files of ``scoring_program/`` copied by :func:`vendor_program`.
-PROGRAM_FILES = ("score.py", "metadata", "metadata.yaml", "README.md")
-_ROOT_MODULE = "exobench.scoring.program"
-
-
-def program_source_folder():
-    """The ``scoring_program/`` folder beside the package (a source checkout)."""
-    folder = Path(__file__).resolve().parents[2] / "scoring_program"
-    if not (folder / "score.py").is_file():
-        raise FileNotFoundError(f"scoring_program: {str(folder)!r} not found; vendoring needs a source checkout "
-                                f"of exobench")
-    return folder
-
-
-def vendored_modules():
-    """The exobench source files the scoring program imports, as paths relative to the package's parent.
-
-    Found by following the ``import`` statements (top-level and deferred) from
-    :mod:`exobench.scoring.program`, with the ``__init__.py`` of every package on
-    the way; the standard library and third-party imports are not followed.
-    """
-    package_parent = Path(__file__).resolve().parents[2]
-    seen, todo = set(), [_ROOT_MODULE]
-    while todo:
-        module = todo.pop()
-        if module in seen:
-            continue
-        path = _module_file(package_parent, module)
-        if path is None:
-            continue
-        seen.add(module)
-        parts = module.split(".")
-        for i in range(1, len(parts)):  # parent packages run their __init__
-            todo.append(".".join(parts[:i]))
-        is_package = path.name == "__init__.py"
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            todo.extend(_imported(node, module, is_package, package_parent))
-    files = sorted({_module_file(package_parent, m).relative_to(package_parent) for m in seen})
-    return files
-
-
-def _module_file(package_parent, module):
-    if module != "exobench" and not module.startswith("exobench."):
-        return None
-    base = package_parent.joinpath(*module.split("."))
-    if (base / "__init__.py").is_file():
-        return base / "__init__.py"
-    if base.with_suffix(".py").is_file():
-        return base.with_suffix(".py")
-    return None
-
-
-def _imported(node, module, is_package, package_parent):
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    if not isinstance(node, ast.ImportFrom):
-        return []
-    if node.level:
-        package = module.split(".") if is_package else module.split(".")[:-1]
-        package = package[: len(package) - (node.level - 1)]
-        base = ".".join(package + ([node.module] if node.module else []))
-    else:
-        base = node.module or ""
-    names = [base]
-    for alias in node.names:  # "from . import counting": a submodule, maybe
-        candidate = f"{base}.{alias.name}"
-        if _module_file(package_parent, candidate) is not None:
-            names.append(candidate)
-    return names
-
-
-def vendor_program(dest):
-    """Lay out a self-contained scoring program in ``dest`` (created, or empty).
-
-    ``dest`` receives the files of ``scoring_program/`` (``score.py``, ``metadata``,
-    ``metadata.yaml``, ``README.md``) and, under ``dest/exobench/``, the exobench
-    modules the scoring program imports (:func:`vendored_modules`), so that it runs
-    with numpy, scipy and astropy alone. Zip ``dest``'s content as the bundle's
-    scoring program.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written.
-    """
-    dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise FileExistsError(f"dest: {str(dest)!r} exists and is not an empty folder")
-    source = program_source_folder()
-    package_parent = Path(__file__).resolve().parents[2]
-    dest.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in PROGRAM_FILES:
-        shutil.copyfile(source / name, dest / name)
-        written.append(dest / name)
-    for relative in vendored_modules():
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(package_parent / relative, target)
-        written.append(target)
-    return written
 
 
 if __name__ == "__main__":  # pragma: no cover

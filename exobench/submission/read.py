@@ -44,7 +44,7 @@ class Submission:
     missing : tuple of (str, str)
         Datasets without a map.
     fwhms : dict
-        The participant's FWHM per dataset, when given (used only with ``compat="eidc"``).
+        The participant's FWHM per dataset, when given (used only with ``compat="eidc2019"``).
     options : dict
         Counting options the participant gave (``npix``, ``overlap_threshold``,
         ``max_blob_fact``).
@@ -71,7 +71,7 @@ def read_submission(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
         A folder of submission files (see :func:`open_submission` for zips).
     reference : exobench.scoring.reference.Reference
         The phase: its datasets and, where known, their frame shapes.
-    compat : None or "eidc"
+    compat : None or "eidc2019"
         Only changes which warnings are given about the FWHM and option files
         (they are read and validated in both modes).
     limits : Limits
@@ -133,7 +133,7 @@ def read_submission(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
         maps[key] = np.full(shape, -np.inf)
         warnings.append(f"{key[0]}_detmap_{key[1]}.fits: missing; scored as an empty map "
                         f"(its {wanted[key].n_injections} injection(s) count as false negatives)")
-    if compat != "eidc":
+    if compat != "eidc2019":
         if fwhms:
             warnings.append("participant FWHM files ignored: the reference FWHM is used (they count only "
                             "with compat='eidc')")

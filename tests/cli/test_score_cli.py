@@ -51,7 +51,7 @@ def test_warnings_go_to_stderr(phase, capsys):
 
 @pytest.mark.skipif(not EIDC_CASE.is_dir(), reason="EIDC test vectors not found")
 def test_compat_eidc_reproduces_the_2019_scores(capsys):
-    assert main(["score", str(EIDC_CASE / "res"), str(EIDC_CASE / "ref"), "--compat", "eidc"]) == 0
+    assert main(["score", str(EIDC_CASE / "res"), str(EIDC_CASE / "ref"), "--compat", "eidc2019"]) == 0
     scores = _scores(capsys.readouterr().out)
     expected = _scores((EIDC_CASE / "expected_scores.txt").read_text())
     for key, value in expected.items():
@@ -102,4 +102,4 @@ def test_a_missing_reference_is_one_line(phase, capsys):
 def test_the_command_is_listed(capsys):
     with pytest.raises(SystemExit):
         main(["score", "--help"])
-    assert "--compat {eidc}" in capsys.readouterr().out
+    assert "--compat {eidc2019}" in capsys.readouterr().out

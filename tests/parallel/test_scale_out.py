@@ -13,9 +13,9 @@ from exobench.cli import main
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset
 from exobench.parallel import SCHEDULER_ENV, ExecutionError, Executor
-from exobench.scoring.program import scores_json
-from exobench.submission import SubmissionError
 from exobench.scoring.batch import score_submissions
+from exobench.scoring.program_output import scores_json
+from exobench.submission import SubmissionError
 from exobench.workflows.sweep import run_sweep, write_sweep
 
 from ._phase import make_phase

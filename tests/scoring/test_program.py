@@ -10,14 +10,12 @@ import pytest
 
 from exobench.scoring.program import (
     SCORE_NAMES,
-    format_score,
-    render_html,
     run_program,
     score_keys,
     score_submission,
-    write_outputs,
 )
 from exobench.platform.vendor import vendor_program, vendored_modules
+from exobench.scoring.program_output import format_score, render_html, write_outputs
 from exobench.scoring.reference import read_reference
 from exobench.submission import SubmissionError
 
@@ -49,7 +47,7 @@ def phase(tmp_path):
 @pytest.mark.parametrize("case", range(12))
 def test_eidc_vectors_in_both_modes(case):
     folder = EIDC_CASES / f"case_{case:02d}"
-    compat = score_submission(folder / "res", folder / "ref", compat="eidc")
+    compat = score_submission(folder / "res", folder / "ref", compat="eidc2019")
     for key, value in _read_scores(folder / "expected_scores.txt").items():
         assert compat.scores[key] == pytest.approx(value, abs=1e-6), key
     default = score_submission(folder / "res", folder / "ref")
@@ -134,11 +132,11 @@ def test_compat_honours_participant_options_and_fwhm(tmp_path):
     make_reference(tmp_path / "ref")
     make_submission(tmp_path / "sub", extra={"npix.fits": [20.0]})
     assert score_submission(tmp_path / "sub", tmp_path / "ref").metrics["tp"] == 3
-    eidc = score_submission(tmp_path / "sub", tmp_path / "ref", compat="eidc")
-    assert eidc.metrics["tp"] == 0 and eidc.compat == "eidc"
+    eidc = score_submission(tmp_path / "sub", tmp_path / "ref", compat="eidc2019")
+    assert eidc.metrics["tp"] == 0 and eidc.compat == "eidc2019"
     write_fits(tmp_path / "sub" / "npix.fits", [2.0])
     write_fits(tmp_path / "sub" / "inst_fwhm_1.fits", [7.5])
-    eidc = score_submission(tmp_path / "sub", tmp_path / "ref", compat="eidc")
+    eidc = score_submission(tmp_path / "sub", tmp_path / "ref", compat="eidc2019")
     assert [d.fwhm for d in eidc.datasets] == [7.5, 4.0, 4.0]
     assert [d.fwhm for d in score_submission(tmp_path / "sub", tmp_path / "ref").datasets] == [4.0, 4.0, 4.0]
 

@@ -530,7 +530,7 @@ def test_option_files_are_ignored_in_the_default_mode_and_honoured_in_compat(tmp
     assert sub.options == {"npix": 3} and sub.fwhms == {("inst", "1"): 5.0}
     assert any("FWHM files ignored" in w for w in sub.warnings)
     assert any("counting options ignored (npix)" in w for w in sub.warnings)
-    assert not any("ignored" in w for w in read_submission(folder, reference, compat="eidc").warnings)
+    assert not any("ignored" in w for w in read_submission(folder, reference, compat="eidc2019").warnings)
 
 
 # -- partial submissions and unknown files ------------------------------------------------------

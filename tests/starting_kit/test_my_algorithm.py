@@ -19,7 +19,8 @@ def _one_line_error(text, prog="my_algorithm.py"):
 
 
 def test_command_line_writes_a_zip_that_scores(challenge, tmp_path):
-    from exobench.scoring.program import score_keys, score_submission, scores_text
+    from exobench.scoring.program import score_keys, score_submission
+    from exobench.scoring.program_output import scores_text
 
     out = tmp_path / "phase_1.zip"
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")

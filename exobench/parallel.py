@@ -54,6 +54,8 @@ import os
 import sys
 import uuid
 
+from ._threads import blas_threads
+
 __all__ = ["Executor", "ExecutionError", "SCHEDULER_ENV", "DEFAULT_CONNECT_TIMEOUT"]
 
 #: Environment variable naming a Dask scheduler to use when neither ``workers`` nor ``scheduler`` is given.
@@ -561,9 +563,7 @@ class _LimitedThreads:
         self.blas_threads = blas_threads
 
     def __call__(self, *args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+        with blas_threads(self.blas_threads):
             return self.fn(*args, **kwargs)
 
 

@@ -41,10 +41,10 @@ import numbers
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from ..geometry import polar_grid
-from .base import Algorithm, adi_cube, annuli, check_common, check_number, finish
 from ._eigen import top_eigenvectors_batch
-from .pca import _one_blas_thread
+from .base import Algorithm, adi_cube, annuli, check_common, check_number, finish
 
 __all__ = ["LLSG", "THRESHOLD_MODES"]
 
@@ -126,7 +126,7 @@ class LLSG(Algorithm, name="llsg"):
         masks, _ = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         segments = _segments(masks, (ny, nx), n_segments)
         flat = cube.reshape(t, ny * nx)
-        with _one_blas_thread():
+        with one_blas_thread():
             sparse = _godec([flat[:, pixels] for pixels in segments], rank=rank, thresh=thresh,
                             max_iter=max_iter, mode=self.thresh_mode)
         residuals = np.zeros_like(flat)

@@ -40,12 +40,12 @@ import numbers
 import numpy as np
 import scipy.linalg
 
+from .._threads import kernel_threads, one_blas_thread
 from .._validate import check_choice
 from ..data import Dataset
 from ._eigen import _distinct_rows, projection_weights
 from .base import (
     Algorithm,
-    one_blas_thread,
     adi_cube,
     annuli,
     check_common,
@@ -288,7 +288,7 @@ def _residuals(matrix, ncomp, explained, allowed, in_place=False):
             part = matrix[:, start:start + _PROJECTION_BLOCK]
             part -= top @ (top.T @ part)
         return matrix
-    with _one_blas_thread():
+    with one_blas_thread():
         weights = _projection_weights(matrix @ matrix.T, allowed, ncomp)
     if not in_place:
         return matrix - weights @ matrix
@@ -320,7 +320,7 @@ def _streamed_residuals(flat, selected, batch, ncomp, explained, allowed):
         values = centred(block)
         gram += values @ values.T
     if allowed is not None:
-        with _one_blas_thread():
+        with one_blas_thread():
             weights = _projection_weights(gram, allowed, ncomp)
     else:
         eigenvalues, vectors = np.linalg.eigh(gram)
@@ -559,7 +559,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         angles = np.asarray(dataset.angles, dtype=np.float64)
         # Small eigenproblems run faster on one BLAS thread (threads cost more than they give
         # at this size, and fight with any other process on the cores).
-        with _one_blas_thread():
+        with one_blas_thread():
             for index, (mask, radius) in enumerate(zip(masks, radii)):
                 pixels = np.flatnonzero(mask.ravel())
                 if only is not None and index not in only:
@@ -653,11 +653,11 @@ def subtract_each(projections, cube, *, annuli=None, out=None, threads=1):
             target[:, pixels] = value
 
     # annuli are independent: computed on several threads (one BLAS thread each), written in order
-    threads = min(len(indices), _thread_count() if threads is None else int(threads))
+    threads = min(len(indices), kernel_threads() if threads is None else int(threads))
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
             for index, (pixels, values) in zip(indices, pool.map(subtract, indices)):
                 write(index, pixels, values)
     else:
@@ -741,20 +741,14 @@ def _solve_annuli(jobs, levels):
         matrix, allowed = item
         return _variance_weights(matrix @ matrix.T, allowed, levels)
 
-    threads = min(len(jobs), _thread_count())
-    with _one_blas_thread():
+    threads = min(len(jobs), kernel_threads())
+    with one_blas_thread():
         if threads <= 1:
             return {index: solve(job) for index, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor
 
-        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
             return dict(zip(jobs, pool.map(solve, jobs.values())))
-
-
-def _thread_count():
-    import numba  # the compiled kernels' thread setting, which Dask workers limit to 1
-
-    return max(1, numba.get_num_threads())
 
 
 def _projection_weights(gram, allowed, ncomp):
@@ -766,8 +760,3 @@ def _projection_weights(gram, allowed, ncomp):
     see :mod:`exobench.algorithms._eigen`), frames spread over numba's threads.
     """
     return projection_weights(gram, allowed, ncomp)
-
-
-def _one_blas_thread():
-    """A context with one BLAS thread (:func:`~exobench.algorithms.base.one_blas_thread`)."""
-    return one_blas_thread()

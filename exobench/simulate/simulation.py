@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from ..data import Dataset
 from .detector import expose, star_photon_rate
 from .observing import SIDEREAL_RATE, hour_angles, parallactic_angle
@@ -117,8 +118,6 @@ def simulate(instrument, *, seed, frames=None, frame_size=None, overrides=None, 
     >>> sim.dataset.cube.shape, sim.dataset.cube.dtype, sim.dataset.angles.shape
     ((3, 33, 33), dtype('float32'), (3,))
     """
-    from ..algorithms.base import one_blas_thread
-
     # the optics' matrix products are small: threads cost more than they give (and slow down
     # badly when another process shares the cores), and one thread gives the same bytes anywhere
     with one_blas_thread():

@@ -51,9 +51,9 @@ Examples
 import logging
 import numbers
 import os
-import sys
 import uuid
 
+from ._progress import progress_bar
 from ._threads import blas_threads
 
 __all__ = ["Executor", "ExecutionError", "SCHEDULER_ENV", "DEFAULT_CONNECT_TIMEOUT"]
@@ -367,7 +367,7 @@ class Executor:
             dashboard; also in the progress bar when ``desc`` is not given);
             by default the function's name.
         progress : bool
-            Show a tqdm progress bar on stderr over completed tasks.
+            Show a tqdm progress bar on stderr over completed tasks (when stderr is a terminal).
         desc : str, optional
             The progress bar's label.
 
@@ -406,7 +406,8 @@ class Executor:
         items = list(items)
         kwargs = {} if kwargs is None else dict(kwargs)
         name = _task_name(fn, key)
-        bar = _progress_bar(len(items), desc if desc is not None else name, progress)
+        bar = progress_bar(len(items), desc=desc if desc is not None else name, unit="task", enabled=progress,
+                           leave=True)
         if self.blas_threads is not None:
             fn = _LimitedThreads(fn, self.blas_threads)
         try:
@@ -458,12 +459,14 @@ class Executor:
                              f"got {groups!r}")
         kwargs = {} if kwargs is None else dict(kwargs)
         name = _task_name(fn, key)
-        bar = _progress_bar(len(groups), desc if desc is not None else name, progress)
+        bar = progress_bar(len(groups), desc=desc if desc is not None else name, unit="task", enabled=progress,
+                           leave=True)
         if self.blas_threads is not None:
             fn, combine = _LimitedThreads(fn, self.blas_threads), _LimitedThreads(combine, self.blas_threads)
         try:
             if self._client is None:
-                pieces = self._map_in_process(fn, items, kwargs, name, _NoBar())
+                quiet = progress_bar(desc=name, unit="task", enabled=False)  # the bar counts combined results
+                pieces = self._map_in_process(fn, items, kwargs, name, quiet)
                 return self._map_in_process(combine, [[pieces[i] for i in group] for group in groups], {},
                                             f"{name} (combine)", bar)
             return self._map_combine_dask(fn, items, combine, groups, kwargs, name, bar)
@@ -590,22 +593,6 @@ def _cancelled_message(future, index, total, name):
     return (f"the run could not complete: task {index} of {total} ({name}) was cancelled{reason} "
             f"(scheduler lost, scattered input lost with its worker, or cancelled from elsewhere); "
             f"no results were returned")
-
-
-def _progress_bar(total, desc, enabled):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="task", file=sys.stderr, disable=False)
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
 
 
 def _task_name(fn, key):

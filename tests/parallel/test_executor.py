@@ -113,8 +113,11 @@ def test_scatter_large_array(cluster):
 
 
 @pytest.mark.parametrize("backend", ["in-process", "local"])
-def test_progress_bar_on_stderr(cluster, backend, capsys):
+def test_progress_bar_on_stderr(cluster, backend, capsys, monkeypatch):
     executor = cluster if backend == "local" else Executor()
+    assert executor.map(_tasks.noop, range(5), progress=True) == list(range(5))
+    assert capsys.readouterr().err == ""  # stderr is not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     executor.map(_tasks.noop, range(5))
     assert capsys.readouterr().err == ""
     assert executor.map(_tasks.noop, range(5), progress=True, desc="noop tasks") == list(range(5))

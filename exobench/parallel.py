@@ -49,12 +49,12 @@ Examples
 """
 
 import logging
-import numbers
 import os
 import uuid
 
 from ._progress import progress_bar
 from ._threads import blas_threads
+from ._validate import check_integer, check_number
 
 __all__ = ["Executor", "ExecutionError", "SCHEDULER_ENV", "DEFAULT_CONNECT_TIMEOUT"]
 
@@ -139,7 +139,7 @@ class Executor:
     ConnectionError
         The scheduler cannot be reached within ``connect_timeout`` (the
         message names the address and where it came from).
-    ValueError, TypeError
+    ValueError
         An invalid option.
 
     Examples
@@ -164,12 +164,11 @@ class Executor:
         self._client = None
         self._cluster = None
         self._closed = False
-        self.connect_timeout = _check_number(connect_timeout, "connect_timeout", positive=True)
-        self.allowed_failures = _check_int(allowed_failures, "allowed_failures", minimum=0)
-        self.retries = _check_int(retries, "retries", minimum=0)
-        self.blas_threads = None if blas_threads is None else _check_int(blas_threads, "blas_threads", minimum=1)
-        if workers is not None:
-            workers = _check_int(workers, "workers", minimum=0)
+        self.connect_timeout = check_number(connect_timeout, "connect_timeout", strict=True)
+        self.allowed_failures = check_integer(allowed_failures, "allowed_failures", minimum=0)
+        self.retries = check_integer(retries, "retries", minimum=0)
+        self.blas_threads = check_integer(blas_threads, "blas_threads", minimum=1, allow_none=True)
+        workers = check_integer(workers, "workers", minimum=0, allow_none=True)
         if workers is not None and scheduler is not None:
             raise ValueError(f"workers={workers!r} and scheduler={scheduler!r}: give at most one of the two")
         origin = "the scheduler option"
@@ -199,7 +198,7 @@ class Executor:
             target = scheduler  # a cluster object: Client(cluster) follows its address
             address = str(scheduler.scheduler_address)
         else:
-            raise TypeError(f"scheduler: expected an address string or a Dask cluster object, "
+            raise ValueError(f"scheduler: expected an address string or a Dask cluster object, "
                             f"got {type(scheduler).__name__}")
         from distributed import Client
 
@@ -598,7 +597,7 @@ def _cancelled_message(future, index, total, name):
 def _task_name(fn, key):
     """The tasks' name: ``key`` (checked) or the function's name."""
     if key is not None and not isinstance(key, str):
-        raise TypeError(f"key: expected a string, got {type(key).__name__}")
+        raise ValueError(f"key: expected a string, got {type(key).__name__}")
     return key or _function_name(fn)
 
 
@@ -614,22 +613,6 @@ def _safe_key(name):
 def _add_note(exc, note):
     if hasattr(exc, "add_note"):  # Python >= 3.11
         exc.add_note(note)
-
-
-def _check_int(value, name, *, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_number(value, name, *, positive):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    if positive and not value > 0:
-        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
-    return float(value)
 
 
 def _frame_sum_example(index, *, cube):

@@ -19,8 +19,11 @@ import inspect
 
 import numpy as np
 
-from .._threads import kernel_threads, one_blas_thread  # noqa: F401 - one_blas_thread: also imported from here
+from .._threads import kernel_threads
 from .._validate import check_choice
+# also imported from here by other packages (their own modules are the place to import them from)
+from .._threads import one_blas_thread  # noqa: F401,E402
+from .._validate import check_number  # noqa: F401,E402
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, annulus_mask, derotate_cube, frame_center
 
@@ -263,18 +266,6 @@ def _median_blocks(flat, out, starts, block):
             target[...] = np.max(work[:, :k], axis=1)
             target += work[:, k]
             target /= 2
-
-
-def check_number(value, name, *, minimum=0.0, allow_none=False, strict=False):
-    """A real number >= ``minimum`` (> with ``strict``), or None when allowed."""
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok and np.isfinite(value) and (value > minimum if strict else value >= minimum):
-        return float(value)
-    sign = ">" if strict else ">="
-    raise ValueError(f"{name}: expected a number {sign} {minimum:g}"
-                     f"{' or None' if allow_none else ''}, got {value!r}")
 
 
 def annuli(shape, *, inner_radius, width):

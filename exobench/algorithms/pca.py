@@ -35,13 +35,11 @@ pixels: its peak is the float64 residual cube plus small buffers (about 2.2
 times a float32 cube, measured).
 """
 
-import numbers
-
 import numpy as np
 import scipy.linalg
 
 from .._threads import kernel_threads, one_blas_thread
-from .._validate import check_choice
+from .._validate import check_choice, check_integer, check_number, check_range
 from ..data import Dataset
 from ._eigen import _distinct_rows, projection_weights
 from .base import (
@@ -49,7 +47,6 @@ from .base import (
     adi_cube,
     annuli,
     check_common,
-    check_number,
     finish,
     is_private_copy,
     rotation_thresholds,
@@ -63,11 +60,7 @@ CONVENTIONS = ("exobench", "vip")
 
 
 def _check_ncomp(ncomp, n_frames):
-    if isinstance(ncomp, bool) or not isinstance(ncomp, numbers.Integral) or ncomp < 1:
-        raise ValueError(f"ncomp: expected an integer >= 1, got {ncomp!r}")
-    if ncomp > n_frames:
-        raise ValueError(f"ncomp: expected at most {n_frames} (the number of frames), got {ncomp}")
-    return int(ncomp)
+    return check_integer(ncomp, "ncomp", minimum=1, maximum=n_frames, what="the number of frames")
 
 
 def _components_count(eigenvalues, explained_variance):
@@ -231,19 +224,11 @@ class PCA(Algorithm, name="pca"):
             raise ValueError(f"ncomp, explained_variance: expected at most one of them, got both "
                              f"(ncomp={self.ncomp!r}, explained_variance={self.explained_variance!r})")
         if self.explained_variance is not None:
-            value = self.explained_variance
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1:
-                raise ValueError(f"explained_variance: expected a fraction in (0, 1], got {value!r}")
-            return None, float(value)
+            return None, check_range(self.explained_variance, "explained_variance", 0, 1, closed="high")
         return _check_ncomp(1 if self.ncomp is None else self.ncomp, n_frames), None
 
     def _checked_batch_size(self):
-        value = self.batch_size
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"batch_size: expected None or an integer >= 1 (pixels per block), got {value!r}")
-        return int(value)
+        return check_integer(self.batch_size, "batch_size", minimum=1, allow_none=True, what="pixels per block")
 
     def _library(self, dataset, ncomp, explained):
         """``allowed[i, j]``: frame ``j`` is in frame ``i``'s library (None: every frame, plain PCA)."""
@@ -436,7 +421,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         only (the others get no projection): each annulus's projections are the
         same whichever others are learnt with it.
         """
-        level = self.explained_variance
+        level = _check_level(self.explained_variance, allow_none=True)
         if level is not None:
             return self.projections_by_level(dataset, [level], annuli=annuli)[level]
         pixels, weights, shape = [], [], None
@@ -469,9 +454,8 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         >>> np.array_equal(pca.process_parts(ds, pieces).final, pca.process(ds).final)
         True
         """
-        for value, label in ((parts, "parts"), (part, "part")):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{label}: expected an integer, got {value!r}")
+        check_integer(parts, "parts")
+        check_integer(part, "part")
         if parts < 1 or not 0 <= part < parts:
             raise ValueError(f"part, parts: expected 0 <= part < parts, got part={part!r}, parts={parts!r}")
         cube = adi_cube(dataset)
@@ -576,11 +560,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
 
 
 def _check_level(level, *, allow_none=False):
-    if level is None and allow_none:
-        return None
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
-        raise ValueError(f"explained_variance: expected a number in (0, 1) or None, got {level!r}")
-    return float(level)
+    return check_range(level, "explained_variance", 0, 1, closed="neither", allow_none=allow_none)
 
 
 class AnnularProjections:

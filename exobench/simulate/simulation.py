@@ -215,7 +215,7 @@ def _random_streams(seed):
     if isinstance(seed, np.random.Generator):
         return seed.spawn(5)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer or a numpy.random.Generator, got {seed!r}")
+        raise ValueError(f"seed: expected an integer or a numpy.random.Generator, got {seed!r}")
     return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)]
 
 

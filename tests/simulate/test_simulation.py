@@ -31,7 +31,7 @@ def test_other_seed_other_cube_and_generator_seeds():
     a = _small(seed=np.random.default_rng(5)).dataset.cube
     b = _small(seed=np.random.default_rng(5)).dataset.cube
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(TypeError, match="seed: expected an integer or a numpy.random.Generator, got 1.5"):
+    with pytest.raises(ValueError, match="seed: expected an integer or a numpy.random.Generator, got 1.5"):
         simulate("naco", seed=1.5)
 
 

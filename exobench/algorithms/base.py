@@ -19,11 +19,10 @@ import inspect
 
 import numpy as np
 
-from .._threads import kernel_threads
-from .._validate import check_choice
-# also imported from here by other packages (their own modules are the place to import them from)
-from .._threads import one_blas_thread  # noqa: F401,E402
-from .._validate import check_number  # noqa: F401,E402
+# one_blas_thread and check_number: still imported from here by exobench.cnn (exobench._threads and
+# exobench._validate are where they live)
+from .._threads import kernel_threads, one_blas_thread  # noqa: F401
+from .._validate import check_choice, check_number  # noqa: F401
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, annulus_mask, derotate_cube, frame_center
 

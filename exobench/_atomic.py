@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_fits"]
+__all__ = ["atomic_path", "atomic_write", "atomic_write_fits", "fits_array"]
 
 _WRITE_MODES = ("w", "wb", "w+", "w+b", "wb+", "wt", "w+t")
 
@@ -123,12 +123,13 @@ def atomic_write_fits(path, data, header=None):
             raise ValueError("header: expected None when data is an HDUList (set the HDUs' headers)")
         hdus = data
     else:
-        hdus = fits.HDUList([fits.PrimaryHDU(data=_fits_array(data), header=header)])
+        hdus = fits.HDUList([fits.PrimaryHDU(data=fits_array(data), header=header)])
     with atomic_path(path) as tmp:
         hdus.writeto(tmp, overwrite=True, output_verify="exception")
 
 
-def _fits_array(data):
+def fits_array(data):
+    """``data`` as an array FITS can hold (half precision widened, losslessly, to float32)."""
     array = np.asarray(data)
     if array.dtype == np.float16:  # FITS has no half precision: widen losslessly
         array = array.astype(np.float32)

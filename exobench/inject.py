@@ -23,16 +23,26 @@ import numpy as np
 from ._validate import as_float_array, check_finite, check_positive
 from .data import Dataset
 from .geometry import polar_to_cartesian, shift_frames
-from .geometry.rotate import _odd_fast_len
+from .geometry._common import odd_fast_len
 
-__all__ = ["Injection", "inject_companions", "PlacedCompanions"]
+__all__ = ["Injection", "inject_companions", "PlacedCompanions", "companion_geometry", "stamp_padding",
+           "placed_stamps", "add_stamps"]
 
 _STAMP_PAD = 2  # zero border around the PSF stamp, so the Fourier shift does not wrap its wings
 
 
-def _stamp_padding(shape):
-    """At least ``_STAMP_PAD`` zeros around the stamp, to a size whose FFT is fast (39 -> 45, not 43)."""
-    return [((_odd_fast_len(n + 2 * _STAMP_PAD) - n) // 2,) * 2 if n % 2 else (_STAMP_PAD,) * 2 for n in shape]
+def stamp_padding(shape):
+    """The ``numpy.pad`` widths of a PSF stamp of ``shape`` before its Fourier shift.
+
+    At least ``_STAMP_PAD`` zeros on each side, so that the shift does not wrap
+    the PSF's wings, to an odd size whose FFT is fast (39 -> 45, not 43).
+
+    Examples
+    --------
+    >>> stamp_padding((39, 40))
+    [(3, 3), (2, 2)]
+    """
+    return [((odd_fast_len(n + 2 * _STAMP_PAD) - n) // 2,) * 2 if n % 2 else (_STAMP_PAD,) * 2 for n in shape]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -132,14 +142,14 @@ class PlacedCompanions:
         if dataset.psf is None:
             raise ValueError("dataset: a PSF is needed to inject companions, got a dataset without one")
         self.dataset = dataset
-        self.separations, self.thetas = _companion_geometry(separations, thetas)
+        self.separations, self.thetas = companion_geometry(separations, thetas)
         self.xs, self.ys = polar_to_cartesian(self.separations, self.thetas, center=dataset.center)
         _check_inside(dataset, self.xs, self.ys)
         self.angles = -dataset.angles if inverse_angles else dataset.angles
         self._psfs = dataset.normalized_psf.reshape(-1, *dataset.psf.shape[-2:])  # one PSF per channel
         # per companion and channel: the unit-flux stamps of every frame and where they go, kept
         # up to a memory budget (4D cubes: the rest is shifted again at each injection)
-        padded = [n + sum(pad) for n, pad in zip(self._psfs.shape[-2:], _stamp_padding(self._psfs.shape[-2:]))]
+        padded = [n + sum(pad) for n, pad in zip(self._psfs.shape[-2:], stamp_padding(self._psfs.shape[-2:]))]
         size = len(self.angles) * padded[0] * padded[1] * 8
         kept = min(self.separations.size * len(self._psfs), self.MAX_KEPT_BYTES // size)
         self._stamps = {}
@@ -153,7 +163,7 @@ class PlacedCompanions:
     def _placed(self, index, channel):
         if (index, channel) in self._stamps:
             return self._stamps[index, channel]
-        return _placed_stamps(self._psfs[channel], self.separations[index], self.thetas[index], self.angles,
+        return placed_stamps(self._psfs[channel], self.separations[index], self.thetas[index], self.angles,
                               self.dataset.center)
 
     def inject(self, *, fluxes=None, contrasts=None):
@@ -169,13 +179,21 @@ class PlacedCompanions:
         channels = cube if dataset.is_4d else cube[None]
         for index in range(self.separations.size):
             for channel in range(len(self._psfs)):
-                _add_stamps(channels[channel], self._placed(index, channel), flux_table[index, channel])
+                add_stamps(channels[channel], self._placed(index, channel), flux_table[index, channel])
         new = dataset.replace(cube=cube, angles=self.angles)
         return Injection(new, _truth_table(self.xs, self.ys, self.separations, self.thetas, flux_table, dataset),
                          flux_table)
 
 
-def _companion_geometry(separations, thetas):
+def companion_geometry(separations, thetas):
+    """The companions' separations (px, > 0) and polar angles (degrees), checked, as flat float arrays.
+
+    Raises
+    ------
+    ValueError
+        A separation that is not positive, an angle that is not finite, or
+        not one angle per separation (the message names the parameter).
+    """
     separations = np.atleast_1d(as_float_array(separations, "separations")).ravel()
     thetas = np.atleast_1d(as_float_array(thetas, "thetas")).ravel()
     check_positive(separations, "separations")
@@ -218,17 +236,35 @@ def _check_inside(dataset, xs, ys):
         )
 
 
-def _placed_stamps(psf, separation, theta, angles, center):
-    """The unit-flux PSF stamps of one companion, shifted to its sub-pixel position in every
-    frame, and the integer pixel each one is centred on: ``(stamps, ix, iy)``."""
+def placed_stamps(psf, separation, theta, angles, center):
+    """One companion's unit-flux PSF stamps, shifted to its sub-pixel position in every frame.
+
+    Parameters
+    ----------
+    psf : ndarray, shape ``(py, px)``
+        The normalised PSF of one channel.
+    separation, theta : float
+        The companion's separation (px) and polar angle (degrees) in the final frame.
+    angles : ndarray, shape ``(t,)``
+        The derotation angles; the companion sits at ``theta - angles[i]`` in frame ``i``.
+    center : (float, float)
+        The star's ``(x, y)``.
+
+    Returns
+    -------
+    stamps : ndarray, shape ``(t, sy, sx)``
+        The padded (:func:`stamp_padding`) and shifted stamps.
+    ix, iy : ndarray of int, shape ``(t,)``
+        The pixel each stamp is centred on.
+    """
     x, y = polar_to_cartesian(separation, theta - angles, center=center)
     ix, iy = np.round(x).astype(int), np.round(y).astype(int)
-    stamp = np.pad(psf, _stamp_padding(psf.shape))
+    stamp = np.pad(psf, stamp_padding(psf.shape))
     return shift_frames(np.broadcast_to(stamp, (len(angles), *stamp.shape)), x - ix, y - iy), ix, iy
 
 
-def _add_stamps(frames, placed, flux):
-    """Add one companion's stamps (:func:`_placed_stamps`), times ``flux``, to every frame in place."""
+def add_stamps(frames, placed, flux):
+    """Add one companion's stamps (:func:`placed_stamps`), times ``flux``, to every frame in place."""
     stamps, ix, iy = placed
     shifted = flux * stamps
     half_y, half_x = stamps.shape[1] // 2, stamps.shape[2] // 2

@@ -49,10 +49,12 @@ Examples
 """
 
 import logging
-import numbers
 import os
-import sys
 import uuid
+
+from ._progress import progress_bar
+from ._threads import blas_threads
+from ._validate import check_integer, check_number
 
 __all__ = ["Executor", "ExecutionError", "SCHEDULER_ENV", "DEFAULT_CONNECT_TIMEOUT"]
 
@@ -137,7 +139,7 @@ class Executor:
     ConnectionError
         The scheduler cannot be reached within ``connect_timeout`` (the
         message names the address and where it came from).
-    ValueError, TypeError
+    ValueError
         An invalid option.
 
     Examples
@@ -162,12 +164,11 @@ class Executor:
         self._client = None
         self._cluster = None
         self._closed = False
-        self.connect_timeout = _check_number(connect_timeout, "connect_timeout", positive=True)
-        self.allowed_failures = _check_int(allowed_failures, "allowed_failures", minimum=0)
-        self.retries = _check_int(retries, "retries", minimum=0)
-        self.blas_threads = None if blas_threads is None else _check_int(blas_threads, "blas_threads", minimum=1)
-        if workers is not None:
-            workers = _check_int(workers, "workers", minimum=0)
+        self.connect_timeout = check_number(connect_timeout, "connect_timeout", strict=True)
+        self.allowed_failures = check_integer(allowed_failures, "allowed_failures", minimum=0)
+        self.retries = check_integer(retries, "retries", minimum=0)
+        self.blas_threads = check_integer(blas_threads, "blas_threads", minimum=1, allow_none=True)
+        workers = check_integer(workers, "workers", minimum=0, allow_none=True)
         if workers is not None and scheduler is not None:
             raise ValueError(f"workers={workers!r} and scheduler={scheduler!r}: give at most one of the two")
         origin = "the scheduler option"
@@ -197,7 +198,7 @@ class Executor:
             target = scheduler  # a cluster object: Client(cluster) follows its address
             address = str(scheduler.scheduler_address)
         else:
-            raise TypeError(f"scheduler: expected an address string or a Dask cluster object, "
+            raise ValueError(f"scheduler: expected an address string or a Dask cluster object, "
                             f"got {type(scheduler).__name__}")
         from distributed import Client
 
@@ -365,7 +366,7 @@ class Executor:
             dashboard; also in the progress bar when ``desc`` is not given);
             by default the function's name.
         progress : bool
-            Show a tqdm progress bar on stderr over completed tasks.
+            Show a tqdm progress bar on stderr over completed tasks (when stderr is a terminal).
         desc : str, optional
             The progress bar's label.
 
@@ -404,7 +405,8 @@ class Executor:
         items = list(items)
         kwargs = {} if kwargs is None else dict(kwargs)
         name = _task_name(fn, key)
-        bar = _progress_bar(len(items), desc if desc is not None else name, progress)
+        bar = progress_bar(len(items), desc=desc if desc is not None else name, unit="task", enabled=progress,
+                           leave=True)
         if self.blas_threads is not None:
             fn = _LimitedThreads(fn, self.blas_threads)
         try:
@@ -456,12 +458,14 @@ class Executor:
                              f"got {groups!r}")
         kwargs = {} if kwargs is None else dict(kwargs)
         name = _task_name(fn, key)
-        bar = _progress_bar(len(groups), desc if desc is not None else name, progress)
+        bar = progress_bar(len(groups), desc=desc if desc is not None else name, unit="task", enabled=progress,
+                           leave=True)
         if self.blas_threads is not None:
             fn, combine = _LimitedThreads(fn, self.blas_threads), _LimitedThreads(combine, self.blas_threads)
         try:
             if self._client is None:
-                pieces = self._map_in_process(fn, items, kwargs, name, _NoBar())
+                quiet = progress_bar(desc=name, unit="task", enabled=False)  # the bar counts combined results
+                pieces = self._map_in_process(fn, items, kwargs, name, quiet)
                 return self._map_in_process(combine, [[pieces[i] for i in group] for group in groups], {},
                                             f"{name} (combine)", bar)
             return self._map_combine_dask(fn, items, combine, groups, kwargs, name, bar)
@@ -561,9 +565,7 @@ class _LimitedThreads:
         self.blas_threads = blas_threads
 
     def __call__(self, *args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+        with blas_threads(self.blas_threads):
             return self.fn(*args, **kwargs)
 
 
@@ -592,26 +594,10 @@ def _cancelled_message(future, index, total, name):
             f"no results were returned")
 
 
-def _progress_bar(total, desc, enabled):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="task", file=sys.stderr, disable=False)
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
 def _task_name(fn, key):
     """The tasks' name: ``key`` (checked) or the function's name."""
     if key is not None and not isinstance(key, str):
-        raise TypeError(f"key: expected a string, got {type(key).__name__}")
+        raise ValueError(f"key: expected a string, got {type(key).__name__}")
     return key or _function_name(fn)
 
 
@@ -627,22 +613,6 @@ def _safe_key(name):
 def _add_note(exc, note):
     if hasattr(exc, "add_note"):  # Python >= 3.11
         exc.add_note(note)
-
-
-def _check_int(value, name, *, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_number(value, name, *, positive):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    if positive and not value > 0:
-        raise ValueError(f"{name}: expected a number > 0, got {value!r}")
-    return float(value)
 
 
 def _frame_sum_example(index, *, cube):

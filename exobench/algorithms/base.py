@@ -15,12 +15,14 @@ and :func:`get_algorithm` finds them again by that name.
 """
 
 import dataclasses
-import functools
 import inspect
 
 import numpy as np
 
-from .._validate import check_choice
+# one_blas_thread and check_number: still imported from here by exobench.cnn (exobench._threads and
+# exobench._validate are where they live)
+from .._threads import kernel_threads, one_blas_thread  # noqa: F401
+from .._validate import check_choice, check_number  # noqa: F401
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, annulus_mask, derotate_cube, frame_center
 
@@ -231,7 +233,7 @@ def median_frame(cube, *, dtype=None):
     block = min(_MEDIAN_BLOCK, n_pixels)
     starts = range(0, n_pixels, block)
     # threads only pay off on large cubes (starting them costs about a millisecond)
-    threads = min(_median_threads(), len(starts)) if flat.size >= _MEDIAN_THREADED_SIZE else 1
+    threads = min(kernel_threads(), len(starts)) if flat.size >= _MEDIAN_THREADED_SIZE else 1
     if threads < 2:
         _median_blocks(flat, out, starts, block)
         return out.reshape(cube.shape[1:])
@@ -241,14 +243,6 @@ def median_frame(cube, *, dtype=None):
         list(pool.map(lambda part: _median_blocks(flat, out, part, block),
                       [starts[i::threads] for i in range(threads)]))
     return out.reshape(cube.shape[1:])
-
-
-def _median_threads():
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return 1
-    return numba.get_num_threads()
 
 
 def _median_blocks(flat, out, starts, block):
@@ -271,18 +265,6 @@ def _median_blocks(flat, out, starts, block):
             target[...] = np.max(work[:, :k], axis=1)
             target += work[:, k]
             target /= 2
-
-
-def check_number(value, name, *, minimum=0.0, allow_none=False, strict=False):
-    """A real number >= ``minimum`` (> with ``strict``), or None when allowed."""
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok and np.isfinite(value) and (value > minimum if strict else value >= minimum):
-        return float(value)
-    sign = ">" if strict else ">="
-    raise ValueError(f"{name}: expected a number {sign} {minimum:g}"
-                     f"{' or None' if allow_none else ''}, got {value!r}")
 
 
 def annuli(shape, *, inner_radius, width):
@@ -346,19 +328,3 @@ def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames, *, formula
     farthest = -np.sort(-distance, axis=1)[:, min_frames - 1]
     return np.minimum(threshold, farthest), distance
 
-
-@functools.cache
-def _thread_controller():
-    from threadpoolctl import ThreadpoolController  # finding the libraries once costs milliseconds
-
-    return ThreadpoolController()
-
-
-def one_blas_thread():
-    """A context in which BLAS runs on one thread.
-
-    Many small matrix products and eigenproblems run faster that way (threads
-    cost more than they give at that size, and fight with any other process on
-    the cores), and their results do not depend on the machine's core count.
-    """
-    return _thread_controller().limit(limits=1, user_api="blas")

@@ -37,14 +37,13 @@ largest inscribed circle (see :func:`exobench.algorithms.base.annuli`).
 """
 
 import functools
-import numbers
-
 import numpy as np
 
+from .._threads import one_blas_thread
+from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid
-from .base import Algorithm, adi_cube, annuli, check_common, check_number, finish
 from ._eigen import top_eigenvectors_batch
-from .pca import _one_blas_thread
+from .base import Algorithm, adi_cube, annuli, check_common, finish
 
 __all__ = ["LLSG", "THRESHOLD_MODES"]
 
@@ -113,35 +112,24 @@ class LLSG(Algorithm, name="llsg"):
         cube = adi_cube(dataset)
         check_common(self)
         t, ny, nx = cube.shape
-        rank = _check_integer(self.rank, "rank", 1, t, "the number of frames")
-        max_iter = _check_integer(self.max_iter, "max_iter", 1)
-        n_segments = _check_integer(self.n_segments, "n_segments", 1)
+        rank = check_integer(self.rank, "rank", minimum=1, maximum=t, what="the number of frames")
+        max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
+        n_segments = check_integer(self.n_segments, "n_segments", minimum=1)
         thresh = check_number(self.thresh, "thresh")
-        if self.thresh_mode not in THRESHOLD_MODES:
-            raise ValueError(f"thresh_mode: expected one of {', '.join(map(repr, THRESHOLD_MODES))}, "
-                             f"got {self.thresh_mode!r}")
+        check_choice(self.thresh_mode, "thresh_mode", THRESHOLD_MODES)
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         fwhm = float(dataset.fwhm)
         masks, _ = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         segments = _segments(masks, (ny, nx), n_segments)
         flat = cube.reshape(t, ny * nx)
-        with _one_blas_thread():
+        with one_blas_thread():
             sparse = _godec([flat[:, pixels] for pixels in segments], rank=rank, thresh=thresh,
                             max_iter=max_iter, mode=self.thresh_mode)
         residuals = np.zeros_like(flat)
         for pixels, part in zip(segments, sparse):
             residuals[:, pixels] = part
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
-
-
-def _check_integer(value, name, minimum, maximum=None, what=None):
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name}: expected at most {maximum} ({what}), got {value}")
-    return int(value)
 
 
 def _segments(masks, shape, n_segments):

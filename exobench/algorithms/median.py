@@ -8,16 +8,14 @@ annulus, each frame's reference is the median of the frames that rotated
 relative to it by at least ``delta`` FWHM of arc at the annulus's mean radius.
 """
 
-import numbers
-
 import numpy as np
 
+from .._validate import check_integer, check_number
 from .base import (
     Algorithm,
     adi_cube,
     annuli,
     check_common,
-    check_number,
     finish,
     is_private_copy,
     median_frame,
@@ -137,10 +135,7 @@ class AnnularMedianADI(Algorithm, name="annular_median_adi"):
         delta = check_number(self.delta, "delta")
         t, ny, nx = cube.shape
         count = self.n_references
-        if count is not None and (isinstance(count, bool) or not isinstance(count, numbers.Integral)
-                                  or not 1 <= count <= t):
-            raise ValueError(f"n_references: expected None or an integer from 1 to {t} (the number of "
-                             f"frames), got {count!r}")
+        check_integer(count, "n_references", minimum=1, maximum=t, allow_none=True, what="the number of frames")
         minimum = min(MIN_REFERENCES, t) if count is None else int(count)
         fwhm = float(dataset.fwhm)
         masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)

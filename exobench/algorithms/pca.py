@@ -35,21 +35,18 @@ pixels: its peak is the float64 residual cube plus small buffers (about 2.2
 times a float32 cube, measured).
 """
 
-import numbers
-
 import numpy as np
 import scipy.linalg
 
-from .._validate import check_choice
+from .._threads import kernel_threads, one_blas_thread
+from .._validate import check_choice, check_integer, check_number, check_range
 from ..data import Dataset
 from ._eigen import _distinct_rows, projection_weights
 from .base import (
     Algorithm,
-    one_blas_thread,
     adi_cube,
     annuli,
     check_common,
-    check_number,
     finish,
     is_private_copy,
     rotation_thresholds,
@@ -63,11 +60,7 @@ CONVENTIONS = ("exobench", "vip")
 
 
 def _check_ncomp(ncomp, n_frames):
-    if isinstance(ncomp, bool) or not isinstance(ncomp, numbers.Integral) or ncomp < 1:
-        raise ValueError(f"ncomp: expected an integer >= 1, got {ncomp!r}")
-    if ncomp > n_frames:
-        raise ValueError(f"ncomp: expected at most {n_frames} (the number of frames), got {ncomp}")
-    return int(ncomp)
+    return check_integer(ncomp, "ncomp", minimum=1, maximum=n_frames, what="the number of frames")
 
 
 def _components_count(eigenvalues, explained_variance):
@@ -231,19 +224,11 @@ class PCA(Algorithm, name="pca"):
             raise ValueError(f"ncomp, explained_variance: expected at most one of them, got both "
                              f"(ncomp={self.ncomp!r}, explained_variance={self.explained_variance!r})")
         if self.explained_variance is not None:
-            value = self.explained_variance
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value <= 1:
-                raise ValueError(f"explained_variance: expected a fraction in (0, 1], got {value!r}")
-            return None, float(value)
+            return None, check_range(self.explained_variance, "explained_variance", 0, 1, closed="high")
         return _check_ncomp(1 if self.ncomp is None else self.ncomp, n_frames), None
 
     def _checked_batch_size(self):
-        value = self.batch_size
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"batch_size: expected None or an integer >= 1 (pixels per block), got {value!r}")
-        return int(value)
+        return check_integer(self.batch_size, "batch_size", minimum=1, allow_none=True, what="pixels per block")
 
     def _library(self, dataset, ncomp, explained):
         """``allowed[i, j]``: frame ``j`` is in frame ``i``'s library (None: every frame, plain PCA)."""
@@ -288,7 +273,7 @@ def _residuals(matrix, ncomp, explained, allowed, in_place=False):
             part = matrix[:, start:start + _PROJECTION_BLOCK]
             part -= top @ (top.T @ part)
         return matrix
-    with _one_blas_thread():
+    with one_blas_thread():
         weights = _projection_weights(matrix @ matrix.T, allowed, ncomp)
     if not in_place:
         return matrix - weights @ matrix
@@ -320,7 +305,7 @@ def _streamed_residuals(flat, selected, batch, ncomp, explained, allowed):
         values = centred(block)
         gram += values @ values.T
     if allowed is not None:
-        with _one_blas_thread():
+        with one_blas_thread():
             weights = _projection_weights(gram, allowed, ncomp)
     else:
         eigenvalues, vectors = np.linalg.eigh(gram)
@@ -436,7 +421,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         only (the others get no projection): each annulus's projections are the
         same whichever others are learnt with it.
         """
-        level = self.explained_variance
+        level = _check_level(self.explained_variance, allow_none=True)
         if level is not None:
             return self.projections_by_level(dataset, [level], annuli=annuli)[level]
         pixels, weights, shape = [], [], None
@@ -469,9 +454,8 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         >>> np.array_equal(pca.process_parts(ds, pieces).final, pca.process(ds).final)
         True
         """
-        for value, label in ((parts, "parts"), (part, "part")):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{label}: expected an integer, got {value!r}")
+        check_integer(parts, "parts")
+        check_integer(part, "part")
         if parts < 1 or not 0 <= part < parts:
             raise ValueError(f"part, parts: expected 0 <= part < parts, got part={part!r}, parts={parts!r}")
         cube = adi_cube(dataset)
@@ -559,7 +543,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
         angles = np.asarray(dataset.angles, dtype=np.float64)
         # Small eigenproblems run faster on one BLAS thread (threads cost more than they give
         # at this size, and fight with any other process on the cores).
-        with _one_blas_thread():
+        with one_blas_thread():
             for index, (mask, radius) in enumerate(zip(masks, radii)):
                 pixels = np.flatnonzero(mask.ravel())
                 if only is not None and index not in only:
@@ -576,11 +560,7 @@ class AnnularPCA(Algorithm, name="annular_pca"):
 
 
 def _check_level(level, *, allow_none=False):
-    if level is None and allow_none:
-        return None
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
-        raise ValueError(f"explained_variance: expected a number in (0, 1) or None, got {level!r}")
-    return float(level)
+    return check_range(level, "explained_variance", 0, 1, closed="neither", allow_none=allow_none)
 
 
 class AnnularProjections:
@@ -653,11 +633,11 @@ def subtract_each(projections, cube, *, annuli=None, out=None, threads=1):
             target[:, pixels] = value
 
     # annuli are independent: computed on several threads (one BLAS thread each), written in order
-    threads = min(len(indices), _thread_count() if threads is None else int(threads))
+    threads = min(len(indices), kernel_threads() if threads is None else int(threads))
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
             for index, (pixels, values) in zip(indices, pool.map(subtract, indices)):
                 write(index, pixels, values)
     else:
@@ -741,20 +721,14 @@ def _solve_annuli(jobs, levels):
         matrix, allowed = item
         return _variance_weights(matrix @ matrix.T, allowed, levels)
 
-    threads = min(len(jobs), _thread_count())
-    with _one_blas_thread():
+    threads = min(len(jobs), kernel_threads())
+    with one_blas_thread():
         if threads <= 1:
             return {index: solve(job) for index, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor
 
-        with _one_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
             return dict(zip(jobs, pool.map(solve, jobs.values())))
-
-
-def _thread_count():
-    import numba  # the compiled kernels' thread setting, which Dask workers limit to 1
-
-    return max(1, numba.get_num_threads())
 
 
 def _projection_weights(gram, allowed, ncomp):
@@ -766,8 +740,3 @@ def _projection_weights(gram, allowed, ncomp):
     see :mod:`exobench.algorithms._eigen`), frames spread over numba's threads.
     """
     return projection_weights(gram, allowed, ncomp)
-
-
-def _one_blas_thread():
-    """A context with one BLAS thread (:func:`~exobench.algorithms.base.one_blas_thread`)."""
-    return one_blas_thread()

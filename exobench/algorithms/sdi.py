@@ -42,11 +42,9 @@ Result of the 4D algorithms: ``residuals`` is the derotated residual cube
 ``(y, x)`` over time (``collapse``), in the frame of every channel.
 """
 
-import numbers
-
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import check_choice, check_integer, check_number
 from ..data import Dataset
 from ..geometry import frame_center
 from ..geometry.interpolate import INTERPOLATIONS, sample_affine
@@ -84,9 +82,8 @@ def scale_factors(wavelengths, reference=None):
         raise ValueError(f"wavelengths: expected finite values > 0, got {wavelengths.tolist()!r}")
     if reference is None:
         reference = float(wavelengths.max())
-    elif (isinstance(reference, bool) or not isinstance(reference, numbers.Real)
-          or not np.isfinite(reference) or reference <= 0):
-        raise ValueError(f"reference: expected a wavelength > 0, got {reference!r}")
+    else:
+        reference = check_number(reference, "reference", strict=True)
     return float(reference) / wavelengths
 
 
@@ -161,12 +158,6 @@ def asdi_cube(dataset):
     return cube
 
 
-def _check_int(value, name, low, high, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-        raise ValueError(f"{name}: expected an integer from {low} to {high} ({what}), got {value!r}")
-    return int(value)
-
-
 def _spectral_residuals(cube, scales, ncomp, method):
     """Per time step: PCA over the rescaled channels, rescaled back, mean over channels: ``(t, y, x)``."""
     n_channels, t, ny, nx = cube.shape
@@ -230,7 +221,8 @@ class SDIPCA(Algorithm, name="sdi_pca"):
         cube = asdi_cube(dataset)
         check_common(self)
         check_choice(self.rescaling, "rescaling", RESCALE_METHODS)
-        ncomp = _check_int(self.ncomp, "ncomp", 1, cube.shape[0], "at most the number of channels")
+        ncomp = check_integer(self.ncomp, "ncomp", minimum=1, maximum=cube.shape[0],
+                              what="at most the number of channels")
         residuals = _spectral_residuals(cube, scale_factors(dataset.wavelengths), ncomp, self.rescaling)
         return finish(residuals, dataset, self)
 
@@ -302,12 +294,15 @@ class ASDIPCA(Algorithm, name="asdi_pca"):
         n_channels, t, ny, nx = cube.shape
         scales = scale_factors(dataset.wavelengths)
         if self.steps == 2:
-            ncomp = _check_int(self.ncomp, "ncomp", 1, n_channels, "at most the number of channels with steps=2")
-            ncomp_adi = _check_int(self.ncomp_adi, "ncomp_adi", 1, t, "at most the number of frames")
+            ncomp = check_integer(self.ncomp, "ncomp", minimum=1, maximum=n_channels,
+                                  what="at most the number of channels with steps=2")
+            ncomp_adi = check_integer(self.ncomp_adi, "ncomp_adi", minimum=1, maximum=t,
+                                      what="at most the number of frames")
             spectral = _spectral_residuals(cube, scales, ncomp, self.rescaling).reshape(t, ny * nx)
             residuals, _ = subtract_components(spectral - spectral.mean(axis=0), ncomp=ncomp_adi)
             return finish(residuals.reshape(t, ny, nx), dataset, self)
-        ncomp = _check_int(self.ncomp, "ncomp", 1, n_channels * t, "at most lambda x t frames with steps=1")
+        ncomp = check_integer(self.ncomp, "ncomp", minimum=1, maximum=n_channels * t,
+                              what="at most lambda x t frames with steps=1")
         rescaled = rescale_frames(cube.reshape(-1, ny, nx), np.repeat(scales, t), method=self.rescaling)
         matrix = rescaled.reshape(n_channels * t, ny * nx)
         residuals, _ = subtract_components(matrix - matrix.mean(axis=0), ncomp=ncomp)

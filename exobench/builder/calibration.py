@@ -27,13 +27,13 @@ import json
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from ..algorithms import AnnularPCA
-from ..algorithms.base import one_blas_thread
 from ..algorithms.pca import AnnularProjections, subtract_each
 from ..data import Dataset
 from ..detmap import ring_fluxes, snr_of_fluxes
 from ..geometry import derotate_cube, frame_center, polar_grid
-from ..inject import _stamp_padding
+from ..inject import add_stamps, companion_geometry, placed_stamps, stamp_padding
 
 __all__ = ["FluxCalibration", "Calibrator", "calibrate_fluxes", "calibration_view", "companion_cube"]
 
@@ -100,12 +100,10 @@ def companion_cube(dataset, separations, thetas, *, unit_psf=None):
     the cube :func:`~exobench.inject.inject_companions` gives on a blank copy
     of the dataset, byte for byte. ``unit_psf``: :func:`unit_psf_of` the
     dataset, when already known (it is the same for every trial cube)."""
-    from ..inject import _add_stamps, _companion_geometry, _placed_stamps
-
     psf = unit_psf_of(dataset) if unit_psf is None else unit_psf
     cube = np.zeros(np.shape(dataset.cube))
-    for separation, theta in zip(*_companion_geometry(separations, thetas)):
-        _add_stamps(cube, _placed_stamps(psf, separation, theta, dataset.angles, dataset.center), 1.0)
+    for separation, theta in zip(*companion_geometry(separations, thetas)):
+        add_stamps(cube, placed_stamps(psf, separation, theta, dataset.angles, dataset.center), 1.0)
     return cube
 
 
@@ -167,7 +165,7 @@ class Calibrator:
         companion's stamp (the padded PSF, placed on the nearest pixel) reaches."""
         pixels = tuple(self._algorithm.annulus_pixels(self.view))
         psf_shape = np.shape(self.view.normalized_psf)[-2:]
-        stamp = [n + sum(pad) for n, pad in zip(psf_shape, _stamp_padding(psf_shape))]
+        stamp = [n + sum(pad) for n, pad in zip(psf_shape, stamp_padding(psf_shape))]
         return (pixels, _pixel_radius_ranges(self.view.cube.shape, pixels),
                 polar_grid(self.view.cube.shape[-2:])[0], float(np.hypot(stamp[0] / 2, stamp[1] / 2)) + 1.0,
                 {})  # scratch: buffers of the final frames, shared by the rounds of a dataset

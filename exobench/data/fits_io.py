@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import ExobenchWarning
-from .._atomic import _fits_array, atomic_path
+from .._atomic import atomic_path, fits_array
+from ._fields import explicit_star_flux, scalar_if_single, serialisable_meta
 from .dataset import Dataset
 
 __all__ = [
@@ -457,7 +458,7 @@ def _assemble(sources, fields, *, hints=None):
         if values.get("star_flux") is None:
             values["star_flux"] = stored_flux
     if "star_flux" in files or "cube" in files:
-        values["star_flux"] = _scalar_if_single(values["star_flux"])
+        values["star_flux"] = scalar_if_single(values["star_flux"])
     try:
         return Dataset(**values, **fields)
     except (ValueError, TypeError) as exc:
@@ -465,13 +466,6 @@ def _assemble(sources, fields, *, hints=None):
         if named is exc:
             raise
         raise named from exc
-
-
-def _scalar_if_single(values):
-    """A float for a one-value array read from a file (a number, not a shape-(1,) array)."""
-    if isinstance(values, np.ndarray) and values.size == 1:
-        return float(values.ravel()[0])
-    return values
 
 
 def _read_field(field, path):
@@ -594,10 +588,10 @@ def _dataset_hdus(dataset):
     from astropy.io import fits
 
     def single(data, header=None):
-        return fits.HDUList([fits.PrimaryHDU(_fits_array(data), header=header)])
+        return fits.HDUList([fits.PrimaryHDU(fits_array(data), header=header)])
 
     hdus = {"cube": single(dataset.cube, _meta_header(dataset.meta))}
-    star_flux = _explicit_star_flux(dataset)
+    star_flux = explicit_star_flux(dataset)
     if star_flux is not None:
         hdus["cube"].append(fits.ImageHDU(star_flux, name=STAR_FLUX_EXTNAME))
     hdus["pa"] = single(dataset.angles.astype(np.float64))
@@ -611,41 +605,12 @@ def _dataset_hdus(dataset):
     return hdus
 
 
-def _explicit_star_flux(dataset):
-    """The dataset's star flux as an array when it was given rather than measured on the PSF."""
-    if dataset.star_flux is None or not dataset.is_given("star_flux"):
-        return None
-    return np.atleast_1d(np.asarray(dataset.star_flux, dtype=np.float64))
-
-
-def _serialisable_meta(meta, *, stacklevel=3):
-    """The JSON-serialisable entries of ``meta`` (numpy values as Python ones), warning on the others."""
-    kept, dropped = {}, []
-    for key, value in meta.items():
-        try:
-            if not isinstance(key, str):
-                raise TypeError("key is not a string")
-            kept[key] = json.loads(json.dumps(value, default=_json_default))
-        except (TypeError, ValueError):
-            dropped.append(repr(key))
-    if dropped:
-        warnings.warn(f"meta: entries {', '.join(dropped)} are not JSON-serialisable and were not written",
-                      ExobenchWarning, stacklevel=stacklevel)
-    return kept
-
-
-def _json_default(value):
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
-
 def _meta_header(meta):
     """Cube header: ``EXBMETA`` (JSON of all entries) and one card per FITS-compatible entry."""
     from astropy.io import fits
 
     header = fits.Header()
-    meta = _serialisable_meta(meta, stacklevel=5)
+    meta = serialisable_meta(meta, stacklevel=5)
     if not meta:
         return header
     for key, value in meta.items():

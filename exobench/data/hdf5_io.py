@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import __version__
 from .._atomic import atomic_path
+from ._fields import explicit_star_flux, scalar_if_single, serialisable_meta
 from .dataset import Dataset
-from .fits_io import _explicit_star_flux, _scalar_if_single, _serialisable_meta
 
 __all__ = ["save_datasets", "load_datasets", "list_datasets", "load_attrs"]
 
@@ -152,7 +152,7 @@ def _write_group(group, dataset):
     group.create_dataset("cube", data=cube, chunks=(1,) * (cube.ndim - 2) + cube.shape[-2:],
                          compression="gzip", compression_opts=4, shuffle=True, track_times=False)
     arrays = {"angles": dataset.angles, "psf": dataset.psf, "wavelengths": dataset.wavelengths,
-              "star_flux": _explicit_star_flux(dataset)}
+              "star_flux": explicit_star_flux(dataset)}
     for name, array in arrays.items():
         if array is not None:
             group.create_dataset(name, data=array, track_times=False)
@@ -161,7 +161,7 @@ def _write_group(group, dataset):
     group.attrs["fwhm"] = dataset.fwhm
     if dataset.pxscale is not None:
         group.attrs["pxscale"] = dataset.pxscale
-    group.attrs["meta"] = json.dumps(_serialisable_meta(dataset.meta, stacklevel=4), sort_keys=True)
+    group.attrs["meta"] = json.dumps(serialisable_meta(dataset.meta, stacklevel=4), sort_keys=True)
 
 
 def list_datasets(path):
@@ -225,7 +225,7 @@ def _checked_names(names, available, path):
 def _read_group(group, path):
     arrays = {name: group[name][()] for name in _OPTIONAL_ARRAYS if name in group}
     if "star_flux" in arrays:
-        arrays["star_flux"] = _scalar_if_single(arrays["star_flux"])
+        arrays["star_flux"] = scalar_if_single(arrays["star_flux"])
     attrs = group.attrs
     try:
         return Dataset(

@@ -37,7 +37,7 @@ import dataclasses
 
 import numpy as np
 
-from .._validate import as_float_array, check_ndim
+from .._validate import as_float_array, check_ndim, check_number
 from ..geometry import derotate_cube, frame_center, polar_grid
 
 __all__ = ["StimResult", "stim_map", "stim_maps", "stim_from_derotated", "stim_from_algorithm"]
@@ -191,19 +191,12 @@ def stim_from_algorithm(algorithm, dataset, *, inner_radius=0.0, outer_radius=No
 def _region(shape, inner_radius, outer_radius):
     xc, yc = frame_center(shape)
     ny, nx = shape
-    inner = _radius(inner_radius, "inner_radius")
+    inner = check_number(inner_radius, "inner_radius")
     if outer_radius is None:
         outer = float(min(xc, yc, nx - 1 - xc, ny - 1 - yc))
     else:
-        outer = _radius(outer_radius, "outer_radius")
+        outer = check_number(outer_radius, "outer_radius")
     if outer <= inner:
         raise ValueError(f"outer_radius: expected more than inner_radius ({inner:g} px), got {outer:g} px")
     radius, _ = polar_grid(shape)
     return (radius >= inner) & (radius <= outer)
-
-
-def _radius(value, name):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a number >= 0 (px), got {value!r}")
-    return float(value)

@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "frame_center",
+    "resolve_center",
     "polar_grid",
     "cartesian_to_polar",
     "polar_to_cartesian",
@@ -51,7 +52,21 @@ def frame_center(shape):
     return float(nx // 2), float(ny // 2)
 
 
-def _resolve_center(shape, center):
+def resolve_center(shape, center=None):
+    """The ``(x, y)`` centre to use for frames of ``shape``: ``center`` as floats, or the frame centre.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of a frame or a cube (see :func:`frame_center`).
+    center : (float, float), optional
+        An explicit ``(x, y)`` centre.
+
+    Examples
+    --------
+    >>> resolve_center((99, 99)), resolve_center((99, 99), (10, 20.5))
+    ((49.0, 49.0), (10.0, 20.5))
+    """
     return frame_center(shape) if center is None else (float(center[0]), float(center[1]))
 
 
@@ -75,7 +90,7 @@ def polar_grid(shape, *, center=None):
     >>> float(r[2, 4]), float(t[2, 4]), float(t[4, 2])
     (2.0, 0.0, 90.0)
     """
-    xc, yc = _resolve_center(shape, center)
+    xc, yc = resolve_center(shape, center)
     ny, nx = int(shape[-2]), int(shape[-1])
     dx = np.arange(nx, dtype=float)[None, :] - xc
     dy = np.arange(ny, dtype=float)[:, None] - yc

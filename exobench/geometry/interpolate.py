@@ -30,6 +30,8 @@ import functools
 
 import numpy as np
 
+from ._common import check_out
+
 __all__ = ["sample_affine", "INTERPOLATIONS"]
 
 INTERPOLATIONS = ("bilinear", "bicubic")
@@ -69,7 +71,7 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None, o
     coefficients = np.where(np.abs(coefficients - rounded) < SNAP, rounded, coefficients)
     ny, nx = frames.shape[-2:]
     if out is not None:
-        _check_out(out, frames)
+        check_out(out, frames)
     elif where is None:
         out = np.empty_like(frames)
     elif fill_value == 0:  # zero pages from the OS, filled only where the kernel writes or the caller reads
@@ -78,13 +80,6 @@ def sample_affine(frames, coefficients, *, method, fill_value=0.0, where=None, o
         out = np.full_like(frames, fill_value)
     _kernels()[method](frames, coefficients, float(fill_value), _segments(where, ny, nx), out)
     return out
-
-
-def _check_out(out, frames):
-    if not (isinstance(out, np.ndarray) and out.shape == frames.shape and out.dtype == frames.dtype
-            and out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError(f"out: expected a writeable C-contiguous {frames.dtype} array of shape {frames.shape}, got "
-                         f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}")
 
 
 def _segments(where, ny, nx):

@@ -3,13 +3,13 @@
 import numpy as np
 
 from .._validate import check_positive
-from .coords import _resolve_center
+from .coords import resolve_center
 
 __all__ = ["annulus_mask", "disk_mask"]
 
 
 def _radius_from(shape, center):
-    xc, yc = _resolve_center(shape, center)
+    xc, yc = resolve_center(shape, center)
     ny, nx = int(shape[-2]), int(shape[-1])
     dx = np.arange(nx, dtype=float)[None, :] - xc
     dy = np.arange(ny, dtype=float)[:, None] - yc

@@ -22,8 +22,9 @@ import numpy as np
 import scipy.fft
 
 from .._validate import as_float_array, check_choice, check_finite, check_ndim
-from .coords import _resolve_center
-from .interpolate import _check_out, sample_affine
+from ._common import check_out, odd_fast_len
+from .coords import resolve_center
+from .interpolate import sample_affine
 
 __all__ = ["rotate_frames", "derotate_cube", "ROTATION_METHODS"]
 
@@ -79,7 +80,7 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         raise ValueError(
             f"angles: expected {stack.shape[0]} angles (one per frame), got {angles.size}"
         )
-    xc, yc = _resolve_center(stack.shape, center)
+    xc, yc = resolve_center(stack.shape, center)
     if method == "fft":
         for name, value in (("where", where), ("out", out)):
             if value is not None:
@@ -87,7 +88,7 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         result = _rotate_fft(stack, angles, xc, yc)
     else:
         if out is not None:
-            _check_out(out, frames)
+            check_out(out, frames)
         result = _rotate_interp(stack, angles, xc, yc, method, fill_value, where,
                                 None if out is None else out.reshape(stack.shape))
         if out is not None:
@@ -121,7 +122,7 @@ def derotate_cube(cube, angles, *, method="bilinear", center=None, fill_value=0.
                              out=out)
     flat = cube.reshape(-1, *cube.shape[-2:])
     if out is not None:
-        _check_out(out, cube)
+        check_out(out, cube)
     rotated = rotate_frames(
         flat, np.tile(angles, cube.shape[0]), method=method, center=center, fill_value=fill_value, where=where,
         out=None if out is None else out.reshape(flat.shape),
@@ -142,19 +143,6 @@ def _rotate_interp(stack, angles, xc, yc, method, fill_value, where=None, out=No
 # --- Fourier three-shear rotation ------------------------------------------------------
 
 
-def _odd_fast_len(minimum):
-    """Smallest odd 3-5-7-smooth length >= ``minimum`` (odd: no Nyquist bin to lose)."""
-    size = minimum + (1 - minimum % 2)
-    while True:
-        rest = size
-        for factor in (3, 5, 7):
-            while rest % factor == 0:
-                rest //= factor
-        if rest == 1:
-            return size
-        size += 2
-
-
 def _rotate_fft(stack, angles, xc, yc):
     if xc != round(xc) or yc != round(yc):
         raise ValueError(f"center: the 'fft' method needs a pixel centre, got ({xc}, {yc})")
@@ -166,7 +154,7 @@ def _rotate_fft(stack, angles, xc, yc):
     # (|shift| <= 0.36 of the size once the angle is reduced to [-45, 45] degrees).
     half = int(max(xc, nx - 1 - xc, yc, ny - 1 - yc))
     margin = int(np.ceil(0.75 * half)) + 2
-    size = _odd_fast_len(2 * (half + margin) + 1)
+    size = odd_fast_len(2 * (half + margin) + 1)
     mid = size // 2
     x0, y0 = mid - int(xc), mid - int(yc)
     padded = np.zeros((n, size, size), dtype=stack.dtype)

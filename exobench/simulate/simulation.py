@@ -40,6 +40,8 @@ import time
 
 import numpy as np
 
+from .._progress import progress_bar
+from .._threads import one_blas_thread
 from ..data import Dataset
 from .detector import expose, star_photon_rate
 from .observing import SIDEREAL_RATE, hour_angles, parallactic_angle
@@ -103,7 +105,7 @@ def simulate(instrument, *, seed, frames=None, frame_size=None, overrides=None, 
     dataset_id : int or str
         The dataset's identifier (the ``k`` of EIDC file names).
     progress : bool
-        Show a progress bar over the frames.
+        Show a progress bar over the frames (on stderr, when it is a terminal).
 
     Returns
     -------
@@ -117,8 +119,6 @@ def simulate(instrument, *, seed, frames=None, frame_size=None, overrides=None, 
     >>> sim.dataset.cube.shape, sim.dataset.cube.dtype, sim.dataset.angles.shape
     ((3, 33, 33), dtype('float32'), (3,))
     """
-    from ..algorithms.base import one_blas_thread
-
     # the optics' matrix products are small: threads cost more than they give (and slow down
     # badly when another process shares the cores), and one thread gives the same bytes anywhere
     with one_blas_thread():
@@ -158,7 +158,7 @@ def _simulate(instrument, *, seed, frames, frame_size, overrides, noise, dataset
     cube = np.empty((len(channels), obs.frames, n, n), dtype=np.float32)
     saturated = 0
     offsets = (np.arange(sim.subframes) + 0.5) / sim.subframes * exposure - exposure / 2
-    bar = _progress(obs.frames, profile.name, progress)
+    bar = progress_bar(obs.frames, desc=f"simulate {profile.name}", unit="frame", enabled=progress)
     for i, t in enumerate(times):
         with clock("phase_screens"):
             ao = screens.ao_at(t + offsets)
@@ -215,7 +215,7 @@ def _random_streams(seed):
     if isinstance(seed, np.random.Generator):
         return seed.spawn(5)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer or a numpy.random.Generator, got {seed!r}")
+        raise ValueError(f"seed: expected an integer or a numpy.random.Generator, got {seed!r}")
     return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5)]
 
 
@@ -363,12 +363,6 @@ def _mean_fraction(optics, opd, samples, rates, *, coronagraph=True):
     total = sum(rates)
     return sum(_mean_image(optics, opd, lam * 1e-6, coronagraph=coronagraph) * (rate / total)
                for (lam, _), rate in zip(samples, rates))
-
-
-def _progress(total, name, enabled):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"simulate {name}", unit="frame", disable=not enabled, leave=False)
 
 
 def _dataset(profile, cube, psf, angles, dataset_id, seed, saturated):

@@ -314,11 +314,13 @@ def test_4d_dataset_is_refused_naming_dataset(algorithm):
     "algorithm, message",
     [
         (PCA(ncomp=3, explained_variance=0.9), "ncomp, explained_variance: expected at most one of them, got both"),
-        (PCA(ncomp=17), r"ncomp: expected at most 16 \(the number of frames\), got 17"),
-        (AnnularPCA(ncomp=17), r"ncomp: expected at most 16 \(the number of frames\), got 17"),
-        (PCA(ncomp=0), "ncomp: expected an integer >= 1, got 0"),
-        (PCA(ncomp=2.5), "ncomp: expected an integer >= 1, got 2.5"),
-        (PCA(explained_variance=1.5), r"explained_variance: expected a fraction in \(0, 1\], got 1.5"),
+        (PCA(ncomp=17), r"ncomp: expected an integer from 1 to 16 \(the number of frames\), got 17"),
+        (AnnularPCA(ncomp=17), r"ncomp: expected an integer from 1 to 16 \(the number of frames\), got 17"),
+        (PCA(ncomp=0), r"ncomp: expected an integer from 1 to 16 \(the number of frames\), got 0"),
+        (PCA(ncomp=2.5), r"ncomp: expected an integer from 1 to 16 \(the number of frames\), got 2.5"),
+        (PCA(explained_variance=1.5), r"explained_variance: expected a number in \(0, 1\], got 1.5"),
+        (PCA(explained_variance="0.5"), r"explained_variance: expected a number in \(0, 1\], got '0.5'"),
+        (PCA(batch_size=0), r"batch_size: expected an integer >= 1 \(pixels per block\) or None, got 0"),
         (PCA(collapse="sum"), "collapse: expected one of 'median', 'mean', got 'sum'"),
         (MedianADI(collapse="max"), "collapse: expected one of 'median', 'mean', got 'max'"),
         (AnnularPCA(derotation="lanczos"), "derotation: expected one of .*got 'lanczos'"),
@@ -326,7 +328,8 @@ def test_4d_dataset_is_refused_naming_dataset(algorithm):
         (AnnularPCA(delta=-1), "delta: expected a number >= 0, got -1"),
         (AnnularMedianADI(inner_radius=100.0), "inner_radius: expected less than the frame's half-size"),
         (PCA(inner_radius=100.0), "inner_radius: leaves no pixel in the frame"),
-        (AnnularMedianADI(n_references=0), r"n_references: expected None or an integer from 1 to 16"),
+        (AnnularMedianADI(n_references=0),
+         r"n_references: expected an integer from 1 to 16 \(the number of frames\) or None, got 0"),
     ],
 )
 def test_bad_options_raise_naming_the_parameter(small, algorithm, message):

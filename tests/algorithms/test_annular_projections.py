@@ -122,7 +122,7 @@ def test_subtract_each_gives_the_same_bytes_on_one_thread_or_several(dataset, mo
     results = [pca.subtract_each(projections, dataset.cube)]  # one thread by default
     for threads in (2, 3):
         results.append(pca.subtract_each(projections, dataset.cube, threads=threads))
-    monkeypatch.setattr(pca, "_thread_count", lambda: 2)
+    monkeypatch.setattr(pca, "kernel_threads", lambda: 2)
     results.append(pca.subtract_each(projections, dataset.cube, threads=None))  # numba's count
     for first, *others in zip(*results):
         for other in others:

@@ -101,9 +101,9 @@ def test_llsg_is_reproducible_and_registered(small):
 @pytest.mark.parametrize(
     "algorithm, message",
     [
-        (LLSG(rank=0), "rank: expected an integer >= 1, got 0"),
-        (LLSG(rank=2.5), "rank: expected an integer >= 1, got 2.5"),
-        (LLSG(rank=17), r"rank: expected at most 16 \(the number of frames\), got 17"),
+        (LLSG(rank=0), r"rank: expected an integer from 1 to 16 \(the number of frames\), got 0"),
+        (LLSG(rank=2.5), r"rank: expected an integer from 1 to 16 \(the number of frames\), got 2.5"),
+        (LLSG(rank=17), r"rank: expected an integer from 1 to 16 \(the number of frames\), got 17"),
         (LLSG(thresh=-1), "thresh: expected a number >= 0, got -1"),
         (LLSG(max_iter=0), "max_iter: expected an integer >= 1, got 0"),
         (LLSG(max_iter=True), "max_iter: expected an integer >= 1, got True"),

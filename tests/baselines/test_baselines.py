@@ -1,5 +1,6 @@
 """Baselines: reference submissions from the command line, in the EIDC submission format."""
 
+import sys
 import zipfile
 from pathlib import Path
 
@@ -225,8 +226,9 @@ def test_stim_map_or_its_refusal(phase, tmp_path, capsys):
     assert np.max(image[int(round(y)) - 1:int(round(y)) + 2, int(round(x)) - 1:int(round(x)) + 2]) > 1
 
 
-def test_progress_bar_goes_to_stderr(phase, tmp_path, capsys):
+def test_progress_bar_goes_to_stderr(phase, tmp_path, capsys, monkeypatch):
     folder, _ = phase
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # bars are shown on a terminal only
     assert main(["baseline", "median", str(folder), "-o", str(tmp_path / "m.zip")]) == 0
     captured = capsys.readouterr()
     assert "3/3" in captured.err and "3/3" not in captured.out

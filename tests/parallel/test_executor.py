@@ -113,8 +113,11 @@ def test_scatter_large_array(cluster):
 
 
 @pytest.mark.parametrize("backend", ["in-process", "local"])
-def test_progress_bar_on_stderr(cluster, backend, capsys):
+def test_progress_bar_on_stderr(cluster, backend, capsys, monkeypatch):
     executor = cluster if backend == "local" else Executor()
+    assert executor.map(_tasks.noop, range(5), progress=True) == list(range(5))
+    assert capsys.readouterr().err == ""  # stderr is not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     executor.map(_tasks.noop, range(5))
     assert capsys.readouterr().err == ""
     assert executor.map(_tasks.noop, range(5), progress=True, desc="noop tasks") == list(range(5))
@@ -156,11 +159,15 @@ def test_options_are_checked():
         Executor(workers=2, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(ValueError, match="workers"):
         Executor(workers=-1)
-    with pytest.raises(TypeError, match="workers"):
+    with pytest.raises(ValueError, match="workers: expected an integer >= 0 or None, got True"):
         Executor(workers=True)
-    with pytest.raises(ValueError, match="connect_timeout"):
+    with pytest.raises(ValueError, match="blas_threads: expected an integer >= 1 or None, got 0"):
+        Executor(blas_threads=0)
+    with pytest.raises(ValueError, match="retries: expected an integer >= 0, got '1'"):
+        Executor(retries="1")
+    with pytest.raises(ValueError, match="connect_timeout: expected a number > 0, got 0"):
         Executor(connect_timeout=0)
-    with pytest.raises(TypeError, match="scheduler"):
+    with pytest.raises(ValueError, match="scheduler"):
         Executor(scheduler=8786)
     with pytest.raises(ValueError, match="scheduler"):
         Executor(scheduler="  ")

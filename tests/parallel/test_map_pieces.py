@@ -42,8 +42,8 @@ def test_pieces_are_interleaved_annuli(dataset):
 @pytest.mark.parametrize("part, parts, error, message", [
     (2, 2, ValueError, "part, parts: expected 0 <= part < parts, got part=2, parts=2"),
     (0, 0, ValueError, "part, parts: expected 0 <= part < parts, got part=0, parts=0"),
-    (0, 1.5, TypeError, "parts: expected an integer, got 1.5"),
-    (True, 2, TypeError, "part: expected an integer, got True"),
+    (0, 1.5, ValueError, "parts: expected an integer, got 1.5"),
+    (True, 2, ValueError, "part: expected an integer, got True"),
 ])
 def test_bad_piece_indices_name_the_parameter(dataset, part, parts, error, message):
     with pytest.raises(error) as info:

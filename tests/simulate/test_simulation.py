@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ def test_other_seed_other_cube_and_generator_seeds():
     a = _small(seed=np.random.default_rng(5)).dataset.cube
     b = _small(seed=np.random.default_rng(5)).dataset.cube
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(TypeError, match="seed: expected an integer or a numpy.random.Generator, got 1.5"):
+    with pytest.raises(ValueError, match="seed: expected an integer or a numpy.random.Generator, got 1.5"):
         simulate("naco", seed=1.5)
 
 
@@ -152,7 +154,10 @@ def test_saturated_pixels_are_clipped_at_the_full_well():
     assert sim.dataset.cube[:, 20, 20].min() > ceiling * 0.98
 
 
-def test_progress_bar_is_shown_on_request(capsys):
+def test_progress_bar_is_shown_on_request(capsys, monkeypatch):
+    simulate("naco", seed=1, frames=2, frame_size=17, overrides=FAST, progress=True)
+    assert capsys.readouterr().err == ""  # stderr is not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     _small(frames=2, size=17)
     assert "simulate naco" not in capsys.readouterr().err
     simulate("naco", seed=1, frames=2, frame_size=17, overrides=FAST, progress=True)

@@ -86,10 +86,12 @@ def _add_inspect(commands):
 
 
 def _run_inspect(args):
+    from ._json import json_default
+
     datasets = _load_for_inspect(args)
     summaries = [dataset.summary() for dataset in datasets]
     if args.json:
-        print(json.dumps(summaries, indent=2, default=_jsonable))
+        print(json.dumps(summaries, indent=2, default=json_default))
     else:
         for summary in summaries:
             print(_format_summary(summary))
@@ -470,13 +472,6 @@ def _parse_setting(text):
         return key.strip(), yaml.safe_load(value)
     except yaml.YAMLError:
         raise ValueError(f"--set {key}: cannot read the value {value!r}") from None
-
-
-def _jsonable(value):
-    try:
-        return value.tolist()
-    except AttributeError:
-        return str(value)
 
 
 def _format_summary(summary):

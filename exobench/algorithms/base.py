@@ -19,10 +19,8 @@ import inspect
 
 import numpy as np
 
-# one_blas_thread and check_number: still imported from here by exobench.cnn (exobench._threads and
-# exobench._validate are where they live)
-from .._threads import kernel_threads, one_blas_thread  # noqa: F401
-from .._validate import check_choice, check_number  # noqa: F401
+from .._threads import kernel_threads
+from .._validate import check_choice
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, annulus_mask, derotate_cube, frame_center
 

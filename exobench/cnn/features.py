@@ -31,8 +31,9 @@ import numbers
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from .._validate import check_choice
-from ..algorithms.base import COLLAPSE_METHODS, median_frame, one_blas_thread, rotation_thresholds
+from ..algorithms.base import COLLAPSE_METHODS, median_frame, rotation_thresholds
 from ..algorithms.pca import library_weights
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, frame_center, polar_grid, rotate_frames
@@ -174,7 +175,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     # long by its documentation only: the code below is under 30 lines
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
-    levels = _checked_levels(levels)
+    levels = checked_levels(levels)
     check_choice(variance, "variance", VARIANCE_MODES)
     check_choice(collapse, "collapse", COLLAPSE_METHODS)
     check_choice(derotation, "derotation", ROTATION_METHODS)
@@ -554,7 +555,7 @@ def _checked_delta(delta):
     return float(delta)
 
 
-def _checked_levels(levels):
+def checked_levels(levels):
     try:
         values = tuple(float(v) for v in levels)
     except (TypeError, ValueError):

@@ -49,12 +49,12 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_path
+from .._threads import one_blas_thread
 from .._validate import check_choice
 from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
-from ..algorithms.base import one_blas_thread
-from .features import (DEFAULT_LEVELS, VARIANCE_MODES, _checked_levels, extract_patches, matched_filter_snr,
+from .features import (DEFAULT_LEVELS, VARIANCE_MODES, checked_levels, extract_patches, matched_filter_snr,
                        mlar_frames, stacked_planes)
 
 __all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
@@ -182,7 +182,7 @@ class LabelSettings:
         if not 0 < band[0] <= band[1]:
             raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
         object.__setattr__(self, "snr_band", band)
-        object.__setattr__(self, "levels", _checked_levels(self.levels))
+        object.__setattr__(self, "levels", checked_levels(self.levels))
         for name in ("augment", "rotations", "mirrors", "flipped_positives", "matched_filter"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")

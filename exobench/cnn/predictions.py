@@ -37,7 +37,7 @@ def save_predictions(path, maps, *, trained=None, calibration=None, attrs=None):
     import h5py
 
     from .._atomic import atomic_path
-    from .training import _jsonable
+    from .._json import jsonable
 
     maps = list(maps)
     with atomic_path(path) as tmp:
@@ -45,9 +45,9 @@ def save_predictions(path, maps, *, trained=None, calibration=None, attrs=None):
             handle.attrs["format"] = PREDICTIONS_FORMAT
             handle.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             handle.attrs["model_path"] = "" if trained is None or trained.path is None else str(trained.path)
-            handle.attrs["model_metadata"] = json.dumps(_jsonable(trained.metadata) if trained else None)
+            handle.attrs["model_metadata"] = json.dumps(jsonable(trained.metadata) if trained else None)
             handle.attrs["calibration"] = json.dumps(calibration.to_dict() if calibration else None)
-            handle.attrs["attrs"] = json.dumps(_jsonable(attrs or {}))
+            handle.attrs["attrs"] = json.dumps(jsonable(attrs or {}))
             group = handle.create_group("maps")
             for pmap in maps:
                 _write_map(group, pmap)

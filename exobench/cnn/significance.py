@@ -120,7 +120,7 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     tail = _normal if tail == "normal" else (_same if standardise else logit)
     image = None
     if angles is not None:
-        from ..algorithms.base import check_number
+        from .._validate import check_number
 
         radius = check_number(own_image_radius, "own_image_radius", strict=True)
         image = _OwnImage(_own_image_offsets(angles), radius * float(np.mean(pmap.fwhm)), pmap.probability.shape)

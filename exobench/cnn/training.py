@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import jsonable
 from .._validate import check_choice
 from .models import MODEL_NAMES, MODEL_SIZES, build_model, model_inputs
 from .options import DEFAULT_OPTIONS
@@ -253,22 +254,6 @@ def _binary_metrics(y, p):
             "loss": float(log_loss(y, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1]))}
 
 
-def _jsonable(value):
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return repr(value)
-
-
 def train_model(samples, *, model=DEFAULT_OPTIONS.model, size=DEFAULT_OPTIONS.size, dropout=0.5,
                 epochs=DEFAULT_OPTIONS.epochs, batch_size=DEFAULT_OPTIONS.batch_size,
                 validation_fraction=DEFAULT_OPTIONS.validation_fraction, patience=DEFAULT_OPTIONS.patience,
@@ -400,10 +385,10 @@ def _metadata(keras, samples, x, y, options, history, metrics, durations, device
         "format": MODEL_FORMAT,
         "model": options["model"], "size": options["size"], "dropout": options["dropout"],
         "input_shape": [int(n) for n in x.shape[1:]],
-        "levels": _jsonable(getattr(samples, "levels", None)),
+        "levels": jsonable(getattr(samples, "levels", None)),
         "fwhm": float(np.mean(getattr(samples, "fwhm", 1.0))),
-        "label_settings": _jsonable(getattr(samples, "settings", None)),
-        "dataset_checksum": _jsonable(getattr(samples, "dataset_checksum", None)),
+        "label_settings": jsonable(getattr(samples, "settings", None)),
+        "dataset_checksum": jsonable(getattr(samples, "dataset_checksum", None)),
         "training": training,
         "history": history,
         "epochs_run": len(losses),
@@ -476,7 +461,7 @@ def save_model(trained, path):
             trained.model.save(tmp)
         metadata = dict(trained.metadata, model=trained.name)
         with zipfile.ZipFile(tmp, "a") as archive:
-            archive.writestr(METADATA_ENTRY, json.dumps(_jsonable(metadata), indent=1, sort_keys=True))
+            archive.writestr(METADATA_ENTRY, json.dumps(jsonable(metadata), indent=1, sort_keys=True))
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -31,14 +31,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 #: Imports of private names that remain, as ``(importer, imported module, name)``: each
 #: is to become a public name or move to a private module, and leave this set (which a
 #: test keeps free of entries that no longer occur).
-ALLOWED_PRIVATE = {
-    ("exobench.bundle", "exobench.scoring.reference", "_check_suffix"),
-    ("exobench.bundle", "exobench.scoring.reference", "_read_phase"),
-    ("exobench.cnn.inference", "exobench.cnn.training", "_jsonable"),
-    ("exobench.cnn.labels", "exobench.cnn.features", "_checked_levels"),
-    ("exobench.scoring.reference", "exobench.scoring.submission", "_DATASET_ID"),
-    ("exobench.scoring.reference", "exobench.scoring.submission", "_INSTRUMENT"),
-}
+ALLOWED_PRIVATE = set()
 
 
 @dataclasses.dataclass(frozen=True)

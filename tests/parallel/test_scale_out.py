@@ -58,8 +58,8 @@ def test_a_baseline_run_gives_the_same_zip_bytes_on_a_cluster(phase, cluster, tm
 
 
 def test_local_workers_keep_glibcs_allocator_defaults(cluster):
-    """Dask's MALLOC_TRIM_THRESHOLD_ made annular PCA 20 % slower per task on workers (docs/benchmarks.md)."""
-    from exobench import parallel
+    """Local workers run with glibc's allocator defaults (Dask's MALLOC_TRIM_THRESHOLD_ slows them, docs/scaling.md)."""
+    from exobench.parallel import executor as parallel
 
     if parallel._USER_MALLOC_TRIM is not None:
         pytest.skip("MALLOC_TRIM_THRESHOLD_ set by the user: passed on to the workers")

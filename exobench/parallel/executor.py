@@ -1,60 +1,12 @@
-"""The execution layer: run pure tasks in-process, on a local Dask cluster or on a Dask scheduler.
-
-Every parallel step of exobench (a builder's datasets and calibration trials,
-a baseline's datasets and parameter sets, the scoring of submissions) is a
-list of independent tasks, each a *pure function of its inputs*.
-:class:`Executor` runs such a list on one of three backends, chosen by
-keyword options:
-
-- **in-process** (the default): a plain loop in the calling process; Dask is
-  not even imported, there is no start-up cost;
-- **a local Dask cluster** (``workers=N``): a ``distributed.LocalCluster`` of
-  ``N`` worker processes with one thread each, on 127.0.0.1, dashboard off,
-  logs silenced; started by the executor and closed with it;
-- **an existing Dask scheduler** (``scheduler="tcp://host:port"``, or the
-  environment variable ``EXOBENCH_SCHEDULER``, or a cluster object such as a
-  ``dask_jobqueue.SLURMCluster``): the executor connects a client to it (in
-  at most ``connect_timeout`` seconds) and closes only that client.
-
-:meth:`Executor.map` returns the results in input order, and since tasks are
-pure the results are the same (byte for byte for numpy arrays) whichever
-backend ran them. A task that raises propagates its exception (same type,
-same message) and cancels the others; a run that cannot complete (workers
-lost more often than allowed, scheduler gone) raises one
-:class:`ExecutionError`: partial results are never returned.
-
-Large inputs shared by many tasks travel once: :meth:`Executor.scatter` puts
-them on the cluster and returns a handle that tasks take in place of the
-object (pass it in ``kwargs=`` of :meth:`Executor.map`, or inside an item's
-list, tuple or dict); large per-task inputs are better passed as file paths
-that the task reads. See docs/scaling.md for clusters (SLURM, PBS,
-Kubernetes), the overhead per task and the memory each task needs.
-
-Users: :func:`exobench.baselines.run_baseline` (one task per dataset),
-:func:`exobench.workflows.sweep.run_sweep` (per parameter set and dataset),
-:func:`exobench.scoring.batch.score_submissions` (per submission), the builder,
-and the ``--workers N`` / ``--scheduler ADDRESS`` options of ``exobench
-baseline``, ``score``, ``sweep`` and ``build``.
-
-Examples
---------
->>> import numpy as np
->>> from exobench.parallel import Executor
->>> def norm(seed, *, scale=1.0):
-...     return scale * np.linalg.norm(np.random.default_rng(seed).normal(size=100))
->>> with Executor() as ex:  # in-process; Executor(workers=2) for a local cluster
-...     values = ex.map(norm, [0, 1, 2], kwargs={"scale": 2.0})
->>> len(values), bool(values[0] == norm(0, scale=2.0))
-(3, True)
-"""
+"""The :class:`Executor`: one list of pure tasks, in-process, on a local Dask cluster or on a scheduler."""
 
 import logging
 import os
 import uuid
 
-from ._progress import progress_bar
-from ._threads import blas_threads
-from ._validate import check_integer, check_number
+from .._progress import progress_bar
+from .._validate import check_integer, check_number
+from ._tasks import LimitedThreads, add_note, cancelled_message, holds_futures, safe_key, task_name
 
 __all__ = ["Executor", "ExecutionError", "SCHEDULER_ENV", "DEFAULT_CONNECT_TIMEOUT"]
 
@@ -66,10 +18,11 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 
 # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in the worker processes (and leave it in the
 # parent's os.environ). Setting it turns off glibc's dynamic mmap threshold, so that every array of
-# 128 KiB or more is a fresh mmap (page faults on each): annular PCA on 100 x 101 x 101 cubes ran
-# 20 % slower per task on a worker than in-process. Local workers keep glibc's defaults unless the
-# user set the variable before importing exobench.parallel (then it is passed on).
+# 128 KiB or more is a fresh mmap with page faults on each first touch, which slows the many
+# medium-sized arrays of the algorithms on workers (docs/scaling.md). Local workers keep glibc's
+# defaults unless the user set the variable before importing exobench.parallel (then it is passed on).
 _MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
 _USER_MALLOC_TRIM = os.environ.get(_MALLOC_TRIM)
 
 
@@ -404,11 +357,11 @@ class Executor:
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         items = list(items)
         kwargs = {} if kwargs is None else dict(kwargs)
-        name = _task_name(fn, key)
+        name = task_name(fn, key)
         bar = progress_bar(len(items), desc=desc if desc is not None else name, unit="task", enabled=progress,
                            leave=True)
         if self.blas_threads is not None:
-            fn = _LimitedThreads(fn, self.blas_threads)
+            fn = LimitedThreads(fn, self.blas_threads)
         try:
             if self._client is None:
                 return self._map_in_process(fn, items, kwargs, name, bar)
@@ -457,11 +410,11 @@ class Executor:
             raise ValueError(f"groups: expected every index of the {len(items)} items in exactly one group, "
                              f"got {groups!r}")
         kwargs = {} if kwargs is None else dict(kwargs)
-        name = _task_name(fn, key)
+        name = task_name(fn, key)
         bar = progress_bar(len(groups), desc=desc if desc is not None else name, unit="task", enabled=progress,
                            leave=True)
         if self.blas_threads is not None:
-            fn, combine = _LimitedThreads(fn, self.blas_threads), _LimitedThreads(combine, self.blas_threads)
+            fn, combine = LimitedThreads(fn, self.blas_threads), LimitedThreads(combine, self.blas_threads)
         try:
             if self._client is None:
                 quiet = progress_bar(desc=name, unit="task", enabled=False)  # the bar counts combined results
@@ -478,13 +431,13 @@ class Executor:
         token = uuid.uuid4().hex[:12]
         pieces = self._submit_map(fn, items, kwargs, name, token)
         combined = [self._client.submit(combine, [pieces[i] for i in group],
-                                        key=f"{_safe_key(name)}-combine-{g}-{token}", pure=False,
+                                        key=f"{safe_key(name)}-combine-{g}-{token}", pure=False,
                                         retries=self.retries or None)
                     for g, group in enumerate(groups)]
         return self._collect(combined, pieces + combined, name, bar)
 
     def _scatter_kwargs(self, kwargs):
-        names = [name for name, value in kwargs.items() if not _holds_futures(value)]
+        names = [name for name, value in kwargs.items() if not holds_futures(value)]
         if not names:
             return kwargs
         scattered = self._client.scatter([kwargs[name] for name in names], hash=False)
@@ -496,7 +449,7 @@ class Executor:
             try:
                 results.append(fn(item, **kwargs))
             except Exception as exc:
-                _add_note(exc, f"raised by task {index} of {len(items)} ({name}) in exobench.parallel")
+                add_note(exc, f"raised by task {index} of {len(items)} ({name}) in exobench.parallel")
                 raise
             bar.update(1)
         return results
@@ -509,7 +462,7 @@ class Executor:
 
     def _submit_map(self, fn, items, kwargs, name, token):
         """One future per item, keyed ``{name}-{index}-{token}``."""
-        keys = [f"{_safe_key(name)}-{index}-{token}" for index in range(len(items))]
+        keys = [f"{safe_key(name)}-{index}-{token}" for index in range(len(items))]
         # kwargs travel once per call, as scattered data (Dask's own handling of large map kwargs
         # names their graph node after the keyword, which collides between calls)
         kwargs = self._scatter_kwargs(kwargs)
@@ -539,10 +492,10 @@ class Executor:
                             f"workers that died {times} (killed, or over their memory limit: see "
                             f"docs/scaling.md); no results were returned") from exc
                     tb = future.traceback()
-                    _add_note(exc, f"raised by task {index} of {total} ({name}) in exobench.parallel")
+                    add_note(exc, f"raised by task {index} of {total} ({name}) in exobench.parallel")
                     raise exc.with_traceback(tb)
                 if status == "cancelled":
-                    raise ExecutionError(_cancelled_message(future, index, total, name))
+                    raise ExecutionError(cancelled_message(future, index, total, name))
                 bar.update(1)
             try:
                 results = client.gather(futures)
@@ -555,64 +508,6 @@ class Executor:
         finally:
             if not done:
                 client.cancel(submitted)
-
-
-class _LimitedThreads:
-    """``fn`` called with at most ``blas_threads`` BLAS threads (picklable: a module-level class)."""
-
-    def __init__(self, fn, blas_threads):
-        self.fn = fn
-        self.blas_threads = blas_threads
-
-    def __call__(self, *args, **kwargs):
-        with blas_threads(self.blas_threads):
-            return self.fn(*args, **kwargs)
-
-
-def _is_future(value):
-    return type(value).__name__ == "Future" and hasattr(value, "key") and hasattr(value, "client")
-
-
-def _holds_futures(value):
-    if _is_future(value):
-        return True
-    if isinstance(value, (list, tuple, set)):
-        return any(_holds_futures(v) for v in value)
-    if isinstance(value, dict):
-        return any(_holds_futures(v) for v in value.values())
-    return False
-
-
-def _cancelled_message(future, index, total, name):
-    reason = ""
-    try:
-        future.result(timeout=0)
-    except Exception as exc:  # the cancellation's reason, when Dask gives one
-        reason = f": {exc}"
-    return (f"the run could not complete: task {index} of {total} ({name}) was cancelled{reason} "
-            f"(scheduler lost, scattered input lost with its worker, or cancelled from elsewhere); "
-            f"no results were returned")
-
-
-def _task_name(fn, key):
-    """The tasks' name: ``key`` (checked) or the function's name."""
-    if key is not None and not isinstance(key, str):
-        raise ValueError(f"key: expected a string, got {type(key).__name__}")
-    return key or _function_name(fn)
-
-
-def _function_name(fn):
-    inner = getattr(fn, "func", fn)  # functools.partial
-    return getattr(inner, "__name__", None) or type(inner).__name__
-
-
-def _safe_key(name):
-    return "".join(c if c.isalnum() or c in "_." else "_" for c in name) or "task"
-
-
-def _add_note(exc, note):
-    if hasattr(exc, "add_note"):  # Python >= 3.11
-        exc.add_note(note)
 
 
 def _frame_sum_example(index, *, cube):

@@ -8,7 +8,7 @@ import pytest
 
 from exobench.cli import main
 
-from ..scoring.test_submission import make_reference, make_submission, zip_folder
+from ..phase_data import make_reference, make_submission, zip_folder
 
 EIDC_CASE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "scoring" / "eidc2019" / "case_00"
 

@@ -19,7 +19,7 @@ from exobench.scoring.program_output import format_score, render_html, write_out
 from exobench.scoring.reference import read_reference
 from exobench.submission import SubmissionError
 
-from .test_submission import POSITIONS, SHAPE, blob_map, make_reference, make_submission, write_fits
+from ..phase_data import POSITIONS, SHAPE, blob_map, make_reference, make_submission, write_fits
 
 EIDC_CASES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "scoring" / "eidc2019"
 

@@ -25,7 +25,7 @@ import pytest
 from exobench.platform.vendor import vendor_program
 from exobench.scoring.program import score_keys
 
-from .test_submission import POSITIONS, blob_map, make_reference, make_submission
+from ..phase_data import POSITIONS, blob_map, make_reference, make_submission
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker emulation uses POSIX shell shims")
 

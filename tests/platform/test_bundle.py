@@ -21,7 +21,7 @@ from exobench import cli
 from exobench.platform import build_bundle, logo_png, read_competition
 from exobench.scoring.program import score_keys
 
-from .test_submission import write_fits
+from ..phase_data import write_fits
 from .test_worker import _check_imports, _codalab_run, _codalab_scores, _environment
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker emulation uses POSIX shell shims")

@@ -30,7 +30,7 @@ thresholds in noise standard deviations, VIP in ``sqrt(MAD)`` units; VIP compute
 its first components on standardised data), so its correlation is shown but not
 held to the agreement target.
 
-Targets (from the issue): median ADI, PCA and LLSG at least 3x faster than VIP at
+Targets: median ADI, PCA and LLSG at least 3x faster than VIP at
 its fastest settings, annular PCA at least 10x, final-frame correlation >= 0.99
 where the algorithms are the same, peak memory of full-frame PCA under 4x the
 cube's size, and the end-to-end pipeline (algorithm + exact S/N map) at least

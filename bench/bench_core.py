@@ -19,7 +19,7 @@ times; the best (minimum) wall time is reported. Calls stop early once 20 s
 have been spent timing one operation, so the slow ones (the reference's exact
 S/N map of a 201x201 frame: ~40 s) are timed once after their warm-up.
 
-Operations and targets (from the issue):
+Operations and targets:
 
 - derotation of the real NACO cube (61x99x99) and of a seeded 100x201x201 cube:
   exobench's bilinear / bicubic at least 3x faster than VIP's scikit-image

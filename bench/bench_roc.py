@@ -25,7 +25,7 @@ best of the timed calls, see ``bench/_common.py``):
 - for reference, exobench's own ``count_detections`` called once per threshold
   over the same 100 thresholds.
 
-Targets (from the issue): the full sweep of a phase of 9 maps of 160x160 in
+Targets: the full sweep of a phase of 9 maps of 160x160 in
 under 1 s, and at least 50x faster than VIP's ``compute_binary_map`` over 100
 thresholds.
 

@@ -1,6 +1,6 @@
 """Benchmark of the scoring program end to end: unzip, validate, score, write the outputs.
 
-The issue's target: scoring a submission end to end in under 3 s, for a phase of 9
+The target: scoring a submission end to end in under 3 s, for a phase of 9
 detection maps of 160x160 with a few injections each, submitted as a zip.
 
 Usage (from the repository root)::

@@ -2,7 +2,7 @@
 
     python bench/bench_simulate.py [--quick]
 
-Times one simulation per shipped instrument at the sizes of issue 4 (ADI:
+Times one simulation per shipped instrument at the sizes of a data challenge (ADI:
 100 frames of 201 x 201 px; ADI+mSDI: 40 frames of 121 x 121 px in every
 channel), each in a fresh process (wall time, the split between phase
 screens, propagation and noise, peak resident memory); then simulates the

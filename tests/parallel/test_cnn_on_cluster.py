@@ -1,4 +1,4 @@
-"""Issue 9: the CNN baseline (labelled samples, training and inference per dataset) on a 2-worker
+"""The CNN baseline (labelled samples, training and inference per dataset) on a 2-worker
 local cluster gives the in-process maps byte for byte."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Issue 9: baselines, the scoring of several submissions and sweeps on a 2-worker local cluster
+"""Baselines, the scoring of several submissions and sweeps on a 2-worker local cluster
 give byte-identical outputs to the in-process run; the command line's executor options."""
 
 import json

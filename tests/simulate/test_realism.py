@@ -7,7 +7,7 @@ from exobench.simulate import simulate
 from exobench.simulate.realism import pca_noise_gain, raw_contrast_profile, star_peak
 
 #: The real star's flux in a 1-FWHM aperture, in cube units: a companion of 150
-#: (normalised-PSF units) is a contrast of about 2e-4 for this star (issue 3);
+#: (normalised-PSF units) is a contrast of about 2e-4 for this star;
 #: the VIP tutorials, which use this cube, give 764939.6.
 NACO_STAR_FLUX = 764939.6
 

@@ -216,3 +216,18 @@ def test_the_checker_reports_an_upward_and_a_private_import(tmp_path):
     assert private_imports(imports) == [("toy.high", "toy.low.core", "_private")]
     assert ("toy.high", "toy._shared", None) in {(i.importer, i.module, i.name) for i in imports}
     assert ("toy.low", "toy.low.core", "value") in {(i.importer, i.module, i.name) for i in imports}
+
+
+def test_a_deliberate_upward_import_in_a_copy_of_exobench_fails(tmp_path, layers):
+    """The rule on the real tree: a copy of the package with one lazy import of the command line
+    added to the geometry (layer 1) is reported, and nothing else is."""
+    import shutil
+
+    copy = tmp_path / "exobench"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    coords = copy / "geometry" / "coords.py"
+    coords.write_text(coords.read_text(encoding="utf-8")
+                      + "\n\ndef _upward():\n    from ..cli import main\n    return main\n", encoding="utf-8")
+    upward = upward_imports(collect_imports(copy), layers)
+    assert upward == [("exobench.geometry.coords", layers["exobench.geometry"], "exobench.cli", layers["exobench.cli"])]
+    assert upward_imports(collect_imports(PACKAGE), layers) == []

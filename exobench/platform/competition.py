@@ -7,7 +7,8 @@ below. Without ``challenge.yaml``, or without its ``phases``, the phases are the
 folders ``reference/phase_N`` (N = 1, 2, ...), in order. A phase's score suffix
 is, by priority: ``suffix`` in ``challenge.yaml``; ``suffix`` of its
 ``reference/phase_N/phase.json``; ``4d`` when its public folder holds wavelength
-files (``*_wls_*.fits``, ``*_wl_*``, ``*_wvs_*``); else ``3d``. Both given and
+files (``*_wls_*.fits``, ``*_wl_*``, ``*_wvs_*``: the suffix of the phase kind of 4D
+cubes); else that of 3D cubes (``3d``). Both given and
 different is an error. Phases are sequential (each starts when the previous
 ends): Codabench requires it, and on Codalab v1.5 the next phase's start closes
 the previous one.
@@ -18,7 +19,8 @@ import datetime
 import re
 from pathlib import Path
 
-from ..challenge import ChallengeLayout, phase_kind_for_suffix, read_challenge_config, read_phase_settings
+from ..challenge import (ChallengeLayout, phase_kind_for_suffix, phase_kinds, read_challenge_config,
+                         read_phase_settings)
 from ..challenge.layout import PHASE_FILE
 
 __all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_START", "DEFAULT_PHASE_DAYS",
@@ -145,7 +147,8 @@ def _phase_suffix(given, reference, public, number):
         return given
     if stored is not None:
         return stored
-    return "4d" if any(_WAVELENGTH_FILE.match(p.name) for p in public.iterdir()) else "3d"
+    ndim = 4 if any(_WAVELENGTH_FILE.match(p.name) for p in public.iterdir()) else 3
+    return next(kind.suffix for kind in phase_kinds().values() if kind.cube_ndim == ndim)
 
 
 def _starting_kit(layout):

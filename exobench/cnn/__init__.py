@@ -30,8 +30,8 @@ from .models import MODEL_NAMES, build_model, model_inputs, noise_aware_conv3d, 
 from .training import TrainedModel, load_model, read_metadata, save_model, train_model
 from .probability import ProbabilityMap, average_maps, probability_map
 from .nulls import permuted_angles
-from .significance import significance_map
-from .threshold import Calibration, calibrate_threshold, threshold_for_rate
+from .significance import null_significance_map
+from .threshold import ThresholdCalibration, calibrate_threshold, threshold_for_rate
 from .predictions import load_predictions, save_predictions
 from .options import CNNOptions
 from .pipeline import DetectionResult, detection_map
@@ -64,8 +64,8 @@ __all__ = [
     "probability_map",
     "average_maps",
     "permuted_angles",
-    "significance_map",
-    "Calibration",
+    "null_significance_map",
+    "ThresholdCalibration",
     "calibrate_threshold",
     "threshold_for_rate",
     "save_predictions",

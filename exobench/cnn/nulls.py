@@ -5,7 +5,7 @@ by another frame's angle: a companion smears while the noise keeps its
 statistics (the same set of rotations). :func:`permuted_angles` draws such
 permutations; their maps join the flipped-angle map
 (``probability_map(..., flip_angles=True)``) in the null of
-:func:`exobench.cnn.significance.significance_map`.
+:func:`exobench.cnn.significance.null_significance_map`.
 """
 
 import numpy as np
@@ -22,7 +22,7 @@ def permuted_angles(angles, count, *, kind="random", random_state=None):
     """``count`` seeded permutations of ``angles``, none the identity: derotated with them, a
     dataset's companions smear (each frame turned by another frame's angle) while the noise keeps
     its statistics (the same set of rotations), so their maps are further negatives for
-    :func:`significance_map`.
+    :func:`null_significance_map`.
 
     Parameters
     ----------

@@ -193,7 +193,7 @@ class CNNOptions:
                 "learning_rate": self.learning_rate, "threads": self.threads}
 
     def calibration_options(self, angles):
-        """Keyword options of :func:`~exobench.cnn.significance.significance_map` for a dataset's ``angles``.
+        """Keyword options of :func:`~exobench.cnn.significance.null_significance_map` for a dataset's ``angles``.
 
         Examples
         --------

@@ -16,7 +16,7 @@
    companion adds up;
 4. the detection map: each probability as ``-log10`` of the share of the
    dataset's null pixels reaching it
-   (:func:`~exobench.cnn.significance.significance_map`, calibrated as the
+   (:func:`~exobench.cnn.significance.null_significance_map`, calibrated as the
    options say), so that the one threshold ``-log10(fpr)`` means the same
    false-positive rate per pixel in every dataset; or the raw probability map
    (threshold :data:`PROBABILITY_THRESHOLD`, SODINN's).
@@ -38,7 +38,7 @@ import numpy as np
 from .nulls import permuted_angles
 from .options import CNNOptions
 from .probability import average_maps, probability_map
-from .significance import significance_map
+from .significance import null_significance_map
 
 __all__ = ["detection_map", "DetectionResult", "Network", "DETECTION_MAPS", "PROBABILITY_THRESHOLD",
            "dataset_seeds", "null_angles", "null_maps", "ensemble_map", "recalibrate"]
@@ -140,7 +140,7 @@ def detection_map(dataset, options, *, kind="significance", models=None, progres
         return DetectionResult(map=pmap.probability, kind=kind, threshold=PROBABILITY_THRESHOLD, probability=pmap,
                                nulls=[], networks=networks, maps_s=time.perf_counter() - started)
     nulls = null_maps(dataset, trained, options, progress=progress)
-    out = significance_map(pmap, nulls, **options.calibration_options(dataset.angles))
+    out = null_significance_map(pmap, nulls, **options.calibration_options(dataset.angles))
     return DetectionResult(map=out, kind=kind, threshold=options.threshold, probability=pmap, nulls=nulls,
                            networks=networks, maps_s=time.perf_counter() - started)
 
@@ -166,7 +166,7 @@ def recalibrate(result, options, angles):
     """
     if not result.nulls:
         raise ValueError("result: expected the result of a significance map (with its null), got a probability map")
-    return significance_map(result.probability, result.nulls, **options.calibration_options(angles))
+    return null_significance_map(result.probability, result.nulls, **options.calibration_options(angles))
 
 
 def ensemble_map(dataset, models, options, *, flip_angles=False, progress=False):

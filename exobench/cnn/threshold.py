@@ -26,14 +26,14 @@ import numpy as np
 from .._validate import check_choice
 from .probability import probability_map
 
-__all__ = ["Calibration", "calibrate_threshold", "threshold_for_rate", "CALIBRATION_RULES"]
+__all__ = ["ThresholdCalibration", "calibrate_threshold", "threshold_for_rate", "CALIBRATION_RULES"]
 
 #: Rules of :func:`calibrate_threshold`.
 CALIBRATION_RULES = ("pixel", "blob")
 
 
 @dataclasses.dataclass(frozen=True)
-class Calibration:
+class ThresholdCalibration:
     """What :func:`calibrate_threshold` returns.
 
     Attributes
@@ -176,7 +176,7 @@ def calibrate_threshold(datasets, trained, *, fpr=1e-3, rule="pixel", npix=2, ba
 
     Returns
     -------
-    Calibration
+    ThresholdCalibration
 
     Examples
     --------
@@ -197,5 +197,5 @@ def calibrate_threshold(datasets, trained, *, fpr=1e-3, rule="pixel", npix=2, ba
     masks = [m.mask for m in negative_maps]
     threshold, rates = threshold_for_rate(maps, masks, fpr, rule=rule, fwhms=[m.fwhm for m in negative_maps],
                                           npix=npix)
-    return Calibration(threshold=threshold, target=fpr, rule=rule, achieved=float(np.mean(rates)),
-                       per_dataset=rates, n_datasets=len(maps), n_pixels=int(sum(k.sum() for k in masks)))
+    return ThresholdCalibration(threshold=threshold, target=fpr, rule=rule, achieved=float(np.mean(rates)),
+                                per_dataset=rates, n_datasets=len(maps), n_pixels=int(sum(k.sum() for k in masks)))

@@ -1,7 +1,7 @@
 """The CNN models: SODINN's Conv3D and ConvLSTM2D, and a noise-aware Conv3D.
 
 Every model takes MLAR patches of shape ``(n_levels, p, p)`` (one ``p x p``
-patch per explained-variance level, :mod:`exobench.cnn.features`) and outputs
+patch per explained-variance level, :mod:`exobench.cnn.mlar`) and outputs
 the probability that a companion sits at the patch centre.
 
 - ``"conv3d"`` (:func:`sodinn_conv3d`) and ``"convlstm"`` (:func:`sodinn_convlstm`)
@@ -24,7 +24,7 @@ the probability that a companion sits at the patch centre.
 
 With matched-filter planes (``LabelSettings(matched_filter=True)``: patches of
 ``2 * n_levels`` planes, the levels' frames then their matched-filter S/N,
-:func:`exobench.cnn.features.matched_filter_snr`), SODINN's models take all the
+:func:`exobench.cnn.matched_filter.matched_filter_snr`), SODINN's models take all the
 planes as depth or time, and ``"na-conv3d"`` passes the frames through its
 Conv3D branch and adds, per level, the matched-filter S/N at the patch centre
 and its largest value within one pixel to the features: in white-noise-limited

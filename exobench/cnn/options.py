@@ -14,7 +14,7 @@ import numbers
 import os
 import textwrap
 
-from .labels import LabelSettings
+from .samples import LabelSettings
 from .models import MODEL_NAMES, MODEL_SIZES
 from .nulls import PERMUTATION_KINDS
 from .significance import SIGNIFICANCE_TAILS
@@ -181,7 +181,7 @@ class CNNOptions:
         return -math.log10(self.fpr)
 
     def label_settings(self, delta):
-        """The :class:`~exobench.cnn.labels.LabelSettings` of the network of ``delta`` (one of :attr:`deltas`)."""
+        """The :class:`~exobench.cnn.samples.LabelSettings` of the network of ``delta`` (one of :attr:`deltas`)."""
         return LabelSettings(n_samples=self.n_samples, snr_band=tuple(self.snr_band), levels=tuple(self.levels),
                              variance=self.variance, delta=delta, matched_filter=self.matched_filter,
                              near_fraction=self.near_fraction, mirrors=self.mirrors)

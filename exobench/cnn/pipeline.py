@@ -58,7 +58,7 @@ class Network:
     Attributes
     ----------
     trained : exobench.cnn.training.TrainedModel
-    samples : exobench.cnn.labels.LabelledSamples or None
+    samples : exobench.cnn.samples.LabelledSamples or None
         Its training samples (None: a pretrained or given model).
     samples_s, train_s : float
         Wall time of the samples and of the training (0 without training).

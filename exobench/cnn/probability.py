@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["ProbabilityMap", "probability_map", "average_maps", "mlar_options", "logit"]
 
-#: Options of :func:`exobench.cnn.features.mlar_frames` read from a model's label settings.
+#: Options of :func:`exobench.cnn.mlar.mlar_frames` read from a model's label settings.
 _MLAR_KEYS = ("annulus_width", "inner_radius", "outer_radius", "collapse", "derotation", "variance", "delta")
 
 
@@ -72,7 +72,7 @@ class ProbabilityMap:
 
 
 def mlar_options(trained, dataset=None):
-    """Keyword arguments of :func:`~exobench.cnn.features.mlar_frames` for ``trained``'s inputs.
+    """Keyword arguments of :func:`~exobench.cnn.mlar.mlar_frames` for ``trained``'s inputs.
 
     The levels and what they count (``variance``), annuli (in FWHM), collapse
     and derotation of the labelled data the model was trained on, and the model's patch size. With ``dataset``, an
@@ -130,7 +130,8 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
     >>> pmap.probability.shape == dataset.frame_shape  # doctest: +SKIP
     True
     """
-    from .features import extract_patches, mlar_frames, pixel_positions
+    from .mlar import mlar_frames, pixel_positions
+    from .patches import extract_patches
 
     batch_size = _check_batch(batch_size)
     started = time.perf_counter()
@@ -208,7 +209,8 @@ def _model_planes(dataset, trained, mlar, options):
     The S/N is scaled by the annulus noise of the dataset's flipped-angle
     frames (companion-free), as in training, whichever map is made.
     """
-    from .features import matched_filter_snr, mlar_frames, stacked_planes
+    from .matched_filter import matched_filter_snr, stacked_planes
+    from .mlar import mlar_frames
 
     if not trained.matched_filter:
         return mlar.frames

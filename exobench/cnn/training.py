@@ -1,7 +1,7 @@
 """Training the CNN on labelled MLAR samples, and model files.
 
 :func:`train_model` fits one of the models of :mod:`exobench.cnn.models` on
-:class:`~exobench.cnn.labels.LabelledSamples` (or any object with the same
+:class:`~exobench.cnn.samples.LabelledSamples` (or any object with the same
 ``x``, ``y``, ``separations``, ``fwhm`` attributes): a seeded, stratified
 split into training and validation samples, Adam on the binary cross-entropy,
 early stopping on the validation loss (the best epoch's weights restored), and

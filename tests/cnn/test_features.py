@@ -1,21 +1,11 @@
-"""MLAR frames and patch extraction (exobench.cnn.features)."""
+"""MLAR frames, patch extraction and matched-filter planes (exobench.cnn.mlar, .patches, .matched_filter)."""
 
 import numpy as np
 import pytest
 
-from exobench.cnn.features import (
-    MLARFrames,
-    annulus_bounds,
-    annulus_noise,
-    components_for_levels,
-    extract_patches,
-    matched_filter_frames,
-    matched_filter_snr,
-    mlar_frames,
-    patch_size,
-    pixel_positions,
-    stacked_planes,
-)
+from exobench.cnn.matched_filter import annulus_noise, matched_filter_frames, matched_filter_snr, stacked_planes
+from exobench.cnn.mlar import MLARFrames, annulus_bounds, components_for_levels, mlar_frames, pixel_positions
+from exobench.cnn.patches import extract_patches, patch_size
 from exobench.data import Dataset
 from exobench.examples import example_dataset
 from exobench.geometry import derotate_cube, frame_center, polar_to_cartesian

@@ -11,10 +11,11 @@ odds.
 """
 
 import dataclasses
-import sys
 import time
 
 import numpy as np
+
+from .._progress import progress_bar
 
 __all__ = ["ProbabilityMap", "probability_map", "average_maps", "mlar_options", "logit"]
 
@@ -142,11 +143,14 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
     separations = np.hypot(xy[:, 0] - mlar.center[0], xy[:, 1] - mlar.center[1])
     values = np.empty(xy.shape[0], dtype=np.float64)
     starts = range(0, xy.shape[0], batch_size)
-    for start in _bar(starts, f"inference {dataset.instrument} {dataset.dataset_id}", progress):
-        stop = start + batch_size
-        patches = extract_patches(planes, xy[start:stop], trained.patch_size)
-        values[start:stop] = trained.predict(patches, separations[start:stop], mlar.fwhm, batch_size=batch_size,
-                                             threads=threads)
+    with progress_bar(len(starts), desc=f"inference {dataset.instrument} {dataset.dataset_id}", unit="batch",
+                      enabled=progress) as bar:
+        for start in starts:
+            stop = start + batch_size
+            patches = extract_patches(planes, xy[start:stop], trained.patch_size)
+            values[start:stop] = trained.predict(patches, separations[start:stop], mlar.fwhm,
+                                                 batch_size=batch_size, threads=threads)
+            bar.update(1)
     probability = np.zeros(mlar.mask.shape, dtype=np.float64)
     probability[xy[:, 1], xy[:, 0]] = values
     return ProbabilityMap(probability=probability, mask=mlar.mask.copy(), instrument=dataset.instrument,
@@ -220,14 +224,6 @@ def _model_planes(dataset, trained, mlar, options):
     reference = mlar if mlar.flip_angles else mlar_frames(dataset, flip_angles=True, **options)
     _, noise = matched_filter_snr(reference, dataset.psf)
     return stacked_planes(mlar, dataset.psf, noise=noise)
-
-
-def _bar(items, desc, enabled):
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="batch", file=sys.stderr, leave=False)
 
 
 def logit(p):

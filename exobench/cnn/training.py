@@ -28,7 +28,6 @@ import datetime
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -38,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .._json import jsonable
+from .._progress import progress_bar
 from .._validate import check_choice
 from .models import MODEL_NAMES, MODEL_SIZES, build_model, model_inputs
 from .options import DEFAULT_OPTIONS
@@ -225,17 +225,18 @@ def _take(inputs, idx):
 
 
 def _progress_callback(keras, epochs, enabled):
+    """A keras callback showing the epochs on a :func:`~exobench._progress.progress_bar` (None unless ``enabled``)."""
     if not enabled:
         return None
-    from tqdm import tqdm
 
     class _Bar(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.bar = tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, leave=True)
+            self.bar = progress_bar(epochs, desc="training", unit="epoch", leave=True)
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k in ("loss", "val_loss")})
+            postfix = getattr(self.bar, "set_postfix", None)  # the quiet bar (no terminal) shows nothing
+            if postfix is not None:
+                postfix({k: f"{v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "val_loss")})
             self.bar.update(1)
 
         def on_train_end(self, logs=None):

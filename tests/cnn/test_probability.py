@@ -105,3 +105,16 @@ def test_a_matched_filter_model_maps_a_companion_and_keeps_its_planes_when_saved
     no_psf = Dataset(dataset.cube, dataset.angles, fwhm=float(np.mean(dataset.fwhm)))
     with pytest.raises(ValueError, match="dataset: the model uses matched-filter planes, which need the dataset's PSF"):
         probability_map(no_psf, trained)
+
+
+@needs_keras
+def test_progress_bar_counts_the_batches_on_stderr(trained, dataset, capsys, monkeypatch):
+    import sys
+
+    probability_map(dataset, trained, batch_size=500, progress=True)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    probability_map(dataset, trained, batch_size=500, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"inference {dataset.instrument} {dataset.dataset_id}" in captured.err
+    assert "batch" in captured.err

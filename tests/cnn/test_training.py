@@ -97,13 +97,18 @@ def test_refusals_name_the_parameter(samples, trained, tmp_path):
         trained.predict(samples.x[:, :2], samples.separations, 4.0)
 
 
-def test_progress_goes_to_stderr_only(samples, capsys):
+def test_progress_goes_to_stderr_only(samples, capsys, monkeypatch):
+    import sys
+
     from exobench.cnn.training import train_model
 
-    trained = train_model(samples, model="conv3d", size="tiny", epochs=1, validation_fraction=0.0, random_state=0,
-                          progress=True)
+    options = {"model": "conv3d", "size": "tiny", "epochs": 1, "validation_fraction": 0.0, "random_state": 0}
+    train_model(samples, progress=True, **options)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    trained = train_model(samples, progress=True, **options)
     out = capsys.readouterr()
-    assert out.out == "" and "training" in out.err
+    assert out.out == "" and "training" in out.err and "loss" in out.err
     assert trained.metadata["training"]["n_validation"] == 0 and trained.metadata["metrics"]["auc"] is None
 
 

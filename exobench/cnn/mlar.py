@@ -27,12 +27,11 @@ Positions are ``(x, y)`` (x first, as everywhere in exobench; see
 """
 
 import dataclasses
-import numbers
 
 import numpy as np
 
 from .._threads import one_blas_thread
-from .._validate import check_choice
+from .._validate import check_choice, check_number
 from ..algorithms.base import COLLAPSE_METHODS, median_frame, rotation_thresholds
 from ..algorithms.pca import library_weights
 from ..data import Dataset
@@ -166,7 +165,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     check_choice(variance, "variance", VARIANCE_MODES)
     check_choice(collapse, "collapse", COLLAPSE_METHODS)
     check_choice(derotation, "derotation", ROTATION_METHODS)
-    delta = _checked_delta(delta)
+    delta = check_number(delta, "delta")
     fwhm = float(np.mean(dataset.fwhm))
     size = patch_size(fwhm) if patch is None else checked_patch_size(patch, "patch")
     cube = np.asarray(dataset.cube)
@@ -199,14 +198,14 @@ def annulus_bounds(shape, fwhm, *, annulus_width=1.0, inner_radius=1.0, outer_ra
     >>> annulus_bounds((33, 33), 4.0)
     [(4.0, 8.0), (8.0, 12.0), (12.0, 16.0)]
     """
-    width = _checked_length(1.0 if annulus_width is None else annulus_width, "annulus_width", strict=True)
-    inner = _checked_length(1.0 if inner_radius is None else inner_radius, "inner_radius", strict=False)
+    width = check_number(1.0 if annulus_width is None else annulus_width, "annulus_width", strict=True)
+    inner = check_number(1.0 if inner_radius is None else inner_radius, "inner_radius")
     xc, yc = frame_center(shape)
     ny, nx = shape[-2:]
     edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc) + 0.5
     outer = edge
     if outer_radius is not None:
-        outer = _checked_length(outer_radius, "outer_radius", strict=True) * fwhm
+        outer = check_number(outer_radius, "outer_radius", strict=True) * fwhm
         if outer > edge + 1e-9:
             raise ValueError(f"outer_radius: expected at most the inscribed circle's radius "
                              f"({edge / fwhm:.3g} FWHM = {edge:g} px), got {outer_radius!r} FWHM")
@@ -335,11 +334,6 @@ def _inside(shape, size):
     return inside
 
 
-def _checked_delta(delta):
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < np.inf:
-        raise ValueError(f"delta: expected a rotation threshold >= 0 (FWHM of arc), got {delta!r}")
-    return float(delta)
-
 
 def checked_levels(levels):
     try:
@@ -352,9 +346,3 @@ def checked_levels(levels):
         raise ValueError(f"levels: expected strictly increasing values, got {levels!r}")
     return values
 
-
-def _checked_length(value, name, *, strict):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or (value <= 0 if strict else value < 0):
-        raise ValueError(f"{name}: expected a number {'>' if strict else '>='} 0 (in FWHM), got {value!r}")
-    return float(value)

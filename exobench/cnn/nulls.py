@@ -10,6 +10,8 @@ permutations; their maps join the flipped-angle map
 
 import numpy as np
 
+from .._validate import check_choice
+
 __all__ = ["permuted_angles", "PERMUTATION_KINDS"]
 
 #: Kinds of :func:`permuted_angles`.
@@ -54,8 +56,7 @@ def permuted_angles(angles, count, *, kind="random", random_state=None):
     angles = np.asarray(angles, dtype=np.float64)
     if angles.ndim != 1 or angles.size < 2:
         raise ValueError(f"angles: expected a 1D array of at least 2 angles, got shape {angles.shape}")
-    if kind not in PERMUTATION_KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(PERMUTATION_KINDS)}, got {kind!r}")
+    check_choice(kind, "kind", PERMUTATION_KINDS)
     rng = np.random.default_rng(random_state)
     draw = _reversed_runs if kind == "reversed-runs" else _random_order
     orders, tries = [], 0

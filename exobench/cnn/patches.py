@@ -5,9 +5,9 @@
 view of the frames, no loop over positions).
 """
 
-import numbers
-
 import numpy as np
+
+from .._validate import check_integer, check_number
 
 __all__ = ["patch_size", "extract_patches"]
 
@@ -24,9 +24,7 @@ def patch_size(fwhm):
     (9, 11, 3)
     """
     value = float(np.mean(fwhm)) if np.ndim(fwhm) else fwhm
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"fwhm: expected a number > 0 (pixels), got {fwhm!r}")
-    size = int(round(2.0 * float(value)))
+    size = int(round(2.0 * check_number(value, "fwhm", strict=True)))
     return max(3, size + 1 - size % 2)
 
 
@@ -75,9 +73,11 @@ def extract_patches(frames, positions, size):
 
 
 def checked_patch_size(size, name="size"):
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1 or size % 2 == 0:
+    """``size`` as an int, the side of a patch: odd, so that the patch has a central pixel."""
+    size = check_integer(size, name, minimum=1)
+    if size % 2 == 0:
         raise ValueError(f"{name}: expected an odd integer >= 1 (patch side in pixels), got {size!r}")
-    return int(size)
+    return size
 
 
 def _checked_positions(positions):

@@ -35,6 +35,7 @@ import zlib
 
 import numpy as np
 
+from .._validate import check_choice
 from .nulls import permuted_angles
 from .options import CNNOptions
 from .probability import average_maps, probability_map
@@ -125,8 +126,7 @@ def detection_map(dataset, options, *, kind="significance", models=None, progres
     """
     if not isinstance(options, CNNOptions):
         raise TypeError(f"options: expected CNNOptions, got {type(options).__name__}")
-    if kind not in DETECTION_MAPS:
-        raise ValueError(f"kind: expected one of {', '.join(DETECTION_MAPS)}, got {kind!r}")
+    check_choice(kind, "kind", DETECTION_MAPS)
     if models is None:
         networks = [_network(dataset, options, member, delta, progress) for member, delta in enumerate(options.deltas)]
     else:

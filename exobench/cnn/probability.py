@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .._progress import progress_bar
+from .._validate import check_integer
 
 __all__ = ["ProbabilityMap", "probability_map", "average_maps", "mlar_options", "logit"]
 
@@ -96,12 +97,6 @@ def mlar_options(trained, dataset=None):
     return options
 
 
-def _check_batch(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
-    return int(batch_size)
-
-
 def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, threads=1, progress=False):
     """The probability map of a dataset: the model at every pixel of every annulus.
 
@@ -134,7 +129,7 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
     from .mlar import mlar_frames, pixel_positions
     from .patches import extract_patches
 
-    batch_size = _check_batch(batch_size)
+    batch_size = check_integer(batch_size, "batch_size", minimum=1)
     started = time.perf_counter()
     options = mlar_options(trained, dataset)
     mlar = mlar_frames(dataset, flip_angles=flip_angles, **options)

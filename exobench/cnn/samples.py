@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import check_choice, check_integer, check_number, check_range
 from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS
@@ -127,10 +127,10 @@ class LabelSettings:
     matched_filter: bool = False
 
     def __post_init__(self):
-        n = self.n_samples
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 or n % 2:
+        n = check_integer(self.n_samples, "n_samples", minimum=2)
+        if n % 2:
             raise ValueError(f"n_samples: expected an even integer >= 2 (half positives), got {n!r}")
-        object.__setattr__(self, "n_samples", int(n))
+        object.__setattr__(self, "n_samples", n)
         band = _pair(self.snr_band, "snr_band")
         if not 0 < band[0] <= band[1]:
             raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
@@ -140,17 +140,17 @@ class LabelSettings:
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
             object.__setattr__(self, name, bool(getattr(self, name)))
-        _number(self.shifts, "shifts", 0.0, 0.5)
-        _number(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
-        _number(self.spacing, "spacing", 0.5, np.inf)
-        _number(self.near_fraction, "near_fraction", 0.0, 1.0)
+        check_range(self.shifts, "shifts", 0.0, 0.5)
+        check_range(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
+        check_number(self.spacing, "spacing", minimum=0.5)
+        check_range(self.near_fraction, "near_fraction", 0.0, 1.0)
         near = _pair(self.near_offsets, "near_offsets")
         if not 1.0 <= near[0] <= near[1]:
             raise ValueError(f"near_offsets: expected (low, high) in FWHM with 1 <= low <= high, "
                              f"got {self.near_offsets!r}")
         object.__setattr__(self, "near_offsets", near)
         check_choice(self.variance, "variance", VARIANCE_MODES)
-        _number(self.delta, "delta", 0.0, np.inf)
+        check_number(self.delta, "delta")
         check_choice(self.collapse, "collapse", COLLAPSE_METHODS)
         check_choice(self.derotation, "derotation", ROTATION_METHODS)
 
@@ -252,8 +252,3 @@ def _pair(value, name):
         raise ValueError(f"{name}: expected two finite numbers (low, high), got {value!r}")
     return pair
 
-
-def _number(value, name, low, high):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")

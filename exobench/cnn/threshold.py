@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import check_choice, check_number, check_range
 from .probability import probability_map
 
 __all__ = ["ThresholdCalibration", "calibrate_threshold", "threshold_for_rate", "CALIBRATION_RULES"]
@@ -68,12 +68,10 @@ class ThresholdCalibration:
 # -- probability maps ---------------------------------------------------------------------------
 
 def _check_rate(rate, rule):
-    ok = isinstance(rate, (int, float, np.floating)) and not isinstance(rate, bool) and np.isfinite(rate)
-    if rule == "pixel" and not (ok and 0 < rate < 1):
-        raise ValueError(f"fpr: expected a false-positive rate per pixel in (0, 1), got {rate!r}")
-    if rule == "blob" and not (ok and rate >= 0):
-        raise ValueError(f"fpr: expected a number of false positives per dataset >= 0, got {rate!r}")
-    return float(rate)
+    """``fpr`` of ``rule``: a rate per pixel in (0, 1), or a number of false positives per dataset >= 0."""
+    if rule == "pixel":
+        return check_range(rate, "fpr", 0.0, 1.0, closed="neither")
+    return check_number(rate, "fpr")
 
 
 def _pixel_threshold(samples, rate):

@@ -38,7 +38,7 @@ import numpy as np
 
 from .._json import jsonable
 from .._progress import progress_bar
-from .._validate import check_choice
+from .._validate import check_choice, check_integer, check_number, check_range
 from .models import MODEL_NAMES, MODEL_SIZES, build_model, model_inputs
 from .options import DEFAULT_OPTIONS
 
@@ -178,21 +178,10 @@ def _separations(samples, n):
     return np.asarray(seps, dtype=np.float64).reshape(-1)
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_options(epochs, batch_size, validation_fraction, patience, learning_rate):
-    epochs = _check_int(epochs, "epochs", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    patience = _check_int(patience, "patience", 0)
-    if not 0.0 <= float(validation_fraction) < 1.0:
-        raise ValueError(f"validation_fraction: expected a value in [0, 1), got {validation_fraction!r}")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
-    return epochs, batch_size, float(validation_fraction), patience, float(learning_rate)
+    return (check_integer(epochs, "epochs", minimum=1), check_integer(batch_size, "batch_size", minimum=1),
+            check_range(validation_fraction, "validation_fraction", 0.0, 1.0, closed="low"),
+            check_integer(patience, "patience", minimum=0), check_number(learning_rate, "learning_rate", strict=True))
 
 
 def _seed(random_state):

@@ -261,6 +261,20 @@ def test_settings_errors_name_the_field(field, value):
         LabelSettings(**{field: value})
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("n_samples", 2.0, "n_samples: expected an integer >= 2, got 2.0"),
+    ("n_samples", 11, r"n_samples: expected an even integer >= 2 \(half positives\), got 11"),
+    ("shifts", 0.7, r"shifts: expected a number in \[0, 0.5\], got 0.7"),
+    ("mixed_fraction", True, r"mixed_fraction: expected a number in \[0, 1\], got True"),
+    ("spacing", 0.25, "spacing: expected a number >= 0.5, got 0.25"),
+    ("near_fraction", -0.1, r"near_fraction: expected a number in \[0, 1\], got -0.1"),
+    ("delta", -1.0, "delta: expected a number >= 0, got -1.0"),
+])
+def test_settings_errors_say_what_is_expected(field, value, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        LabelSettings(**{field: value})
+
+
 def test_settings_round_trip_and_errors(dataset):
     settings = LabelSettings(n_samples=10, outer_radius=3.0, patch_size=7)
     assert LabelSettings.from_dict(settings.to_dict()) == settings

@@ -118,3 +118,9 @@ def test_progress_bar_counts_the_batches_on_stderr(trained, dataset, capsys, mon
     captured = capsys.readouterr()
     assert captured.out == "" and f"inference {dataset.instrument} {dataset.dataset_id}" in captured.err
     assert "batch" in captured.err
+
+
+@needs_keras
+def test_batch_size_is_an_integer(trained, dataset):
+    with pytest.raises(ValueError, match="batch_size: expected an integer >= 1, got 0"):
+        probability_map(dataset, trained, batch_size=0)

@@ -32,8 +32,10 @@ def test_threshold_for_rate_weights_datasets_equally():
     t, rates = threshold_for_rate(maps, masks, 0.05)
     assert np.mean(rates) <= 0.05 and np.mean(rates) > 0.045
     assert rates == tuple(float(np.mean(m > t)) for m in maps)
-    with pytest.raises(ValueError, match="fpr"):
+    with pytest.raises(ValueError, match=r"fpr: expected a number in \(0, 1\), got 1.5"):
         threshold_for_rate(maps, masks, 1.5)
+    with pytest.raises(ValueError, match="fpr: expected a number >= 0, got -1"):
+        threshold_for_rate(maps, masks, -1, rule="blob", fwhms=[4.0, 4.0])
     with pytest.raises(ValueError, match="rule"):
         threshold_for_rate(maps, masks, 0.1, rule="dataset")
     with pytest.raises(ValueError, match="fwhms"):

@@ -44,8 +44,7 @@ def matched_filter_frames(mlar, psf):
     >>> from exobench.cnn.mlar import mlar_frames
     >>> from exobench.examples import example_dataset
     >>> dataset = example_dataset(n_frames=10, size=33)
-    >>> mlar = mlar_frames(dataset, levels=(0.5, 0.9))
-    >>> matched_filter_frames(mlar, dataset.psf).shape
+    >>> matched_filter_frames(mlar_frames(dataset, levels=(0.5, 0.9)), dataset.psf).shape
     (2, 33, 33)
     """
     from scipy.signal import fftconvolve

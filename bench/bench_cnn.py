@@ -19,7 +19,7 @@ the TPR of each method at equal false positives per dataset, inside and outside
 PCA's best F1 over all thresholds and its F1 at S/N 5. A third detector is a
 reference for white-noise-limited data: classical ADI (temporal mean
 subtracted, derotated, mean-combined) and the PSF's matched filter over each
-annulus's noise (`exobench.cnn.features.matched_filter_snr`), the optimal
+annulus's noise (`exobench.cnn.matched_filter.matched_filter_snr`), the optimal
 linear detector of a point source in white noise; where it does not reach 2x
 annular PCA's TPR, no detector can be expected to. A fourth row recalibrates the
 first CNN's own probability maps with ALTERNATIVE (a normal tail above each
@@ -148,7 +148,8 @@ def run_matched_filter(public):
     """Classical ADI (mean) and the PSF's matched filter, in S/N units per annulus: the white-noise reference."""
     import numpy as np
 
-    from exobench.cnn.features import matched_filter_snr, mlar_frames
+    from exobench.cnn.matched_filter import matched_filter_snr
+    from exobench.cnn.mlar import mlar_frames
     from exobench.data.fits_io import find_datasets, read_dataset
 
     start = time.perf_counter()

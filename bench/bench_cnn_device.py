@@ -151,7 +151,8 @@ def parse_spec(spec):
 def run(args):
     import numpy as np
 
-    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.labels import generate_samples
+    from exobench.cnn.samples import LabelSettings
     from exobench.inject import inject_companions
 
     started = time.perf_counter()

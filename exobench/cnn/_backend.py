@@ -15,6 +15,8 @@ import importlib.util
 import os
 import warnings
 
+from .._validate import check_integer
+
 __all__ = ["DEFAULT_BACKEND", "INSTALL_HINT", "import_keras", "unavailable_reason", "backend_name",
            "device_name", "seed_everything", "backend_threads", "check_threads", "quiet"]
 
@@ -140,11 +142,7 @@ def seed_everything(seed):
 
 def check_threads(threads):
     """Validate a ``threads`` option: None or an integer >= 1."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads: expected None (the backend's default) or an integer >= 1, got {threads!r}")
-    return threads
+    return check_integer(threads, "threads", minimum=1, allow_none=True)
 
 
 @contextlib.contextmanager

@@ -40,254 +40,18 @@ draw comes from one :class:`numpy.random.Generator`, so the same
 ``random_state`` gives the same bytes.
 """
 
-import dataclasses
-import hashlib
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 
-from .._atomic import atomic_path
+from .._progress import progress_bar
 from .._threads import one_blas_thread
-from .._validate import check_choice
-from ..algorithms.base import COLLAPSE_METHODS
 from ..data import Dataset
-from ..geometry import ROTATION_METHODS, cartesian_to_polar, polar_to_cartesian
-from .features import (DEFAULT_LEVELS, VARIANCE_MODES, checked_levels, extract_patches, matched_filter_snr,
-                       mlar_frames, stacked_planes)
+from ..geometry import cartesian_to_polar, polar_to_cartesian
+from .matched_filter import matched_filter_snr, stacked_planes
+from .mlar import mlar_frames
+from .patches import extract_patches
+from .samples import LabelledSamples, LabelSettings, dataset_checksum
 
-__all__ = ["LabelSettings", "LabelledSamples", "generate_samples", "save_samples", "load_samples",
-           "dataset_checksum"]
-
-#: ``format`` attribute of a samples file, and the version of its layout.
-SAMPLES_FORMAT = "exobench.cnn.samples"
-SAMPLES_VERSION = 1
-
-_ARRAYS = ("x", "y", "positions", "separations", "fluxes", "snr")
-
-
-@dataclasses.dataclass(frozen=True)
-class LabelSettings:
-    """How :func:`generate_samples` makes labelled samples.
-
-    Parameters
-    ----------
-    n_samples : int
-        Total number of samples, even: half positives, half negatives.
-    snr_band : (float, float)
-        The companions' target S/N is drawn uniformly in this band, per
-        companion, and converted to a flux at its separation. The default
-        (1, 4) spans SODINN's 1 to 3 and most of the EIDC's faint companions
-        (hard 1-3, soft 3-5): the detections that matter are near the noise,
-        and brighter companions are easy for any detector.
-    levels : tuple of float
-        Levels of cumulative explained variance of the MLAR frames.
-    annulus_width, inner_radius : float
-        Annuli of the MLAR frames, in FWHM (see :func:`~exobench.cnn.features.mlar_frames`).
-    outer_radius : float, optional
-        Outer radius in FWHM (default: as many whole annuli as fit the frame).
-    patch_size : int, optional
-        Odd patch side in pixels (default :func:`~exobench.cnn.features.patch_size`, about 2 FWHM).
-    augment : bool
-        Sub-pixel offsets of the companions and quarter turns of the patches.
-    shifts : float
-        Largest sub-pixel offset (px, along x and along y) of a companion from
-        its patch's central pixel when augmenting (0.5: any pixel phase).
-    rotations : bool
-        Random quarter turns of the patches when augmenting.
-    mirrors : bool
-        Also mirror half of the patches (transposed, before their turn) when
-        augmenting with rotations: the eight symmetries of the square instead
-        of four. A network then meets both handednesses of the residuals' arcs:
-        the flipped-angle frames it trains on derotate the pupil's speckles one
-        way round, the dataset's own frames the other way.
-    mixed_fraction : float
-        Fraction of the negatives made of two patches (sum divided by sqrt(2)).
-    flipped_positives : bool
-        Positives injected with the inverse angles and cut from flipped-angle
-        frames, like the negatives (default); False: SODINN's recipe.
-    spacing : float
-        Smallest distance between two companions injected in the same cube, in
-        patch sizes (at least 0.5; the default 1.5 keeps every companion's
-        core out of the other companions' patches).
-    variance : {"total", "above-median"}
-        What the levels are fractions of (:func:`~exobench.cnn.features.mlar_frames`):
-        the annulus's whole variance (SODINN's) or its part above the median
-        eigenvalue.
-    delta : float
-        Rotation threshold of the MLAR frames' libraries in FWHM of arc
-        (:func:`~exobench.cnn.features.mlar_frames`; 0: one decomposition per
-        annulus for every frame, SODINN's).
-    collapse : {"median", "mean"}
-        Collapse of the MLAR frames.
-    derotation : {"bilinear", "bicubic", "fft"}
-        Interpolation of the MLAR frames' derotation.
-    near_fraction : float
-        Fraction of the negatives cut near a companion instead of from the
-        flipped-angle frames: patches of an injected cube centred
-        ``near_offsets`` FWHM from one of its companions, which the patch
-        sees off its centre (label 0: no companion *at the centre*). Without
-        them a network never meets an off-centre companion in training and
-        may score the pixels around a real one as companions (false
-        positives next to true detections). 0: none (SODINN's).
-    near_offsets : (float, float)
-        The distance of those patches' centres from the companion, drawn
-        uniformly in this band (FWHM; at least 1, so that they stay apart
-        from the companion's own detection).
-    matched_filter : bool
-        Stack, after the MLAR frames of every level, their matched-filter S/N
-        (:func:`~exobench.cnn.features.matched_filter_snr`: each frame
-        correlated with the PSF's core, over the annulus noise of the dataset's
-        companion-free flipped-angle frames): patches of ``2 * n_levels``
-        planes. False: SODINN's ``n_levels`` planes.
-
-    Examples
-    --------
-    >>> settings = LabelSettings(n_samples=200, snr_band=(2.0, 5.0))
-    >>> settings.n_samples, settings.snr_band, settings.augment
-    (200, (2.0, 5.0), True)
-    >>> LabelSettings.from_dict(settings.to_dict()) == settings
-    True
-    """
-
-    n_samples: int = 2000
-    snr_band: tuple = (1.0, 4.0)
-    levels: tuple = DEFAULT_LEVELS
-    annulus_width: float = 1.0
-    inner_radius: float = 1.0
-    outer_radius: float | None = None
-    patch_size: int | None = None
-    augment: bool = True
-    shifts: float = 0.5
-    rotations: bool = True
-    mirrors: bool = False
-    mixed_fraction: float = 0.25
-    flipped_positives: bool = True
-    spacing: float = 1.5
-    near_fraction: float = 0.0
-    near_offsets: tuple = (1.0, 2.0)
-    variance: str = "total"
-    delta: float = 0.0
-    collapse: str = "median"
-    derotation: str = "bilinear"
-    matched_filter: bool = False
-
-    def __post_init__(self):
-        n = self.n_samples
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 or n % 2:
-            raise ValueError(f"n_samples: expected an even integer >= 2 (half positives), got {n!r}")
-        object.__setattr__(self, "n_samples", int(n))
-        band = _pair(self.snr_band, "snr_band")
-        if not 0 < band[0] <= band[1]:
-            raise ValueError(f"snr_band: expected (low, high) with 0 < low <= high, got {self.snr_band!r}")
-        object.__setattr__(self, "snr_band", band)
-        object.__setattr__(self, "levels", checked_levels(self.levels))
-        for name in ("augment", "rotations", "mirrors", "flipped_positives", "matched_filter"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-            object.__setattr__(self, name, bool(getattr(self, name)))
-        _number(self.shifts, "shifts", 0.0, 0.5)
-        _number(self.mixed_fraction, "mixed_fraction", 0.0, 1.0)
-        _number(self.spacing, "spacing", 0.5, np.inf)
-        _number(self.near_fraction, "near_fraction", 0.0, 1.0)
-        near = _pair(self.near_offsets, "near_offsets")
-        if not 1.0 <= near[0] <= near[1]:
-            raise ValueError(f"near_offsets: expected (low, high) in FWHM with 1 <= low <= high, "
-                             f"got {self.near_offsets!r}")
-        object.__setattr__(self, "near_offsets", near)
-        check_choice(self.variance, "variance", VARIANCE_MODES)
-        _number(self.delta, "delta", 0.0, np.inf)
-        check_choice(self.collapse, "collapse", COLLAPSE_METHODS)
-        check_choice(self.derotation, "derotation", ROTATION_METHODS)
-
-    def to_dict(self):
-        """A JSON-serialisable dict (tuples as lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values):
-        """The settings of :meth:`to_dict` (unknown keys refused, naming them)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"settings: unknown field(s) {', '.join(map(repr, unknown))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-    def mlar_options(self):
-        """The keyword options of :func:`~exobench.cnn.features.mlar_frames` these settings imply."""
-        return {"levels": self.levels, "annulus_width": self.annulus_width, "inner_radius": self.inner_radius,
-                "outer_radius": self.outer_radius, "collapse": self.collapse, "derotation": self.derotation,
-                "patch": self.patch_size, "variance": self.variance, "delta": self.delta}
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class LabelledSamples:
-    """Labelled MLAR patches (see :func:`generate_samples`).
-
-    Attributes
-    ----------
-    x : numpy.ndarray, float32, shape ``(n, n_planes, p, p)``
-        The patches: ``n_planes`` is ``n_levels``, or ``2 * n_levels`` with
-        ``settings.matched_filter`` (the levels' frames, then their
-        matched-filter S/N).
-    y : numpy.ndarray, uint8, shape ``(n,)``
-        1 for a companion at the patch centre, 0 for none.
-    positions : numpy.ndarray, int64, shape ``(n, 2)``
-        ``(x, y)`` of the patch's central pixel in the frame (of the first of
-        the two patches of a mixed negative).
-    separations : numpy.ndarray, float64, shape ``(n,)``
-        Separation in pixels: of the companion (positives), of the central pixel (negatives).
-    fluxes : numpy.ndarray, float64, shape ``(n,)``
-        Injected flux (1-FWHM aperture, cube units); 0 for negatives.
-    snr : numpy.ndarray, float64, shape ``(n,)``
-        The target S/N of the companion; NaN for negatives.
-    settings : LabelSettings
-    dataset_checksum : str
-        :func:`dataset_checksum` of the source dataset.
-    levels : tuple of float
-    fwhm : float
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    positions: np.ndarray
-    separations: np.ndarray
-    fluxes: np.ndarray
-    snr: np.ndarray
-    settings: LabelSettings
-    dataset_checksum: str
-    levels: tuple
-    fwhm: float
-
-    def __len__(self):
-        return int(self.y.size)
-
-    def __repr__(self):
-        return (f"LabelledSamples(n={len(self)}, positives={int(self.y.sum())}, patches={self.x.shape[1:]}, "
-                f"levels={self.levels}, fwhm={self.fwhm:.3g}, dataset_checksum={self.dataset_checksum[:12]}...)")
-
-
-def dataset_checksum(dataset):
-    """SHA-256 (hex) of a dataset's cube and angles: their shapes, dtypes and bytes.
-
-    Examples
-    --------
-    >>> from exobench.examples import example_dataset
-    >>> ds = example_dataset(n_frames=10, size=33)
-    >>> dataset_checksum(ds) == dataset_checksum(example_dataset(n_frames=10, size=33))
-    True
-    >>> dataset_checksum(ds) == dataset_checksum(ds.replace(angles=-ds.angles))
-    False
-    """
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
-    digest = hashlib.sha256()
-    for array in (dataset.cube, dataset.angles):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
+__all__ = ["generate_samples"]
 
 
 def generate_samples(dataset, settings=None, *, random_state=None, progress=False):
@@ -333,7 +97,7 @@ def _generate(dataset, settings, rng, progress):
     n_half = settings.n_samples // 2
     noise = mlar_frames(dataset, flip_angles=True, **settings.mlar_options())
     planes = _Planes(noise, dataset.psf if settings.matched_filter else None)
-    with _progress_bar(n_half, progress) as bar:
+    with progress_bar(n_half, desc="labelled samples", unit="positive", enabled=progress) as bar:
         positives, near = _positives(dataset, noise, planes, settings, rng, n_half, bar)
     # the near-companion negatives take the places of flipped-angle ones in their companion's annulus
     n_annuli = len(noise.annuli)
@@ -349,11 +113,12 @@ def _generate(dataset, settings, rng, progress):
         levels=noise.levels, fwhm=noise.fwhm)
 
 
+
 # -- positives -------------------------------------------------------------------------------
 
 
 class _Planes:
-    """The planes patches are cut from (:func:`~exobench.cnn.features.stacked_planes`).
+    """The planes patches are cut from (:func:`~exobench.cnn.matched_filter.stacked_planes`).
 
     With a PSF, the matched-filter S/N of any frames (the injected cubes' too)
     is scaled by the annulus noise of the dataset's companion-free
@@ -496,6 +261,7 @@ def _flux_per_snr(dataset, noise, flipped):
     return lambda r: np.interp(r, separations, per_snr)
 
 
+
 # -- negatives -------------------------------------------------------------------------------
 
 
@@ -531,6 +297,7 @@ def _negatives(noise, frames, counts, settings, rng):
             "snr": np.full(n, np.nan), "y": np.zeros(n, dtype=np.uint8)}
 
 
+
 # -- shared helpers -------------------------------------------------------------------------
 
 
@@ -556,104 +323,3 @@ def _annulus_index(noise, pixels):
     radius = np.hypot(pixels[:, 0] - noise.center[0], pixels[:, 1] - noise.center[1])
     outer = np.array([outer for _, outer in noise.annuli])
     return np.minimum(np.searchsorted(outer, radius, side="right"), len(outer) - 1)
-
-
-def _progress_bar(total, enabled):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="labelled samples", unit="positive", file=sys.stderr, disable=not enabled,
-                leave=False)
-
-
-def _pair(value, name):
-    try:
-        pair = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected two numbers (low, high), got {value!r}") from None
-    if len(pair) != 2 or not all(np.isfinite(pair)):
-        raise ValueError(f"{name}: expected two finite numbers (low, high), got {value!r}")
-    return pair
-
-
-def _number(value, name, low, high):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
-
-
-# -- HDF5 ------------------------------------------------------------------------------------
-
-
-def save_samples(samples, path, *, overwrite=False):
-    """Write labelled samples to an HDF5 file, atomically (temporary file, then rename).
-
-    One dataset per array (``x``, ``y``, ``positions``, ``separations``,
-    ``fluxes``, ``snr``); attributes ``format``, ``format_version``,
-    ``settings`` (JSON), ``dataset_checksum``, ``exobench_version``,
-    ``levels`` and ``fwhm``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from exobench.examples import example_dataset
-    >>> samples = generate_samples(example_dataset(n_frames=16, size=41),
-    ...                            LabelSettings(n_samples=8, levels=(0.9,)), random_state=0)
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "samples.h5"
-    >>> save_samples(samples, path)
-    >>> bool(np.array_equal(load_samples(path).x, samples.x))
-    True
-    """
-    import h5py
-
-    from .. import __version__
-
-    if not isinstance(samples, LabelledSamples):
-        raise TypeError(f"samples: expected LabelledSamples, got {type(samples).__name__}")
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as fh:
-            for name in _ARRAYS:
-                fh.create_dataset(name, data=getattr(samples, name))
-            fh.attrs.update({"format": SAMPLES_FORMAT, "format_version": SAMPLES_VERSION,
-                             "settings": json.dumps(samples.settings.to_dict()),
-                             "dataset_checksum": samples.dataset_checksum, "exobench_version": __version__,
-                             "levels": np.asarray(samples.levels, dtype=np.float64),
-                             "fwhm": float(samples.fwhm)})
-
-
-def load_samples(path):
-    """Read the labelled samples of :func:`save_samples`.
-
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming
-    the file for one that is not a samples file or lacks an array or attribute.
-    """
-    import h5py
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such samples file")
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path}: not an HDF5 samples file ({exc})") from None
-    with fh:
-        if fh.attrs.get("format") != SAMPLES_FORMAT:
-            raise ValueError(f"{path}: not an exobench samples file (attribute format is "
-                             f"{fh.attrs.get('format')!r}, expected {SAMPLES_FORMAT!r})")
-        version = int(fh.attrs.get("format_version", -1))
-        if version != SAMPLES_VERSION:
-            raise ValueError(f"{path}: samples file format_version {version}, this exobench reads {SAMPLES_VERSION}")
-        for name in ("settings", "dataset_checksum", "levels", "fwhm"):
-            if name not in fh.attrs:
-                raise ValueError(f"{path}: missing attribute {name!r} of a samples file")
-        missing = [name for name in _ARRAYS if name not in fh]
-        if missing:
-            raise ValueError(f"{path}: missing dataset(s) {', '.join(map(repr, missing))} of a samples file")
-        arrays = {name: fh[name][()] for name in _ARRAYS}
-        settings = LabelSettings.from_dict(json.loads(fh.attrs["settings"]))
-        checksum = str(fh.attrs["dataset_checksum"])
-        levels = tuple(float(v) for v in fh.attrs["levels"])
-        fwhm = float(fh.attrs["fwhm"])
-    return LabelledSamples(**arrays, settings=settings, dataset_checksum=checksum, levels=levels, fwhm=fwhm)

@@ -1,7 +1,7 @@
 """The CNN models: SODINN's Conv3D and ConvLSTM2D, and a noise-aware Conv3D.
 
 Every model takes MLAR patches of shape ``(n_levels, p, p)`` (one ``p x p``
-patch per explained-variance level, :mod:`exobench.cnn.features`) and outputs
+patch per explained-variance level, :mod:`exobench.cnn.mlar`) and outputs
 the probability that a companion sits at the patch centre.
 
 - ``"conv3d"`` (:func:`sodinn_conv3d`) and ``"convlstm"`` (:func:`sodinn_convlstm`)
@@ -24,7 +24,7 @@ the probability that a companion sits at the patch centre.
 
 With matched-filter planes (``LabelSettings(matched_filter=True)``: patches of
 ``2 * n_levels`` planes, the levels' frames then their matched-filter S/N,
-:func:`exobench.cnn.features.matched_filter_snr`), SODINN's models take all the
+:func:`exobench.cnn.matched_filter.matched_filter_snr`), SODINN's models take all the
 planes as depth or time, and ``"na-conv3d"`` passes the frames through its
 Conv3D branch and adds, per level, the matched-filter S/N at the patch centre
 and its largest value within one pixel to the features: in white-noise-limited
@@ -38,7 +38,7 @@ way. This module imports keras only inside the builders.
 
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import check_choice, check_range
 
 __all__ = [
     "MODEL_NAMES",
@@ -70,14 +70,10 @@ def _layers(input_shape):
     return keras, shape
 
 
-def _check_size(size):
-    return check_choice(size, "size", tuple(MODEL_SIZES))
-
-
-def _check_dropout(dropout):
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout: expected a value in [0, 1), got {dropout!r}")
-    return float(dropout)
+def _checked_head(size, dropout):
+    """``(f1, f2, dense, dropout)``: the filters and dense units of ``size`` and the checked ``dropout``."""
+    f1, f2, dense = MODEL_SIZES[check_choice(size, "size", tuple(MODEL_SIZES))]
+    return f1, f2, dense, check_range(dropout, "dropout", 0.0, 1.0, closed="low")
 
 
 class _Seeds:
@@ -150,8 +146,7 @@ def sodinn_conv3d(input_shape, *, size="full", dropout=0.5, seed=None):
     >>> model.output_shape  # doctest: +SKIP
     (None, 1)
     """
-    f1, f2, dense = MODEL_SIZES[_check_size(size)]
-    dropout = _check_dropout(dropout)
+    f1, f2, dense, dropout = _checked_head(size, dropout)
     keras, shape = _layers(input_shape)
     seeds = _Seeds(keras, seed)
     inputs = keras.Input(shape=shape, name="patches")
@@ -177,8 +172,7 @@ def sodinn_convlstm(input_shape, *, size="full", dropout=0.5, seed=None):
     keras.Model
         Not compiled.
     """
-    f1, f2, dense = MODEL_SIZES[_check_size(size)]
-    dropout = _check_dropout(dropout)
+    f1, f2, dense, dropout = _checked_head(size, dropout)
     keras, shape = _layers(input_shape)
     seeds = _Seeds(keras, seed)
     layers = keras.layers
@@ -217,8 +211,7 @@ def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None, matc
     keras.Model
         Not compiled.
     """
-    f1, f2, dense = MODEL_SIZES[_check_size(size)]
-    dropout = _check_dropout(dropout)
+    f1, f2, dense, dropout = _checked_head(size, dropout)
     keras, shape = _layers(input_shape)
     n_levels = _n_levels(shape[0], matched_filter, "input_shape")
     shape = (n_levels, *shape[1:])

@@ -5,10 +5,12 @@ by another frame's angle: a companion smears while the noise keeps its
 statistics (the same set of rotations). :func:`permuted_angles` draws such
 permutations; their maps join the flipped-angle map
 (``probability_map(..., flip_angles=True)``) in the null of
-:func:`exobench.cnn.significance.significance_map`.
+:func:`exobench.cnn.significance.null_significance_map`.
 """
 
 import numpy as np
+
+from .._validate import check_choice
 
 __all__ = ["permuted_angles", "PERMUTATION_KINDS"]
 
@@ -22,7 +24,7 @@ def permuted_angles(angles, count, *, kind="random", random_state=None):
     """``count`` seeded permutations of ``angles``, none the identity: derotated with them, a
     dataset's companions smear (each frame turned by another frame's angle) while the noise keeps
     its statistics (the same set of rotations), so their maps are further negatives for
-    :func:`significance_map`.
+    :func:`null_significance_map`.
 
     Parameters
     ----------
@@ -54,8 +56,7 @@ def permuted_angles(angles, count, *, kind="random", random_state=None):
     angles = np.asarray(angles, dtype=np.float64)
     if angles.ndim != 1 or angles.size < 2:
         raise ValueError(f"angles: expected a 1D array of at least 2 angles, got shape {angles.shape}")
-    if kind not in PERMUTATION_KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(PERMUTATION_KINDS)}, got {kind!r}")
+    check_choice(kind, "kind", PERMUTATION_KINDS)
     rng = np.random.default_rng(random_state)
     draw = _reversed_runs if kind == "reversed-runs" else _random_order
     orders, tries = [], 0

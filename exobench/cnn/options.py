@@ -10,11 +10,11 @@ defaults from here too.
 
 import dataclasses
 import math
-import numbers
 import os
 import textwrap
 
-from .labels import LabelSettings
+from .samples import LabelSettings
+from .._validate import check_choice, check_integer, check_number, check_range
 from .models import MODEL_NAMES, MODEL_SIZES
 from .nulls import PERMUTATION_KINDS
 from .significance import SIGNIFICANCE_TAILS
@@ -115,18 +115,16 @@ class CNNOptions:
         self._check_model()
         for name, low in (("n_samples", 2), ("epochs", 1), ("batch_size", 1), ("patience", 0), ("seed", 0),
                           ("null_permutations", 0)):
-            _integer(getattr(self, name), name, low)
+            check_integer(getattr(self, name), name, minimum=low)
         for name in ("threads", "calibration_pixels"):
-            if getattr(self, name) is not None:
-                _integer(getattr(self, name), name, 1)
+            check_integer(getattr(self, name), name, minimum=1, allow_none=True)
         for name in ("standardise_annuli", "mirrors", "matched_filter"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
-        _number(self.learning_rate, "learning_rate", 0.0, math.inf)
-        _number(self.validation_fraction, "validation_fraction", 0.0, 1.0, closed_low=True)
-        _number(self.fpr, "fpr", 0.0, 1.0)
-        if self.own_image_radius is not None:
-            _number(self.own_image_radius, "own_image_radius", 0.0, math.inf)
+        check_number(self.learning_rate, "learning_rate", strict=True)
+        check_range(self.validation_fraction, "validation_fraction", 0.0, 1.0, closed="low")
+        check_range(self.fpr, "fpr", 0.0, 1.0, closed="neither")
+        check_number(self.own_image_radius, "own_image_radius", strict=True, allow_none=True)
         self._check_calibration()
         self._check_delta()
         for delta in self.deltas:
@@ -139,25 +137,20 @@ class CNNOptions:
                              f"got {model!r}")
         if self.pretrained and not os.path.isfile(os.path.expanduser(model)):
             raise ValueError(f"model: pretrained model file {model!r} not found")
-        if self.size not in MODEL_SIZES:
-            raise ValueError(f"size: expected one of {', '.join(MODEL_SIZES)}, got {self.size!r}")
+        check_choice(self.size, "size", tuple(MODEL_SIZES))
 
     def _check_calibration(self):
-        tail = self.calibration_tail
-        if tail not in SIGNIFICANCE_TAILS:
-            raise ValueError(f"calibration_tail: expected one of {', '.join(SIGNIFICANCE_TAILS)}, got {tail!r}")
-        if tail == "normal" and not self.standardise_annuli:
+        check_choice(self.calibration_tail, "calibration_tail", SIGNIFICANCE_TAILS)
+        if self.calibration_tail == "normal" and not self.standardise_annuli:
             raise ValueError("calibration_tail: 'normal' needs standardise_annuli: true (its z-scores)")
-        if self.permutation_kind not in PERMUTATION_KINDS:
-            raise ValueError(f"permutation_kind: expected one of {', '.join(PERMUTATION_KINDS)}, "
-                             f"got {self.permutation_kind!r}")
+        check_choice(self.permutation_kind, "permutation_kind", PERMUTATION_KINDS)
         if self.null_permutations and self.own_image_radius is not None:
             raise ValueError("null_permutations: the permuted-angle maps need own_image_radius: null "
                              "(the own image is defined on the flipped-angle map alone)")
 
     def _check_delta(self):
         values = self.delta if isinstance(self.delta, tuple) else [self.delta]
-        ok = len(values) > 0 and all(_real(v) and v >= 0 for v in values)
+        ok = len(values) > 0 and all(_nonnegative(v) for v in values)
         if not ok or len(set(values)) != len(values):
             raise ValueError(f"delta: expected a rotation threshold >= 0 (FWHM of arc) or a list of distinct ones "
                              f"(one network each), got {_listed(self.delta)!r}")
@@ -181,7 +174,7 @@ class CNNOptions:
         return -math.log10(self.fpr)
 
     def label_settings(self, delta):
-        """The :class:`~exobench.cnn.labels.LabelSettings` of the network of ``delta`` (one of :attr:`deltas`)."""
+        """The :class:`~exobench.cnn.samples.LabelSettings` of the network of ``delta`` (one of :attr:`deltas`)."""
         return LabelSettings(n_samples=self.n_samples, snr_band=tuple(self.snr_band), levels=tuple(self.levels),
                              variance=self.variance, delta=delta, matched_filter=self.matched_filter,
                              near_fraction=self.near_fraction, mirrors=self.mirrors)
@@ -193,7 +186,7 @@ class CNNOptions:
                 "learning_rate": self.learning_rate, "threads": self.threads}
 
     def calibration_options(self, angles):
-        """Keyword options of :func:`~exobench.cnn.significance.significance_map` for a dataset's ``angles``.
+        """Keyword options of :func:`~exobench.cnn.significance.null_significance_map` for a dataset's ``angles``.
 
         Examples
         --------
@@ -261,20 +254,13 @@ def _listed(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _integer(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-
-
-def _number(value, name, low, high, *, closed_low=False):
-    inside = _real(value) and (low <= value if closed_low else low < value) and value < high
-    if not inside:
-        bounds = f"{'[' if closed_low else '('}{low:g}, {high:g})"
-        raise ValueError(f"{name}: expected a number in {bounds}, got {value!r}")
+def _nonnegative(value):
+    """Whether ``value`` is a finite number >= 0 (one rotation threshold of a list)."""
+    try:
+        check_number(value, "delta")
+    except ValueError:
+        return False
+    return True
 
 
 #: The default options.

@@ -16,7 +16,7 @@
    companion adds up;
 4. the detection map: each probability as ``-log10`` of the share of the
    dataset's null pixels reaching it
-   (:func:`~exobench.cnn.significance.significance_map`, calibrated as the
+   (:func:`~exobench.cnn.significance.null_significance_map`, calibrated as the
    options say), so that the one threshold ``-log10(fpr)`` means the same
    false-positive rate per pixel in every dataset; or the raw probability map
    (threshold :data:`PROBABILITY_THRESHOLD`, SODINN's).
@@ -35,10 +35,11 @@ import zlib
 
 import numpy as np
 
+from .._validate import check_choice
 from .nulls import permuted_angles
 from .options import CNNOptions
 from .probability import average_maps, probability_map
-from .significance import significance_map
+from .significance import null_significance_map
 
 __all__ = ["detection_map", "DetectionResult", "Network", "DETECTION_MAPS", "PROBABILITY_THRESHOLD",
            "dataset_seeds", "null_angles", "null_maps", "ensemble_map", "recalibrate"]
@@ -58,7 +59,7 @@ class Network:
     Attributes
     ----------
     trained : exobench.cnn.training.TrainedModel
-    samples : exobench.cnn.labels.LabelledSamples or None
+    samples : exobench.cnn.samples.LabelledSamples or None
         Its training samples (None: a pretrained or given model).
     samples_s, train_s : float
         Wall time of the samples and of the training (0 without training).
@@ -125,8 +126,7 @@ def detection_map(dataset, options, *, kind="significance", models=None, progres
     """
     if not isinstance(options, CNNOptions):
         raise TypeError(f"options: expected CNNOptions, got {type(options).__name__}")
-    if kind not in DETECTION_MAPS:
-        raise ValueError(f"kind: expected one of {', '.join(DETECTION_MAPS)}, got {kind!r}")
+    check_choice(kind, "kind", DETECTION_MAPS)
     if models is None:
         networks = [_network(dataset, options, member, delta, progress) for member, delta in enumerate(options.deltas)]
     else:
@@ -140,7 +140,7 @@ def detection_map(dataset, options, *, kind="significance", models=None, progres
         return DetectionResult(map=pmap.probability, kind=kind, threshold=PROBABILITY_THRESHOLD, probability=pmap,
                                nulls=[], networks=networks, maps_s=time.perf_counter() - started)
     nulls = null_maps(dataset, trained, options, progress=progress)
-    out = significance_map(pmap, nulls, **options.calibration_options(dataset.angles))
+    out = null_significance_map(pmap, nulls, **options.calibration_options(dataset.angles))
     return DetectionResult(map=out, kind=kind, threshold=options.threshold, probability=pmap, nulls=nulls,
                            networks=networks, maps_s=time.perf_counter() - started)
 
@@ -166,7 +166,7 @@ def recalibrate(result, options, angles):
     """
     if not result.nulls:
         raise ValueError("result: expected the result of a significance map (with its null), got a probability map")
-    return significance_map(result.probability, result.nulls, **options.calibration_options(angles))
+    return null_significance_map(result.probability, result.nulls, **options.calibration_options(angles))
 
 
 def ensemble_map(dataset, models, options, *, flip_angles=False, progress=False):

@@ -26,7 +26,7 @@ def save_predictions(path, maps, *, trained=None, calibration=None, attrs=None):
     path : str or path-like
     maps : sequence of ProbabilityMap
     trained : TrainedModel, optional
-    calibration : Calibration, optional
+    calibration : ThresholdCalibration, optional
     attrs : dict, optional
         More JSON-serialisable information.
 

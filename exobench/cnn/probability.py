@@ -11,14 +11,16 @@ odds.
 """
 
 import dataclasses
-import sys
 import time
 
 import numpy as np
 
+from .._progress import progress_bar
+from .._validate import check_integer
+
 __all__ = ["ProbabilityMap", "probability_map", "average_maps", "mlar_options", "logit"]
 
-#: Options of :func:`exobench.cnn.features.mlar_frames` read from a model's label settings.
+#: Options of :func:`exobench.cnn.mlar.mlar_frames` read from a model's label settings.
 _MLAR_KEYS = ("annulus_width", "inner_radius", "outer_radius", "collapse", "derotation", "variance", "delta")
 
 
@@ -72,7 +74,7 @@ class ProbabilityMap:
 
 
 def mlar_options(trained, dataset=None):
-    """Keyword arguments of :func:`~exobench.cnn.features.mlar_frames` for ``trained``'s inputs.
+    """Keyword arguments of :func:`~exobench.cnn.mlar.mlar_frames` for ``trained``'s inputs.
 
     The levels and what they count (``variance``), annuli (in FWHM), collapse
     and derotation of the labelled data the model was trained on, and the model's patch size. With ``dataset``, an
@@ -93,12 +95,6 @@ def mlar_options(trained, dataset=None):
         edge = (min(xc, yc, shape[-1] - 1 - xc, shape[-2] - 1 - yc) + 0.5) / float(np.mean(dataset.fwhm))
         options["outer_radius"] = min(float(options["outer_radius"]), edge)
     return options
-
-
-def _check_batch(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
-    return int(batch_size)
 
 
 def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, threads=1, progress=False):
@@ -130,9 +126,10 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
     >>> pmap.probability.shape == dataset.frame_shape  # doctest: +SKIP
     True
     """
-    from .features import extract_patches, mlar_frames, pixel_positions
+    from .mlar import mlar_frames, pixel_positions
+    from .patches import extract_patches
 
-    batch_size = _check_batch(batch_size)
+    batch_size = check_integer(batch_size, "batch_size", minimum=1)
     started = time.perf_counter()
     options = mlar_options(trained, dataset)
     mlar = mlar_frames(dataset, flip_angles=flip_angles, **options)
@@ -141,11 +138,14 @@ def probability_map(dataset, trained, *, batch_size=4096, flip_angles=False, thr
     separations = np.hypot(xy[:, 0] - mlar.center[0], xy[:, 1] - mlar.center[1])
     values = np.empty(xy.shape[0], dtype=np.float64)
     starts = range(0, xy.shape[0], batch_size)
-    for start in _bar(starts, f"inference {dataset.instrument} {dataset.dataset_id}", progress):
-        stop = start + batch_size
-        patches = extract_patches(planes, xy[start:stop], trained.patch_size)
-        values[start:stop] = trained.predict(patches, separations[start:stop], mlar.fwhm, batch_size=batch_size,
-                                             threads=threads)
+    with progress_bar(len(starts), desc=f"inference {dataset.instrument} {dataset.dataset_id}", unit="batch",
+                      enabled=progress) as bar:
+        for start in starts:
+            stop = start + batch_size
+            patches = extract_patches(planes, xy[start:stop], trained.patch_size)
+            values[start:stop] = trained.predict(patches, separations[start:stop], mlar.fwhm,
+                                                 batch_size=batch_size, threads=threads)
+            bar.update(1)
     probability = np.zeros(mlar.mask.shape, dtype=np.float64)
     probability[xy[:, 1], xy[:, 0]] = values
     return ProbabilityMap(probability=probability, mask=mlar.mask.copy(), instrument=dataset.instrument,
@@ -208,7 +208,8 @@ def _model_planes(dataset, trained, mlar, options):
     The S/N is scaled by the annulus noise of the dataset's flipped-angle
     frames (companion-free), as in training, whichever map is made.
     """
-    from .features import matched_filter_snr, mlar_frames, stacked_planes
+    from .matched_filter import matched_filter_snr, stacked_planes
+    from .mlar import mlar_frames
 
     if not trained.matched_filter:
         return mlar.frames
@@ -218,14 +219,6 @@ def _model_planes(dataset, trained, mlar, options):
     reference = mlar if mlar.flip_angles else mlar_frames(dataset, flip_angles=True, **options)
     _, noise = matched_filter_snr(reference, dataset.psf)
     return stacked_planes(mlar, dataset.psf, noise=noise)
-
-
-def _bar(items, desc, enabled):
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="batch", file=sys.stderr, leave=False)
 
 
 def logit(p):

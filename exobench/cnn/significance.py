@@ -1,6 +1,6 @@
 """Significance maps: a probability map calibrated on its own dataset's null.
 
-:func:`significance_map` turns each probability into ``-log10`` of the share
+:func:`null_significance_map` turns each probability into ``-log10`` of the share
 of the dataset's companion-free (null) pixels that reach it, so that one
 threshold ``-log10(fpr)`` means the same false-positive rate per pixel in
 every dataset, whatever the network's calibration there. The null is the
@@ -15,14 +15,14 @@ import numpy as np
 from .._validate import check_choice
 from .probability import logit
 
-__all__ = ["significance_map", "SIGNIFICANCE_TAILS"]
+__all__ = ["null_significance_map", "SIGNIFICANCE_TAILS"]
 
-#: Shapes of the null's tail above its largest value (:func:`significance_map`).
+#: Shapes of the null's tail above its largest value (:func:`null_significance_map`).
 SIGNIFICANCE_TAILS = ("exponential", "normal")
 
 
-def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False, angles=None,
-                     own_image_radius=1.0, tail="exponential"):
+def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False, angles=None,
+                          own_image_radius=1.0, tail="exponential"):
     """A probability map calibrated on its dataset's negative map: ``-log10`` of the false-positive rate.
 
     Each probability ``p`` becomes ``-log10((m + 1) / (N + 1))`` where ``m`` of the
@@ -99,7 +99,7 @@ def significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standard
     >>> mask = np.ones((1, 4), bool)
     >>> neg = types.SimpleNamespace(probability=np.array([[0.1, 0.2, 0.3, 0.4]]), mask=mask)
     >>> pos = types.SimpleNamespace(probability=np.array([[0.05, 0.3, 0.4, 0.5]]), mask=mask)
-    >>> significance_map(pos, neg).round(3).tolist()
+    >>> null_significance_map(pos, neg).round(3).tolist()
     [[0.0, 0.222, 0.398, 0.875]]
     """
     # long by its documentation only: the code below is under 40 lines
@@ -232,7 +232,7 @@ def _significance(values, negatives, tail=logit):
 
 def _own_image_offsets(angles):
     """Sorted polar-angle offsets (radians, in [0, 2 pi)) of a source's own image in the
-    negative map: ``-2 angles[i]`` (see :func:`significance_map`).
+    negative map: ``-2 angles[i]`` (see :func:`null_significance_map`).
 
     >>> np.degrees(_own_image_offsets([10.0, -30.0])).round(6).tolist()
     [60.0, 340.0]
@@ -258,7 +258,7 @@ def _angular_gap(alpha, offsets):
 
 
 class _OwnImage:
-    """Per-pixel nulls without the pixel's own image (``significance_map(..., angles=...)``).
+    """Per-pixel nulls without the pixel's own image (``null_significance_map(..., angles=...)``).
 
     Only negatives within ``radius`` of a pixel's separation can be near its arc,
     so pixels are taken in blocks of similar separation and tested against that

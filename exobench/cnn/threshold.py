@@ -23,17 +23,17 @@ import warnings
 
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import check_choice, check_number, check_range
 from .probability import probability_map
 
-__all__ = ["Calibration", "calibrate_threshold", "threshold_for_rate", "CALIBRATION_RULES"]
+__all__ = ["ThresholdCalibration", "calibrate_threshold", "threshold_for_rate", "CALIBRATION_RULES"]
 
 #: Rules of :func:`calibrate_threshold`.
 CALIBRATION_RULES = ("pixel", "blob")
 
 
 @dataclasses.dataclass(frozen=True)
-class Calibration:
+class ThresholdCalibration:
     """What :func:`calibrate_threshold` returns.
 
     Attributes
@@ -68,12 +68,10 @@ class Calibration:
 # -- probability maps ---------------------------------------------------------------------------
 
 def _check_rate(rate, rule):
-    ok = isinstance(rate, (int, float, np.floating)) and not isinstance(rate, bool) and np.isfinite(rate)
-    if rule == "pixel" and not (ok and 0 < rate < 1):
-        raise ValueError(f"fpr: expected a false-positive rate per pixel in (0, 1), got {rate!r}")
-    if rule == "blob" and not (ok and rate >= 0):
-        raise ValueError(f"fpr: expected a number of false positives per dataset >= 0, got {rate!r}")
-    return float(rate)
+    """``fpr`` of ``rule``: a rate per pixel in (0, 1), or a number of false positives per dataset >= 0."""
+    if rule == "pixel":
+        return check_range(rate, "fpr", 0.0, 1.0, closed="neither")
+    return check_number(rate, "fpr")
 
 
 def _pixel_threshold(samples, rate):
@@ -176,7 +174,7 @@ def calibrate_threshold(datasets, trained, *, fpr=1e-3, rule="pixel", npix=2, ba
 
     Returns
     -------
-    Calibration
+    ThresholdCalibration
 
     Examples
     --------
@@ -197,5 +195,5 @@ def calibrate_threshold(datasets, trained, *, fpr=1e-3, rule="pixel", npix=2, ba
     masks = [m.mask for m in negative_maps]
     threshold, rates = threshold_for_rate(maps, masks, fpr, rule=rule, fwhms=[m.fwhm for m in negative_maps],
                                           npix=npix)
-    return Calibration(threshold=threshold, target=fpr, rule=rule, achieved=float(np.mean(rates)),
-                       per_dataset=rates, n_datasets=len(maps), n_pixels=int(sum(k.sum() for k in masks)))
+    return ThresholdCalibration(threshold=threshold, target=fpr, rule=rule, achieved=float(np.mean(rates)),
+                                per_dataset=rates, n_datasets=len(maps), n_pixels=int(sum(k.sum() for k in masks)))

@@ -1,7 +1,7 @@
 """Training the CNN on labelled MLAR samples, and model files.
 
 :func:`train_model` fits one of the models of :mod:`exobench.cnn.models` on
-:class:`~exobench.cnn.labels.LabelledSamples` (or any object with the same
+:class:`~exobench.cnn.samples.LabelledSamples` (or any object with the same
 ``x``, ``y``, ``separations``, ``fwhm`` attributes): a seeded, stratified
 split into training and validation samples, Adam on the binary cross-entropy,
 early stopping on the validation loss (the best epoch's weights restored), and
@@ -28,7 +28,6 @@ import datetime
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -38,7 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from .._json import jsonable
-from .._validate import check_choice
+from .._progress import progress_bar
+from .._validate import check_choice, check_integer, check_number, check_range
 from .models import MODEL_NAMES, MODEL_SIZES, build_model, model_inputs
 from .options import DEFAULT_OPTIONS
 
@@ -178,21 +178,10 @@ def _separations(samples, n):
     return np.asarray(seps, dtype=np.float64).reshape(-1)
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_options(epochs, batch_size, validation_fraction, patience, learning_rate):
-    epochs = _check_int(epochs, "epochs", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    patience = _check_int(patience, "patience", 0)
-    if not 0.0 <= float(validation_fraction) < 1.0:
-        raise ValueError(f"validation_fraction: expected a value in [0, 1), got {validation_fraction!r}")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
-    return epochs, batch_size, float(validation_fraction), patience, float(learning_rate)
+    return (check_integer(epochs, "epochs", minimum=1), check_integer(batch_size, "batch_size", minimum=1),
+            check_range(validation_fraction, "validation_fraction", 0.0, 1.0, closed="low"),
+            check_integer(patience, "patience", minimum=0), check_number(learning_rate, "learning_rate", strict=True))
 
 
 def _seed(random_state):
@@ -225,17 +214,18 @@ def _take(inputs, idx):
 
 
 def _progress_callback(keras, epochs, enabled):
+    """A keras callback showing the epochs on a :func:`~exobench._progress.progress_bar` (None unless ``enabled``)."""
     if not enabled:
         return None
-    from tqdm import tqdm
 
     class _Bar(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.bar = tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, leave=True)
+            self.bar = progress_bar(epochs, desc="training", unit="epoch", leave=True)
 
         def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k in ("loss", "val_loss")})
+            postfix = getattr(self.bar, "set_postfix", None)  # the quiet bar (no terminal) shows nothing
+            if postfix is not None:
+                postfix({k: f"{v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "val_loss")})
             self.bar.update(1)
 
         def on_train_end(self, logs=None):

@@ -12,7 +12,8 @@ def dataset():
 
 @pytest.fixture(scope="session")
 def samples(dataset):
-    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.labels import generate_samples
+    from exobench.cnn.samples import LabelSettings
 
     settings = LabelSettings(n_samples=400, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95))
     return generate_samples(dataset, settings, random_state=0)

@@ -1,21 +1,11 @@
-"""MLAR frames and patch extraction (exobench.cnn.features)."""
+"""MLAR frames, patch extraction and matched-filter planes (exobench.cnn.mlar, .patches, .matched_filter)."""
 
 import numpy as np
 import pytest
 
-from exobench.cnn.features import (
-    MLARFrames,
-    annulus_bounds,
-    annulus_noise,
-    components_for_levels,
-    extract_patches,
-    matched_filter_frames,
-    matched_filter_snr,
-    mlar_frames,
-    patch_size,
-    pixel_positions,
-    stacked_planes,
-)
+from exobench.cnn.matched_filter import annulus_noise, matched_filter_frames, matched_filter_snr, stacked_planes
+from exobench.cnn.mlar import MLARFrames, annulus_bounds, components_for_levels, mlar_frames, pixel_positions
+from exobench.cnn.patches import extract_patches, patch_size
 from exobench.data import Dataset
 from exobench.examples import example_dataset
 from exobench.geometry import derotate_cube, frame_center, polar_to_cartesian
@@ -186,8 +176,12 @@ def test_annulus_bounds_whole_annuli_and_errors():
         annulus_bounds((33, 33), 4.0, outer_radius=5.0)
     with pytest.raises(ValueError, match="inner_radius"):
         annulus_bounds((33, 33), 4.0, inner_radius=3.9)
-    with pytest.raises(ValueError, match="annulus_width"):
+    with pytest.raises(ValueError, match="annulus_width: expected a number > 0, got 0"):
         annulus_bounds((33, 33), 4.0, annulus_width=0)
+    with pytest.raises(ValueError, match="inner_radius: expected a number >= 0, got -1"):
+        annulus_bounds((33, 33), 4.0, inner_radius=-1)
+    with pytest.raises(ValueError, match="outer_radius: expected a number > 0, got 'x'"):
+        annulus_bounds((33, 33), 4.0, outer_radius="x")
 
 
 def test_components_for_levels():
@@ -252,7 +246,7 @@ def test_mlar_errors(small):
     with pytest.raises(ValueError, match="patch"):
         mlar_frames(small, patch=4)
     for delta in (-0.5, float("inf"), "1", True):
-        with pytest.raises(ValueError, match=r"delta: expected a rotation threshold >= 0 \(FWHM of arc\)"):
+        with pytest.raises(ValueError, match=f"delta: expected a number >= 0, got {delta!r}"):
             mlar_frames(small, delta=delta)
     cube = small.cube.copy()
     cube[0, 3, 3] = np.nan
@@ -274,7 +268,7 @@ def test_patch_size():
     assert [patch_size(f) for f in (1.0, 2.0, 4.0, 4.8, 5.3)] == [3, 5, 9, 11, 11]
     assert patch_size(np.array([4.0, 4.2])) == 9
     for bad in (0, -1.0, np.nan, "4"):
-        with pytest.raises(ValueError, match="fwhm"):
+        with pytest.raises(ValueError, match=f"fwhm: expected a number > 0, got {bad!r}"):
             patch_size(bad)
 
 
@@ -302,8 +296,10 @@ def test_extract_patches_errors(rng):
         extract_patches(frames, [[5.5, 5]], 5)
     with pytest.raises(ValueError, match="frames"):
         extract_patches(frames[0], [[5, 5]], 5)
-    for size in (4, 0, 2.0, True):
-        with pytest.raises(ValueError, match="size"):
+    with pytest.raises(ValueError, match=r"size: expected an odd integer >= 1 \(patch side in pixels\), got 4"):
+        extract_patches(frames, [[5, 5]], 4)
+    for size in (0, 2.0, True):
+        with pytest.raises(ValueError, match=f"size: expected an integer >= 1, got {size!r}"):
             extract_patches(frames, [[5, 5]], size)
 
 

@@ -1,21 +1,18 @@
-"""Labelled samples (exobench.cnn.labels): positives, negatives, balance, seeds, HDF5."""
+"""Labelled samples (exobench.cnn.samples, .labels, .samples_file): positives, negatives, balance, seeds, HDF5."""
 
 import dataclasses
+import sys
 
 import h5py
 import numpy as np
 import pytest
 
 from exobench.cnn import labels
-from exobench.cnn.features import extract_patches, mlar_frames
-from exobench.cnn.labels import (
-    LabelledSamples,
-    LabelSettings,
-    dataset_checksum,
-    generate_samples,
-    load_samples,
-    save_samples,
-)
+from exobench.cnn.labels import generate_samples
+from exobench.cnn.mlar import mlar_frames
+from exobench.cnn.patches import extract_patches
+from exobench.cnn.samples import LabelledSamples, LabelSettings, dataset_checksum
+from exobench.cnn.samples_file import load_samples, save_samples
 from exobench.data import Dataset
 from exobench.examples import example_dataset
 
@@ -197,8 +194,12 @@ def test_no_near_negatives_same_bytes_as_before(dataset):
     assert near.x.tobytes() != generate_samples(dataset, settings, random_state=1).x.tobytes()
 
 
-def test_progress_bar_goes_to_stderr(dataset, capsys):
-    generate_samples(dataset, LabelSettings(n_samples=4, levels=(0.9,)), random_state=0, progress=True)
+def test_progress_bar_goes_to_stderr(dataset, capsys, monkeypatch):
+    settings = LabelSettings(n_samples=4, levels=(0.9,))
+    generate_samples(dataset, settings, random_state=0, progress=True)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    generate_samples(dataset, settings, random_state=0, progress=True)
     captured = capsys.readouterr()
     assert captured.out == "" and "labelled samples" in captured.err
 
@@ -257,6 +258,20 @@ def test_load_errors_name_the_file(samples, tmp_path):
 ])
 def test_settings_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
+        LabelSettings(**{field: value})
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("n_samples", 2.0, "n_samples: expected an integer >= 2, got 2.0"),
+    ("n_samples", 11, r"n_samples: expected an even integer >= 2 \(half positives\), got 11"),
+    ("shifts", 0.7, r"shifts: expected a number in \[0, 0.5\], got 0.7"),
+    ("mixed_fraction", True, r"mixed_fraction: expected a number in \[0, 1\], got True"),
+    ("spacing", 0.25, "spacing: expected a number >= 0.5, got 0.25"),
+    ("near_fraction", -0.1, r"near_fraction: expected a number in \[0, 1\], got -0.1"),
+    ("delta", -1.0, "delta: expected a number >= 0, got -1.0"),
+])
+def test_settings_errors_say_what_is_expected(field, value, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
         LabelSettings(**{field: value})
 
 
@@ -329,11 +344,10 @@ def test_naco_positives_peak_negatives_do_not(naco):
     assert excess < 3 * error
 
 
-def test_features_and_labels_import_no_deep_learning_framework():
+def test_inputs_and_labels_import_no_deep_learning_framework():
     import subprocess
-    import sys
 
-    code = ("import sys, exobench.cnn.features, exobench.cnn.labels; "
+    code = ("import sys, exobench.cnn.labels, exobench.cnn.samples_file; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'torch', 'tensorflow', 'jax')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

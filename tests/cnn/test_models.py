@@ -57,9 +57,9 @@ def test_unknown_options_are_named():
     with pytest.raises(ValueError, match="name: expected one of"):
         build_model("vgg", (3, 9, 9))
     if unavailable_reason() is None:
-        with pytest.raises(ValueError, match="size"):
+        with pytest.raises(ValueError, match="size: expected one of 'full', 'small', 'tiny', got 'huge'"):
             build_model("conv3d", (3, 9, 9), size="huge")
-        with pytest.raises(ValueError, match="dropout"):
+        with pytest.raises(ValueError, match=r"dropout: expected a number in \[0, 1\), got 1.5"):
             build_model("conv3d", (3, 9, 9), dropout=1.5)
         with pytest.raises(ValueError, match="input_shape"):
             build_model("conv3d", (9, 9))

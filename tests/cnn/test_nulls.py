@@ -36,5 +36,5 @@ def test_permuted_angles_reject_bad_input():
 
     with pytest.raises(ValueError, match="angles: expected a 1D array of at least 2 angles"):
         permuted_angles([1.0], 1)
-    with pytest.raises(ValueError, match="kind: expected one of random, reversed-runs, got 'blocks'"):
+    with pytest.raises(ValueError, match="kind: expected one of 'random', 'reversed-runs', got 'blocks'"):
         permuted_angles([1.0, 2.0], 1, kind="blocks")

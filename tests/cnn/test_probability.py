@@ -11,7 +11,8 @@ from exobench.cnn.probability import average_maps, probability_map
 
 @needs_keras
 def test_tiny_model_separates_labelled_samples(trained, dataset):
-    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.labels import generate_samples
+    from exobench.cnn.samples import LabelSettings
 
     held_out = generate_samples(dataset, LabelSettings(n_samples=200, snr_band=(6.0, 10.0), levels=(0.5, 0.8, 0.95)),
                                 random_state=99)
@@ -82,7 +83,8 @@ def test_average_maps_errors(maps, error, message):
 
 @needs_keras
 def test_a_matched_filter_model_maps_a_companion_and_keeps_its_planes_when_saved(dataset, tmp_path):
-    from exobench.cnn.labels import LabelSettings, generate_samples
+    from exobench.cnn.labels import generate_samples
+    from exobench.cnn.samples import LabelSettings
     from exobench.cnn.training import load_model, save_model, train_model
     from exobench.data import Dataset
     from exobench.inject import inject_companions
@@ -103,3 +105,22 @@ def test_a_matched_filter_model_maps_a_companion_and_keeps_its_planes_when_saved
     no_psf = Dataset(dataset.cube, dataset.angles, fwhm=float(np.mean(dataset.fwhm)))
     with pytest.raises(ValueError, match="dataset: the model uses matched-filter planes, which need the dataset's PSF"):
         probability_map(no_psf, trained)
+
+
+@needs_keras
+def test_progress_bar_counts_the_batches_on_stderr(trained, dataset, capsys, monkeypatch):
+    import sys
+
+    probability_map(dataset, trained, batch_size=500, progress=True)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    probability_map(dataset, trained, batch_size=500, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"inference {dataset.instrument} {dataset.dataset_id}" in captured.err
+    assert "batch" in captured.err
+
+
+@needs_keras
+def test_batch_size_is_an_integer(trained, dataset):
+    with pytest.raises(ValueError, match="batch_size: expected an integer >= 1, got 0"):
+        probability_map(dataset, trained, batch_size=0)

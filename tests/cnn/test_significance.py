@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from exobench.cnn.significance import significance_map
+from exobench.cnn.significance import null_significance_map
 
 
 def test_significance_maps_share_one_threshold_across_datasets():
@@ -16,12 +16,12 @@ def test_significance_maps_share_one_threshold_across_datasets():
         mask = np.ones((size, size), bool)
         negative = types.SimpleNamespace(probability=1 / (1 + np.exp(-rng.normal(0, scale, (size, size)))), mask=mask)
         noise = types.SimpleNamespace(probability=1 / (1 + np.exp(-rng.normal(0, scale, (size, size)))), mask=mask)
-        own = significance_map(negative, negative)
+        own = null_significance_map(negative, negative)
         rates.append(np.mean(own > 2.0))                   # fpr 1e-2 on its own negatives
-        assert abs(np.mean(significance_map(noise, negative) > 2.0) - 0.01) < 0.006  # and on fresh noise
+        assert abs(np.mean(null_significance_map(noise, negative) > 2.0) - 0.01) < 0.006  # and on fresh noise
         brightest = 1 - (1 - negative.probability.max()) / 4  # above every negative pixel
         bright = types.SimpleNamespace(probability=np.where(mask, brightest, 0.0), mask=mask)
-        assert np.all(significance_map(bright, negative) > own.max())  # beyond the negatives: still ranked
+        assert np.all(null_significance_map(bright, negative) > own.max())  # beyond the negatives: still ranked
     assert all(0.005 < r <= 0.01 for r in rates)
 
 
@@ -43,10 +43,10 @@ def test_significance_by_annulus_gives_each_separation_the_rate():
 
     negative, fresh = pmap(), pmap()
     inner = mask & (r < 16)
-    pooled = significance_map(fresh, negative)
+    pooled = null_significance_map(fresh, negative)
     assert np.mean(pooled[inner] > 2) > 0.03  # one scale for the whole map: the inner annulus floods
     for kwargs in ({"by_annulus": True}, {"by_annulus": True, "min_pixels": 700}):
-        calibrated = significance_map(fresh, negative, **kwargs)
+        calibrated = null_significance_map(fresh, negative, **kwargs)
         assert np.mean(calibrated[inner] > 2) < 0.02 and np.mean(calibrated[mask & ~inner] > 2) < 0.02
         assert np.all(calibrated[~mask] == 0)
 
@@ -72,9 +72,9 @@ def test_standardised_annuli_give_every_separation_the_rate_on_the_whole_map():
     one, mask, r = _annular_maps(np.random.default_rng(5), scales=(6.0, 1.0, 0.3))
     negative, fresh = one(), one()
     inner, outer = mask & (r < 16), mask & (r >= 28)
-    plain = significance_map(fresh, negative)
+    plain = null_significance_map(fresh, negative)
     assert np.mean(plain[inner] > 2) > 0.03 and np.mean(plain[outer] > 2) < 0.001  # one scale: wrong at both ends
-    calibrated = significance_map(fresh, negative, standardise=True)
+    calibrated = null_significance_map(fresh, negative, standardise=True)
     for part in (inner, mask & (r >= 16) & (r < 28), outer):
         assert np.mean(calibrated[part] > 2) < 0.025
     assert abs(np.mean(calibrated[mask] > 2) - 0.01) < 0.005  # the rate of the threshold, over the whole map
@@ -86,16 +86,17 @@ def test_standardised_significance_ignores_each_annulus_scale_and_offset():
     rng = np.random.default_rng(6)
     one, mask, r = _annular_maps(rng, scales=(1.0, 1.0, 1.0))
     negative, fresh = one(), one()
-    same = significance_map(fresh, negative, standardise=True)
+    same = null_significance_map(fresh, negative, standardise=True)
 
     def stretched(m):  # logits of the inner annulus x 5 + 2 in both maps: the same after standardising
         logits = np.log(m.probability) - np.log1p(-m.probability)
         logits = np.where(r < 16, 5 * logits + 2, logits)
         return type(m)(probability=np.where(m.mask, 1 / (1 + np.exp(-logits)), 0.0), mask=m.mask, annuli=m.annuli)
 
-    np.testing.assert_allclose(significance_map(stretched(fresh), stretched(negative), standardise=True), same,
-                               atol=1e-6)
-    assert not np.allclose(significance_map(stretched(fresh), stretched(negative)), significance_map(fresh, negative))
+    np.testing.assert_allclose(null_significance_map(stretched(fresh), stretched(negative), standardise=True),
+                               same, atol=1e-6)
+    assert not np.allclose(null_significance_map(stretched(fresh), stretched(negative)),
+                           null_significance_map(fresh, negative))
 
 
 def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty_annuli():
@@ -104,12 +105,12 @@ def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty
 
     one, mask, r = _annular_maps(np.random.default_rng(7), scales=(2.0, 1.0, 1.0))
     negative = one()
-    own = significance_map(negative, negative, standardise=True)
+    own = null_significance_map(negative, negative, standardise=True)
     bright = one(shift=40.0)
-    assert np.all(significance_map(bright, negative, standardise=True)[mask] > own.max())
+    assert np.all(null_significance_map(bright, negative, standardise=True)[mask] > own.max())
     hollow = types.SimpleNamespace(probability=negative.probability, mask=mask & (r >= 16), annuli=negative.annuli)
     with pytest.raises(ValueError, match="negative: expected predicted pixels in every annulus.*between 4 and 16 px"):
-        significance_map(negative, hollow, standardise=True)
+        null_significance_map(negative, hollow, standardise=True)
 
 
 def test_several_negative_maps_are_pooled_into_one_null():
@@ -119,23 +120,23 @@ def test_several_negative_maps_are_pooled_into_one_null():
     one, mask, r = _annular_maps(np.random.default_rng(9), scales=(2.0, 1.0, 0.5))
     fresh, first, second, third = one(), one(), one(), one()
     for options in ({}, {"standardise": True}, {"by_annulus": True, "min_pixels": 300, "standardise": True}):
-        np.testing.assert_array_equal(significance_map(fresh, [first], **options),
-                                      significance_map(fresh, first, **options))
+        np.testing.assert_array_equal(null_significance_map(fresh, [first], **options),
+                                      null_significance_map(fresh, first, **options))
     # brute force, raw probabilities on the whole map: the rate among the pooled negative pixels
-    pooled = significance_map(fresh, [first, second, third])
+    pooled = null_significance_map(fresh, [first, second, third])
     null = np.sort(np.concatenate([m.probability[m.mask] for m in (first, second, third)]))
     inside = mask & (fresh.probability <= null[-1])
     reached = null.size - np.searchsorted(null, fresh.probability[inside], side="left")
     np.testing.assert_allclose(pooled[inside], -np.log10((reached + 1.0) / (null.size + 1.0)))
     # a pooled null resolves rates that one map cannot: more distinct values, as fine as 1 / (3 N + 1)
-    assert np.unique(pooled[mask]).size > np.unique(significance_map(fresh, first)[mask]).size
+    assert np.unique(pooled[mask]).size > np.unique(null_significance_map(fresh, first)[mask]).size
     with pytest.raises(ValueError, match="angles: the own-image exclusion needs one negative map, got 2"):
-        significance_map(fresh, [first, second], angles=[0.0, 10.0])
+        null_significance_map(fresh, [first, second], angles=[0.0, 10.0])
     with pytest.raises(ValueError, match="negative: expected a negative map or several, got none"):
-        significance_map(fresh, [])
+        null_significance_map(fresh, [])
     small = types.SimpleNamespace(probability=first.probability[:5, :5], mask=first.mask[:5, :5], annuli=first.annuli)
     with pytest.raises(ValueError, match=r"negative: expected maps of shape \(\d+, \d+\), got \(5, 5\)"):
-        significance_map(fresh, [first, small])
+        null_significance_map(fresh, [first, small])
 
 
 def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_normal_tail():
@@ -145,8 +146,8 @@ def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_norm
 
     one, mask, r = _annular_maps(np.random.default_rng(8), scales=(2.0, 1.0, 0.5))
     negative, fresh = one(), one(shift=1.5)
-    normal = significance_map(fresh, negative, standardise=True, tail="normal")
-    exponential = significance_map(fresh, negative, standardise=True)
+    normal = null_significance_map(fresh, negative, standardise=True, tail="normal")
+    exponential = null_significance_map(fresh, negative, standardise=True)
     values, negatives = _standardised_logits(fresh, negative)
     top, n = negatives[negative.mask].max(), np.count_nonzero(negative.mask)
     beyond = mask & (values > top)
@@ -170,7 +171,7 @@ def test_significance_tail_errors(kwargs, message):
 
     one, _, _ = _annular_maps(np.random.default_rng(9), scales=(1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match=message):
-        significance_map(one(), one(), **kwargs)
+        null_significance_map(one(), one(), **kwargs)
 
 
 def test_standardised_annuli_use_their_negatives_mean_and_spread():
@@ -188,7 +189,7 @@ def test_standardised_annuli_use_their_negatives_mean_and_spread():
 
 
 def _own_image_reference(pmap, negative, angles, radius_px):
-    """Brute force of significance_map(..., angles=...) on one region: each pixel's null is every
+    """Brute force of null_significance_map(..., angles=...) on one region: each pixel's null is every
     negative pixel farther than ``radius_px`` from every point of its own image's arc."""
     from exobench.cnn.probability import logit
     from exobench.geometry import frame_center
@@ -220,10 +221,10 @@ def test_own_image_exclusion_matches_a_brute_force_reference():
         m.fwhm = 4.0
     angles = np.array([-40.0, -25.0, -5.0, 0.0, 12.0, 30.0, 41.0])
     for radius in (0.55, 1.05, 2.45):  # no pixel exactly at the radius (rounding would decide it)
-        fast = significance_map(fresh, negative, angles=angles, own_image_radius=radius)
+        fast = null_significance_map(fresh, negative, angles=angles, own_image_radius=radius)
         np.testing.assert_allclose(fast, _own_image_reference(fresh, negative, angles, radius * 4.0), atol=1e-12)
     # without rotation the own image is the pixel itself: a disk of the radius around it is left out
-    still = significance_map(fresh, negative, angles=np.zeros(5), own_image_radius=1.05)
+    still = null_significance_map(fresh, negative, angles=np.zeros(5), own_image_radius=1.05)
     np.testing.assert_allclose(still, _own_image_reference(fresh, negative, np.zeros(1), 4.2), atol=1e-12)
 
 
@@ -246,8 +247,8 @@ def test_own_image_exclusion_unhides_a_companion_behind_its_smeared_arc():
     arc = np.radians(theta - 2 * angles)
     for ax, ay in zip(xc + sep * np.cos(arc), yc + sep * np.sin(arc)):  # the smeared light, as bright
         negative.probability[int(round(ay)), int(round(ax))] = companion
-    plain = significance_map(fresh, negative, by_annulus=True)
-    own = significance_map(fresh, negative, by_annulus=True, angles=angles, own_image_radius=1.0)
+    plain = null_significance_map(fresh, negative, by_annulus=True)
+    own = null_significance_map(fresh, negative, by_annulus=True, angles=angles, own_image_radius=1.0)
     y, x = int(round(cy)), int(round(cx))
     assert plain[y, x] < 2.0  # level with the arc: a false-positive rate above 1 %, no detection
     assert own[y, x] == own.max() and own[y, x] > 3.0
@@ -268,11 +269,11 @@ def test_own_image_exclusion_errors(kwargs, message):
     negative = one()
     negative.fwhm = 3.0
     with pytest.raises(ValueError, match=message):
-        significance_map(negative, negative, **kwargs)
+        null_significance_map(negative, negative, **kwargs)
 
 
 def test_own_image_is_where_the_flipped_derotation_puts_a_source():
-    """The arc that significance_map leaves out is where a source injected with the library's
+    """The arc that null_significance_map leaves out is where a source injected with the library's
     conventions lands when its frames are derotated with the negated angles (flip_angles)."""
     from exobench.builder.calibration import companion_cube
     from exobench.cnn.significance import _angular_gap, _own_image_offsets

@@ -7,7 +7,7 @@ from exobench.cnn._backend import unavailable_reason
 
 needs_keras = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 from exobench.cnn.probability import probability_map
-from exobench.cnn.threshold import Calibration, calibrate_threshold, threshold_for_rate
+from exobench.cnn.threshold import ThresholdCalibration, calibrate_threshold, threshold_for_rate
 
 
 @needs_keras
@@ -16,7 +16,7 @@ def test_calibrated_threshold_gives_the_rate_on_negatives(trained, dataset):
 
     other = example_dataset(n_frames=20, size=45, seed=5)
     calibration = calibrate_threshold([dataset, other], trained, fpr=0.02)
-    assert isinstance(calibration, Calibration) and calibration.n_datasets == 2
+    assert isinstance(calibration, ThresholdCalibration) and calibration.n_datasets == 2
     negatives = [probability_map(d, trained, flip_angles=True) for d in (dataset, other)]
     rates = [np.mean(m.values() > calibration.threshold) for m in negatives]
     assert np.mean(rates) <= 0.02 and np.mean(rates) > 0.01
@@ -32,8 +32,10 @@ def test_threshold_for_rate_weights_datasets_equally():
     t, rates = threshold_for_rate(maps, masks, 0.05)
     assert np.mean(rates) <= 0.05 and np.mean(rates) > 0.045
     assert rates == tuple(float(np.mean(m > t)) for m in maps)
-    with pytest.raises(ValueError, match="fpr"):
+    with pytest.raises(ValueError, match=r"fpr: expected a number in \(0, 1\), got 1.5"):
         threshold_for_rate(maps, masks, 1.5)
+    with pytest.raises(ValueError, match="fpr: expected a number >= 0, got -1"):
+        threshold_for_rate(maps, masks, -1, rule="blob", fwhms=[4.0, 4.0])
     with pytest.raises(ValueError, match="rule"):
         threshold_for_rate(maps, masks, 0.1, rule="dataset")
     with pytest.raises(ValueError, match="fwhms"):

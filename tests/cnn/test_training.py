@@ -80,10 +80,18 @@ def test_refusals_name_the_parameter(samples, trained, tmp_path):
 
     with pytest.raises(ValueError, match="model: expected one of"):
         train_model(samples, model="mlp")
-    with pytest.raises(ValueError, match="validation_fraction"):
+    with pytest.raises(ValueError, match=r"validation_fraction: expected a number in \[0, 1\), got 1.0"):
         train_model(samples, validation_fraction=1.0)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(ValueError, match="epochs: expected an integer >= 1, got 0"):
         train_model(samples, epochs=0)
+    with pytest.raises(ValueError, match="batch_size: expected an integer >= 1, got 0"):
+        train_model(samples, batch_size=0)
+    with pytest.raises(ValueError, match="patience: expected an integer >= 0, got -1"):
+        train_model(samples, patience=-1)
+    with pytest.raises(ValueError, match="learning_rate: expected a number > 0, got nan"):
+        train_model(samples, learning_rate=float("nan"))
+    with pytest.raises(ValueError, match="threads: expected an integer >= 1 or None, got 0"):
+        train_model(samples, threads=0)
     with pytest.raises(ValueError, match="random_state"):
         train_model(samples, random_state=-1)
     one_class = types.SimpleNamespace(x=samples.x, y=np.zeros(len(samples.y), np.uint8))
@@ -97,13 +105,18 @@ def test_refusals_name_the_parameter(samples, trained, tmp_path):
         trained.predict(samples.x[:, :2], samples.separations, 4.0)
 
 
-def test_progress_goes_to_stderr_only(samples, capsys):
+def test_progress_goes_to_stderr_only(samples, capsys, monkeypatch):
+    import sys
+
     from exobench.cnn.training import train_model
 
-    trained = train_model(samples, model="conv3d", size="tiny", epochs=1, validation_fraction=0.0, random_state=0,
-                          progress=True)
+    options = {"model": "conv3d", "size": "tiny", "epochs": 1, "validation_fraction": 0.0, "random_state": 0}
+    train_model(samples, progress=True, **options)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    trained = train_model(samples, progress=True, **options)
     out = capsys.readouterr()
-    assert out.out == "" and "training" in out.err
+    assert out.out == "" and "training" in out.err and "loss" in out.err
     assert trained.metadata["training"]["n_validation"] == 0 and trained.metadata["metrics"]["auc"] is None
 
 

@@ -1,4 +1,4 @@
-"""MLAR frames and patches: the inputs of SODINN-like detection networks.
+"""MLAR frames: the planes SODINN-like detection networks cut their patches from.
 
 *Multi-level low-rank approximation residuals* (MLAR; Gomez Gonzalez et al.
 2018, SODINN): the frame is cut into annuli about 1 FWHM wide; in each
@@ -9,7 +9,7 @@ matrix minus that approximation) is derotated and collapsed over time. One
 reaches the level (``level = 0`` gives ``k = 0``: the mean-subtracted cube),
 chosen per annulus. Stacking the collapsed residuals of every level gives one
 ``(n_levels, y, x)`` array; the patch of ``size x size`` pixels around a pixel,
-over all levels, is a network's input.
+over all levels, is a network's input (:mod:`exobench.cnn.patches`).
 
 What makes it cheap: one eigendecomposition per annulus serves every level (the
 ``t x t`` Gram matrix ``M M^T = U diag(lambda) U^T``, never an SVD of the pixel
@@ -27,24 +27,27 @@ Positions are ``(x, y)`` (x first, as everywhere in exobench; see
 """
 
 import dataclasses
-import numbers
 
 import numpy as np
 
 from .._threads import one_blas_thread
-from .._validate import check_choice
+from .._validate import check_choice, check_number
 from ..algorithms.base import COLLAPSE_METHODS, median_frame, rotation_thresholds
 from ..algorithms.pca import library_weights
 from ..data import Dataset
-from ..geometry import ROTATION_METHODS, frame_center, polar_grid, rotate_frames
+from ..geometry import ROTATION_METHODS, frame_center, rotate_frames
+from ._annuli import annuli_region, radius_grid
+from .patches import checked_patch_size, patch_size
 
-__all__ = ["DEFAULT_LEVELS", "MLARFrames", "mlar_frames", "patch_size", "extract_patches", "pixel_positions",
-           "matched_filter_frames", "annulus_noise", "matched_filter_snr", "stacked_planes"]
+__all__ = ["DEFAULT_LEVELS", "MLARFrames", "mlar_frames", "pixel_positions"]
 
 #: What the levels of :func:`mlar_frames` are fractions of (:func:`components_for_levels`).
 VARIANCE_MODES = ("total", "above-median")
+
+
 #: Default levels of cumulative explained variance (one MLAR frame each).
 DEFAULT_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99)
+
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -95,23 +98,6 @@ class MLARFrames:
         return (f"MLARFrames(frames={self.frames.shape}, annuli={len(self.annuli)}, levels={self.levels}, "
                 f"fwhm={self.fwhm:.3g}, flip_angles={self.flip_angles}, patch_size={self.patch_size}, "
                 f"pixels={int(self.mask.sum())})")
-
-
-def patch_size(fwhm):
-    """The side of a patch for a PSF of ``fwhm`` pixels: about 2 FWHM, odd, at least 3.
-
-    ``round(2 * fwhm)``, plus one when even (SODINN's patches are about 2 FWHM).
-
-    Examples
-    --------
-    >>> patch_size(4.0), patch_size(4.8), patch_size(1.0)
-    (9, 11, 3)
-    """
-    value = float(np.mean(fwhm)) if np.ndim(fwhm) else fwhm
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"fwhm: expected a number > 0 (pixels), got {fwhm!r}")
-    size = int(round(2.0 * float(value)))
-    return max(3, size + 1 - size % 2)
 
 
 def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radius=1.0, outer_radius=None,
@@ -179,9 +165,9 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
     check_choice(variance, "variance", VARIANCE_MODES)
     check_choice(collapse, "collapse", COLLAPSE_METHODS)
     check_choice(derotation, "derotation", ROTATION_METHODS)
-    delta = _checked_delta(delta)
+    delta = check_number(delta, "delta")
     fwhm = float(np.mean(dataset.fwhm))
-    size = patch_size(fwhm) if patch is None else _checked_patch(patch, "patch")
+    size = patch_size(fwhm) if patch is None else checked_patch_size(patch, "patch")
     cube = np.asarray(dataset.cube)
     if not np.all(np.isfinite(cube)):
         raise ValueError("dataset: expected a cube of finite values, got NaN or infinite pixels")
@@ -196,7 +182,7 @@ def mlar_frames(dataset, *, levels=DEFAULT_LEVELS, annulus_width=1.0, inner_radi
         frames = part if frames is None else frames + part
         ks.append(k)
     frames /= len(channels)
-    region = _region(cube.shape, bounds)
+    region = annuli_region(cube.shape, bounds)
     frames *= region
     ks = np.array(ks) if cube.ndim == 4 else ks[0]
     return MLARFrames(frames=frames, ks=ks, annuli=[tuple(b) for b in bounds], levels=levels, fwhm=fwhm,
@@ -212,14 +198,14 @@ def annulus_bounds(shape, fwhm, *, annulus_width=1.0, inner_radius=1.0, outer_ra
     >>> annulus_bounds((33, 33), 4.0)
     [(4.0, 8.0), (8.0, 12.0), (12.0, 16.0)]
     """
-    width = _checked_length(1.0 if annulus_width is None else annulus_width, "annulus_width", strict=True)
-    inner = _checked_length(1.0 if inner_radius is None else inner_radius, "inner_radius", strict=False)
+    width = check_number(1.0 if annulus_width is None else annulus_width, "annulus_width", strict=True)
+    inner = check_number(1.0 if inner_radius is None else inner_radius, "inner_radius")
     xc, yc = frame_center(shape)
     ny, nx = shape[-2:]
     edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc) + 0.5
     outer = edge
     if outer_radius is not None:
-        outer = _checked_length(outer_radius, "outer_radius", strict=True) * fwhm
+        outer = check_number(outer_radius, "outer_radius", strict=True) * fwhm
         if outer > edge + 1e-9:
             raise ValueError(f"outer_radius: expected at most the inscribed circle's radius "
                              f"({edge / fwhm:.3g} FWHM = {edge:g} px), got {outer_radius!r} FWHM")
@@ -229,50 +215,6 @@ def annulus_bounds(shape, fwhm, *, annulus_width=1.0, inner_radius=1.0, outer_ra
                          f"between {inner:g} FWHM and {outer / fwhm:.3g} FWHM ({outer:g} px)")
     edges = inner * fwhm + width * fwhm * np.arange(count + 1)
     return [(float(edges[j]), float(edges[j + 1])) for j in range(count)]
-
-
-def extract_patches(frames, positions, size):
-    """The ``size x size`` patches of ``frames`` centred on ``positions``, every level at once.
-
-    Parameters
-    ----------
-    frames : array_like, shape ``(n_levels, y, x)``
-        Stacked frames (for example :attr:`MLARFrames.frames`).
-    positions : array_like of int, shape ``(n, 2)``
-        Patch centres, ``(x, y)`` pixel coordinates (column 0 is x).
-    size : int
-        Odd patch side in pixels.
-
-    Returns
-    -------
-    numpy.ndarray, float32, shape ``(n, n_levels, size, size)``
-        ``patches[i, l] == frames[l, y - h : y + h + 1, x - h : x + h + 1]``
-        with ``h = size // 2`` and ``(x, y) = positions[i]``.
-
-    Examples
-    --------
-    >>> frames = np.arange(2 * 7 * 7, dtype=float).reshape(2, 7, 7)
-    >>> patches = extract_patches(frames, [[3, 2], [4, 4]], 3)
-    >>> patches.shape, bool(patches[0, 0, 1, 1] == frames[0, 2, 3])
-    ((2, 2, 3, 3), True)
-    """
-    frames = np.asarray(frames)
-    if frames.ndim != 3 or frames.dtype.kind not in "biuf":
-        raise ValueError(f"frames: expected a 3D (n_levels, y, x) array of numbers, got shape {frames.shape} "
-                         f"and dtype {frames.dtype}")
-    size = _checked_patch(size)
-    xy = _checked_positions(positions)
-    half = size // 2
-    ny, nx = frames.shape[1:]
-    outside = (xy[:, 0] < half) | (xy[:, 1] < half) | (xy[:, 0] > nx - 1 - half) | (xy[:, 1] > ny - 1 - half)
-    if np.any(outside):
-        first = int(np.flatnonzero(outside)[0])
-        raise ValueError(f"positions: the {size}x{size} patch of position {first} at (x, y) = "
-                         f"({xy[first, 0]}, {xy[first, 1]}) leaves the {ny}x{nx} frame "
-                         f"({int(outside.sum())} position(s) too close to the edge)")
-    windows = np.lib.stride_tricks.sliding_window_view(frames, (size, size), axis=(1, 2))
-    patches = windows[:, xy[:, 1] - half, xy[:, 0] - half]  # (n_levels, n, size, size)
-    return np.ascontiguousarray(patches.transpose(1, 0, 2, 3), dtype=np.float32)
 
 
 def pixel_positions(mlar):
@@ -291,154 +233,6 @@ def pixel_positions(mlar):
     rows, cols = np.nonzero(mlar.mask)
     return np.stack([cols, rows], axis=1).astype(np.int64)
 
-
-def matched_filter_frames(mlar, psf):
-    """Each MLAR frame correlated with the PSF's core: the matched filter of a point source.
-
-    The core is the PSF within 1 FWHM of its central pixel (a square of side
-    ``2 round(FWHM) + 1``), scaled to unit Euclidean norm, so that on white
-    noise of standard deviation ``s`` the filtered frame has standard deviation
-    ``s`` too, and a source's filtered peak is its S/N gain over a single pixel.
-    In frames limited by white noise (photon, background and read-out noise)
-    this is the optimal linear detector of a point source (the likelihood ratio
-    of a known PSF).
-
-    Parameters
-    ----------
-    mlar : MLARFrames
-    psf : array_like, shape ``(y, x)`` or ``(lambda, y, x)``
-        The dataset's PSF, odd-sized and centred on its central pixel (as
-        :class:`exobench.data.Dataset` keeps it); channels are averaged, like
-        the frames of a 4D dataset.
-
-    Returns
-    -------
-    numpy.ndarray, float32, shape ``(n_levels, y, x)``
-        0 outside the annuli.
-
-    Examples
-    --------
-    >>> from exobench.examples import example_dataset
-    >>> dataset = example_dataset(n_frames=10, size=33)
-    >>> mlar = mlar_frames(dataset, levels=(0.5, 0.9))
-    >>> matched_filter_frames(mlar, dataset.psf).shape
-    (2, 33, 33)
-    """
-    from scipy.signal import fftconvolve
-
-    if not isinstance(mlar, MLARFrames):
-        raise TypeError(f"mlar: expected MLARFrames, got {type(mlar).__name__}")
-    kernel = _psf_core(psf, mlar.fwhm)
-    # correlation is the convolution with the kernel turned by 180 degrees
-    filtered = fftconvolve(mlar.frames.astype(np.float64), kernel[None, ::-1, ::-1], mode="same", axes=(1, 2))
-    return (filtered * _region(mlar.frames.shape, mlar.annuli)).astype(np.float32)
-
-
-def annulus_noise(mlar, frames):
-    """The robust standard deviation of each frame in each annulus of ``mlar``.
-
-    The median absolute deviation from the median over the annulus's pixels,
-    scaled to a Gaussian's standard deviation (times 1.4826; robust to the few
-    pixels of a companion); 1 where it is 0 (an empty or constant annulus).
-
-    Parameters
-    ----------
-    mlar : MLARFrames
-        Gives the annuli.
-    frames : array_like, shape ``(n, y, x)``
-        Frames of the same shape as ``mlar``'s.
-
-    Returns
-    -------
-    numpy.ndarray, float64, shape ``(n_annuli, n)``
-
-    Examples
-    --------
-    >>> from exobench.examples import example_dataset
-    >>> mlar = mlar_frames(example_dataset(n_frames=10, size=33), levels=(0.5, 0.9))
-    >>> annulus_noise(mlar, mlar.frames).shape == (len(mlar.annuli), 2)
-    True
-    """
-    from scipy.stats import median_abs_deviation
-
-    frames = _checked_frames(mlar, frames)
-    labels = _annulus_labels(mlar)
-    noise = np.ones((len(mlar.annuli), frames.shape[0]))
-    for j in range(len(mlar.annuli)):
-        values = frames[:, labels == j].astype(np.float64)
-        if values.shape[1] == 0:
-            continue
-        spread = median_abs_deviation(values, axis=1, scale="normal")
-        noise[j] = np.where(spread > 0, spread, 1.0)
-    return noise
-
-
-def matched_filter_snr(mlar, psf, *, noise=None):
-    """The matched-filter S/N frames of ``mlar``: :func:`matched_filter_frames` over their annulus noise.
-
-    Parameters
-    ----------
-    mlar : MLARFrames
-    psf : array_like
-        As in :func:`matched_filter_frames`.
-    noise : array_like, shape ``(n_annuli, n_levels)``, optional
-        The noise of each annulus and level to divide by (for example that of
-        the companion-free flipped-angle frames of the same dataset, so that
-        frames holding injected companions are scaled like the data); by
-        default :func:`annulus_noise` of the filtered frames themselves.
-
-    Returns
-    -------
-    snr : numpy.ndarray, float32, shape ``(n_levels, y, x)``
-        0 outside the annuli.
-    noise : numpy.ndarray, float64, shape ``(n_annuli, n_levels)``
-        The noise divided by.
-
-    Examples
-    --------
-    >>> from exobench.examples import example_dataset
-    >>> dataset = example_dataset(n_frames=10, size=33)
-    >>> snr, noise = matched_filter_snr(mlar_frames(dataset, levels=(0.5, 0.9)), dataset.psf)
-    >>> snr.shape, noise.shape[1]
-    ((2, 33, 33), 2)
-    """
-    filtered = matched_filter_frames(mlar, psf)
-    if noise is None:
-        noise = annulus_noise(mlar, filtered)
-    noise = np.asarray(noise, dtype=np.float64)
-    expected = (len(mlar.annuli), filtered.shape[0])
-    if noise.shape != expected or not np.all(np.isfinite(noise)) or np.any(noise <= 0):
-        raise ValueError(f"noise: expected positive finite values of shape {expected} (annuli, levels), got "
-                         f"shape {noise.shape}")
-    labels = _annulus_labels(mlar)
-    scale = np.ones(filtered.shape, dtype=np.float64)
-    inside = labels >= 0
-    scale[:, inside] = noise[labels[inside]].T
-    return (filtered / scale).astype(np.float32), noise
-
-
-def stacked_planes(mlar, psf=None, *, noise=None):
-    """The planes patches are cut from: the MLAR frames, then, with a PSF, their matched-filter S/N.
-
-    ``(n_levels, y, x)`` without ``psf``; ``(2 n_levels, y, x)`` with it (the
-    frames of every level, then :func:`matched_filter_snr` of every level,
-    scaled by ``noise``).
-
-    Examples
-    --------
-    >>> from exobench.examples import example_dataset
-    >>> dataset = example_dataset(n_frames=10, size=33)
-    >>> mlar = mlar_frames(dataset, levels=(0.5, 0.9))
-    >>> stacked_planes(mlar).shape, stacked_planes(mlar, dataset.psf).shape
-    ((2, 33, 33), (4, 33, 33))
-    """
-    if psf is None:
-        return mlar.frames
-    snr, _ = matched_filter_snr(mlar, psf, noise=noise)
-    return np.concatenate([mlar.frames, snr])
-
-
-# -- inner functions ------------------------------------------------------------------------
 
 
 def components_for_levels(eigenvalues, levels, *, variance="total"):
@@ -479,7 +273,7 @@ def _channel_frames(cube, angles, bounds, levels, collapse, derotation, variance
     flat = cube.reshape(t, ny * nx)
     residuals = np.zeros((t, len(levels), ny * nx), dtype=np.float32)
     ks = np.empty((len(bounds), len(levels)), dtype=np.int64)
-    radius = _radius(cube.shape).ravel()
+    radius = radius_grid(cube.shape).ravel()
     delta, fwhm, library_angles = library
     with one_blas_thread():  # small matrices: threads only cost (and oversubscribe a busy machine)
         for index, (inner, outer) in enumerate(bounds):
@@ -531,15 +325,6 @@ def _libraries(rotation, min_frames):
     return distance >= thresholds[:, None]
 
 
-def _radius(shape):
-    return polar_grid(shape)[0]
-
-
-def _region(shape, bounds):
-    radius = _radius(shape)
-    return (radius >= bounds[0][0]) & (radius < bounds[-1][1])
-
-
 def _inside(shape, size):
     """Pixels whose ``size x size`` patch lies in the frame."""
     ny, nx = shape[-2:]
@@ -548,11 +333,6 @@ def _inside(shape, size):
     inside[half:ny - half, half:nx - half] = True
     return inside
 
-
-def _checked_delta(delta):
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 <= delta < np.inf:
-        raise ValueError(f"delta: expected a rotation threshold >= 0 (FWHM of arc), got {delta!r}")
-    return float(delta)
 
 
 def checked_levels(levels):
@@ -566,62 +346,3 @@ def checked_levels(levels):
         raise ValueError(f"levels: expected strictly increasing values, got {levels!r}")
     return values
 
-
-def _checked_patch(size, name="size"):
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1 or size % 2 == 0:
-        raise ValueError(f"{name}: expected an odd integer >= 1 (patch side in pixels), got {size!r}")
-    return int(size)
-
-
-def _checked_length(value, name, *, strict):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or (value <= 0 if strict else value < 0):
-        raise ValueError(f"{name}: expected a number {'>' if strict else '>='} 0 (in FWHM), got {value!r}")
-    return float(value)
-
-
-def _checked_positions(positions):
-    xy = np.asarray(positions)
-    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "biuf":
-        raise ValueError(f"positions: expected an (n, 2) array of (x, y) pixel coordinates, got shape "
-                         f"{xy.shape} and dtype {xy.dtype}")
-    if xy.dtype.kind == "f":
-        if not np.all(np.isfinite(xy)) or not np.array_equal(xy, np.round(xy)):
-            raise ValueError("positions: expected integer (x, y) pixel coordinates, got non-integer values")
-    return xy.astype(np.int64)
-
-
-def _psf_core(psf, fwhm):
-    """The PSF within ``round(fwhm)`` pixels of its centre (channels averaged), unit Euclidean norm."""
-    psf = np.asarray(psf, dtype=np.float64)
-    if psf.ndim == 3:
-        psf = psf.mean(axis=0)
-    if psf.ndim != 2 or psf.shape[0] % 2 == 0 or psf.shape[1] % 2 == 0 or not np.all(np.isfinite(psf)):
-        raise ValueError(f"psf: expected a finite, odd-sized (y, x) or (lambda, y, x) PSF centred on its central "
-                         f"pixel, got shape {np.shape(psf)}")
-    cy, cx = psf.shape[0] // 2, psf.shape[1] // 2
-    half = max(1, min(int(round(fwhm)), cy, cx))
-    core = psf[cy - half:cy + half + 1, cx - half:cx + half + 1]
-    norm = np.sqrt(np.sum(core**2))
-    if norm == 0:
-        raise ValueError("psf: expected a PSF with light in its core, got zeros")
-    return core / norm
-
-
-def _annulus_labels(mlar):
-    """Index of each pixel's annulus, -1 outside the annuli (``inner <= r < outer``)."""
-    radius = _radius(mlar.frames.shape)
-    labels = np.full(radius.shape, -1, dtype=np.int64)
-    for j, (inner, outer) in enumerate(mlar.annuli):
-        labels[(radius >= inner) & (radius < outer)] = j
-    return labels
-
-
-def _checked_frames(mlar, frames):
-    if not isinstance(mlar, MLARFrames):
-        raise TypeError(f"mlar: expected MLARFrames, got {type(mlar).__name__}")
-    frames = np.asarray(frames)
-    if frames.ndim != 3 or frames.shape[1:] != mlar.frames.shape[1:] or frames.dtype.kind not in "biuf":
-        raise ValueError(f"frames: expected an (n, {mlar.frames.shape[1]}, {mlar.frames.shape[2]}) array of "
-                         f"numbers like the MLAR frames, got shape {frames.shape}")
-    return frames

@@ -48,6 +48,9 @@ class _QuietBar:
     def update(self, n=1):
         pass
 
+    def set_postfix(self, *args, **kwargs):
+        pass
+
     def close(self):
         pass
 

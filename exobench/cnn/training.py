@@ -223,9 +223,7 @@ def _progress_callback(keras, epochs, enabled):
             self.bar = progress_bar(epochs, desc="training", unit="epoch", leave=True)
 
         def on_epoch_end(self, epoch, logs=None):
-            postfix = getattr(self.bar, "set_postfix", None)  # the quiet bar (no terminal) shows nothing
-            if postfix is not None:
-                postfix({k: f"{v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "val_loss")})
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items() if k in ("loss", "val_loss")})
             self.bar.update(1)
 
         def on_train_end(self, logs=None):

@@ -37,6 +37,7 @@ def test_no_bar_when_stderr_is_not_a_terminal(capsys):
     assert not sys.stderr.isatty()
     bar = progress_bar(4, desc="files", unit="file")
     bar.update(4)
+    bar.set_postfix({"loss": "0.1"})
     bar.close()
     assert capsys.readouterr().err == ""
     assert "tqdm" not in type(bar).__module__

@@ -50,7 +50,7 @@ force_single_thread()
 import numpy as np  # noqa: E402
 
 SETTINGS = {"skimage": ("skimage", "bilinear"), "default": ("vip-fft", "lanczos4")}
-ALGORITHMS = ("median_adi", "pca", "annular_pca", "llsg")
+ALGORITHMS = ("median", "pca", "pca-annular", "llsg")
 
 
 def main(argv):
@@ -79,11 +79,11 @@ def main(argv):
     def calls(cube, angles, fwhm, key, imlib, interp):
         common = {"imlib": imlib, "interpolation": interp, "nproc": 1, "verbose": False}
         return {
-            "median_adi": lambda: median_sub(cube, angles, fwhm=fwhm, mode="fullfr", collapse="median",
+            "median": lambda: median_sub(cube, angles, fwhm=fwhm, mode="fullfr", collapse="median",
                                              **common),
             "pca": lambda: pca(cube, angles, ncomp=params["pca_ncomp"], svd_mode="lapack",
                                scaling="temp-mean", collapse="median", **common),
-            "annular_pca": lambda: pca_annular(
+            "pca-annular": lambda: pca_annular(
                 cube, angles, fwhm=fwhm, radius_int=params["annular_radius_int_px"][key],
                 asize=params["annular_asize_px"][key], delta_rot=params["delta_rot"],
                 ncomp=params["annular_ncomp"], svd_mode="lapack", scaling="temp-mean",

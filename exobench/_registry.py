@@ -18,27 +18,36 @@ class Registry:
 
     Examples
     --------
-    >>> colours = Registry("colour")
-    >>> colours.register("red", 1)
+    >>> colors = Registry("color")
+    >>> colors.register("red", 1)
     1
-    >>> colours.get("red"), colours.names()
+    >>> colors.get("red"), colors.names()
     (1, ['red'])
-    >>> colours.get("blue")
+    >>> colors.get("blue")
     Traceback (most recent call last):
     ...
-    ValueError: name: expected a colour among 'red', got 'blue'
+    ValueError: name: expected a color among 'red', got 'blue'
+    >>> Registry("algorithm").get("pca")
+    Traceback (most recent call last):
+    ...
+    ValueError: name: expected an algorithm among , got 'pca'
     """
 
     def __init__(self, kind):
         self.kind = kind
         self._entries = {}
 
+    @property
+    def _a_kind(self):
+        """``kind`` after its indefinite article ("a baseline", "an algorithm")."""
+        return f"{'an' if self.kind[:1].lower() in 'aeiou' else 'a'} {self.kind}"
+
     def register(self, name, entry):
         """Add ``entry`` under ``name`` (a new name, or the same entry again); returns the entry."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"name: expected a non-empty string naming the {self.kind}, got {name!r}")
         if self._entries.get(name, entry) is not entry:
-            raise ValueError(f"name: a {self.kind} named {name!r} is already registered")
+            raise ValueError(f"name: {self._a_kind} named {name!r} is already registered")
         self._entries[name] = entry
         return entry
 
@@ -51,7 +60,7 @@ class Registry:
         try:
             return self._entries[name]
         except (KeyError, TypeError):
-            raise ValueError(f"{where}: expected a {self.kind} among {', '.join(map(repr, self._entries))}, "
+            raise ValueError(f"{where}: expected {self._a_kind} among {', '.join(map(repr, self._entries))}, "
                              f"got {name!r}") from None
 
     def names(self):

@@ -25,6 +25,7 @@ __all__ = [
     "check_integer",
     "check_range",
     "check_choice",
+    "check_suffix",
     "read_yaml",
 ]
 
@@ -171,6 +172,13 @@ def check_choice(value, name, choices):
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name}: expected one of {listed}, got {value!r}")
     return value
+
+
+def check_suffix(suffix, name):
+    """``suffix`` when it is a short alphanumeric score suffix (``3d``), else a ValueError naming ``name``."""
+    if not isinstance(suffix, str) or not suffix or not suffix.isascii() or not suffix.isalnum():
+        raise ValueError(f"{name}: expected a short alphanumeric suffix such as '3d' or '4d', got {suffix!r}")
+    return suffix
 
 
 def read_yaml(path):

@@ -19,7 +19,7 @@ __all__ = [
     "GaussianFit",
     "fit_gaussian",
     "fit_fwhm",
-    "recentre_psf",
+    "recenter_psf",
     "crop_psf",
     "normalize_psf",
     "psf_flux",
@@ -183,7 +183,7 @@ def normalize_psf(psf, fwhm=None):
     return psf / scale
 
 
-def recentre_psf(psf):
+def recenter_psf(psf):
     """Shift a PSF (per channel) so that its fitted Gaussian centre lies on the central pixel.
 
     The shift is a Fourier shift (flux-preserving). Returns the shifted PSF and
@@ -199,7 +199,7 @@ def recentre_psf(psf):
     return (shifted[0] if psf.ndim == 2 else shifted), shifts
 
 
-def crop_psf(psf, size, *, recentre=True):
+def crop_psf(psf, size, *, recenter=True):
     """Crop a PSF to an odd ``size`` x ``size`` stamp centred on its peak (per channel).
 
     Parameters
@@ -207,7 +207,7 @@ def crop_psf(psf, size, *, recentre=True):
     psf : array_like, shape ``(y, x)`` or ``(lambda, y, x)``
     size : int
         Odd side of the stamp, at most the PSF's smallest side.
-    recentre : bool
+    recenter : bool
         Also shift the stamp (Fourier shift) so that the fitted centre lies on
         its central pixel to sub-pixel accuracy.
 
@@ -231,8 +231,8 @@ def crop_psf(psf, size, *, recentre=True):
         cy = int(np.clip(round(fit.y), half, channel.shape[0] - half - 1))
         stamps.append(channel[cy - half:cy + half + 1, cx - half:cx + half + 1])
     cropped = np.stack(stamps)
-    if recentre:
-        cropped, _ = recentre_psf(cropped)
+    if recenter:
+        cropped, _ = recenter_psf(cropped)
     if np.any(np.isnan(cropped)):
         warnings.warn("psf: the cropped PSF holds NaN values", ExobenchWarning, stacklevel=2)
     return cropped[0] if psf.ndim == 2 else cropped

@@ -1,27 +1,27 @@
 """PSF-subtraction algorithms for ADI cubes.
 
 Each algorithm is a small class: ``__init__`` stores keyword-only options,
-``process(dataset)`` returns a :class:`Result` (the derotated residual cube and
+``process(dataset)`` returns a:class:`Result` (the derotated residual cube and
 the collapsed final frame). They register by name (:func:`get_algorithm`).
 
 ========================  ==========================================================
-``median_adi``            :class:`MedianADI`: subtract the median frame
-``annular_median_adi``    :class:`AnnularMedianADI`: per annulus, median of frames
+``median``                :class:`MedianADI`: subtract the median frame
+``median-annular``        :class:`AnnularMedianADI`: per annulus, median of frames
                           rotated by at least ``delta`` FWHM
 ``pca``                   :class:`PCA`: full-frame principal component analysis
-``annular_pca``           :class:`AnnularPCA`: PCA per annulus with a rotation-based
+``pca-annular``           :class:`AnnularPCA`: PCA per annulus with a rotation-based
                           library per frame
 ``llsg``                  :class:`LLSG`: local low-rank plus sparse plus Gaussian
                           decomposition per annulus segment
-``sdi_pca``               :class:`SDIPCA`: 4D cubes; per time step, PCA over the
+``sdi-pca``               :class:`SDIPCA`: 4D cubes; per time step, PCA over the
                           channels rescaled by wavelength
-``asdi_pca``              :class:`ASDIPCA`: 4D cubes; one joint PCA over the rescaled
+``asdi-pca``              :class:`ASDIPCA`: 4D cubes; one joint PCA over the rescaled
                           lambda x t frames, or spectral then angular PCA
-``per_channel_adi``       :class:`PerChannelADI`: 4D cubes; a 3D algorithm on each
+``per-channel``           :class:`PerChannelADI`: 4D cubes; a 3D algorithm on each
                           channel, averaged over the channels
 ========================  ==========================================================
 
-``sdi_pca``, ``asdi_pca`` and ``per_channel_adi`` take ADI+mSDI (4D) datasets
+``sdi-pca``, ``asdi-pca`` and ``per-channel`` take ADI+mSDI (4D) datasets
 (:mod:`exobench.algorithms.sdi`), the others ADI (3D) datasets; each refuses
 the other kind with a message saying so.
 
@@ -29,7 +29,7 @@ Examples
 --------
 >>> from exobench.examples import example_dataset
 >>> from exobench.algorithms import get_algorithm
->>> result = get_algorithm("median_adi")(collapse="mean").process(example_dataset(n_frames=10, size=33))
+>>> result = get_algorithm("median")(collapse="mean").process(example_dataset(n_frames=10, size=33))
 >>> result.final.shape
 (33, 33)
 """

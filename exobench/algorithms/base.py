@@ -4,7 +4,7 @@ Every algorithm is one small class (scikit-learn style): ``__init__`` takes
 keyword-only options and only stores them; ``process(dataset)`` validates them,
 runs and returns a :class:`Result`. Subclasses register themselves by name::
 
-    class MyADI(Algorithm, name="my_adi"):
+    class MyADI(Algorithm, name="my-adi"):
         def __init__(self, *, collapse="median"):
             self.collapse = collapse
 
@@ -19,6 +19,7 @@ import inspect
 
 import numpy as np
 
+from .._registry import Registry
 from .._threads import kernel_threads
 from .._validate import check_choice
 from ..data import Dataset
@@ -29,7 +30,7 @@ __all__ = ["Result", "Algorithm", "get_algorithm", "available_algorithms", "COLL
 #: How the derotated residual cube is collapsed into the final frame.
 COLLAPSE_METHODS = ("median", "mean")
 
-_REGISTRY = {}
+_REGISTRY = Registry("algorithm")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -58,7 +59,7 @@ class Algorithm:
 
     Examples
     --------
-    A plug-in (add ``name="mean_adi"`` to the class statement to register it):
+    A plug-in (add ``name="mean-adi"`` to the class statement to register it):
 
     >>> from exobench.examples import example_dataset
     >>> from exobench.geometry import derotate_cube
@@ -80,11 +81,8 @@ class Algorithm:
     def __init_subclass__(cls, *, name=None, **kwargs):
         super().__init_subclass__(**kwargs)
         if name is not None:
-            if name in _REGISTRY and _REGISTRY[name] is not cls:
-                raise ValueError(f"name: an algorithm named {name!r} is already registered "
-                                 f"({_REGISTRY[name].__qualname__})")
+            _REGISTRY.register(name, cls)
             cls.name = name
-            _REGISTRY[name] = cls
 
     def process(self, dataset):  # pragma: no cover - abstract
         """Subtract the star's PSF from ``dataset`` and return a :class:`Result`."""
@@ -121,9 +119,7 @@ def get_algorithm(name):
     >>> get_algorithm("pca")(ncomp=5)
     PCA(ncomp=5)
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"name: expected one of {', '.join(map(repr, sorted(_REGISTRY)))}, got {name!r}")
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
 
 
 def available_algorithms():
@@ -132,9 +128,9 @@ def available_algorithms():
     Examples
     --------
     >>> available_algorithms()
-    ['annular_median_adi', 'annular_pca', 'asdi_pca', 'llsg', 'median_adi', 'pca', 'per_channel_adi', 'sdi_pca']
+    ['asdi-pca', 'llsg', 'median', 'median-annular', 'pca', 'pca-annular', 'per-channel', 'sdi-pca']
     """
-    return sorted(_REGISTRY)
+    return sorted(_REGISTRY.names())
 
 
 # -- helpers shared by the algorithms (inner code: options are checked here once) ---------

@@ -31,7 +31,7 @@ MIN_REFERENCES = 2
 _CHUNK_VALUES = 8_000_000
 
 
-class MedianADI(Algorithm, name="median_adi"):
+class MedianADI(Algorithm, name="median"):
     """Full-frame median ADI: subtract the median frame, derotate, collapse.
 
     Parameters
@@ -73,7 +73,7 @@ class MedianADI(Algorithm, name="median_adi"):
         return finish(residuals, dataset, self, in_place=True)
 
 
-class AnnularMedianADI(Algorithm, name="annular_median_adi"):
+class AnnularMedianADI(Algorithm, name="median-annular"):
     """Annular median ADI with a rotation-based reference per frame.
 
     The frame is cut into annuli ``asize`` FWHM wide from ``inner_radius`` FWHM

@@ -320,7 +320,7 @@ def _streamed_residuals(flat, selected, batch, ncomp, explained, allowed):
     return residuals
 
 
-class AnnularPCA(Algorithm, name="annular_pca"):
+class AnnularPCA(Algorithm, name="pca-annular"):
     """Annular PCA with a rotation-based reference library per frame (VIP's ``pca_annular``).
 
     The frame is cut into annuli ``asize`` FWHM wide from ``inner_radius`` FWHM

@@ -13,14 +13,14 @@ derotated and collapsed over time as in ADI.
 
 Three algorithms:
 
-``sdi_pca`` (:class:`SDIPCA`)
+``sdi-pca`` (:class:`SDIPCA`)
     for each time step, PCA over that step's rescaled channels (a library of
     ``lambda`` frames);
-``asdi_pca`` (:class:`ASDIPCA`)
+``asdi-pca`` (:class:`ASDIPCA`)
     ``steps=1``: one PCA over all ``lambda x t`` rescaled frames;
     ``steps=2``: the SDI step per time step, then a full-frame ADI PCA over time
     on the resulting ``(t, y, x)`` cube;
-``per_channel_adi`` (:class:`PerChannelADI`)
+``per-channel`` (:class:`PerChannelADI`)
     a plain ADI algorithm (e.g. ``"pca"``) run on each channel's 3D cube, the
     results averaged over the channels (no spectral information used).
 
@@ -173,7 +173,7 @@ def _spectral_residuals(cube, scales, ncomp, method):
     return back.reshape(n_channels, t, ny, nx).mean(axis=0)
 
 
-class SDIPCA(Algorithm, name="sdi_pca"):
+class SDIPCA(Algorithm, name="sdi-pca"):
     """Spectral differential imaging with PCA, one spectral library per time step (4D cubes).
 
     For each time step, the channels are magnified by ``lambda_ref / lambda``
@@ -227,7 +227,7 @@ class SDIPCA(Algorithm, name="sdi_pca"):
         return finish(residuals, dataset, self)
 
 
-class ASDIPCA(Algorithm, name="asdi_pca"):
+class ASDIPCA(Algorithm, name="asdi-pca"):
     """Angular and spectral differential imaging with PCA, in one or two steps (4D cubes).
 
     ``steps=1``: every frame of every channel is magnified by
@@ -310,7 +310,7 @@ class ASDIPCA(Algorithm, name="asdi_pca"):
         return finish(back.reshape(n_channels, t, ny, nx).mean(axis=0), dataset, self)
 
 
-class PerChannelADI(Algorithm, name="per_channel_adi"):
+class PerChannelADI(Algorithm, name="per-channel"):
     """A plain ADI algorithm run on each channel of a 4D cube, averaged over the channels.
 
     Channel ``c`` becomes a 3D :class:`~exobench.data.Dataset` (its cube, the
@@ -372,7 +372,7 @@ class PerChannelADI(Algorithm, name="per_channel_adi"):
         return Result(residuals / dataset.n_channels, finals / dataset.n_channels)
 
 
-_SPECTRAL = ("sdi_pca", "asdi_pca", "per_channel_adi")
+_SPECTRAL = ("sdi-pca", "asdi-pca", "per-channel")
 
 
 def channel_dataset(dataset, channel):

@@ -18,14 +18,14 @@ __all__ = ["MedianBaseline", "AnnularMedianBaseline", "PCABaseline", "AnnularPCA
 class MedianBaseline(Baseline, name="median"):
     """Full-frame median ADI (exobench.algorithms.MedianADI)."""
 
-    algorithm = "median_adi"
+    algorithm = "median"
     defaults = {"collapse": "median", "derotation": "bilinear"}
 
 
 class AnnularMedianBaseline(Baseline, name="median-annular"):
     """Annular median ADI with a rotation threshold (exobench.algorithms.AnnularMedianADI)."""
 
-    algorithm = "annular_median_adi"
+    algorithm = "median-annular"
     defaults = {"asize": 1.5, "inner_radius": 0.0, "delta": 1.0, "n_references": None,
                 "collapse": "median", "derotation": "bilinear"}
 
@@ -41,7 +41,7 @@ class PCABaseline(Baseline, name="pca"):
 class AnnularPCABaseline(Baseline, name="pca-annular"):
     """Annular PCA, 3 components, 1-FWHM rotation threshold (exobench.algorithms.AnnularPCA)."""
 
-    algorithm = "annular_pca"
+    algorithm = "pca-annular"
     defaults = {"ncomp": 3, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0,
                 "collapse": "median", "derotation": "bilinear"}
 
@@ -55,7 +55,7 @@ class LLSGBaseline(Baseline, name="llsg"):
 class SDIPCABaseline(Baseline, name="sdi-pca"):
     """Spectral differential imaging, PCA of 1 component per time step (exobench.algorithms.SDIPCA)."""
 
-    algorithm = "sdi_pca"
+    algorithm = "sdi-pca"
     data = "asdi"
     defaults = {"ncomp": 1, "rescaling": "bicubic", "collapse": "median", "derotation": "bilinear"}
 
@@ -63,7 +63,7 @@ class SDIPCABaseline(Baseline, name="sdi-pca"):
 class ASDIPCABaseline(Baseline, name="asdi-pca"):
     """Angular and spectral differential imaging, one PCA of 5 components (exobench.algorithms.ASDIPCA)."""
 
-    algorithm = "asdi_pca"
+    algorithm = "asdi-pca"
     data = "asdi"
     defaults = {"steps": 1, "ncomp": 5, "ncomp_adi": 1, "rescaling": "bicubic", "collapse": "median",
                 "derotation": "bilinear"}

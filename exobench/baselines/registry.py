@@ -302,7 +302,7 @@ def get_baseline(name):
     Examples
     --------
     >>> get_baseline("pca-annular").algorithm
-    'annular_pca'
+    'pca-annular'
     """
     _load_plugins()
     return _REGISTRY.get(name)

@@ -11,6 +11,7 @@ EIDC data as sources.
 
 from .build import BuildResult, build_challenge
 from .calibration import FluxCalibration, calibrate_fluxes
-from .definition import Challenge, load_challenge
+from .definition import ChallengeDefinition, load_challenge
 
-__all__ = ["BuildResult", "Challenge", "FluxCalibration", "build_challenge", "calibrate_fluxes", "load_challenge"]
+__all__ = ["BuildResult", "ChallengeDefinition", "FluxCalibration", "build_challenge", "calibrate_fluxes",
+           "load_challenge"]

@@ -69,7 +69,7 @@ def build_challenge(challenge, output, *, overwrite=False, progress=False, cache
 
     Parameters
     ----------
-    challenge : Challenge, str or path-like
+    challenge : ChallengeDefinition, str or path-like
         A loaded definition or its YAML file.
     output : str or path-like
         The challenge folder to create.

@@ -59,15 +59,17 @@ import numpy as np
 
 from .._validate import read_yaml
 
-__all__ = ["Challenge", "Phase", "Source", "Injection", "Calibration", "load_challenge", "challenge_from_dict"]
+__all__ = ["ChallengeDefinition", "PhaseDefinition", "SourceDefinition", "InjectionRecipe", "CalibrationSettings",
+           "load_challenge", "challenge_from_dict", "PHASE_CUBE_NDIM"]
 
-KINDS = {"adi": 3, "adi+msdi": 4}
+#: The cube dimensions of each phase kind.
+PHASE_CUBE_NDIM = {"adi": 3, "adi+msdi": 4}
 #: The bundled small challenge (the demo's and the tests').
 DEFAULT_CHALLENGE = Path(__file__).with_name("challenges") / "default.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
-class Injection:
+class InjectionRecipe:
     """The injection recipe of a phase (see the module)."""
 
     companions: tuple = (0, 5)
@@ -84,7 +86,7 @@ class Injection:
 
 
 @dataclasses.dataclass(frozen=True)
-class Calibration:
+class CalibrationSettings:
     """How fluxes are calibrated in S/N (see :mod:`exobench.builder.calibration`)."""
 
     azimuths: int = 3
@@ -93,7 +95,7 @@ class Calibration:
 
 
 @dataclasses.dataclass(frozen=True)
-class Source:
+class SourceDefinition:
     """One dataset of a phase: simulated, from an EIDC folder, or from named files."""
 
     kind: str
@@ -106,17 +108,17 @@ class Source:
 
 
 @dataclasses.dataclass(frozen=True)
-class Phase:
+class PhaseDefinition:
     number: int
     name: str
     kind: str
     sources: tuple
-    injection: Injection
+    injection: InjectionRecipe
     crop_lod: float | None = None
 
     @property
     def ndim(self):
-        return KINDS[self.kind]
+        return PHASE_CUBE_NDIM[self.kind]
 
     @property
     def suffix(self):
@@ -124,11 +126,11 @@ class Phase:
 
 
 @dataclasses.dataclass(frozen=True)
-class Challenge:
+class ChallengeDefinition:
     name: str
     seed: int
     phases: tuple
-    calibration: Calibration
+    calibration: CalibrationSettings
     definition: dict
     base: Path
 
@@ -151,7 +153,7 @@ def load_challenge(path, *, check_sources=True):
 
     Returns
     -------
-    Challenge
+    ChallengeDefinition
     """
     path = Path(path)
     if not path.is_file():
@@ -160,14 +162,14 @@ def load_challenge(path, *, check_sources=True):
 
 
 def challenge_from_dict(data, *, base=".", source="challenge", check_sources=True):
-    """Build and validate a :class:`Challenge` from plain data."""
+    """Build and validate a :class:`ChallengeDefinition` from plain data."""
     where = _Where(source)
     _mapping(data, where.root, {"name", "seed", "phases", "injection", "calibration", "description"})
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         where.fail("seed", f"expected an integer >= 0, got {seed!r}")
     calibration = _calibration(data.get("calibration") or {}, where)
-    default = _injection(data.get("injection") or {}, Injection(), where, "injection")
+    default = _injection(data.get("injection") or {}, InjectionRecipe(), where, "injection")
     phases = data.get("phases")
     if not isinstance(phases, list) or not phases:
         where.fail("phases", "expected a non-empty list of phases")
@@ -175,7 +177,7 @@ def challenge_from_dict(data, *, base=".", source="challenge", check_sources=Tru
     numbers = [p.number for p in parsed]
     if len(set(numbers)) != len(numbers):
         where.fail("phases", f"phase numbers must be distinct, got {numbers}")
-    challenge = Challenge(name=str(data.get("name", "challenge")), seed=seed, phases=parsed,
+    challenge = ChallengeDefinition(name=str(data.get("name", "challenge")), seed=seed, phases=parsed,
                           calibration=calibration, definition=data, base=Path(base))
     if check_sources:
         for phase in parsed:
@@ -206,8 +208,8 @@ def _mapping(value, key, allowed, where=None):
 
 
 def _calibration(values, where):
-    _mapping(values, "calibration", {f.name for f in dataclasses.fields(Calibration)}, where)
-    out = Calibration(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    _mapping(values, "calibration", {f.name for f in dataclasses.fields(CalibrationSettings)}, where)
+    out = CalibrationSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     if not isinstance(out.azimuths, int) or out.azimuths < 1:
         where.fail("calibration.azimuths", f"expected an integer >= 1, got {out.azimuths!r}")
     levels = np.atleast_1d(np.asarray(out.explained_variance, dtype=float))
@@ -229,7 +231,7 @@ def _pairs(value, key, where):
 
 
 def _injection(values, base, where, key):
-    _mapping(values, key, {f.name for f in dataclasses.fields(Injection)}, where)
+    _mapping(values, key, {f.name for f in dataclasses.fields(InjectionRecipe)}, where)
     out = dataclasses.replace(base, **values)
     low_high = out.companions
     if (not isinstance(low_high, (list, tuple)) or len(low_high) != 2
@@ -258,8 +260,8 @@ def _phase(values, index, default, base, where):
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         where.fail(f"{key}.number", f"expected an integer >= 1, got {number!r}")
     kind = values.get("kind", "adi")
-    if kind not in KINDS:
-        where.fail(f"{key}.kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in PHASE_CUBE_NDIM:
+        where.fail(f"{key}.kind", f"expected one of {', '.join(PHASE_CUBE_NDIM)}, got {kind!r}")
     crop = values.get("crop_lod")
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, float)) or crop <= 0):
         where.fail(f"{key}.crop_lod", f"expected a number > 0, got {crop!r}")
@@ -274,8 +276,9 @@ def _phase(values, index, default, base, where):
     if not isinstance(sources, list) or not sources:
         where.fail(f"{key}.sources", "expected a non-empty list of sources")
     parsed = tuple(_source(s, f"{key}.sources[{j}]", base, where) for j, s in enumerate(sources))
-    return Phase(number=number, name=str(values.get("name", "ADI" if kind == "adi" else "ADI+mSDI")), kind=kind,
-                 sources=parsed, injection=injection, crop_lod=None if crop is None else float(crop))
+    return PhaseDefinition(number=number, name=str(values.get("name", "ADI" if kind == "adi" else "ADI+mSDI")),
+                           kind=kind, sources=parsed, injection=injection,
+                           crop_lod=None if crop is None else float(crop))
 
 
 _SOURCE_KEYS = {"simulate", "folder", "files", "instrument", "dataset", "frames", "frame_size", "overrides", "seed",
@@ -335,8 +338,8 @@ def _source(values, key, base, where):
         where.fail(f"{key}.bad_frames", f"expected a list of frame indices >= 0, got {bad!r}")
     if not isinstance(values.get("optional", False), bool):
         where.fail(f"{key}.optional", "expected true or false")
-    return Source(kind=kind, label=f"{key} ({label})", instrument=str(instrument), spec=spec,
-                  center=center, bad_frames=tuple(bad), optional=values.get("optional", False))
+    return SourceDefinition(kind=kind, label=f"{key} ({label})", instrument=str(instrument), spec=spec,
+                            center=center, bad_frames=tuple(bad), optional=values.get("optional", False))
 
 
 def source_available(src):

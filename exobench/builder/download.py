@@ -48,8 +48,6 @@ then set them, either in the module-level dict or per call::
 
 import contextlib
 import logging
-import math
-import numbers
 import os
 import re
 import warnings
@@ -58,6 +56,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from .. import ExobenchWarning
+from .._validate import check_number
 from .archives import check_destination, layout_sources
 
 __all__ = [
@@ -139,13 +138,6 @@ def _cache_folder(cache):
     import pooch
 
     return Path(pooch.os_cache("exobench"))
-
-
-def _check_timeout(timeout):
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (
-            math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout: expected a finite number of seconds > 0, got {timeout!r}")
-    return float(timeout)
 
 
 def check_registry(registry, *, names=None, allow_unverified=False):
@@ -273,7 +265,7 @@ def fetch_eidc(names=None, *, registry=None, base_url=None, cache=None, allow_un
     """
     selected = check_registry(EIDC_REGISTRY if registry is None else registry, names=names,
                               allow_unverified=allow_unverified)
-    timeout = _check_timeout(timeout)
+    timeout = check_number(timeout, "timeout", strict=True)
     url = resolve_base_url(base_url)
     fetcher = _fetcher(selected, url, _cache_folder(cache))
     downloader = _downloader(url, timeout)

@@ -44,7 +44,7 @@ def prepare(dataset, src, *, crop_lod=None):
         keep = np.setdiff1d(np.arange(n_frames), src.bad_frames)
         cube, angles = cube[..., keep, :, :], angles[keep]
     if src.center is not None:
-        cube = _recentred(cube, src.center, src.label)
+        cube = _recentered(cube, src.center, src.label)
     if crop_lod is not None:
         size = crop_size(cube.shape[-1], crop_lod, float(np.mean(dataset.fwhm)))
         cube = _crop(cube, size)
@@ -53,7 +53,7 @@ def prepare(dataset, src, *, crop_lod=None):
                    star_flux=dataset.star_flux)
 
 
-def _recentred(cube, center, label):
+def _recentered(cube, center, label):
     if center == "measure":
         center = measure_center(cube)
     xc, yc = frame_center(cube.shape)

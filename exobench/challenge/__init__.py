@@ -15,13 +15,13 @@ from .config import ChallengeConfig, PhaseEntry, read_challenge_config, write_ch
 from .kinds import PhaseKind, get_phase_kind, phase_kind_for_suffix, phase_kinds, register_phase_kind
 from .layout import (CHALLENGE_FILE, MANIFEST_FILE, PHASE_FILE, TRUTH_FILE, ChallengeLayout, phase_folder_name,
                      phase_number)
-from .settings import (COMPAT_MODES, DEFAULT_MAX_FPR, PhaseSettings, check_suffix, read_phase_settings,
+from .settings import (COMPAT_MODES, DEFAULT_MAX_FPR, PhaseSettings, read_phase_settings,
                        write_phase_settings)
 
 __all__ = [
     "ChallengeLayout", "CHALLENGE_FILE", "MANIFEST_FILE", "PHASE_FILE", "TRUTH_FILE", "phase_folder_name",
     "phase_number",
-    "PhaseSettings", "read_phase_settings", "write_phase_settings", "check_suffix", "COMPAT_MODES",
+    "PhaseSettings", "read_phase_settings", "write_phase_settings", "COMPAT_MODES",
     "DEFAULT_MAX_FPR",
     "ChallengeConfig", "PhaseEntry", "read_challenge_config", "write_challenge_config",
     "PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix",

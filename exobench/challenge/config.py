@@ -26,8 +26,8 @@ import dataclasses
 import datetime
 from pathlib import Path
 
+from .._validate import check_suffix
 from .layout import CHALLENGE_FILE
-from .settings import check_suffix
 
 __all__ = ["ChallengeConfig", "PhaseEntry", "read_challenge_config", "write_challenge_config"]
 

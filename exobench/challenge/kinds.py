@@ -10,6 +10,7 @@ call.
 import dataclasses
 
 from .._registry import Registry
+from .._validate import check_suffix
 
 __all__ = ["PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix"]
 
@@ -46,8 +47,7 @@ class PhaseKind:
             value = getattr(self, field)
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{field}: expected a non-empty string, got {value!r}")
-        if not self.suffix.isascii() or not self.suffix.isalnum():
-            raise ValueError(f"suffix: expected a short alphanumeric suffix such as '3d', got {self.suffix!r}")
+        check_suffix(self.suffix, "suffix")
         if self.cube_ndim not in (3, 4):
             raise ValueError(f"cube_ndim: expected 3 or 4, got {self.cube_ndim!r}")
         object.__setattr__(self, "baselines", tuple(self.baselines))

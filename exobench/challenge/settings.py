@@ -27,9 +27,10 @@ import json
 import math
 from pathlib import Path
 
+from .._validate import check_suffix
 from .layout import PHASE_FILE
 
-__all__ = ["PhaseSettings", "read_phase_settings", "write_phase_settings", "check_suffix", "COMPAT_MODES",
+__all__ = ["PhaseSettings", "read_phase_settings", "write_phase_settings", "COMPAT_MODES",
            "DEFAULT_MAX_FPR"]
 
 #: Scoring modes a phase may default to: ``None`` (the corrected rules) or the 2019 program's.
@@ -37,13 +38,6 @@ COMPAT_MODES = (None, "eidc2019")
 #: FPR bound of the partial AUC when ``phase.json`` gives none.
 DEFAULT_MAX_FPR = 0.01
 _KEYS = ("compat", "counting", "map_shapes", "max_fpr", "suffix")
-
-
-def check_suffix(suffix, name):
-    """``suffix`` when it is a short alphanumeric score suffix (``3d``), else a ValueError naming ``name``."""
-    if not isinstance(suffix, str) or not suffix or not suffix.isascii() or not suffix.isalnum():
-        raise ValueError(f"{name}: expected a short alphanumeric suffix such as '3d' or '4d', got {suffix!r}")
-    return suffix
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import ExobenchWarning
 
-__all__ = ["scalar_if_single", "explicit_star_flux", "serialisable_meta"]
+__all__ = ["scalar_if_single", "explicit_star_flux", "serializable_meta"]
 
 
 def scalar_if_single(values):
@@ -24,7 +24,7 @@ def explicit_star_flux(dataset):
     return np.atleast_1d(np.asarray(dataset.star_flux, dtype=np.float64))
 
 
-def serialisable_meta(meta, *, stacklevel=3):
+def serializable_meta(meta, *, stacklevel=3):
     """The JSON-serialisable entries of ``meta`` (numpy values as Python ones), warning on the others."""
     kept, dropped = {}, []
     for key, value in meta.items():

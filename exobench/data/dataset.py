@@ -13,7 +13,7 @@ from ..geometry import frame_center
 __all__ = ["Dataset"]
 
 #: PSFs whose fitted centre is farther than this (px) from the central pixel are recentred.
-PSF_CENTRE_TOLERANCE = 0.2
+PSF_CENTER_TOLERANCE = 0.2
 
 _INSTRUMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$")
 _DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
@@ -49,7 +49,7 @@ class Dataset:
         channel for 4D); by default the PSF's flux in that aperture.
     meta : dict, optional
         Free metadata (kept by the FITS and HDF5 writers when JSON-serialisable).
-    recentre_psf : bool
+    recenter_psf : bool
         What to do with an even-sized or off-centre PSF: recentre it to an odd
         stamp on its fitted centre (with a warning saying so) or refuse it.
 
@@ -74,7 +74,7 @@ class Dataset:
     dataset_id: str = "1"
     star_flux: float | np.ndarray | None = None
     meta: dict = dataclasses.field(default_factory=dict)
-    recentre_psf: bool = True
+    recenter_psf: bool = True
 
     def __post_init__(self):
         given = {name for name in ("fwhm", "star_flux") if getattr(self, name) is not None}
@@ -154,9 +154,9 @@ class Dataset:
         problem = _psf_problem(psf)
         if problem is None:
             return psf
-        if not self.recentre_psf:
+        if not self.recenter_psf:
             raise ValueError(f"psf: {problem}; expected an odd-sized PSF centred on its central "
-                             f"pixel (pass recentre_psf=True to recentre it)")
+                             f"pixel (pass recenter_psf=True to recenter it)")
         from ..psf import crop_psf
 
         size = min(psf.shape[-2:])
@@ -167,7 +167,7 @@ class Dataset:
             ExobenchWarning,
             stacklevel=4,
         )
-        return crop_psf(psf, size, recentre=True)
+        return crop_psf(psf, size, recenter=True)
 
     def _validated_fwhm(self):
         if self.fwhm is None:
@@ -334,7 +334,7 @@ def _psf_problem(psf):
     for index, channel in enumerate(psf.reshape(-1, ny, nx)):
         fit = fit_gaussian_cached(channel)
         offset = float(np.hypot(fit.x - xc, fit.y - yc))
-        if offset > PSF_CENTRE_TOLERANCE:
+        if offset > PSF_CENTER_TOLERANCE:
             where = f" (channel {index})" if psf.ndim == 3 else ""
             return f"off-centre by {offset:.2f} px{where}"
     return None

@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import ExobenchWarning
 from .._atomic import atomic_path, fits_array
-from ._fields import explicit_star_flux, scalar_if_single, serialisable_meta
+from ._fields import explicit_star_flux, scalar_if_single, serializable_meta
 from .dataset import Dataset
 
 __all__ = [
@@ -336,7 +336,7 @@ def _first_image(hdus, path, name):
 # -- reading datasets -------------------------------------------------------------------
 
 
-def read_dataset(folder, instrument, dataset_id, *, recentre_psf=True):
+def read_dataset(folder, instrument, dataset_id, *, recenter_psf=True):
     """Read one dataset of a folder in the EIDC layout.
 
     Parameters
@@ -346,7 +346,7 @@ def read_dataset(folder, instrument, dataset_id, *, recentre_psf=True):
         The ``{instrument}`` part of the file names.
     dataset_id : str or int
         The ``{k}`` part of the file names.
-    recentre_psf : bool
+    recenter_psf : bool
         Passed to :class:`~exobench.data.Dataset`.
 
     Returns
@@ -383,7 +383,7 @@ def read_dataset(folder, instrument, dataset_id, *, recentre_psf=True):
         psf, fwhm = (eidc_path(folder, instrument, dataset_id, kind) for kind in ("psf", "fwhm"))
         raise FileNotFoundError(f"{_where('psf', psf)}: not found, nor {fwhm.name}; a dataset needs a PSF or a FWHM")
     hints = {"wavelengths": f"no {instrument}_{{wls,wl,wvs}}_{dataset_id}.fits file in {str(folder)!r}"}
-    return _assemble(files, {"instrument": instrument, "dataset_id": dataset_id, "recentre_psf": recentre_psf},
+    return _assemble(files, {"instrument": instrument, "dataset_id": dataset_id, "recenter_psf": recenter_psf},
                      hints=hints)
 
 
@@ -396,7 +396,7 @@ def _available_hint(folder):
 
 
 def load_dataset(cube, angles, *, psf=None, pxscale=None, fwhm=None, wavelengths=None,
-                 instrument="unknown", dataset_id="1", star_flux=None, meta=None, recentre_psf=True):
+                 instrument="unknown", dataset_id="1", star_flux=None, meta=None, recenter_psf=True):
     """Build a dataset from FITS files of any name (or arrays and numbers).
 
     Parameters
@@ -412,7 +412,7 @@ def load_dataset(cube, angles, *, psf=None, pxscale=None, fwhm=None, wavelengths
         file, if any, else to the PSF's.
     meta : dict, optional
         By default the one :func:`write_dataset` stored in the cube file, if any.
-    instrument, dataset_id, recentre_psf
+    instrument, dataset_id, recenter_psf
         As in :class:`~exobench.data.Dataset`.
 
     Returns
@@ -437,7 +437,7 @@ def load_dataset(cube, angles, *, psf=None, pxscale=None, fwhm=None, wavelengths
     """
     sources = {"cube": cube, "angles": angles, "psf": psf, "pxscale": pxscale, "fwhm": fwhm,
                "wavelengths": wavelengths, "star_flux": star_flux}
-    fields = {"instrument": instrument, "dataset_id": dataset_id, "recentre_psf": recentre_psf}
+    fields = {"instrument": instrument, "dataset_id": dataset_id, "recenter_psf": recenter_psf}
     if meta is not None:
         fields["meta"] = meta
     return _assemble(sources, fields)
@@ -610,7 +610,7 @@ def _meta_header(meta):
     from astropy.io import fits
 
     header = fits.Header()
-    meta = serialisable_meta(meta, stacklevel=5)
+    meta = serializable_meta(meta, stacklevel=5)
     if not meta:
         return header
     for key, value in meta.items():

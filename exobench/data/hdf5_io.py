@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import __version__
 from .._atomic import atomic_path
-from ._fields import explicit_star_flux, scalar_if_single, serialisable_meta
+from ._fields import explicit_star_flux, scalar_if_single, serializable_meta
 from .dataset import Dataset
 
 __all__ = ["save_datasets", "load_datasets", "list_datasets", "load_attrs"]
@@ -161,7 +161,7 @@ def _write_group(group, dataset):
     group.attrs["fwhm"] = dataset.fwhm
     if dataset.pxscale is not None:
         group.attrs["pxscale"] = dataset.pxscale
-    group.attrs["meta"] = json.dumps(serialisable_meta(dataset.meta, stacklevel=4), sort_keys=True)
+    group.attrs["meta"] = json.dumps(serializable_meta(dataset.meta, stacklevel=4), sort_keys=True)
 
 
 def list_datasets(path):

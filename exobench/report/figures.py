@@ -8,7 +8,7 @@ import numpy as np
 
 __all__ = ["png_data_uri", "roc_figure", "tpr_figure", "detection_maps_figure", "roc_envelope"]
 
-_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
             "#7f7f7f"]
 _STYLES = ["-", "--", "-.", ":"]
 
@@ -30,7 +30,7 @@ def png_data_uri(fig, *, dpi=90):
 
 
 def _style(i):
-    return {"color": _COLOURS[i % len(_COLOURS)], "linestyle": _STYLES[(i // len(_COLOURS)) % len(_STYLES)]}
+    return {"color": _COLORS[i % len(_COLORS)], "linestyle": _STYLES[(i // len(_COLORS)) % len(_STYLES)]}
 
 
 def roc_envelope(fpr, tpr):
@@ -175,7 +175,7 @@ def detection_maps_figure(panels, *, title):
     return png_data_uri(fig)
 
 
-def _circle(centre, radius, colour, style):
+def _circle(center, radius, color, style):
     from matplotlib.patches import Circle
 
-    return Circle(centre, radius, fill=False, edgecolor=colour, linestyle=style, linewidth=1.6)
+    return Circle(center, radius, fill=False, edgecolor=color, linestyle=style, linewidth=1.6)

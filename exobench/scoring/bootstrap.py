@@ -10,8 +10,8 @@ import numbers
 
 import numpy as np
 
-from .._validate import check_choice
-from .checks import as_thresholds, check_max_fpr, check_number
+from .._validate import check_choice, check_integer, check_range
+from .checks import as_thresholds, check_max_fpr
 from .counting import DatasetCounts
 from .curves import DEFAULT_MAX_FPR, ROCCurve, envelope, envelope_area, warn_undefined
 from .sweep import SweepCounts
@@ -97,11 +97,8 @@ def bootstrap_ci(
     True
     """
     check_choice(statistic, "statistic", _STATISTICS)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
-        raise ValueError(f"n_boot: expected an integer >= 1, got {n_boot!r}")
-    level = check_number(level, "level")
-    if not 0 < level < 1:
-        raise ValueError(f"level: expected a value in (0, 1), got {level!r}")
+    check_integer(n_boot, "n_boot", minimum=1)
+    level = check_range(level, "level", 0, 1, closed="neither")
     rng = _generator(rng)
     items, thresholds = _datasets(per_dataset_counts, thresholds)
     d = len(items)

@@ -9,17 +9,17 @@ import numbers
 
 import numpy as np
 
-from .._validate import as_float_array, check_ndim
+from .._validate import as_float_array, check_ndim, check_range
 
 __all__ = [
-    "check_finite",
-    "check_positive",
+    "as_finite",
+    "as_positive",
     "check_count",
     "check_fwhm",
     "check_shape",
     "as_positions",
     "readonly",
-    "check_number",
+    "as_number",
     "check_max_fpr",
     "as_thresholds",
     "as_detmap",
@@ -38,7 +38,7 @@ def _scalar(value, name):
     return array.reshape(()).item()
 
 
-def check_finite(value, name):
+def as_finite(value, name):
     """A finite float from a number or a size-1 numeric array."""
     value = float(_scalar(value, name))
     if not np.isfinite(value):
@@ -46,9 +46,9 @@ def check_finite(value, name):
     return value
 
 
-def check_positive(value, name, *, allow_zero=False):
+def as_positive(value, name, *, allow_zero=False):
     """A finite float > 0 (>= 0 with ``allow_zero``)."""
-    value = check_finite(value, name)
+    value = as_finite(value, name)
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name}: expected a value {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return value
@@ -70,7 +70,7 @@ def check_fwhm(fwhm):
     >>> check_fwhm(4)
     4.0
     """
-    return check_positive(fwhm, "fwhm")
+    return as_positive(fwhm, "fwhm")
 
 
 def check_shape(shape):
@@ -128,7 +128,7 @@ def readonly(array, dtype):
     return array
 
 
-def check_number(value, name):
+def as_number(value, name):
     """A float from a number or a size-1 numeric array; infinities allowed, NaN refused."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected a number, got {value!r}")
@@ -143,10 +143,7 @@ def check_number(value, name):
 
 def check_max_fpr(max_fpr):
     """The FPR bound of a partial AUC, in (0, 1]."""
-    value = check_number(max_fpr, "max_fpr")
-    if not 0 < value <= 1:
-        raise ValueError(f"max_fpr: expected a value in (0, 1], got {max_fpr!r}")
-    return value
+    return check_range(max_fpr, "max_fpr", 0, 1, closed="high")
 
 
 def as_thresholds(thresholds, name):

@@ -66,15 +66,14 @@ called by the EIDC scoring program), to compare with published numbers:
 """
 
 import dataclasses
-import numbers
 import warnings
 
 import numpy as np
 from scipy import ndimage
 
 from .. import ExobenchWarning
-from .._validate import as_float_array, check_choice, check_ndim
-from .checks import as_positions, check_count, check_finite, check_fwhm, check_positive, check_shape
+from .._validate import as_float_array, check_choice, check_integer, check_ndim, check_number, check_range
+from .checks import as_finite, as_positions, check_count, check_fwhm, check_shape
 
 __all__ = [
     "DEFAULTS",
@@ -149,12 +148,9 @@ class CountingRules:
 
     def __post_init__(self):
         npix = check_count(self.npix, "npix", 1)
-        overlap_threshold = check_finite(self.overlap_threshold, "overlap_threshold")
-        if not 0 < overlap_threshold <= 1:
-            raise ValueError(f"overlap_threshold: expected a value in (0, 1], got {overlap_threshold!r}")
-        max_blob_fact = check_positive(self.max_blob_fact, "max_blob_fact")
-        inner = self.inner_radius
-        inner = None if inner is None else check_positive(inner, "inner_radius", allow_zero=True)
+        overlap_threshold = check_range(self.overlap_threshold, "overlap_threshold", 0, 1, closed="high")
+        max_blob_fact = check_number(self.max_blob_fact, "max_blob_fact", strict=True)
+        inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
         check_choice(self.compat, "compat", COMPAT_MODES)
         for name, value in (("npix", npix), ("overlap_threshold", overlap_threshold),
                             ("max_blob_fact", max_blob_fact), ("inner_radius", inner)):
@@ -209,10 +205,7 @@ class DatasetCounts:
 
     def __post_init__(self):
         for name in ("tp", "fp", "fn", "tn", "n_injections", "n_elements", "element_area"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
-            object.__setattr__(self, name, int(value))
+            object.__setattr__(self, name, check_integer(getattr(self, name), name, minimum=0))
         check_choice(self.compat, "compat", COMPAT_MODES)
 
     @property
@@ -334,7 +327,7 @@ def evaluation_elements(shape, fwhm, *, inner_radius=None):
     """
     shape = check_shape(shape)
     fwhm = check_fwhm(fwhm)
-    inner_radius = fwhm if inner_radius is None else check_positive(inner_radius, "inner_radius", allow_zero=True)
+    inner_radius = fwhm if inner_radius is None else check_number(inner_radius, "inner_radius")
     ny, nx = shape
     xc, yc = frame_center(shape)
     r2 = (np.arange(ny, dtype=float)[:, None] - yc) ** 2 + (np.arange(nx, dtype=float)[None, :] - xc) ** 2
@@ -432,7 +425,7 @@ def count_detections(
     check_ndim(detmap, "detmap", 2, what="(the detection map of one dataset)")
     if detmap.size == 0:
         raise ValueError(f"detmap: expected a non-empty 2D array, got shape {detmap.shape}")
-    threshold = check_finite(threshold, "threshold")
+    threshold = as_finite(threshold, "threshold")
     fwhm = check_fwhm(fwhm)
     rules = CountingRules(npix=npix, overlap_threshold=overlap_threshold, max_blob_fact=max_blob_fact,
                           inner_radius=inner_radius, compat=compat)

@@ -47,7 +47,7 @@ import warnings
 
 import numpy as np
 
-from .checks import as_thresholds, check_max_fpr, check_number, readonly
+from .checks import as_number, as_thresholds, check_max_fpr, readonly
 from .counting import CountingRules
 from .metrics import UndefinedMetricWarning
 from .sweep import SweepCounts, own_sweep_counts, phase_counts, sweep_dataset
@@ -126,7 +126,7 @@ class ROCCurve:
 
     def index(self, threshold):
         """Row of ``threshold`` in the grid (it must be there, e.g. given with ``include=``)."""
-        t = check_number(threshold, "threshold")
+        t = as_number(threshold, "threshold")
         hits = np.flatnonzero(self.thresholds == t)
         if hits.size == 0:
             raise ValueError(f"threshold: {t!r} is not in the curve's grid (add it with include=)")
@@ -453,7 +453,7 @@ def _check_bands(bands):
     for b in items:
         if len(b) != 2:
             raise ValueError(f"bands: expected (lo, hi) pairs in FWHM, got {b!r}")
-        lo, hi = (check_number(v, "bands") for v in b)
+        lo, hi = (as_number(v, "bands") for v in b)
         if not (0 <= lo < hi):
             raise ValueError(f"bands: expected 0 <= lo < hi (in FWHM), got {b!r}")
         out.append((lo, hi))

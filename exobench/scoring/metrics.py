@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Iterable
 
 from .. import ExobenchWarning
-from .._validate import check_choice
+from .._validate import check_choice, check_suffix
 from .counting import COMPAT_MODES, DatasetCounts
 
 __all__ = [
@@ -226,8 +226,8 @@ def eidc_scores(counts, *, suffix="3d", compat=None):
     >>> {k: round(v, 6) for k, v in eidc_scores([a]).items()}
     {'F1_3d': 0.571429, 'Precision_3d': 0.5, 'Recall_3d': 0.666667, 'FalsePositives_3d': 2.0}
     """
-    if not isinstance(suffix, str) or (suffix and not suffix.isalnum()):
-        raise ValueError(f"suffix: expected an alphanumeric string such as '3d' or '4d', got {suffix!r}")
+    if suffix != "":
+        check_suffix(suffix, "suffix")
     check_choice(compat, "compat", COMPAT_MODES)
     items = _as_counts_list(counts)
     end = f"_{suffix}" if suffix else ""

@@ -58,7 +58,7 @@ import numpy as np
 
 from .._validate import check_choice
 from .counting import COMPAT_MODES, DEFAULTS, count_detections
-from .program_output import finite_or_none, roc_points, scores_text, write_outputs
+from .program_output import finite_or_none, scores_text, thinned_roc, write_outputs
 from .reference import read_reference
 from ..submission import DEFAULT_LIMITS, SubmissionError, open_submission, read_submission
 
@@ -157,7 +157,7 @@ class ScoreReport:
             "compat": self.compat,
             "counting": self.counting,
             "datasets": [dataclasses.asdict(d) for d in self.datasets],
-            "roc": roc_points(self.roc),
+            "roc": thinned_roc(self.roc),
             "warnings": list(self.warnings),
             "elapsed_s": round(self.elapsed_s, 3),
         }

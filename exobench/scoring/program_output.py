@@ -17,7 +17,7 @@ from .. import _atomic
 __all__ = [
     "MAX_ROC_POINTS",
     "finite_or_none",
-    "roc_points",
+    "thinned_roc",
     "format_score",
     "scores_text",
     "scores_json",
@@ -36,7 +36,7 @@ def finite_or_none(value):
 MAX_ROC_POINTS = 500
 
 
-def roc_points(roc, max_points=MAX_ROC_POINTS, *, fpr_max=None):
+def thinned_roc(roc, max_points=MAX_ROC_POINTS, *, fpr_max=None):
     """``{"thresholds": [...], "fpr": [...], "tpr": [...]}`` of a ROC curve, thinned for the reports.
 
     Consecutive thresholds giving the same (FPR, TPR) are merged (the highest
@@ -181,7 +181,7 @@ def roc_svg(report, *, width=420, height=340):
     op = (report.metrics.get("fpr"), report.metrics.get("tpr"))
     panels = []
     for title, fpr_max in (("whole curve", None), (f"FPR &le; {max_fpr:g} (partial AUC)", max_fpr)):
-        points = roc_points(report.roc, fpr_max=fpr_max)
+        points = thinned_roc(report.roc, fpr_max=fpr_max)
         pairs = [(f, t) for f, t in zip(points["fpr"], points["tpr"]) if f is not None and t is not None]
         if pairs:
             x_max = fpr_max or max([f for f, _ in pairs] + [max_fpr])

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import check_suffix
 from ..challenge.layout import PHASE_FILE
-from ..challenge.settings import check_suffix, read_phase_settings
+from ..challenge.settings import read_phase_settings
 from ..submission.fits import read_bounded_fits, read_bounded_scalar
 from ..submission.limits import Limits, SubmissionError
 from ..submission.names import DATASET_ID_PATTERN, INSTRUMENT_PATTERN, fwhm_file_name

@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 
 from .basins import sweep_map
-from .checks import as_detmap, as_positions, as_thresholds, check_fwhm, check_number, readonly
+from .checks import as_detmap, as_number, as_positions, as_thresholds, check_fwhm, readonly
 from .counting import DEFAULTS, CountingRules, DatasetCounts
 
 __all__ = ["SweepCounts", "sweep_counts", "sweep_dataset", "phase_counts", "own_sweep_counts"]
@@ -153,7 +153,7 @@ class SweepCounts:
         For :func:`~exobench.scoring.metrics.compute_metrics`; the blob lists
         (``matches`` and the like) are left empty.
         """
-        rows, _ = self.rows([check_number(threshold, "threshold")])
+        rows, _ = self.rows([as_number(threshold, "threshold")])
         i = int(rows[0])
         return DatasetCounts(
             tp=int(self.tp[i]),

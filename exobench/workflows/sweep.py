@@ -389,12 +389,12 @@ def _plot(result, path):
         values = result.grid[key]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         position = {json.dumps(v, default=str): (v if numeric else i) for i, v in enumerate(values)}
-        for score, colour in (("F1", "tab:blue"), ("AUC", "tab:orange")):
+        for score, color in (("F1", "tab:blue"), ("AUC", "tab:orange")):
             xs = [position[json.dumps(row[key], default=str)] for row in result.rows]
             ys = [row[score] for row in result.rows]
-            ax.plot(xs, ys, "o", color=colour, alpha=0.4, markersize=4)
+            ax.plot(xs, ys, "o", color=color, alpha=0.4, markersize=4)
             best = [max(y for x, y in zip(xs, ys) if x == p) for p in position.values()]
-            ax.plot(list(position.values()), best, "-", color=colour, label=f"{score} (best)")
+            ax.plot(list(position.values()), best, "-", color=color, label=f"{score} (best)")
         if not numeric or len(values) <= 12:
             ax.set_xticks(list(position.values()), [str(v) for v in values])
         ax.margins(x=0.1)

@@ -198,11 +198,11 @@ def test_derotation_option_reaches_derotate_cube(small):
 
 SEPARATIONS = (12.0, 20.0, 30.0)
 ALGORITHMS = {
-    "median_adi": MedianADI(),
-    "annular_median_adi": AnnularMedianADI(),
-    "annular_median_adi_4refs": AnnularMedianADI(n_references=4),
+    "median": MedianADI(),
+    "median-annular": AnnularMedianADI(),
+    "median-annular-4refs": AnnularMedianADI(n_references=4),
     "pca": PCA(ncomp=5),
-    "annular_pca": AnnularPCA(ncomp=5),
+    "pca-annular": AnnularPCA(ncomp=5),
 }
 
 
@@ -235,8 +235,8 @@ def naco_runs(naco):
 
 
 def test_naco_annular_pca_detects_companions_at_20_and_30_px(naco_runs):
-    assert naco_runs["annular_pca"]["snr"][20.0] > 3
-    assert naco_runs["annular_pca"]["snr"][30.0] > 3
+    assert naco_runs["pca-annular"]["snr"][20.0] > 3
+    assert naco_runs["pca-annular"]["snr"][30.0] > 3
 
 
 def test_naco_pca_lowers_the_noise_5_times_below_the_derotated_raw_cube(naco_runs):
@@ -245,36 +245,36 @@ def test_naco_pca_lowers_the_noise_5_times_below_the_derotated_raw_cube(naco_run
 
 
 def test_naco_median_adi_leaves_more_noise_than_pca(naco_runs):
-    assert naco_runs["median_adi"]["noise_10_30px"] > naco_runs["pca"]["noise_10_30px"]
-    assert naco_runs["annular_pca"]["noise_10_30px"] < naco_runs["median_adi"]["noise_10_30px"]
+    assert naco_runs["median"]["noise_10_30px"] > naco_runs["pca"]["noise_10_30px"]
+    assert naco_runs["pca-annular"]["noise_10_30px"] < naco_runs["median"]["noise_10_30px"]
 
 
 # -- registry, parameters, results -------------------------------------------------------------
 
 
 def test_registry_finds_every_algorithm_by_name():
-    assert available_algorithms() == ["annular_median_adi", "annular_pca", "asdi_pca", "llsg", "median_adi", "pca",
-                                      "per_channel_adi", "sdi_pca"]
-    assert get_algorithm("pca") is PCA and get_algorithm("annular_pca") is AnnularPCA
-    assert get_algorithm("median_adi") is MedianADI and get_algorithm("annular_median_adi") is AnnularMedianADI
-    with pytest.raises(ValueError, match="name: expected one of .*'pca'.*got 'nope'"):
+    assert available_algorithms() == ["asdi-pca", "llsg", "median", "median-annular", "pca", "pca-annular",
+                                      "per-channel", "sdi-pca"]
+    assert get_algorithm("pca") is PCA and get_algorithm("pca-annular") is AnnularPCA
+    assert get_algorithm("median") is MedianADI and get_algorithm("median-annular") is AnnularMedianADI
+    with pytest.raises(ValueError, match="name: expected an algorithm among .*'pca'.*got 'nope'"):
         get_algorithm("nope")
 
 
 def test_a_subclass_registers_itself_and_names_are_unique():
-    class Identity(Algorithm, name="test_identity"):
+    class Identity(Algorithm, name="test-identity"):
         def __init__(self, *, collapse="mean"):
             self.collapse = collapse
 
     try:
-        assert get_algorithm("test_identity") is Identity and Identity.name == "test_identity"
-        with pytest.raises(ValueError, match="name: an algorithm named 'test_identity'"):
-            class Other(Algorithm, name="test_identity"):
+        assert get_algorithm("test-identity") is Identity and Identity.name == "test-identity"
+        with pytest.raises(ValueError, match="name: an algorithm named 'test-identity'"):
+            class Other(Algorithm, name="test-identity"):
                 pass
     finally:
         from exobench.algorithms import base
 
-        base._REGISTRY.pop("test_identity", None)
+        base._REGISTRY.unregister("test-identity")
 
 
 def test_init_only_stores_parameters():

@@ -34,7 +34,7 @@ with threadpool_limits(1, user_api="blas"):
     for method in ("bilinear", "bicubic"):
         digests[method] = derotate_cube(dataset.cube, dataset.angles, method=method)
     for ncomp in (1, 3):
-        digests[f"annular_pca {ncomp}"] = get_algorithm("annular_pca")(ncomp=ncomp).process(dataset).residuals
+        digests[f"pca-annular {ncomp}"] = get_algorithm("pca-annular")(ncomp=ncomp).process(dataset).residuals
         digests[f"pca {ncomp}"] = get_algorithm("pca")(ncomp=ncomp).process(dataset).residuals
 print(json.dumps({name: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() for name, a in digests.items()}))
 """

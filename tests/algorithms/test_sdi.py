@@ -128,11 +128,11 @@ def test_sdi_and_asdi_beat_per_channel_adi_at_small_rotation():
         dataset, position = speckle_cube_4d(seed)
         fwhm = float(np.mean(dataset.fwhm))
         runs = {
-            "sdi_pca(1)": SDIPCA(ncomp=1),
-            "asdi_pca(steps=1, 5)": ASDIPCA(steps=1, ncomp=5),
-            "asdi_pca(steps=2, 1, 1)": ASDIPCA(steps=2, ncomp=1, ncomp_adi=1),
+            "sdi-pca(1)": SDIPCA(ncomp=1),
+            "asdi-pca(steps=1, 5)": ASDIPCA(steps=1, ncomp=5),
+            "asdi-pca(steps=2, 1, 1)": ASDIPCA(steps=2, ncomp=1, ncomp_adi=1),
         }
-        runs.update({f"per_channel_adi(pca {k})": PerChannelADI(algorithm="pca", options={"ncomp": k})
+        runs.update({f"per-channel(pca {k})": PerChannelADI(algorithm="pca", options={"ncomp": k})
                      for k in (1, 3, 5)})
         measured = {}
         for label, algorithm in runs.items():
@@ -140,12 +140,12 @@ def test_sdi_and_asdi_beat_per_channel_adi_at_small_rotation():
             assert result.residuals.shape == dataset.cube.shape[1:] and result.final.shape == dataset.frame_shape
             measured[label] = snr(result.final, position, fwhm)
         MEASURED[seed] = {label: (round(m.snr, 2), round(m.background_std, 3)) for label, m in measured.items()}
-        best_adi = max(m.snr for label, m in measured.items() if label.startswith("per_channel"))
-        least_adi_noise = min(m.background_std for label, m in measured.items() if label.startswith("per_channel"))
-        assert measured["sdi_pca(1)"].snr > 1.5 * best_adi, MEASURED[seed]
-        assert measured["asdi_pca(steps=1, 5)"].snr > 1.2 * best_adi, MEASURED[seed]
+        best_adi = max(m.snr for label, m in measured.items() if label.startswith("per-channel"))
+        least_adi_noise = min(m.background_std for label, m in measured.items() if label.startswith("per-channel"))
+        assert measured["sdi-pca(1)"].snr > 1.5 * best_adi, MEASURED[seed]
+        assert measured["asdi-pca(steps=1, 5)"].snr > 1.2 * best_adi, MEASURED[seed]
         # two steps: the ADI step self-subtracts at 10 degrees, but the residual noise is far lower
-        assert measured["asdi_pca(steps=2, 1, 1)"].background_std < least_adi_noise / 4, MEASURED[seed]
+        assert measured["asdi-pca(steps=2, 1, 1)"].background_std < least_adi_noise / 4, MEASURED[seed]
     print("\nS/N and background std at the companion (sep 16 px, 10 deg):", MEASURED)
 
 
@@ -170,8 +170,8 @@ def test_per_channel_adi_is_the_mean_of_the_channels_runs(cube4d):
 
 
 def test_registry_and_params():
-    assert get_algorithm("sdi_pca") is SDIPCA and get_algorithm("asdi_pca") is ASDIPCA
-    assert get_algorithm("per_channel_adi") is PerChannelADI
+    assert get_algorithm("sdi-pca") is SDIPCA and get_algorithm("asdi-pca") is ASDIPCA
+    assert get_algorithm("per-channel") is PerChannelADI
     assert ASDIPCA(steps=1, ncomp=4).get_params() == {"steps": 1, "ncomp": 4, "ncomp_adi": 1, "rescaling": "bicubic",
                                                       "collapse": "median", "derotation": "bilinear"}
     assert repr(SDIPCA(ncomp=2)) == "SDIPCA(ncomp=2)"
@@ -191,7 +191,7 @@ def test_registry_and_params():
     (ASDIPCA(steps=2, ncomp_adi=21), "ncomp_adi"),
     (ASDIPCA(steps=1, ncomp=201), "ncomp: expected an integer from 1 to 200"),
     (PerChannelADI(algorithm="nope"), "algorithm"),
-    (PerChannelADI(algorithm="sdi_pca"), "algorithm"),
+    (PerChannelADI(algorithm="sdi-pca"), "algorithm"),
     (PerChannelADI(options={"ncmp": 2}), "options"),
     (PerChannelADI(options=[1]), "options"),
 ])

@@ -74,9 +74,9 @@ def test_paths_expand_variables_with_defaults(monkeypatch, tmp_path):
 def test_companion_draws_follow_the_recipe():
     import numpy as np
 
-    from exobench.builder.definition import Injection
+    from exobench.builder.definition import InjectionRecipe
 
-    recipe = Injection(companions=(2, 4), separation_bands_fwhm=((2.5, 6.0), (6.0, 20.0)), min_spacing_fwhm=3.0)
+    recipe = InjectionRecipe(companions=(2, 4), separation_bands_fwhm=((2.5, 6.0), (6.0, 20.0)), min_spacing_fwhm=3.0)
     rng = np.random.default_rng(0)
     counts, separations, bands = [], [], []
     for _ in range(200):

@@ -154,10 +154,10 @@ def test_even_or_off_centre_psf_is_recentred_with_a_warning_or_refused():
 
     fit = fit_gaussian(ds.psf)
     assert abs(fit.x - ds.psf.shape[1] // 2) < 0.01 and abs(fit.y - ds.psf.shape[0] // 2) < 0.01
-    with pytest.raises(ValueError, match=r"psf: even-sized \(12, 12\); expected an odd-sized PSF .* recentre_psf=True"):
-        make(psf=even, recentre_psf=False)
+    with pytest.raises(ValueError, match=r"psf: even-sized \(12, 12\); expected an odd-sized PSF .* recenter_psf=True"):
+        make(psf=even, recenter_psf=False)
     with pytest.raises(ValueError, match="psf: off-centre by 0.60 px"):
-        make(psf=off, recentre_psf=False)
+        make(psf=off, recenter_psf=False)
 
 
 def test_real_naco_dataset(naco):

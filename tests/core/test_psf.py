@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from exobench.psf import crop_psf, fit_fwhm, fit_gaussian, normalize_psf, psf_flux, recentre_psf
+from exobench.psf import crop_psf, fit_fwhm, fit_gaussian, normalize_psf, psf_flux, recenter_psf
 
 from ..helpers import gaussian_psf
 
@@ -34,13 +34,13 @@ def test_normalisation_gives_unit_flux_in_one_fwhm_aperture():
     np.testing.assert_allclose(psf_flux(normalize_psf(cube), [3.0, 5.0]), [1.0, 1.0], rtol=2e-3)
 
 
-def test_crop_and_recentre_an_offset_psf():
+def test_crop_and_recenter_an_offset_psf():
     psf = gaussian_psf(size=30, fwhm=4.0, x0=16.4, y0=12.7)  # even-sized and off-centre
     stamp = crop_psf(psf, 15)
     assert stamp.shape == (15, 15)
     fit = fit_gaussian(stamp)
     assert fit.x == pytest.approx(7.0, abs=0.01) and fit.y == pytest.approx(7.0, abs=0.01)
-    shifted, shifts = recentre_psf(gaussian_psf(size=21, fwhm=4.0, x0=10.3, y0=9.8))
+    shifted, shifts = recenter_psf(gaussian_psf(size=21, fwhm=4.0, x0=10.3, y0=9.8))
     np.testing.assert_allclose(shifts, [[-0.3, 0.2]], atol=2e-3)
     assert fit_gaussian(shifted).x == pytest.approx(10.0, abs=2e-3)
 

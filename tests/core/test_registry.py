@@ -36,3 +36,12 @@ def test_unknown_names_are_refused_listing_those_there_are():
     registry.unregister("a")
     registry.unregister("a")
     assert registry.names() == []
+
+
+def test_messages_put_an_before_a_vowel():
+    registry = Registry("algorithm")
+    registry.register("pca", 1)
+    with pytest.raises(ValueError, match="name: expected an algorithm among 'pca', got 'nope'"):
+        registry.get("nope")
+    with pytest.raises(ValueError, match="name: an algorithm named 'pca' is already registered"):
+        registry.register("pca", 2)

@@ -96,3 +96,12 @@ def test_check_choice():
     with pytest.raises(ValueError) as info:
         check_choice("sum", "collapse", ("median", "mean"))
     assert str(info.value) == "collapse: expected one of 'median', 'mean', got 'sum'"
+
+
+@pytest.mark.parametrize("value", ["3-d", "", 3, "3d\u00e9"])
+def test_check_suffix_names_the_parameter(value):
+    from exobench._validate import check_suffix
+
+    with pytest.raises(ValueError, match=r"suffix: expected a short alphanumeric suffix such as '3d' or '4d', got"):
+        check_suffix(value, "suffix")
+    assert check_suffix("4d", "suffix") == "4d"

@@ -114,7 +114,7 @@ def naco_stim(naco):
     injection = inject_companions(naco, separations=SEPARATIONS, thetas=[0.0, 120.0, 240.0],
                                   fluxes=[150.0] * 3)
     pixels = [(int(round(y)), int(round(x))) for x, y in injection.positions]
-    for name, algorithm in {"pca": PCA(ncomp=5), "annular_pca": AnnularPCA(ncomp=5)}.items():
+    for name, algorithm in {"pca": PCA(ncomp=5), "pca-annular": AnnularPCA(ncomp=5)}.items():
         empty = stim_from_algorithm(algorithm, naco)
         full = stim_from_algorithm(algorithm, injection.dataset)
         MEASURED[name] = {
@@ -127,7 +127,7 @@ def naco_stim(naco):
     print("\nNACO STIM measurements:", MEASURED)
 
 
-@pytest.mark.parametrize("name", ["pca", "annular_pca"])
+@pytest.mark.parametrize("name", ["pca", "pca-annular"])
 def test_naco_companions_exceed_the_inverse_map_and_the_empty_cube(naco_stim, name):
     measured = naco_stim[name]
     for sep in (20.0, 30.0):

@@ -45,7 +45,7 @@ def from_item_tuple(item):
 
 
 def pca_final(ncomp, *, dataset, algorithm):
-    """exobench's PCA (``"pca"`` or ``"annular_pca"``) on a (scattered) dataset."""
+    """exobench's PCA (``"pca"`` or ``"pca-annular"``) on a (scattered) dataset."""
     from exobench.algorithms import get_algorithm
 
     result = get_algorithm(algorithm)(ncomp=ncomp).process(dataset)

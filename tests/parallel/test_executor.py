@@ -59,11 +59,11 @@ def test_arrays_byte_identical_to_in_process(cluster):
     assert_identical(got, expected)
 
 
-@pytest.mark.parametrize("algorithm", ["pca", "annular_pca"])
+@pytest.mark.parametrize("algorithm", ["pca", "pca-annular"])
 def test_exobench_pca_byte_identical_to_in_process(cluster, algorithm):
     # big enough for multi-threaded BLAS to round differently: the executor's one BLAS thread per task
     # is what makes the bytes equal
-    ds = example_dataset(n_frames=40, size=65, seed=3) if algorithm == "annular_pca" else \
+    ds = example_dataset(n_frames=40, size=65, seed=3) if algorithm == "pca-annular" else \
         example_dataset(n_frames=100, size=101, seed=3)
     ncomps = [1, 2, 3, 5]
     with Executor() as local:

@@ -429,10 +429,10 @@ def test_fits_scalars_are_accepted():
         (dict(fwhm=np.nan), ValueError, r"fwhm: expected a finite number"),
         (dict(npix=0), ValueError, r"npix: expected an integer >= 1, got 0"),
         (dict(npix=2.5), ValueError, r"npix: expected an integer >= 1, got 2.5"),
-        (dict(overlap_threshold=0.0), ValueError, r"overlap_threshold: expected a value in \(0, 1\], got 0.0"),
-        (dict(overlap_threshold=1.2), ValueError, r"overlap_threshold: expected a value in \(0, 1\], got 1.2"),
-        (dict(max_blob_fact=0), ValueError, r"max_blob_fact: expected a value > 0, got 0"),
-        (dict(inner_radius=-1.0), ValueError, r"inner_radius: expected a value >= 0, got -1.0"),
+        (dict(overlap_threshold=0.0), ValueError, r"overlap_threshold: expected a number in \(0, 1\], got 0.0"),
+        (dict(overlap_threshold=1.2), ValueError, r"overlap_threshold: expected a number in \(0, 1\], got 1.2"),
+        (dict(max_blob_fact=0), ValueError, r"max_blob_fact: expected a number > 0, got 0"),
+        (dict(inner_radius=-1.0), ValueError, r"inner_radius: expected a number >= 0 or None, got -1.0"),
         (dict(compat="eidc2020"), ValueError, r"compat: expected one of None, 'eidc2019', got 'eidc2020'"),
     ],
 )
@@ -464,7 +464,7 @@ def test_geometry_errors():
         evaluation_elements(5, 2.0)
     with pytest.raises(ValueError, match=r"fwhm: expected a value > 0"):
         evaluation_elements((8, 8), 0.0)
-    with pytest.raises(ValueError, match=r"inner_radius: expected a value >= 0"):
+    with pytest.raises(ValueError, match=r"inner_radius: expected a number >= 0"):
         evaluation_elements((8, 8), 2.0, inner_radius=-1)
     with pytest.raises(ValueError, match=r"fwhm: expected a value > 0"):
         resolution_element_area(-1.0)

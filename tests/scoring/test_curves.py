@@ -187,7 +187,7 @@ def test_errors_name_the_parameter():
         sweep_counts(detmap, [(20.0, 1.0)], 2.0)
     with pytest.raises(ValueError, match="fwhm: expected a value > 0"):
         sweep_counts(detmap, None, 0.0)
-    with pytest.raises(ValueError, match=r"overlap_threshold: expected a value in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"overlap_threshold: expected a number in \(0, 1\]"):
         sweep_counts(detmap, None, 2.0, overlap_threshold=0.0)
     with pytest.raises(ValueError, match="thresholds: expected numbers, got NaN"):
         sweep_counts(detmap, None, 2.0, thresholds=[1.0, np.nan])
@@ -195,7 +195,7 @@ def test_errors_name_the_parameter():
         sweep_counts(detmap, None, 2.0, thresholds=[])
     with pytest.raises(TypeError, match="unexpected keyword argument 'compat'"):
         roc_curve([detmap], [None], 2.0, compat="eidc2019")
-    with pytest.raises(ValueError, match=r"max_fpr: expected a value in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"max_fpr: expected a number in \(0, 1\]"):
         roc_curve([detmap], [None], 2.0, max_fpr=0.0)
     with pytest.raises(ValueError, match="dataset 1: positions: row 0"):
         roc_curve([detmap, detmap], [None, [(9.0, 9.0)]], 2.0)
@@ -218,7 +218,7 @@ def test_errors_name_the_parameter():
         bootstrap_ci([s.dataset_counts(1.0)], statistic="auc")
     with pytest.raises(ValueError, match="n_boot: expected an integer >= 1"):
         bootstrap_ci([s], statistic="auc", n_boot=0)
-    with pytest.raises(ValueError, match=r"level: expected a value in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"level: expected a number in \(0, 1\)"):
         bootstrap_ci([s], statistic="auc", level=1.0)
     with pytest.raises(TypeError, match="rng: expected None, an integer seed"):
         bootstrap_ci([s], statistic="auc", rng="seed")

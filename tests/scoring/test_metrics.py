@@ -177,9 +177,10 @@ def test_errors():
         compute_metrics([])
     with pytest.raises(ValueError, match=r"counts: expected at least one DatasetCounts, got none"):
         per_dataset_metrics([])
-    with pytest.raises(ValueError, match=r"suffix: expected an alphanumeric string such as '3d' or '4d', got '3-d'"):
+    with pytest.raises(ValueError,
+                       match=r"suffix: expected a short alphanumeric suffix such as '3d' or '4d', got '3-d'"):
         eidc_scores([counts(1, 0, 1)], suffix="3-d")
-    with pytest.raises(ValueError, match=r"suffix: expected an alphanumeric string .* got 3"):
+    with pytest.raises(ValueError, match=r"suffix: expected a short alphanumeric suffix .* got 3"):
         eidc_scores([counts(1, 0, 1)], suffix=3)
     with pytest.raises(ValueError, match=r"compat: expected one of None, 'eidc2019', got 'eidc'"):
         eidc_scores([counts(1, 0, 1)], compat="eidc")

@@ -38,7 +38,8 @@ import math
 import numpy as np
 
 from .candidates import CandidateBlobs, candidate_windows
-from .counting import disk_in_frame, evaluation_elements, frame_center, resolution_element_area
+from ..geometry.coords import frame_center
+from .counting import disk_in_frame, evaluation_elements, resolution_element_area
 
 __all__ = ["MapSweep", "sweep_map"]
 

@@ -73,27 +73,26 @@ from scipy import ndimage
 
 from .. import ExobenchWarning
 from .._validate import as_float_array, check_choice, check_integer, check_ndim, check_number, check_range
+from ..challenge.settings import COMPAT_MODES
+from ..geometry.coords import frame_center
 from .checks import as_finite, as_positions, check_count, check_fwhm, check_shape
 
 __all__ = [
     "DEFAULTS",
     "COMPAT_MODES",
     "CountingRules",
+    "COUNTING_OPTIONS",
     "DatasetCounts",
     "count_detections",
     "count_with_rules",
     "label_blobs",
     "evaluation_elements",
     "resolution_element_area",
-    "frame_center",
     "disk_in_frame",
 ]
 
 #: Default counting parameters, those of the EIDC (``npix``, ``overlap_threshold``, ``max_blob_fact``).
 DEFAULTS = dict(npix=2, overlap_threshold=0.7, max_blob_fact=2.0)
-
-#: Accepted values of ``compat``: ``None`` (corrected counting) or ``"eidc2019"``.
-COMPAT_MODES = (None, "eidc2019")
 
 #: 4-connectivity (a pixel touches its left, right, lower and upper neighbours).
 _FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
@@ -163,6 +162,10 @@ class CountingRules:
     def blob_limit(self, element_area):
         """The largest area of a blob that is not huge is ``<=`` this (``max_blob_fact * A_e``)."""
         return self.max_blob_fact * element_area
+
+
+#: The counting options a phase may set (``phase.json``'s ``counting``): the rules' fields but the mode.
+COUNTING_OPTIONS = tuple(f.name for f in dataclasses.fields(CountingRules) if f.name != "compat")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,16 +286,6 @@ def resolution_element_area(fwhm):
     (1, 45)
     """
     return _disk_offsets_area(check_fwhm(fwhm))
-
-
-def frame_center(shape):
-    """The (x, y) of the frame centre: pixel ``n // 2`` of each axis of ``shape = (ny, nx)``.
-
-    >>> frame_center((5, 8))
-    (4.0, 2.0)
-    """
-    ny, nx = shape
-    return float(nx // 2), float(ny // 2)
 
 
 def evaluation_elements(shape, fwhm, *, inner_radius=None):

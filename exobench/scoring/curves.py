@@ -47,8 +47,9 @@ import warnings
 
 import numpy as np
 
+from ..challenge.settings import DEFAULT_MAX_FPR
 from .checks import as_number, as_thresholds, check_max_fpr, readonly
-from .counting import CountingRules
+from .counting import COUNTING_OPTIONS, CountingRules
 from .metrics import UndefinedMetricWarning
 from .sweep import SweepCounts, own_sweep_counts, phase_counts, sweep_dataset
 
@@ -69,10 +70,6 @@ __all__ = [
 #: Separation bands of :func:`roc_by_separation`, in FWHM (the EIDC's two ranges of
 #: injection separations: the inner one widened to the star).
 DEFAULT_BANDS = ((0.0, 6.0), (6.0, 20.0))
-#: FPR bound of the partial AUC.
-DEFAULT_MAX_FPR = 0.01
-
-_COUNTING_OPTIONS = ("npix", "overlap_threshold", "max_blob_fact", "inner_radius")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,11 +138,11 @@ def _sweep_rules(options, where):
 
     The sweep counts with the corrected rules: ``compat`` is not an option here.
     """
-    unknown = sorted(set(options) - set(_COUNTING_OPTIONS))
+    unknown = sorted(set(options) - set(COUNTING_OPTIONS))
     if unknown:
         raise TypeError(
             f"{where}() got an unexpected keyword argument {unknown[0]!r} "
-            f"(counting options: {', '.join(_COUNTING_OPTIONS)})"
+            f"(counting options: {', '.join(COUNTING_OPTIONS)})"
         )
     return CountingRules(**options)
 

@@ -34,11 +34,11 @@ from ..challenge.settings import read_phase_settings
 from ..submission.fits import read_bounded_fits, read_bounded_scalar
 from ..submission.limits import Limits, SubmissionError
 from ..submission.names import DATASET_ID_PATTERN, INSTRUMENT_PATTERN, fwhm_file_name
+from .counting import COUNTING_OPTIONS
 
-__all__ = ["ReferenceDataset", "Reference", "read_reference", "DEFAULT_SUFFIX", "COUNTING_KEYS"]
+__all__ = ["ReferenceDataset", "Reference", "read_reference", "DEFAULT_SUFFIX"]
 
 DEFAULT_SUFFIX = "3d"
-COUNTING_KEYS = ("npix", "overlap_threshold", "max_blob_fact", "inner_radius")
 _POSITIONS_NAME = re.compile(rf"^{INSTRUMENT_PATTERN}_positions_{DATASET_ID_PATTERN}\.fits$")
 #: The reference is trusted, but read with the same bounded reader (generous limits).
 _REFERENCE_LIMITS = Limits(max_map_pixels=10**7, max_header_blocks=1000, max_hdus=16)
@@ -176,10 +176,10 @@ def _read_positions(path):
 
 
 def _check_counting_keys(counting):
-    unknown = set(counting) - set(COUNTING_KEYS)
+    unknown = set(counting) - set(COUNTING_OPTIONS)
     if unknown:
         raise ValueError(f"reference: {PHASE_FILE}: counting: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"expected some of {', '.join(COUNTING_KEYS)}")
+                         f"expected some of {', '.join(COUNTING_OPTIONS)}")
 
 
 def _suffix(phase, phase_suffix, folder):

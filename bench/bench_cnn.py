@@ -406,7 +406,7 @@ def section(results, command, options, load, seconds):
              "map (-log10 of the per-pixel false-positive rate on the dataset's null: its flipped-angle negative map "
              "and `null_permutations` maps derotated with seeded permutations of the angles, pooled; "
              "each annulus's logits first centred and scaled by that annulus's negatives when "
-             "`standardise_annuli`, counted in groups of adjacent annuli of at least `calibration_pixels` "
+             "`standardize_annuli`, counted in groups of adjacent annuli of at least `calibration_pixels` "
              "negative pixels when that is set, else on the whole map; each pixel's null without the "
              "negatives within `own_image_radius` FWHM of its own flipped-angle image when that is set, the rate "
              "above each group's largest negative extrapolated as `calibration_tail`), "

@@ -12,7 +12,7 @@ import math
 
 from ..baselines.registry import Baseline
 from .options import DEFAULT_OPTIONS, CNNOptions, options_header
-from .pipeline import DETECTION_MAPS, PROBABILITY_THRESHOLD
+from .pipeline import CNN_DETECTION_MAPS, PROBABILITY_THRESHOLD
 from .pipeline import detection_map as pipeline_map
 
 __all__ = ["CNNBaseline"]
@@ -41,7 +41,7 @@ class CNNBaseline(Baseline, name="cnn"):
 
     @classmethod
     def detection_maps(cls):
-        return DETECTION_MAPS
+        return CNN_DETECTION_MAPS
 
     @classmethod
     def default_threshold(cls, params):

@@ -14,7 +14,7 @@ the probability that a companion sits at the patch centre.
   the speckle-dominated inner annuli and the background-limited outer ones, so
   one network (and one threshold) fits neither regime well. Here each level of a
   patch is standardised by its own local noise (mean and standard deviation of
-  the patch's outer ring, :func:`standardise_patches`) before the Conv3D branch,
+  the patch's outer ring, :func:`standardize_patches`) before the Conv3D branch,
   and the amplitude information goes in as explicit, scale-free features
   (:func:`patch_features`): the S/N of the centre aperture against the ring at
   each level, how the ring's noise falls with the rank (a speckle-regime
@@ -49,7 +49,7 @@ __all__ = [
     "noise_aware_conv3d",
     "model_inputs",
     "patch_features",
-    "standardise_patches",
+    "standardize_patches",
     "n_patch_features",
 ]
 
@@ -192,7 +192,7 @@ def noise_aware_conv3d(input_shape, *, size="full", dropout=0.5, seed=None, matc
     """The noise-aware Conv3D: standardised patches plus S/N and noise-regime features.
 
     Two inputs (see :func:`model_inputs`): ``patches``, the MLAR patches
-    standardised level by level by their outer ring (:func:`standardise_patches`),
+    standardised level by level by their outer ring (:func:`standardize_patches`),
     through SODINN's Conv3D branch; and ``features`` (:func:`patch_features`),
     through a small dense layer; both concatenated before the dense layer, the
     dropout and the sigmoid unit.
@@ -310,7 +310,7 @@ def _ring_statistics(patches, fwhm):
     return patches[..., centre].mean(axis=-1), mean, std
 
 
-def standardise_patches(patches, fwhm):
+def standardize_patches(patches, fwhm):
     """Each level of each patch minus its outer ring's mean, over the ring's standard deviation.
 
     The ring is the patch's pixels at least 0.9 FWHM from its centre (at
@@ -329,7 +329,7 @@ def standardise_patches(patches, fwhm):
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> out = standardise_patches(rng.normal(5.0, 3.0, size=(2, 3, 9, 9)), 4.0)
+    >>> out = standardize_patches(rng.normal(5.0, 3.0, size=(2, 3, 9, 9)), 4.0)
     >>> out.shape, out.dtype, bool(abs(out.mean()) < 0.5)
     ((2, 3, 9, 9), dtype('float32'), True)
     """

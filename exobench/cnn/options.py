@@ -85,12 +85,12 @@ class CNNOptions:
     fpr: float = _option(
         0.0002, "false-positive rate per pixel on the dataset's null that the default threshold means "
         "(threshold -log10(fpr)).")
-    standardise_annuli: bool = _option(
+    standardize_annuli: bool = _option(
         True, "centre and scale each annulus's logits by its own negatives (mean, standard deviation) before "
         "the calibration, as an S/N does.")
     calibration_tail: str = _option(
         "exponential", "how the rate falls above the largest negative: exponential (in the standardised logit) "
-        "or normal (needs standardise_annuli; lighter: more detections and more false positives).")
+        "or normal (needs standardize_annuli; lighter: more detections and more false positives).")
     calibration_pixels: int = _option(
         7500, "calibrate the map separately in groups of adjacent annuli (from the star outwards) of at least "
         "this many negative pixels (null: the whole map at once).")
@@ -118,7 +118,7 @@ class CNNOptions:
             check_integer(getattr(self, name), name, minimum=low)
         for name in ("threads", "calibration_pixels"):
             check_integer(getattr(self, name), name, minimum=1, allow_none=True)
-        for name in ("standardise_annuli", "mirrors", "matched_filter"):
+        for name in ("standardize_annuli", "mirrors", "matched_filter"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         check_number(self.learning_rate, "learning_rate", strict=True)
@@ -141,8 +141,8 @@ class CNNOptions:
 
     def _check_calibration(self):
         check_choice(self.calibration_tail, "calibration_tail", SIGNIFICANCE_TAILS)
-        if self.calibration_tail == "normal" and not self.standardise_annuli:
-            raise ValueError("calibration_tail: 'normal' needs standardise_annuli: true (its z-scores)")
+        if self.calibration_tail == "normal" and not self.standardize_annuli:
+            raise ValueError("calibration_tail: 'normal' needs standardize_annuli: true (its z-scores)")
         check_choice(self.permutation_kind, "permutation_kind", PERMUTATION_KINDS)
         if self.null_permutations and self.own_image_radius is not None:
             raise ValueError("null_permutations: the permuted-angle maps need own_image_radius: null "
@@ -190,15 +190,15 @@ class CNNOptions:
 
         Examples
         --------
-        >>> CNNOptions(calibration_pixels=1500, standardise_annuli=False).calibration_options([0.0, 10.0])
-        {'by_annulus': True, 'min_pixels': 1500, 'standardise': False, 'tail': 'exponential'}
+        >>> CNNOptions(calibration_pixels=1500, standardize_annuli=False).calibration_options([0.0, 10.0])
+        {'by_annulus': True, 'min_pixels': 1500, 'standardize': False, 'tail': 'exponential'}
         >>> options = CNNOptions(calibration_pixels=None, null_permutations=0, own_image_radius=1.0)
         >>> options.calibration_options([0.0, 10.0])["own_image_radius"]
         1.0
         """
         pixels = self.calibration_pixels
         out = {"by_annulus": pixels is not None, "min_pixels": 0 if pixels is None else int(pixels),
-               "standardise": bool(self.standardise_annuli), "tail": self.calibration_tail}
+               "standardize": bool(self.standardize_annuli), "tail": self.calibration_tail}
         if self.own_image_radius is not None:
             out.update(angles=angles, own_image_radius=float(self.own_image_radius))
         return out

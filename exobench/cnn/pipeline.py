@@ -41,11 +41,12 @@ from .options import CNNOptions
 from .probability import average_maps, probability_map
 from .significance import null_significance_map
 
-__all__ = ["detection_map", "DetectionResult", "Network", "DETECTION_MAPS", "PROBABILITY_THRESHOLD",
+__all__ = ["detection_map", "DetectionResult", "Network", "CNN_DETECTION_MAPS", "PROBABILITY_THRESHOLD",
            "dataset_seeds", "null_angles", "null_maps", "ensemble_map", "recalibrate"]
 
 #: Kinds of detection map.
-DETECTION_MAPS = ("significance", "probability")
+#: The maps the CNN baseline makes (the `detection_map` values it takes).
+CNN_DETECTION_MAPS = ("significance", "probability")
 #: Threshold of ``probability`` maps (SODINN's).
 PROBABILITY_THRESHOLD = 0.9
 #: A word of the seed of the null's angle permutations, apart from the samples' and training's seeds.
@@ -126,7 +127,7 @@ def detection_map(dataset, options, *, kind="significance", models=None, progres
     """
     if not isinstance(options, CNNOptions):
         raise TypeError(f"options: expected CNNOptions, got {type(options).__name__}")
-    check_choice(kind, "kind", DETECTION_MAPS)
+    check_choice(kind, "kind", CNN_DETECTION_MAPS)
     if models is None:
         networks = [_network(dataset, options, member, delta, progress) for member, delta in enumerate(options.deltas)]
     else:
@@ -149,7 +150,7 @@ def recalibrate(result, options, angles):
     """``result``'s probability map calibrated on its null with other calibration ``options``.
 
     The same networks' maps, so only the calibration options (``fpr``,
-    ``standardise_annuli``, ``calibration_tail``, ``calibration_pixels``,
+    ``standardize_annuli``, ``calibration_tail``, ``calibration_pixels``,
     ``own_image_radius``) of ``options`` matter.
 
     Parameters

@@ -21,7 +21,7 @@ __all__ = ["null_significance_map", "SIGNIFICANCE_TAILS"]
 SIGNIFICANCE_TAILS = ("exponential", "normal")
 
 
-def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardise=False, angles=None,
+def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, standardize=False, angles=None,
                           own_image_radius=1.0, tail="exponential"):
     """A probability map calibrated on its dataset's negative map: ``-log10`` of the false-positive rate.
 
@@ -54,7 +54,7 @@ def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, sta
         With ``by_annulus``, adjacent annuli are pooled (from the star outwards)
         until each group holds at least this many negative pixels (of each
         negative map, when there are several).
-    standardise : bool
+    standardize : bool
         First put every annulus of ``pmap.annuli`` on one scale: the logits of
         both maps, minus the mean of the negatives' logits in that annulus,
         over their standard deviation there. Each separation's own noise
@@ -82,7 +82,7 @@ def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, sta
         ``N`` pixels, from ``1 / (N + 1)`` there: ``"exponential"`` in the
         logit (or in the standardised value), a heavy tail that ranks the
         brightest sources without claiming much beyond the null; ``"normal"``
-        (needs ``standardise``) as the normal distribution's tail,
+        (needs ``standardize``) as the normal distribution's tail,
         ``rate(z) = Q(z) / (Q(top) (N + 1))`` with ``Q`` the normal survival
         function. The standardised logits of flipped-angle negatives fall off
         faster than ``exp(-z)`` near their largest values but are heavier than
@@ -104,8 +104,8 @@ def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, sta
     """
     # long by its documentation only: the code below is under 40 lines
     check_choice(tail, "tail", SIGNIFICANCE_TAILS)
-    if tail == "normal" and not standardise:
-        raise ValueError("tail: 'normal' needs standardise=True (the standardised logits are its z-scores)")
+    if tail == "normal" and not standardize:
+        raise ValueError("tail: 'normal' needs standardize=True (the standardised logits are its z-scores)")
     nulls = _negative_maps(negative, pmap)
     if angles is not None and len(nulls) > 1:
         raise ValueError(f"angles: the own-image exclusion needs one negative map, got {len(nulls)}; "
@@ -113,11 +113,11 @@ def null_significance_map(pmap, negative, *, by_annulus=False, min_pixels=0, sta
     negative = nulls[0]
     out = np.zeros(pmap.probability.shape, dtype=np.float64)
     values, null_values = pmap.probability, [n.probability for n in nulls]
-    if standardise:
+    if standardize:
         values, null_values = _standardised(pmap, nulls)
     negatives = null_values[0]
     # the tail's log-rate as a function of the values compared (probabilities or z-scores)
-    tail = _normal if tail == "normal" else (_same if standardise else logit)
+    tail = _normal if tail == "normal" else (_same if standardize else logit)
     image = None
     if angles is not None:
         from .._validate import check_number

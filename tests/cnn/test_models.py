@@ -10,7 +10,7 @@ from exobench.cnn.models import (
     model_inputs,
     n_patch_features,
     patch_features,
-    standardise_patches,
+    standardize_patches,
 )
 
 needs_keras = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
@@ -76,7 +76,7 @@ def test_features_are_scale_free_and_see_a_centred_source():
     assert f_noise.shape == (200, n_patch_features(3))
     assert f_source[:, :3].mean() > f_noise[:, :3].mean() + 2  # the centre's S/N
     np.testing.assert_allclose(patch_features(1e3 * with_source + 7, seps, 4.0), f_source, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(standardise_patches(1e3 * noise + 7, 4.0), standardise_patches(noise, 4.0),
+    np.testing.assert_allclose(standardize_patches(1e3 * noise + 7, 4.0), standardize_patches(noise, 4.0),
                                rtol=1e-4, atol=1e-4)
     assert np.allclose(f_source[:, -1], 0.5)  # separation 20 px = 5 FWHM, over 10
     with pytest.raises(ValueError, match="separations"):

@@ -74,7 +74,7 @@ def test_standardised_annuli_give_every_separation_the_rate_on_the_whole_map():
     inner, outer = mask & (r < 16), mask & (r >= 28)
     plain = null_significance_map(fresh, negative)
     assert np.mean(plain[inner] > 2) > 0.03 and np.mean(plain[outer] > 2) < 0.001  # one scale: wrong at both ends
-    calibrated = null_significance_map(fresh, negative, standardise=True)
+    calibrated = null_significance_map(fresh, negative, standardize=True)
     for part in (inner, mask & (r >= 16) & (r < 28), outer):
         assert np.mean(calibrated[part] > 2) < 0.025
     assert abs(np.mean(calibrated[mask] > 2) - 0.01) < 0.005  # the rate of the threshold, over the whole map
@@ -86,14 +86,14 @@ def test_standardised_significance_ignores_each_annulus_scale_and_offset():
     rng = np.random.default_rng(6)
     one, mask, r = _annular_maps(rng, scales=(1.0, 1.0, 1.0))
     negative, fresh = one(), one()
-    same = null_significance_map(fresh, negative, standardise=True)
+    same = null_significance_map(fresh, negative, standardize=True)
 
     def stretched(m):  # logits of the inner annulus x 5 + 2 in both maps: the same after standardising
         logits = np.log(m.probability) - np.log1p(-m.probability)
         logits = np.where(r < 16, 5 * logits + 2, logits)
         return type(m)(probability=np.where(m.mask, 1 / (1 + np.exp(-logits)), 0.0), mask=m.mask, annuli=m.annuli)
 
-    np.testing.assert_allclose(null_significance_map(stretched(fresh), stretched(negative), standardise=True),
+    np.testing.assert_allclose(null_significance_map(stretched(fresh), stretched(negative), standardize=True),
                                same, atol=1e-6)
     assert not np.allclose(null_significance_map(stretched(fresh), stretched(negative)),
                            null_significance_map(fresh, negative))
@@ -105,12 +105,12 @@ def test_standardised_significance_keeps_bright_sources_ranked_and_refuses_empty
 
     one, mask, r = _annular_maps(np.random.default_rng(7), scales=(2.0, 1.0, 1.0))
     negative = one()
-    own = null_significance_map(negative, negative, standardise=True)
+    own = null_significance_map(negative, negative, standardize=True)
     bright = one(shift=40.0)
-    assert np.all(null_significance_map(bright, negative, standardise=True)[mask] > own.max())
+    assert np.all(null_significance_map(bright, negative, standardize=True)[mask] > own.max())
     hollow = types.SimpleNamespace(probability=negative.probability, mask=mask & (r >= 16), annuli=negative.annuli)
     with pytest.raises(ValueError, match="negative: expected predicted pixels in every annulus.*between 4 and 16 px"):
-        null_significance_map(negative, hollow, standardise=True)
+        null_significance_map(negative, hollow, standardize=True)
 
 
 def test_several_negative_maps_are_pooled_into_one_null():
@@ -119,7 +119,7 @@ def test_several_negative_maps_are_pooled_into_one_null():
 
     one, mask, r = _annular_maps(np.random.default_rng(9), scales=(2.0, 1.0, 0.5))
     fresh, first, second, third = one(), one(), one(), one()
-    for options in ({}, {"standardise": True}, {"by_annulus": True, "min_pixels": 300, "standardise": True}):
+    for options in ({}, {"standardize": True}, {"by_annulus": True, "min_pixels": 300, "standardize": True}):
         np.testing.assert_array_equal(null_significance_map(fresh, [first], **options),
                                       null_significance_map(fresh, first, **options))
     # brute force, raw probabilities on the whole map: the rate among the pooled negative pixels
@@ -146,8 +146,8 @@ def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_norm
 
     one, mask, r = _annular_maps(np.random.default_rng(8), scales=(2.0, 1.0, 0.5))
     negative, fresh = one(), one(shift=1.5)
-    normal = null_significance_map(fresh, negative, standardise=True, tail="normal")
-    exponential = null_significance_map(fresh, negative, standardise=True)
+    normal = null_significance_map(fresh, negative, standardize=True, tail="normal")
+    exponential = null_significance_map(fresh, negative, standardize=True)
     values, negatives = _standardised_logits(fresh, negative)
     top, n = negatives[negative.mask].max(), np.count_nonzero(negative.mask)
     beyond = mask & (values > top)
@@ -164,8 +164,8 @@ def test_normal_tail_extrapolates_the_rate_beyond_the_largest_negative_as_a_norm
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"tail": "pareto", "standardise": True}, "tail: expected one of 'exponential', 'normal', got 'pareto'"),
-    ({"tail": "normal"}, r"tail: 'normal' needs standardise=True"),
+    ({"tail": "pareto", "standardize": True}, "tail: expected one of 'exponential', 'normal', got 'pareto'"),
+    ({"tail": "normal"}, r"tail: 'normal' needs standardize=True"),
 ])
 def test_significance_tail_errors(kwargs, message):
 

@@ -44,7 +44,6 @@ from .significance import null_significance_map
 __all__ = ["detection_map", "DetectionResult", "Network", "CNN_DETECTION_MAPS", "PROBABILITY_THRESHOLD",
            "dataset_seeds", "null_angles", "null_maps", "ensemble_map", "recalibrate"]
 
-#: Kinds of detection map.
 #: The maps the CNN baseline makes (the `detection_map` values it takes).
 CNN_DETECTION_MAPS = ("significance", "probability")
 #: Threshold of ``probability`` maps (SODINN's).

@@ -58,12 +58,11 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import read_yaml
+from ..challenge import get_phase_kind, phase_kinds
 
 __all__ = ["ChallengeDefinition", "PhaseDefinition", "SourceDefinition", "InjectionRecipe", "CalibrationSettings",
-           "load_challenge", "challenge_from_dict", "PHASE_CUBE_NDIM"]
+           "load_challenge", "challenge_from_dict"]
 
-#: The cube dimensions of each phase kind.
-PHASE_CUBE_NDIM = {"adi": 3, "adi+msdi": 4}
 #: The bundled small challenge (the demo's and the tests').
 DEFAULT_CHALLENGE = Path(__file__).with_name("challenges") / "default.yaml"
 
@@ -118,11 +117,13 @@ class PhaseDefinition:
 
     @property
     def ndim(self):
-        return PHASE_CUBE_NDIM[self.kind]
+        """Dimensions of the phase's cubes (its kind's, :mod:`exobench.challenge.kinds`)."""
+        return get_phase_kind(self.kind).cube_ndim
 
     @property
     def suffix(self):
-        return "3d" if self.kind == "adi" else "4d"
+        """Suffix of the phase's score names (its kind's)."""
+        return get_phase_kind(self.kind).suffix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,8 +261,8 @@ def _phase(values, index, default, base, where):
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         where.fail(f"{key}.number", f"expected an integer >= 1, got {number!r}")
     kind = values.get("kind", "adi")
-    if kind not in PHASE_CUBE_NDIM:
-        where.fail(f"{key}.kind", f"expected one of {', '.join(PHASE_CUBE_NDIM)}, got {kind!r}")
+    if kind not in phase_kinds():
+        where.fail(f"{key}.kind", f"expected one of {', '.join(phase_kinds())}, got {kind!r}")
     crop = values.get("crop_lod")
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, float)) or crop <= 0):
         where.fail(f"{key}.crop_lod", f"expected a number > 0, got {crop!r}")
@@ -276,7 +277,7 @@ def _phase(values, index, default, base, where):
     if not isinstance(sources, list) or not sources:
         where.fail(f"{key}.sources", "expected a non-empty list of sources")
     parsed = tuple(_source(s, f"{key}.sources[{j}]", base, where) for j, s in enumerate(sources))
-    return PhaseDefinition(number=number, name=str(values.get("name", "ADI" if kind == "adi" else "ADI+mSDI")),
+    return PhaseDefinition(number=number, name=str(values.get("name", get_phase_kind(kind).title)),
                            kind=kind, sources=parsed, injection=injection,
                            crop_lod=None if crop is None else float(crop))
 

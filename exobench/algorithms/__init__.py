@@ -37,7 +37,8 @@ Examples
 from .base import COLLAPSE_METHODS, Algorithm, Result, available_algorithms, get_algorithm
 from .llsg import LLSG
 from .median import AnnularMedianADI, MedianADI
-from .pca import PCA, AnnularPCA
+from .pca import PCA
+from .pca_annular import AnnularPCA
 from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
 
 __all__ = [

@@ -49,7 +49,7 @@ from ..data import Dataset
 from ..geometry import frame_center
 from ..geometry.interpolate import INTERPOLATIONS, sample_affine
 from .base import Algorithm, Result, check_common, finish, get_algorithm
-from .pca import subtract_components
+from .projections import subtract_components
 
 __all__ = ["SDIPCA", "ASDIPCA", "PerChannelADI", "rescale_frames", "scale_factors", "RESCALE_METHODS"]
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .._threads import one_blas_thread
 from ..algorithms import AnnularPCA
-from ..algorithms.pca import AnnularProjections, subtract_each
+from ..algorithms.pca_annular import AnnularProjections, subtract_each
 from ..data import Dataset
 from ..detmap import ring_fluxes, snr_of_fluxes
 from ..geometry import derotate_cube, frame_center, polar_grid

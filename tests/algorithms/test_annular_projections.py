@@ -96,7 +96,7 @@ def _sparse_cube(dataset):
 
 
 def test_subtract_each_into_buffers_writes_every_pixel_of_the_annuli_computed(dataset):
-    from exobench.algorithms.pca import subtract_each
+    from exobench.algorithms.pca_annular import subtract_each
 
     by_level = AnnularPCA(delta=0.5).projections_by_level(dataset, [0.9, 0.99])
     projections = [by_level[0.9], by_level[0.99]]
@@ -115,7 +115,7 @@ def test_subtract_each_into_buffers_writes_every_pixel_of_the_annuli_computed(da
 
 @pytest.mark.parametrize("convention", ["exobench", "vip"])  # vip: overlapping annuli, the later wins
 def test_subtract_each_gives_the_same_bytes_on_one_thread_or_several(dataset, monkeypatch, convention):
-    import exobench.algorithms.pca as pca
+    import exobench.algorithms.pca_annular as pca
 
     algorithm = AnnularPCA(delta=0.5, convention=convention, asize=0.7)
     projections = list(algorithm.projections_by_level(dataset, [0.9, 0.95]).values())
@@ -136,7 +136,7 @@ def test_subtract_each_gives_the_same_bytes_on_one_thread_or_several(dataset, mo
     ([np.zeros((16, 31, 31), np.float32)] * 2, r"got float32 of shape \(16, 31, 31\)"),
 ])
 def test_subtract_each_checks_its_buffers(dataset, out, message):
-    from exobench.algorithms.pca import subtract_each
+    from exobench.algorithms.pca_annular import subtract_each
 
     projections = list(AnnularPCA(delta=0.5).projections_by_level(dataset, [0.9, 0.95]).values())
     with pytest.raises(ValueError, match=message):

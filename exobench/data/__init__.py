@@ -1,14 +1,8 @@
 """The dataset model and its persistence (FITS in the EIDC layout, HDF5)."""
 
 from .dataset import Dataset
-from .fits_io import (
-    find_datasets,
-    load_dataset,
-    read_dataset,
-    read_fits_array,
-    read_scalar,
-    write_dataset,
-)
+from .fits_arrays import read_fits_array, read_scalar
+from .fits_io import find_datasets, load_dataset, read_dataset, write_dataset
 from .hdf5_io import list_datasets, load_attrs, load_datasets, save_datasets
 
 __all__ = [

@@ -93,7 +93,9 @@ def sturm_counts(d, e2, shifts, pivmin, q, counts):
 
 @_jit
 def top_tridiagonal(d, e, k, values, vectors):
-    # the k largest eigenvalues (ascending) of the tridiagonal (d, e) and its eigenvectors (rows)
+    # the k largest eigenvalues (ascending) of the tridiagonal (d, e) and its eigenvectors (rows).
+    # One long function on purpose: numba compiles it into one loop nest without calls, and the
+    # bisection, the inverse iteration and the reorthogonalisation share their work arrays.
     n = d.size
     eps = 2.220446049250313e-16
     safemin = 2.2250738585072014e-308

@@ -34,7 +34,8 @@ Examples
 (33, 33)
 """
 
-from .base import COLLAPSE_METHODS, Algorithm, Result, available_algorithms, get_algorithm
+from .base import Algorithm, Result, available_algorithms, get_algorithm
+from .collapse import COLLAPSE_METHODS
 from .llsg import LLSG
 from .median import AnnularMedianADI, MedianADI
 from .pca import PCA

@@ -43,7 +43,8 @@ from .._threads import one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid
 from ._eigen import top_eigenvectors_batch
-from .base import Algorithm, adi_cube, annuli, check_common, finish
+from .annuli import annuli
+from .base import Algorithm, adi_cube, check_common, finish
 
 __all__ = ["LLSG", "THRESHOLD_MODES"]
 

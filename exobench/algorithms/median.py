@@ -11,16 +11,9 @@ relative to it by at least ``delta`` FWHM of arc at the annulus's mean radius.
 import numpy as np
 
 from .._validate import check_integer, check_number
-from .base import (
-    Algorithm,
-    adi_cube,
-    annuli,
-    check_common,
-    finish,
-    is_private_copy,
-    median_frame,
-    rotation_thresholds,
-)
+from .annuli import annuli, rotation_thresholds
+from .base import Algorithm, adi_cube, check_common, finish, is_private_copy
+from .collapse import median_frame
 
 __all__ = ["MedianADI", "AnnularMedianADI"]
 

@@ -29,7 +29,8 @@ from .._threads import one_blas_thread
 from .._validate import check_integer, check_number, check_range
 from ..data import Dataset
 from ._eigen import projection_weights
-from .base import Algorithm, adi_cube, check_common, finish, is_private_copy, rotation_thresholds
+from .annuli import rotation_thresholds
+from .base import Algorithm, adi_cube, check_common, finish, is_private_copy
 from .projections import check_ncomp, components_count, subtract_components
 
 __all__ = ["PCA"]

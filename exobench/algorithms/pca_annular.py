@@ -14,7 +14,8 @@ import numpy as np
 from .._threads import kernel_threads, one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ._eigen import projection_weights
-from .base import Algorithm, adi_cube, annuli, check_common, finish, rotation_thresholds, vip_annuli
+from .annuli import annuli, rotation_thresholds, vip_annuli
+from .base import Algorithm, adi_cube, check_common, finish
 from .projections import check_explained_variance, check_ncomp, variance_weights
 
 __all__ = ["AnnularPCA", "AnnularProjections", "subtract_each", "CONVENTIONS"]

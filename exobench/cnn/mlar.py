@@ -32,7 +32,8 @@ import numpy as np
 
 from .._threads import one_blas_thread
 from .._validate import check_choice, check_number
-from ..algorithms.base import COLLAPSE_METHODS, median_frame, rotation_thresholds
+from ..algorithms.annuli import rotation_thresholds
+from ..algorithms.collapse import COLLAPSE_METHODS, median_frame
 from ..algorithms.projections import library_weights
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS, frame_center, rotate_frames

@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 
 from .._validate import check_choice, check_integer, check_number, check_range
-from ..algorithms.base import COLLAPSE_METHODS
+from ..algorithms.collapse import COLLAPSE_METHODS
 from ..data import Dataset
 from ..geometry import ROTATION_METHODS
 from .mlar import DEFAULT_LEVELS, VARIANCE_MODES, checked_levels

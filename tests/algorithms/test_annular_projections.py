@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from exobench.algorithms import AnnularPCA
-from exobench.algorithms.base import annuli
+from exobench.algorithms.annuli import annuli
 from exobench.examples import example_dataset
 from exobench.geometry import derotate_cube
 

@@ -8,7 +8,8 @@ import pytest
 
 from exobench.algorithms import PCA, AnnularPCA, MedianADI
 from exobench.algorithms import _eigen, llsg
-from exobench.algorithms.base import derotate_in_place, finish, median_frame
+from exobench.algorithms.base import finish
+from exobench.algorithms.collapse import derotate_in_place, median_frame
 from exobench.examples import example_dataset
 from exobench.geometry import annulus_mask, derotate_cube
 
@@ -209,7 +210,7 @@ def test_pca_peak_memory_is_under_4x_a_float32_cube(batch_size):
 def test_median_frame_is_numpys_median_with_any_thread_count():
     import numba
 
-    from exobench.algorithms.base import median_frame
+    from exobench.algorithms.collapse import median_frame
 
     rng = np.random.default_rng(3)
     cube = rng.normal(size=(40, 230, 230)).astype(np.float32)  # large enough for threads

@@ -10,11 +10,15 @@
 - :mod:`exobench.scoring.bootstrap`: bootstrap confidence intervals over datasets;
 - :mod:`exobench.scoring.metrics`: TPR, FPR, precision, FDR and F1, micro-averaged
   over a phase, and the EIDC leaderboard scores;
+- :mod:`exobench.scoring.reference`: the withheld truth of a phase;
 - :mod:`exobench.scoring.program`: the platform scoring program (its outputs in
-  :mod:`exobench.scoring.program_output`).
+  :mod:`exobench.scoring.program_output`);
+- :mod:`exobench.scoring.batch`: several submissions on the execution layer.
 
-This package imports only numpy, scipy and astropy (and ``exobench._validate``,
-``exobench._atomic``), so that it can be vendored into a platform scoring program.
+The program imports numpy, scipy, astropy and exobench modules that need nothing
+more (:mod:`exobench.challenge`, :mod:`exobench.submission`, the frame centre of
+:mod:`exobench.geometry`, layer 0), so that it can be laid out as a self-contained
+platform scoring program (:mod:`exobench.platform.vendor`).
 """
 
 from .bootstrap import DEFAULT_SEED, bootstrap_ci

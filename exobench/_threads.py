@@ -17,7 +17,7 @@ import functools
 __all__ = ["one_blas_thread", "blas_threads", "kernel_threads"]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def _thread_controller():
     from threadpoolctl import ThreadpoolController  # finding the libraries once costs milliseconds
 

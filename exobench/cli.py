@@ -274,13 +274,16 @@ def _add_bundle(commands):
     bundle.add_argument("-o", "--output", metavar="BUNDLE.zip", required=True, help="the bundle zip to write")
     bundle.add_argument("--platform", choices=["codalab", "codabench"], default="codalab",
                         help="codalab (v1.5 bundle, default) or codabench (v2 bundle)")
+    bundle.add_argument("--image", metavar="IMAGE", default=None,
+                        help="the docker image the platform runs the scoring program in (default: challenge.yaml's "
+                        "docker_image, else codalab/codalab-legacy:py39)")
     bundle.set_defaults(handler=_run_bundle)
 
 
 def _run_bundle(args):
     from .platform import build_bundle
 
-    result = build_bundle(args.challenge, args.output, platform=args.platform)
+    result = build_bundle(args.challenge, args.output, platform=args.platform, docker_image=args.image)
     phases = ", ".join(f"{p.number} {p.name} ({p.suffix})" for p in result["phases"])
     print(f"wrote {args.output} ({args.platform}; phases {phases}; {len(result['entries'])} entries)")
 

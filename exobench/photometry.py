@@ -72,7 +72,7 @@ def aperture_sums(image, positions, *, radius):
     return out
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def compiled_kernels():
     """The numba kernels of exact circular photometry (compiled once, cached on disk).
 

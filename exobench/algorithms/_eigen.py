@@ -115,7 +115,7 @@ def top_eigenpairs(matrix, k):
     return values, vectors_t.T
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def _kernels():
     from . import _eigen_kernels  # deferred: numba, compiled once and cached on disk
 

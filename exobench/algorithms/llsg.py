@@ -234,7 +234,7 @@ def _sample_indices(n, size):
     return indices
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def _kernels():
     import numba  # deferred, as in exobench.geometry.interpolate
 

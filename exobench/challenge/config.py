@@ -10,6 +10,7 @@ unnoticed::
     max_submissions: 100                       # per participant and phase
     max_submissions_per_day: 5                 # Codabench only
     execution_time_limit: 600                  # seconds per scoring run
+    docker_image: codalab/codalab-legacy:py39  # the platform image that runs the scoring program
     phases:
       - number: 1                              # the N of public/phase_N and reference/phase_N
         name: ADI
@@ -54,6 +55,7 @@ class ChallengeConfig:
     max_submissions: int = None
     max_submissions_per_day: int = None
     execution_time_limit: int = None
+    docker_image: str = None
     phases: tuple = ()
 
     def phase(self, number):
@@ -107,6 +109,7 @@ def read_challenge_config(path):
     values = {"name": _text(data.get("name"), f"{where}: name"),
               "description": _text(data.get("description"), f"{where}: description"),
               "start": _date(data.get("start"), f"{where}: start"),
+              "docker_image": _text(data.get("docker_image"), f"{where}: docker_image"),
               "phases": _phases(data.get("phases"), where)}
     for key in _COUNTS:
         values[key] = _count(data.get(key), f"{where}: {key}")

@@ -258,7 +258,7 @@ def significance_map(image, fwhm, **kwargs):
     return np.where(counts > 0, snr_to_significance(smap, np.maximum(counts, 2)), np.nan)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def _snr_kernel():
     from ._snr_kernels import kernel  # deferred: numba and the compiled loop
 

@@ -96,7 +96,7 @@ def _segments(where, ny, nx):
     return np.column_stack([rows, starts, ends]).astype(np.int64)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def _kernels():
     from . import _interpolate_kernels as kernels  # deferred: numba and the compiled loops
 

@@ -9,8 +9,8 @@
 """
 
 from .bundle import PLATFORMS, build_bundle
-from .competition import Competition, CompetitionPhase, read_competition
-from .competition_yaml import DOCKER_IMAGE, codabench_yaml, codalab_yaml
+from .competition import DOCKER_IMAGE, Competition, CompetitionPhase, read_competition
+from .competition_yaml import codabench_yaml, codalab_yaml
 from .pages import column_spec, logo_png
 from .vendor import vendor_program, vendored_modules
 

@@ -40,9 +40,12 @@ Codabench v2 (``--platform codabench``)::
   by phases of the same suffix), whose columns are keyed exactly by
   :func:`~exobench.scoring.program.score_keys` of that suffix, in that order, so that
   every line of ``scores.txt`` / key of ``scores.json`` has its column.
-  Codabench's ``docker_image`` is :data:`DOCKER_IMAGE` (``codalab/codalab-legacy:py39``,
-  the platforms' stock Python 3.9 image with numpy, scipy and astropy); dates are
-  written as ISO dates (YAML dates).
+  Both name the image that runs the scoring program (Codalab's
+  ``competition_docker_image``, Codabench's ``docker_image``): ``docker_image`` of
+  ``challenge.yaml``, or ``docker_image=`` (``exobench bundle --image``), else
+  :data:`~exobench.platform.competition.DOCKER_IMAGE` (``codalab/codalab-legacy:py39``,
+  Codalab's stock Python 3.9 image with numpy, scipy and astropy; the program runs on
+  Python 3.7 and up); dates are written as ISO dates (YAML dates).
 - Pages: overview, evaluation (the exact counting and metric definitions, and each
   phase's counting options), terms, data (file layout and conventions); HTML for
   Codalab, markdown for Codabench, from one source.
@@ -116,7 +119,7 @@ def _reference_entries(phase, work):
     return entries
 
 
-def build_bundle(challenge_dir, output, *, platform="codalab"):
+def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None):
     """Build the competition bundle of a built challenge folder (layout and content in the module doc).
 
     Parameters
@@ -125,6 +128,8 @@ def build_bundle(challenge_dir, output, *, platform="codalab"):
     output : str or path-like
         The bundle zip to write (atomically; its folder must exist).
     platform : {"codalab", "codabench"}
+    docker_image : str, optional
+        The image the platform runs the scoring program in, over ``challenge.yaml``'s.
 
     Returns
     -------
@@ -134,6 +139,11 @@ def build_bundle(challenge_dir, output, *, platform="codalab"):
     if platform not in PLATFORMS:
         raise ValueError(f"platform: expected one of {', '.join(PLATFORMS)}, got {platform!r}")
     competition = read_competition(challenge_dir)
+    if docker_image is not None:
+        if not isinstance(docker_image, str) or not docker_image.strip() or any(c.isspace() for c in docker_image):
+            raise ValueError(f"docker_image: expected an image name such as 'codalab/codalab-legacy:py39', "
+                             f"got {docker_image!r}")
+        competition = dataclasses.replace(competition, docker_image=docker_image)
     output = Path(output)
     if not output.parent.is_dir():
         raise FileNotFoundError(f"output: folder {str(output.parent)!r} does not exist")

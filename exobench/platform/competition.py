@@ -24,8 +24,11 @@ from ..challenge import (ChallengeLayout, phase_kind_for_suffix, phase_kinds, re
 from ..challenge.layout import PHASE_FILE
 
 __all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_START", "DEFAULT_PHASE_DAYS",
-           "REPOSITORY_KIT"]
+           "REPOSITORY_KIT", "DOCKER_IMAGE"]
 
+#: The image the platforms run the scoring program in when ``challenge.yaml`` names none: Codalab's
+#: stock Python 3.9 image with numpy, scipy and astropy (the program runs on Python 3.7 and up).
+DOCKER_IMAGE = "codalab/codalab-legacy:py39"
 #: Start of phase 1 when ``challenge.yaml`` gives none.
 DEFAULT_START = datetime.date(2026, 1, 1)
 #: Length of a phase when ``challenge.yaml`` gives no end.
@@ -71,6 +74,7 @@ class Competition:
     max_submissions_per_day: int
     execution_time_limit: int
     starting_kit: tuple
+    docker_image: str = None
 
 
 def read_competition(folder):
@@ -103,7 +107,8 @@ def read_competition(folder):
     limits = {key: getattr(config, key) or default for key, default in _DEFAULT_LIMITS.items()}
     return Competition(folder=layout.root, name=config.name or _DEFAULT_NAME,
                        description=config.description or _DEFAULT_DESCRIPTION, phases=tuple(phases),
-                       starting_kit=_starting_kit(layout), **limits)
+                       starting_kit=_starting_kit(layout), docker_image=config.docker_image or DOCKER_IMAGE,
+                       **limits)
 
 
 def _bare_entry(number):

@@ -11,10 +11,8 @@ import json
 
 from .pages import PAGES, column_spec
 
-__all__ = ["codalab_yaml", "codabench_yaml", "DOCKER_IMAGE"]
+__all__ = ["codalab_yaml", "codabench_yaml"]
 
-#: The Codabench worker image: Python 3.9 with numpy, scipy and astropy (what the vendored program needs).
-DOCKER_IMAGE = "codalab/codalab-legacy:py39"
 
 
 def _q(text):
@@ -40,6 +38,7 @@ def codalab_yaml(challenge, files):
 
     lines = ["# Codalab v1.5 competition bundle, written by `exobench bundle`.",
              f"title: {_q(challenge.name)}", f"description: {_q(challenge.description)}", "image: logo.png",
+             f"competition_docker_image: {challenge.docker_image}",
              "has_registration: true", "force_submission_to_leaderboard: true", "enable_detailed_results: true",
              f"end_date: {challenge.phases[-1].end.isoformat()}", "html:"]
     lines += [f"  {key}: {codalab}" for key, _, _, codalab, _ in PAGES]
@@ -73,7 +72,7 @@ def codabench_yaml(challenge, files):
 
     lines = ["# Codabench (v2) competition bundle, written by `exobench bundle`.", "version: 2",
              f"title: {_q(challenge.name)}", f"description: {_q(challenge.description)}", "image: logo.png",
-             "registration_auto_approve: false", f"docker_image: {DOCKER_IMAGE}", "enable_detailed_results: true",
+             "registration_auto_approve: false", f"docker_image: {challenge.docker_image}", "enable_detailed_results: true",
              "terms: pages/terms.md", "pages:"]
     lines += [f"  - title: {_q(title)}\n    file: {bench}" for key, title, _, _, bench in PAGES if key != "terms"]
     lines.append("tasks:")

@@ -65,6 +65,8 @@ called by the EIDC scoring program), to compare with published numbers:
   default counting, with an :class:`~exobench.ExobenchWarning`.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import warnings
 

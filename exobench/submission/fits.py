@@ -184,7 +184,7 @@ def _data_layout(header, name, index):
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
             raise SubmissionError(f"{name}: invalid NAXIS{n} {length!r} (HDU {index})")
         axes.append(length)
-    n_values = math.prod(axes) if axes else 0
+    n_values = _product(axes) if axes else 0
     shape = tuple(reversed(axes))
     if index == 0:
         if header.get("GROUPS") is True or (axes and axes[0] == 0 and naxis > 1):
@@ -203,7 +203,7 @@ def _data_layout(header, name, index):
 
 def _read_data(fh, start, shape, header, name):
     dtype = np.dtype(_BITPIX_DTYPES[header["BITPIX"]])
-    count = math.prod(shape)
+    count = _product(shape)
     fh.seek(start)
     raw = fh.read(count * dtype.itemsize)
     if len(raw) != count * dtype.itemsize:
@@ -219,3 +219,11 @@ def _read_data(fh, start, shape, header, name):
     if bscale != 1 or bzero != 0:
         values = values * float(bscale) + float(bzero)
     return values
+
+
+def _product(values):
+    """The exact integer product of ``values`` (``math.prod`` needs Python 3.8; the platforms run 3.7)."""
+    result = 1
+    for value in values:
+        result *= int(value)
+    return result

@@ -156,7 +156,8 @@ def test_missing_or_empty_challenge_file_gives_no_values(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("a: [", r"challenge.yaml: not valid YAML"),
     ("- 1\n- 2\n", r"challenge.yaml: expected a mapping, got list"),
-    ("nmae: x\n", r"challenge.yaml: unknown key\(s\) nmae; expected some of description, execution_time_limit"),
+    ("nmae: x\n", r"challenge.yaml: unknown key\(s\) nmae; expected some of description, docker_image, "
+                    r"execution_time_limit"),
     ("name: ''\n", r"challenge.yaml: name: expected a non-empty string, got ''"),
     ("start: soon\n", r"challenge.yaml: start: expected a date YYYY-MM-DD, got 'soon'"),
     ("max_submissions: 0\n", r"challenge.yaml: max_submissions: expected an integer >= 1, got 0"),

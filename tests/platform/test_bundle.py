@@ -142,6 +142,7 @@ def test_codalab_yaml_structure(bundles):
                      "scoring_program.zip", "starting_kit.zip", "terms_and_conditions.html"]
     comp = yaml.safe_load((bundle / "competition.yaml").read_text())
     assert comp["title"] == "Tiny detection challenge" and comp["image"] == "logo.png"
+    assert comp["competition_docker_image"] == "codalab/codalab-legacy:py39"  # the default image
     for page in comp["html"].values():
         assert (bundle / page).is_file()
     assert sorted(comp["phases"]) == [1, 2]
@@ -191,7 +192,7 @@ def test_codalab_worker_runs_the_bundle(bundles, tmp_path, number, suffix):
 def test_codabench_yaml_structure(bundles):
     bundle = bundles["codabench"]
     comp = yaml.safe_load((bundle / "competition.yaml").read_text())
-    assert comp["version"] == 2 and comp["docker_image"]
+    assert comp["version"] == 2 and comp["docker_image"] == "codalab/codalab-legacy:py39"
     assert (bundle / comp["image"]).is_file() and (bundle / comp["terms"]).is_file()
     assert [p["title"] for p in comp["pages"]] == ["Overview", "Evaluation", "Data"]
     for page in comp["pages"]:
@@ -354,3 +355,16 @@ def test_repository_kit_is_merged_with_the_challenges(tmp_path, monkeypatch):
     kit = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(tmp_path / "b.zip").read("starting_kit.zip")))
     assert kit.namelist() == ["README.md", "sub/my_algorithm.py"]
     assert kit.read("README.md") == b"# Starting kit\n"
+
+
+@pytest.mark.parametrize("platform, key", [("codalab", "competition_docker_image"), ("codabench", "docker_image")])
+def test_the_image_comes_from_challenge_yaml_or_the_caller(tmp_path, platform, key):
+    challenge = make_challenge(tmp_path / "c", config=CHALLENGE_YAML + "docker_image: my/image:py37\n", kit=False)
+    read = yaml.safe_load(zipfile.ZipFile(build_bundle(challenge, tmp_path / "a.zip", platform=platform)["path"])
+                          .read("competition.yaml"))
+    assert read[key] == "my/image:py37"
+    given = build_bundle(challenge, tmp_path / "b.zip", platform=platform, docker_image="other/image:1")["path"]
+    assert yaml.safe_load(zipfile.ZipFile(given).read("competition.yaml"))[key] == "other/image:1"
+    with pytest.raises(ValueError, match="docker_image: expected an image name such as"):
+        build_bundle(challenge, tmp_path / "c.zip", platform=platform, docker_image="has space")
+    assert not (tmp_path / "c.zip").exists()

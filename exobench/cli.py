@@ -30,6 +30,7 @@ def build_parser():
     commands.required = True
     _add_inspect(commands)
     _add_score(commands)
+    _add_validate(commands)
     _add_baseline(commands)
     _add_bundle(commands)
     _add_simulate(commands)
@@ -198,6 +199,27 @@ def _output_names(paths):
         seen[base] = seen.get(base, 0) + 1
         names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
     return names
+
+
+def _add_validate(commands):
+    validate = commands.add_parser(
+        "validate",
+        help="check a submission against a public phase folder, as the scorer's intake would (no truth needed)",
+        description="Run the scoring program's intake checks (file names, archive, sizes, map shapes and dtypes, "
+        "the threshold) on SUBMISSION against the datasets of PUBLIC_PHASE_DIR. Prints one line per problem "
+        "(error:) and per warning (warning:), then the verdict; exits 1 when the scorer would refuse it.",
+    )
+    validate.add_argument("submission", metavar="SUBMISSION", help="the submission: a .zip archive or a folder")
+    validate.add_argument("public_dir", metavar="PUBLIC_PHASE_DIR", help="the phase's public data folder")
+    validate.set_defaults(handler=_run_validate)
+
+
+def _run_validate(args):
+    from .workflows.validate import validate_submission
+
+    report = validate_submission(args.submission, args.public_dir)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
 
 
 def _add_baseline(commands):
@@ -513,7 +535,7 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            args.handler(args)
+            status = args.handler(args)
     except _expected_errors() as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:
@@ -529,7 +551,7 @@ def main(argv=None):
         print(f"exobench: internal error: {type(exc).__name__}: {exc} "
               "(set EXOBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
-    return 0
+    return 0 if status is None else status
 
 
 if __name__ == "__main__":  # pragma: no cover

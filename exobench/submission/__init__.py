@@ -24,14 +24,14 @@ from .archive import extract_zip, list_submission_files, open_submission
 from .fits import read_bounded_fits, read_bounded_scalar
 from .limits import DEFAULT_LIMITS, Limits, SubmissionError
 from .names import OPTION_FILES, THRESHOLD_FILE, detmap_file_name, fwhm_file_name
-from .read import Submission, read_submission
+from .read import Submission, check_submission, read_submission
 from .write import check_output, submission_files, write_submission
 
 __all__ = [
     "SubmissionError", "Limits", "DEFAULT_LIMITS",
     "open_submission", "extract_zip", "list_submission_files",
     "read_bounded_fits", "read_bounded_scalar",
-    "Submission", "read_submission",
+    "Submission", "read_submission", "check_submission",
     "submission_files", "write_submission", "check_output",
     "THRESHOLD_FILE", "OPTION_FILES", "detmap_file_name", "fwhm_file_name",
 ]

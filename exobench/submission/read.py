@@ -26,7 +26,7 @@ from .archive import list_submission_files
 from .limits import DEFAULT_LIMITS, SubmissionError
 from .names import DETMAP_NAME, FWHM_NAME, OPTION_FILES, THRESHOLD_FILE, detmap_file_name, fwhm_file_name
 
-__all__ = ["Submission", "read_submission"]
+__all__ = ["Submission", "read_submission", "check_submission"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -86,40 +86,10 @@ def read_submission(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
     """
     files = list_submission_files(folder, limits=limits)
     warnings = []
-    if THRESHOLD_FILE not in files:
-        hint = _case_hint(THRESHOLD_FILE, files)
-        raise SubmissionError(f"{THRESHOLD_FILE}: missing; a submission needs one detection threshold{hint}")
-    threshold = read_bounded_scalar(files[THRESHOLD_FILE], name=THRESHOLD_FILE, limits=limits)
-    if not math.isfinite(threshold):
-        raise SubmissionError(f"{THRESHOLD_FILE}: expected a finite number, got {threshold!r}")
+    threshold = _read_threshold(files, limits)
     wanted = {(d.instrument, d.dataset_id): d for d in reference.datasets}
-    maps, fwhms, options, used, ignored, nan_counts = {}, {}, {}, {THRESHOLD_FILE}, [], {}
-    for name, path in files.items():
-        if name in used:
-            continue
-        detmap, fwhm = DETMAP_NAME.match(name), FWHM_NAME.match(name)
-        if detmap or fwhm:
-            key = ((detmap or fwhm)["instrument"], (detmap or fwhm)["k"])
-            if key not in wanted:
-                warnings.append(f"{name}: no dataset {key[0]} {key[1]} in this phase; ignored")
-                continue
-            if detmap:
-                maps[key] = _read_map(path, name, wanted[key].map_shape, limits, warnings, nan_counts)
-            else:
-                fwhms[key] = _read_option(path, name, "fwhm", limits)
-            used.add(name)
-        elif name in OPTION_FILES:
-            options[OPTION_FILES[name]] = _read_option(path, name, OPTION_FILES[name], limits)
-            used.add(name)
-        else:
-            ignored.append(name)
-    if nan_counts:
-        listed = ", ".join(f"{name} ({n})" for name, n in sorted(nan_counts.items()))
-        warnings.append(f"NaN values, counted as no detection: {listed}")
-    if ignored:
-        shown = ", ".join(repr(n) + _case_hint(n, {}, expected=_expected_names(wanted)) for n in ignored[:10])
-        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
-        warnings.append(f"ignored files not part of the submission format: {shown}{more}")
+    maps, fwhms, options, used, ignored, nan_counts = _read_files(files, wanted, limits, warnings)
+    warnings.extend(_file_warnings(ignored, nan_counts, wanted))
     if not maps:
         expected = ", ".join(sorted(f"{i}_detmap_{k}.fits" for i, k in wanted)[:4])
         archives = [n for n in ignored if n.lower().endswith(".zip")]
@@ -144,6 +114,106 @@ def read_submission(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
     ordered = {key: maps[key] for key in wanted}
     return Submission(threshold=threshold, detmaps=ordered, missing=missing, fwhms=fwhms, options=options,
                       files={name: files[name] for name in sorted(used)}, warnings=tuple(warnings))
+
+
+def check_submission(folder, datasets, *, limits=DEFAULT_LIMITS):
+    """Every problem the scorer's intake finds in a submission folder, without the truth.
+
+    The same checks as :func:`read_submission` (names, sizes, shapes, dtypes, the
+    threshold), but each file's problem is collected instead of stopping at the first.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder of submission files (see :func:`open_submission` for zips).
+    datasets : sequence
+        The phase's datasets: objects with ``instrument``, ``dataset_id`` and
+        ``map_shape`` (the frame shape, or None).
+    limits : Limits
+
+    Returns
+    -------
+    problems, warnings : list of str
+        One line each; the scorer refuses a submission with any problem.
+    """
+    try:
+        files = list_submission_files(folder, limits=limits)
+    except SubmissionError as exc:
+        return [str(exc)], []
+    problems, warnings = [], []
+    try:
+        _read_threshold(files, limits)
+    except SubmissionError as exc:
+        problems.append(str(exc))
+    wanted = {(d.instrument, d.dataset_id): d for d in datasets}
+    maps, _, _, _, ignored, nan_counts = _read_files(files, wanted, limits, warnings, problems)
+    warnings.extend(_file_warnings(ignored, nan_counts, wanted))
+    read = set(maps) | {key for key in wanted if any(line.startswith(detmap_file_name(*key)) for line in problems)}
+    if not read:
+        problems.append("submission: no detection map of this phase found (expected names such as "
+                        f"{', '.join(sorted(detmap_file_name(*key) for key in wanted)[:4])})")
+    for key in wanted:
+        if key not in read:
+            warnings.append(f"{detmap_file_name(*key)}: missing; the scorer counts it as an empty map")
+    return problems, warnings
+
+
+def _file_warnings(ignored, nan_counts, wanted):
+    """The warnings about NaN values and about files the format does not name."""
+    out = []
+    if nan_counts:
+        listed = ", ".join(f"{name} ({n})" for name, n in sorted(nan_counts.items()))
+        out.append(f"NaN values, counted as no detection: {listed}")
+    if ignored:
+        shown = ", ".join(repr(n) + _case_hint(n, {}, expected=_expected_names(wanted)) for n in ignored[:10])
+        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+        out.append(f"ignored files not part of the submission format: {shown}{more}")
+    return out
+
+
+def _read_threshold(files, limits):
+    if THRESHOLD_FILE not in files:
+        hint = _case_hint(THRESHOLD_FILE, files)
+        raise SubmissionError(f"{THRESHOLD_FILE}: missing; a submission needs one detection threshold{hint}")
+    threshold = read_bounded_scalar(files[THRESHOLD_FILE], name=THRESHOLD_FILE, limits=limits)
+    if not math.isfinite(threshold):
+        raise SubmissionError(f"{THRESHOLD_FILE}: expected a finite number, got {threshold!r}")
+    return threshold
+
+
+def _read_files(files, wanted, limits, warnings, problems=None):
+    """The maps, FWHM and option files among ``files``; a file's problem raises, or goes to ``problems``."""
+    maps, fwhms, options, used, ignored, nan_counts = {}, {}, {}, {THRESHOLD_FILE}, [], {}
+    for name, path in files.items():
+        if name in used:
+            continue
+        try:
+            _read_one(name, path, wanted, limits, warnings, (maps, fwhms, options, used, ignored, nan_counts))
+        except SubmissionError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+    return maps, fwhms, options, used, ignored, nan_counts
+
+
+def _read_one(name, path, wanted, limits, warnings, found):
+    maps, fwhms, options, used, ignored, nan_counts = found
+    detmap, fwhm = DETMAP_NAME.match(name), FWHM_NAME.match(name)
+    if detmap or fwhm:
+        key = ((detmap or fwhm)["instrument"], (detmap or fwhm)["k"])
+        if key not in wanted:
+            warnings.append(f"{name}: no dataset {key[0]} {key[1]} in this phase; ignored")
+            return
+        if detmap:
+            maps[key] = _read_map(path, name, wanted[key].map_shape, limits, warnings, nan_counts)
+        else:
+            fwhms[key] = _read_option(path, name, "fwhm", limits)
+        used.add(name)
+    elif name in OPTION_FILES:
+        options[OPTION_FILES[name]] = _read_option(path, name, OPTION_FILES[name], limits)
+        used.add(name)
+    else:
+        ignored.append(name)
 
 
 def _expected_names(wanted):

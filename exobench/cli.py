@@ -528,6 +528,13 @@ def _expected_errors():
     return _EXPECTED_ERRORS + (ExecutionError,)
 
 
+def _silence_stdout():
+    """Point stdout at /dev/null: the reader of a pipe left (``| head``); nothing more to say."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv=None):
     """Run the command line; returns the exit status."""
     parser = build_parser()
@@ -536,6 +543,10 @@ def main(argv=None):
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             status = args.handler(args)
+            sys.stdout.flush()  # a closed pipe (| head) shows here, not at the interpreter's exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
     except _expected_errors() as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:

@@ -156,6 +156,9 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
         entries = board.entries(phase=phase)
     numbers = {e.phase for e in entries} | set(_reference_phases(folder))
     if phase is not None:
+        if phase not in numbers:
+            known = ", ".join(map(str, sorted(numbers))) or "none"
+            raise ValueError(f"phase: no phase {phase} in {str(folder)!r} (phases: {known})")
         numbers = {phase}
     out = []
     for number in sorted(numbers):

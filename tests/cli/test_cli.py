@@ -73,3 +73,16 @@ def test_example_dataset_is_reproducible():
     first, second = example_dataset(seed=4), example_dataset(seed=4)
     assert first.cube.tobytes() == second.cube.tobytes()
     assert not np.array_equal(first.cube, example_dataset(seed=5).cube)
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``exobench ... | head``: the reader leaves early; no traceback, no message, status 0."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "exobench", "baseline", "--list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert err.decode() == ""

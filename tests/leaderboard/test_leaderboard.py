@@ -123,6 +123,8 @@ def test_json_and_text_outputs(filled, monkeypatch, capsys):
     assert run_cli(["leaderboard", challenge, "--phase", "2"], monkeypatch) == 0
     text = capsys.readouterr().out
     assert text.startswith("Phase 2 ADI+mSDI (4d): sorted by F1")
+    assert run_cli(["leaderboard", challenge, "--phase", "5"], monkeypatch) == 1
+    assert "exobench: error: phase: no phase 5 in" in capsys.readouterr().err
     assert "oracle" in text and "\x1b[" not in text and "\u2501" not in text  # plain: no colour, no box
     assert text.count("\n") == 2 + len(zips[2])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_fits", "fits_array"]
+__all__ = ["atomic_path", "atomic_write", "atomic_write_fits", "check_new_file", "check_new_folder", "fits_array"]
 
 _WRITE_MODES = ("w", "wb", "w+", "w+b", "wb+", "wt", "w+t")
 
@@ -174,3 +174,46 @@ def _umask():
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def check_new_file(path, *, overwrite=False, suffix=None, name="output"):
+    """Check, before any work, that a file can be written at ``path``: the one overwrite rule.
+
+    An existing file is refused unless ``overwrite``; a folder at ``path``, a
+    missing parent folder or another suffix than ``suffix`` (``".zip"``) always are.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise ValueError(f"{name}: expected a {suffix} file, got {str(path)!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{name}: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"{name}: {str(path)!r} is a folder; give a file path")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{name}: {str(path)!r} exists; pass overwrite=True (--overwrite) to replace it")
+    return path
+
+
+def check_new_folder(path, *, overwrite=False, name="output"):
+    """Check, before any work, that files can be written into the folder ``path`` (made if missing).
+
+    A folder that holds files is refused unless ``overwrite``; a file at ``path``
+    or a missing parent folder always are.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{name}: {str(path)!r} is a file; give a folder")
+    if not path.exists() and not path.parent.is_dir():
+        raise FileNotFoundError(f"{name}: folder {str(path.parent)!r} does not exist")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise FileExistsError(f"{name}: folder {str(path)!r} is not empty; pass overwrite=True (--overwrite) to "
+                              f"write into it")
+    return path

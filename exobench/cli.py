@@ -296,6 +296,7 @@ def _add_bundle(commands):
     bundle.add_argument("-o", "--output", metavar="BUNDLE.zip", required=True, help="the bundle zip to write")
     bundle.add_argument("--platform", choices=["codalab", "codabench"], default="codalab",
                         help="codalab (v1.5 bundle, default) or codabench (v2 bundle)")
+    bundle.add_argument("--overwrite", action="store_true", help="replace BUNDLE.zip if it exists")
     bundle.add_argument("--image", metavar="IMAGE", default=None,
                         help="the docker image the platform runs the scoring program in (default: challenge.yaml's "
                         "docker_image, else codalab/codalab-legacy:py39)")
@@ -305,7 +306,8 @@ def _add_bundle(commands):
 def _run_bundle(args):
     from .platform import build_bundle
 
-    result = build_bundle(args.challenge, args.output, platform=args.platform, docker_image=args.image)
+    result = build_bundle(args.challenge, args.output, platform=args.platform, docker_image=args.image,
+                          overwrite=args.overwrite)
     phases = ", ".join(f"{p.number} {p.name} ({p.suffix})" for p in result["phases"])
     print(f"wrote {args.output} ({args.platform}; phases {phases}; {len(result['entries'])} entries)")
 
@@ -447,6 +449,7 @@ def _add_sweep(commands):
                        help="where the submissions to score are written (default: the system's temporary folder; "
                        "on a cluster, a folder every worker sees)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--overwrite", action="store_true", help="write into OUT_DIR even if it holds files")
     add_executor_options(sweep)
     sweep.set_defaults(handler=_run_sweep)
 
@@ -454,11 +457,14 @@ def _add_sweep(commands):
 def _run_sweep(args):
     from .workflows.sweep import load_grid, run_sweep, write_sweep
 
+    from ._atomic import check_new_folder
+
     load_grid(args.grid, args.name, params=args.params)  # errors before any cluster starts
+    check_new_folder(args.output, overwrite=args.overwrite)
     with make_executor(args) as executor:
         result = run_sweep(args.name, args.phase_dir, args.grid, args.reference, params=args.params,
                            compat=args.compat, executor=executor, progress=not args.quiet, work_dir=args.work_dir)
-    paths = write_sweep(result, args.output)
+    paths = write_sweep(result, args.output, overwrite=args.overwrite)
     print(result.table_text(), end="")
     print(f"wrote {', '.join(str(p) for p in paths)}")
 

@@ -60,6 +60,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .._atomic import check_new_file
 from .._zip import write_zip
 from ..challenge import read_phase_settings
 from ..challenge.layout import PHASE_FILE
@@ -119,17 +120,19 @@ def _reference_entries(phase, work):
     return entries
 
 
-def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None):
+def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None, overwrite=False):
     """Build the competition bundle of a built challenge folder (layout and content in the module doc).
 
     Parameters
     ----------
     challenge_dir : str or path-like
     output : str or path-like
-        The bundle zip to write (atomically; its folder must exist).
+        The bundle to write, a ``.zip`` (atomically; its folder must exist).
     platform : {"codalab", "codabench"}
     docker_image : str, optional
         The image the platform runs the scoring program in, over ``challenge.yaml``'s.
+    overwrite : bool
+        Replace an existing bundle (refused otherwise, before any work).
 
     Returns
     -------
@@ -138,15 +141,13 @@ def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None
     """
     if platform not in PLATFORMS:
         raise ValueError(f"platform: expected one of {', '.join(PLATFORMS)}, got {platform!r}")
+    output = check_new_file(output, overwrite=overwrite, suffix=".zip")
     competition = read_competition(challenge_dir)
     if docker_image is not None:
         if not isinstance(docker_image, str) or not docker_image.strip() or any(c.isspace() for c in docker_image):
             raise ValueError(f"docker_image: expected an image name such as 'codalab/codalab-legacy:py39', "
                              f"got {docker_image!r}")
         competition = dataclasses.replace(competition, docker_image=docker_image)
-    output = Path(output)
-    if not output.parent.is_dir():
-        raise FileNotFoundError(f"output: folder {str(output.parent)!r} does not exist")
     files = {"reference": {p.number: f"reference_data_{p.number}.zip" for p in competition.phases},
              "public": {p.number: f"public_data_{p.number}.zip" for p in competition.phases},
              "starting_kit": "starting_kit.zip"}

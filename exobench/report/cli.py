@@ -25,6 +25,7 @@ def add_commands(subparsers):
     )
     report.add_argument("challenge", metavar="DIR", help="the challenge folder")
     report.add_argument("-o", "--output", metavar="REPORT.html", required=True, help="the HTML file to write")
+    report.add_argument("--overwrite", action="store_true", help="replace REPORT.html if it exists")
     report.add_argument("--sort", choices=list(SORT_KEYS), default="f1", help="ranking key (default f1)")
     report.add_argument("--maps", metavar="N", type=int, default=DEFAULT_MAX_MAPS,
                         help=f"detection maps of the N best submissions per phase (default {DEFAULT_MAX_MAPS})")
@@ -36,5 +37,6 @@ def add_commands(subparsers):
 def _run_report(args):
     from .page import write_report
 
-    path = write_report(args.challenge, args.output, db=args.db, sort=args.sort, max_maps=args.maps)
+    path = write_report(args.challenge, args.output, db=args.db, sort=args.sort, max_maps=args.maps,
+                        overwrite=args.overwrite)
     print(f"wrote {path}")

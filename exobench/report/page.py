@@ -25,7 +25,7 @@ SECTIONS = ("ranking", "roc", "tpr-separation", "tpr-contrast", "detection-maps"
 _e = html.escape
 
 
-def write_report(challenge, output, *, db=None, sort="f1", max_maps=DEFAULT_MAX_MAPS):
+def write_report(challenge, output, *, db=None, sort="f1", max_maps=DEFAULT_MAX_MAPS, overwrite=False):
     """Write the HTML report of a challenge's leaderboard, atomically.
 
     Parameters
@@ -46,9 +46,7 @@ def write_report(challenge, output, *, db=None, sort="f1", max_maps=DEFAULT_MAX_
     -------
     pathlib.Path
     """
-    output = Path(output)
-    if output.is_dir():
-        raise IsADirectoryError(f"output: {str(output)!r} is a folder; give an .html file path")
+    output = _atomic.check_new_file(output, overwrite=overwrite)
     page = build_report(challenge, db=db, sort=sort, max_maps=max_maps)
     with _atomic.atomic_write(output, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(page)

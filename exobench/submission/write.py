@@ -106,14 +106,14 @@ def check_output(path, *, overwrite=False):
     FileExistsError
         A zip exists and ``overwrite`` is false, or a folder path is a file or a folder that is not empty.
     """
+    from .._atomic import check_new_file
+
     path = Path(path)
+    if path.suffix.lower() == ".zip":
+        return check_new_file(path, overwrite=overwrite)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"output: folder {str(path.parent)!r} does not exist")
-    if path.suffix.lower() == ".zip":
-        if path.is_dir() or (path.exists() and not overwrite):
-            raise FileExistsError(f"output: {str(path)!r} exists; pass overwrite=True (--overwrite) to replace it")
-        return path
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):  # a folder is never written into
         what = "a file" if not path.is_dir() else "a folder that is not empty"
         raise FileExistsError(f"output: {str(path)!r} is {what}; give a new folder or a .zip path")
     return path

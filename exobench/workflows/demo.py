@@ -70,7 +70,7 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
             run_baseline(name, layout.public(phase.number), progress=progress).write(path, overwrite=True)
             submit(path, challenge_dir, phase=phase.number, name=name)
             submissions[phase.number, name] = path
-    report = write_report(challenge_dir, output / "report.html")
+    report = write_report(challenge_dir, output / "report.html", overwrite=True)
     return DemoResult(output=output, challenge=challenge_dir, report=Path(report), submissions=submissions,
                       ranking_text=ranking_text(ranking(challenge_dir)))
 

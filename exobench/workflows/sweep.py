@@ -349,8 +349,9 @@ def _versions():
 # -- writing ------------------------------------------------------------------------------
 
 
-def write_sweep(result, output_dir):
-    """Write ``sweep.csv``, ``sweep.json`` and ``sweep.png`` into ``output_dir`` (created if needed).
+def write_sweep(result, output_dir, *, overwrite=False):
+    """Write ``sweep.csv``, ``sweep.json`` and ``sweep.png`` into ``output_dir`` (created if needed;
+    one that holds files only with ``overwrite``).
 
     Each file is written atomically (it appears whole or not at all).
 
@@ -358,11 +359,9 @@ def write_sweep(result, output_dir):
     -------
     list of pathlib.Path
     """
-    from .._atomic import atomic_path, atomic_write
+    from .._atomic import atomic_path, atomic_write, check_new_folder
 
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise FileExistsError(f"output: {str(output_dir)!r} is a file; give a folder")
+    output_dir = check_new_folder(output_dir, overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in (("sweep.csv", result.csv_text()), ("sweep.json", result.json_text())):

@@ -102,3 +102,40 @@ def test_atomic_write_fits_failure_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         atomic_write_fits(tmp_path / "a.fits", np.ones(3))
     assert _names(tmp_path) == []
+
+
+# -- the one overwrite rule, checked before any work ----------------------------------------------
+
+
+def test_a_new_file_is_refused_where_it_would_replace_or_misplace_something(tmp_path):
+    from exobench._atomic import check_new_file
+
+    target = tmp_path / "out.zip"
+    assert check_new_file(target, suffix=".zip") == target
+    target.write_bytes(b"old")
+    with pytest.raises(FileExistsError, match=r"output: .*out.zip' exists; pass overwrite=True \(--overwrite\)"):
+        check_new_file(target)
+    assert check_new_file(target, overwrite=True) == target
+    with pytest.raises(ValueError, match=r"bundle: expected a .zip file, got .*out.tar'"):
+        check_new_file(tmp_path / "out.tar", suffix=".zip", name="bundle")
+    with pytest.raises(FileNotFoundError, match=r"output: folder .*nowhere' does not exist"):
+        check_new_file(tmp_path / "nowhere" / "out.zip")
+    with pytest.raises(IsADirectoryError, match=r"output: .* is a folder; give a file path"):
+        check_new_file(tmp_path, overwrite=True)
+    assert target.read_bytes() == b"old"
+
+
+def test_a_folder_that_holds_files_is_written_into_only_with_overwrite(tmp_path):
+    from exobench._atomic import check_new_folder
+
+    assert check_new_folder(tmp_path / "new") == tmp_path / "new"
+    assert check_new_folder(tmp_path / "empty_later") == tmp_path / "empty_later"
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.csv").write_text("x")
+    with pytest.raises(FileExistsError, match=r"output: folder .*full' is not empty; pass overwrite=True"):
+        check_new_folder(tmp_path / "full")
+    assert check_new_folder(tmp_path / "full", overwrite=True) == tmp_path / "full"
+    with pytest.raises(FileExistsError, match=r"output: .*a.csv' is a file; give a folder"):
+        check_new_folder(tmp_path / "full" / "a.csv", overwrite=True)
+    with pytest.raises(FileNotFoundError, match=r"output: folder .*nowhere' does not exist"):
+        check_new_folder(tmp_path / "nowhere" / "out")

@@ -368,3 +368,17 @@ def test_the_image_comes_from_challenge_yaml_or_the_caller(tmp_path, platform, k
     with pytest.raises(ValueError, match="docker_image: expected an image name such as"):
         build_bundle(challenge, tmp_path / "c.zip", platform=platform, docker_image="has space")
     assert not (tmp_path / "c.zip").exists()
+
+
+def test_an_existing_bundle_or_a_name_without_zip_is_refused_before_any_work(tmp_path, capsys):
+    challenge = make_challenge(tmp_path / "c", kit=False)
+    with pytest.raises(ValueError, match=r"output: expected a .zip file, got .*bundle'"):
+        build_bundle(challenge, tmp_path / "bundle")
+    first = build_bundle(challenge, tmp_path / "b.zip")["path"]
+    before = first.read_bytes()
+    with pytest.raises(FileExistsError, match=r"b.zip' exists; pass overwrite=True \(--overwrite\)"):
+        build_bundle(challenge, first)
+    assert cli.main(["bundle", str(challenge), "-o", str(first)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert cli.main(["bundle", str(challenge), "-o", str(first), "--overwrite"]) == 0
+    assert first.read_bytes() == before  # the same challenge, the same bytes

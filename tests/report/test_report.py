@@ -118,14 +118,18 @@ def test_writing_is_atomic_and_errors_leave_the_old_file(report, tmp_path):
     challenge, _ = report
     target = tmp_path / "page.html"
     target.write_text("old")
+    with pytest.raises(FileExistsError, match=r"output: .*page.html' exists; pass overwrite=True \(--overwrite\)"):
+        write_report(challenge, target)
     with pytest.raises(ValueError, match="max_maps: expected an integer >= 0"):
-        write_report(challenge, target, max_maps=-1)
+        write_report(challenge, target, max_maps=-1, overwrite=True)
     with pytest.raises(ValueError, match="sort: expected one of"):
-        write_report(challenge, target, sort="precision")
+        write_report(challenge, target, sort="precision", overwrite=True)
     assert target.read_text() == "old"
-    with pytest.raises(FileNotFoundError, match="path: folder"):
+    with pytest.raises(FileNotFoundError, match="output: folder .*missing' does not exist"):
         write_report(challenge, tmp_path / "missing" / "page.html")
-    write_report(challenge, target, max_maps=1)
+    with pytest.raises(IsADirectoryError, match="output: .* is a folder; give a file path"):
+        write_report(challenge, tmp_path)
+    write_report(challenge, target, max_maps=1, overwrite=True)
     assert target.read_text().startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"]  # no temporary file left
 
@@ -136,7 +140,9 @@ def test_report_command(filled, monkeypatch, capsys, tmp_path):
     assert run_cli(["report", challenge, "-o", out, "--sort", "auc", "--maps", "2"], monkeypatch) == 0
     assert capsys.readouterr().out == f"wrote {out}\n"
     assert "Sorted by AUC" in out.read_text()
-    assert run_cli(["report", tmp_path / "nowhere", "-o", out], monkeypatch) == 1
+    assert run_cli(["report", challenge, "-o", out], monkeypatch) == 1  # refused before any work
+    assert "--overwrite" in capsys.readouterr().err
+    assert run_cli(["report", tmp_path / "nowhere", "-o", out, "--overwrite"], monkeypatch) == 1
     err = capsys.readouterr().err
     assert err.startswith("exobench: error: challenge: folder") and err.count("\n") == 1
 

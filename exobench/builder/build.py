@@ -37,7 +37,7 @@ import pandas as pd
 from .. import ExobenchWarning, __version__
 from .._atomic import atomic_write, atomic_write_fits
 from ..data import Dataset
-from ..challenge import (ChallengeConfig, ChallengeLayout, PhaseEntry, PhaseSettings, write_challenge_config,
+from ..challenge import (ChallengeLayout, PhaseEntry, PhaseSettings, write_challenge_config,
                          write_phase_settings)
 from ..data.fits_io import write_dataset
 from .calibration import Calibrator, FluxCalibration
@@ -392,8 +392,11 @@ def _write_phase_files(partial, phase, rows, shapes):
 
 
 def _write_challenge_files(partial, challenge):
-    config = ChallengeConfig(name=challenge.name, phases=tuple(
-        PhaseEntry(number=p.number, name=p.name, suffix=p.suffix) for p in challenge.phases))
+    """``challenge.yaml``: the name, each phase's name and suffix, and what the definition says for the platforms."""
+    platform = challenge.platform
+    entries = tuple(dataclasses.replace(platform.phase(p.number) or PhaseEntry(p.number), name=p.name,
+                                        suffix=p.suffix) for p in challenge.phases)
+    config = dataclasses.replace(platform, name=challenge.name, phases=entries)
     write_challenge_config(ChallengeLayout(partial).challenge_file, config)
 
 

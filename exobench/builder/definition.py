@@ -4,6 +4,9 @@
 
     name: my-challenge
     seed: 2026
+    description: "..."           # optional, for the platforms (challenge.yaml, exobench bundle):
+    start: 2027-01-01            # start of phase 1, submission limits, the scoring program's image
+    max_submissions: 100         # (max_submissions_per_day, execution_time_limit, docker_image)
     calibration:                 # flux-to-S/N calibration (all keys optional)
       azimuths: 3                # trial companions per separation
       explained_variance: [0.90, 0.95, 0.99]
@@ -23,6 +26,9 @@
         name: ADI
         kind: adi                # adi (3D cubes) or adi+msdi (4D cubes)
         crop_lod: 20             # optional: crop to a frame 2 x 20 lambda/D wide
+        start: 2027-01-01        # optional, for the platforms: the phase's dates and text
+        end: 2027-03-31
+        description: "..."
         injection: {...}         # optional: this phase's changes to the recipe
         sources:
           - simulate: naco       # a simulator profile (name or YAML file)
@@ -58,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import read_yaml
-from ..challenge import get_phase_kind, phase_kinds
+from ..challenge import ChallengeConfig, get_phase_kind, parse_challenge_config, phase_kinds
 
 __all__ = ["ChallengeDefinition", "PhaseDefinition", "SourceDefinition", "InjectionRecipe", "CalibrationSettings",
            "load_challenge", "challenge_from_dict"]
@@ -134,6 +140,7 @@ class ChallengeDefinition:
     calibration: CalibrationSettings
     definition: dict
     base: Path
+    platform: ChallengeConfig = ChallengeConfig()
 
     def with_seed(self, seed):
         """The same challenge with another seed (what ``exobench build --seed`` does)."""
@@ -165,7 +172,7 @@ def load_challenge(path, *, check_sources=True):
 def challenge_from_dict(data, *, base=".", source="challenge", check_sources=True):
     """Build and validate a :class:`ChallengeDefinition` from plain data."""
     where = _Where(source)
-    _mapping(data, where.root, {"name", "seed", "phases", "injection", "calibration", "description"})
+    _mapping(data, where.root, {"name", "seed", "phases", "injection", "calibration", *_PLATFORM_KEYS})
     seed = data.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         where.fail("seed", f"expected an integer >= 0, got {seed!r}")
@@ -179,12 +186,27 @@ def challenge_from_dict(data, *, base=".", source="challenge", check_sources=Tru
     if len(set(numbers)) != len(numbers):
         where.fail("phases", f"phase numbers must be distinct, got {numbers}")
     challenge = ChallengeDefinition(name=str(data.get("name", "challenge")), seed=seed, phases=parsed,
-                          calibration=calibration, definition=data, base=Path(base))
+                                    calibration=calibration, definition=data, base=Path(base),
+                                    platform=_platform(data, parsed, where))
     if check_sources:
         for phase in parsed:
             for src in phase.sources:
                 _check_source(phase, src, where)
     return challenge
+
+
+#: What a definition may say for the platforms (``challenge.yaml``'s keys), at the top and per phase.
+_PLATFORM_KEYS = ("description", "start", "max_submissions", "max_submissions_per_day", "execution_time_limit",
+                  "docker_image")
+_PHASE_PLATFORM_KEYS = ("start", "end", "description")
+
+
+def _platform(data, phases, where):
+    """The definition's platform settings as a :class:`~exobench.challenge.ChallengeConfig` (checked)."""
+    values = {key: data[key] for key in _PLATFORM_KEYS if key in data}
+    values["phases"] = [{"number": phase.number, **{key: raw[key] for key in _PHASE_PLATFORM_KEYS if key in raw}}
+                        for phase, raw in zip(phases, data["phases"])]
+    return parse_challenge_config(values, where=where.source)
 
 
 class _Where:
@@ -256,7 +278,8 @@ def _injection(values, base, where, key):
 
 def _phase(values, index, default, base, where):
     key = f"phases[{index}]"
-    _mapping(values, key, {"number", "name", "kind", "sources", "injection", "crop_lod"}, where)
+    _mapping(values, key, {"number", "name", "kind", "sources", "injection", "crop_lod", *_PHASE_PLATFORM_KEYS},
+             where)
     number = values.get("number", index + 1)
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         where.fail(f"{key}.number", f"expected an integer >= 1, got {number!r}")

@@ -11,7 +11,7 @@
 platform scoring program can carry them.
 """
 
-from .config import ChallengeConfig, PhaseEntry, read_challenge_config, write_challenge_config
+from .config import ChallengeConfig, PhaseEntry, parse_challenge_config, read_challenge_config, write_challenge_config
 from .kinds import PhaseKind, get_phase_kind, phase_kind_for_suffix, phase_kinds, register_phase_kind
 from .layout import (CHALLENGE_FILE, MANIFEST_FILE, PHASE_FILE, TRUTH_FILE, ChallengeLayout, phase_folder_name,
                      phase_number)
@@ -23,6 +23,6 @@ __all__ = [
     "phase_number",
     "PhaseSettings", "read_phase_settings", "write_phase_settings", "COMPAT_MODES",
     "DEFAULT_MAX_FPR",
-    "ChallengeConfig", "PhaseEntry", "read_challenge_config", "write_challenge_config",
+    "ChallengeConfig", "PhaseEntry", "read_challenge_config", "parse_challenge_config", "write_challenge_config",
     "PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix",
 ]

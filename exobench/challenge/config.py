@@ -30,7 +30,7 @@ from pathlib import Path
 from .._validate import check_suffix
 from .layout import CHALLENGE_FILE
 
-__all__ = ["ChallengeConfig", "PhaseEntry", "read_challenge_config", "write_challenge_config"]
+__all__ = ["ChallengeConfig", "PhaseEntry", "read_challenge_config", "parse_challenge_config", "write_challenge_config"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,14 +103,34 @@ def read_challenge_config(path):
         path = path / CHALLENGE_FILE
     if not path.exists():
         return ChallengeConfig()
-    data = _load(path)
-    where = CHALLENGE_FILE
+    return parse_challenge_config(_load(path), where=CHALLENGE_FILE)
+
+
+def parse_challenge_config(data, *, where=CHALLENGE_FILE, phase_keys=None):
+    """The :class:`ChallengeConfig` of a mapping with the keys of ``challenge.yaml``.
+
+    Parameters
+    ----------
+    data : dict
+    where : str
+        What the messages name (the file).
+    phase_keys : collection of str, optional
+        Other keys a phase entry may hold (ignored here: a challenge definition's
+        phases also say how to build them).
+
+    Raises
+    ------
+    ValueError
+        An unknown key or a value of the wrong kind, named.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     _refuse_unknown(data, _CHALLENGE_KEYS, where)
     values = {"name": _text(data.get("name"), f"{where}: name"),
               "description": _text(data.get("description"), f"{where}: description"),
               "start": _date(data.get("start"), f"{where}: start"),
               "docker_image": _text(data.get("docker_image"), f"{where}: docker_image"),
-              "phases": _phases(data.get("phases"), where)}
+              "phases": _phases(data.get("phases"), where, phase_keys or ())}
     for key in _COUNTS:
         values[key] = _count(data.get(key), f"{where}: {key}")
     return ChallengeConfig(**values)
@@ -136,23 +156,24 @@ def _refuse_unknown(data, keys, where):
                          f"{', '.join(sorted(keys))}")
 
 
-def _phases(entries, where):
+def _phases(entries, where, extra_keys=()):
     if entries is None:
         return ()
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"{where}: phases: expected a non-empty list of phases")
-    phases = tuple(_phase(entry, i, where) for i, entry in enumerate(entries))
+    phases = tuple(_phase(entry, i, where, extra_keys) for i, entry in enumerate(entries))
     for before, after in zip(phases, phases[1:]):
         if after.number <= before.number:
             raise ValueError(f"{where}: phases: numbers must increase, got {before.number} then {after.number}")
     return phases
 
 
-def _phase(entry, index, where):
+def _phase(entry, index, where, extra_keys=()):
     where = f"{where}: phases[{index}]"
     if not isinstance(entry, dict):
         raise ValueError(f"{where}: expected a mapping, got {entry!r}")
-    _refuse_unknown(entry, _PHASE_KEYS, where)
+    _refuse_unknown(entry, _PHASE_KEYS + tuple(extra_keys), where)
+    entry = {key: value for key, value in entry.items() if key in _PHASE_KEYS}
     number = entry.get("number", index + 1)
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise ValueError(f"{where}: number: expected an integer >= 1, got {number!r}")

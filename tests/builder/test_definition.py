@@ -35,6 +35,10 @@ def test_the_default_challenge_is_valid():
     ("frames: 16\n        frame_size: 71", "frames: 16\n        frame_size: 71\n        bogus: 1",
      r"phases\[0\].sources\[0\].bogus: unknown key"),
     ("companions: [1, 3]", "companions: [3, 1]", r"injection.companions: expected \[min, max\] integers"),
+    ("seed: 5", "seed: 5\nstart: soon", r"start: expected a date YYYY-MM-DD, got 'soon'"),
+    ("seed: 5", "seed: 5\nmax_submissions: 0", r"max_submissions: expected an integer >= 1, got 0"),
+    ("kind: adi\n", "kind: adi\n    start: 2027-03-01\n    end: 2027-02-01\n",
+     r"phases\[0\]: end \(2027-02-01\) must be after start \(2027-03-01\)"),
     ("snr_bands", "snr_bands", None),
 ])
 def test_bad_definitions_fail_with_one_message(write_definition, old, new, message):
@@ -97,3 +101,32 @@ def test_companion_draws_follow_the_recipe():
     room = 100 / 4.0 - 2.0
     assert separations.min() >= 2.5 and separations.max() <= min(20.0, room)
     assert 0.35 < np.mean(separations < 6.0) < 0.65  # equal odds of the two bands
+
+
+def test_platform_settings_go_from_the_definition_to_challenge_yaml(write_definition):
+    import datetime
+
+    text = SMALL.replace("seed: 5", "seed: 5\ndescription: Find them.\nstart: 2027-01-04\nmax_submissions: 7\n"
+                                    "docker_image: my/image:py37")
+    text = text.replace("kind: adi\n", "kind: adi\n    end: 2027-02-01\n    description: The ADI phase.\n", 1)
+    platform = load_challenge(write_definition(text=text)).platform
+    assert (platform.description, platform.start, platform.max_submissions, platform.docker_image) == (
+        "Find them.", datetime.date(2027, 1, 4), 7, "my/image:py37")
+    assert platform.phase(1).end == datetime.date(2027, 2, 1) and platform.phase(1).description == "The ADI phase."
+    assert platform.phase(2).end is None
+    assert load_challenge(DEFAULT_CHALLENGE).platform.start is None
+
+
+def test_the_build_writes_the_platform_settings_into_challenge_yaml(write_definition, tmp_path):
+    import datetime
+
+    from exobench.builder.build import _write_challenge_files
+    from exobench.challenge import read_challenge_config
+
+    text = SMALL.replace("seed: 5", "seed: 5\nstart: 2027-01-04").replace(
+        "kind: adi\n", "kind: adi\n    end: 2027-02-01\n", 1)
+    _write_challenge_files(tmp_path, load_challenge(write_definition(text=text)))
+    config = read_challenge_config(tmp_path)
+    assert config.name == "tiny" and config.start == datetime.date(2027, 1, 4)
+    assert [(p.number, p.name, p.suffix, p.end) for p in config.phases] == [
+        (1, "ADI", "3d", datetime.date(2027, 2, 1)), (2, "ADI+mSDI", "4d", None)]

@@ -297,6 +297,15 @@ def _add_bundle(commands):
     bundle.add_argument("--platform", choices=["codalab", "codabench"], default="codalab",
                         help="codalab (v1.5 bundle, default) or codabench (v2 bundle)")
     bundle.add_argument("--overwrite", action="store_true", help="replace BUNDLE.zip if it exists")
+    meta = bundle.add_argument_group("competition settings (over challenge.yaml's)")
+    meta.add_argument("--title", metavar="TEXT", default=None, help="the competition's title")
+    meta.add_argument("--description", metavar="TEXT", default=None, help="one line for the platform's list")
+    meta.add_argument("--start", metavar="YYYY-MM-DD", default=None,
+                      help="start of phase 1 (the phases without dates follow, 90 days each)")
+    meta.add_argument("--max-submissions", metavar="N", type=int, default=None, help="per participant and phase")
+    meta.add_argument("--max-submissions-per-day", metavar="N", type=int, default=None, help="Codabench only")
+    meta.add_argument("--time-limit", metavar="SECONDS", type=int, default=None,
+                      help="seconds per scoring run (execution_time_limit)")
     bundle.add_argument("--image", metavar="IMAGE", default=None,
                         help="the docker image the platform runs the scoring program in (default: challenge.yaml's "
                         "docker_image, else codalab/codalab-legacy:py39)")
@@ -306,8 +315,12 @@ def _add_bundle(commands):
 def _run_bundle(args):
     from .platform import build_bundle
 
+    given = {"name": args.title, "description": args.description, "start": args.start,
+             "max_submissions": args.max_submissions, "max_submissions_per_day": args.max_submissions_per_day,
+             "execution_time_limit": args.time_limit}
+    overrides = {key: value for key, value in given.items() if value is not None}
     result = build_bundle(args.challenge, args.output, platform=args.platform, docker_image=args.image,
-                          overwrite=args.overwrite)
+                          overrides=overrides, overwrite=args.overwrite)
     phases = ", ".join(f"{p.number} {p.name} ({p.suffix})" for p in result["phases"])
     print(f"wrote {args.output} ({args.platform}; phases {phases}; {len(result['entries'])} entries)")
 

@@ -56,10 +56,13 @@ the same bytes (:mod:`exobench._zip`). The bundle is written atomically.
 """
 
 import dataclasses
+import datetime
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
+from .. import ExobenchWarning
 from .._atomic import check_new_file
 from .._zip import write_zip
 from ..challenge import read_phase_settings
@@ -120,7 +123,8 @@ def _reference_entries(phase, work):
     return entries
 
 
-def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None, overwrite=False):
+def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None, overrides=None, overwrite=False,
+                 today=None):
     """Build the competition bundle of a built challenge folder (layout and content in the module doc).
 
     Parameters
@@ -131,8 +135,16 @@ def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None
     platform : {"codalab", "codabench"}
     docker_image : str, optional
         The image the platform runs the scoring program in, over ``challenge.yaml``'s.
+    overrides : dict, optional
+        ``challenge.yaml`` keys that replace the file's (see
+        :func:`~exobench.platform.read_competition`): the command line's ``--title``,
+        ``--start``, ``--max-submissions``...
     overwrite : bool
         Replace an existing bundle (refused otherwise, before any work).
+    today : datetime.date, optional
+        The date a phase's end is compared with (default: today): a phase that has
+        already ended gets an :class:`~exobench.ExobenchWarning`, since nobody could
+        submit to it.
 
     Returns
     -------
@@ -142,12 +154,14 @@ def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None
     if platform not in PLATFORMS:
         raise ValueError(f"platform: expected one of {', '.join(PLATFORMS)}, got {platform!r}")
     output = check_new_file(output, overwrite=overwrite, suffix=".zip")
-    competition = read_competition(challenge_dir)
+    overrides = dict(overrides or {})
     if docker_image is not None:
         if not isinstance(docker_image, str) or not docker_image.strip() or any(c.isspace() for c in docker_image):
             raise ValueError(f"docker_image: expected an image name such as 'codalab/codalab-legacy:py39', "
                              f"got {docker_image!r}")
-        competition = dataclasses.replace(competition, docker_image=docker_image)
+        overrides["docker_image"] = docker_image
+    competition = read_competition(challenge_dir, overrides=overrides)
+    _warn_ended(competition, today or datetime.date.today())
     files = {"reference": {p.number: f"reference_data_{p.number}.zip" for p in competition.phases},
              "public": {p.number: f"public_data_{p.number}.zip" for p in competition.phases},
              "starting_kit": "starting_kit.zip"}
@@ -186,6 +200,14 @@ def _data_entries(competition, files, work):
         kit = {"README.md": starting_kit_readme(competition).encode()}
     entries[files["starting_kit"]] = write_zip(work / files["starting_kit"], kit)
     return entries
+
+
+def _warn_ended(competition, today):
+    for phase in competition.phases:
+        if phase.end < today:
+            warnings.warn(f"phase {phase.number} ({phase.name}) ended on {phase.end}, before today ({today}): "
+                          f"nobody could submit to it; set the dates in challenge.yaml or with "
+                          f"exobench bundle --start", ExobenchWarning, stacklevel=3)
 
 
 def _relative(folder):

@@ -19,8 +19,8 @@ import datetime
 import re
 from pathlib import Path
 
-from ..challenge import (ChallengeLayout, phase_kind_for_suffix, phase_kinds, read_challenge_config,
-                         read_phase_settings)
+from ..challenge import (ChallengeLayout, parse_challenge_config, phase_kind_for_suffix, phase_kinds,
+                         read_challenge_config, read_phase_settings)
 from ..challenge.layout import PHASE_FILE
 
 __all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_START", "DEFAULT_PHASE_DAYS",
@@ -77,8 +77,16 @@ class Competition:
     docker_image: str = None
 
 
-def read_competition(folder):
+def read_competition(folder, *, overrides=None):
     """Read and check a built challenge folder (see the module doc).
+
+    Parameters
+    ----------
+    folder : str or path-like
+    overrides : dict, optional
+        Top-level keys of ``challenge.yaml`` (``name``, ``description``, ``start``,
+        ``max_submissions``, ``max_submissions_per_day``, ``execution_time_limit``,
+        ``docker_image``) that replace the file's, checked as the file's are.
 
     Returns
     -------
@@ -95,6 +103,8 @@ def read_competition(folder):
     if not layout.root.is_dir():
         raise FileNotFoundError(f"challenge: folder {str(layout.root)!r} does not exist")
     config = read_challenge_config(layout.challenge_file)
+    if overrides:
+        config = parse_challenge_config({**config.to_dict(), **overrides}, where="overrides")
     entries = config.phases or tuple(_bare_entry(n) for n in _phase_numbers(layout))
     phases, previous_end = [], None
     for index, entry in enumerate(entries):

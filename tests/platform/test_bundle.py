@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import subprocess
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -382,3 +383,26 @@ def test_an_existing_bundle_or_a_name_without_zip_is_refused_before_any_work(tmp
     assert "--overwrite" in capsys.readouterr().err
     assert cli.main(["bundle", str(challenge), "-o", str(first), "--overwrite"]) == 0
     assert first.read_bytes() == before  # the same challenge, the same bytes
+
+
+def test_command_line_settings_override_challenge_yaml_and_ended_phases_warn(tmp_path, capsys):
+    import datetime
+
+    from exobench import ExobenchWarning
+
+    challenge = make_challenge(tmp_path / "c", config="name: Tiny\nstart: 2026-02-01\n", kit=False)
+    argv = ["bundle", str(challenge), "-o", str(tmp_path / "b.zip"), "--platform", "codabench", "--title", "New",
+            "--start", "2031-01-05", "--max-submissions", "3", "--time-limit", "90"]
+    assert cli.main(argv) == 0
+    comp = yaml.safe_load(zipfile.ZipFile(tmp_path / "b.zip").read("competition.yaml"))
+    assert comp["title"] == "New"
+    phases = comp["phases"]
+    assert [str(p["start"]) for p in phases] == ["2031-01-05", "2031-04-05"]  # sequential, 90 days each
+    assert {p["max_submissions"] for p in phases} == {3} and {p["execution_time_limit"] for p in phases} == {90}
+    with pytest.warns(ExobenchWarning, match=r"phase 1 \(ADI\) ended on 2026-05-02, .*nobody could submit to it"):
+        build_bundle(challenge, tmp_path / "old.zip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_bundle(challenge, tmp_path / "new.zip", today=datetime.date(2025, 12, 1))
+    assert cli.main(argv[:4] + ["--start", "soon", "--overwrite"]) == 1
+    assert "exobench: error: overrides: start: expected a date YYYY-MM-DD, got 'soon'" in capsys.readouterr().err

@@ -165,12 +165,17 @@ def _build_job(job, *, challenge, partial, cache):
     timings = {"sources": 0.0, "calibration": 0.0, "injection": 0.0, "writing": 0.0}
     seeds = np.random.SeedSequence([challenge.seed, phase.number, job.index]).spawn(2)
     start = time.perf_counter()
-    raw = load_source(src, seed=int(seeds[0].generate_state(1)[0]))
-    dataset = prepare(raw, src, crop_lod=phase.crop_lod)
-    _check_dimensions(dataset, phase, src)
-    timings["sources"] += time.perf_counter() - start
-    rows = _build_dataset(dataset, src, phase, job.dataset_id, challenge, Path(partial), Path(cache),
-                          np.random.default_rng(seeds[1]), timings)
+    try:
+        raw = load_source(src, seed=int(seeds[0].generate_state(1)[0]))
+        dataset = prepare(raw, src, crop_lod=phase.crop_lod)
+        _check_dimensions(dataset, phase, src)
+        timings["sources"] += time.perf_counter() - start
+        rows = _build_dataset(dataset, src, phase, job.dataset_id, challenge, Path(partial), Path(cache),
+                              np.random.default_rng(seeds[1]), timings)
+    except (ValueError, MemoryError) as exc:  # the message names the challenge, the phase and the source
+        message = str(exc) or type(exc).__name__
+        raise ValueError(message if message.startswith(f"{challenge.name}: ")
+                         else f"{challenge.name}: {src.label}: {message}") from exc
     return {"rows": rows, "shape": list(dataset.frame_shape[-2:]), "timings": timings}
 
 

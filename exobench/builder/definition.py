@@ -426,14 +426,15 @@ def check_spacing(recipe, *, where):
 def _source_geometry(src, where):
     """(ndim, frame size, FWHM in px) of a source without reading its cube."""
     if src.kind == "simulate":
-        from ..simulate import load_profile
+        from ..simulate import configured_profile
 
-        try:
-            profile = load_profile(src.spec["profile"])
-        except (ValueError, FileNotFoundError) as exc:
+        try:  # frames, frame_size and overrides applied and checked as the simulation will
+            profile = configured_profile(src.spec["profile"], frames=src.spec.get("frames"),
+                                         frame_size=src.spec.get("frame_size"), overrides=src.spec.get("overrides"))
+        except (ValueError, FileNotFoundError, TypeError) as exc:
             where.fail(src.label, str(exc))
-        size = src.spec.get("frame_size", profile.observation.frame_size)
         ndim = 4 if profile.wavelength.channels > 1 else 3
+        size = profile.observation.frame_size
         return ndim, int(size), profile.lambda_over_d_px(float(np.mean(profile.wavelengths_um)))
     from astropy.io import fits
 

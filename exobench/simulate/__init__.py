@@ -9,7 +9,7 @@ imported only when a simulation runs, so that ``import exobench`` stays light.
 
 from .observing import hour_angles, parallactic_angle
 from .profiles import InstrumentProfile, available_instruments, load_profile
-from .simulation import Simulation, simulate
+from .simulation import Simulation, configured_profile, simulate
 
 __all__ = [
     "InstrumentProfile",
@@ -19,4 +19,5 @@ __all__ = [
     "load_profile",
     "parallactic_angle",
     "simulate",
+    "configured_profile",
 ]

@@ -49,7 +49,7 @@ from .optics import OpticalSystem
 from .phase import ScreenProcess, ao_residual_psd, frequency_grid, power_law_psd
 from .profiles import load_profile
 
-__all__ = ["Simulation", "simulate", "effective_realisations"]
+__all__ = ["Simulation", "simulate", "configured_profile", "effective_realisations"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +127,7 @@ def simulate(instrument, *, seed, frames=None, frame_size=None, overrides=None, 
 
 
 def _simulate(instrument, *, seed, frames, frame_size, overrides, noise, dataset_id, progress):
-    profile = _configured(instrument, frames, frame_size, overrides)
+    profile = configured_profile(instrument, frames=frames, frame_size=frame_size, overrides=overrides)
     rngs = _random_streams(seed)
     obs, sim = profile.observation, profile.simulation
     optics = OpticalSystem(profile, frame_size=obs.frame_size)
@@ -199,7 +199,14 @@ def effective_realisations(exposure, lifetime):
     return x**2 / (2.0 * (x - 1.0 + math.exp(-x)))
 
 
-def _configured(instrument, frames, frame_size, overrides):
+def configured_profile(instrument, *, frames=None, frame_size=None, overrides=None):
+    """The profile a simulation with these options runs: ``instrument`` (a name, a YAML file or a
+    profile) with ``frames``, ``frame_size`` and ``overrides`` (``{"section.key": value}``) applied and
+    checked, as :func:`simulate` applies them.
+
+    >>> configured_profile("naco", frames=5, frame_size=33).observation.frame_size
+    33
+    """
     profile = load_profile(instrument)
     changes = dict(overrides or {})
     if frames is not None:

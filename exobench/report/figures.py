@@ -137,7 +137,8 @@ def detection_maps_figure(panels, *, title):
     str
         A ``data:`` URI. Green circles: true positives; red circles: false negatives
         (missed injections); orange crosses: false positives (blob centroids; squares:
-        huge blobs); the white contour is the threshold.
+        huge blobs); the white contour is the threshold; each panel's colour bar gives
+        its map's values.
     """
     from matplotlib.lines import Line2D
 
@@ -149,8 +150,10 @@ def detection_maps_figure(panels, *, title):
     for ax, (label, o) in zip(axes, panels):
         finite = o.detmap[np.isfinite(o.detmap)]
         lo, hi = (np.percentile(finite, [1, 99.8]) if finite.size else (0.0, 1.0))
-        ax.imshow(np.ma.masked_invalid(o.detmap), origin="lower", cmap="viridis", vmin=lo,
-                  vmax=max(hi, lo + 1e-12), interpolation="nearest")
+        image = ax.imshow(np.ma.masked_invalid(o.detmap), origin="lower", cmap="viridis", vmin=lo,
+                          vmax=max(hi, lo + 1e-12), interpolation="nearest")
+        bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)  # the map's own values (S/N, probability...)
+        bar.ax.tick_params(labelsize=7)
         if finite.size and np.nanmax(o.detmap) > o.threshold:
             ax.contour(np.nan_to_num(o.detmap, nan=-np.inf) > o.threshold, levels=[0.5], colors="white",
                        linewidths=0.6)

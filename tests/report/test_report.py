@@ -192,3 +192,20 @@ def test_the_report_renders_in_chromium(report, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and shot.is_file() and shot.stat().st_size > 10_000
     assert "Uncaught" not in result.stderr and "ERROR:CONSOLE" not in result.stderr
+
+
+def test_every_detection_map_has_its_colour_bar(monkeypatch):
+    import numpy as np
+
+    from exobench.report import figures
+    from exobench.report.outcomes import DatasetOutcome
+
+    shown = []
+    monkeypatch.setattr(figures, "png_data_uri", lambda fig, **kwargs: shown.append(fig) or "data:")
+    outcome = DatasetOutcome("inst", "1", np.arange(400.0).reshape(20, 20), 300.0, 2.0, np.array([[5.0, 5.0]]),
+                             np.array([False]), np.zeros((0, 2)), np.zeros(0, dtype=bool), 0, 0, 1)
+    figures.detection_maps_figure([("a", outcome), ("b", outcome)], title="inst 1")
+    colour_bars = [ax for ax in shown[0].axes if ax.get_label() == "<colorbar>"]
+    assert len(colour_bars) == 2
+    assert colour_bars[0].get_ylim() == pytest.approx((np.percentile(np.arange(400.0), 1),
+                                                      np.percentile(np.arange(400.0), 99.8)))

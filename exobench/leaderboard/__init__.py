@@ -10,9 +10,11 @@ prints the ranking of each phase. See docs/leaderboard.md.
 >>> [(e.rank, e.name, e.f1) for e in ranking("my-challenge", sort="auc")[0].entries]  # doctest: +SKIP
 """
 
-from .ranking import SORT_KEYS, PhaseRanking, rank_entries, ranking, ranking_json, ranking_tables, ranking_text
+from .ranking import (SORT_KEYS, PhaseRanking, rank_entries, ranking, ranking_csv, ranking_json, ranking_tables,
+                      ranking_text)
 from .store import DB_ENV, DEFAULT_DB_NAME, DatabaseError, Entry, Leaderboard, database_url, tpr_at_fpr
-from .submit import SUBMISSIONS_DIR, phase_reference_dir, sha256_file, stored_submission, submit
+from .submit import (DUPLICATE_POLICIES, SUBMISSIONS_DIR, phase_reference_dir, remove_entry, sha256_file,
+                     stored_submission, submit)
 
 __all__ = [
     "DB_ENV",
@@ -28,10 +30,13 @@ __all__ = [
     "rank_entries",
     "ranking",
     "ranking_json",
+    "ranking_csv",
     "ranking_tables",
     "ranking_text",
     "sha256_file",
     "stored_submission",
     "submit",
+    "remove_entry",
+    "DUPLICATE_POLICIES",
     "tpr_at_fpr",
 ]

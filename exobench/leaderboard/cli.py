@@ -6,7 +6,7 @@ __all__ = ["add_commands"]
 
 
 def add_commands(subparsers):
-    """Add ``submit`` and ``leaderboard`` to the sub-parsers of ``exobench``.
+    """Add ``submit``, ``leaderboard`` and ``remove`` to the sub-parsers of ``exobench``.
 
     Parameters
     ----------
@@ -15,6 +15,32 @@ def add_commands(subparsers):
     """
     _add_submit(subparsers)
     _add_leaderboard(subparsers)
+    _add_remove(subparsers)
+
+
+def _add_remove(commands):
+    from .store import DB_ENV
+
+    remove = commands.add_parser(
+        "remove", help="remove an entry from a challenge's local leaderboard",
+        description="Remove entry ENTRY_ID (the number 'exobench submit' printed, or 'id' in 'exobench "
+        "leaderboard --json') with its counts and ROC points; its kept zip goes too when no other entry has "
+        "the same bytes.")
+    remove.add_argument("challenge", metavar="DIR", help="the challenge folder")
+    remove.add_argument("entry_id", metavar="ENTRY_ID", type=int, help="the entry to remove")
+    remove.add_argument("--db", metavar="URL", default=None,
+                        help=f"SQLAlchemy URL or SQLite file (default ${DB_ENV}, else DIR/leaderboard.sqlite)")
+    remove.set_defaults(handler=_run_remove)
+
+
+def _run_remove(args):
+    from .submit import remove_entry
+
+    try:
+        entry = remove_entry(args.challenge, args.entry_id, db=args.db)
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0]) if exc.args else "entry_id: no such entry") from None
+    print(f"removed entry {entry.id}: {entry.name!r} on phase {entry.phase} (sha256 {entry.sha256[:12]})")
 
 
 def _add_submit(commands):
@@ -38,6 +64,12 @@ def _add_submit(commands):
                         "DIR/leaderboard.sqlite)")
     submit.add_argument("--no-keep", action="store_true",
                         help="do not keep the zip in DIR/submissions/ (the report then shows no detection map)")
+    again = submit.add_mutually_exclusive_group()
+    again.add_argument("--replace", dest="duplicate", action="store_const", const="replace", default="refuse",
+                       help="the same zip already submitted under NAME on the phase: score it again in its place "
+                       "(default: refused)")
+    again.add_argument("--keep-both", dest="duplicate", action="store_const", const="keep",
+                       help="the same zip already submitted under NAME: store it again beside the old entry")
     submit.set_defaults(handler=_run_submit)
 
 
@@ -48,7 +80,7 @@ def _run_submit(args):
 
     try:
         entry = submit(args.submission, args.challenge, phase=args.phase, name=args.name, db=args.db,
-                       keep=not args.no_keep)
+                       keep=not args.no_keep, duplicate=args.duplicate)
     except SubmissionError as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
         raise SubmissionError(f"submission refused (stored as refused): {text}") from None
@@ -88,18 +120,22 @@ def _add_leaderboard(commands):
     board.add_argument("--phase", metavar="N", type=int, default=None, help="only this phase")
     board.add_argument("--sort", choices=list(SORT_KEYS), default="f1", help="ranking key (default f1)")
     board.add_argument("--best", action="store_true", help="only the best submission of each name")
-    board.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    output = board.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    output.add_argument("--csv", action="store_true", help="print CSV, one row per ranked entry")
     board.add_argument("--db", metavar="URL", default=None,
                        help=f"SQLAlchemy URL or SQLite file (default ${DB_ENV}, else DIR/leaderboard.sqlite)")
     board.set_defaults(handler=_run_leaderboard)
 
 
 def _run_leaderboard(args):
-    from .ranking import ranking, ranking_json, ranking_tables, ranking_text
+    from .ranking import ranking, ranking_csv, ranking_json, ranking_tables, ranking_text
 
     rankings = ranking(args.challenge, phase=args.phase, sort=args.sort, db=args.db, best=args.best)
     if args.json:
         sys.stdout.write(ranking_json(rankings))
+    elif args.csv:
+        sys.stdout.write(ranking_csv(rankings))
     elif sys.stdout.isatty():
         from rich.console import Console
 

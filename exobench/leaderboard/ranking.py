@@ -8,8 +8,8 @@ from pathlib import Path
 from ..challenge import ChallengeLayout, read_challenge_config
 from .store import Leaderboard, database_url
 
-__all__ = ["SORT_KEYS", "PhaseRanking", "ranking", "rank_entries", "phase_names", "ranking_json",
-           "ranking_text", "ranking_tables"]
+__all__ = ["SORT_KEYS", "CSV_COLUMNS", "PhaseRanking", "ranking", "rank_entries", "phase_names", "ranking_csv",
+           "ranking_json", "ranking_text", "ranking_tables"]
 
 #: Sort keys: the entry attributes compared, in order (all descending; then the earlier submission first).
 SORT_KEYS = {
@@ -168,6 +168,26 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
         out.append(PhaseRanking(number, titles.get(number, ""), sort, rank_entries(scored, sort=sort, best=best),
                                 refused))
     return out
+
+
+#: Columns of :func:`ranking_csv`, after ``phase``.
+CSV_COLUMNS = ("rank", "name", "id", "f1", "precision", "recall", "false_positives", "tpr", "fpr", "auc",
+               "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold", "sha256", "submitted_at")
+
+
+def ranking_csv(rankings):
+    """The ranked entries of every phase as CSV text (``phase`` then :data:`CSV_COLUMNS`; empty: undefined)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("phase",) + CSV_COLUMNS)
+    for r in rankings:
+        for entry in r.entries:
+            values = entry.to_dict()
+            writer.writerow([r.phase] + ["" if values[c] is None else values[c] for c in CSV_COLUMNS])
+    return buffer.getvalue()
 
 
 def ranking_json(rankings):

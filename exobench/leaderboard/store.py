@@ -357,6 +357,29 @@ class Leaderboard:
             raise KeyError(f"entry_id: no submission {entry_id!r} in {self._label}")
         return _entry(row)
 
+    def remove(self, entry_id):
+        """Remove entry ``entry_id`` with its per-dataset counts and ROC points (one transaction).
+
+        Returns
+        -------
+        Entry
+            What was removed.
+
+        Raises
+        ------
+        KeyError
+            No such entry.
+        """
+        entry = self.entry(entry_id)
+
+        def work(conn):
+            for table in (schema.roc_points, schema.dataset_results):
+                conn.execute(sa.delete(table).where(table.c.submission_id == entry.id))
+            conn.execute(sa.delete(schema.submissions).where(schema.submissions.c.id == entry.id))
+
+        self._write(work)
+        return entry
+
     def entries(self, *, phase=None, status=None):
         """All entries, in order of arrival, optionally of one phase and one status.
 

@@ -5,13 +5,15 @@ import shutil
 from pathlib import Path
 
 from .._atomic import atomic_path
+from .._validate import check_choice
 from ..challenge.layout import SUBMISSIONS_FOLDER as SUBMISSIONS_DIR
 from ..challenge.layout import ChallengeLayout
 from ..scoring.program import score_submission
 from ..submission import SubmissionError
 from .store import Leaderboard, database_url
 
-__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "submit", "phase_reference_dir", "stored_submission", "sha256_file"]
+__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "DUPLICATE_POLICIES", "submit", "remove_entry", "phase_reference_dir",
+           "stored_submission", "sha256_file"]
 
 #: Longest submission name accepted.
 MAX_NAME_LENGTH = 200
@@ -75,6 +77,38 @@ def stored_submission(challenge, sha256):
     return ChallengeLayout(challenge).submissions / f"{sha256}.zip"
 
 
+def _handle_duplicates(url, phase, name, sha256, policy):
+    """Refuse, or remove, the scored entries of the same name and bytes on the phase (``keep``: leave them)."""
+    if policy == "keep":
+        return
+    with Leaderboard(url) as board:
+        same = [e for e in board.entries(phase=phase, status="scored") if e.name == name and e.sha256 == sha256]
+        if same and policy == "refuse":
+            raise ValueError(f"submission: {name!r} with these bytes (sha256 {sha256[:12]}) is already on phase "
+                             f"{phase}'s leaderboard (entry {same[0].id}); pass duplicate='replace' (--replace) to "
+                             f"score it again, or duplicate='keep' to keep both")
+        for entry in same:
+            board.remove(entry.id)
+
+
+def remove_entry(challenge, entry_id, *, db=None):
+    """Remove an entry from a challenge's leaderboard, and its kept zip when no other entry has those bytes.
+
+    Returns
+    -------
+    exobench.leaderboard.Entry
+        What was removed.
+    """
+    folder = _check_challenge(challenge)
+    with Leaderboard(database_url(folder, db), create=False) as board:
+        entry = board.remove(entry_id)
+        still_used = any(e.sha256 == entry.sha256 for e in board.entries())
+    kept = stored_submission(folder, entry.sha256)
+    if not still_used and kept.is_file():
+        kept.unlink()
+    return entry
+
+
 def _keep(path, challenge, sha256):
     target = stored_submission(challenge, sha256)
     if target.is_file():
@@ -85,7 +119,11 @@ def _keep(path, challenge, sha256):
     return target
 
 
-def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=None):
+#: What :func:`submit` does with the same bytes submitted again under the same name on the same phase.
+DUPLICATE_POLICIES = ("refuse", "replace", "keep")
+
+
+def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=None, duplicate="refuse"):
     """Score a submission on a phase of a challenge and store the result in its leaderboard.
 
     The scoring is that of ``exobench score``:
@@ -111,6 +149,10 @@ def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=N
         (default True; the HTML report draws its detection maps from there).
     work_dir : str or path-like, optional
         Where the zip is extracted while scoring (default: the system's temporary folder).
+    duplicate : {"refuse", "replace", "keep"}
+        The same bytes under the same name on the same phase again: refused
+        (default, before any scoring), scored again in place of the old entries,
+        or stored beside them.
 
     Returns
     -------
@@ -123,7 +165,8 @@ def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=N
         The submission is refused; it is stored first, with status ``"refused"``
         and the reason, and not kept.
     FileNotFoundError, ValueError, TypeError
-        A missing file or folder, an unknown phase, a bad name.
+        A missing file or folder, an unknown phase, a bad name, or the same
+        submission (name and sha256) already on the phase with ``duplicate="refuse"``.
     DatabaseError
         The database cannot be written.
     """
@@ -133,8 +176,10 @@ def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=N
     path = _check_submission(submission)
     if not isinstance(keep, bool):
         raise TypeError(f"keep: expected True or False, got {keep!r}")
+    check_choice(duplicate, "duplicate", DUPLICATE_POLICIES)
     url = database_url(folder, db)
     sha256 = sha256_file(path)
+    _handle_duplicates(url, phase, name, sha256, duplicate)
     try:
         report = score_submission(path, reference, work_dir=work_dir)
     except SubmissionError as exc:

@@ -278,3 +278,48 @@ def test_twenty_scorers_write_one_sqlite_leaderboard_at_once(empty, tmp_path):
     assert len(r.entries) == n and math.isclose(r.entries[0].f1, 1.0)
     kept = sorted(p.name for p in (challenge / "submissions").iterdir())
     assert len(kept) == 4 and all(name.endswith(".zip") for name in kept)  # no temporary file left
+
+
+def test_the_same_zip_under_the_same_name_is_refused_replaced_or_kept(empty, monkeypatch, capsys):
+    from exobench.leaderboard import remove_entry, stored_submission
+
+    challenge, zips = empty
+    first = submit(zips[1]["median"], challenge, phase=1, name="team")
+    with pytest.raises(ValueError, match=r"submission: 'team' with these bytes \(sha256 [0-9a-f]{12}\) is already on "
+                                         r"phase 1's leaderboard \(entry 1\); pass duplicate='replace'"):
+        submit(zips[1]["median"], challenge, phase=1, name="team")
+    submit(zips[1]["median"], challenge, phase=1, name="other")  # another name: a new entry
+    again = submit(zips[1]["median"], challenge, phase=1, name="team", duplicate="replace")
+    assert again.id != first.id
+    assert sorted(e.name for e in ranking(challenge, phase=1)[0].entries) == ["other", "team"]
+    submit(zips[1]["median"], challenge, phase=1, name="team", duplicate="keep")
+    assert [e.name for e in ranking(challenge, phase=1)[0].entries].count("team") == 2
+    with pytest.raises(ValueError, match="duplicate: expected one of"):
+        submit(zips[1]["median"], challenge, phase=1, name="team", duplicate="twice")
+    assert run_cli(["submit", zips[1]["median"], "--challenge", challenge, "--phase", "1", "--name", "other"],
+                   monkeypatch) == 1
+    assert "--replace" in capsys.readouterr().err
+    # removal: the entry, and the kept zip once no entry has its bytes
+    for entry in ranking(challenge, phase=1)[0].entries:
+        removed = remove_entry(challenge, entry.id)
+        assert removed.id == entry.id
+    assert ranking(challenge, phase=1)[0].entries == ()
+    assert not stored_submission(challenge, first.sha256).exists()
+    assert run_cli(["remove", challenge, "99"], monkeypatch) == 1
+    assert "exobench: error: entry_id: no submission 99" in capsys.readouterr().err
+
+
+def test_rankings_export_as_csv(filled, monkeypatch, capsys):
+    import csv
+    import io
+
+    from exobench.leaderboard.ranking import CSV_COLUMNS
+
+    challenge, _ = filled
+    assert run_cli(["leaderboard", challenge, "--csv"], monkeypatch) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0]) == ["phase", *CSV_COLUMNS]
+    phase1 = [r for r in rows if r["phase"] == "1"]
+    assert [int(r["rank"]) for r in phase1] == sorted(int(r["rank"]) for r in phase1)
+    assert phase1[0]["name"] == "oracle" and float(phase1[0]["f1"]) == 1.0
+    assert {r["phase"] for r in rows} == {"1", "2"}

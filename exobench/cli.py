@@ -31,6 +31,7 @@ def build_parser():
     _add_inspect(commands)
     _add_score(commands)
     _add_validate(commands)
+    _add_datasets(commands)
     _add_baseline(commands)
     _add_bundle(commands)
     _add_simulate(commands)
@@ -220,6 +221,34 @@ def _run_validate(args):
     report = validate_submission(args.submission, args.public_dir)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
+
+
+def _add_datasets(commands):
+    datasets = commands.add_parser(
+        "datasets",
+        help="public real datasets: list them, or fetch one (checked by SHA-256, cached)",
+        description="LIST the registered public real datasets, or FETCH one: its files are taken from "
+        "$EXOBENCH_REAL_DATA when they are there with the registered checksums, else downloaded (from the "
+        "public source, or $EXOBENCH_DATA_URL) into the cache and checked. Prints the folder holding them.",
+    )
+    datasets.add_argument("action", choices=["list", "fetch"], help="list, or fetch NAME")
+    datasets.add_argument("name", metavar="NAME", nargs="?", help="the dataset to fetch")
+    datasets.add_argument("--cache", metavar="DIR", default=None,
+                          help="the cache folder (default $EXOBENCH_DATA_CACHE, else the user's cache)")
+    datasets.set_defaults(handler=_run_datasets, _parser=datasets)
+
+
+def _run_datasets(args):
+    from .data.registry import fetch_real_dataset, real_datasets
+
+    if args.action == "list":
+        for entry in real_datasets():
+            size = len(entry.files)
+            print(f"{entry.name}: {entry.description} ({size} files; {entry.license}; {entry.notes})")
+        return
+    if args.name is None:
+        args._parser.error("fetch needs NAME (see exobench datasets list)")
+    print(fetch_real_dataset(args.name, cache=args.cache))
 
 
 def _add_baseline(commands):

@@ -46,16 +46,14 @@ then set them, either in the module-level dict or per call::
     download.eidc_sources(registry={"Subchallenge 1.zip": "md5:..."})  # this call only
 """
 
-import contextlib
-import logging
 import os
 import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 from .. import ExobenchWarning
+from .._fetch import cache_folder, downloader, fetch_file, make_fetcher, quiet_pooch
 from .._validate import check_number
 from .archives import check_destination, layout_sources
 
@@ -128,16 +126,6 @@ def resolve_base_url(base_url=None):
     if not isinstance(base_url, str) or not base_url.startswith(_SCHEMES):
         raise ValueError(f"{name}: expected a URL starting with {', '.join(_SCHEMES)}, got {base_url!r}")
     return base_url if base_url.endswith("/") else base_url + "/"
-
-
-def _cache_folder(cache):
-    if cache is not None:
-        return Path(cache).expanduser()
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("exobench"))
 
 
 def check_registry(registry, *, names=None, allow_unverified=False):
@@ -267,67 +255,11 @@ def fetch_eidc(names=None, *, registry=None, base_url=None, cache=None, allow_un
                               allow_unverified=allow_unverified)
     timeout = check_number(timeout, "timeout", strict=True)
     url = resolve_base_url(base_url)
-    fetcher = _fetcher(selected, url, _cache_folder(cache))
-    downloader = _downloader(url, timeout)
-    with _quiet_pooch():
-        return {name: _fetch_one(fetcher, name, downloader, timeout) for name in selected}
-
-
-def _fetcher(registry, base_url, cache):
-    import pooch
-
-    urls = {name: _file_url(base_url, name) for name in registry}
-    return pooch.create(path=cache, base_url=base_url, registry=dict(registry), urls=urls, retry_if_failed=0)
-
-
-def _file_url(base_url, name):
-    return base_url + (name if base_url.startswith("doi:") else quote(name))
-
-
-def _downloader(base_url, timeout):
-    import pooch
-
-    if base_url.startswith("doi:"):
-        return pooch.DOIDownloader(progressbar=False, timeout=timeout)
-    return pooch.HTTPDownloader(progressbar=False, timeout=timeout)
-
-
-@contextlib.contextmanager
-def _quiet_pooch():
-    """Pooch logs each download to stderr; exobench prints nothing, so mute it meanwhile."""
-    import pooch
-
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _fetch_one(fetcher, name, downloader, timeout):
-    import requests
-
-    url = fetcher.get_url(name)
+    fetcher = make_fetcher(selected, url, cache_folder(cache, CACHE_ENV))
+    fetch_with = downloader(url, timeout)
     hint = f"check base_url or ${BASE_URL_ENV}"
-    try:
-        return Path(fetcher.fetch(name, downloader=downloader))
-    except requests.exceptions.HTTPError as exc:
-        status = getattr(exc.response, "status_code", "an error")
-        raise ConnectionError(f"url {url!r}: the server answered HTTP {status} for {name!r}, expected the file; "
-                              f"{hint}") from exc
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise ConnectionError(f"url {url!r}: server unreachable or silent for {timeout:g} s while fetching "
-                              f"{name!r}; {hint} and the network ({type(exc).__name__})") from exc
-    except requests.exceptions.RequestException as exc:
-        raise ConnectionError(f"url {url!r}: download of {name!r} failed ({exc}); {hint}") from exc
-    except ValueError as exc:
-        if "hash" not in str(exc).lower():
-            raise
-        raise ValueError(f"registry: checksum mismatch for {name!r} downloaded from {url!r}: expected "
-                         f"{fetcher.registry[name]}; the download was discarded and no file kept. The file may "
-                         f"be corrupt or the checksum outdated ({exc})") from exc
+    with quiet_pooch():
+        return {name: fetch_file(fetcher, name, fetch_with, timeout, hint) for name in selected}
 
 
 def eidc_sources(names=None, *, dest=None, registry=None, base_url=None, cache=None, allow_unverified=False,
@@ -365,7 +297,7 @@ def eidc_sources(names=None, *, dest=None, registry=None, base_url=None, cache=N
     >>> sorted(folders)  # doctest: +SKIP
     [1, 2]
     """
-    dest = _cache_folder(cache) / "eidc_sources" if dest is None else Path(dest)
+    dest = cache_folder(cache, CACHE_ENV) / "eidc_sources" if dest is None else Path(dest)
     check_destination(dest, overwrite=overwrite)  # refuse a foreign dest before downloading
     archives = fetch_eidc(names, registry=registry, base_url=base_url, cache=cache,
                           allow_unverified=allow_unverified, timeout=timeout)

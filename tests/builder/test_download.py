@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from exobench import ExobenchWarning
+from exobench._fetch import cache_folder
 from exobench.builder import archives as archives_module
 from exobench.builder import download
 from exobench.builder.download import (
@@ -227,7 +228,7 @@ def test_default_base_url_and_cache(monkeypatch):
     import pooch
 
     assert resolve_base_url() == "https://zenodo.org/records/3361544/files/"
-    assert download._cache_folder(None) == pooch.os_cache("exobench")
+    assert cache_folder(None, CACHE_ENV) == pooch.os_cache("exobench")
     monkeypatch.setenv(BASE_URL_ENV, "ftp://example.org/")
     with pytest.raises(ValueError, match=r"\$EXOBENCH_EIDC_URL: expected a URL starting with http://"):
         resolve_base_url()

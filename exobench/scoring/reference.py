@@ -132,7 +132,9 @@ def read_reference(folder, *, phase_suffix=None):
         (m["instrument"], m["k"]) for m in (_POSITIONS_NAME.match(p.name) for p in folder.iterdir()) if m
     )
     if not found:
-        raise FileNotFoundError(f"reference: no {{instrument}}_positions_{{k}}.fits file in {str(folder)!r}")
+        hint = ("; it holds cubes: a public phase folder, whose truth is withheld (exobench validate SUBMISSION "
+                "PUBLIC_PHASE_DIR checks a submission against it)" if any(folder.glob("*_cube_*.fits")) else "")
+        raise FileNotFoundError(f"reference: no {{instrument}}_positions_{{k}}.fits file in {str(folder)!r}{hint}")
     found.sort(key=lambda pair: (pair[0], (0, int(pair[1]), "") if pair[1].isdigit() else (1, 0, pair[1])))
     datasets = []
     for instrument, k in found:

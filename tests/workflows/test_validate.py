@@ -87,3 +87,11 @@ def test_a_public_folder_without_datasets_is_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["validate", str(sub), str(tmp_path / "empty")]) == 1
     assert capsys.readouterr().err.startswith("exobench: error: public_dir: no {instrument}_cube_{k}.fits file")
+
+
+def test_scoring_against_a_public_folder_points_to_validate(public, tmp_path, capsys):
+    sub = write_submission(_maps(**{"1": (SIZE, SIZE), "2": (25, 25)}), 5.0, tmp_path / "s.zip")
+    assert cli.main(["score", str(sub), str(public)]) == 1
+    err = capsys.readouterr().err
+    assert "a public phase folder, whose truth is withheld (exobench validate SUBMISSION PUBLIC_PHASE_DIR" in err
+    assert err.count("\n") == 1

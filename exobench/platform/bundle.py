@@ -67,6 +67,7 @@ from .._atomic import check_new_file
 from .._zip import write_zip
 from ..challenge import read_phase_settings
 from ..challenge.layout import PHASE_FILE
+from . import competition as competition_module
 from .competition import read_competition
 from .competition_yaml import codabench_yaml, codalab_yaml
 from .pages import PAGES, logo_png, page_html, page_markdown, starting_kit_readme
@@ -192,12 +193,13 @@ def _data_entries(competition, files, work):
             raise ValueError(f"challenge: {_relative(phase.public)} holds no file")
         name = files["public"][phase.number]
         entries[name] = write_zip(work / name, public)
-    kit = {}
+    kit = {"README.md": starting_kit_readme(competition).encode()}  # an organiser's own README wins below
     for folder in competition.starting_kit or ():
-        kit.update(folder_files(folder))
+        found = folder_files(folder)
+        if folder == competition_module.REPOSITORY_KIT:  # its README is generic; the generated one is this challenge's
+            found.pop("README.md", None)
+        kit.update(found)
     _refuse_metadata(kit, "starting_kit")
-    if not kit:
-        kit = {"README.md": starting_kit_readme(competition).encode()}
     entries[files["starting_kit"]] = write_zip(work / files["starting_kit"], kit)
     return entries
 

@@ -292,14 +292,33 @@ PAGES = (  # (key, title, builder, codalab file, codabench file)
 
 
 def starting_kit_readme(challenge):
-    lines = [f"# {challenge.name}: starting kit", "",
-             "A submission is one flat zip of FITS files per phase:", "",
-             "- `{instrument}_detmap_{k}.fits`: a 2D detection map per dataset of the phase, with the frame's shape;",
-             "- `detection_threshold.fits`: one number; pixels strictly above it are detections.", "",
-             "For example, with astropy:", "",
-             "    from astropy.io import fits",
-             "    fits.PrimaryHDU(detmap).writeto('sphere_irdis_detmap_1.fits')",
-             "    fits.PrimaryHDU(numpy.array([5.0])).writeto('detection_threshold.fits')",
-             "    # zip -j submission.zip *_detmap_*.fits detection_threshold.fits", "",
-             "Score it locally exactly as the platform does: `exobench score submission.zip REFERENCE_DIR`.", ""]
+    """The starting kit's ``README.md``, written for this challenge: its phases and datasets, the
+    files, how to install exobench, make a submission, check it and submit it."""
+    lines = [f"# {challenge.name}: starting kit", "", challenge.description, "", "## The phases", "",
+             "| phase | name | data | datasets | dates |", "| --- | --- | --- | --- | --- |"]
+    for phase in challenge.phases:
+        dims = _kind_dims(phase.suffix)
+        names = ", ".join(f"{i} {k}" for i, k in _phase_datasets(phase)) or "none"
+        lines.append(f"| {phase.number} | {phase.name} | {dims}D cubes `{_AXES[dims]}` | {names} | "
+                     f"{phase.start} to {phase.end} |")
+    first = challenge.phases[0].number
+    lines += ["", "## The files", "",
+              "Each phase's public data is in `public_data/phase_N/` of this kit (`public_data_N.zip` on the "
+              "platform), one dataset per `{instrument}_*_{k}.fits` set: `cube` (the sequence), `pa` (the "
+              "derotation angles, degrees), `psf` (the off-axis PSF), `pxscale` (arcsec per pixel) and, for 4D "
+              "cubes, `wls` (the wavelengths, microns). The platform's Data page gives the conventions (pixel "
+              "centres, angles).", "",
+              "## Install exobench", "",
+              "    pip install exobench        # Python >= 3.10; or `pip install .` in a source checkout", "",
+              "## Make a submission", "",
+              "One zip per phase: a 2D detection map per dataset, with the frame's shape "
+              "(`{instrument}_detmap_{k}.fits`), and one threshold for the phase (`detection_threshold.fits`; "
+              "pixels strictly above it are detections). A reference submission, then your own:", "",
+              f"    exobench baseline pca public_data/phase_{first} -o pca_phase_{first}.zip", "",
+              "    from exobench.submission import write_submission",
+              f"    write_submission({{(\"instrument\", \"1\"): detection_map, ...}}, threshold, "
+              f"\"my_phase_{first}.zip\")", "",
+              "Check it as the platform's scoring program will, without the truth (one line per problem):", "",
+              f"    exobench validate my_phase_{first}.zip public_data/phase_{first}", "",
+              "Then submit the zip to the phase on the platform.", ""]
     return "\n".join(lines)

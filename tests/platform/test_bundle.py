@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import warnings
 import zipfile
@@ -406,3 +407,25 @@ def test_command_line_settings_override_challenge_yaml_and_ended_phases_warn(tmp
         build_bundle(challenge, tmp_path / "new.zip", today=datetime.date(2025, 12, 1))
     assert cli.main(argv[:4] + ["--start", "soon", "--overwrite"]) == 1
     assert "exobench: error: overrides: start: expected a date YYYY-MM-DD, got 'soon'" in capsys.readouterr().err
+
+
+def test_the_kit_readme_is_written_for_the_challenge(tmp_path, monkeypatch):
+    import exobench.platform.competition
+
+    repo_kit = tmp_path / "repo_kit"
+    repo_kit.mkdir()
+    (repo_kit / "README.md").write_text("# A generic kit: the challenge has two phases\n")
+    (repo_kit / "notebook.ipynb").write_text("{}")
+    monkeypatch.setattr(exobench.platform.competition, "REPOSITORY_KIT", repo_kit)
+    one_phase = "name: One phase\nphases:\n  - number: 1\n    name: NACO\n"
+    root = make_challenge(tmp_path / "c", config=one_phase, kit=False)
+    shutil.rmtree(root / "public" / "phase_2")
+    shutil.rmtree(root / "reference" / "phase_2")
+    build_bundle(root, tmp_path / "b.zip", platform="codabench")
+    kit = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(tmp_path / "b.zip").read("starting_kit.zip")))
+    assert kit.namelist() == ["README.md", "notebook.ipynb"]
+    readme = kit.read("README.md").decode()
+    assert readme.startswith("# One phase: starting kit") and "generic" not in readme
+    assert "| 1 | NACO | 3D cubes `(t, y, x)` | inst 1, inst 2 |" in readme and "| 2 |" not in readme
+    assert "exobench validate my_phase_1.zip public_data/phase_1" in readme
+    assert "exobench baseline pca public_data/phase_1 -o pca_phase_1.zip" in readme

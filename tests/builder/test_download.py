@@ -6,14 +6,11 @@ datasets in a subfolder, with macOS junk beside them, and a tar.gz of one 4D
 """
 
 import hashlib
-import http.server
 import io
 import socket
 import tarfile
-import threading
 import time
 import zipfile
-from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -32,6 +29,8 @@ from exobench.builder.download import (
 )
 from exobench.data import Dataset
 from exobench.data.fits_io import find_datasets, read_dataset, write_dataset
+
+from ..loopback import FileServer
 
 ZIP = "Subchallenge 1.zip"
 TGZ = "Subchallenge 2.tar.gz"
@@ -99,38 +98,9 @@ def registry(archives):
 # -- a local server ---------------------------------------------------------------------
 
 
-class _Server:
-    """Serves ``files`` under ``/eidc/`` and records the path of every request."""
-
-    def __init__(self, files):
-        self.files, self.requests = files, []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                server.requests.append(self.path)
-                data = server.files.get(unquote(self.path.removeprefix("/eidc/")))
-                self.send_response(200 if data is not None else 404)
-                self.send_header("Content-Length", str(len(data or b"")))
-                self.end_headers()
-                self.wfile.write(data or b"")
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/eidc/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server(archives):
-    served = _Server(dict(archives))
+    served = FileServer(dict(archives), prefix="eidc")
     yield served
     served.close()
 

@@ -1,8 +1,6 @@
 """Public real datasets: fetched from a (loopback) server, checked by SHA-256, cached, or read offline."""
 
 import hashlib
-import http.server
-import threading
 
 import pytest
 
@@ -20,6 +18,8 @@ from exobench.data.registry import (
     register_real_dataset,
 )
 
+from tests.loopback import FileServer
+
 FILES = {"tiny_cube.fits": b"SIMPLE  = T" + b" " * 100, "tiny_pa.fits": b"angles" * 20}
 
 
@@ -27,37 +27,9 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-class _Server:
-    """Serves ``files`` under ``/data/`` on 127.0.0.1 and counts the requests."""
-
-    def __init__(self, files):
-        self.files, self.requests = files, []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                outer.requests.append(self.path)
-                data = outer.files.get(self.path.removeprefix("/data/"))
-                self.send_response(200 if data is not None else 404)
-                self.send_header("Content-Length", str(len(data or b"")))
-                self.end_headers()
-                self.wfile.write(data or b"")
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/data/"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    served = _Server(dict(FILES))
+    served = FileServer(dict(FILES))
     yield served
     served.close()
 
@@ -90,7 +62,7 @@ def test_a_fetch_downloads_checks_and_caches(tiny, server, tmp_path):
 
 
 def test_a_mirror_replaces_the_public_source(tiny, server, tmp_path, monkeypatch):
-    mirror = _Server(dict(FILES))
+    mirror = FileServer(dict(FILES))
     try:
         monkeypatch.setenv(DATA_URL_ENV, mirror.url)
         fetch_real_dataset("tiny-test", cache=tmp_path / "cache")

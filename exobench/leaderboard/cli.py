@@ -113,7 +113,7 @@ def _add_leaderboard(commands):
         "leaderboard",
         help="print the ranking of a challenge's local leaderboard, per phase",
         description="Print the ranking table of each phase (a rich table on a terminal, plain text otherwise, "
-        "JSON with --json). Sort keys: f1 (at the submitted threshold), auc (area under the ROC curve), "
+        "JSON with --json, CSV with --csv). Sort keys: f1 (at the submitted threshold), auc (area under the ROC curve), "
         "pauc (partial AUC over FPR <= max_fpr, divided by max_fpr), tpr (best TPR at FPR <= max_fpr).",
     )
     board.add_argument("challenge", metavar="DIR", help="the challenge folder")

@@ -204,8 +204,10 @@ def _evaluation_page(challenge):
                        "all maps, the counting above at each). AUC is the area under the *envelope* of the ROC "
                        "curve: the points (FPR, TPR) of every threshold plus (0, 0) and (1, 1), sorted by FPR, "
                        "each TPR replaced by the best TPR of the points of no larger FPR, joined by straight "
-                       "lines (trapezoids). A map that finds every companion without a false positive at some "
-                       "threshold has AUC 1.",
+                       "lines (trapezoids), and never below the chance diagonal TPR = FPR. A map that finds every "
+                       "companion without a false positive at some threshold has AUC 1; a map that carries no "
+                       "information (constant, NaN, pure noise) has AUC 0.5. Ties: pixels of equal value are "
+                       "detected together (a detection is strictly above the threshold).",
                        "The score suffix is the phase's: `_3d` (ADI), `_4d` (ADI+mSDI)."]),
                ("h2", "Counting options of each phase")]
     rows = [["phase", "npix", "overlap_threshold", "max_blob_fact", "inner_radius", "scoring mode"]]

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from ..scoring.curves import envelope_points
+
 __all__ = ["png_data_uri", "roc_figure", "tpr_figure", "detection_maps_figure", "roc_envelope"]
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -34,14 +36,12 @@ def _style(i):
 
 
 def roc_envelope(fpr, tpr):
-    """The ROC envelope whose area is the AUC: (0, 0), the points sorted by FPR with the best TPR so far, (1, 1)."""
+    """The curve whose area is the AUC (:func:`exobench.scoring.curves.envelope_points`) of stored ROC
+    points, which hold None where a rate is undefined (those points are left out)."""
     pairs = [(f, t) for f, t in zip(fpr, tpr) if f is not None and t is not None]
     if not pairs:
         return np.array([]), np.array([])
-    x = np.array([0.0] + [f for f, _ in pairs] + [1.0])
-    y = np.array([0.0] + [t for _, t in pairs] + [1.0])
-    order = np.argsort(x, kind="stable")
-    return x[order], np.maximum.accumulate(y[order])
+    return envelope_points([f for f, _ in pairs], [t for _, t in pairs])
 
 
 def roc_figure(curves, *, max_fpr):

@@ -285,7 +285,8 @@ resolution elements of the evaluation annulus left over (elements &minus; inject
 <dt>FPR</dt><dd>FP / (FP + TN).</dd>
 <dt>FP</dt><dd>The EIDC's false-positive score of the phase.</dd>
 <dt>AUC</dt><dd>Area under the upper envelope of the ROC curve (TPR against FPR over every threshold, with (0, 0)
-and (1, 1)); a detector that finds every companion without false positive at some threshold has AUC 1.</dd>
+and (1, 1)), never below the chance diagonal; a detector that finds every companion without false positive at some
+threshold has AUC 1, a map without information (constant, pure noise) 0.5.</dd>
 <dt>Partial AUC</dt><dd>The area of that envelope over FPR &le; {max_fpr:g}, divided by {max_fpr:g}: 1 for a
 perfect detector, {max_fpr / 2:g} for chance.</dd>
 <dt>TPR at FPR &le; {max_fpr:g}</dt><dd>The best TPR that some threshold reaches with FPR &le; {max_fpr:g}.</dd>

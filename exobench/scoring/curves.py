@@ -7,21 +7,32 @@ counting). A phase (several datasets) is micro-averaged as
 the datasets, then ``tpr = TP / N`` (``N`` injections), ``fpr = FP / (FP + TN)`` and
 ``mean_fp = FP / n_datasets``.
 
-- **AUC**: the area under the *envelope* of the curve: the points (FPR, TPR) of
-  every threshold and the end points (0, 0) and (1, 1), sorted by FPR, each TPR
-  replaced by the best TPR of the points of no larger FPR, joined by straight
-  lines (trapezoids). The counting is not monotone in the threshold: blobs merge
-  (FPR may step back), and at low thresholds a companion's blob grows huge and
-  turns into false positives (TPR falls; at ``-inf`` the whole map is one huge
-  blob, TPR 0 at FPR 1). The envelope is the best TPR that some threshold reaches
-  within a false-positive budget, so a map that detects every companion without
-  a false positive at some threshold has AUC 1; where FPR and TPR both grow as the
-  threshold falls it is the usual trapezoidal AUC. The raw points are kept in
-  ``tpr`` and ``fpr``.
+- **AUC**: the area under the *envelope* of the curve, floored at chance. The
+  envelope: the points (FPR, TPR) of every threshold and the end points (0, 0)
+  and (1, 1), sorted by FPR, each TPR replaced by the best TPR of the points of no
+  larger FPR, joined by straight lines (trapezoids). The counting is not monotone
+  in the threshold: blobs merge (FPR may step back), and at low thresholds a
+  companion's blob grows huge and turns into false positives (TPR falls; at
+  ``-inf`` the whole map is one huge blob, TPR 0 at FPR 1). The envelope is the
+  best TPR that some threshold reaches within a false-positive budget, so a map
+  that detects every companion without a false positive at some threshold has
+  AUC 1; where FPR and TPR both grow as the threshold falls it is the usual
+  trapezoidal AUC. Where the envelope runs below the diagonal TPR = FPR, the
+  diagonal counts instead: chance is always within reach (flag resolution
+  elements at random), and without the floor the blob counting would score maps
+  that carry no information below 0.5 (a constant map's only points are (0, 0)
+  and the huge blob's (1, 0): AUC 0; Gaussian noise well under 0.5). With it, every
+  uninformative map scores 0.5 (Gaussian noise slightly above, by its chance
+  fluctuations) and an oracle map 1. The raw points are kept in ``tpr`` and
+  ``fpr``; :func:`envelope_points` gives the curve whose area this is.
+- **Ties**: a threshold ``t`` detects the pixels strictly above it, so pixels of
+  equal value are detected together; NaN (and ``-inf``) pixels are never detected.
+  A map of one constant value therefore has two operating points only: nothing
+  detected, and everything detected as one huge blob.
 - **Partial AUC**: the area under the same envelope over ``0 <= FPR <= max_fpr``
   (cut at ``max_fpr`` by linear interpolation), divided by ``max_fpr`` (plain
   normalisation, *not* McClish's standardisation): 1 for a perfect detector,
-  ``max_fpr / 2`` for a chance one.
+  ``max_fpr / 2`` for a chance or uninformative one.
 - Undefined cases (no injection in the phase, or FP + TN = 0 at some threshold)
   give NaN, with an :class:`~exobench.scoring.metrics.UndefinedMetricWarning`;
   nothing raises.
@@ -62,6 +73,7 @@ __all__ = [
     "partial_auc",
     "envelope",
     "envelope_area",
+    "envelope_points",
     "warn_undefined",
     "DEFAULT_BANDS",
     "DEFAULT_MAX_FPR",
@@ -85,8 +97,8 @@ class ROCCurve:
     tpr, fpr, mean_fp : ndarray of float
         ``TP / N``, ``FP / (FP + TN)`` and ``FP / n_datasets`` (NaN where undefined).
     auc : float
-        Trapezoidal area under TPR against FPR from (0, 0) to (1, 1), along the
-        curve (see :mod:`exobench.scoring.curves`); NaN where undefined.
+        Area under the envelope of TPR against FPR from (0, 0) to (1, 1), floored
+        at chance (see :mod:`exobench.scoring.curves`); NaN where undefined.
     partial_auc : float
         The area over ``FPR <= max_fpr``, divided by ``max_fpr``.
     max_fpr : float
@@ -117,9 +129,8 @@ class ROCCurve:
         return len(self.thresholds)
 
     def envelope(self):
-        """The (fpr, tpr) points of the envelope whose area is ``auc``, end points included (for plots)."""
-        x, y, _ = envelope(self.fpr, self.tpr)
-        return x, y
+        """The (fpr, tpr) vertices of the curve whose area is ``auc``, end points included (for plots)."""
+        return envelope_points(self.fpr, self.tpr)
 
     def index(self, threshold):
         """Row of ``threshold`` in the grid (it must be there, e.g. given with ``include=``)."""
@@ -201,29 +212,73 @@ def envelope(fpr, tpr):
 
 
 def envelope_area(x, y, nan, max_fpr=None):
-    """Area under an envelope of :func:`envelope`, over FPR <= max_fpr, divided by max_fpr."""
-    if max_fpr is None or max_fpr >= 1:
-        area = np.sum(np.diff(x, axis=-1) * (y[..., 1:] + y[..., :-1]), axis=-1) / 2.0
-        return np.where(nan, np.nan, area)
-    m = max_fpr
+    """Area under an envelope of :func:`envelope` floored at chance, over FPR <= max_fpr, divided by max_fpr.
+
+    On each segment between two points the envelope is a straight line; where it
+    runs below the chance diagonal ``TPR = FPR`` the diagonal is integrated instead
+    (the exact area of ``max(envelope, FPR)``, crossings included).
+    """
+    m = 1.0 if max_fpr is None else min(float(max_fpr), 1.0)
     x0, x1, y0, y1 = x[..., :-1], x[..., 1:], y[..., :-1], y[..., 1:]
-    crossing = (x0 < m) & (x1 > m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        y_at_m = np.where(crossing, y0 + (y1 - y0) * (m - x0) / np.where(crossing, x1 - x0, 1.0), y1)
-    xb = np.minimum(x1, m)
-    yb = np.where(x1 <= m, y1, y_at_m)
-    area = np.where(x0 < m, (xb - x0) * (y0 + yb) / 2.0, 0.0)
+    if m < 1.0:  # cut each segment at m by linear interpolation
+        crossing = (x0 < m) & (x1 > m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y_at_m = np.where(crossing, y0 + (y1 - y0) * (m - x0) / np.where(crossing, x1 - x0, 1.0), y1)
+        x1, y1 = np.minimum(x1, m), np.where(x1 <= m, y1, y_at_m)
+    area = np.where(x0 < m, _segment_area_above_chance(x0, x1, y0, y1), 0.0)
     return np.where(nan, np.nan, np.sum(area, axis=-1) / m)
 
 
+def _segment_area_above_chance(x0, x1, y0, y1):
+    """The integral of ``max(line, FPR)`` over each segment from (x0, y0) to (x1, y1)."""
+    width = x1 - x0
+    d0, d1 = y0 - x0, y1 - x1  # height above the diagonal at each end
+    trapezoid = width * (y0 + y1) / 2.0
+    chance = width * (x0 + x1) / 2.0
+    above = np.maximum(d0, d1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a crossing: the triangle above the diagonal
+        triangle = width * above**2 / (2.0 * np.where(d0 * d1 < 0, np.abs(d0) + np.abs(d1), 1.0))
+    return np.where((d0 >= 0) & (d1 >= 0), trapezoid, np.where((d0 <= 0) & (d1 <= 0), chance, chance + triangle))
+
+
+def envelope_points(fpr, tpr):
+    """The vertices of the curve whose area is the AUC, for plots: the envelope floored at chance.
+
+    The points of :func:`envelope` (1D), with each TPR raised to the diagonal where
+    it lies below it and the points where the envelope crosses the diagonal added.
+
+    Examples
+    --------
+    >>> x, y = envelope_points([1.0], [0.0])  # a constant map: the chance diagonal
+    >>> x.tolist(), y.tolist()
+    ([0.0, 1.0, 1.0], [0.0, 1.0, 1.0])
+    >>> x, y = envelope_points([0.2, 1.0], [0.6, 0.0])  # TPR lost at FPR 1: the plateau meets chance at 0.6
+    >>> x.round(12).tolist(), y.round(12).tolist()
+    ([0.0, 0.2, 0.6, 1.0, 1.0], [0.0, 0.6, 0.6, 1.0, 1.0])
+    """
+    x, y, nan = envelope(fpr, tpr)
+    if x.ndim != 1:
+        raise ValueError(f"fpr, tpr: expected 1D arrays, got shape {x.shape[:-1] + (x.shape[-1] - 2,)}")
+    if nan:
+        return np.array([]), np.array([])
+    d = y - x
+    cross = np.flatnonzero(d[:-1] * d[1:] < 0)
+    t = d[cross] / (d[cross] - d[cross + 1])  # where the segment meets the diagonal
+    xs = x[cross] + t * (x[cross + 1] - x[cross])
+    px = np.insert(x, cross + 1, xs)
+    py = np.maximum(np.insert(y, cross + 1, xs), px)
+    return px, py
+
+
 def auc(fpr, tpr):
-    """Area under the ROC envelope, from (0, 0) to (1, 1).
+    """Area under the ROC envelope floored at chance, from (0, 0) to (1, 1).
 
     The envelope of the points ``(fpr[i], tpr[i])`` (any order) and of the end
     points (0, 0) and (1, 1): sorted by FPR, with at each point the best TPR of the
-    points of no larger FPR; the area is the trapezoidal one between its points.
-    For a curve whose FPR and TPR both grow as the threshold falls it is the usual
-    trapezoidal AUC. Works along the last axis of 2D arrays; NaN if a point is NaN.
+    points of no larger FPR, joined by straight lines; the area is that of the
+    larger of this line and the diagonal TPR = FPR (see the module). For a curve
+    above the diagonal whose FPR and TPR both grow as the threshold falls it is the
+    usual trapezoidal AUC. Works along the last axis of 2D arrays; NaN if a point is NaN.
 
     Examples
     --------
@@ -233,6 +288,8 @@ def auc(fpr, tpr):
     0.5
     >>> float(auc([0.0, 1.0], [1.0, 0.0]))  # TPR lost at FPR 1 (a huge blob): still 1
     1.0
+    >>> float(auc([1.0], [0.0]))  # a constant map: chance, not 0
+    0.5
     """
     return envelope_area(*envelope(fpr, tpr))
 
@@ -240,8 +297,9 @@ def auc(fpr, tpr):
 def partial_auc(fpr, tpr, max_fpr):
     """Area under the ROC envelope over ``0 <= FPR <= max_fpr``, divided by ``max_fpr``.
 
-    The envelope of :func:`auc`, cut at ``max_fpr`` by linear interpolation; plain
-    normalisation: 1 for a perfect detector, ``max_fpr / 2`` for a chance one.
+    The envelope of :func:`auc` (floored at chance), cut at ``max_fpr`` by linear
+    interpolation; plain normalisation: 1 for a perfect detector, ``max_fpr / 2``
+    for a chance one, and never less.
 
     Examples
     --------

@@ -20,6 +20,7 @@ from exobench.scoring import (
     roc_from_counts,
     sweep_counts,
 )
+from exobench.scoring.curves import envelope_points
 from exobench.scoring.metrics import UndefinedMetricWarning, compute_metrics
 
 from .test_sweep import finite, rows
@@ -239,3 +240,83 @@ def test_results_are_read_only_and_convert_to_dataset_counts():
         got = s.dataset_counts(t)
         want = count_detections(detmap, t, [(3.0, 3.0)], 2.0)
         assert (got.tp, got.fp, got.fn, got.tn, got.n_elements) == (want.tp, want.fp, want.fn, want.tn, want.n_elements)
+
+
+# --------------------------------------------------------------------------- uninformative maps, the chance floor
+
+
+def _phase_positions(rng, n_datasets=8, per_dataset=5, size=64):
+    """Injections at 8 to 26 px from the centre of ``size``-pixel frames, uniform in angle."""
+    c = size // 2
+    out = []
+    for _ in range(n_datasets):
+        r, t = rng.uniform(8, 26, per_dataset), rng.uniform(0, 2 * np.pi, per_dataset)
+        out.append(np.c_[c + r * np.cos(t), c + r * np.sin(t)])
+    return out
+
+
+@pytest.mark.parametrize("fill", [0.0, 3.5, -2.0, np.nan, -np.inf, np.inf])
+def test_a_map_of_one_value_scores_chance(fill):
+    positions = _phase_positions(np.random.default_rng(1))
+    maps = [np.full((64, 64), fill) for _ in positions]
+    c = roc_curve(maps, positions, 4.0)
+    assert c.auc == 0.5
+    assert c.partial_auc == pytest.approx(c.max_fpr / 2)
+
+
+def test_gaussian_noise_scores_about_chance_and_an_oracle_scores_1():
+    rng = np.random.default_rng(2)
+    white, smooth = [], []
+    for _ in range(6):
+        positions = _phase_positions(rng)
+        noise = [rng.normal(size=(64, 64)) for _ in positions]
+        white.append(roc_curve(noise, positions, 4.0).auc)
+        smooth.append(roc_curve([ndimage.gaussian_filter(m, 4.0 / 2.3548) for m in noise], positions, 4.0).auc)
+    # never below chance; above it only by the chance fluctuations of the noise points
+    for values in (white, smooth):
+        assert min(values) >= 0.5 and np.mean(values) < 0.56
+    yy, xx = np.indices((64, 64))
+    angles = rng.uniform(0, 2 * np.pi, (8, 5))
+    spaced = [np.c_[32 + r * np.cos(a), 32 + r * np.sin(a)] for r, a in zip([np.arange(8, 28, 4)] * 8, angles)]
+    oracle = [np.max([np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 2 / 1.7**2) for x, y in p], axis=0) for p in spaced]
+    c = roc_curve(oracle, spaced, 4.0)
+    assert c.auc == 1.0 and c.partial_auc == 1.0
+
+
+def _brute_force_area(fpr, tpr, upto=1.0, samples=200_001):
+    """max(envelope, FPR) integrated on a fine grid, the envelope rebuilt from its definition.
+
+    Points sorted by FPR with the best TPR so far; at an FPR shared by several points
+    the curve arrives at the lowest and leaves from the highest (a vertical step).
+    """
+    pts = sorted(zip([0.0, *fpr, 1.0], [0.0, *tpr, 1.0]), key=lambda p: p[0])
+    xs = np.array([p[0] for p in pts])
+    ys = np.maximum.accumulate(np.array([p[1] for p in pts]))
+    ux = np.unique(xs)
+    arrive = np.array([ys[xs == u][0] for u in ux])
+    leave = np.array([ys[xs == u][-1] for u in ux])
+    grid = np.linspace(0.0, upto, samples)
+    j = np.clip(np.searchsorted(ux, grid, side="right") - 1, 0, len(ux) - 2)
+    t = np.clip((grid - ux[j]) / (ux[j + 1] - ux[j]), 0.0, 1.0)
+    curve = np.maximum(leave[j] + t * (arrive[j + 1] - leave[j]), grid)
+    return float(np.sum(np.diff(grid) * (curve[1:] + curve[:-1]) / 2) / upto)
+
+
+def test_the_area_of_the_floored_envelope_matches_a_brute_force_integral():
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n = int(rng.integers(1, 8))
+        fpr, tpr = rng.uniform(size=n), rng.uniform(size=n)
+        fpr[rng.uniform(size=n) < 0.3] = 1.0  # points of the huge blob
+        assert auc(fpr, tpr) == pytest.approx(_brute_force_area(fpr, tpr), abs=2e-5)
+        assert partial_auc(fpr, tpr, 0.3) == pytest.approx(_brute_force_area(fpr, tpr, 0.3), abs=2e-5)
+        assert auc(fpr, tpr) >= 0.5
+
+
+def test_the_plotted_curve_has_the_area_of_the_auc():
+    fpr, tpr = np.array([0.05, 0.2, 0.5, 1.0]), np.array([0.3, 0.6, 0.55, 0.1])
+    x, y = envelope_points(fpr, tpr)
+    assert np.all(np.diff(x) >= 0) and np.all(y >= x - 1e-15) and np.all(np.diff(y) >= 0)
+    assert np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2) == pytest.approx(auc(fpr, tpr))
+    c = roc_curve([np.zeros((16, 16))], [[(8.0, 8.0)]], 2.0)
+    assert [a.tolist() for a in c.envelope()] == [[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]]

@@ -20,9 +20,17 @@ __all__ = ["main", "build_parser", "add_executor_options", "make_executor"]
 _EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line (status 2) that points to the command's ``--help``;
+    its sub-command parsers are of the same class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
     """The argument parser of ``exobench`` with all its sub-commands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="exobench", description="Benchmarking exoplanet detection in high-contrast imaging."
     )
     parser.add_argument("--version", action="version", version=f"exobench {__version__}")

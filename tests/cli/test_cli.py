@@ -66,7 +66,11 @@ def test_module_entry_point_and_usage_errors():
     assert run.returncode == 0 and run.stdout.startswith("exobench ")
     run = subprocess.run([sys.executable, "-m", "exobench", "inspect"], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert "one of the arguments folder --example is required" in run.stderr
+    assert run.stderr == ("exobench inspect: error: one of the arguments folder --example is required "
+                          "(see exobench inspect --help)\n")
+    for argv in (["build", "--check"], ["nope"], ["score", "--json"], ["baseline", "pca", "x", "-o"]):
+        run = subprocess.run([sys.executable, "-m", "exobench", *argv], capture_output=True, text=True)
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and run.stderr.startswith("exobench"), argv
 
 
 def test_example_dataset_is_reproducible():

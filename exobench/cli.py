@@ -338,7 +338,8 @@ def _add_bundle(commands):
     meta.add_argument("--title", metavar="TEXT", default=None, help="the competition's title")
     meta.add_argument("--description", metavar="TEXT", default=None, help="one line for the platform's list")
     meta.add_argument("--start", metavar="YYYY-MM-DD", default=None,
-                      help="start of phase 1 (the phases without dates follow, 90 days each)")
+                      help="start of phase 1 (default: challenge.yaml's, else today; the phases without "
+                      "dates follow, 90 days each)")
     meta.add_argument("--max-submissions", metavar="N", type=int, default=None, help="per participant and phase")
     meta.add_argument("--max-submissions-per-day", metavar="N", type=int, default=None, help="Codabench only")
     meta.add_argument("--time-limit", metavar="SECONDS", type=int, default=None,

@@ -143,9 +143,9 @@ def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None
     overwrite : bool
         Replace an existing bundle (refused otherwise, before any work).
     today : datetime.date, optional
-        The date a phase's end is compared with (default: today): a phase that has
-        already ended gets an :class:`~exobench.ExobenchWarning`, since nobody could
-        submit to it.
+        Today's date (default: the system's): phase 1 starts then when no start is
+        given, and a phase that has already ended gets an
+        :class:`~exobench.ExobenchWarning`, since nobody could submit to it.
 
     Returns
     -------
@@ -161,8 +161,9 @@ def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None
             raise ValueError(f"docker_image: expected an image name such as 'codalab/codalab-legacy:py39', "
                              f"got {docker_image!r}")
         overrides["docker_image"] = docker_image
-    competition = read_competition(challenge_dir, overrides=overrides)
-    _warn_ended(competition, today or datetime.date.today())
+    today = today or datetime.date.today()
+    competition = read_competition(challenge_dir, overrides=overrides, today=today)
+    _warn_ended(competition, today)
     files = {"reference": {p.number: f"reference_data_{p.number}.zip" for p in competition.phases},
              "public": {p.number: f"public_data_{p.number}.zip" for p in competition.phases},
              "starting_kit": "starting_kit.zip"}

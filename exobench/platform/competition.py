@@ -23,14 +23,12 @@ from ..challenge import (ChallengeLayout, parse_challenge_config, phase_kind_for
                          read_challenge_config, read_phase_settings)
 from ..challenge.layout import PHASE_FILE
 
-__all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_START", "DEFAULT_PHASE_DAYS",
+__all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_PHASE_DAYS",
            "REPOSITORY_KIT", "DOCKER_IMAGE"]
 
 #: The image the platforms run the scoring program in when ``challenge.yaml`` names none: Codalab's
 #: stock Python 3.9 image with numpy, scipy and astropy (the program runs on Python 3.7 and up).
 DOCKER_IMAGE = "codalab/codalab-legacy:py39"
-#: Start of phase 1 when ``challenge.yaml`` gives none.
-DEFAULT_START = datetime.date(2026, 1, 1)
 #: Length of a phase when ``challenge.yaml`` gives no end.
 DEFAULT_PHASE_DAYS = 90
 _DEFAULT_NAME = "Exoplanet detection challenge"
@@ -77,7 +75,7 @@ class Competition:
     docker_image: str = None
 
 
-def read_competition(folder, *, overrides=None):
+def read_competition(folder, *, overrides=None, today=None):
     """Read and check a built challenge folder (see the module doc).
 
     Parameters
@@ -87,6 +85,10 @@ def read_competition(folder, *, overrides=None):
         Top-level keys of ``challenge.yaml`` (``name``, ``description``, ``start``,
         ``max_submissions``, ``max_submissions_per_day``, ``execution_time_limit``,
         ``docker_image``) that replace the file's, checked as the file's are.
+    today : datetime.date, optional
+        The start of phase 1 when neither ``challenge.yaml`` nor ``overrides`` give
+        one (default: today's date, so that a bundle made without dates opens now; give
+        a start for a bundle whose bytes do not depend on the day it is made).
 
     Returns
     -------
@@ -108,7 +110,7 @@ def read_competition(folder, *, overrides=None):
     entries = config.phases or tuple(_bare_entry(n) for n in _phase_numbers(layout))
     phases, previous_end = [], None
     for index, entry in enumerate(entries):
-        phase = _phase(layout, entry, index, previous_end or config.start or DEFAULT_START)
+        phase = _phase(layout, entry, index, previous_end or config.start or today or datetime.date.today())
         if previous_end is not None and phase.start < previous_end:
             raise ValueError(f"challenge.yaml: phase {phase.number} starts ({phase.start}) before phase "
                              f"{phases[-1].number} ends ({previous_end}); phases are sequential")

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from . import __version__
+from ._cli_options import moved_option
 
 __all__ = ["main", "build_parser", "add_executor_options", "make_executor"]
 
@@ -434,24 +435,35 @@ def _add_build(commands):
     source = build.add_mutually_exclusive_group(required=True)
     source.add_argument("definition", metavar="CHALLENGE.yaml", nargs="?", help="the challenge definition")
     source.add_argument("--default", action="store_true", help="the bundled default challenge")
-    build.add_argument("-o", "--output", metavar="OUT", required=True, help="the challenge folder to create")
+    build.add_argument("-o", "--output", metavar="OUT", default=None,
+                       help="the challenge folder to create (required unless --check)")
     build.add_argument("--seed", type=int, help="seed of the build (overrides the definition's)")
     build.add_argument("--overwrite", action="store_true", help="replace OUT once the new build is complete")
     build.add_argument("--cache", metavar="DIR", help="keep flux calibrations in DIR across builds")
-    build.add_argument("--check", action="store_true", help="only validate the definition and exit")
+    build.add_argument("--check", action="store_true",
+                       help="only run the build's checks (keys, types, profile overrides, source files and sizes) "
+                       "and exit; with -o, OUT is checked too")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     add_executor_options(build)
-    build.set_defaults(handler=_run_build)
+    build.set_defaults(handler=_run_build, usage_check=lambda args: _check_build_usage(args, build))
+
+
+def _check_build_usage(args, parser):
+    if args.output is None and not args.check:
+        parser.error("the following arguments are required: -o/--output (unless --check)")
 
 
 def _run_build(args):
     from .builder import build_challenge, load_challenge
+    from .builder.build import check_output
     from .builder.definition import DEFAULT_CHALLENGE
 
     challenge = load_challenge(DEFAULT_CHALLENGE if args.default else args.definition)
     if args.seed is not None:
         challenge = challenge.with_seed(args.seed)
     if args.check:
+        if args.output is not None:
+            check_output(args.output, overwrite=args.overwrite)
         sources = sum(len(p.sources) for p in challenge.phases)
         print(f"{challenge.name}: valid ({len(challenge.phases)} phase(s), {sources} source(s), seed {challenge.seed})")
         return
@@ -489,10 +501,12 @@ def _add_sweep(commands):
     )
     sweep.add_argument("name", metavar="BASELINE", help="the baseline (exobench baseline --list)")
     sweep.add_argument("phase_dir", metavar="PHASE_DIR", help="a public phase folder in the EIDC layout")
+    sweep.add_argument("reference", metavar="REFERENCE_DIR",
+                       help="the reference phase folder of PHASE_DIR, which the runs are scored against")
     sweep.add_argument("--grid", metavar="GRID.yaml", required=True,
                        help="the grid: dotted parameter names -> lists of values (see baselines/grids/)")
-    sweep.add_argument("--reference", metavar="REFERENCE_DIR", required=True,
-                       help="the reference phase folder the runs are scored against")
+    moved_option(sweep, "--reference", "give REFERENCE_DIR as the last positional argument: "
+                 "exobench sweep BASELINE PHASE_DIR REFERENCE_DIR --grid GRID.yaml -o OUT_DIR")
     sweep.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="folder of the sweep's files")
     sweep.add_argument("--params", metavar="FILE.yaml", help="parameters the grid starts from (default: the baseline's)")
     sweep.add_argument("--compat", choices=["eidc2019"], default=None, help="score as the 2019 EIDC program did")
@@ -506,11 +520,13 @@ def _add_sweep(commands):
 
 
 def _run_sweep(args):
-    from .workflows.sweep import load_grid, run_sweep, write_sweep
+    from .baselines import phase_datasets
+    from .workflows.sweep import check_reference_matches, load_grid, run_sweep, write_sweep
 
     from ._atomic import check_new_folder
 
     load_grid(args.grid, args.name, params=args.params)  # errors before any cluster starts
+    check_reference_matches(args.reference, args.phase_dir, phase_datasets(args.name, args.phase_dir))
     check_new_folder(args.output, overwrite=args.overwrite)
     with make_executor(args) as executor:
         result = run_sweep(args.name, args.phase_dir, args.grid, args.reference, params=args.params,
@@ -596,6 +612,8 @@ def main(argv=None):
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "usage_check", None):
+        args.usage_check(args)  # what argparse cannot say: options required only without another
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

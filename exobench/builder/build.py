@@ -45,7 +45,7 @@ from .definition import load_challenge, source_available
 from .recipe import draw_companions, spectrum_for
 from .sources import load_source, prepare
 
-__all__ = ["BuildResult", "build_challenge", "FIXED_MTIME"]
+__all__ = ["BuildResult", "build_challenge", "check_output", "FIXED_MTIME"]
 
 #: Modification time of every file written (2000-01-01): timestamps tell nothing.
 FIXED_MTIME = 946684800
@@ -95,9 +95,7 @@ def build_challenge(challenge, output, *, overwrite=False, progress=False, cache
 
     if not hasattr(challenge, "phases"):
         challenge = load_challenge(challenge)
-    output = Path(output).absolute()
-    if output.exists() and not overwrite:
-        raise FileExistsError(f"output: {output} exists; pass overwrite=True (--overwrite) to replace it")
+    output = check_output(output, overwrite=overwrite)
     partial = output.parent / f".{output.name}.partial"
     _fresh_partial(partial)
     cache = Path(cache).absolute() if cache is not None else partial / "cache"
@@ -109,6 +107,9 @@ def build_challenge(challenge, output, *, overwrite=False, progress=False, cache
         results = executor.map(_build_job, jobs, kwargs={"challenge": challenge, "partial": str(partial),
                                                          "cache": str(cache)},
                                key="build-dataset", progress=progress, desc="build datasets")
+    except Exception:
+        _abandon_partial(partial)
+        raise
     finally:
         if own:
             executor.close()
@@ -175,8 +176,36 @@ def _build_job(job, *, challenge, partial, cache):
     except (ValueError, MemoryError) as exc:  # the message names the challenge, the phase and the source
         message = str(exc) or type(exc).__name__
         raise ValueError(message if message.startswith(f"{challenge.name}: ")
-                         else f"{challenge.name}: {src.label}: {message}") from exc
+                         else f"{challenge.name}: phase {phase.number}: {src.label}: {message}") from exc
     return {"rows": rows, "shape": list(dataset.frame_shape[-2:]), "timings": timings}
+
+
+def check_output(output, *, overwrite=False):
+    """The absolute path of a build's output folder, checked before any work: unless ``overwrite``,
+    it does not exist yet (missing parent folders are created by the build).
+
+    Raises
+    ------
+    FileExistsError
+    """
+    output = Path(output).absolute()
+    if output.exists() and not overwrite:
+        raise FileExistsError(f"output: {output} exists; pass overwrite=True (--overwrite) to replace it")
+    return output
+
+
+def _abandon_partial(partial):
+    """After a failed build: the unfinished folder goes, unless it holds flux calibrations, which the
+    next build of the same definition reuses (then a warning names it)."""
+    cache = partial / "cache"
+    if cache.is_dir() and any(cache.iterdir()):
+        for entry in partial.iterdir():
+            if entry.name != "cache":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        warnings.warn(f"{partial}: the failed build's flux calibrations are kept there for the next build "
+                      "(remove the folder to drop them)", ExobenchWarning, stacklevel=3)
+    else:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _fresh_partial(partial):

@@ -59,6 +59,7 @@ import dataclasses
 import math
 import os
 import re
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -383,7 +384,9 @@ def _check_source(phase, src, where):
         missing = (src.spec["folder"] if src.kind == "folder"
                    else next(v for v in src.spec["files"].values() if isinstance(v, str) and not Path(v).is_file()))
         where.fail(src.label, f"missing source file {missing}")
-    ndim, frame_size, fwhm = _source_geometry(src, where)
+    geometry = _source_geometry(src, where)
+    ndim, frame_size, fwhm = geometry.ndim, geometry.frame_size, geometry.fwhm
+    _check_size(phase, src, geometry, where)
     if ndim != phase.ndim:
         where.fail(src.label, f"a {ndim}D cube in phase {phase.number} ({phase.kind}), which takes "
                               f"{phase.ndim}D cubes")
@@ -424,18 +427,21 @@ def check_spacing(recipe, *, where):
 
 
 def _source_geometry(src, where):
-    """(ndim, frame size, FWHM in px) of a source without reading its cube."""
+    """A source's :class:`_Geometry`, without reading its cube."""
     if src.kind == "simulate":
         from ..simulate import configured_profile
+        from ..simulate.simulation import simulation_memory_bytes
 
         try:  # frames, frame_size and overrides applied and checked as the simulation will
             profile = configured_profile(src.spec["profile"], frames=src.spec.get("frames"),
                                          frame_size=src.spec.get("frame_size"), overrides=src.spec.get("overrides"))
         except (ValueError, FileNotFoundError, TypeError) as exc:
             where.fail(src.label, str(exc))
-        ndim = 4 if profile.wavelength.channels > 1 else 3
-        size = profile.observation.frame_size
-        return ndim, int(size), profile.lambda_over_d_px(float(np.mean(profile.wavelengths_um)))
+        channels = profile.wavelength.channels
+        ndim = 4 if channels > 1 else 3
+        size = int(profile.observation.frame_size)
+        return _Geometry(ndim, size, profile.lambda_over_d_px(float(np.mean(profile.wavelengths_um))),
+                         channels * profile.observation.frames * size * size, simulation_memory_bytes(profile))
     from astropy.io import fits
 
     from ..data.fits_io import read_dataset
@@ -445,17 +451,59 @@ def _source_geometry(src, where):
             dataset = read_dataset(src.spec["folder"], src.instrument, str(src.spec["dataset"]))
         except (ValueError, FileNotFoundError, OSError) as exc:
             where.fail(src.label, str(exc))
-        return dataset.cube.ndim, dataset.frame_shape[-1], float(np.mean(dataset.fwhm))
+        return _Geometry(dataset.cube.ndim, dataset.frame_shape[-1], float(np.mean(dataset.fwhm)), dataset.cube.size)
     files = src.spec["files"]
     with fits.open(files["cube"], memmap=True) as hdul:
         header = next((h.header for h in hdul if h.header.get("NAXIS", 0) > 0), hdul[0].header)
     ndim, size = header.get("NAXIS", 0), header.get("NAXIS1", 0)
+    values = int(np.prod([header.get(f"NAXIS{i}", 0) for i in range(1, ndim + 1)])) if ndim else 0
     fwhm = files.get("fwhm")
     if isinstance(fwhm, (int, float)):
-        return ndim, size, float(fwhm)
+        return _Geometry(ndim, size, float(fwhm), values)
     if "psf" not in files:
         where.fail(src.label, "a files source needs a psf or a fwhm")
     from ..psf import fit_fwhm
 
     psf = np.asarray(fits.getdata(files["psf"]), dtype=float)
-    return ndim, size, float(np.mean(fit_fwhm(psf)))
+    return _Geometry(ndim, size, float(np.mean(fit_fwhm(psf))), values)
+
+
+class _Geometry(typing.NamedTuple):
+    """What the checks need of a source: cube dimensions, frame size (px), FWHM (px), number of
+    values of its cube, and the memory its simulation takes (0 for files)."""
+
+    ndim: int
+    frame_size: int
+    fwhm: float
+    values: int
+    simulation_bytes: int = 0
+
+
+#: Copies of a dataset's cube (in float64) that building it holds at once: the source, the
+#: injected cube, the calibration's projections and residuals, the files written.
+BUILD_WORKING_COPIES = 8
+
+
+def _check_size(phase, src, geometry, where):
+    """Refuse sizes the build cannot finish on this machine, or whose maps no submission could give."""
+    from ..submission.limits import DEFAULT_LIMITS
+
+    size = geometry.frame_size
+    if size * size > DEFAULT_LIMITS.max_map_pixels:
+        side = int(math.isqrt(DEFAULT_LIMITS.max_map_pixels))
+        where.fail(src.label, f"frames of {size} x {size} px in phase {phase.number}: larger than the scoring "
+                              f"program accepts for a detection map ({side} x {side} px at most)")
+    needed = max(geometry.simulation_bytes, geometry.values * 8 * BUILD_WORKING_COPIES)
+    memory = _physical_memory()
+    if memory and needed > memory:
+        where.fail(src.label, f"phase {phase.number}: frames of {size} x {size} px ({geometry.values:,} values) "
+                              f"need about {needed / 2**30:.1f} GiB of memory to build, more than this "
+                              f"machine's {memory / 2**30:.1f} GiB; use a smaller frame_size or fewer frames")
+
+
+def _physical_memory():
+    """This machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -16,11 +16,13 @@ uses the standard library only, so that the platform scoring program can carry i
 """
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
 __all__ = [
     "ChallengeLayout",
+    "reference_phase",
     "CHALLENGE_FILE",
     "MANIFEST_FILE",
     "PHASE_FILE",
@@ -178,3 +180,46 @@ class ChallengeLayout:
                      else f"no {what}/phase_N folder in {str(self.root)!r}")
             raise FileNotFoundError(f"phase: no {what} folder {str(path)!r} ({where})")
         return path
+
+
+def reference_phase(reference_dir):
+    """The challenge and the phase number of ``CHALLENGE/reference/phase_N``: how every command that is
+    given a reference phase folder finds the challenge it belongs to (its leaderboard, its public data).
+
+    Parameters
+    ----------
+    reference_dir : str or path-like
+        A reference phase folder of a built challenge.
+
+    Returns
+    -------
+    (ChallengeLayout, int)
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist.
+    ValueError
+        The folder is not ``reference/phase_N`` of a challenge folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "reference" / "phase_2").mkdir(parents=True)
+    >>> layout, number = reference_phase(root / "reference" / "phase_2")
+    >>> layout.root == root, number
+    (True, 2)
+    """
+    folder = Path(os.path.abspath(reference_dir))  # '.' and '..' named; symbolic links kept as given
+    number = phase_number(folder.name)
+    inside = number is not None and folder.parent.name == "reference"
+    if not folder.is_dir():
+        found = ChallengeLayout(folder.parent.parent).reference_phases() if inside else []
+        where = f" (phases there: {', '.join(map(str, found))})" if found else ""
+        raise FileNotFoundError(f"reference_dir: folder {str(reference_dir)!r} does not exist{where}")
+    if not inside:
+        raise ValueError(f"reference_dir: expected a phase folder of a challenge's reference tree "
+                         f"(CHALLENGE/reference/phase_N), got {str(reference_dir)!r}")
+    return ChallengeLayout(folder.parent.parent), number
+

@@ -2,6 +2,8 @@
 
 import sys
 
+from .._cli_options import moved_option
+
 __all__ = ["add_commands"]
 
 
@@ -49,21 +51,24 @@ def _add_submit(commands):
     submit = commands.add_parser(
         "submit",
         help="score a submission on a phase of a challenge and store it in the local leaderboard",
-        description="Score SUBMISSION.zip with the code of 'exobench score' on CHALLENGE/reference/phase_N and "
-        "store the result (scores, per-dataset counts, ROC points, sha256, time) in the leaderboard "
+        description="Score SUBMISSION.zip with the code of 'exobench score' on REFERENCE_DIR "
+        "(CHALLENGE/reference/phase_N, which names the challenge and the phase) and store the result (scores, per-dataset counts, ROC points, sha256, time) in the leaderboard "
         f"database: CHALLENGE/leaderboard.sqlite, or --db / ${DB_ENV}. The zip is kept as "
         "CHALLENGE/submissions/<sha256>.zip for the report. A refused submission is stored as refused "
         "and reported as an error.",
     )
     submit.add_argument("submission", metavar="SUBMISSION.zip", help="the submission zip")
-    submit.add_argument("--challenge", metavar="DIR", required=True, help="the built challenge folder")
-    submit.add_argument("--phase", metavar="N", type=int, required=True, help="the phase number")
+    submit.add_argument("reference", metavar="REFERENCE_DIR",
+                        help="the phase's reference folder, CHALLENGE/reference/phase_N")
+    for flag in ("--challenge", "--phase"):
+        moved_option(submit, flag, "give the phase's reference folder as the last positional argument: "
+                     "exobench submit SUBMISSION.zip CHALLENGE/reference/phase_N --name NAME")
     submit.add_argument("--name", required=True, help="the name shown in the ranking")
     submit.add_argument("--db", metavar="URL", default=None,
                         help=f"SQLAlchemy URL or SQLite file of the leaderboard (default ${DB_ENV}, else "
-                        "DIR/leaderboard.sqlite)")
+                        "CHALLENGE/leaderboard.sqlite)")
     submit.add_argument("--no-keep", action="store_true",
-                        help="do not keep the zip in DIR/submissions/ (the report then shows no detection map)")
+                        help="do not keep the zip in CHALLENGE/submissions/ (the report then shows no detection map)")
     again = submit.add_mutually_exclusive_group()
     again.add_argument("--replace", dest="duplicate", action="store_const", const="replace", default="refuse",
                        help="the same zip already submitted under NAME on the phase: score it again in its place "
@@ -74,30 +79,32 @@ def _add_submit(commands):
 
 
 def _run_submit(args):
+    from ..challenge.layout import reference_phase
     from ..submission import SubmissionError
     from .ranking import ranking
     from .submit import submit
 
+    layout, number = reference_phase(args.reference)
     try:
-        entry = submit(args.submission, args.challenge, phase=args.phase, name=args.name, db=args.db,
+        entry = submit(args.submission, args.reference, name=args.name, db=args.db,
                        keep=not args.no_keep, duplicate=args.duplicate)
     except SubmissionError as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
         raise SubmissionError(f"submission refused (stored as refused): {text}") from None
-    for note in _warnings(entry, args):
+    for note in _warnings(entry, layout.root, args.db):
         print(f"exobench: warning: {note}", file=sys.stderr)
-    (phase,) = ranking(args.challenge, phase=args.phase, db=args.db)
+    (phase,) = ranking(layout.root, phase=number, db=args.db)
     rank = next(e.rank for e in phase.entries if e.id == entry.id)
     print(f"scored {entry.name!r} on phase {entry.phase}: F1 {_fmt(entry.f1)}, AUC {_fmt(entry.auc)}, "
           f"partial AUC {_fmt(entry.partial_auc)}, TPR at FPR <= {entry.max_fpr:g} {_fmt(entry.tpr_at_max_fpr)}; "
           f"rank {rank} of {len(phase.entries)} by F1 (entry {entry.id}, sha256 {entry.sha256[:12]})")
 
 
-def _warnings(entry, args):
+def _warnings(entry, challenge, db):
     """The scorer's warnings of a stored entry (as ``exobench score`` prints them)."""
     from .store import Leaderboard, database_url
 
-    with Leaderboard(database_url(args.challenge, args.db), create=False) as board:
+    with Leaderboard(database_url(challenge, db), create=False) as board:
         return (board.details(entry.id) or {}).get("warnings", [])
 
 

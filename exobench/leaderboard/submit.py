@@ -7,12 +7,12 @@ from pathlib import Path
 from .._atomic import atomic_path
 from .._validate import check_choice
 from ..challenge.layout import SUBMISSIONS_FOLDER as SUBMISSIONS_DIR
-from ..challenge.layout import ChallengeLayout
+from ..challenge.layout import ChallengeLayout, reference_phase
 from ..scoring.program import score_submission
 from ..submission import SubmissionError
 from .store import Leaderboard, database_url
 
-__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "DUPLICATE_POLICIES", "submit", "remove_entry", "phase_reference_dir",
+__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "DUPLICATE_POLICIES", "submit", "remove_entry",
            "stored_submission", "sha256_file"]
 
 #: Longest submission name accepted.
@@ -33,19 +33,6 @@ def _check_challenge(challenge):
     if not folder.is_dir():
         raise FileNotFoundError(f"challenge: folder {str(folder)!r} does not exist")
     return folder
-
-
-def _check_phase(phase):
-    if isinstance(phase, bool) or not isinstance(phase, int) or phase < 0:
-        raise ValueError(f"phase: expected a phase number (an integer >= 0), got {phase!r}")
-    return phase
-
-
-def phase_reference_dir(challenge, phase):
-    """``CHALLENGE/reference/phase_N``, checked to exist (the error lists the phases there)."""
-    folder = _check_challenge(challenge)
-    _check_phase(phase)
-    return ChallengeLayout(folder).existing_reference(phase)
 
 
 def _check_name(name):
@@ -123,21 +110,20 @@ def _keep(path, challenge, sha256):
 DUPLICATE_POLICIES = ("refuse", "replace", "keep")
 
 
-def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=None, duplicate="refuse"):
+def submit(submission, reference_dir, *, name, db=None, keep=True, work_dir=None, duplicate="refuse"):
     """Score a submission on a phase of a challenge and store the result in its leaderboard.
 
     The scoring is that of ``exobench score``:
-    :func:`~exobench.scoring.program.score_submission` on
-    ``CHALLENGE/reference/phase_N``, in the phase's scoring mode.
+    :func:`~exobench.scoring.program.score_submission` on the reference
+    phase folder, in the phase's scoring mode.
 
     Parameters
     ----------
     submission : str or path-like
         The submission zip.
-    challenge : str or path-like
-        The challenge folder (holding ``reference/phase_N``).
-    phase : int
-        The phase number ``N``.
+    reference_dir : str or path-like
+        The phase's reference folder, ``CHALLENGE/reference/phase_N``: it names the
+        challenge (whose leaderboard and kept zips are used) and the phase ``N``.
     name : str
         The name shown in the ranking (one line, at most 200 characters).
     db : str, optional
@@ -170,8 +156,8 @@ def submit(submission, challenge, *, phase, name, db=None, keep=True, work_dir=N
     DatabaseError
         The database cannot be written.
     """
-    folder = _check_challenge(challenge)
-    reference = phase_reference_dir(folder, phase)
+    layout, phase = reference_phase(reference_dir)
+    folder, reference = layout.root, layout.reference(phase)
     name = _check_name(name)
     path = _check_submission(submission)
     if not isinstance(keep, bool):

@@ -49,7 +49,7 @@ from .optics import OpticalSystem
 from .phase import ScreenProcess, ao_residual_psd, frequency_grid, power_law_psd
 from .profiles import load_profile
 
-__all__ = ["Simulation", "simulate", "configured_profile", "effective_realisations"]
+__all__ = ["Simulation", "simulate", "configured_profile", "effective_realisations", "simulation_memory_bytes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +197,19 @@ def effective_realisations(exposure, lifetime):
     if x < 1e-6:
         return 1.0
     return x**2 / (2.0 * (x - 1.0 + math.exp(-x)))
+
+
+def simulation_memory_bytes(profile):
+    """About the most memory :func:`simulate` takes for ``profile``, in bytes (an estimate, to refuse
+    impossible sizes before any work): the bank of halo realisations on the detector's grid, about 32
+    bytes per pixel and sample, and the float32 cube.
+
+    >>> profile = configured_profile("naco", frames=10, frame_size=101)
+    >>> simulation_memory_bytes(profile) == 101**2 * (32 * profile.simulation.halo_samples + 4 * 10)
+    True
+    """
+    n = profile.observation.frame_size
+    return n * n * (32 * profile.simulation.halo_samples + 4 * profile.wavelength.channels * profile.observation.frames)
 
 
 def configured_profile(instrument, *, frames=None, frame_size=None, overrides=None):

@@ -68,7 +68,7 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
             path = output / "submissions" / layout.public(phase.number).name / f"{name}.zip"
             path.parent.mkdir(parents=True, exist_ok=True)
             run_baseline(name, layout.public(phase.number), progress=progress).write(path, overwrite=True)
-            submit(path, challenge_dir, phase=phase.number, name=name)
+            submit(path, ChallengeLayout(challenge_dir).reference(phase.number), name=name)
             submissions[phase.number, name] = path
     report = write_report(challenge_dir, output / "report.html", overwrite=True)
     return DemoResult(output=output, challenge=challenge_dir, report=Path(report), submissions=submissions,

@@ -41,7 +41,8 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["SweepResult", "load_grid", "parameter_sets", "run_sweep", "write_sweep", "SCORE_COLUMNS"]
+__all__ = ["SweepResult", "load_grid", "parameter_sets", "run_sweep", "write_sweep", "check_reference_matches",
+           "SCORE_COLUMNS"]
 
 #: Score columns of the table, after the swept parameters.
 SCORE_COLUMNS = ("F1", "Precision", "Recall", "FalsePositives", "TPR", "FPR", "AUC", "pAUC", "TP", "FP", "FN",
@@ -302,6 +303,7 @@ def run_sweep(name, phase_dir, grid, reference_dir, *, params=None, compat=None,
     grid = load_grid(grid, name, params=params)
     sets = parameter_sets(name, grid, params=params)
     found = phase_datasets(name, phase_dir)
+    check_reference_matches(reference_dir, phase_dir, found, phase_suffix=phase_suffix)
     maps = run_map_tasks(name, phase_dir, found, sets, executor=executor, progress=progress, desc=f"sweep {name}")
     results = [assemble_result(name, point, found, maps[i * len(found):(i + 1) * len(found)])
                for i, point in enumerate(sets)]
@@ -311,6 +313,40 @@ def run_sweep(name, phase_dir, grid, reference_dir, *, params=None, compat=None,
     rows = [_row(grid, values, result, report) for values, result, report in zip(points, results, reports)]
     return SweepResult(name=name, grid=grid, base_params=_base_params(name, params), rows=rows,
                        versions=_versions())
+
+
+def check_reference_matches(reference_dir, phase_dir, found, *, phase_suffix=None):
+    """Refuse a reference phase whose datasets are not those of the public phase, before any run.
+
+    Parameters
+    ----------
+    reference_dir, phase_dir : str or path-like
+    found : list of (instrument, dataset_id)
+        The datasets of ``phase_dir``.
+
+    Raises
+    ------
+    ValueError
+        The reference names other datasets (the differences named), or gives a frame shape that
+        is not the public cube's.
+    """
+    from ..scoring.reference import read_reference
+    from .validate import public_datasets
+
+    reference = read_reference(reference_dir, phase_suffix=phase_suffix)
+    truth = {d.key: d.map_shape for d in reference.datasets}
+    public = set(found)
+    if set(truth) != public:
+        only_ref = ", ".join(f"{i}_{k}" for i, k in sorted(set(truth) - public)) or "none"
+        only_pub = ", ".join(f"{i}_{k}" for i, k in sorted(public - set(truth))) or "none"
+        raise ValueError(f"reference_dir: {str(reference_dir)!r} is not the reference of {str(phase_dir)!r} "
+                         f"(datasets only in the reference: {only_ref}; only in the public phase: {only_pub})")
+    for dataset in public_datasets(phase_dir):
+        shape = truth[(dataset.instrument, dataset.dataset_id)]
+        if shape is not None and tuple(shape) != tuple(dataset.map_shape):
+            raise ValueError(f"reference_dir: {str(reference_dir)!r} is not the reference of {str(phase_dir)!r} "
+                             f"(dataset {dataset.instrument}_{dataset.dataset_id}: frames {dataset.map_shape[0]}x"
+                             f"{dataset.map_shape[1]} in the public phase, {shape[0]}x{shape[1]} in the reference)")
 
 
 def _score(results, reference_dir, *, compat, phase_suffix, executor, progress, work_dir):

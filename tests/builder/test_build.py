@@ -142,6 +142,27 @@ def test_an_interrupted_build_leaves_nothing_that_looks_complete(write_definitio
         build_challenge(path, out)
 
 
+def test_a_failed_build_leaves_no_hidden_folder_unless_it_holds_calibrations(write_definition, tmp_path,
+                                                                             monkeypatch):
+    path = write_definition()
+    out = tmp_path / "challenge"
+
+    def failing(job, **kwargs):
+        raise ValueError(f"tiny: phase {job.phase}: a source that cannot be built")
+
+    monkeypatch.setattr(build_module, "_build_job", failing)
+    with pytest.raises(ValueError, match="tiny: phase 1: a source that cannot be built"):
+        build_challenge(path, out)
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
+    cache = tmp_path / ".challenge.partial" / "cache"
+    cache.mkdir(parents=True)
+    (cache / "calibration.json").write_text("{}")  # what an earlier attempt calibrated
+    with pytest.warns(UserWarning, match=r"challenge.partial: the failed build's flux calibrations are kept"):
+        with pytest.raises(ValueError):
+            build_challenge(path, out)
+    assert sorted(p.name for p in (tmp_path / ".challenge.partial").iterdir()) == ["cache"]
+
+
 def test_scored_end_to_end(default_build, tmp_path):
     """A baseline's submission on the built public data scores against the built reference."""
     from exobench.baselines import run_baseline

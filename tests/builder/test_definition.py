@@ -45,6 +45,9 @@ def test_the_default_challenge_is_valid():
     ("seed: 5", "seed: 5\nmax_submissions: 0", r"max_submissions: expected an integer >= 1, got 0"),
     ("kind: adi\n", "kind: adi\n    start: 2027-03-01\n    end: 2027-02-01\n",
      r"phases\[0\]: end \(2027-02-01\) must be after start \(2027-03-01\)"),
+    ("frames: 16\n        frame_size: 71", "frames: 16\n        frame_size: 2049",
+     r"sources\[0\] \(simulate sphere_irdis\): frames of 2049 x 2049 px in phase 1: larger than the scoring "
+     r"program accepts for a detection map \(2048 x 2048 px at most\)"),
     ("snr_bands", "snr_bands", None),
 ])
 def test_bad_definitions_fail_with_one_message(write_definition, old, new, message):
@@ -59,6 +62,21 @@ def test_bad_definitions_fail_with_one_message(write_definition, old, new, messa
         load_challenge(write_definition(text=text))
     assert str(info.value).startswith(str(write_definition(text=text)))
     assert "\n" not in str(info.value)
+
+
+def test_sizes_beyond_this_machine_are_refused_naming_the_source(write_definition, monkeypatch):
+    from exobench.builder import definition
+
+    text = SMALL.replace("COMPANIONS", "1, 3")
+    monkeypatch.setattr(definition, "_physical_memory", lambda: 2**30)
+    assert load_challenge(write_definition(text=text))  # the small definition fits in 1 GiB
+    big = text.replace("frames: 16\n        frame_size: 71", "frames: 16\n        frame_size: 1201", 1)
+    with pytest.raises(ValueError, match=r"sources\[0\] \(simulate sphere_irdis\): phase 1: frames of 1201 x 1201 px "
+                                         r"\(23,078,416 values\) need about [0-9.]+ GiB of memory to build, more than "
+                                         r"this machine's 1.0 GiB; use a smaller frame_size or fewer frames"):
+        load_challenge(write_definition(text=big))
+    monkeypatch.setattr(definition, "_physical_memory", lambda: None)  # the system does not say: no limit
+    assert load_challenge(write_definition(text=big))
 
 
 def test_missing_source_files_and_definition(tmp_path, write_definition):

@@ -90,3 +90,16 @@ def test_a_closed_pipe_ends_quietly():
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0
     assert err.decode() == ""
+
+
+def test_build_check_needs_no_output_and_checks_one_when_given(tmp_path, capsys):
+    pytest.importorskip("hcipy", reason="the default challenge simulates instruments with hcipy")
+    assert main(["build", "--default", "--check"]) == 0
+    assert capsys.readouterr().out.startswith("exobench-default: valid (2 phase(s)")
+    assert main(["build", "--default", "--check", "-o", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "output: " in err and "exists; pass overwrite=True (--overwrite)" in err
+    with pytest.raises(SystemExit) as stop:
+        main(["build", "--default"])
+    assert stop.value.code == 2
+    assert "the following arguments are required: -o/--output (unless --check)" in capsys.readouterr().err

@@ -36,7 +36,7 @@ def test_grid_errors_are_one_line_naming_the_file_and_key(text, message, phase, 
     public, reference = phase
     grid = tmp_path / "grid.yaml"
     grid.write_text(text)
-    argv = ["sweep", "pca-annular", str(public), "--grid", str(grid), "--reference", str(reference),
+    argv = ["sweep", "pca-annular", str(public), str(reference), "--grid", str(grid),
             "-o", str(tmp_path / "out"), "--quiet"]
     assert main(argv) == 1
     err = capsys.readouterr().err
@@ -46,10 +46,46 @@ def test_grid_errors_are_one_line_naming_the_file_and_key(text, message, phase, 
 
 def test_a_missing_grid_file_is_named(phase, tmp_path, capsys):
     public, reference = phase
-    argv = ["sweep", "pca", str(public), "--grid", str(tmp_path / "nope.yaml"), "--reference", str(reference),
+    argv = ["sweep", "pca", str(public), str(reference), "--grid", str(tmp_path / "nope.yaml"),
             "-o", str(tmp_path / "out")]
     assert main(argv) == 1
     assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_a_reference_of_another_phase_is_refused_before_any_run(phase, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from exobench import baselines
+
+    public, reference = phase
+    other = tmp_path / "other_ref"
+    shutil.copytree(reference, other)
+    for kind in ("positions", "fwhm"):  # the first dataset renamed: another phase's
+        moved = sorted(other.glob(f"*_{kind}_*.fits"))[0]
+        moved.rename(moved.with_name(moved.name.replace(f"_{kind}_", f"_{kind}_9")))
+    (other / "phase.json").unlink(missing_ok=True)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("algorithm.ncomp: [1, 2]\n")
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(baselines, "run_map_tasks", no_run)
+    argv = ["sweep", "pca", str(public), str(other), "--grid", str(grid), "-o", str(tmp_path / "out")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"reference_dir: {str(other)!r} is not the reference of {str(public)!r}" in err
+    assert "datasets only in the reference: " in err and "only in the public phase: " in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_old_reference_option_is_refused_with_the_new_spelling(phase, tmp_path, capsys):
+    public, reference = phase
+    with pytest.raises(SystemExit) as stop:
+        main(["sweep", "pca", str(public), "--reference", str(reference), "--grid", "g.yaml", "-o", "out"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert "--reference is no longer taken; give REFERENCE_DIR as the last positional argument" in err
 
 
 def test_the_grid_starts_from_the_params_and_keeps_its_order():
@@ -133,7 +169,7 @@ def test_a_plug_in_baseline_runs_through_the_whole_interface(plugin, phase, tmp_
     assert result.threshold == 0.9 and all((m == 0.95).all() for m in result.maps.values())
     grid = tmp_path / "grid.yaml"
     grid.write_text("model.level: [0.5, 0.95]\n")
-    argv = ["sweep", plugin, str(public), "--grid", str(grid), "--reference", str(reference),
+    argv = ["sweep", plugin, str(public), str(reference), "--grid", str(grid),
             "-o", str(tmp_path / "out"), "--quiet"]
     assert main(argv) == 0
     assert "model.level" in capsys.readouterr().out

@@ -143,7 +143,7 @@ def filled(challenge_data, tmp_path_factory):
     challenge = fresh_challenge(source, tmp_path_factory.mktemp("filled") / "challenge")
     for phase, named in zips.items():
         for name, path in named.items():
-            submit(path, challenge, phase=phase, name=name)
+            submit(path, challenge / "reference" / f"phase_{phase}", name=name)
     return challenge, zips
 
 

@@ -89,9 +89,9 @@ def test_threshold_changes_f1_not_auc(filled):
 
 def test_best_keeps_each_names_best(empty):
     challenge, zips = empty
-    submit(zips[1]["median"], challenge, phase=1, name="team")
-    submit(zips[1]["oracle"], challenge, phase=1, name="team")
-    submit(zips[1]["pca"], challenge, phase=1, name="other")
+    submit(zips[1]["median"], challenge / "reference" / "phase_1", name="team")
+    submit(zips[1]["oracle"], challenge / "reference" / "phase_1", name="team")
+    submit(zips[1]["pca"], challenge / "reference" / "phase_1", name="other")
     (everything,) = ranking(challenge, phase=1)
     assert [e.name for e in everything.entries].count("team") == 2
     (best,) = ranking(challenge, phase=1, best=True)
@@ -144,7 +144,7 @@ def test_rich_tables_render(filled):
 
 def test_submit_command_prints_one_line(empty, monkeypatch, capsys):
     challenge, zips = empty
-    argv = ["submit", zips[1]["oracle"], "--challenge", challenge, "--phase", "1", "--name", "me"]
+    argv = ["submit", zips[1]["oracle"], challenge / "reference" / "phase_1", "--name", "me"]
     assert run_cli(argv, monkeypatch) == 0
     out = capsys.readouterr().out
     assert out.startswith("scored 'me' on phase 1: F1 1.0000") and "rank 1 of 1" in out
@@ -157,8 +157,8 @@ def test_refused_submission_is_stored_as_refused(empty, monkeypatch, capsys):
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("notes.txt", "no map here")
     with pytest.raises(SubmissionError):
-        submit(bad, challenge, phase=1, name="broken")
-    argv = ["submit", bad, "--challenge", challenge, "--phase", "1", "--name", "broken"]
+        submit(bad, challenge / "reference" / "phase_1", name="broken")
+    argv = ["submit", bad, challenge / "reference" / "phase_1", "--name", "broken"]
     assert run_cli(argv, monkeypatch) == 1
     err = capsys.readouterr().err
     assert err.startswith("exobench: error: submission refused (stored as refused): ") and err.count("\n") == 1
@@ -174,32 +174,48 @@ def test_refused_submission_is_stored_as_refused(empty, monkeypatch, capsys):
 
 @pytest.mark.parametrize("case, message", [
     ("missing-zip", "submission: file '.*nothing.zip' does not exist"),
-    ("phase", r"phase: no reference folder '.*phase_7' \(phases there: 1, 2\)"),
+    ("phase", r"reference_dir: folder '.*phase_7' does not exist \(phases there: 1, 2\)"),
     ("name", "name: expected a non-empty name"),
-    ("challenge", "challenge: folder '.*nowhere' does not exist"),
+    ("challenge", "reference_dir: folder '.*nowhere.*' does not exist"),
+    ("not-a-reference", r"reference_dir: expected a phase folder of a challenge's reference tree "
+                        r"\(CHALLENGE/reference/phase_N\), got '.*public.*phase_1'"),
     ("db", "db: cannot read the SQLAlchemy URL"),
 ])
 def test_submit_errors_are_one_line_naming_the_parameter(empty, monkeypatch, capsys, case, message):
     challenge, zips = empty
-    args = {"zip": zips[1]["median"], "--challenge": challenge, "--phase": "1", "--name": "x"}
+    args = {"zip": zips[1]["median"], "reference": challenge / "reference" / "phase_1", "--name": "x"}
     extra = []
     if case == "missing-zip":
         args["zip"] = challenge / "nothing.zip"
     elif case == "phase":
-        args["--phase"] = "7"
+        args["reference"] = challenge / "reference" / "phase_7"
     elif case == "name":
         args["--name"] = "  "
     elif case == "challenge":
-        args["--challenge"] = challenge.parent / "nowhere"
+        args["reference"] = challenge.parent / "nowhere" / "reference" / "phase_1"
+    elif case == "not-a-reference":
+        args["reference"] = challenge / "public" / "phase_1"
     elif case == "db":
         extra = ["--db", "not a url://x"]
-    argv = ["submit", args.pop("zip")] + [str(v) for kv in args.items() for v in kv] + extra
+    argv = ["submit", str(args.pop("zip")), str(args.pop("reference"))] + [str(v) for kv in args.items() for v in kv] + extra
     assert run_cli(argv, monkeypatch) == 1
     err = capsys.readouterr().err
     import re
 
     assert err.count("\n") == 1 and re.match(f"exobench: error: {message}", err), err
     assert not (challenge / "leaderboard.sqlite").exists() or case == "db"
+
+
+@pytest.mark.parametrize("old", [["--challenge", "{challenge}"], ["--phase", "1"]])
+def test_submit_refuses_the_old_spelling_naming_the_new_one(empty, monkeypatch, capsys, old):
+    challenge, zips = empty
+    old = [part.format(challenge=challenge) for part in old]
+    with pytest.raises(SystemExit) as stop:
+        run_cli(["submit", zips[1]["median"], *old, challenge / "reference" / "phase_1", "--name", "x"], monkeypatch)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{old[0]} is no longer taken; give the phase's reference folder" in err
+    assert "exobench submit SUBMISSION.zip CHALLENGE/reference/phase_N --name NAME" in err
 
 
 def test_leaderboard_errors_are_one_line(empty, monkeypatch, capsys):
@@ -220,7 +236,7 @@ def test_database_url_options_and_environment(empty, monkeypatch, tmp_path):
     monkeypatch.setenv(DB_ENV, f"sqlite:///{tmp_path}/env.sqlite")
     assert database_url(challenge).database == f"{tmp_path}/env.sqlite"
     assert database_url(challenge, "sqlite:///other.sqlite").database == "other.sqlite"
-    submit(zips[1]["median"], challenge, phase=1, name="env")
+    submit(zips[1]["median"], challenge / "reference" / "phase_1", name="env")
     assert (tmp_path / "env.sqlite").is_file() and not (challenge / "leaderboard.sqlite").exists()
     assert [e.name for e in ranking(challenge, phase=1)[0].entries] == ["env"]
     monkeypatch.setenv(DB_ENV, "bad url://")
@@ -238,7 +254,7 @@ def _submit_in_child(args):
     zip_path, challenge, db, i, barrier = args
     barrier.wait(timeout=60)
     try:
-        entry = submit(zip_path, challenge, phase=1, name=f"scorer-{i:02d}", db=db)
+        entry = submit(zip_path, challenge / "reference" / "phase_1", name=f"scorer-{i:02d}", db=db)
         return i, entry.id, None
     except Exception as exc:  # reported to the parent
         return i, None, f"{type(exc).__name__}: {exc}"
@@ -284,19 +300,19 @@ def test_the_same_zip_under_the_same_name_is_refused_replaced_or_kept(empty, mon
     from exobench.leaderboard import remove_entry, stored_submission
 
     challenge, zips = empty
-    first = submit(zips[1]["median"], challenge, phase=1, name="team")
+    first = submit(zips[1]["median"], challenge / "reference" / "phase_1", name="team")
     with pytest.raises(ValueError, match=r"submission: 'team' with these bytes \(sha256 [0-9a-f]{12}\) is already on "
                                          r"phase 1's leaderboard \(entry 1\); pass duplicate='replace'"):
-        submit(zips[1]["median"], challenge, phase=1, name="team")
-    submit(zips[1]["median"], challenge, phase=1, name="other")  # another name: a new entry
-    again = submit(zips[1]["median"], challenge, phase=1, name="team", duplicate="replace")
+        submit(zips[1]["median"], challenge / "reference" / "phase_1", name="team")
+    submit(zips[1]["median"], challenge / "reference" / "phase_1", name="other")  # another name: a new entry
+    again = submit(zips[1]["median"], challenge / "reference" / "phase_1", name="team", duplicate="replace")
     assert again.id != first.id
     assert sorted(e.name for e in ranking(challenge, phase=1)[0].entries) == ["other", "team"]
-    submit(zips[1]["median"], challenge, phase=1, name="team", duplicate="keep")
+    submit(zips[1]["median"], challenge / "reference" / "phase_1", name="team", duplicate="keep")
     assert [e.name for e in ranking(challenge, phase=1)[0].entries].count("team") == 2
     with pytest.raises(ValueError, match="duplicate: expected one of"):
-        submit(zips[1]["median"], challenge, phase=1, name="team", duplicate="twice")
-    assert run_cli(["submit", zips[1]["median"], "--challenge", challenge, "--phase", "1", "--name", "other"],
+        submit(zips[1]["median"], challenge / "reference" / "phase_1", name="team", duplicate="twice")
+    assert run_cli(["submit", zips[1]["median"], challenge / "reference" / "phase_1", "--name", "other"],
                    monkeypatch) == 1
     assert "--replace" in capsys.readouterr().err
     # removal: the entry, and the kept zip once no entry has its bytes

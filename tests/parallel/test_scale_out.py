@@ -137,7 +137,7 @@ def test_the_cli_sweep_writes_its_files(phase, cluster, tmp_path, capsys):
     public, reference = phase
     grid = tmp_path / "grid.yaml"
     grid.write_text("algorithm.ncomp: [1, 2]\n")
-    argv = ["sweep", "pca-annular", str(public), "--grid", str(grid), "--reference", str(reference),
+    argv = ["sweep", "pca-annular", str(public), str(reference), "--grid", str(grid),
             "-o", str(tmp_path / "out"), "--quiet", "--scheduler", cluster.scheduler_address]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -172,7 +172,7 @@ def test_workers_0_runs_in_process_whatever_the_environment_says(phase, tmp_path
 
 def test_workers_and_scheduler_are_mutually_exclusive(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["sweep", "pca", "p", "--grid", "g", "--reference", "r", "-o", "o", "--workers", "2",
+        main(["sweep", "pca", "p", "r", "--grid", "g", "-o", "o", "--workers", "2",
               "--scheduler", "tcp://127.0.0.1:1"])
     assert exc.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 

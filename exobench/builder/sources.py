@@ -99,12 +99,12 @@ def star_window(star, shape, size=None, *, where="frame_size"):
     """
     x, y = star
     ny, nx = shape
-    if size is None:
-        size = 2 * min(x, y, nx - 1 - x, ny - 1 - y) + 1
+    largest = 2 * min(x, y, nx - 1 - x, ny - 1 - y) + 1
+    size = largest if size is None else size
     y0, x0 = y - size // 2, x - size // 2
     if size < 1 or min(y0, x0) < 0 or y0 + size > ny or x0 + size > nx:
         raise ValueError(f"{where}: expected a size that fits around the star at (x, y) = {tuple(star)} in "
-                         f"{nx} x {ny} frames (at most {2 * min(x, y, nx - 1 - x, ny - 1 - y) + 1}), got {size}")
+                         f"{nx} x {ny} frames (at most {largest}), got {size}")
     return y0, x0, size
 
 

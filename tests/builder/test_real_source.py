@@ -55,9 +55,8 @@ COPY_FILES = {"t_cube_crop.fits": _fits_bytes(CROP), "t_pa.fits": FILES["t_pa.fi
 
 @pytest.fixture
 def server():
-    served = FileServer(dict(FILES))
-    yield served
-    served.close()
+    with FileServer(dict(FILES)) as served:
+        yield served
 
 
 @pytest.fixture

@@ -7,6 +7,19 @@ import pytest
 
 #: Environment variable that points to the folder of real instrument data.
 REAL_DATA_ENV = "EXOBENCH_REAL_DATA"
+#: A loopback port where nothing listens (discard): a download there fails at once.
+DEAD_URL = "http://127.0.0.1:9/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_network_downloads(tmp_path_factory):
+    """Downloads of the registry of real datasets go to a dead loopback address and a
+    temporary cache, unless a test says otherwise: no test touches the network or the
+    user's cache. Session-wide, so that module-scoped fixtures see it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EXOBENCH_DATA_URL", DEAD_URL)
+        patch.setenv("EXOBENCH_DATA_CACHE", str(tmp_path_factory.mktemp("data_cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ from ..challenge import (ChallengeLayout, PhaseEntry, PhaseSettings, write_chall
                          write_phase_settings)
 from ..data.fits_io import write_dataset
 from .calibration import Calibrator, FluxCalibration
-from .definition import load_challenge, source_available
+from .definition import load_challenge, source_problem
 from .recipe import draw_companions, spectrum_for
 from .sources import load_source, prepare
 
@@ -150,8 +150,9 @@ def _dataset_jobs(challenge):
     for phase in challenge.phases:
         numbers = {}
         for index, src in enumerate(phase.sources):
-            if not (source_available(src) or not src.optional):
-                warnings.warn(f"{src.label}: files absent, the source is skipped", ExobenchWarning, stacklevel=3)
+            problem = source_problem(src) if src.optional else None  # a required source fails in its task
+            if problem is not None:
+                warnings.warn(f"{src.label}: {problem}; the source is skipped", ExobenchWarning, stacklevel=3)
                 continue
             numbers[src.instrument] = numbers.get(src.instrument, 0) + 1
             jobs.append(_Job(phase.number, index, src.instrument, str(numbers[src.instrument])))

@@ -45,6 +45,15 @@
             center: [49, 49]     # optional: the star's (x, y), or "measure"; recentred to n // 2
             bad_frames: [3, 17]  # optional: frames to drop
             optional: true       # skip (with a warning) when the files are absent
+          - real: naco-betapic   # a public real dataset (exobench.data.registry), fetched on first use
+            frame_size: 99       # optional: crop centred on the star (default: the largest such crop)
+            fallback: data/real  # optional: a folder tried before any download, holding the
+                                 # dataset's files or a known copy of them (checked by SHA-256)
+            optional: true       # skip (with a warning) when the data cannot be found or fetched
+
+A ``real`` source takes its files, their roles, the star's pixel, the instrument, the
+pixel scale and the star's flux from its registry entry; it may also say
+``instrument`` and ``bad_frames``.
 
 Paths are relative to the definition file, after ``~`` and environment
 variables (``$VAR``, ``${VAR}``, ``${VAR:-default}``) are expanded; a
@@ -306,8 +315,10 @@ def _phase(values, index, default, base, where):
                            crop_lod=None if crop is None else float(crop))
 
 
-_SOURCE_KEYS = {"simulate", "folder", "files", "instrument", "dataset", "frames", "frame_size", "overrides", "seed",
-                "center", "bad_frames", "optional"}
+_SOURCE_KEYS = {"simulate", "folder", "files", "real", "instrument", "dataset", "frames", "frame_size", "overrides",
+                "seed", "center", "bad_frames", "optional", "fallback"}
+#: The keys a ``real`` source takes (its entry says the rest).
+_REAL_KEYS = {"real", "frame_size", "fallback", "instrument", "bad_frames", "optional"}
 
 
 _DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
@@ -328,12 +339,21 @@ def resolve_path(text, base):
 
 def _source(values, key, base, where):
     _mapping(values, key, _SOURCE_KEYS, where)
-    kinds = [k for k in ("simulate", "folder", "files") if k in values]
+    kinds = [k for k in ("simulate", "folder", "files", "real") if k in values]
     if len(kinds) != 1:
-        where.fail(key, f"expected exactly one of simulate, folder, files; got {kinds or 'none'}")
+        where.fail(key, f"expected exactly one of simulate, folder, files, real; got {kinds or 'none'}")
     kind = kinds[0]
+    if kind != "real" and "fallback" in values:
+        where.fail(f"{key}.fallback", "only a real source takes a fallback folder")
+    if kind in ("folder", "files"):  # a cube read as it is: these would be silently ignored
+        for option in ("frames", "frame_size", "overrides", "seed"):
+            if option in values:
+                where.fail(f"{key}.{option}", f"only a simulated source takes {option} (a {kind} source is read "
+                                              "as it is; a real source takes frame_size)")
     spec = {k: values[k] for k in ("frames", "frame_size", "overrides", "seed", "dataset") if k in values}
-    if kind == "simulate":
+    if kind == "real":
+        spec, instrument, label = _real_source(values, key, base, where)
+    elif kind == "simulate":
         spec["profile"] = values["simulate"]
         if str(spec["profile"]).endswith((".yaml", ".yml")):
             spec["profile"] = str(resolve_path(spec["profile"], base))
@@ -367,23 +387,56 @@ def _source(values, key, base, where):
                             center=center, bad_frames=tuple(bad), optional=values.get("optional", False))
 
 
-def source_available(src):
-    """Whether the files of a source are there (simulated sources always are)."""
+def _real_source(values, key, base, where):
+    """The spec, instrument and label of a ``real`` source (its registry entry checked)."""
+    from ..data.registry import get_real_dataset
+
+    unknown = sorted(set(values) - _REAL_KEYS)
+    if unknown:
+        where.fail(f"{key}.{unknown[0]}", f"not a key of a real source (its registry entry says it); expected one "
+                                          f"of {', '.join(sorted(_REAL_KEYS))}")
+    try:
+        entry = get_real_dataset(values["real"], where=f"{key}.real")
+    except ValueError as exc:
+        raise ValueError(f"{where.source}: {exc}") from None
+    if not entry.roles:
+        where.fail(f"{key}.real", f"the real dataset {entry.name!r} does not say which file is its cube")
+    size = values.get("frame_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        where.fail(f"{key}.frame_size", f"expected an integer >= 1, got {size!r}")
+    fallback = values.get("fallback")
+    if fallback is not None and not isinstance(fallback, str):
+        where.fail(f"{key}.fallback", f"expected a folder, got {fallback!r}")
+    spec = {"real": entry.name, "frame_size": size,
+            "fallback": None if fallback is None else str(resolve_path(fallback, base))}
+    return spec, values.get("instrument", entry.instrument or entry.name), f"real {entry.name}"
+
+
+def source_problem(src):
+    """None when the data of a source are there (simulated sources always are), else what is
+    missing, in one line (a real source's says what was tried and how to get its data)."""
     if src.kind == "folder":
-        return Path(src.spec["folder"]).is_dir()
+        return None if Path(src.spec["folder"]).is_dir() else f"missing source folder {src.spec['folder']}"
     if src.kind == "files":
-        return all(Path(v).is_file() for v in src.spec["files"].values() if isinstance(v, str))
-    return True
+        missing = [v for v in src.spec["files"].values() if isinstance(v, str) and not Path(v).is_file()]
+        return f"missing source file {missing[0]}" if missing else None
+    if src.kind == "real":
+        from .sources import locate_real_source
+
+        try:
+            locate_real_source(src)
+        except FileNotFoundError as exc:
+            return str(exc)
+    return None
 
 
 def _check_source(phase, src, where):
     """Check a source's dimensions and that the injection recipe fits its frames."""
-    if not source_available(src):
+    problem = source_problem(src)
+    if problem is not None:
         if src.optional:  # the build says it skips it
             return
-        missing = (src.spec["folder"] if src.kind == "folder"
-                   else next(v for v in src.spec["files"].values() if isinstance(v, str) and not Path(v).is_file()))
-        where.fail(src.label, f"missing source file {missing}")
+        where.fail(src.label, problem)
     geometry = _source_geometry(src, where)
     ndim, frame_size, fwhm = geometry.ndim, geometry.frame_size, geometry.fwhm
     _check_size(phase, src, geometry, where)
@@ -442,17 +495,31 @@ def _source_geometry(src, where):
         size = int(profile.observation.frame_size)
         return _Geometry(ndim, size, profile.lambda_over_d_px(float(np.mean(profile.wavelengths_um))),
                          channels * profile.observation.frames * size * size, simulation_memory_bytes(profile))
-    from astropy.io import fits
+    if src.kind == "real":
+        from .sources import real_source_files
 
-    from ..data.fits_io import read_dataset
-
+        try:
+            files, (_, _, size) = real_source_files(src)
+        except ValueError as exc:
+            where.fail(src.label, str(exc))
+        whole = _files_geometry(files, src, where)
+        per_frame = whole.values // max(whole.frame_size, 1) ** 2  # frames (x channels) of the cropped cube
+        return whole._replace(frame_size=size, values=per_frame * size * size)
     if src.kind == "folder":
+        from ..data.fits_io import read_dataset
+
         try:
             dataset = read_dataset(src.spec["folder"], src.instrument, str(src.spec["dataset"]))
         except (ValueError, FileNotFoundError, OSError) as exc:
             where.fail(src.label, str(exc))
         return _Geometry(dataset.cube.ndim, dataset.frame_shape[-1], float(np.mean(dataset.fwhm)), dataset.cube.size)
-    files = src.spec["files"]
+    return _files_geometry(src.spec["files"], src, where)
+
+
+def _files_geometry(files, src, where):
+    """The :class:`_Geometry` of a dataset of named files, its cube's header read."""
+    from astropy.io import fits
+
     with fits.open(files["cube"], memmap=True) as hdul:
         header = next((h.header for h in hdul if h.header.get("NAXIS", 0) > 0), hdul[0].header)
     ndim, size = header.get("NAXIS", 0), header.get("NAXIS1", 0)

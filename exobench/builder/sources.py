@@ -1,4 +1,4 @@
-"""Loading a source into a dataset ready for injection: read or simulate it,
+"""Loading a source into a dataset ready for injection: read, fetch or simulate it,
 drop bad frames, put the star on the central pixel, crop."""
 
 import numpy as np
@@ -7,7 +7,12 @@ from ..data import Dataset
 from ..geometry import frame_center, shift_frames
 from .definition import crop_size
 
-__all__ = ["load_source", "prepare"]
+__all__ = ["load_source", "prepare", "locate_real_source", "real_source_files", "star_window",
+           "REAL_DATA_TIMEOUT"]
+
+#: Seconds a server may stay silent while a build fetches a real dataset: offline, a build
+#: learns it quickly and skips an optional source.
+REAL_DATA_TIMEOUT = 10.0
 
 
 def load_source(src, *, seed):
@@ -25,8 +30,82 @@ def load_source(src, *, seed):
         return read_dataset(src.spec["folder"], src.instrument, str(src.spec["dataset"]))
     from ..data.fits_io import load_dataset
 
+    if src.kind == "real":
+        files, (y0, x0, size) = real_source_files(src)
+        dataset = load_dataset(files.pop("cube"), files.pop("angles"), instrument=src.instrument, **files)
+        # contiguous, as a cube read from a file of that size: the same sums, the same bytes
+        cube = np.ascontiguousarray(dataset.cube[..., y0:y0 + size, x0:x0 + size])
+        return dataset.replace(cube=cube)
     files = dict(src.spec["files"])
     return load_dataset(files.pop("cube"), files.pop("angles"), instrument=src.instrument, **files)
+
+
+def locate_real_source(src):
+    """Where the files of a ``real`` source are (:func:`exobench.data.registry.locate_real_dataset`,
+    with the source's fallback folder and a short timeout).
+
+    Raises
+    ------
+    FileNotFoundError
+        Found nowhere and not downloaded (one line: what was tried, how to get the data).
+    """
+    from ..data.registry import locate_real_dataset
+
+    return locate_real_dataset(src.spec["real"], fallback=src.spec["fallback"], timeout=REAL_DATA_TIMEOUT)
+
+
+def real_source_files(src):
+    """The :func:`~exobench.data.load_dataset` arguments of a ``real`` source and the window
+    ``(y0, x0, size)`` of its crop centred on the star, the cube's header read (not its data).
+
+    Raises
+    ------
+    FileNotFoundError
+        As :func:`locate_real_source`.
+    ValueError
+        The source's ``frame_size`` does not fit around the star.
+    """
+    from astropy.io import fits
+
+    located = locate_real_source(src)
+    files = {role: str(path) for role, path in located.paths.items()}
+    with fits.open(files["cube"], memmap=True) as hdul:
+        header = next((h.header for h in hdul if h.header.get("NAXIS", 0) > 0), hdul[0].header)
+    shape = (header.get("NAXIS2", 0), header.get("NAXIS1", 0))
+    window = star_window(located.star, shape, src.spec["frame_size"],
+                         where=f"frame_size ({located.paths['cube'].name} from {located.origin})")
+    return {**located.entry.numbers, **files}, window
+
+
+def star_window(star, shape, size=None, *, where="frame_size"):
+    """The window ``(y0, x0, size)`` of a ``size`` x ``size`` crop whose centre pixel
+    (``size // 2``, :func:`~exobench.geometry.frame_center`) is the star's pixel.
+
+    Parameters
+    ----------
+    star : tuple of int
+        The star's (x, y) pixel.
+    shape : tuple of int
+        The frames' (ny, nx).
+    size : int, optional
+        Default: the largest such crop inside the frames.
+
+    Examples
+    --------
+    >>> star_window((51, 51), (101, 101))
+    (2, 2, 99)
+    >>> star_window((51, 51), (101, 101), 61)
+    (21, 21, 61)
+    """
+    x, y = star
+    ny, nx = shape
+    largest = 2 * min(x, y, nx - 1 - x, ny - 1 - y) + 1
+    size = largest if size is None else size
+    y0, x0 = y - size // 2, x - size // 2
+    if size < 1 or min(y0, x0) < 0 or y0 + size > ny or x0 + size > nx:
+        raise ValueError(f"{where}: expected a size that fits around the star at (x, y) = {tuple(star)} in "
+                         f"{nx} x {ny} frames (at most {largest}), got {size}")
+    return y0, x0, size
 
 
 def prepare(dataset, src, *, crop_lod=None):

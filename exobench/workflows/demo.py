@@ -8,7 +8,6 @@ ranking: what an organiser does, on a laptop, in a few minutes.
 
 import dataclasses
 import os
-import warnings
 from pathlib import Path
 
 __all__ = ["DemoResult", "run_demo", "demo_baselines"]
@@ -35,8 +34,10 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
     output : str or path-like
         The demo's folder (what an earlier demo left there is replaced).
     real_data : str or path-like, optional
-        A folder with the real NACO cube (``naco_betapic_empty_*.fits``); by
-        default ``$EXOBENCH_REAL_DATA``, else ``../shared/data/real`` when present.
+        A folder holding the real NACO files of the registry entry ``naco-betapic``, or
+        their 99 x 99 crop (``naco_betapic_empty_*.fits``), set as ``$EXOBENCH_REAL_DATA``;
+        by default the default challenge finds them as its build does (the registry: the
+        cache, ``../shared/data/real``, a download) or skips them with a warning.
     cnn : bool
         Also run the CNN baseline on every phase (refused, saying why, where it
         cannot run: torch and keras missing). It trains one network per dataset:
@@ -55,10 +56,10 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
     from ..leaderboard import ranking, ranking_text, submit
     from ..report import write_report
 
+    _use_real_data(real_data)  # before the definition is read: it expands $EXOBENCH_REAL_DATA
     challenge = load_challenge(DEFAULT_CHALLENGE)
     plan = {phase.number: demo_baselines(phase.kind, cnn=cnn) for phase in challenge.phases}
     output = Path(output)
-    _use_real_data(real_data)
     challenge_dir = output / "challenge"
     build_challenge(challenge, challenge_dir, overwrite=True, progress=progress)
     layout = ChallengeLayout(challenge_dir)
@@ -94,14 +95,10 @@ def demo_baselines(kind, *, cnn=False):
 
 
 def _use_real_data(real_data):
-    """Point the default challenge's real NACO source at ``real_data`` (or leave the default)."""
+    """Point the default challenge's real NACO source at ``real_data`` (or leave the default:
+    the build finds the data or says, in one warning, that it skips them)."""
     if real_data is not None:
         folder = Path(real_data)
         if not folder.is_dir():
             raise FileNotFoundError(f"real_data: no folder {folder}")
         os.environ["EXOBENCH_REAL_DATA"] = str(folder.resolve())
-    elif "EXOBENCH_REAL_DATA" not in os.environ:
-        default = Path("../shared/data/real")
-        if not default.is_dir():
-            warnings.warn("real_data: no real NACO cube found; the demo uses simulated data only",
-                          stacklevel=3)

@@ -64,6 +64,15 @@ def test_bad_definitions_fail_with_one_message(write_definition, old, new, messa
     assert "\n" not in str(info.value)
 
 
+def test_options_a_read_source_would_ignore_are_refused(write_definition):
+    text = SMALL.replace("COMPANIONS", "1, 3").replace(
+        "      - simulate: lmircam", "      - folder: somewhere\n        instrument: x\n        frame_size: 2000\n"
+        "      - simulate: lmircam", 1)
+    with pytest.raises(ValueError, match=r"phases\[0\].sources\[1\].frame_size: only a simulated source takes "
+                                         r"frame_size \(a folder source is read as it is"):
+        load_challenge(write_definition(text=text))
+
+
 def test_sizes_beyond_this_machine_are_refused_naming_the_source(write_definition, monkeypatch):
     from exobench.builder import definition
 

@@ -19,6 +19,11 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           lambda x t frames, or spectral then angular PCA
 ``per-channel``           :class:`PerChannelADI`: 4D cubes; a 3D algorithm on each
                           channel, averaged over the channels
+``pairwise``              :class:`PairwiseADI`: per annulus, subtract the best-matching
+                          frame(s) among those rotated by at least ``delta`` FWHM
+``nmf``                   :class:`NMF`: full-frame non-negative matrix factorisation
+``nmf-annular``           :class:`AnnularNMF`: NMF per annulus with a rotation-based
+                          library per frame
 ========================  ==========================================================
 
 ``sdi-pca``, ``asdi-pca`` and ``per-channel`` take ADI+mSDI (4D) datasets
@@ -41,6 +46,8 @@ from .median import AnnularMedianADI, MedianADI
 from .pca import PCA
 from .pca_annular import AnnularPCA
 from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
+from .pairwise import PairwiseADI
+from .nmf import NMF, AnnularNMF
 
 __all__ = [
     "Result",
@@ -58,4 +65,7 @@ __all__ = [
     "PerChannelADI",
     "rescale_frames",
     "scale_factors",
+    "PairwiseADI",
+    "NMF",
+    "AnnularNMF",
 ]

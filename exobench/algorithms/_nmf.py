@@ -107,6 +107,10 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     t, p = matrix.shape
     rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
     weights, components = _nndsvda(matrix, rows, ncomp)
+    # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
+    # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
+    weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    pixels_by_frames = np.ascontiguousarray(matrix.T)
     norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
@@ -116,16 +120,18 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     for iteration in range(1, max_iter + 1):
         if active.size == 0:
             break
-        w, h, mask = weights[active], components[active], rows[active]
-        numerator = np.matmul(matrix, h.transpose(0, 2, 1)) * mask[:, :, None]
-        denominator = np.matmul(w, np.matmul(h, h.transpose(0, 2, 1)))
+        everyone = active.size == len(rows)  # views, updated in place; else copies, written back
+        w, h, mask = (weights, components, rows) if everyone else (weights[active], components[active], rows[active])
+        numerator = np.matmul(h, pixels_by_frames) * mask[:, None, :]  # (H X^T), 0 outside the library
+        denominator = np.matmul(_gram(h), w)
         denominator[denominator == 0] = _EPSILON
         w *= numerator / denominator
-        numerator = np.matmul(w.transpose(0, 2, 1), matrix)
-        denominator = np.matmul(np.matmul(w.transpose(0, 2, 1), w), h)
+        numerator = np.matmul(w, matrix)
+        denominator = np.matmul(_gram(w), h)
         denominator[denominator == 0] = _EPSILON
         h *= numerator / denominator
-        weights[active], components[active] = w, h
+        if not everyone:
+            weights[active], components[active] = w, h
         if history:
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
@@ -134,19 +140,26 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
             active = active[going]
+    weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     return (weights, components, errors) if history else (weights, components)
 
 
+def _gram(stack):
+    """``A A^T`` of each matrix of a ``(L, k, n)`` stack."""
+    return np.einsum("lkn,ljn->lkj", stack, stack)
+
+
 def _errors(norms, matrix, weights, components):
-    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``), without forming ``W H``."""
-    gram_w = np.matmul(weights.transpose(0, 2, 1), weights)
-    gram_h = np.matmul(components, components.transpose(0, 2, 1))
-    cross = np.einsum("lkp,lkp->l", np.matmul(weights.transpose(0, 2, 1), matrix), components)
-    return np.sqrt(np.maximum(norms - 2.0 * cross + np.einsum("lij,lij->l", gram_w, gram_h), 0.0))
+    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and the transposed weights
+    ``(L, k, t)``, without forming ``W H``."""
+    cross = np.einsum("lkp,lkp->l", np.matmul(weights, matrix), components)
+    squares = norms - 2.0 * cross + np.einsum("lij,lij->l", _gram(weights), _gram(components))
+    return np.sqrt(np.maximum(squares, 0.0))
 
 
 def _exact_error(matrix, rows, weights, components):
-    return float(np.linalg.norm(matrix[rows] - weights[rows] @ components))
+    """``|X_l - W_l H_l|`` formed in full, from the transposed weights ``(k, t)``."""
+    return float(np.linalg.norm(matrix[rows] - weights.T[rows] @ components))
 
 
 def _nndsvda(matrix, rows, ncomp):

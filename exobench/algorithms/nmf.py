@@ -48,19 +48,21 @@ SOLVERS = ("sklearn", "multiplicative")
 class _Factorisation(Algorithm):
     """The options and checks the two NMF classes share."""
 
-    def _checked(self, n_frames):
-        """``(ncomp, max_iter, tol)`` after checking every NMF option."""
-        ncomp = check_ncomp(self.ncomp, n_frames)
+    def _checked(self, dataset):
+        """``(cube, ncomp, max_iter, tol)``: the float64 cube and the options, after checking them all."""
+        cube = adi_cube(dataset)
+        check_common(self)
+        ncomp = check_ncomp(self.ncomp, cube.shape[0])
         check_choice(self.negatives, "negatives", NEGATIVES)
         check_choice(self.solver, "solver", SOLVERS)
         max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
         tol = check_number(self.tol, "tol")
         check_integer(self.random_state, "random_state", minimum=0, maximum=2**32 - 1,
                       what="a seed of numpy's legacy generator")
-        return ncomp, max_iter, tol
+        return cube, ncomp, max_iter, tol
 
     def _factorise(self, matrix, ncomp, max_iter, tol, libraries):
-        """``(W, H)`` of shapes ``(L, t, k)`` and ``(L, k, p)``: each library's factorisation (rows of ``libraries``)."""
+        """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows)."""
         if self.solver == "multiplicative":
             return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol)
         weights = np.zeros((len(libraries), matrix.shape[0], ncomp))
@@ -152,10 +154,8 @@ class NMF(_Factorisation, name="nmf"):
         -------
         Result
         """
-        cube = adi_cube(dataset)
-        check_common(self)
+        cube, ncomp, max_iter, tol = self._checked(dataset)
         t, ny, nx = cube.shape
-        ncomp, max_iter, tol = self._checked(t)
         inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
         flat = cube.reshape(t, ny * nx)
         if inner is None:
@@ -249,10 +249,8 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         -------
         Result
         """
-        cube = adi_cube(dataset)
-        check_common(self)
+        cube, ncomp, max_iter, tol = self._checked(dataset)
         t, ny, nx = cube.shape
-        ncomp, max_iter, tol = self._checked(t)
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         delta = check_number(self.delta, "delta")

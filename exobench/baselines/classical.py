@@ -108,7 +108,7 @@ _NMF_NOTES = {
 
 
 class PairwiseBaseline(_CommentedOptions, name="pairwise"):
-    """Pairwise frame differencing, best match per annulus, 1-FWHM rotation threshold (exobench.algorithms.PairwiseADI)."""
+    """Pairwise frame differencing, best match per annulus (exobench.algorithms.PairwiseADI)."""
 
     algorithm = "pairwise"
     defaults = {"n_pairs": 1, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0, "collapse": "median",

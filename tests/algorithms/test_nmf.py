@@ -118,7 +118,8 @@ def _multiplicative_factors(matrix, ncomp):
     return weights[0], components[0]
 
 
-@pytest.mark.parametrize("solver, factorise", [("sklearn", _sklearn_factors), ("multiplicative", _multiplicative_factors)])
+@pytest.mark.parametrize("solver, factorise", [("sklearn", _sklearn_factors),
+                                               ("multiplicative", _multiplicative_factors)])
 @pytest.mark.parametrize("delta", [0.0, 1.0])
 def test_annular_nmf_equals_a_factorisation_per_frame_library(small, solver, factorise, delta):
     expected = _brute_force_annular(small, ncomp=3, asize=1.5, delta=delta, factorise=factorise)

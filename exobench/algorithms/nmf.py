@@ -1,4 +1,4 @@
-"""Non-negative matrix factorisation (NMF) PSF subtraction (Ren et al. 2018; Gomez Gonzalez et al. 2017).
+"""Non-negative matrix factorisation (NMF) PSF subtraction (Lee & Seung 1999; Ren et al. 2018).
 
 The frames, made non-negative, form a ``frames x pixels`` matrix ``X``; its
 factorisation ``X ~ W H`` (``W, H >= 0``, ``H`` holding ``ncomp`` component

@@ -1,11 +1,13 @@
-"""Pairwise frame differencing (optimal-match ADI).
+"""Pairwise frame differencing.
 
 Per annulus, each frame's reference is the frame (or the median of the
 ``n_pairs`` frames) that resembles it most among those where a source at the
 annulus's radius has moved by at least ``delta`` FWHM of arc: the smallest sum
 of squared differences over the annulus's pixels. The reference is subtracted,
-the residual cube derotated and collapsed (VIP's ``frame_diff`` with the
-``sum of squares`` metric, and without its distance-percentile cut).
+the residual cube derotated and collapsed. Close to VIP's ``frame_diff`` with
+``metric="euclidean"`` (the same ranking as the sum of squares) and
+``n_similar`` for ``n_pairs``, without its cut of the candidates at a
+percentile of the distances (``dist_threshold``).
 
 The sums of squares of every pair of frames come from one Gram matrix per
 annulus (``|a - b|^2 = |a|^2 + |b|^2 - 2 a.b``, of the pixels centred over time so

@@ -108,10 +108,10 @@ _NMF_NOTES = {
 
 
 class PairwiseBaseline(_CommentedOptions, name="pairwise"):
-    """Pairwise frame differencing, best match per annulus (exobench.algorithms.PairwiseADI)."""
+    """Pairwise frame differencing, median of the 3 best matches per annulus (exobench.algorithms.PairwiseADI)."""
 
     algorithm = "pairwise"
-    defaults = {"n_pairs": 1, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0, "collapse": "median",
+    defaults = {"n_pairs": 3, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0, "collapse": "median",
                 "derotation": "bilinear"}
     notes = {"n_pairs": "number of best-matching frames (smallest sum of squared differences in the annulus) "
                         "whose median is subtracted; 1: plain pairwise differencing.",

@@ -35,6 +35,9 @@ _EPSILON = float(np.finfo(np.float32).eps)
 #: Iterations between two convergence checks (scikit-learn's).
 _CHECK_EVERY = 10
 
+#: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
+_GRAM_VALUES = 500_000
+
 
 def nonnegative(matrix, negatives):
     """``(positive, offset)``: ``matrix`` made non-negative, and what was added to it.
@@ -166,10 +169,18 @@ def _nndsvda(matrix, rows, ncomp):
     """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
 
     The singular triplets come from each library's Gram block (exact, not
-    randomised): ``U`` its eigenvectors, ``V = X^T U / s``.
+    randomised): ``U`` its eigenvectors, ``V = X^T U / s``. Libraries are taken
+    a block at a time, so that their ``(t, t)`` Gram blocks stay within
+    :data:`_GRAM_VALUES` values.
     """
-    libraries, t = rows.shape
     gram = matrix @ matrix.T
+    step = max(1, _GRAM_VALUES // gram.size)
+    blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp) for start in range(0, len(rows), step)]
+    return tuple(np.concatenate(parts) for parts in zip(*blocks))
+
+
+def _nndsvda_block(matrix, gram, rows, ncomp):
+    """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
     values, vectors = np.linalg.eigh(masked)
     values, vectors = values[:, ::-1][:, :ncomp], vectors[:, :, ::-1][:, :, :ncomp] * rows[:, :, None]
@@ -209,12 +220,10 @@ def _nndsvda(matrix, rows, ncomp):
 
 
 def nonnegative_projection(frames, components):
-    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components[i]|``.
+    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components|``.
 
-    ``frames`` is ``(n, p)``, ``components`` ``(n, k, p)`` (each frame its own
-    components); scipy's active-set NNLS (Lawson & Hanson), one small problem per frame.
+    ``frames`` is ``(n, p)``, ``components`` ``(k, p)``; scipy's active-set NNLS
+    (Lawson & Hanson), one small problem per frame.
     """
-    out = np.zeros((frames.shape[0], components.shape[1]))
-    for i in range(frames.shape[0]):
-        out[i] = scipy.optimize.nnls(components[i].T, frames[i])[0]
-    return out
+    basis = np.ascontiguousarray(components.T)
+    return np.array([scipy.optimize.nnls(basis, frame)[0] for frame in frames]).reshape(len(frames), len(components))

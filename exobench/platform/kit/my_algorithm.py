@@ -6,7 +6,8 @@ Usage (from the folder that holds this file, or with its path)::
 
 ``PHASE_DIR`` is a phase folder of the public data in the EIDC layout
 (``{instrument}_cube_{k}.fits``, ``_pa_``, ``_psf_``, ``_pxscale_``, ``_fwhm_``, and
-``_wls_`` for 4D cubes). The command runs :func:`detection_map` on every dataset of
+``_wls_`` for 4D cubes): ``public_data/phase_N`` beside this file in a challenge's
+starting kit, ``public/phase_N`` of a challenge you built. The command runs :func:`detection_map` on every dataset of
 the phase and writes ``submission.zip`` in the EIDC format::
 
     {instrument}_detmap_{k}.fits    one 2D map per dataset, of the frame's shape

@@ -328,7 +328,8 @@ def _add_bundle(commands):
         "bundle",
         help="build the competition bundle (Codalab v1.5 or Codabench v2) of a built challenge folder",
         description="Pack a built challenge folder (challenge.yaml, public/phase_N, reference/phase_N, "
-        "starting_kit/; see exobench.platform) into the zip uploaded to the platform.",
+        "starting_kit/public_data/; see exobench.platform) and exobench's starting kit (notebook, scripts) into "
+        "the zip uploaded to the platform.",
     )
     bundle.add_argument("challenge", metavar="CHALLENGE_DIR", help="the built challenge folder")
     bundle.add_argument("-o", "--output", metavar="BUNDLE.zip", required=True, help="the bundle zip to write")

@@ -4,10 +4,12 @@
 :func:`build_bundle`) turns a built challenge folder (:func:`~exobench.platform.read_competition`)
 into the one zip an organiser uploads to the platform.
 
-The starting kit is the repository's ``starting_kit/`` folder (README, notebook,
-template) merged with ``CHALLENGE_DIR/starting_kit/`` (the builder's copy of the
-public data; its files win on a name clash); where neither holds a file, a
-generated ``README.md`` describing the submission format. In every folder packed,
+The starting kit is exobench's own kit (:data:`~exobench.platform.competition.PACKAGE_KIT`,
+package data: ``starting_kit.ipynb``, ``my_algorithm.py``, ``make_sample_submission.py``)
+merged with ``CHALLENGE_DIR/starting_kit/`` (the builder's copy of the public data,
+``public_data/phase_N/``, which the notebook and the scripts use; its files win on a
+name clash), and a ``README.md`` written for the challenge
+(:func:`~exobench.platform.pages.starting_kit_readme`) unless the challenge's kit has one. In every folder packed,
 hidden files (``.*``), ``__pycache__`` and ``*.pyc`` are skipped and links refused;
 the reference folder must be flat (the scoring program reads no sub-folder).
 
@@ -67,7 +69,6 @@ from .._atomic import check_new_file
 from .._zip import write_zip
 from ..challenge import read_phase_settings
 from ..challenge.layout import PHASE_FILE
-from . import competition as competition_module
 from .competition import read_competition
 from .competition_yaml import codabench_yaml, codalab_yaml
 from .pages import PAGES, logo_png, page_html, page_markdown, starting_kit_readme
@@ -196,10 +197,7 @@ def _data_entries(competition, files, work):
         entries[name] = write_zip(work / name, public)
     kit = {"README.md": starting_kit_readme(competition).encode()}  # an organiser's own README wins below
     for folder in competition.starting_kit or ():
-        found = folder_files(folder)
-        if folder == competition_module.REPOSITORY_KIT:  # its README is generic; the generated one is this challenge's
-            found.pop("README.md", None)
-        kit.update(found)
+        kit.update(folder_files(folder))
     _refuse_metadata(kit, "starting_kit")
     entries[files["starting_kit"]] = write_zip(work / files["starting_kit"], kit)
     return entries

@@ -24,7 +24,7 @@ from ..challenge import (ChallengeLayout, parse_challenge_config, phase_kind_for
 from ..challenge.layout import PHASE_FILE
 
 __all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_PHASE_DAYS",
-           "REPOSITORY_KIT", "DOCKER_IMAGE"]
+           "PACKAGE_KIT", "DOCKER_IMAGE"]
 
 #: The image the platforms run the scoring program in when ``challenge.yaml`` names none: Codalab's
 #: stock Python 3.9 image with numpy, scipy and astropy (the program runs on Python 3.7 and up).
@@ -35,8 +35,9 @@ _DEFAULT_NAME = "Exoplanet detection challenge"
 _DEFAULT_DESCRIPTION = "Detect faint companions in high-contrast imaging sequences."
 _DEFAULT_LIMITS = {"max_submissions": 100, "max_submissions_per_day": 5, "execution_time_limit": 600}
 _WAVELENGTH_FILE = re.compile(r"^.+_(wls|wl|wvs)_[^_]+\.fits$")
-#: The repository's starting kit (README, notebook, template), packed into every bundle when present.
-REPOSITORY_KIT = Path(__file__).resolve().parents[2] / "starting_kit"
+#: The starting kit's files (notebook, template, sample-submission script), package data installed with
+#: exobench and packed into every bundle; the repository's ``starting_kit/`` links to them.
+PACKAGE_KIT = Path(__file__).resolve().parent / "kit"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +173,7 @@ def _starting_kit(layout):
     """The folders whose files make the starting kit, later ones winning on a name clash."""
     from .bundle import folder_files
 
-    folders = [REPOSITORY_KIT] if REPOSITORY_KIT.is_dir() and folder_files(REPOSITORY_KIT) else []
+    folders = [PACKAGE_KIT] if PACKAGE_KIT.is_dir() and folder_files(PACKAGE_KIT) else []
     if layout.starting_kit.is_dir():
         folders.append(layout.starting_kit)
     return tuple(folders) or None

@@ -10,8 +10,9 @@ program. Two modes:
     phase's datasets; writes ``{"threshold": float, "datasets": [[instrument, k], ...]}``
     as JSON to ``RESULT``.
 ``detect CODE_DIR PHASE_DIR RESULT INSTRUMENT K``
-    reads the dataset, calls ``detect(dataset)`` and checks the map; writes the map
-    as ``.npy`` to ``RESULT``.
+    reads the dataset, makes the empty file ``RESULT.started`` (the time limit of
+    ``detect`` runs from there), calls ``detect(dataset)`` and checks the map; writes the
+    map as ``.npy`` to ``RESULT``.
 
 A failure writes ``{"error": "one line"}`` to ``RESULT.error`` and exits 1; what the
 participant's code prints goes to the inherited stdout and stderr. This file uses the
@@ -104,6 +105,7 @@ def _detect(code_dir, phase_dir, result, instrument, dataset_id):
 
     module = load_participant(code_dir)
     dataset = read_dataset(phase_dir, instrument, dataset_id)
+    open(result + ".started", "w").close()  # the parent's time limit runs from here
     image = detection_map(module, dataset)
     with open(result, "wb") as handle:
         np.save(handle, image, allow_pickle=False)

@@ -19,8 +19,11 @@ The run
 Nothing of the participant's runs in this process. A first child process imports
 ``detect.py``, checks ``detect`` and ``THRESHOLD`` and lists the phase's datasets (a failure
 there refuses the code: :class:`CodeError`). Then each dataset gets its own child process
-(:mod:`exobench.ingestion.child`, run with the same Python), killed with its process group
-when it runs past ``time_limit`` seconds. A dataset whose child times out, raises, dies or
+(:mod:`exobench.ingestion.child`, run with the same Python). The time limit is that of
+``detect(dataset)``: a child whose ``detect`` runs past ``time_limit`` seconds is killed
+with its process group; importing the code and reading the dataset get
+:data:`STARTUP_LIMIT` seconds more (the first child, which calls no ``detect``, gets both
+for its import). A dataset whose child times out, raises, dies or
 returns a bad map (not 2D, not of the frame's shape, not numbers) gets no map, with an
 :class:`~exobench.ExobenchWarning` naming the dataset and the reason (the first line of the
 exception); the others are done all the same, and the scorer counts a missing map as an
@@ -67,12 +70,15 @@ import numpy as np
 from .. import ExobenchWarning
 from .._atomic import check_new_file
 
-__all__ = ["DEFAULT_TIME_LIMIT", "CodeError", "IngestionReport", "run_detect", "ingest", "check_code_dir",
+__all__ = ["DEFAULT_TIME_LIMIT", "STARTUP_LIMIT", "CodeError", "IngestionReport", "run_detect", "ingest", "check_code_dir",
            "run_program", "main"]
 
 #: Seconds a dataset may take (the participant's import, the reading and ``detect``) when none is given.
 DEFAULT_TIME_LIMIT = 600.0
+#: Seconds a child gets, besides the time limit, to import the participant's code and read its dataset.
+STARTUP_LIMIT = 120.0
 _CHILD = Path(__file__).resolve().with_name("child.py")
+_POLL = 0.05
 _MODULE_FILE = "detect.py"
 
 
@@ -149,21 +155,26 @@ def _child_environment():
     return env
 
 
-def _run_child(args, *, cwd, time_limit, env, python):
-    """Run the child; ``(error or None, seconds)``. On timeout its whole process group is killed."""
+def _run_child(args, *, cwd, time_limit, env, python, started=None):
+    """Run the child; ``(error or None, seconds)``. Past its limits its whole process group is killed.
+
+    The child gets :data:`STARTUP_LIMIT` seconds to import the code and read its data;
+    when ``started`` is given (a file the child makes just before ``detect``), ``time_limit``
+    seconds more from then, else ``time_limit`` more in all.
+    """
     start = time.perf_counter()
     posix = os.name == "posix"
     process = subprocess.Popen([python, str(_CHILD)] + [str(a) for a in args], cwd=str(cwd), env=env,
                                stdin=subprocess.DEVNULL, start_new_session=posix)
     try:
-        status = process.wait(timeout=time_limit)
-    except subprocess.TimeoutExpired:
-        _kill(process, posix)
-        return f"timed out after {time_limit:g} s (killed)", time.perf_counter() - start
+        status, late = _wait(process, time_limit, started)
     except BaseException:
         _kill(process, posix)
         raise
     seconds = time.perf_counter() - start
+    if late:
+        _kill(process, posix)
+        return late, seconds
     if posix:  # what the child left running in its group goes with it
         _kill_group(process.pid)
     error_file = Path(str(args[3]) + ".error")
@@ -176,6 +187,25 @@ def _run_child(args, *, cwd, time_limit, env, python):
         how = f"killed by signal {-status}" if status < 0 else f"exited with status {status}"
         return f"the process {how} without a result", seconds
     return None, seconds
+
+
+def _wait(process, time_limit, started):
+    """``(status, None)`` once the child exits, or ``(None, reason)`` when it runs past a limit."""
+    begin = time.monotonic()
+    deadline = begin + STARTUP_LIMIT + (0.0 if started is not None else time_limit)
+    detecting = False
+    while True:
+        status = process.poll()
+        if status is not None:
+            return status, None
+        now = time.monotonic()
+        if started is not None and not detecting and started.exists():
+            detecting, deadline = True, now + time_limit
+        if now >= deadline:
+            if detecting or started is None and now - begin >= STARTUP_LIMIT:
+                return None, f"timed out after {time_limit:g} s (killed)"
+            return None, f"did not start within {STARTUP_LIMIT:g} s (importing the code and reading the data; killed)"
+        time.sleep(_POLL)
 
 
 def _kill(process, posix):
@@ -239,7 +269,7 @@ def run_detect(code_dir, phase_dir, *, time_limit=DEFAULT_TIME_LIMIT, python=Non
             result = Path(tmp) / f"map_{index}.npy"
             error, seconds[instrument, dataset_id] = _run_child(
                 ["detect", code_dir, phase_dir, result, instrument, dataset_id], cwd=code_dir,
-                time_limit=time_limit, env=env, python=python)
+                time_limit=time_limit, env=env, python=python, started=Path(str(result) + ".started"))
             if error is None:
                 with open(result, "rb") as handle:
                     maps[instrument, dataset_id] = np.load(handle, allow_pickle=False)

@@ -374,3 +374,26 @@ def test_challenge_yaml_code_keys_round_trip():
     entry = config.phases[0]
     assert entry.takes_code and entry.time_limit == 90
     assert config.to_dict()["phases"] == [{"number": 1, "submission": "code", "time_limit": 90}]
+
+
+def test_a_definition_says_which_phase_takes_code(tmp_path):
+    """The builder's definition carries submission and time_limit into challenge.yaml; a typo is named."""
+    pytest.importorskip("hcipy", reason="the definition names simulator profiles")
+    import textwrap
+
+    from exobench.builder import load_challenge
+    from exobench.builder.build import _write_challenge_files
+    from exobench.challenge import read_challenge_config
+
+    from ..builder.conftest import SMALL
+
+    text = textwrap.dedent(SMALL).replace("COMPANIONS", "1, 2")
+    path = tmp_path / "code.yaml"
+    path.write_text(text.replace("kind: adi\n", "kind: adi\n    submission: code\n    time_limit: 30\n", 1))
+    _write_challenge_files(tmp_path, load_challenge(path))
+    phases = read_challenge_config(tmp_path).phases
+    assert [(p.submission, p.time_limit) for p in phases] == [("code", 30), (None, None)]
+    path.write_text(text.replace("kind: adi\n", "kind: adi\n    submission: cod\n", 1))
+    with pytest.raises(ValueError, match="code.yaml: phases\\[0\\]: submission: expected one of results, code, "
+                                         "got 'cod'"):
+        load_challenge(path)

@@ -3,7 +3,7 @@
 The participant's code
 ----------------------
 A folder (or a zip of one) holding ``detect.py`` (:data:`~exobench.ingestion.child.MODULE`) at
-its top, which defines
+its top (or in its one top folder), which defines
 
 - ``detect(dataset)``: takes an :class:`exobench.data.Dataset` (read from the phase folder
   with :func:`exobench.data.fits_io.read_dataset`) and returns the detection map, a 2D array
@@ -115,7 +115,10 @@ def _check_time_limit(time_limit):
 
 
 def check_code_dir(code_dir):
-    """The folder of a participant's code, checked: it holds ``detect.py``.
+    """The folder of a participant's code, checked: the folder, or its one sub-folder, that holds ``detect.py``.
+
+    Participants often zip the folder rather than its content: ``detect.py`` in the one
+    top folder (with nothing else beside it but hidden files) is accepted.
 
     Raises
     ------
@@ -125,10 +128,13 @@ def check_code_dir(code_dir):
     code_dir = Path(code_dir)
     if not code_dir.is_dir():
         raise FileNotFoundError(f"code: folder {str(code_dir)!r} does not exist")
-    if not (code_dir / _MODULE_FILE).is_file():
-        raise FileNotFoundError(f"code: no {_MODULE_FILE} in {str(code_dir)!r}; put the module that defines "
-                                f"detect(dataset) and THRESHOLD at the top of the folder")
-    return code_dir
+    if (code_dir / _MODULE_FILE).is_file():
+        return code_dir
+    tops = [p for p in code_dir.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    if len(tops) == 1 and (tops[0] / _MODULE_FILE).is_file():
+        return tops[0]
+    raise FileNotFoundError(f"code: no {_MODULE_FILE} in {str(code_dir)!r}; put the module that defines "
+                            f"detect(dataset) and THRESHOLD at the top of the folder")
 
 
 def _check_phase_dir(phase_dir):
@@ -327,12 +333,11 @@ def _unzip_code(archive, dest):
             if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
                 raise ValueError(f"code: {str(archive)!r}: entry {name!r} leaves the folder")
         zf.extractall(dest)
-    if (dest / _MODULE_FILE).is_file():
-        return dest
-    tops = [p for p in dest.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(tops) == 1 and (tops[0] / _MODULE_FILE).is_file():
-        return tops[0]
-    raise FileNotFoundError(f"code: no {_MODULE_FILE} at the top of {str(archive)!r} (nor in its one top folder)")
+    try:
+        return check_code_dir(dest)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"code: no {_MODULE_FILE} at the top of {str(archive)!r} (nor in its one top "
+                                f"folder)") from None
 
 
 # -- the platform program -----------------------------------------------------------------

@@ -397,3 +397,26 @@ def test_a_definition_says_which_phase_takes_code(tmp_path):
     with pytest.raises(ValueError, match="code.yaml: phases\\[0\\]: submission: expected one of results, code, "
                                          "got 'cod'"):
         load_challenge(path)
+
+
+def test_code_in_one_top_folder_is_found(tmp_path):
+    from exobench.ingestion import check_code_dir
+
+    code = _code(tmp_path / "upload" / "mine", GOOD)
+    (tmp_path / "upload" / ".hidden").write_text("")
+    assert check_code_dir(tmp_path / "upload") == code
+    (tmp_path / "upload" / "other").mkdir()
+    with pytest.raises(FileNotFoundError, match="code: no detect.py in"):
+        check_code_dir(tmp_path / "upload")
+
+
+def test_the_example_code_submission_gives_a_map_of_the_frame(phase):
+    module = load_participant(REPO / "starting_kit" / "code_submission")
+    try:
+        dataset = read_dataset(phase / "public", "inst", "1")
+        image = detection_map(module, dataset)
+        assert image.shape == (SIZE, SIZE) and np.isfinite(image).any()
+        assert module.THRESHOLD == 5.0
+    finally:
+        sys.path.remove(os.path.abspath(REPO / "starting_kit" / "code_submission"))
+        sys.modules.pop("detect", None)

@@ -15,17 +15,10 @@ complete exobench. Without a vendored copy, it uses the installed exobench.
 import os
 import sys
 
-
-def _use_vendored_copy():
-    here = os.path.dirname(os.path.abspath(__file__))
-    if os.path.isfile(os.path.join(here, "exobench", "__init__.py")):
-        if here in sys.path:
-            sys.path.remove(here)
-        sys.path.insert(0, here)
-
-
 if __name__ == "__main__":
-    _use_vendored_copy()
+    # The vendored exobench beside this file wins over an installed one (PYTHONSAFEPATH would leave the
+    # script's folder off sys.path); without a vendored copy the installed exobench is found further on.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from exobench.ingestion.program import main
 
     sys.exit(main())

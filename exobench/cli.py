@@ -40,6 +40,7 @@ def build_parser():
     _add_inspect(commands)
     _add_score(commands)
     _add_validate(commands)
+    _add_ingest(commands)
     _add_datasets(commands)
     _add_baseline(commands)
     _add_bundle(commands)
@@ -230,6 +231,33 @@ def _run_validate(args):
     report = validate_submission(args.submission, args.public_dir)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
+
+
+def _add_ingest(commands):
+    ingest = commands.add_parser(
+        "ingest",
+        help="run a code submission (detect.py) on a public phase folder, as a code phase's platform does",
+        description="Run the detect(dataset) of CODE_DIR/detect.py on every dataset of PUBLIC_PHASE_DIR, each in "
+        "its own process with a time limit, and write the maps and THRESHOLD as a submission zip: what the "
+        "platform's ingestion program does in a code phase. A dataset that fails or runs out of time gets no "
+        "map (a warning each; scored as an empty map).",
+    )
+    ingest.add_argument("code", metavar="CODE_DIR", help="the code: a folder (or a .zip) holding detect.py")
+    ingest.add_argument("public_dir", metavar="PUBLIC_PHASE_DIR", help="the phase's public data folder")
+    ingest.add_argument("-o", "--output", metavar="SUB.zip", required=True, help="the submission zip to write")
+    ingest.add_argument("--time-limit", metavar="SECONDS", type=float, default=None,
+                        help="seconds per dataset for detect() (default 600)")
+    ingest.add_argument("--overwrite", action="store_true", help="replace SUB.zip if it exists")
+    ingest.set_defaults(handler=_run_ingest)
+
+
+def _run_ingest(args):
+    from .ingestion import DEFAULT_TIME_LIMIT, ingest
+
+    limit = DEFAULT_TIME_LIMIT if args.time_limit is None else args.time_limit
+    report = ingest(args.code, args.public_dir, args.output, time_limit=limit, overwrite=args.overwrite)
+    total = len(report.maps) + len(report.failures)
+    print(f"wrote {args.output} ({len(report.maps)} of {total} maps, threshold {report.threshold:g})")
 
 
 def _add_datasets(commands):

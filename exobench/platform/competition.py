@@ -42,7 +42,11 @@ PACKAGE_KIT = Path(__file__).resolve().parent / "kit"
 
 @dataclasses.dataclass(frozen=True)
 class CompetitionPhase:
-    """One phase of a competition: number, name, score suffix, dates, text and folders."""
+    """One phase of a competition: number, name, score suffix, dates, text, folders, and what is submitted.
+
+    ``submission`` is ``"results"`` (maps) or ``"code"`` (``detect.py``, run by the ingestion
+    program with ``time_limit`` seconds per dataset, :mod:`exobench.ingestion`).
+    """
 
     number: int
     name: str
@@ -52,6 +56,13 @@ class CompetitionPhase:
     description: str
     public: Path
     reference: Path
+    submission: str = "results"
+    time_limit: float = None
+
+    @property
+    def takes_code(self):
+        """Whether participants submit code, run by the ingestion program (``submission: code``)."""
+        return self.submission == "code"
 
     @property
     def keys(self):
@@ -153,6 +164,11 @@ def _phase(layout, entry, index, default_start):
         raise ValueError(f"challenge.yaml: phases[{index}]: end ({end}) must be after start ({start})")
     name = entry.name or (kind.title if kind else f"Phase {number}")
     description = entry.description or (kind.description if kind else f"Phase {number}.")
+    if entry.takes_code:
+        from ..ingestion.program import DEFAULT_TIME_LIMIT
+
+        return CompetitionPhase(number, name, suffix, start, end, description, public, reference, "code",
+                                entry.time_limit or DEFAULT_TIME_LIMIT)
     return CompetitionPhase(number, name, suffix, start, end, description, public, reference)
 
 

@@ -341,4 +341,24 @@ def starting_kit_readme(challenge):
               "Check it as the platform's scoring program will, without the truth (one line per problem):", "",
               f"    exobench validate my_phase_{first}.zip public_data/phase_{first}", "",
               "Then submit the zip to the phase on the platform.", ""]
+    lines += _code_phases_readme(challenge)
     return "\n".join(lines)
+
+
+def _code_phases_readme(challenge):
+    """The starting kit's paragraph on code phases (none when every phase takes results)."""
+    code = [p for p in challenge.phases if getattr(p, "takes_code", False)]
+    if not code:
+        return []
+    first = code[0]
+    limits = ", ".join(f"phase {p.number}: {p.time_limit:g} s" for p in code)
+    return ["## Code phases", "",
+            f"Phase(s) {', '.join(str(p.number) for p in code)} take code, not maps: a zip holding `detect.py` "
+            "(helper modules and files beside it) that defines `detect(dataset)`, returning the detection map "
+            "of an `exobench.data.Dataset` (a 2D array of the frame's shape), and a module-level `THRESHOLD` "
+            "(a number). The platform runs `detect` on each dataset in a fresh process, with a time limit per "
+            f"dataset ({limits}); a dataset that fails or runs out of time gets no map (scored as empty). "
+            "`code_submission/detect.py` is an example. On Codalab, add to the zip a file named `metadata` "
+            "holding `description: code submission`. Run it locally as the platform will:", "",
+            f"    exobench ingest code_submission public_data/phase_{first.number} -o code_phase_{first.number}.zip",
+            ""]

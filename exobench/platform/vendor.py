@@ -33,12 +33,17 @@ class _Program:
     extra: tuple = ()
 
 
-#: The platform programs: their folder beside the package, the files copied, the root module, extra sources.
+#: The platform programs: their folder in the bundle, the entry point, the files copied, the root module,
+#: extra sources. Their files are package data (``exobench/platform/programs/NAME/``, which the
+#: repository's ``scoring_program/`` and ``ingestion_program/`` link to), so that a bundle can be made
+#: from any installation.
 PROGRAMS = {
     "scoring": _Program("scoring_program", "score.py", PROGRAM_FILES, "exobench.scoring.program"),
     "ingestion": _Program("ingestion_program", "ingest.py", ("ingest.py", "README.md"), "exobench.ingestion.program",
                           ("exobench/ingestion/child.py",)),
 }
+
+_PROGRAMS_FOLDER = Path(__file__).resolve().parent / "programs"
 
 
 def _program(program):
@@ -48,12 +53,12 @@ def _program(program):
 
 
 def program_source_folder(program="scoring"):
-    """The program's folder beside the package (``scoring_program/``, ``ingestion_program/``: a source checkout)."""
+    """The folder of the program's own files, installed with the package (``exobench/platform/programs/NAME``)."""
     spec = _program(program)
-    folder = Path(__file__).resolve().parents[2] / spec.folder
+    folder = _PROGRAMS_FOLDER / program
     if not (folder / spec.entry).is_file():
-        raise FileNotFoundError(f"{spec.folder}: {str(folder)!r} not found; vendoring needs a source checkout "
-                                f"of exobench")
+        raise FileNotFoundError(f"{spec.folder}: {str(folder / spec.entry)!r} not found; the exobench installation "
+                                f"is incomplete (reinstall it)")
     return folder
 
 

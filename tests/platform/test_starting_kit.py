@@ -1,6 +1,7 @@
 """The bundle's starting kit as a participant gets it: unzipped into an empty folder, its notebook run
 there on the kit's own public data; and the wheel that carries the kit's files to a non-editable install."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The kit's files, package data.
-KIT_FILES = ("make_sample_submission.py", "my_algorithm.py", "starting_kit.ipynb")
+KIT_FILES = ("make_sample_submission.py", "my_algorithm.py", "starting_kit.ipynb", "code_submission/detect.py")
 #: A challenge of one small dataset per phase (ADI, then ADI+mSDI): a few seconds to build.
 SMALL = """
 name: tiny-kit
@@ -133,6 +134,27 @@ def test_a_wheel_carries_the_kit(tmp_path):
     package = PACKAGE_KIT.relative_to(ROOT).as_posix()
     assert package == "exobench/platform/kit"
     assert {f"{package}/{name}" for name in KIT_FILES} <= names
-    assert not any(name.startswith(f"{package}/") and name.rsplit("/", 1)[-1] not in KIT_FILES for name in names)
+    assert not any(name.startswith(f"{package}/") and name[len(package) + 1:] not in KIT_FILES for name in names)
     for name in KIT_FILES:  # one copy: the package's, byte for byte
         assert zipfile.ZipFile(wheel).read(f"{package}/{name}") == (PACKAGE_KIT / name).read_bytes()
+    # installed from the wheel alone (no source tree beside it), the platform programs can be laid out
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        import exobench
+        from exobench.platform.competition import PACKAGE_KIT
+        from exobench.platform.vendor import vendor_program
+        assert Path(exobench.__file__).is_relative_to(Path(sys.argv[1])), exobench.__file__
+        assert (PACKAGE_KIT / "starting_kit.ipynb").is_file()
+        for program in ("scoring", "ingestion"):
+            written = vendor_program(Path(sys.argv[2]) / program, program=program)
+            print(program, len(written))
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(site), str(tmp_path / "programs")], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "programs" / "scoring" / "score.py").read_bytes() == (ROOT / "scoring_program" /
+                                                                              "score.py").read_bytes()
+    assert (tmp_path / "programs" / "ingestion" / "ingest.py").is_file()

@@ -81,7 +81,7 @@ from .._atomic import check_new_file
 from .._zip import write_zip
 from ..challenge import read_phase_settings
 from ..challenge.layout import PHASE_FILE
-from .competition import read_competition
+from .competition import DOCKER_IMAGE, read_competition
 from .competition_yaml import codabench_yaml, codalab_yaml
 from .pages import PAGES, logo_png, page_html, page_markdown, starting_kit_readme
 
@@ -227,7 +227,7 @@ def _data_entries(competition, files, work):
 def _warn_code_image(competition):
     """A code phase runs the participants' code, which needs exobench: the stock image has none."""
     code = [p.number for p in competition.phases if p.takes_code]
-    if code and competition.docker_image == competition_module.DOCKER_IMAGE:
+    if code and competition.docker_image == DOCKER_IMAGE:
         warnings.warn(f"phase(s) {', '.join(map(str, code))} take code, run in {competition.docker_image}, which "
                       f"has no exobench: set docker_image (challenge.yaml, exobench bundle --image) to an image "
                       f"with exobench and the participants' dependencies installed", ExobenchWarning, stacklevel=3)

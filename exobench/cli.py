@@ -5,7 +5,6 @@ Every command prints its result on stdout; an error prints one line on stderr
 a traceback.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -14,24 +13,16 @@ import warnings
 import numpy as np
 
 from . import __version__
-from ._cli_options import moved_option
+from ._cli_options import OneLineParser, first_line, moved_option
 
-__all__ = ["main", "build_parser", "add_executor_options", "make_executor"]
+__all__ = ["main", "build_parser", "add_executor_options", "make_executor", "OneLineParser", "first_line"]
 
 _EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError)
 
 
-class _Parser(argparse.ArgumentParser):
-    """A parser whose usage errors are one line (status 2) that points to the command's ``--help``;
-    its sub-command parsers are of the same class."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser():
     """The argument parser of ``exobench`` with all its sub-commands."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="exobench", description="Benchmarking exoplanet detection in high-contrast imaging."
     )
     parser.add_argument("--version", action="version", version=f"exobench {__version__}")
@@ -652,7 +643,7 @@ def main(argv=None):
         _silence_stdout()
         return 0
     except _expected_errors() as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = first_line(exc)
         if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:
             message = f"{message}: {exc.filename}"
         print(f"exobench: error: {message}", file=sys.stderr)

@@ -27,12 +27,13 @@ themselves are built on your machine, and a zip of float64 maps of both phases
 weighs some 250 to 300 kB.
 """
 
-import argparse
 import os
 import re
 import sys
 import tempfile
 from pathlib import Path
+
+from exobench.cli import OneLineParser, first_line
 
 #: The environment variable naming an existing built challenge.
 CHALLENGE_ENV = "EXOBENCH_CHALLENGE_DIR"
@@ -150,7 +151,7 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
         try:
             result = run_baseline(baseline, public, progress=progress)
         except (OSError, ValueError) as exc:
-            raise KitError(f"baseline {baseline} on phase {number}: {_one_line(exc)}") from exc
+            raise KitError(f"baseline {baseline} on phase {number}: {first_line(exc)}") from exc
         path = result.write(out_dir / f"sample_submission_phase_{number}.zip", overwrite=True)
         print(f"wrote {path} ({len(result.maps)} detection map(s), threshold {result.threshold:g})")
         reference = reference_folder(challenge, number)
@@ -167,18 +168,8 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
     return results
 
 
-def _one_line(exc):
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not the usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def main(argv=None):
-    parser = _Parser(prog="make_sample_submission.py",
+    parser = OneLineParser(prog="make_sample_submission.py",
                      description="Run an exobench baseline on every phase of a built challenge and write one "
                                  "sample submission zip per phase (scored when the reference is there, else "
                                  "validated against the public data).")
@@ -208,7 +199,7 @@ def main(argv=None):
         print(f"make_sample_submission.py: error: {exc}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:
-        print(f"make_sample_submission.py: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        print(f"make_sample_submission.py: error: {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -26,7 +26,6 @@ channel, averaged) followed by the exact S/N map of the final frame, thresholded
 at S/N 5: the ``pca`` baseline of exobench.
 """
 
-import argparse
 import math
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from exobench.cli import OneLineParser, first_line
 
 #: The detection threshold of the whole phase (one number for every map): values strictly
 #: above it are detections. For S/N maps, 5 is the usual choice.
@@ -106,12 +107,12 @@ def detection_maps(phase_dir, function=None, *, progress=None):
         try:
             dataset = read_dataset(phase_dir, instrument, k)
         except (OSError, ValueError) as exc:
-            raise KitError(f"{name}: cannot read the dataset: {_one_line(exc)}") from exc
+            raise KitError(f"{name}: cannot read the dataset: {first_line(exc)}") from exc
         try:
             image = function(dataset)
         except Exception as exc:
             raise KitError(f"detection_map failed on dataset {instrument} {k}: {type(exc).__name__}: "
-                           f"{_one_line(exc)} (--traceback shows where)") from exc
+                           f"{first_line(exc)} (--traceback shows where)") from exc
         maps[instrument, k] = _check_map(image, dataset, instrument, k)
         if progress is not None:
             print(f"  {instrument} {k}: map {maps[instrument, k].shape[1]}x{maps[instrument, k].shape[0]} "
@@ -125,7 +126,7 @@ def _check_map(image, dataset, instrument, k):
         image = np.asarray(image, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise KitError(f"{where}: expected a 2D array of numbers, got {type(image).__name__} "
-                       f"({_one_line(exc)})") from None
+                       f"({first_line(exc)})") from None
     image = image.reshape(image.shape[-2:]) if image.ndim > 2 and all(n == 1 for n in image.shape[:-2]) else image
     shape = tuple(dataset.frame_shape[-2:])
     if image.ndim != 2:
@@ -168,7 +169,7 @@ def make_submission(maps, output, threshold=THRESHOLD):
     try:
         write_submission(maps, threshold, output, header=header, overwrite=True)
     except OSError as exc:
-        raise KitError(f"--output: cannot write {str(output)!r}: {_one_line(exc)}") from exc
+        raise KitError(f"--output: cannot write {str(output)!r}: {first_line(exc)}") from exc
     validate_submission(output, {key: m.shape for key, m in maps.items()})
     return output
 
@@ -206,7 +207,7 @@ def validate_submission(path, shapes):
         try:
             submission = read_submission(open_submission(path, tmp), phase)
         except SubmissionError as exc:
-            raise KitError(f"the submission would be refused: {_one_line(exc)}") from exc
+            raise KitError(f"the submission would be refused: {first_line(exc)}") from exc
     if submission.missing:
         listed = ", ".join(f"{i}_detmap_{k}.fits" for i, k in submission.missing)
         raise KitError(f"the submission lacks {listed}")
@@ -223,23 +224,13 @@ def score(submission, reference_dir):
     try:
         return score_submission(submission, reference_dir)
     except SubmissionError as exc:
-        raise KitError(f"submission refused: {_one_line(exc)}") from exc
+        raise KitError(f"submission refused: {first_line(exc)}") from exc
     except (OSError, ValueError) as exc:
-        raise KitError(f"--reference: {_one_line(exc)}") from exc
-
-
-def _one_line(exc):
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not the usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        raise KitError(f"--reference: {first_line(exc)}") from exc
 
 
 def main(argv=None):
-    parser = _Parser(prog="my_algorithm.py",
+    parser = OneLineParser(prog="my_algorithm.py",
                      description="Run detection_map on every dataset of a phase folder and write a submission zip "
                                  "in the EIDC format ({instrument}_detmap_{k}.fits, detection_threshold.fits).")
     parser.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder of the public data (EIDC layout)")

@@ -32,9 +32,10 @@ frames whose rotation relative to ``i`` moves a source at ``r`` by at least
 ``delta`` FWHM of arc (the paper's ``N_delta``: ``|angles[j] - angles[i]| >=
 delta * fwhm / r`` radians; where no frame qualifies, the farthest frame in
 angle, :func:`~exobench.algorithms.annuli.rotation_thresholds`). With
-``adaptive=True`` (xLOCI-like, as VIP's ``xloci`` ranks its references by
-correlation), they are only the ``n_refs`` of those frames whose pixels in ``O``
-correlate best (Pearson) with frame ``i``'s.
+``adaptive=True`` (xLOCI-like: VIP's ``xloci`` likewise keeps the references
+nearest to the frame in a metric such as the correlation), they are only the
+``n_refs`` of those frames whose pixels in ``O`` correlate best (Pearson) with
+frame ``i``'s, ties to the earlier frame.
 
 The coefficients ``c`` minimise ``|T_O - R_O c|^2 + lam |c|^2`` (``T_O`` the
 frame's pixels in ``O``, ``R_O`` its references'): a ridge (Tikhonov)
@@ -52,6 +53,8 @@ sub-matrix, and the frames' systems are solved in one batched
 matrix product per zone.
 """
 
+import dataclasses
+
 import numpy as np
 
 from .._validate import check_integer, check_number
@@ -65,6 +68,7 @@ __all__ = ["LOCI", "LOCIZone"]
 _SOLVE_BLOCK = 4_000_000
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
 class LOCIZone:
     """One subtraction zone of :class:`LOCI` and what was learnt there.
 
@@ -81,11 +85,10 @@ class LOCIZone:
         (0 for the other frames): the residual in ``S`` is ``T_S - weights @ T_S``.
     """
 
-    def __init__(self, *, subtraction, optimisation, radius, weights):
-        self.subtraction = subtraction
-        self.optimisation = optimisation
-        self.radius = radius
-        self.weights = weights
+    subtraction: np.ndarray
+    optimisation: np.ndarray
+    radius: float
+    weights: np.ndarray
 
 
 class LOCI(Algorithm, name="loci"):

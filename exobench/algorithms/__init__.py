@@ -19,6 +19,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           lambda x t frames, or spectral then angular PCA
 ``per-channel``           :class:`PerChannelADI`: 4D cubes; a 3D algorithm on each
                           channel, averaged over the channels
+``loci``                  :class:`LOCI`: locally optimised combination of images per
+                          zone (Lafreniere et al. 2007), optionally adaptive
 ========================  ==========================================================
 
 ``sdi-pca``, ``asdi-pca`` and ``per-channel`` take ADI+mSDI (4D) datasets
@@ -37,6 +39,7 @@ Examples
 from .base import Algorithm, Result, available_algorithms, get_algorithm
 from .collapse import COLLAPSE_METHODS
 from .llsg import LLSG
+from .loci import LOCI
 from .median import AnnularMedianADI, MedianADI
 from .pca import PCA
 from .pca_annular import AnnularPCA
@@ -58,4 +61,5 @@ __all__ = [
     "PerChannelADI",
     "rescale_frames",
     "scale_factors",
+    "LOCI",
 ]

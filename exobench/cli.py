@@ -596,10 +596,12 @@ def _run_contrast(args):
         check_contrast_output(args.output, overwrite=args.overwrite)
     with make_executor(args) as executor:
         curve = contrast_curve(algorithm, dataset, fpf=fpf, executor=executor, progress=not args.quiet)
-    print(curve.to_json() if args.json else curve.table_text(), end="")
+    paths = []
     if args.output is not None:
         paths = write_contrast(curve, args.output, overwrite=args.overwrite,
-                               title=f"{args.name} on {args.dataset} ({curve.contrast_unit})")
+                               title=f"{args.name} on {args.dataset}, relative to the {curve.contrast_unit}")
+    print(curve.to_json() if args.json else curve.table_text(), end="")
+    if paths:  # on stderr with --json, so that stdout stays one JSON document
         print(f"wrote {', '.join(str(path) for path in paths)}", file=sys.stderr if args.json else sys.stdout)
 
 

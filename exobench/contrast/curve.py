@@ -37,10 +37,10 @@ __all__ = ["ContrastCurve", "contrast_curve", "student_quantile", "student_facto
 FPF_5_SIGMA = 2.866515718791933e-07
 
 #: ``contrast_unit`` of a dataset that knows its star's flux (a ``starflux`` file or a given ``star_flux``).
-UNIT_STAR = "star flux in a 1-FWHM aperture"
+UNIT_STAR = "star's flux (1-FWHM aperture)"
 
 #: ``contrast_unit`` otherwise: the PSF file's own flux stands for the star's.
-UNIT_PSF = "PSF file flux in a 1-FWHM aperture (the star's flux is unknown)"
+UNIT_PSF = "PSF file's flux (1-FWHM aperture)"
 
 
 def resolve_fpf(fpf=None, sigma=None):
@@ -145,7 +145,7 @@ class ContrastCurve:
 
     def table_text(self):
         """A text table: one line per separation."""
-        lines = [f"# contrast at fpf {self.fpf:.3g}, in units of the {self.contrast_unit}",
+        lines = [f"# contrast at fpf {self.fpf:.3g}, relative to the {self.contrast_unit}",
                  f"{'sep_px':>8} {'sep_fwhm':>8} {'contrast':>11} {'throughput':>10} {'noise':>11} {'n':>4}"]
         for row in zip(self.separation_px, self.separation_fwhm, self.contrast, self.throughput, self.noise,
                        self.n_apertures):

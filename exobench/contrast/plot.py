@@ -41,7 +41,7 @@ def plot_contrast(curves, path=None, *, labels=None, title=None):
     ax.grid(alpha=0.3, which="both")
     if any(label is not None for label in labels):
         ax.legend(loc="best", fontsize=8)
-    ax.set_title(title if title is not None else f"units: {first.contrast_unit}", fontsize=9)
+    ax.set_title(title if title is not None else f"relative to the {first.contrast_unit}", fontsize=9)
     if path is not None:
         figure.savefig(path, format="png", dpi=100)
     return figure

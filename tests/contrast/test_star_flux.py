@@ -57,3 +57,18 @@ def test_contrast_is_relative_to_the_star_when_known_else_to_the_psf_file(noop):
     psf_aperture = psf_flux(gaussian_psf(), FWHM)
     np.testing.assert_allclose(to_star.contrast, to_psf.contrast * psf_aperture / STAR, rtol=1e-9)
     np.testing.assert_allclose(to_psf.contrast * psf_aperture, to_star.contrast * STAR, rtol=1e-9)
+
+
+def test_the_default_challenges_naco_source_declares_its_star_flux(real_data_dir, monkeypatch):
+    """The registry's NACO entry gives the star's flux (its PSF file is not in cube units): the prepared
+    source keeps it as declared, so that the build publishes naco_starflux_{k}.fits."""
+    from exobench.builder import load_challenge
+    from exobench.builder.definition import DEFAULT_CHALLENGE
+    from exobench.builder.sources import load_source, prepare
+    from exobench.data.registry import REAL_DATA_ENV
+
+    monkeypatch.setenv(REAL_DATA_ENV, str(real_data_dir))
+    src = next(s for s in load_challenge(DEFAULT_CHALLENGE).phases[0].sources if s.kind == "real")
+    dataset = prepare(load_source(src, seed=0), src)
+    assert dataset.is_given("star_flux") and dataset.star_flux == 764939.6
+    assert contrast_unit(dataset) == UNIT_STAR

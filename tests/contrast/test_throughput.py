@@ -102,3 +102,18 @@ def test_throughput_errors(noop):
         throughput(noop(), dataset, spacing=-1)
     with pytest.raises(ValueError, match=r"^separations: companion 0 at \(x, y\) = \(70.0, 20.0\) lies outside"):
         throughput(noop(), dataset, separations=[50.0], fluxes=1.0, branches=1)
+
+
+@pytest.mark.slow
+def test_a_local_cluster_gives_the_same_curve_as_in_process(monkeypatch):
+    """The branches run on 2 worker processes: the same numbers, byte for byte."""
+    from exobench.contrast import contrast_curve
+    from exobench.parallel import SCHEDULER_ENV
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    dataset = example_dataset(n_frames=10, size=33, seed=4)
+    local = contrast_curve(MedianADI(), dataset, branches=2)
+    with Executor(workers=2) as cluster:
+        distributed = contrast_curve(MedianADI(), dataset, branches=2, executor=cluster)
+    assert distributed.contrast.tobytes() == local.contrast.tobytes()
+    assert distributed.throughput_std.tobytes() == local.throughput_std.tobytes()

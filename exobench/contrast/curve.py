@@ -103,7 +103,8 @@ class ContrastCurve:
     ----------
     separation_px, separation_fwhm : ndarray
     contrast : ndarray
-        The companion's flux at the threshold over the star's (:attr:`contrast_unit`).
+        The companion's flux at the threshold over the star's (:attr:`contrast_unit`);
+        NaN where the throughput is not positive.
     throughput : ndarray
         Mean over the branches; ``throughput_std`` their spread.
     noise : ndarray
@@ -134,14 +135,14 @@ class ContrastCurve:
     fwhm: float
 
     def to_dict(self):
-        """The curve as plain JSON types (arrays as lists)."""
+        """The curve as plain JSON types (arrays as lists, NaN as None)."""
         from .._json import jsonable
 
-        return jsonable(self)
+        return {key: _finite_or_none(value) for key, value in jsonable(self).items()}
 
     def to_json(self):
-        """The curve as JSON text (keys in the attributes' order)."""
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        """The curve as JSON text (keys in the attributes' order; NaN as ``null``, strict JSON)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
 
     def table_text(self):
         """A text table: one line per separation."""
@@ -151,6 +152,14 @@ class ContrastCurve:
                        self.n_apertures):
             lines.append(f"{row[0]:8.2f} {row[1]:8.2f} {row[2]:11.4g} {row[3]:10.3f} {row[4]:11.4g} {row[5]:4d}")
         return "\n".join(lines) + "\n"
+
+
+def _finite_or_none(value):
+    if isinstance(value, list):
+        return [_finite_or_none(item) for item in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=1.0, branches=4, theta0=0.0,
@@ -205,7 +214,9 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
     measured = throughput(algorithm, dataset, separations=separations, injection_snr=injection_snr,
                           branches=branches, theta0=theta0, spacing=spacing, step=step, reference=reference,
                           executor=executor, progress=progress)
-    flux = student_factor(noise.n_apertures, fpf) * noise.std / measured.mean
+    # an algorithm that keeps nothing of a companion (or flips its sign) has no detection limit there
+    kept = np.where(measured.mean > 0, measured.mean, np.nan)
+    flux = student_factor(noise.n_apertures, fpf) * noise.std / kept
     # a flat companion's contrast in every channel, averaged as the injection's truth table does
     per_star = np.mean(1.0 / np.atleast_1d(np.asarray(dataset.star_flux, dtype=float)))
     return ContrastCurve(separation_px=separations, separation_fwhm=separations / fwhm, contrast=flux * per_star,

@@ -144,3 +144,17 @@ def test_a_dataset_without_psf_is_refused(noop):
     with pytest.raises(ValueError, match=r"^dataset: a PSF is needed to inject fake companions, got a dataset "
                                          r"without one$"):
         contrast_curve(noop(), dataset)
+
+
+def test_no_positive_throughput_gives_no_limit(monkeypatch):
+    """An algorithm that returns the opposite of the companions: throughput -1, contrast NaN (null in JSON)."""
+    from exobench.algorithms.base import Algorithm, Result
+
+    class Flip(Algorithm):
+        def process(self, dataset):
+            return Result(-dataset.cube, -dataset.cube.mean(axis=0))
+
+    curve = contrast_curve(Flip(), noise_dataset(seed=8, size=41), branches=1)
+    np.testing.assert_allclose(curve.throughput, -1.0, rtol=1e-9)
+    assert np.all(np.isnan(curve.contrast))
+    assert json.loads(curve.to_json())["contrast"] == [None] * len(curve.contrast)

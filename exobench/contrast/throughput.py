@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from .._validate import as_float_array, check_integer, check_number, check_positive
+from ..data import Dataset
 from ..detmap import ring_fluxes
 from ..geometry import frame_center, polar_to_cartesian
 from ..inject import inject_companions
@@ -62,9 +63,12 @@ def final_frame(algorithm, dataset):
 
 
 def reference_frame(algorithm, dataset, *, executor):
-    """The final frame of ``algorithm`` on ``dataset`` without companions, computed by one task of ``executor``."""
-    [frame] = executor.map(_reference_task, [executor.scatter(dataset)], kwargs={"algorithm": algorithm},
-                           key="contrast_reference")
+    """The final frame of ``algorithm`` on ``dataset`` without companions, computed by one task of ``executor``.
+
+    ``dataset`` may be the handle of :meth:`exobench.parallel.Executor.scatter`, so that it travels once.
+    """
+    shared = executor.scatter(dataset) if isinstance(dataset, Dataset) else dataset
+    [frame] = executor.map(_reference_task, [shared], kwargs={"algorithm": algorithm}, key="contrast_reference")
     return frame
 
 
@@ -276,7 +280,7 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
                               reference=reference, executor=local, progress=progress)
     shared = executor.scatter(dataset)
     if reference is None:
-        reference = reference_frame(algorithm, dataset, executor=executor)
+        reference = reference_frame(algorithm, shared, executor=executor)
     if fluxes is None:
         injection_snr = check_number(injection_snr, "injection_snr", strict=True)
         fluxes = injection_snr * ring_noise(reference, separations, fwhm, center=dataset.center).std

@@ -3,7 +3,7 @@
 
 import argparse
 
-__all__ = ["moved_option"]
+__all__ = ["moved_option", "OneLineParser", "first_line"]
 
 
 class _MovedOption(argparse.Action):
@@ -30,3 +30,21 @@ def moved_option(parser, flag, hint):
     """
     parser.add_argument(flag, dest=f"moved_{flag.lstrip('-').replace('-', '_')}", action=_MovedOption, hint=hint,
                         default=None)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (status 2) that points to ``--help``;
+    its sub-command parsers are of the same class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def first_line(exc):
+    """The first line of an exception's message, else its type's name: what a command prints.
+
+    >>> first_line(ValueError("bad value\\nmore detail")), first_line(KeyError())
+    ('bad value', 'KeyError')
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -5,7 +5,6 @@ Every command prints its result on stdout; an error prints one line on stderr
 a traceback.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -14,24 +13,16 @@ import warnings
 import numpy as np
 
 from . import __version__
-from ._cli_options import moved_option
+from ._cli_options import OneLineParser, first_line, moved_option
 
-__all__ = ["main", "build_parser", "add_executor_options", "make_executor"]
+__all__ = ["main", "build_parser", "add_executor_options", "make_executor", "OneLineParser", "first_line"]
 
 _EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError)
 
 
-class _Parser(argparse.ArgumentParser):
-    """A parser whose usage errors are one line (status 2) that points to the command's ``--help``;
-    its sub-command parsers are of the same class."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser():
     """The argument parser of ``exobench`` with all its sub-commands."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="exobench", description="Benchmarking exoplanet detection in high-contrast imaging."
     )
     parser.add_argument("--version", action="version", version=f"exobench {__version__}")
@@ -40,12 +31,14 @@ def build_parser():
     _add_inspect(commands)
     _add_score(commands)
     _add_validate(commands)
+    _add_ingest(commands)
     _add_datasets(commands)
     _add_baseline(commands)
     _add_bundle(commands)
     _add_simulate(commands)
     _add_build(commands)
     _add_sweep(commands)
+    _add_contrast(commands)
     from .leaderboard.cli import add_commands as add_leaderboard_commands
     from .report.cli import add_commands as add_report_commands
 
@@ -232,6 +225,33 @@ def _run_validate(args):
     return 0 if report.ok else 1
 
 
+def _add_ingest(commands):
+    ingest = commands.add_parser(
+        "ingest",
+        help="run a code submission (detect.py) on a public phase folder, as a code phase's platform does",
+        description="Run the detect(dataset) of CODE_DIR/detect.py on every dataset of PUBLIC_PHASE_DIR, each in "
+        "its own process with a time limit, and write the maps and THRESHOLD as a submission zip: what the "
+        "platform's ingestion program does in a code phase. A dataset that fails or runs out of time gets no "
+        "map (a warning each; scored as an empty map).",
+    )
+    ingest.add_argument("code", metavar="CODE_DIR", help="the code: a folder (or a .zip) holding detect.py")
+    ingest.add_argument("public_dir", metavar="PUBLIC_PHASE_DIR", help="the phase's public data folder")
+    ingest.add_argument("-o", "--output", metavar="SUB.zip", required=True, help="the submission zip to write")
+    ingest.add_argument("--time-limit", metavar="SECONDS", type=float, default=None,
+                        help="seconds per dataset for detect() (default 600)")
+    ingest.add_argument("--overwrite", action="store_true", help="replace SUB.zip if it exists")
+    ingest.set_defaults(handler=_run_ingest)
+
+
+def _run_ingest(args):
+    from .ingestion import DEFAULT_TIME_LIMIT, ingest
+
+    limit = DEFAULT_TIME_LIMIT if args.time_limit is None else args.time_limit
+    report = ingest(args.code, args.public_dir, args.output, time_limit=limit, overwrite=args.overwrite)
+    total = len(report.maps) + len(report.failures)
+    print(f"wrote {args.output} ({len(report.maps)} of {total} maps, threshold {report.threshold:g})")
+
+
 def _add_datasets(commands):
     datasets = commands.add_parser(
         "datasets",
@@ -328,7 +348,8 @@ def _add_bundle(commands):
         "bundle",
         help="build the competition bundle (Codalab v1.5 or Codabench v2) of a built challenge folder",
         description="Pack a built challenge folder (challenge.yaml, public/phase_N, reference/phase_N, "
-        "starting_kit/; see exobench.platform) into the zip uploaded to the platform.",
+        "starting_kit/public_data/; see exobench.platform) and exobench's starting kit (notebook, scripts) into "
+        "the zip uploaded to the platform.",
     )
     bundle.add_argument("challenge", metavar="CHALLENGE_DIR", help="the built challenge folder")
     bundle.add_argument("-o", "--output", metavar="BUNDLE.zip", required=True, help="the bundle zip to write")
@@ -536,6 +557,54 @@ def _run_sweep(args):
     print(f"wrote {', '.join(str(p) for p in paths)}")
 
 
+def _add_contrast(commands):
+    contrast = commands.add_parser(
+        "contrast",
+        help="the contrast curve of a baseline on one dataset (throughput by injection-recovery)",
+        description="The contrast curve of baseline NAME's algorithm on dataset INSTRUMENT_K of PHASE_DIR: "
+        "the noise of non-overlapping resolution elements at each separation (Mawet et al. 2014), the "
+        "Student-t threshold with n - 1 degrees of freedom at the false-positive fraction (default: the "
+        "5-sigma Gaussian equivalent, 2.87e-7), divided by the throughput measured by injecting fake "
+        "companions (one task per branch); relative to the star's flux when the dataset has a "
+        "{instrument}_starflux_{k}.fits file, else to the PSF file's flux (see docs/contrast.md).",
+    )
+    contrast.add_argument("name", metavar="NAME", help="the baseline (exobench baseline --list)")
+    contrast.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder in the EIDC layout")
+    contrast.add_argument("--dataset", metavar="INSTRUMENT_K", required=True,
+                          help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1")
+    contrast.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
+    level = contrast.add_mutually_exclusive_group()
+    level.add_argument("--fpf", type=float, metavar="F", default=None,
+                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
+    level.add_argument("--sigma", type=float, metavar="S", default=None,
+                       help="Gaussian significance, converted to its false-positive fraction")
+    contrast.add_argument("--json", action="store_true", help="print the curve as JSON instead of a table")
+    contrast.add_argument("-o", "--output", metavar="DIR", default=None,
+                          help="write DIR/contrast.json and DIR/contrast.png")
+    contrast.add_argument("--overwrite", action="store_true", help="write into DIR even if it holds files")
+    contrast.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_options(contrast)
+    contrast.set_defaults(handler=_run_contrast)
+
+
+def _run_contrast(args):
+    from .contrast import check_contrast_output, contrast_curve, prepare_contrast, resolve_fpf, write_contrast
+
+    fpf = resolve_fpf(args.fpf, args.sigma)  # every error before the work
+    algorithm, dataset = prepare_contrast(args.name, args.phase_dir, args.dataset, params=args.params)
+    if args.output is not None:
+        check_contrast_output(args.output, overwrite=args.overwrite)
+    with make_executor(args) as executor:
+        curve = contrast_curve(algorithm, dataset, fpf=fpf, executor=executor, progress=not args.quiet)
+    paths = []
+    if args.output is not None:
+        paths = write_contrast(curve, args.output, overwrite=args.overwrite,
+                               title=f"{args.name} on {args.dataset}, relative to the {curve.contrast_unit}")
+    print(curve.to_json() if args.json else curve.table_text(), end="")
+    if paths:  # on stderr with --json, so that stdout stays one JSON document
+        print(f"wrote {', '.join(str(path) for path in paths)}", file=sys.stderr if args.json else sys.stdout)
+
+
 def _add_demo(commands):
     demo = commands.add_parser(
         "demo",
@@ -623,7 +692,7 @@ def main(argv=None):
         _silence_stdout()
         return 0
     except _expected_errors() as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = first_line(exc)
         if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in message:
             message = f"{message}: {exc.filename}"
         print(f"exobench: error: {message}", file=sys.stderr)

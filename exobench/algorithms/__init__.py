@@ -19,6 +19,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           lambda x t frames, or spectral then angular PCA
 ``per-channel``           :class:`PerChannelADI`: 4D cubes; a 3D algorithm on each
                           channel, averaged over the channels
+``loci``                  :class:`LOCI`: locally optimised combination of images per
+                          zone (Lafreniere et al. 2007), optionally adaptive
 ``pairwise``              :class:`PairwiseADI`: per annulus, subtract the best-matching
                           frame(s) among those rotated by at least ``delta`` FWHM
 ``nmf``                   :class:`NMF`: full-frame non-negative matrix factorisation
@@ -42,6 +44,7 @@ Examples
 from .base import Algorithm, Result, available_algorithms, get_algorithm
 from .collapse import COLLAPSE_METHODS
 from .llsg import LLSG
+from .loci import LOCI
 from .median import AnnularMedianADI, MedianADI
 from .pca import PCA
 from .pca_annular import AnnularPCA
@@ -65,6 +68,7 @@ __all__ = [
     "PerChannelADI",
     "rescale_frames",
     "scale_factors",
+    "LOCI",
     "PairwiseADI",
     "NMF",
     "AnnularNMF",

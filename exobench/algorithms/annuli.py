@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from ..geometry import annulus_mask, frame_center
+from ..geometry import annulus_mask, frame_center, polar_grid
 
-__all__ = ["annuli", "vip_annuli", "rotation_thresholds"]
+__all__ = ["annuli", "vip_annuli", "annulus_segments", "rotation_thresholds"]
 
 
 def annuli(shape, *, inner_radius, width):
@@ -50,6 +50,24 @@ def vip_annuli(shape, *, inner_radius, width):
             masks.append(mask)
             radii.append(inner + width / 2)
     return masks, radii
+
+
+def annulus_segments(masks, shape, n_segments):
+    """The non-empty azimuthal segments of each annulus: ``(annulus, segment, pixels)`` triples.
+
+    Segment ``k`` of ``n_segments`` holds the pixels at ``360 k / n <= theta < 360 (k + 1) / n``
+    degrees (theta from +x, counter-clockwise); ``pixels`` are flat indices into the frame.
+    """
+    _, theta = polar_grid(shape)
+    sector = np.minimum((theta * (n_segments / 360.0)).astype(np.intp), n_segments - 1).ravel()
+    out = []
+    for index, mask in enumerate(masks):
+        pixels = np.flatnonzero(mask.ravel())
+        for k in range(n_segments):
+            chosen = pixels[sector[pixels] == k]
+            if chosen.size:
+                out.append((index, k, chosen))
+    return out
 
 
 def rotation_thresholds(angles, mean_radius, delta, fwhm, min_frames, *, formula="arc"):

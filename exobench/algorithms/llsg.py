@@ -41,9 +41,8 @@ import numpy as np
 
 from .._threads import one_blas_thread
 from .._validate import check_choice, check_integer, check_number
-from ..geometry import polar_grid
 from ._eigen import top_eigenvectors_batch
-from .annuli import annuli
+from .annuli import annuli, annulus_segments
 from .base import Algorithm, adi_cube, check_common, finish
 
 __all__ = ["LLSG", "THRESHOLD_MODES"]
@@ -122,7 +121,7 @@ class LLSG(Algorithm, name="llsg"):
         inner = check_number(self.inner_radius, "inner_radius")
         fwhm = float(dataset.fwhm)
         masks, _ = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
-        segments = _segments(masks, (ny, nx), n_segments)
+        segments = [pixels for _, _, pixels in annulus_segments(masks, (ny, nx), n_segments)]
         flat = cube.reshape(t, ny * nx)
         with one_blas_thread():
             sparse = _godec([flat[:, pixels] for pixels in segments], rank=rank, thresh=thresh,
@@ -131,20 +130,6 @@ class LLSG(Algorithm, name="llsg"):
         for pixels, part in zip(segments, sparse):
             residuals[:, pixels] = part
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
-
-
-def _segments(masks, shape, n_segments):
-    """Flat pixel indices of each non-empty segment of each annulus (theta from 0, counter-clockwise)."""
-    _, theta = polar_grid(shape)
-    sector = np.minimum((theta * (n_segments / 360.0)).astype(np.intp), n_segments - 1).ravel()
-    out = []
-    for mask in masks:
-        pixels = np.flatnonzero(mask.ravel())
-        for k in range(n_segments):
-            chosen = pixels[sector[pixels] == k]
-            if chosen.size:
-                out.append(chosen)
-    return out
 
 
 def _godec(matrices, *, rank, thresh, max_iter, mode):

@@ -29,6 +29,8 @@
         start: 2027-01-01        # optional, for the platforms: the phase's dates and text
         end: 2027-03-31
         description: "..."
+        submission: code         # optional: participants submit code (default: results)
+        time_limit: 600          # optional, code phases: seconds per dataset for detect()
         injection: {...}         # optional: this phase's changes to the recipe
         sources:
           - simulate: naco       # a simulator profile (name or YAML file)
@@ -208,7 +210,7 @@ def challenge_from_dict(data, *, base=".", source="challenge", check_sources=Tru
 #: What a definition may say for the platforms (``challenge.yaml``'s keys), at the top and per phase.
 _PLATFORM_KEYS = ("description", "start", "max_submissions", "max_submissions_per_day", "execution_time_limit",
                   "docker_image")
-_PHASE_PLATFORM_KEYS = ("start", "end", "description")
+_PHASE_PLATFORM_KEYS = ("start", "end", "description", "submission", "time_limit")
 
 
 def _platform(data, phases, where):

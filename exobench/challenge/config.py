@@ -18,6 +18,8 @@ unnoticed::
         start: 2026-01-01
         end: 2026-03-31
         description: "..."
+        submission: code                       # results (default: maps) or code (detect.py, run by
+        time_limit: 600                        #   the ingestion program: seconds per dataset)
 
 What is not given stays ``None`` here; the platform bundle
 (:mod:`exobench.platform`) supplies its documented defaults.
@@ -25,12 +27,13 @@ What is not given stays ``None`` here; the platform bundle
 
 import dataclasses
 import datetime
+import math
 from pathlib import Path
 
 from .._validate import check_suffix
 from .layout import CHALLENGE_FILE
 
-__all__ = ["ChallengeConfig", "PhaseEntry", "read_challenge_config", "parse_challenge_config", "write_challenge_config"]
+__all__ = ["ChallengeConfig", "PhaseEntry", "SUBMISSION_KINDS", "read_challenge_config", "parse_challenge_config", "write_challenge_config"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +46,17 @@ class PhaseEntry:
     start: datetime.date = None
     end: datetime.date = None
     description: str = None
+    submission: str = None
+    time_limit: float = None
+
+    @property
+    def takes_code(self):
+        """Whether participants submit code (``submission: code``) rather than maps."""
+        return self.submission == "code"
+
+
+#: What a phase's participants submit: maps (``results``, the default) or code run by the ingestion program.
+SUBMISSION_KINDS = ("results", "code")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,8 +197,25 @@ def _phase(entry, index, where, extra_keys=()):
     start, end = _date(entry.get("start"), f"{where}: start"), _date(entry.get("end"), f"{where}: end")
     if start is not None and end is not None and end <= start:
         raise ValueError(f"{where}: end ({end}) must be after start ({start})")
+    submission, time_limit = _submission(entry, where)
     return PhaseEntry(number=number, name=_text(entry.get("name"), f"{where}: name"), suffix=suffix,
-                      start=start, end=end, description=_text(entry.get("description"), f"{where}: description"))
+                      start=start, end=end, description=_text(entry.get("description"), f"{where}: description"),
+                      submission=submission, time_limit=time_limit)
+
+
+def _submission(entry, where):
+    """``submission`` and ``time_limit`` of a phase entry, checked (a time limit only for a code phase)."""
+    submission = entry.get("submission")
+    if submission is not None and submission not in SUBMISSION_KINDS:
+        raise ValueError(f"{where}: submission: expected one of {', '.join(SUBMISSION_KINDS)}, got {submission!r}")
+    limit = entry.get("time_limit")
+    if limit is None:
+        return submission, None
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit <= 0:
+        raise ValueError(f"{where}: time_limit: expected a number of seconds > 0, got {limit!r}")
+    if submission != "code":
+        raise ValueError(f"{where}: time_limit: only a code phase (submission: code) has one")
+    return submission, limit
 
 
 def _text(value, name):

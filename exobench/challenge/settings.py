@@ -15,7 +15,11 @@ are all optional:
 ``compat``
     ``null`` or ``"eidc2019"``: the scoring mode used when the scorer is told none;
 ``max_fpr``
-    the FPR bound of the partial AUC (default 0.01).
+    the FPR bound of the partial AUC (default 0.01);
+``submission``
+    ``"results"`` (the default) or ``"code"``: in a code phase the platform's ingestion
+    program writes the submission, and the platform worker's own ``metadata`` file beside
+    it is not the participant's (the scoring program leaves it out).
 
 Other keys are refused, so that a typo does not pass unnoticed. Errors name the
 file and the key. This module uses the standard library only (the scoring program
@@ -37,7 +41,8 @@ __all__ = ["PhaseSettings", "read_phase_settings", "write_phase_settings", "COMP
 COMPAT_MODES = (None, "eidc2019")
 #: FPR bound of the partial AUC when ``phase.json`` gives none.
 DEFAULT_MAX_FPR = 0.01
-_KEYS = ("compat", "counting", "map_shapes", "max_fpr", "suffix")
+_KEYS = ("compat", "counting", "map_shapes", "max_fpr", "suffix", "submission")
+_SUBMISSIONS = ("results", "code")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +69,7 @@ class PhaseSettings:
     counting: dict = None
     compat: str = None
     max_fpr: float = None
+    submission: str = None
 
     def __post_init__(self):
         where = f"reference: {PHASE_FILE}"
@@ -78,6 +84,8 @@ class PhaseSettings:
         if self.max_fpr is not None and (isinstance(self.max_fpr, bool) or not isinstance(self.max_fpr, (int, float))
                                          or not 0 < self.max_fpr <= 1):
             raise ValueError(f"{where}: max_fpr: expected a number in (0, 1], got {self.max_fpr!r}")
+        if self.submission is not None and self.submission not in _SUBMISSIONS:
+            raise ValueError(f"{where}: submission: expected \"results\" or \"code\", got {self.submission!r}")
 
     @property
     def effective_max_fpr(self):

@@ -4,10 +4,12 @@
 :func:`build_bundle`) turns a built challenge folder (:func:`~exobench.platform.read_competition`)
 into the one zip an organiser uploads to the platform.
 
-The starting kit is the repository's ``starting_kit/`` folder (README, notebook,
-template) merged with ``CHALLENGE_DIR/starting_kit/`` (the builder's copy of the
-public data; its files win on a name clash); where neither holds a file, a
-generated ``README.md`` describing the submission format. In every folder packed,
+The starting kit is exobench's own kit (:data:`~exobench.platform.competition.PACKAGE_KIT`,
+package data: ``starting_kit.ipynb``, ``my_algorithm.py``, ``make_sample_submission.py``)
+merged with ``CHALLENGE_DIR/starting_kit/`` (the builder's copy of the public data,
+``public_data/phase_N/``, which the notebook and the scripts use; its files win on a
+name clash), and a ``README.md`` written for the challenge
+(:func:`~exobench.platform.pages.starting_kit_readme`) unless the challenge's kit has one. In every folder packed,
 hidden files (``.*``), ``__pycache__`` and ``*.pyc`` are skipped and links refused;
 the reference folder must be flat (the scoring program reads no sub-folder).
 
@@ -18,22 +20,34 @@ Codalab v1.5 (``--platform codalab``)::
     competition.yaml  logo.png
     overview.html  evaluation.html  terms_and_conditions.html  data.html
     scoring_program.zip  reference_data_N.zip  public_data_N.zip  starting_kit.zip
+    ingestion_program_N.zip  (code phases only)
 
 Codabench v2 (``--platform codabench``)::
 
     competition.yaml  logo.png  pages/overview.md  pages/evaluation.md  pages/terms.md  pages/data.md
     scoring_program.zip  reference_data_N.zip  public_data_N.zip  starting_kit.zip
+    ingestion_program_N.zip  (code phases only)
 
 - ``scoring_program.zip``: :func:`~exobench.platform.vendor.vendor_program` (``score.py``,
   ``metadata`` for Codalab, ``metadata.yaml`` for Codabench, and the exobench modules it
-  imports): it runs with numpy, scipy and astropy only. It is the only place a file
-  named ``metadata`` appears; one in the public data, the reference or the starting kit
+  imports): it runs with numpy, scipy and astropy only. It and the ingestion programs
+  are the only places a file named ``metadata`` appears; one in the public data, the reference or the starting kit
   is refused (Codalab would take a zip holding one for code).
 - ``reference_data_N.zip``: the files of ``reference/phase_N`` at the zip's top (the
   workers unzip it as ``input/ref``), with ``phase.json``'s ``suffix`` set to the
   phase's (added when missing); the reference is read with
   :func:`~exobench.scoring.reference.read_reference` before it is packed.
-- ``public_data_N.zip``: the files of ``public/phase_N`` at the zip's top.
+- ``public_data_N.zip``: the files of ``public/phase_N`` at the zip's top (also the
+  ``input_data`` of a code phase: what the ingestion program reads).
+- ``ingestion_program_N.zip``, for a code phase (``submission: code`` in
+  ``challenge.yaml``) only: :func:`~exobench.platform.vendor.vendor_program` with
+  ``program="ingestion"`` (``ingest.py``, its ``metadata`` and ``metadata.yaml`` with the
+  phase's ``time_limit`` per dataset, the exobench modules it imports). It runs the
+  participant's ``detect.py`` on each dataset and writes the submission that the scoring
+  program reads as ``res`` (:mod:`exobench.ingestion`); the reference's ``phase.json``
+  says ``submission: "code"``, so that the scoring program leaves out the ``metadata``
+  file the Codalab worker writes beside the maps. The participant's code needs exobench:
+  the image must have it (a warning when the stock image is used).
 - ``competition.yaml``: the phases with their data and dates (Codalab: ``start_date`` per phase and the
   competition's ``end_date``, the last phase's end; Codabench: ``start`` and ``end``), and the leaderboards. One
   leaderboard per distinct suffix (``ADI`` and ``ADI+mSDI`` in the EIDC's case, shared
@@ -67,8 +81,7 @@ from .._atomic import check_new_file
 from .._zip import write_zip
 from ..challenge import read_phase_settings
 from ..challenge.layout import PHASE_FILE
-from . import competition as competition_module
-from .competition import read_competition
+from .competition import DOCKER_IMAGE, read_competition
 from .competition_yaml import codabench_yaml, codalab_yaml
 from .pages import PAGES, logo_png, page_html, page_markdown, starting_kit_readme
 
@@ -110,8 +123,10 @@ def _reference_entries(phase, work):
         raise ValueError(f"challenge: {where}: sub-folders are not read by the scoring program ({nested[0]})")
     entries = dict(files)
     stored = read_phase_settings(phase.reference / PHASE_FILE)
-    if stored.suffix != phase.suffix:
-        entries[PHASE_FILE] = dataclasses.replace(stored, suffix=phase.suffix).to_json().encode()
+    settings = dataclasses.replace(stored, suffix=phase.suffix, submission="code" if phase.takes_code
+                                   else None if stored.submission == "code" else stored.submission)
+    if settings != stored:
+        entries[PHASE_FILE] = settings.to_json().encode()
     staged = work / f"ref_{phase.number}"
     staged.mkdir()
     for name, source in entries.items():
@@ -164,8 +179,10 @@ def build_bundle(challenge_dir, output, *, platform="codalab", docker_image=None
     today = today or datetime.date.today()
     competition = read_competition(challenge_dir, overrides=overrides, today=today)
     _warn_ended(competition, today)
+    _warn_code_image(competition)
     files = {"reference": {p.number: f"reference_data_{p.number}.zip" for p in competition.phases},
              "public": {p.number: f"public_data_{p.number}.zip" for p in competition.phases},
+             "ingestion": {p.number: f"ingestion_program_{p.number}.zip" for p in competition.phases if p.takes_code},
              "starting_kit": "starting_kit.zip"}
     with tempfile.TemporaryDirectory(prefix="exobench-bundle-") as tmp:
         entries = _data_entries(competition, files, Path(tmp))
@@ -185,6 +202,11 @@ def _data_entries(competition, files, work):
     vendor_program(program)
     entries = {"scoring_program.zip": write_zip(work / "scoring_program.zip", folder_files(program))}
     for phase in competition.phases:
+        if phase.takes_code:
+            name = files["ingestion"][phase.number]
+            folder = work / f"ingestion_{phase.number}"
+            vendor_program(folder, program="ingestion", time_limit=phase.time_limit)
+            entries[name] = write_zip(work / name, folder_files(folder))
         reference = _reference_entries(phase, work)
         name = files["reference"][phase.number]
         entries[name] = write_zip(work / name, reference)
@@ -196,13 +218,19 @@ def _data_entries(competition, files, work):
         entries[name] = write_zip(work / name, public)
     kit = {"README.md": starting_kit_readme(competition).encode()}  # an organiser's own README wins below
     for folder in competition.starting_kit or ():
-        found = folder_files(folder)
-        if folder == competition_module.REPOSITORY_KIT:  # its README is generic; the generated one is this challenge's
-            found.pop("README.md", None)
-        kit.update(found)
+        kit.update(folder_files(folder))
     _refuse_metadata(kit, "starting_kit")
     entries[files["starting_kit"]] = write_zip(work / files["starting_kit"], kit)
     return entries
+
+
+def _warn_code_image(competition):
+    """A code phase runs the participants' code, which needs exobench: the stock image has none."""
+    code = [p.number for p in competition.phases if p.takes_code]
+    if code and competition.docker_image == DOCKER_IMAGE:
+        warnings.warn(f"phase(s) {', '.join(map(str, code))} take code, run in {competition.docker_image}, which "
+                      f"has no exobench: set docker_image (challenge.yaml, exobench bundle --image) to an image "
+                      f"with exobench and the participants' dependencies installed", ExobenchWarning, stacklevel=3)
 
 
 def _warn_ended(competition, today):

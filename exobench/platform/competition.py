@@ -24,7 +24,7 @@ from ..challenge import (ChallengeLayout, parse_challenge_config, phase_kind_for
 from ..challenge.layout import PHASE_FILE
 
 __all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_PHASE_DAYS",
-           "REPOSITORY_KIT", "DOCKER_IMAGE"]
+           "PACKAGE_KIT", "DOCKER_IMAGE"]
 
 #: The image the platforms run the scoring program in when ``challenge.yaml`` names none: Codalab's
 #: stock Python 3.9 image with numpy, scipy and astropy (the program runs on Python 3.7 and up).
@@ -35,13 +35,18 @@ _DEFAULT_NAME = "Exoplanet detection challenge"
 _DEFAULT_DESCRIPTION = "Detect faint companions in high-contrast imaging sequences."
 _DEFAULT_LIMITS = {"max_submissions": 100, "max_submissions_per_day": 5, "execution_time_limit": 600}
 _WAVELENGTH_FILE = re.compile(r"^.+_(wls|wl|wvs)_[^_]+\.fits$")
-#: The repository's starting kit (README, notebook, template), packed into every bundle when present.
-REPOSITORY_KIT = Path(__file__).resolve().parents[2] / "starting_kit"
+#: The starting kit's files (notebook, template, sample-submission script), package data installed with
+#: exobench and packed into every bundle; the repository's ``starting_kit/`` links to them.
+PACKAGE_KIT = Path(__file__).resolve().parent / "kit"
 
 
 @dataclasses.dataclass(frozen=True)
 class CompetitionPhase:
-    """One phase of a competition: number, name, score suffix, dates, text and folders."""
+    """One phase of a competition: number, name, score suffix, dates, text, folders, and what is submitted.
+
+    ``submission`` is ``"results"`` (maps) or ``"code"`` (``detect.py``, run by the ingestion
+    program with ``time_limit`` seconds per dataset, :mod:`exobench.ingestion`).
+    """
 
     number: int
     name: str
@@ -51,6 +56,13 @@ class CompetitionPhase:
     description: str
     public: Path
     reference: Path
+    submission: str = "results"
+    time_limit: float = None
+
+    @property
+    def takes_code(self):
+        """Whether participants submit code, run by the ingestion program (``submission: code``)."""
+        return self.submission == "code"
 
     @property
     def keys(self):
@@ -152,6 +164,11 @@ def _phase(layout, entry, index, default_start):
         raise ValueError(f"challenge.yaml: phases[{index}]: end ({end}) must be after start ({start})")
     name = entry.name or (kind.title if kind else f"Phase {number}")
     description = entry.description or (kind.description if kind else f"Phase {number}.")
+    if entry.takes_code:
+        from ..ingestion.program import DEFAULT_TIME_LIMIT
+
+        return CompetitionPhase(number, name, suffix, start, end, description, public, reference, "code",
+                                entry.time_limit or DEFAULT_TIME_LIMIT)
     return CompetitionPhase(number, name, suffix, start, end, description, public, reference)
 
 
@@ -172,7 +189,7 @@ def _starting_kit(layout):
     """The folders whose files make the starting kit, later ones winning on a name clash."""
     from .bundle import folder_files
 
-    folders = [REPOSITORY_KIT] if REPOSITORY_KIT.is_dir() and folder_files(REPOSITORY_KIT) else []
+    folders = [PACKAGE_KIT] if PACKAGE_KIT.is_dir() and folder_files(PACKAGE_KIT) else []
     if layout.starting_kit.is_dir():
         folders.append(layout.starting_kit)
     return tuple(folders) or None

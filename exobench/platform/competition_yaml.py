@@ -4,7 +4,9 @@ One leaderboard per distinct score suffix (``ADI`` and ``ADI+mSDI`` in the EIDC'
 case, shared by phases of the same suffix), whose columns are keyed exactly by
 :func:`~exobench.scoring.program.score_keys` of that suffix, in that order, so that
 every line of ``scores.txt`` / key of ``scores.json`` has its column. Dates are
-written as ISO dates (YAML dates).
+written as ISO dates (YAML dates). A code phase also names its ingestion program and
+its input data (the public data): ``ingestion_program`` and ``input_data``, per phase
+on Codalab v1.5 (with ``is_scoring_only: false``) and per task on Codabench.
 """
 
 import json
@@ -32,6 +34,14 @@ def _leaderboards(challenge):
     return boards
 
 
+def _code_keys(phase, files, indent):
+    """A code phase's ingestion program and its input data (the public data), as both platforms name them."""
+    if not phase.takes_code:
+        return []
+    return [f"{indent}ingestion_program: {files['ingestion'][phase.number]}",
+            f"{indent}input_data: {files['public'][phase.number]}"]
+
+
 def codalab_yaml(challenge, files):
     """``competition.yaml`` of a Codalab v1.5 bundle."""
     from ..scoring.program import score_keys
@@ -51,8 +61,9 @@ def codalab_yaml(challenge, files):
                   "    scoring_program: scoring_program.zip",
                   f"    reference_data: {files['reference'][phase.number]}",
                   f"    public_data: {files['public'][phase.number]}",
-                  f"    starting_kit: {files['starting_kit']}",
-                  "    is_scoring_only: true", "    auto_migration: false"]
+                  f"    starting_kit: {files['starting_kit']}"]
+        lines += _code_keys(phase, files, "    ")
+        lines += [f"    is_scoring_only: {'false' if phase.takes_code else 'true'}", "    auto_migration: false"]
     lines += ["leaderboard:", "  leaderboards:"]
     boards = _leaderboards(challenge)
     for rank, (key, label, _) in enumerate(boards, 1):
@@ -81,6 +92,7 @@ def codabench_yaml(challenge, files):
                   f"    description: {_q(phase.description)}", "    is_public: false",
                   "    scoring_program: scoring_program.zip",
                   f"    reference_data: {files['reference'][phase.number]}"]
+        lines += _code_keys(phase, files, "    ")
     lines.append("phases:")
     for i, phase in enumerate(challenge.phases):
         lines += [f"  - index: {i}", f"    name: {_q(phase.name)}", f"    description: {_q(phase.description)}",

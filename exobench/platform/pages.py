@@ -253,7 +253,9 @@ def _data_page(challenge):
                          ["`{instrument}_pa_{k}.fits`", "the derotation angles in degrees, one per frame"],
                          ["`{instrument}_psf_{k}.fits`", "the off-axis PSF: `(y, x)`, or `(lambda, y, x)` in 4D"],
                          ["`{instrument}_pxscale_{k}.fits`", "the pixel scale in arcsec per pixel"],
-                         ["`{instrument}_wls_{k}.fits`", "4D only: the wavelengths in microns"]]),
+                         ["`{instrument}_wls_{k}.fits`", "4D only: the wavelengths in microns"],
+                         ["`{instrument}_starflux_{k}.fits`", "optional: the star's flux in a 1-FWHM-diameter "
+                                                             "aperture, in cube units (when the PSF file is not)"]]),
               ("p", "Readers should also accept the aliases `plsc` (pixel scale), `wl`/`wvs` (wavelengths), angle "
                     "arrays of shape `(t, 1)` and scalar files with `NAXIS = 0`."),
               ("h2", "Conventions"),
@@ -295,7 +297,8 @@ PAGES = (  # (key, title, builder, codalab file, codabench file)
 
 def starting_kit_readme(challenge):
     """The starting kit's ``README.md``, written for this challenge: its phases and datasets, the
-    files, how to install exobench, make a submission, check it and submit it."""
+    kit's files (the notebook and scripts use the kit's ``public_data/``), how to install exobench,
+    make a submission, check it and submit it."""
     lines = [f"# {challenge.name}: starting kit", "", challenge.description, "", "## The phases", "",
              "| phase | name | data | datasets | dates |", "| --- | --- | --- | --- | --- |"]
     for phase in challenge.phases:
@@ -304,23 +307,60 @@ def starting_kit_readme(challenge):
         lines.append(f"| {phase.number} | {phase.name} | {dims}D cubes `{_AXES[dims]}` | {names} | "
                      f"{phase.start} to {phase.end} |")
     first = challenge.phases[0].number
-    lines += ["", "## The files", "",
-              "Each phase's public data is in `public_data/phase_N/` of this kit (`public_data_N.zip` on the "
-              "platform), one dataset per `{instrument}_*_{k}.fits` set: `cube` (the sequence), `pa` (the "
+    lines += ["", "## What is here", "",
+              "| file | what it is |", "| --- | --- |",
+              "| `README.md` | this page |",
+              "| `public_data/phase_N/` | each phase's public data (`public_data_N.zip` on the platform) |",
+              "| `starting_kit.ipynb` | a notebook that loads the data, runs a baseline, writes one submission "
+              "zip per phase into `submissions/` and validates it |",
+              "| `my_algorithm.py` | the template you edit: one function from a dataset to a detection map, and the "
+              "command that writes and checks the submission zip |",
+              "| `make_sample_submission.py` | writes a sample submission per phase with an exobench baseline |", "",
+              "The notebook and `make_sample_submission.py` use `./public_data` beside them (or the challenge "
+              "named by `$EXOBENCH_CHALLENGE_DIR`, e.g. one you built with `exobench build --default -o challenge`, "
+              "whose truth lets you score locally). The truth of this challenge is held out: they validate the "
+              "submissions, and the platform scores them.", "",
+              "## The data", "",
+              "One dataset per `{instrument}_*_{k}.fits` set of a phase folder: `cube` (the sequence), `pa` (the "
               "derotation angles, degrees), `psf` (the off-axis PSF), `pxscale` (arcsec per pixel) and, for 4D "
               "cubes, `wls` (the wavelengths, microns). The platform's Data page gives the conventions (pixel "
               "centres, angles).", "",
               "## Install exobench", "",
-              "    pip install exobench        # Python >= 3.10; or `pip install .` in a source checkout", "",
+              "    pip install exobench        # Python >= 3.10",
+              "    pip install .               # or from a checkout of exobench's repository", "",
+              "then run the notebook in this folder (`pip install jupyterlab`, `jupyter lab starting_kit.ipynb`) or "
+              "headless (`pip install nbclient ipykernel`).", "",
               "## Make a submission", "",
               "One zip per phase: a 2D detection map per dataset, with the frame's shape "
               "(`{instrument}_detmap_{k}.fits`), and one threshold for the phase (`detection_threshold.fits`; "
               "pixels strictly above it are detections). A reference submission, then your own:", "",
-              f"    exobench baseline pca public_data/phase_{first} -o pca_phase_{first}.zip", "",
+              f"    exobench baseline pca public_data/phase_{first} -o pca_phase_{first}.zip",
+              f"    python my_algorithm.py public_data/phase_{first} -o my_phase_{first}.zip", "",
+              "or from Python:", "",
               "    from exobench.submission import write_submission",
               f"    write_submission({{(\"instrument\", \"1\"): detection_map, ...}}, threshold, "
               f"\"my_phase_{first}.zip\")", "",
               "Check it as the platform's scoring program will, without the truth (one line per problem):", "",
               f"    exobench validate my_phase_{first}.zip public_data/phase_{first}", "",
               "Then submit the zip to the phase on the platform.", ""]
+    lines += _code_phases_readme(challenge)
     return "\n".join(lines)
+
+
+def _code_phases_readme(challenge):
+    """The starting kit's paragraph on code phases (none when every phase takes results)."""
+    code = [p for p in challenge.phases if getattr(p, "takes_code", False)]
+    if not code:
+        return []
+    first = code[0]
+    limits = ", ".join(f"phase {p.number}: {p.time_limit:g} s" for p in code)
+    return ["## Code phases", "",
+            f"Phase(s) {', '.join(str(p.number) for p in code)} take code, not maps: a zip holding `detect.py` "
+            "(helper modules and files beside it) that defines `detect(dataset)`, returning the detection map "
+            "of an `exobench.data.Dataset` (a 2D array of the frame's shape), and a module-level `THRESHOLD` "
+            "(a number). The platform runs `detect` on each dataset in a fresh process, with a time limit per "
+            f"dataset ({limits}); a dataset that fails or runs out of time gets no map (scored as empty). "
+            "`code_submission/detect.py` is an example. On Codalab, add to the zip a file named `metadata` "
+            "holding `description: code submission`. Run it locally as the platform will:", "",
+            f"    exobench ingest code_submission public_data/phase_{first.number} -o code_phase_{first.number}.zip",
+            ""]

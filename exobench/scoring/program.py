@@ -48,6 +48,7 @@ reason on stderr, one line); 2 the reference or the program is at fault.
 import argparse
 import dataclasses
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -342,7 +343,9 @@ def run_program(input_dir, output_dir, *, compat=None, phase_suffix=None, stdout
         print(f"scoring program error: {_one_line(exc)}", file=stderr)
         return 2
     try:
-        report = score_folder(input_dir / "res", reference, compat=compat)
+        with tempfile.TemporaryDirectory(prefix="exobench-res-") as tmp:
+            res = _without_worker_metadata(input_dir / "res", reference, Path(tmp))
+            report = score_folder(res, reference, compat=compat)
     except SubmissionError as exc:
         print(f"submission refused: {_one_line(exc)}", file=stderr)
         return 1
@@ -358,6 +361,26 @@ def run_program(input_dir, output_dir, *, compat=None, phase_suffix=None, stdout
         print(f"warning: {note}", file=stdout)
     stdout.write(scores_text(report))
     return 0
+
+
+def _without_worker_metadata(res, reference, work):
+    """``res``, or in a code phase a copy of it without the ``metadata`` file the platform's worker wrote there.
+
+    Codalab v1.5 writes its run status as ``metadata`` into the output of a code
+    submission's prediction step, which becomes ``res``; in a results phase such a file is
+    the participant's, and refused.
+    """
+    marker = res / "metadata"
+    if reference.submission != "code" or marker.is_symlink() or not marker.is_file():
+        return res
+    others = [p for p in res.iterdir() if p.name != "metadata"]
+    if any(p.is_symlink() or not p.is_file() for p in others):
+        return res  # anything but plain files: the intake judges the folder as it is
+    copy = work / "res"
+    copy.mkdir()
+    for path in others:
+        shutil.copyfile(str(path), str(copy / path.name))
+    return copy
 
 
 def _one_line(exc):

@@ -91,6 +91,8 @@ class Reference:
     max_fpr : float
         FPR bound of the partial AUC.
     folder : pathlib.Path
+    submission : str or None
+        ``"code"`` for a code phase (``phase.json``'s ``submission``), else ``"results"`` or None.
     """
 
     datasets: tuple
@@ -99,6 +101,7 @@ class Reference:
     compat: str = None
     max_fpr: float = 0.01
     folder: Path = None
+    submission: str = None
 
 
 def read_reference(folder, *, phase_suffix=None):
@@ -153,7 +156,8 @@ def read_reference(folder, *, phase_suffix=None):
         raise ValueError(f"reference: {PHASE_FILE}: map_shapes names datasets with no positions file: "
                          f"{', '.join(sorted(unknown))}")
     return Reference(datasets=tuple(datasets), suffix=suffix, counting=dict(phase.counting or {}),
-                     compat=phase.compat, max_fpr=phase.effective_max_fpr, folder=folder)
+                     compat=phase.compat, max_fpr=phase.effective_max_fpr, folder=folder,
+                     submission=phase.submission)
 
 
 def _reference_call(reader, path, **kwargs):

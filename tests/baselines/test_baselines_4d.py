@@ -115,7 +115,7 @@ def test_4d_params_override_and_stim_map(phase4d, tmp_path):
         assert all(image.shape == (SIZE, SIZE) for image in result.maps.values())
 
 
-@pytest.mark.parametrize("name", ["pca", "median"])
+@pytest.mark.parametrize("name", ["pca", "median", "loci"])
 def test_adi_baselines_run_4d_phases_channel_by_channel(phase4d, name):
     """An ADI baseline on a 4D phase: its algorithm on every channel, averaged
     (PerChannelADI), the same map as running PerChannelADI by hand."""

@@ -102,12 +102,12 @@ def unzip(data_or_path, dest):
 
 @pytest.fixture(scope="module", autouse=True)
 def no_repository_kit(tmp_path_factory):
-    """These tests pack their own kits: the repository's starting kit is left out
-    (test_repository_kit_is_merged_with_the_challenges checks it)."""
+    """These tests pack their own kits: exobench's own starting kit is left out
+    (test_package_kit_is_merged_with_the_challenges checks it)."""
     import exobench.platform.competition
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(exobench.platform.competition, "REPOSITORY_KIT", tmp_path_factory.mktemp("no_kit"))
+        patch.setattr(exobench.platform.competition, "PACKAGE_KIT", tmp_path_factory.mktemp("no_kit"))
         yield
 
 
@@ -344,19 +344,21 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_repository_kit_is_merged_with_the_challenges(tmp_path, monkeypatch):
+def test_package_kit_is_merged_with_the_challenges(tmp_path, monkeypatch):
     import exobench.platform.competition
 
-    repo_kit = tmp_path / "repo_kit"
-    (repo_kit / "sub").mkdir(parents=True)
-    (repo_kit / "README.md").write_text("# repository kit\n")
-    (repo_kit / "sub" / "my_algorithm.py").write_text("pass\n")
-    monkeypatch.setattr(exobench.platform.competition, "REPOSITORY_KIT", repo_kit)
-    root = make_challenge(tmp_path / "c")  # its own starting_kit/README.md wins the clash
+    package_kit = tmp_path / "package_kit"
+    for name in ("sub/my_algorithm.py", "notebook.ipynb", "__pycache__/my_algorithm.cpython-311.pyc",
+                 "sub/__pycache__/x.pyc", ".ipynb_checkpoints/notebook-checkpoint.ipynb", "stale.pyc"):
+        (package_kit / name).parent.mkdir(parents=True, exist_ok=True)
+        (package_kit / name).write_text("pass\n")
+    monkeypatch.setattr(exobench.platform.competition, "PACKAGE_KIT", package_kit)
+    root = make_challenge(tmp_path / "c")  # its own starting_kit/README.md wins over the generated one
+    (root / "starting_kit" / "notebook.ipynb").write_text("{}")  # and its files over the package's
     build_bundle(root, tmp_path / "b.zip", platform="codabench")
     kit = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(tmp_path / "b.zip").read("starting_kit.zip")))
-    assert kit.namelist() == ["README.md", "sub/my_algorithm.py"]
-    assert kit.read("README.md") == b"# Starting kit\n"
+    assert kit.namelist() == ["README.md", "notebook.ipynb", "sub/my_algorithm.py"]  # no cache, no checkpoint
+    assert kit.read("README.md") == b"# Starting kit\n" and kit.read("notebook.ipynb") == b"{}"
 
 
 @pytest.mark.parametrize("platform, key", [("codalab", "competition_docker_image"), ("codabench", "docker_image")])
@@ -412,11 +414,10 @@ def test_command_line_settings_override_challenge_yaml_and_ended_phases_warn(tmp
 def test_the_kit_readme_is_written_for_the_challenge(tmp_path, monkeypatch):
     import exobench.platform.competition
 
-    repo_kit = tmp_path / "repo_kit"
-    repo_kit.mkdir()
-    (repo_kit / "README.md").write_text("# A generic kit: the challenge has two phases\n")
-    (repo_kit / "notebook.ipynb").write_text("{}")
-    monkeypatch.setattr(exobench.platform.competition, "REPOSITORY_KIT", repo_kit)
+    package_kit = tmp_path / "package_kit"
+    package_kit.mkdir()
+    (package_kit / "notebook.ipynb").write_text("{}")
+    monkeypatch.setattr(exobench.platform.competition, "PACKAGE_KIT", package_kit)
     one_phase = "name: One phase\nphases:\n  - number: 1\n    name: NACO\n"
     root = make_challenge(tmp_path / "c", config=one_phase, kit=False)
     shutil.rmtree(root / "public" / "phase_2")
@@ -425,7 +426,8 @@ def test_the_kit_readme_is_written_for_the_challenge(tmp_path, monkeypatch):
     kit = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(tmp_path / "b.zip").read("starting_kit.zip")))
     assert kit.namelist() == ["README.md", "notebook.ipynb"]
     readme = kit.read("README.md").decode()
-    assert readme.startswith("# One phase: starting kit") and "generic" not in readme
+    assert readme.startswith("# One phase: starting kit")
+    assert "pip install exobench" in readme and "use `./public_data` beside them" in readme
     assert "| 1 | NACO | 3D cubes `(t, y, x)` | inst 1, inst 2 |" in readme and "| 2 |" not in readme
     assert "exobench validate my_phase_1.zip public_data/phase_1" in readme
     assert "exobench baseline pca public_data/phase_1 -o pca_phase_1.zip" in readme

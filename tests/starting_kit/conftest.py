@@ -6,12 +6,17 @@ from pathlib import Path
 
 import pytest
 
-KIT = Path(__file__).resolve().parents[2] / "starting_kit"
+from exobench.platform.competition import PACKAGE_KIT as KIT
+
+#: The repository's starting_kit/: the generic README and links to the package's kit files.
+REPOSITORY_KIT = Path(__file__).resolve().parents[2] / "starting_kit"
+#: The kit's files, package data (the README of a bundle's kit is written for its challenge).
+KIT_FILES = ("starting_kit.ipynb", "my_algorithm.py", "make_sample_submission.py")
 
 
-def load_kit_module(name):
-    """Import ``starting_kit/{name}.py`` afresh, without writing ``__pycache__`` into the kit."""
-    spec = importlib.util.spec_from_file_location(f"kit_{name}", KIT / f"{name}.py")
+def load_kit_module(name, folder=KIT):
+    """Import ``{folder}/{name}.py`` afresh (default: the kit's), without writing ``__pycache__`` into the kit."""
+    spec = importlib.util.spec_from_file_location(f"kit_{name}", Path(folder) / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:

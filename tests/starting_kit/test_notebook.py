@@ -42,7 +42,7 @@ def test_notebook_executes_and_its_submissions_score(challenge, tmp_path, monkey
     assert _kit_listing() == before, "running the notebook left files in starting_kit/"
 
     texts = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert f"using the challenge in {challenge}" in texts
+    assert f"using the data in {challenge}" in texts
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 5  # a cube frame (3D and 4D), final frame and detection map, thresholded maps, ROC
 

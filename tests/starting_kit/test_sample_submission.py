@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from .conftest import KIT
+from .conftest import KIT, KIT_FILES, REPOSITORY_KIT, load_kit_module
 
 
 def test_sample_submissions_are_the_baseline_and_score(challenge, tmp_path, sample_maker, capsys):
@@ -33,9 +33,32 @@ def test_sample_submission_uses_the_environment_and_one_phase(challenge, tmp_pat
     assert "F1_4d: " in capsys.readouterr().out
 
 
+def test_sample_submission_uses_the_kit_public_data_and_validates(challenge, tmp_path, monkeypatch, capsys):
+    """In an unzipped starting kit (public data beside the script, no truth), the zips are validated."""
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    shutil.copyfile(KIT / "make_sample_submission.py", kit / "make_sample_submission.py")
+    shutil.copytree(challenge / "public" / "phase_1", kit / "public_data" / "phase_1")
+    monkeypatch.delenv("EXOBENCH_CHALLENGE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    maker = load_kit_module("make_sample_submission", kit)
+    assert maker.challenge_folder() == kit and maker.reference_folder(kit, 1) is None
+    results = maker.main(["--quiet"])
+    assert results == 0
+    assert sorted(p.name for p in (tmp_path / "sample_submissions").iterdir()) == ["sample_submission_phase_1.zip"]
+    printed = capsys.readouterr().out
+    assert "valid (3 dataset(s) in the phase)" in printed and "F1_3d" not in printed
+    monkeypatch.setenv("EXOBENCH_CHALLENGE_DIR", str(challenge))  # the environment wins over the kit's data
+    assert maker.challenge_folder() == challenge
+    monkeypatch.setenv("EXOBENCH_CHALLENGE_DIR", str(kit / "make_sample_submission.py"))
+    with pytest.raises(maker.KitError, match=r"^\$EXOBENCH_CHALLENGE_DIR: '.*make_sample_submission.py' is not a "
+                                             r"folder$"):
+        maker.challenge_folder()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--challenge", "{tmp}/nope"], "--challenge: "),
-    (["--challenge", "{tmp}"], "challenge: no public/phase_N folder"),
+    (["--challenge", "{tmp}"], "challenge: no public/phase_N or public_data/phase_N folder in "),
     (["--challenge", "{challenge}", "--baseline", "nope"], "--baseline: unknown or unavailable baseline 'nope'"),
     (["--challenge", "{challenge}", "--phase", "9"], "--phase: no phase 9"),
     (["--challenge", "{challenge}", "--baseline", "sdi-pca", "--phase", "1"], "processes ADI+mSDI (4D) datasets only"),
@@ -47,12 +70,19 @@ def test_sample_submission_errors_are_one_line(argv, message, challenge, tmp_pat
     assert len(lines) == 1 and lines[0].startswith("make_sample_submission.py: error: ") and message in lines[0]
 
 
+def test_the_repository_kit_links_to_the_package_kit():
+    """One copy of each file: the package's, which a wheel carries; starting_kit/ links to it."""
+    assert (REPOSITORY_KIT / "README.md").is_file() and not (REPOSITORY_KIT / "README.md").is_symlink()
+    for name in KIT_FILES:
+        assert (REPOSITORY_KIT / name).is_symlink(), name
+        assert (REPOSITORY_KIT / name).resolve() == (KIT / name).resolve()
+
+
 def test_kit_files_pass_the_bundle_rules(challenge, tmp_path):
-    """A challenge folder without its own starting_kit/ gets the repository's kit in its bundle."""
+    """A challenge folder without its own starting_kit/ gets the package's kit in its bundle."""
     from exobench.platform import build_bundle
 
-    tracked = {"README.md", "starting_kit.ipynb", "my_algorithm.py", "make_sample_submission.py"}
-    assert tracked <= {p.name for p in KIT.iterdir()}
+    tracked = {"README.md", *KIT_FILES}
     folder = tmp_path / "challenge"
     for name in ("public", "reference"):
         shutil.copytree(challenge / name, folder / name)

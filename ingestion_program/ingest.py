@@ -1,0 +1,1 @@
+../exobench/platform/programs/ingestion/ingest.py

@@ -1,0 +1,1 @@
+../../exobench/platform/kit/code_submission/detect.py

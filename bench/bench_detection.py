@@ -83,6 +83,19 @@ def run(name, public):
     return {"maps": result.maps, "threshold": result.threshold, "seconds": time.perf_counter() - start}
 
 
+def warm_up(names, tmp):
+    """Run each baseline once on a small synthetic dataset: compilation is not part of the timings."""
+    from exobench.data.fits_io import write_dataset
+    from exobench.examples import example_dataset
+
+    folder = os.path.join(tmp, "warm-up")
+    os.makedirs(folder)
+    write_dataset(example_dataset(n_frames=20, size=41), folder)
+    for name in names:
+        log(f"warm-up: {name} ...")
+        run(name, folder)
+
+
 def paired_differences(curves, *, n=N_BOOTSTRAP, seed=0):
     """5th, 50th and 95th percentiles of each baseline's AUC and inner TPR minus the reference's.
 
@@ -128,9 +141,10 @@ def section(results, command, load, seconds, realisations, naco):
              f"{m['os']}. Load average before / after: {load[0]} / {load[1]} (other jobs shared the machine).",
              f"- exobench {exobench.__version__}. Every baseline with its default parameters "
              "(`exobench.baselines.run_baseline`, its own detection map and threshold), in-process, one thread; "
-             "seconds: the baseline's run over the phase's datasets (reading, processing, detection map). "
-             f"Phases as `bench/bench_cnn.py`'s: the simulated instruments {realisations} times each"
-             + (f", the real NACO cube {naco} times with injections." if naco else ".") + " " + SCORE_DEFINITIONS,
+             "seconds: the baseline's run over the phase's datasets (reading, processing, detection map), after "
+             "one untimed run on a small synthetic dataset (compilation). "
+             f"Phases as `bench/bench_cnn.py`'s: the simulated instruments x {realisations}"
+             + (f", the real NACO cube x {naco} with injections." if naco else ".") + " " + SCORE_DEFINITIONS,
              f"- Paired bootstrap over each phase's datasets ({N_BOOTSTRAP} resamples with replacement, seed 0, the "
              "same for every baseline): median (5th to 95th percentile, the 90 % interval) of the baseline's AUC and "
              f"TPR inside 6 FWHM at {budget} FP/dataset minus annular PCA's (`{REFERENCE}`) on the same resample; "
@@ -178,6 +192,7 @@ def main(argv=None):
     started = time.perf_counter()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        warm_up(baselines, tmp)
         phases = build_phases(tmp, phases=args.phases, realisations=realisations, naco=naco, log=log)
         for phase, (public, ref) in phases.items():
             reference = read_reference(ref)

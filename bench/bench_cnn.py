@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import force_single_thread, replace_doc_section, write_json  # noqa: E402
+from _common import force_single_thread, publish  # noqa: E402
 
 force_single_thread()
 
@@ -376,14 +376,8 @@ def main(argv=None):
     load = (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
     command = "python bench/bench_cnn.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     text = section(results, command.strip(), options.to_dict(), load, seconds)
-    if args.no_docs:
-        print(text)
-        return
-    replace_doc_section(str(DOC), text, START, END)
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    write_json(str(ROOT / "bench" / "results" / "cnn.json"),
-               {"options": options.to_dict(), "results": results, "seconds": seconds})
-    print(f"wrote {DOC}")
+    publish(text, {"options": options.to_dict(), "results": results, "seconds": seconds},
+            doc=DOC, start=START, end=END, name="cnn.json", no_docs=args.no_docs)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import force_single_thread, replace_doc_section, write_json  # noqa: E402
+from _common import force_single_thread, publish  # noqa: E402
 
 force_single_thread()
 
@@ -216,14 +216,8 @@ def main(argv=None):
     command = "python bench/bench_detection.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = section(results, command.strip(), load, seconds, realisations,
                    naco if "naco" in args.phases and any("NACO" in p for p in results) else 0)
-    if args.no_docs:
-        print(text)
-        return
-    replace_doc_section(str(DOC), text, START, END)
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    write_json(str(ROOT / "bench" / "results" / "detection.json"),
-               {"results": results, "seconds": seconds, "command": command.strip(), "load": load})
-    log(f"wrote {DOC}")
+    publish(text, {"results": results, "seconds": seconds, "command": command.strip(), "load": load},
+            doc=DOC, start=START, end=END, name="detection.json", no_docs=args.no_docs, log=log)
 
 
 if __name__ == "__main__":

@@ -207,6 +207,7 @@ def main(argv=None):
                 log(f"  {out['seconds']:.1f} s, AUC {s['all']['auc']:.3f}, TPR<6 at 1 FP/dataset "
                     f"{s['0-6 FWHM']['tpr_at_fp']['1.0']:.2f}, F1 at threshold {s['at_threshold']['f1']:.2f}, "
                     f"best {s['best_f1']['f1']:.2f}")
+            log(f"{phase}: paired bootstrap ...")
             first = scores[REFERENCE]
             results[phase] = {"n_datasets": first["n_datasets"], "n_injections": first["all"]["n_injections"],
                               "n_inner": first["0-6 FWHM"]["n_injections"], "scores": scores, "seconds": seconds,

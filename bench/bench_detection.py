@@ -182,8 +182,11 @@ def main(argv=None):
         baselines = check_baselines(args.baselines)
     except ValueError as error:
         parser.error(str(error))
-    realisations = args.realisations or (QUICK_REALISATIONS if args.quick else N_REALISATIONS)
-    naco = args.naco or (QUICK_NACO if args.quick else N_NACO)
+    if args.realisations is None:
+        args.realisations = QUICK_REALISATIONS if args.quick else N_REALISATIONS
+    if args.naco is None:
+        args.naco = QUICK_NACO if args.quick else N_NACO
+    realisations, naco = args.realisations, args.naco
     if realisations < 1 or naco < 1:
         parser.error("--realisations and --naco: expected integers >= 1")
     from exobench.scoring.reference import read_reference

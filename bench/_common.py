@@ -205,3 +205,15 @@ def write_json(path, report):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def publish(text, report, *, doc, start, end, name, no_docs=False, log=print):
+    """Print a benchmark's section (``no_docs``), or write it into ``doc`` and ``report`` as ``bench/results/NAME``."""
+    if no_docs:
+        print(text)
+        return
+    replace_doc_section(str(doc), text, start, end)
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(folder, exist_ok=True)
+    write_json(os.path.join(folder, name), report)
+    log(f"wrote {doc}")

@@ -39,99 +39,34 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import force_single_thread, replace_doc_section, write_json  # noqa: E402
+from _common import force_single_thread, publish  # noqa: E402
 
 force_single_thread()
+
+from _detection import (  # noqa: E402
+    FP_BUDGETS,
+    N_BOOTSTRAP,
+    SCORE_DEFINITIONS,
+    bootstrap_weights,
+    build_phases,
+    dataset_counts,
+    phase_curves,
+    resampled_scores,
+    score,
+    score_cells,
+    score_header,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- cnn-benchmark:start -->", "<!-- cnn-benchmark:end -->"
-BANDS = ((0.0, 6.0), (6.0, 20.0), (0.0, 1000.0))
-FP_BUDGETS = (0.5, 1.0, 2.0, 5.0)
 #: Patches per network call when timing the network alone.
 PATCH_BATCH = 4096
-#: Copies of the real NACO cube, each with 2 to 4 injected companions.
-N_NACO = 8
-#: Realisations of each simulated instrument of the default challenge's phase 1: four
-#: companions (that phase's count) cannot tell two methods apart, independent noise can.
-N_REALISATIONS = 6
 #: The white-noise reference detector's name in the tables.
 MATCHED = "ADI + matched filter (reference)"
 #: Another calibration (docs/cnn-results.md), applied to the first model's same probability maps.
 ALTERNATIVE = {"calibration_tail": "normal", "fpr": 1e-4}
 ALTERNATIVE_NAME = "normal tail, fpr 1e-4 (not the default)"
-
-NACO_PHASE = """
-name: cnn-bench-naco
-seed: 11
-injection:
-  companions: [2, 4]
-  separation_bands_fwhm: [[2.5, 6], [6, 12]]
-  edge_margin_fwhm: 2
-  min_spacing_fwhm: 3
-  snr_bands: [[1, 3], [3, 5]]
-  inverse_angles: true
-phases:
-  - number: 1
-    name: NACO with injections
-    kind: adi
-    sources:
-{sources}
-"""
-NACO_SOURCE = """      - files:
-          cube: {real}/naco_betapic_empty_cube.fits
-          angles: {real}/naco_betapic_empty_pa.fits
-          psf: {real}/naco_betapic_psf.fits
-          pxscale: 0.02719
-          star_flux: 764939.6
-        instrument: naco
-"""
-
-
-# -- inputs -------------------------------------------------------------------------------------
-
-
-def real_data():
-    folder = Path(os.environ.get("EXOBENCH_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
-    return folder.resolve() if (folder / "naco_betapic_empty_cube.fits").is_file() else None
-
-
-def build_phases(tmp):
-    """``{label: (public_dir, reference_dir)}`` of the phases measured."""
-    import yaml
-
-    from exobench.builder import build_challenge, load_challenge
-    from exobench.builder.definition import DEFAULT_CHALLENGE
-
-    real = real_data()
-    if real is not None:
-        os.environ.setdefault("EXOBENCH_REAL_DATA", str(real))
-    definition = yaml.safe_load(DEFAULT_CHALLENGE.read_text())
-    definition["phases"] = [p for p in definition["phases"] if p["number"] == 1]
-    path = Path(tmp) / "default_phase1.yaml"
-    path.write_text(yaml.safe_dump(definition))
-    phases = {}
-    build_challenge(load_challenge(path), Path(tmp) / "default")
-    phases["default challenge, phase 1"] = (Path(tmp) / "default" / "public" / "phase_1",
-                                            Path(tmp) / "default" / "reference" / "phase_1")
-    # The same phase's simulated sources, each N_REALISATIONS times: every source of a phase
-    # draws its own simulation seed, so these are independent noise realisations.
-    phase = definition["phases"][0]
-    simulated = [source for source in phase["sources"] if "simulate" in source]
-    definition["phases"] = [dict(phase, sources=simulated * N_REALISATIONS)]
-    path = Path(tmp) / "default_simulated.yaml"
-    path.write_text(yaml.safe_dump(definition))
-    build_challenge(load_challenge(path), Path(tmp) / "simulated")
-    phases[f"default challenge, phase 1's simulated instruments x {N_REALISATIONS}"] = (
-        Path(tmp) / "simulated" / "public" / "phase_1", Path(tmp) / "simulated" / "reference" / "phase_1")
-    if real is not None:
-        naco = Path(tmp) / "naco.yaml"
-        naco.write_text(NACO_PHASE.format(sources=NACO_SOURCE.format(real=real) * N_NACO))
-        build_challenge(load_challenge(naco), Path(tmp) / "naco")
-        phases[f"real NACO x {N_NACO}, injected"] = (Path(tmp) / "naco" / "public" / "phase_1",
-                                             Path(tmp) / "naco" / "reference" / "phase_1")
-    return phases
-
 
 # -- methods ------------------------------------------------------------------------------------
 
@@ -260,83 +195,6 @@ def patch_rate(trained, samples, *, count=8192, repeats=1, threads=1):
 # -- scores -------------------------------------------------------------------------------------
 
 
-def phase_curves(maps, threshold, reference):
-    """The ROC curves of a phase's maps per band of :data:`BANDS` (the threshold in their grid)."""
-    import warnings
-
-    import numpy as np
-
-    from exobench.scoring.curves import roc_by_separation
-
-    keys = [(d.instrument, d.dataset_id) for d in reference.datasets]
-    detmaps = [np.nan_to_num(maps[key], nan=-np.inf) for key in keys]
-    positions = [d.positions for d in reference.datasets]
-    fwhms = [d.fwhm for d in reference.datasets]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return roc_by_separation(detmaps, positions, fwhms, bands=BANDS, include=threshold)
-
-
-def score(curves, threshold):
-    """TPR at FP budgets per band, F1 at the threshold, best F1, AUC of each band."""
-    import numpy as np
-
-    n_datasets = curves[BANDS[-1]].n_datasets
-    total_fp = curves[BANDS[-1]].fp / n_datasets
-    out = {"n_datasets": n_datasets}
-    for band, curve in curves.items():
-        name = "all" if band == BANDS[-1] else f"{band[0]:g}-{band[1]:g} FWHM"
-        tpr = np.nan_to_num(curve.tpr)
-        out[name] = {"n_injections": curve.n_injections, "auc": float(curve.auc),
-                     "tpr_at_fp": {str(b): float(tpr[total_fp <= b].max(initial=0.0)) for b in FP_BUDGETS}}
-    whole = curves[BANDS[-1]]
-    f1 = 2 * whole.tp / np.maximum(2 * whole.tp + whole.fp + whole.fn, 1)
-    i = whole.index(threshold)
-    out["at_threshold"] = {"threshold": float(threshold), "tp": int(whole.tp[i]), "fp": int(whole.fp[i]),
-                           "fn": int(whole.fn[i]), "f1": float(f1[i])}
-    best = int(np.argmax(f1))
-    out["best_f1"] = {"threshold": float(whole.thresholds[best]), "f1": float(f1[best]), "tp": int(whole.tp[best]),
-                      "fp": int(whole.fp[best])}
-    return out
-
-
-#: Bootstrap resamples of a phase's datasets (paired: the same resample for every method).
-N_BOOTSTRAP = 1000
-
-
-def _dataset_counts(curves):
-    """Per-dataset counts on the phase's grid: inner TP, whole-map TP / FP / FN, inner injections."""
-    import numpy as np
-
-    whole, inner = curves[BANDS[-1]], curves[BANDS[0]]
-    grid = whole.thresholds
-
-    def stack(curve, name):
-        return np.array([getattr(s.at(grid), name) for s in curve.per_dataset], dtype=np.float64)
-
-    return {"grid": grid, "inner_tp": stack(inner, "tp"), "tp": stack(whole, "tp"), "fp": stack(whole, "fp"),
-            "fn": stack(whole, "fn"), "n_inner": np.array([s.n_injections for s in inner.per_dataset], float)}
-
-
-def _resampled_scores(counts, weights, threshold=None):
-    """Inner TPR at each FP budget, and the F1 at ``threshold`` (None: the best F1), per resample."""
-    import numpy as np
-
-    n_datasets = weights.shape[1]
-    fp = weights @ counts["fp"]
-    inner_tp, n_inner = weights @ counts["inner_tp"], weights @ counts["n_inner"]
-    tpr = {}
-    for b in FP_BUDGETS:
-        reached = np.where(fp / n_datasets <= b + 1e-12, inner_tp, 0.0).max(axis=1)
-        tpr[b] = np.divide(reached, n_inner, out=np.full(len(reached), np.nan), where=n_inner > 0)
-    tp, fn = weights @ counts["tp"], weights @ counts["fn"]
-    f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
-    if threshold is None:
-        return tpr, f1.max(axis=1)
-    column = int(np.flatnonzero(counts["grid"] == threshold)[0])
-    return tpr, f1[:, column]
-
-
 def bootstrap_targets(methods, pca_curves, *, n=N_BOOTSTRAP, seed=0):
     """How often a resample of the phase's datasets meets each target (paired bootstrap).
 
@@ -349,16 +207,12 @@ def bootstrap_targets(methods, pca_curves, *, n=N_BOOTSTRAP, seed=0):
     """
     import numpy as np
 
-    pca = _dataset_counts(pca_curves)
-    n_datasets = len(pca["tp"])
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, n_datasets, size=(n, n_datasets))
-    weights = np.zeros((n, n_datasets))
-    np.add.at(weights, (np.repeat(np.arange(n), n_datasets), picks.ravel()), 1.0)
-    pca_tpr, pca_f1 = _resampled_scores(pca, weights)
+    pca = dataset_counts(pca_curves)
+    weights = bootstrap_weights(len(pca["tp"]), n=n, seed=seed)
+    pca_tpr, pca_f1 = resampled_scores(pca, weights)
     out = {}
     for name, (curves, threshold) in methods.items():
-        tpr, f1 = _resampled_scores(_dataset_counts(curves), weights, threshold)
+        tpr, f1 = resampled_scores(dataset_counts(curves), weights, threshold)
         doubled = np.ones(n, bool)
         for b in FP_BUDGETS:
             doubled &= (tpr[b] >= 2 * pca_tpr[b]) & (tpr[b] > 0)
@@ -413,22 +267,13 @@ def section(results, command, options, load, seconds):
              "threshold -log10(fpr); ADI + matched filter = classical ADI (temporal mean subtracted, derotated, "
              "mean-combined) correlated with the PSF's core over each 1-FWHM annulus's robust noise (the optimal "
              "linear detector of a point source in white noise: a reference, not a baseline), threshold 5. "
-             "TPR at a false-positive budget: the best TPR of the thresholds whose false "
-             "positives (whole map, scorer's counting) average at most the budget per dataset; the bands are "
-             "the injections' separations (false positives of the whole map).", ""]
+             + SCORE_DEFINITIONS, ""]
     for phase, r in results.items():
         lines += [f"### {phase}: {r['n_datasets']} datasets, {r['n_injections']} companions "
                   f"({r['n_inner']} inside 6 FWHM)", "",
-                  "| method | TPR < 6 FWHM at FP/dataset " + " / ".join(map(str, FP_BUDGETS)) +
-                  " | TPR >= 6 FWHM at same | AUC (all) | F1 at its threshold (TP, FP) | best F1 (threshold) |",
-                  "| --- | --- | --- | ---: | --- | --- |"]
+                  *score_header()]
         for method, s in r["scores"].items():
-            inner = " / ".join(f"{s['0-6 FWHM']['tpr_at_fp'][str(b)]:.2f}" for b in FP_BUDGETS)
-            outer = " / ".join(f"{s['6-20 FWHM']['tpr_at_fp'][str(b)]:.2f}" for b in FP_BUDGETS)
-            at, best = s["at_threshold"], s["best_f1"]
-            lines.append(f"| {method} | {inner} | {outer} | {s['all']['auc']:.3f} | {at['f1']:.2f} "
-                         f"({at['tp']}, {at['fp']}) at {at['threshold']:g} | {best['f1']:.2f} "
-                         f"({best['threshold']:.3g}) |")
+            lines.append("| " + " | ".join([method, *score_cells(s)]) + " |")
         lines += ["", targets(r["scores"])]
         if "exceedance" in r:
             lines += ["", exceedance_line(r["exceedance"])]
@@ -531,14 +376,8 @@ def main(argv=None):
     load = (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
     command = "python bench/bench_cnn.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     text = section(results, command.strip(), options.to_dict(), load, seconds)
-    if args.no_docs:
-        print(text)
-        return
-    replace_doc_section(str(DOC), text, START, END)
-    (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    write_json(str(ROOT / "bench" / "results" / "cnn.json"),
-               {"options": options.to_dict(), "results": results, "seconds": seconds})
-    print(f"wrote {DOC}")
+    publish(text, {"options": options.to_dict(), "results": results, "seconds": seconds},
+            doc=DOC, start=START, end=END, name="cnn.json", no_docs=args.no_docs)
 
 
 if __name__ == "__main__":

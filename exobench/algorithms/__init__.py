@@ -21,6 +21,11 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           channel, averaged over the channels
 ``loci``                  :class:`LOCI`: locally optimised combination of images per
                           zone (Lafreniere et al. 2007), optionally adaptive
+``pairwise``              :class:`PairwiseADI`: per annulus, subtract the best-matching
+                          frame(s) among those rotated by at least ``delta`` FWHM
+``nmf``                   :class:`NMF`: full-frame non-negative matrix factorisation
+``nmf-annular``           :class:`AnnularNMF`: NMF per annulus with a rotation-based
+                          library per frame
 ========================  ==========================================================
 
 ``sdi-pca``, ``asdi-pca`` and ``per-channel`` take ADI+mSDI (4D) datasets
@@ -44,6 +49,8 @@ from .median import AnnularMedianADI, MedianADI
 from .pca import PCA
 from .pca_annular import AnnularPCA
 from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
+from .pairwise import PairwiseADI
+from .nmf import NMF, AnnularNMF
 
 __all__ = [
     "Result",
@@ -62,4 +69,7 @@ __all__ = [
     "rescale_frames",
     "scale_factors",
     "LOCI",
+    "PairwiseADI",
+    "NMF",
+    "AnnularNMF",
 ]

@@ -1,18 +1,21 @@
 """The classical baselines: one PSF-subtraction algorithm each, with the options they change.
 
 The ADI baselines (``median``, ``median-annular``, ``pca``, ``pca-annular``,
-``llsg``, ``loci``) take any cube: a 3D ``(t, y, x)`` cube directly, a 4D
-``(lambda, t, y, x)`` cube channel by channel, averaged over the channels
-(:class:`exobench.algorithms.PerChannelADI` with the baseline's algorithm and
-options: no spectral information used). The ADI+mSDI baselines (``sdi-pca``,
+``llsg``, ``loci``, ``pairwise``, ``nmf``, ``nmf-annular``) take any cube: a 3D
+``(t, y, x)`` cube directly, a 4D ``(lambda, t, y, x)`` cube channel by
+channel, averaged over the channels (:class:`exobench.algorithms.PerChannelADI`
+with the baseline's algorithm and options: no spectral information used). The ADI+mSDI baselines (``sdi-pca``,
 ``asdi-pca``) take 4D cubes only, and refuse a phase holding a 3D dataset,
 naming it.
 """
 
+import textwrap
+
 from .registry import Baseline
 
 __all__ = ["MedianBaseline", "AnnularMedianBaseline", "PCABaseline", "AnnularPCABaseline", "LLSGBaseline",
-           "SDIPCABaseline", "ASDIPCABaseline", "LOCIBaseline"]
+           "SDIPCABaseline", "ASDIPCABaseline", "LOCIBaseline", "PairwiseBaseline", "NMFBaseline",
+           "AnnularNMFBaseline"]
 
 
 class MedianBaseline(Baseline, name="median"):
@@ -94,3 +97,72 @@ class LOCIBaseline(Baseline, name="loci"):
 #   inner_radius: inner radius of the first annulus in FWHM; collapse: median or mean of the
 #   derotated residuals; derotation: bilinear, bicubic or fft interpolation.
 """
+
+
+class _CommentedOptions(Baseline):
+    """A classical baseline whose parameter file says what each option does (``notes``: option -> text)."""
+
+    notes = {}
+
+    @classmethod
+    def params_header(cls):
+        lines = super().params_header().splitlines(keepends=True)
+        after = next(i for i, line in enumerate(lines) if "all spelled out" in line) + 1
+        notes = [textwrap.fill(f"{key}: {text}", width=100, initial_indent="#   ", subsequent_indent="#       ") + "\n"
+                 for key, text in cls.notes.items()]
+        return "".join(lines[:after] + notes + lines[after:])
+
+
+#: What the options of the annular algorithms mean, shared by their parameter files.
+_ANNULI_NOTES = {
+    "asize": "width of the annuli in FWHM.",
+    "inner_radius": "inner radius of the first annulus in FWHM (pixels closer to the star are 0).",
+    "delta": "rotation threshold in FWHM of arc at each annulus's mean radius: a frame's references are "
+             "the frames where a source there moved by at least this much (lowered where too few qualify).",
+}
+_FINISH_NOTES = {
+    "collapse": "median or mean of the derotated residual cube.",
+    "derotation": "interpolation of the derotation: bilinear, bicubic or fft.",
+}
+_NMF_NOTES = {
+    "negatives": "shift (subtract the minimum of the factorised pixels when negative, added back to the "
+                 "model) or clip (negative pixels set to 0 for the factorisation).",
+    "solver": "sklearn (scikit-learn's coordinate descent, one factorisation at a time) or multiplicative "
+              "(exobench's multiplicative updates, every library of an annulus at once); docs/benchmarks.md.",
+    "max_iter": "most iterations of the solver (stopping there is not an error).",
+    "tol": "stop when the error fell by less than this fraction of its initial value (0: max_iter).",
+    "random_state": "seed of scikit-learn's randomised SVD at initialisation (same seed, same bytes).",
+}
+
+
+class PairwiseBaseline(_CommentedOptions, name="pairwise"):
+    """Pairwise frame differencing, median of the 3 best matches per annulus (exobench.algorithms.PairwiseADI)."""
+
+    algorithm = "pairwise"
+    defaults = {"n_pairs": 3, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0, "collapse": "median",
+                "derotation": "bilinear"}
+    notes = {"n_pairs": "number of best-matching frames (smallest sum of squared differences in the annulus) "
+                        "whose median is subtracted; 1: plain pairwise differencing.",
+             **_ANNULI_NOTES, **_FINISH_NOTES}
+
+
+class NMFBaseline(_CommentedOptions, name="nmf"):
+    """Full-frame non-negative matrix factorisation, 5 components (exobench.algorithms.NMF)."""
+
+    algorithm = "nmf"
+    defaults = {"ncomp": 5, "negatives": "shift", "solver": "sklearn", "max_iter": 200, "tol": 1e-4,
+                "random_state": 0, "inner_radius": None, "collapse": "median", "derotation": "bilinear"}
+    notes = {"ncomp": "number of non-negative components of the frames' model.", **_NMF_NOTES,
+             "inner_radius": "null (every pixel) or a radius in FWHM: only pixels beyond it are factorised.",
+             **_FINISH_NOTES}
+
+
+class AnnularNMFBaseline(_CommentedOptions, name="nmf-annular"):
+    """Annular NMF, 3 components, 1-FWHM rotation threshold (exobench.algorithms.AnnularNMF)."""
+
+    algorithm = "nmf-annular"
+    defaults = {"ncomp": 3, "negatives": "shift", "solver": "multiplicative", "max_iter": 200, "tol": 1e-4,
+                "random_state": 0, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0, "collapse": "median",
+                "derotation": "bilinear"}
+    notes = {"ncomp": "number of non-negative components of each frame's library, per annulus.", **_NMF_NOTES,
+             **_ANNULI_NOTES, **_FINISH_NOTES}

@@ -1,0 +1,220 @@
+"""Non-negative matrix factorisation of frames: ``X ~ W H`` with ``W, H >= 0``.
+
+Two solvers of the Frobenius problem ``min |X - W H|^2``:
+
+- :func:`sklearn_factorisation`: scikit-learn's coordinate descent
+  (``sklearn.decomposition.NMF(solver="cd", init="nndsvda")``), one matrix at a time;
+- :func:`multiplicative_factorisation`: Lee & Seung's multiplicative updates
+  (2001), batched over many reference libraries of the same frames (the rows
+  of ``X`` each library keeps), from an NNDSVDa start (Boutsidis & Gallopoulos
+  2008) computed exactly from each library's Gram matrix. Each library stops on
+  its own (every 10 iterations, when its error fell by less than ``tol`` of its
+  initial error, scikit-learn's rule), so that its result does not depend on
+  the libraries solved with it.
+
+Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
+``k`` component images, ``W`` each frame's non-negative weights. A frame outside
+a library is projected onto its components by non-negative least squares
+(:func:`nonnegative_projection`).
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+
+__all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
+           "nonnegative_projection"]
+
+#: How negative pixels are made non-negative (see :func:`nonnegative`).
+NEGATIVES = ("shift", "clip")
+
+#: Smallest denominator of a multiplicative update (scikit-learn's, the float32 epsilon).
+_EPSILON = float(np.finfo(np.float32).eps)
+
+#: Iterations between two convergence checks (scikit-learn's).
+_CHECK_EVERY = 10
+
+
+def nonnegative(matrix, negatives):
+    """``(positive, offset)``: ``matrix`` made non-negative, and what was added to it.
+
+    ``"shift"`` adds ``offset = -min(matrix)`` when the minimum is negative (one
+    constant for the whole matrix: the frames' differences are kept), so that a
+    model of ``positive`` minus ``offset`` models ``matrix``; ``"clip"`` sets the
+    negative pixels to 0 (``offset`` 0).
+
+    Examples
+    --------
+    >>> nonnegative(np.array([[-1.0, 2.0]]), "shift")
+    (array([[0., 3.]]), 1.0)
+    >>> nonnegative(np.array([[-1.0, 2.0]]), "clip")
+    (array([[0., 2.]]), 0.0)
+    """
+    if negatives == "shift":
+        offset = max(-float(matrix.min()), 0.0)
+        return matrix + offset, offset
+    return np.clip(matrix, 0.0, None), 0.0
+
+
+def sklearn_factorisation(matrix, ncomp, *, max_iter, tol, random_state):
+    """``(W, H)`` of ``sklearn.decomposition.NMF(ncomp, init="nndsvda", solver="cd")`` on ``matrix``.
+
+    ``random_state`` seeds the randomised SVD of its initialisation. Stopping at
+    ``max_iter`` before ``tol`` is reached is not an error (scikit-learn's
+    convergence warning is silenced: a PSF model needs no exact optimum).
+    """
+    from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
+
+    model = NMF(n_components=ncomp, init="nndsvda", solver="cd", beta_loss="frobenius", max_iter=max_iter,
+                tol=tol, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weights = model.fit_transform(matrix)
+    return weights, model.components_
+
+
+def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, history=False):
+    """Multiplicative-update NMF of the rows ``rows[l]`` of ``matrix``, every library ``l`` at once.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape ``(t, p)``
+        Non-negative float64 frames by pixels.
+    ncomp : int
+        Number of components.
+    rows : ndarray of bool, shape ``(L, t)``, optional
+        The frames of each library (all of them, one library, by default).
+    max_iter : int
+        Most iterations.
+    tol : float
+        A library stops when its error fell by less than ``tol`` times its initial
+        error over the last 10 iterations (0: always ``max_iter`` iterations).
+    history : bool
+        Also return, per library, the exact error ``|X_l - W_l H_l|`` at the start and
+        after each iteration (a list per library; slow, for tests).
+
+    Returns
+    -------
+    W : ndarray, shape ``(L, t, ncomp)``
+        Weights, 0 on the rows outside each library.
+    H : ndarray, shape ``(L, ncomp, p)``
+        Components.
+    errors : list of lists of float
+        Only with ``history``.
+    """
+    t, p = matrix.shape
+    rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    weights, components = _nndsvda(matrix, rows, ncomp)
+    # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
+    # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
+    weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    pixels_by_frames = np.ascontiguousarray(matrix.T)
+    norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
+    errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
+        if history else None
+    initial = _errors(norms, matrix, weights, components)
+    previous = initial.copy()
+    active = np.flatnonzero(initial > 0)
+    for iteration in range(1, max_iter + 1):
+        if active.size == 0:
+            break
+        everyone = active.size == len(rows)  # views, updated in place; else copies, written back
+        w, h, mask = (weights, components, rows) if everyone else (weights[active], components[active], rows[active])
+        numerator = np.matmul(h, pixels_by_frames) * mask[:, None, :]  # (H X^T), 0 outside the library
+        denominator = np.matmul(_gram(h), w)
+        denominator[denominator == 0] = _EPSILON
+        w *= numerator / denominator
+        numerator = np.matmul(w, matrix)
+        denominator = np.matmul(_gram(w), h)
+        denominator[denominator == 0] = _EPSILON
+        h *= numerator / denominator
+        if not everyone:
+            weights[active], components[active] = w, h
+        if history:
+            for l in active:
+                errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
+        if tol > 0 and iteration % _CHECK_EVERY == 0:
+            current = _errors(norms[active], matrix, w, h)
+            going = (previous[active] - current) / initial[active] >= tol
+            previous[active] = current
+            active = active[going]
+    weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    return (weights, components, errors) if history else (weights, components)
+
+
+def _gram(stack):
+    """``A A^T`` of each matrix of a ``(L, k, n)`` stack."""
+    return np.einsum("lkn,ljn->lkj", stack, stack)
+
+
+def _errors(norms, matrix, weights, components):
+    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and the transposed weights
+    ``(L, k, t)``, without forming ``W H``."""
+    cross = np.einsum("lkp,lkp->l", np.matmul(weights, matrix), components)
+    squares = norms - 2.0 * cross + np.einsum("lij,lij->l", _gram(weights), _gram(components))
+    return np.sqrt(np.maximum(squares, 0.0))
+
+
+def _exact_error(matrix, rows, weights, components):
+    """``|X_l - W_l H_l|`` formed in full, from the transposed weights ``(k, t)``."""
+    return float(np.linalg.norm(matrix[rows] - weights.T[rows] @ components))
+
+
+def _nndsvda(matrix, rows, ncomp):
+    """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
+
+    The singular triplets come from each library's Gram block (exact, not
+    randomised): ``U`` its eigenvectors, ``V = X^T U / s``.
+    """
+    libraries, t = rows.shape
+    gram = matrix @ matrix.T
+    masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
+    values, vectors = np.linalg.eigh(masked)
+    values, vectors = values[:, ::-1][:, :ncomp], vectors[:, :, ::-1][:, :, :ncomp] * rows[:, :, None]
+    singular = np.sqrt(np.maximum(values, 0.0))
+    scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
+    right = np.matmul(matrix.T, vectors) * scale[:, None, :]  # (L, p, k)
+    left = vectors  # (L, t, k)
+    positive = [np.maximum(left, 0.0), np.maximum(right, 0.0)]
+    negative = [np.maximum(-left, 0.0), np.maximum(-right, 0.0)]
+    norms_p = [np.linalg.norm(a, axis=1) for a in positive]  # (L, k) each
+    norms_n = [np.linalg.norm(a, axis=1) for a in negative]
+    mass_p, mass_n = norms_p[0] * norms_p[1], norms_n[0] * norms_n[1]
+    use_positive = mass_p >= mass_n
+    use_positive[:, 0] = True  # the first pair: absolute values (all of one sign up to rounding)
+    mass = np.where(use_positive, mass_p, mass_n)
+    mass[:, 0] = 1.0
+    parts = []
+    for side in range(2):
+        if side == 0:
+            first = np.abs(left[:, :, :1])
+        else:
+            first = np.abs(right[:, :, :1])
+        chosen = np.where(use_positive[:, None, :], positive[side], negative[side])
+        norm = np.where(use_positive, norms_p[side], norms_n[side])
+        unit = chosen / np.where(norm > 0, norm, 1.0)[:, None, :]
+        unit[:, :, :1] = first
+        parts.append(unit * np.sqrt(singular * mass)[:, None, :])
+    weights, right = parts
+    components = right.transpose(0, 2, 1).copy()
+    weights[weights < 1e-6] = 0.0
+    components[components < 1e-6] = 0.0
+    sizes = rows.sum(axis=1)
+    means = (rows @ matrix.sum(axis=1)) / (np.maximum(sizes, 1) * matrix.shape[1])
+    weights = np.where((weights == 0) & rows[:, :, None], means[:, None, None], weights)
+    components = np.where(components == 0, means[:, None, None], components)
+    return np.ascontiguousarray(weights), np.ascontiguousarray(components)
+
+
+def nonnegative_projection(frames, components):
+    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components[i]|``.
+
+    ``frames`` is ``(n, p)``, ``components`` ``(n, k, p)`` (each frame its own
+    components); scipy's active-set NNLS (Lawson & Hanson), one small problem per frame.
+    """
+    out = np.zeros((frames.shape[0], components.shape[1]))
+    for i in range(frames.shape[0]):
+        out[i] = scipy.optimize.nnls(components[i].T, frames[i])[0]
+    return out

@@ -1,0 +1,268 @@
+"""Non-negative matrix factorisation (NMF) PSF subtraction (Lee & Seung 1999; Ren et al. 2018).
+
+The frames, made non-negative, form a ``frames x pixels`` matrix ``X``; its
+factorisation ``X ~ W H`` (``W, H >= 0``, ``H`` holding ``ncomp`` component
+images) models the star's PSF, and each frame's residual is the frame minus
+its model. The residual cube is derotated and collapsed.
+
+Negative pixels (background-subtracted data) are made non-negative by one
+offset per matrix (``negatives="shift"``: the matrix's minimum is subtracted,
+and added back to the model, so that the frames' differences are kept; a
+per-frame offset would add a frame-to-frame constant drawn from each frame's
+noise that the components would then have to model) or by clipping them to 0
+(``"clip"``: the model of the clipped frames is subtracted from the frames as
+they are).
+
+Full frame (:class:`NMF`): one factorisation of every frame; a frame's model
+is its row of ``W H``. Annular (:class:`AnnularNMF`): per annulus, each frame's
+reference library leaves out the frames too close in parallactic angle (as
+annular PCA), the library is factorised, and the frame's model is its
+non-negative least-squares projection onto the library's components (its row
+of ``W H`` when it belongs to its library, ``delta=0``).
+
+Two solvers (:mod:`exobench.algorithms._nmf`): scikit-learn's coordinate
+descent (``solver="sklearn"``, one factorisation at a time) and multiplicative
+updates written here (``solver="multiplicative"``), which factorise every
+library of an annulus in one batch of matrix products; docs/benchmarks.md
+compares them.
+"""
+
+import numpy as np
+
+from .._threads import one_blas_thread
+from .._validate import check_choice, check_integer, check_number
+from ..geometry import polar_grid
+from ._eigen import _distinct_rows
+from ._nmf import (NEGATIVES, multiplicative_factorisation, nonnegative, nonnegative_projection,
+                   sklearn_factorisation)
+from .annuli import annuli, rotation_thresholds
+from .base import Algorithm, adi_cube, check_common, finish
+from .projections import check_ncomp
+
+__all__ = ["NMF", "AnnularNMF", "SOLVERS"]
+
+#: The factorisation solvers of :class:`NMF` and :class:`AnnularNMF`.
+SOLVERS = ("sklearn", "multiplicative")
+
+
+class _Factorisation(Algorithm):
+    """The options and checks the two NMF classes share."""
+
+    def _checked(self, dataset):
+        """``(cube, ncomp, max_iter, tol)``: the float64 cube and the options, after checking them all."""
+        cube = adi_cube(dataset)
+        check_common(self)
+        ncomp = check_ncomp(self.ncomp, cube.shape[0])
+        check_choice(self.negatives, "negatives", NEGATIVES)
+        check_choice(self.solver, "solver", SOLVERS)
+        max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
+        tol = check_number(self.tol, "tol")
+        check_integer(self.random_state, "random_state", minimum=0, maximum=2**32 - 1,
+                      what="a seed of numpy's legacy generator")
+        return cube, ncomp, max_iter, tol
+
+    def _factorise(self, matrix, ncomp, max_iter, tol, libraries):
+        """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows)."""
+        if self.solver == "multiplicative":
+            return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol)
+        weights = np.zeros((len(libraries), matrix.shape[0], ncomp))
+        components = np.zeros((len(libraries), ncomp, matrix.shape[1]))
+        for index, rows in enumerate(libraries):
+            weights[index, rows], components[index] = sklearn_factorisation(
+                matrix[rows], ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
+        return weights, components
+
+    def _residuals(self, values, allowed, ncomp, max_iter, tol):
+        """Residuals of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in frame ``i``'s library."""
+        positive, offset = nonnegative(values, self.negatives)
+        if not positive.any():  # no light (padding, a masked region): nothing to model
+            return values + offset
+        ncomp = min(ncomp, values.shape[1])
+        first, group = _distinct_rows(allowed)
+        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first])
+        frames = np.arange(values.shape[0])
+        inside = allowed[frames, frames]  # a frame of its own library: its row of W H
+        model = np.empty_like(values)
+        model[inside] = np.einsum("ik,ikp->ip", weights[group[inside], frames[inside]],
+                                  components[group[inside]])
+        if not inside.all():  # the others: projected onto their library's components
+            outside = ~inside
+            chosen = components[group[outside]]
+            model[outside] = np.einsum("ik,ikp->ip", nonnegative_projection(positive[outside], chosen), chosen)
+        return values + offset - model
+
+
+class NMF(_Factorisation, name="nmf"):
+    """Full-frame NMF PSF subtraction: one factorisation of every frame.
+
+    Each frame's model is its row of ``W H`` (``ncomp`` non-negative
+    components); the residuals are the frames minus their models (see the
+    module's text for the handling of negative pixels).
+
+    Parameters
+    ----------
+    ncomp : int
+        Number of components. At most the number of frames.
+    negatives : {"shift", "clip"}
+        How negative pixels are made non-negative: subtract the matrix's minimum
+        (added back to the model) or set them to 0.
+    solver : {"sklearn", "multiplicative"}
+        scikit-learn's coordinate descent (``NMF(init="nndsvda", solver="cd")``)
+        or the multiplicative updates of :mod:`exobench.algorithms._nmf` (from an exact NNDSVDa start).
+    max_iter : int
+        Most iterations of the solver (stopping there is not an error).
+    tol : float
+        Stop when the error fell by less than ``tol`` of its initial value over
+        10 iterations (multiplicative) or scikit-learn's ``tol`` (coordinate descent).
+    random_state : int
+        Seed of scikit-learn's randomised SVD at initialisation (the
+        multiplicative solver's start is exact and needs none).
+    inner_radius : float, optional
+        In FWHM. When given, only the pixels at ``r >= inner_radius * fwhm``
+        enter the factorisation (the star's core would otherwise dominate the
+        squared error); those inside are 0 in the residuals.
+    collapse : {"median", "mean"}
+        How the derotated residual cube is collapsed into the final frame.
+    derotation : {"bilinear", "bicubic", "fft"}
+        Interpolation of :func:`exobench.geometry.derotate_cube`.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=20, size=33)
+    >>> result = NMF(ncomp=3).process(ds)
+    >>> result.residuals.shape, result.final.shape
+    ((20, 33, 33), (33, 33))
+    """
+
+    def __init__(self, *, ncomp=5, negatives="shift", solver="sklearn", max_iter=200, tol=1e-4, random_state=0,
+                 inner_radius=None, collapse="median", derotation="bilinear"):
+        self.ncomp = ncomp
+        self.negatives = negatives
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.inner_radius = inner_radius
+        self.collapse = collapse
+        self.derotation = derotation
+
+    def process(self, dataset):
+        """Subtract the PSF from ``dataset`` (an ADI :class:`~exobench.data.Dataset`).
+
+        Returns
+        -------
+        Result
+        """
+        cube, ncomp, max_iter, tol = self._checked(dataset)
+        t, ny, nx = cube.shape
+        inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
+        flat = cube.reshape(t, ny * nx)
+        if inner is None:
+            selected = np.arange(ny * nx)
+        else:
+            radius, _ = polar_grid(cube.shape)
+            selected = np.flatnonzero(radius.ravel() >= inner * dataset.fwhm)
+            if selected.size == 0:
+                raise ValueError(f"inner_radius: leaves no pixel in the frame, got {inner:g} FWHM")
+        residuals = np.zeros_like(flat)
+        with one_blas_thread():  # the same bytes on any machine
+            residuals[:, selected] = self._residuals(flat[:, selected], np.ones((t, t), dtype=bool), ncomp,
+                                                     max_iter, tol)
+        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
+
+
+class AnnularNMF(_Factorisation, name="nmf-annular"):
+    """Annular NMF with a rotation-based reference library per frame.
+
+    The frame is cut into annuli ``asize`` FWHM wide from ``inner_radius`` FWHM
+    to the largest circle inscribed in the frame (pixels outside are 0 in the
+    residuals). In each annulus, frame ``i``'s library is the frames ``j`` with
+    ``|angles[j] - angles[i]| >= delta * fwhm / r`` radians (``r`` the annulus's
+    mean radius; lowered to keep the ``ncomp`` frames farthest in angle where
+    fewer qualify), as in :class:`~exobench.algorithms.AnnularPCA`. Each
+    distinct library is factorised (``ncomp`` components, at most the annulus's
+    pixel count) and frame ``i``'s model is its non-negative least-squares
+    projection onto its library's components; with ``delta=0`` every frame is
+    in one library and its model is its row of ``W H``.
+
+    The per-frame libraries cost one factorisation per frame and annulus
+    (libraries are distinct as soon as ``delta > 0``), which the multiplicative
+    solver computes in one batch per annulus; docs/benchmarks.md gives the
+    run times of both solvers.
+
+    Parameters
+    ----------
+    ncomp : int
+        Number of components per library. At most the number of frames.
+    negatives : {"shift", "clip"}
+        How negative pixels are made non-negative (per annulus): subtract the
+        annulus's minimum over the frames (added back to the model) or set them to 0.
+    solver : {"sklearn", "multiplicative"}
+        scikit-learn's coordinate descent, one library at a time, or the
+        multiplicative updates, every library of an annulus at once.
+    max_iter : int
+        Most iterations of the solver per library.
+    tol : float
+        Stopping tolerance of the solver (see :class:`NMF`).
+    random_state : int
+        Seed of scikit-learn's randomised SVD at initialisation.
+    asize : float
+        Width of the annuli in FWHM.
+    inner_radius : float
+        Inner radius of the first annulus in FWHM.
+    delta : float
+        Minimum rotation of the reference frames, in FWHM of arc (0 keeps every
+        frame, the frame itself included: one factorisation per annulus).
+    collapse : {"median", "mean"}
+        How the derotated residual cube is collapsed into the final frame.
+    derotation : {"bilinear", "bicubic", "fft"}
+        Interpolation of :func:`exobench.geometry.derotate_cube`.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=20, size=33)
+    >>> AnnularNMF(ncomp=2, delta=0.5).process(ds).final.shape
+    (33, 33)
+    """
+
+    def __init__(self, *, ncomp=3, negatives="shift", solver="multiplicative", max_iter=200, tol=1e-4,
+                 random_state=0, asize=1.0, inner_radius=0.0, delta=1.0, collapse="median",
+                 derotation="bilinear"):
+        self.ncomp = ncomp
+        self.negatives = negatives
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.asize = asize
+        self.inner_radius = inner_radius
+        self.delta = delta
+        self.collapse = collapse
+        self.derotation = derotation
+
+    def process(self, dataset):
+        """Subtract the PSF from ``dataset`` (an ADI :class:`~exobench.data.Dataset`).
+
+        Returns
+        -------
+        Result
+        """
+        cube, ncomp, max_iter, tol = self._checked(dataset)
+        t, ny, nx = cube.shape
+        asize = check_number(self.asize, "asize", strict=True)
+        inner = check_number(self.inner_radius, "inner_radius")
+        delta = check_number(self.delta, "delta")
+        fwhm = float(dataset.fwhm)
+        angles = np.asarray(dataset.angles, dtype=np.float64)
+        masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        flat = cube.reshape(t, ny * nx)
+        residuals = np.zeros_like(flat)
+        with one_blas_thread():  # many small products: faster on one thread, the same bytes anywhere
+            for mask, radius in zip(masks, radii):
+                pixels = np.flatnonzero(mask.ravel())
+                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
+                residuals[:, pixels] = self._residuals(flat[:, pixels], distance >= thresholds[:, None], ncomp,
+                                                       max_iter, tol)
+        return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)

@@ -1,0 +1,197 @@
+"""NMF: the multiplicative updates, scikit-learn's own NMF, per-frame libraries, an injected companion, errors."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+from sklearn.decomposition import NMF as SklearnNMF
+
+from exobench.algorithms import NMF, AnnularNMF, get_algorithm
+from exobench.algorithms._nmf import multiplicative_factorisation, nonnegative
+from exobench.algorithms.annuli import annuli
+from exobench.examples import example_dataset
+from exobench.geometry import derotate_cube
+
+from .detection import assert_detects_the_companion_only
+
+#: scikit-learn's own NMF, called by the tests, may stop at max_iter (the algorithms silence that warning).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SKLEARN = dict(init="nndsvda", solver="cd", max_iter=200, tol=1e-4, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A synthetic float64 ADI dataset: 12 frames of 25 x 25 (FWHM 4 px)."""
+    ds = example_dataset(n_frames=12, size=25, seed=4)
+    return ds.replace(cube=ds.cube.astype(np.float64))
+
+
+@pytest.fixture(scope="module")
+def positive(small):
+    """The same dataset shifted to strictly positive pixels (no offset needed)."""
+    return small.replace(cube=small.cube - small.cube.min() + 1.0)
+
+
+def _sklearn_model(matrix, ncomp):
+    model = SklearnNMF(n_components=ncomp, **SKLEARN)
+    return model.fit_transform(matrix) @ model.components_
+
+
+def _close(actual, expected, scale):
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-9 * scale)
+
+
+# -- the factorisations ------------------------------------------------------------------------
+
+
+def test_multiplicative_updates_never_increase_the_error(rng):
+    matrix = rng.random((15, 4)) @ rng.random((4, 60)) ** 2 + 0.05 * rng.random((15, 60))
+    libraries = rng.random((5, 15)) > 0.3
+    weights, components, errors = multiplicative_factorisation(matrix, 4, rows=libraries, max_iter=60, tol=0,
+                                                               history=True)
+    for rows, history, w, h in zip(libraries, errors, weights, components):
+        history = np.asarray(history)
+        assert history.size == 61 and history[-1] < 0.5 * history[0]
+        assert np.all(np.diff(history) <= 1e-12 * history[0])
+        assert np.all(w[~rows] == 0) and np.all(w >= 0) and np.all(h >= 0)
+        np.testing.assert_allclose(np.linalg.norm(matrix[rows] - w[rows] @ h), history[-1], rtol=1e-12)
+    # a library solved alone gives what it gives in the batch (to rounding): libraries stop on their own
+    alone_w, alone_h = multiplicative_factorisation(matrix[libraries[2]], 4, max_iter=60, tol=1e-3)
+    batch_w, batch_h = multiplicative_factorisation(matrix, 4, rows=libraries, max_iter=60, tol=1e-3)
+    np.testing.assert_allclose(alone_w[0] @ alone_h[0], batch_w[2][libraries[2]] @ batch_h[2], rtol=1e-9)
+
+
+def test_the_sklearn_solver_is_sklearn_s_own_nmf(positive):
+    t = positive.n_frames
+    matrix = positive.cube.reshape(t, -1)
+    expected = derotate_cube((matrix - _sklearn_model(matrix, 3)).reshape(positive.cube.shape), positive.angles)
+    result = NMF(ncomp=3, solver="sklearn", collapse="mean").process(positive)
+    _close(result.residuals, expected, np.abs(positive.cube).max())
+    _close(result.final, expected.mean(axis=0), np.abs(positive.cube).max())
+
+
+def test_negatives_shift_adds_one_offset_and_clip_models_the_clipped_frames(small):
+    t = small.n_frames
+    matrix = small.cube.reshape(t, -1)
+    assert matrix.min() < 0
+    shifted = matrix - matrix.min()
+    expected = matrix - (_sklearn_model(shifted, 2) + matrix.min())
+    result = NMF(ncomp=2, solver="sklearn", collapse="mean").process(small)
+    _close(result.residuals, derotate_cube(expected.reshape(small.cube.shape), small.angles), np.abs(matrix).max())
+    expected = matrix - _sklearn_model(np.clip(matrix, 0, None), 2)
+    result = NMF(ncomp=2, negatives="clip", solver="sklearn", collapse="mean").process(small)
+    _close(result.residuals, derotate_cube(expected.reshape(small.cube.shape), small.angles), np.abs(matrix).max())
+    assert nonnegative(np.array([[1.0, 2.0]]), "shift")[1] == 0.0  # no shift when nothing is negative
+
+
+def _brute_force_annular(ds, *, ncomp, asize, delta, factorise):
+    """Per annulus and frame: factorise the frame's own library, project the frame by NNLS."""
+    t = ds.n_frames
+    flat = ds.cube.reshape(t, -1)
+    out = np.zeros_like(flat)
+    masks, radii = annuli(ds.cube.shape, inner_radius=0.0, width=asize * ds.fwhm)
+    for mask, radius in zip(masks, radii):
+        pixels = mask.ravel()
+        values = flat[:, pixels]
+        offset = -min(values.min(), 0.0)
+        values = values + offset
+        threshold = np.degrees(delta * ds.fwhm / radius)
+        for i in range(t):
+            distance = np.abs(ds.angles - ds.angles[i])
+            library = distance >= min(threshold, np.sort(distance)[::-1][ncomp - 1])
+            weights, components = factorise(values[library], min(ncomp, values.shape[1]))
+            if library[i]:
+                model = weights[np.flatnonzero(library) == i][0] @ components
+            else:
+                model = scipy.optimize.nnls(components.T, values[i])[0] @ components
+            out[i, pixels] = values[i] - model
+    return derotate_cube(out.reshape(ds.cube.shape), ds.angles)
+
+
+def _sklearn_factors(matrix, ncomp):
+    model = SklearnNMF(n_components=ncomp, **SKLEARN)
+    return model.fit_transform(matrix), model.components_
+
+
+def _multiplicative_factors(matrix, ncomp):
+    weights, components = multiplicative_factorisation(matrix, ncomp, max_iter=200, tol=1e-4)
+    return weights[0], components[0]
+
+
+@pytest.mark.parametrize("solver, factorise", [("sklearn", _sklearn_factors),
+                                               ("multiplicative", _multiplicative_factors)])
+@pytest.mark.parametrize("delta", [0.0, 1.0])
+def test_annular_nmf_equals_a_factorisation_per_frame_library(small, solver, factorise, delta):
+    expected = _brute_force_annular(small, ncomp=3, asize=1.5, delta=delta, factorise=factorise)
+    result = AnnularNMF(ncomp=3, asize=1.5, delta=delta, solver=solver, collapse="mean").process(small)
+    # batched and single eigenproblems of the multiplicative start round differently: 1e-7 of the scale
+    np.testing.assert_allclose(result.residuals, expected, rtol=0, atol=1e-7 * np.abs(small.cube).max())
+
+
+def test_solvers_model_the_frames_alike(small):
+    sklearn = NMF(ncomp=3, solver="sklearn", max_iter=500).process(small)
+    multiplicative = NMF(ncomp=3, solver="multiplicative", max_iter=500).process(small)
+    spread = np.std(small.cube)
+    assert np.std(sklearn.final) < 0.2 * spread and np.std(multiplicative.final) < 0.2 * spread
+    assert get_algorithm("nmf") is NMF and get_algorithm("nmf-annular") is AnnularNMF
+
+
+def test_inner_radius_masks_the_centre(small):
+    result = NMF(ncomp=2, inner_radius=1.5).process(small)
+    radius = np.hypot(*(np.mgrid[:25, :25] - 12))
+    derotated_zero = derotate_cube(np.where(radius < 1.5 * small.fwhm, 0.0, 1.0)[None].repeat(12, 0), small.angles)
+    assert np.all(result.residuals[derotated_zero == 0] == 0)
+    with pytest.raises(ValueError, match="inner_radius: leaves no pixel in the frame, got 100 FWHM"):
+        NMF(inner_radius=100.0).process(small)
+
+
+# -- detection, reproducibility, errors --------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", [NMF(), NMF(solver="multiplicative"), AnnularNMF(),
+                                       AnnularNMF(solver="sklearn", ncomp=2)])
+def test_nmf_finds_the_companion_and_nothing_without_it(algorithm):
+    assert_detects_the_companion_only(algorithm)
+
+
+@pytest.mark.parametrize("algorithm", [NMF(ncomp=3), NMF(ncomp=3, solver="multiplicative"),
+                                       AnnularNMF(ncomp=2), AnnularNMF(ncomp=2, solver="sklearn", random_state=7)])
+def test_same_seed_same_bytes(small, algorithm):
+    first, second = algorithm.process(small), algorithm.process(small)
+    assert first.residuals.tobytes() == second.residuals.tobytes()
+    assert first.final.tobytes() == second.final.tobytes()
+
+
+@pytest.mark.parametrize("algorithm, message", [
+    (NMF(ncomp=0), r"ncomp: expected an integer from 1 to 12 \(the number of frames\), got 0"),
+    (AnnularNMF(ncomp=-1), r"ncomp: expected an integer from 1 to 12 \(the number of frames\), got -1"),
+    (NMF(ncomp=13), r"ncomp: expected an integer from 1 to 12 \(the number of frames\), got 13"),
+    (NMF(negatives="abs"), "negatives: expected one of 'shift', 'clip', got 'abs'"),
+    (AnnularNMF(solver="als"), "solver: expected one of 'sklearn', 'multiplicative', got 'als'"),
+    (NMF(max_iter=0), "max_iter: expected an integer >= 1, got 0"),
+    (AnnularNMF(tol=-1e-3), "tol: expected a number >= 0, got -0.001"),
+    (NMF(random_state=-1), r"random_state: expected an integer from 0 to 4294967295 .*got -1"),
+    (NMF(random_state=None), r"random_state: expected an integer from 0 to 4294967295 .*got None"),
+    (AnnularNMF(delta=-1), "delta: expected a number >= 0, got -1"),
+    (AnnularNMF(asize=0), "asize: expected a number > 0, got 0"),
+    (AnnularNMF(inner_radius=100.0), "inner_radius: expected less than the frame's half-size"),
+    (NMF(collapse="sum"), "collapse: expected one of 'median', 'mean', got 'sum'"),
+    (AnnularNMF(derotation="lanczos"), "derotation: expected one of .*got 'lanczos'"),
+])
+def test_bad_options_raise_naming_the_parameter(small, algorithm, message):
+    with pytest.raises(ValueError, match=message):
+        algorithm.process(small)
+
+
+@pytest.mark.parametrize("algorithm", [NMF(), AnnularNMF()])
+def test_4d_and_non_datasets_are_refused(algorithm, small):
+    import numpy
+
+    from exobench.data import Dataset
+
+    cube = numpy.stack([small.cube, small.cube])
+    four_d = Dataset(cube, small.angles, fwhm=4.0, wavelengths=[1.6, 1.7])
+    with pytest.raises(ValueError, match=r"dataset: expected an ADI dataset with a 3D .*4D"):
+        algorithm.process(four_d)
+    with pytest.raises(TypeError, match="dataset: expected an exobench Dataset"):
+        algorithm.process(small.cube)

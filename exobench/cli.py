@@ -38,6 +38,7 @@ def build_parser():
     _add_simulate(commands)
     _add_build(commands)
     _add_sweep(commands)
+    _add_contrast(commands)
     from .leaderboard.cli import add_commands as add_leaderboard_commands
     from .report.cli import add_commands as add_report_commands
 
@@ -554,6 +555,54 @@ def _run_sweep(args):
     paths = write_sweep(result, args.output, overwrite=args.overwrite)
     print(result.table_text(), end="")
     print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+def _add_contrast(commands):
+    contrast = commands.add_parser(
+        "contrast",
+        help="the contrast curve of a baseline on one dataset (throughput by injection-recovery)",
+        description="The contrast curve of baseline NAME's algorithm on dataset INSTRUMENT_K of PHASE_DIR: "
+        "the noise of non-overlapping resolution elements at each separation (Mawet et al. 2014), the "
+        "Student-t threshold with n - 1 degrees of freedom at the false-positive fraction (default: the "
+        "5-sigma Gaussian equivalent, 2.87e-7), divided by the throughput measured by injecting fake "
+        "companions (one task per branch); relative to the star's flux when the dataset has a "
+        "{instrument}_starflux_{k}.fits file, else to the PSF file's flux (see docs/contrast.md).",
+    )
+    contrast.add_argument("name", metavar="NAME", help="the baseline (exobench baseline --list)")
+    contrast.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder in the EIDC layout")
+    contrast.add_argument("--dataset", metavar="INSTRUMENT_K", required=True,
+                          help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1")
+    contrast.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
+    level = contrast.add_mutually_exclusive_group()
+    level.add_argument("--fpf", type=float, metavar="F", default=None,
+                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
+    level.add_argument("--sigma", type=float, metavar="S", default=None,
+                       help="Gaussian significance, converted to its false-positive fraction")
+    contrast.add_argument("--json", action="store_true", help="print the curve as JSON instead of a table")
+    contrast.add_argument("-o", "--output", metavar="DIR", default=None,
+                          help="write DIR/contrast.json and DIR/contrast.png")
+    contrast.add_argument("--overwrite", action="store_true", help="write into DIR even if it holds files")
+    contrast.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_options(contrast)
+    contrast.set_defaults(handler=_run_contrast)
+
+
+def _run_contrast(args):
+    from .contrast import check_contrast_output, contrast_curve, prepare_contrast, resolve_fpf, write_contrast
+
+    fpf = resolve_fpf(args.fpf, args.sigma)  # every error before the work
+    algorithm, dataset = prepare_contrast(args.name, args.phase_dir, args.dataset, params=args.params)
+    if args.output is not None:
+        check_contrast_output(args.output, overwrite=args.overwrite)
+    with make_executor(args) as executor:
+        curve = contrast_curve(algorithm, dataset, fpf=fpf, executor=executor, progress=not args.quiet)
+    paths = []
+    if args.output is not None:
+        paths = write_contrast(curve, args.output, overwrite=args.overwrite,
+                               title=f"{args.name} on {args.dataset}, relative to the {curve.contrast_unit}")
+    print(curve.to_json() if args.json else curve.table_text(), end="")
+    if paths:  # on stderr with --json, so that stdout stays one JSON document
+        print(f"wrote {', '.join(str(path) for path in paths)}", file=sys.stderr if args.json else sys.stdout)
 
 
 def _add_demo(commands):

@@ -9,8 +9,8 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
   of ``X`` each library keeps), from an NNDSVDa start (Boutsidis & Gallopoulos
   2008) computed exactly from each library's Gram matrix. Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
-  initial error, scikit-learn's rule), so that its result does not depend on
-  the libraries solved with it.
+  initial error, scikit-learn's rule), so that its iterations do not depend
+  on the libraries solved with it.
 
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
@@ -34,6 +34,9 @@ _EPSILON = float(np.finfo(np.float32).eps)
 
 #: Iterations between two convergence checks (scikit-learn's).
 _CHECK_EVERY = 10
+
+#: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
+_GRAM_VALUES = 500_000
 
 
 def nonnegative(matrix, negatives):
@@ -122,11 +125,11 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
             break
         everyone = active.size == len(rows)  # views, updated in place; else copies, written back
         w, h, mask = (weights, components, rows) if everyone else (weights[active], components[active], rows[active])
-        numerator = np.matmul(h, pixels_by_frames) * mask[:, None, :]  # (H X^T), 0 outside the library
+        numerator = _stacked(h, pixels_by_frames) * mask[:, None, :]  # (H X^T), 0 outside the library
         denominator = np.matmul(_gram(h), w)
         denominator[denominator == 0] = _EPSILON
         w *= numerator / denominator
-        numerator = np.matmul(w, matrix)
+        numerator = _stacked(w, matrix)
         denominator = np.matmul(_gram(w), h)
         denominator[denominator == 0] = _EPSILON
         h *= numerator / denominator
@@ -144,6 +147,14 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     return (weights, components, errors) if history else (weights, components)
 
 
+def _stacked(stack, right):
+    """``stack[l] @ right`` for every ``l``, as one product of the stacked ``(L k, n)`` rows: the
+    frames are read once for all libraries (a product per library reads them ``L`` times, and
+    with ``k`` rows each is bound by that reading)."""
+    count, rows, _ = stack.shape
+    return (stack.reshape(count * rows, -1) @ right).reshape(count, rows, right.shape[1])
+
+
 def _gram(stack):
     """``A A^T`` of each matrix of a ``(L, k, n)`` stack."""
     return np.einsum("lkn,ljn->lkj", stack, stack)
@@ -152,7 +163,7 @@ def _gram(stack):
 def _errors(norms, matrix, weights, components):
     """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and the transposed weights
     ``(L, k, t)``, without forming ``W H``."""
-    cross = np.einsum("lkp,lkp->l", np.matmul(weights, matrix), components)
+    cross = np.einsum("lkp,lkp->l", _stacked(weights, matrix), components)
     squares = norms - 2.0 * cross + np.einsum("lij,lij->l", _gram(weights), _gram(components))
     return np.sqrt(np.maximum(squares, 0.0))
 
@@ -166,10 +177,18 @@ def _nndsvda(matrix, rows, ncomp):
     """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
 
     The singular triplets come from each library's Gram block (exact, not
-    randomised): ``U`` its eigenvectors, ``V = X^T U / s``.
+    randomised): ``U`` its eigenvectors, ``V = X^T U / s``. Libraries are taken
+    a block at a time, so that their ``(t, t)`` Gram blocks stay within
+    :data:`_GRAM_VALUES` values.
     """
-    libraries, t = rows.shape
     gram = matrix @ matrix.T
+    step = max(1, _GRAM_VALUES // gram.size)
+    blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp) for start in range(0, len(rows), step)]
+    return tuple(np.concatenate(parts) for parts in zip(*blocks))
+
+
+def _nndsvda_block(matrix, gram, rows, ncomp):
+    """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
     values, vectors = np.linalg.eigh(masked)
     values, vectors = values[:, ::-1][:, :ncomp], vectors[:, :, ::-1][:, :, :ncomp] * rows[:, :, None]
@@ -209,12 +228,10 @@ def _nndsvda(matrix, rows, ncomp):
 
 
 def nonnegative_projection(frames, components):
-    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components[i]|``.
+    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components|``.
 
-    ``frames`` is ``(n, p)``, ``components`` ``(n, k, p)`` (each frame its own
-    components); scipy's active-set NNLS (Lawson & Hanson), one small problem per frame.
+    ``frames`` is ``(n, p)``, ``components`` ``(k, p)``; scipy's active-set NNLS
+    (Lawson & Hanson), one small problem per frame.
     """
-    out = np.zeros((frames.shape[0], components.shape[1]))
-    for i in range(frames.shape[0]):
-        out[i] = scipy.optimize.nnls(components[i].T, frames[i])[0]
-    return out
+    basis = np.ascontiguousarray(components.T)
+    return np.array([scipy.optimize.nnls(basis, frame)[0] for frame in frames]).reshape(len(frames), len(components))

@@ -73,23 +73,25 @@ class _Factorisation(Algorithm):
         return weights, components
 
     def _residuals(self, values, allowed, ncomp, max_iter, tol):
-        """Residuals of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in frame ``i``'s library."""
+        """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library."""
         positive, offset = nonnegative(values, self.negatives)
         if not positive.any():  # no light (padding, a masked region): nothing to model
             return values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
         weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first])
-        frames = np.arange(values.shape[0])
-        inside = allowed[frames, frames]  # a frame of its own library: its row of W H
         model = np.empty_like(values)
-        model[inside] = np.einsum("ik,ikp->ip", weights[group[inside], frames[inside]],
-                                  components[group[inside]])
-        if not inside.all():  # the others: projected onto their library's components
-            outside = ~inside
-            chosen = components[group[outside]]
-            model[outside] = np.einsum("ik,ikp->ip", nonnegative_projection(positive[outside], chosen), chosen)
-        return values + offset - model
+        for index in range(first.size):  # per library: a loop over libraries (at most the frames), not pixels
+            members = np.flatnonzero(group == index)
+            own = allowed[members, members]
+            inside, outside = members[own], members[~own]
+            if inside.size:  # frames of their own library: their rows of W H
+                model[inside] = weights[index, inside] @ components[index]
+            if outside.size:  # the others: projected onto their library's components
+                model[outside] = nonnegative_projection(positive[outside], components[index]) @ components[index]
+        model -= offset
+        np.subtract(values, model, out=model)  # the residuals, in the model's memory
+        return model
 
 
 class NMF(_Factorisation, name="nmf"):
@@ -158,17 +160,18 @@ class NMF(_Factorisation, name="nmf"):
         t, ny, nx = cube.shape
         inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
         flat = cube.reshape(t, ny * nx)
-        if inner is None:
-            selected = np.arange(ny * nx)
-        else:
+        if inner is not None:
             radius, _ = polar_grid(cube.shape)
             selected = np.flatnonzero(radius.ravel() >= inner * dataset.fwhm)
             if selected.size == 0:
                 raise ValueError(f"inner_radius: leaves no pixel in the frame, got {inner:g} FWHM")
-        residuals = np.zeros_like(flat)
+        everyone = np.ones((t, t), dtype=bool)
         with one_blas_thread():  # the same bytes on any machine
-            residuals[:, selected] = self._residuals(flat[:, selected], np.ones((t, t), dtype=bool), ncomp,
-                                                     max_iter, tol)
+            if inner is None:
+                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol)
+            else:
+                residuals = np.zeros_like(flat)
+                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol)
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 

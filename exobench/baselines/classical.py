@@ -1,12 +1,12 @@
 """The classical baselines: one PSF-subtraction algorithm each, with the options they change.
 
 The ADI baselines (``median``, ``median-annular``, ``pca``, ``pca-annular``,
-``llsg``, ``loci``, ``pairwise``, ``nmf``, ``nmf-annular``) take any cube: a 3D
-``(t, y, x)`` cube directly, a 4D ``(lambda, t, y, x)`` cube channel by
+``llsg``, ``loci``, ``pairwise``, ``nmf``, ``nmf-annular``) take any cube: a
+3D ``(t, y, x)`` cube directly, a 4D ``(lambda, t, y, x)`` cube channel by
 channel, averaged over the channels (:class:`exobench.algorithms.PerChannelADI`
-with the baseline's algorithm and options: no spectral information used). The ADI+mSDI baselines (``sdi-pca``,
-``asdi-pca``) take 4D cubes only, and refuse a phase holding a 3D dataset,
-naming it.
+with the baseline's algorithm and options: no spectral information used). The
+ADI+mSDI baselines (``sdi-pca``, ``asdi-pca``) take 4D cubes only, and refuse a
+phase holding a 3D dataset, naming it.
 """
 
 import textwrap

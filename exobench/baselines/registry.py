@@ -214,15 +214,36 @@ class Baseline:
     @classmethod
     def detection_map(cls, dataset, params, *, progress=False):
         """The 2D float64 detection map of one dataset (S/N or normalised STIM map of the algorithm's result)."""
-        if dataset.cube.ndim == 4 and cls.data == "adi":
-            runner = _per_channel(cls, params)
-        else:
-            runner = cls._algorithm(params)
+        runner = cls.make_algorithm(params, dataset)
         if params["detection_map"] == "snr":
             return _snr_detection_map(runner, dataset)
         from ..detmap import stim_from_algorithm
 
         return np.asarray(stim_from_algorithm(runner, dataset).normalized, dtype=np.float64)
+
+    @classmethod
+    def make_algorithm(cls, params, dataset):
+        """The algorithm object this baseline runs on ``dataset`` with the full ``params``.
+
+        Its ``algorithm`` with the options of the parameters, or, for a 4D
+        dataset given to an ADI baseline, that algorithm on each channel
+        (:class:`~exobench.algorithms.PerChannelADI`). What injection-recovery
+        (:mod:`exobench.contrast`) runs, so that its results are those of the
+        baseline's own maps.
+
+        Raises
+        ------
+        ValueError
+            The baseline runs no algorithm of :mod:`exobench.algorithms` (a plug-in such as the CNN).
+        """
+        from ..algorithms import available_algorithms
+
+        if cls.algorithm not in available_algorithms():
+            raise ValueError(f"name: baseline {cls.name!r} runs no PSF-subtraction algorithm of exobench.algorithms "
+                             f"(its algorithm is {cls.algorithm!r})")
+        if dataset.cube.ndim == 4 and cls.data == "adi":
+            return _per_channel(cls, params)
+        return cls._algorithm(params)
 
     @classmethod
     def map_parts(cls, params):

@@ -5,7 +5,8 @@
     challenge.yaml                 name and phases (what ``exobench bundle`` reads)
     manifest.json                  sha256 of every file, the exact definition, library versions
     public/phase_N/                EIDC layout: {instrument}_cube_{k}.fits, _pa_, _psf_, _pxscale_,
-                                   _fwhm_ (and _wls_ in 4D); nothing that reveals the truth
+                                   _fwhm_ (and _wls_ in 4D; _starflux_ for sources that declare the
+                                   star's flux); nothing that reveals the truth
     reference/phase_N/             {instrument}_positions_{k}.fits ((x, y), N x 2), _fwhm_{k},
                                    phase.json, truth.csv (every companion: separation, angle,
                                    flux, contrast, target and measured S/N)
@@ -248,9 +249,11 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
         injected, table = _inject(dataset, companions, fluxes, spectra, recipe.inverse_angles)
     timings["injection"] += time.perf_counter() - start
     start = time.perf_counter()
+    # a source that declares its star's flux (the PSF file not in cube units) publishes it: the starflux file
+    star_flux = dataset.star_flux if dataset.is_given("star_flux") else None
     public = Dataset(np.asarray(injected.cube).astype(np.asarray(dataset.cube).dtype, copy=False), injected.angles,
                      psf=dataset.psf, pxscale=dataset.pxscale, wavelengths=dataset.wavelengths,
-                     instrument=src.instrument, dataset_id=k)
+                     instrument=src.instrument, dataset_id=k, star_flux=star_flux)
     layout = ChallengeLayout(partial)
     write_dataset(public, layout.public(phase.number))
     reference = layout.reference(phase.number)

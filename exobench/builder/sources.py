@@ -127,9 +127,11 @@ def prepare(dataset, src, *, crop_lod=None):
     if crop_lod is not None:
         size = crop_size(cube.shape[-1], crop_lod, float(np.mean(dataset.fwhm)))
         cube = _crop(cube, size)
+    # a star flux measured on the PSF stays measured (not declared), so that no starflux file is published for it
+    star_flux = dataset.star_flux if dataset.is_given("star_flux") else None
     return Dataset(cube, angles, psf=dataset.psf, pxscale=dataset.pxscale, fwhm=dataset.fwhm,
                    wavelengths=dataset.wavelengths, instrument=dataset.instrument, dataset_id=dataset.dataset_id,
-                   star_flux=dataset.star_flux)
+                   star_flux=star_flux)
 
 
 def _recentered(cube, center, label):

@@ -12,7 +12,14 @@ kind          content                                             read aliases
 ``pxscale``   arcsec per pixel, shape ``(1,)``                     ``plsc``
 ``fwhm``      pixels, ``(1,)`` or one per channel ``(lambda,)``
 ``wls``       wavelengths in microns, ``(lambda,)`` (4D only)      ``wl``, ``wvs``
+``starflux``  optional: the star's flux in a 1-FWHM-diameter
+              aperture, in cube units, ``(1,)`` or ``(lambda,)``
 ============  ==================================================  ===============
+
+Without a ``starflux`` file the star's flux is the PSF file's flux in that
+aperture (:attr:`~exobench.data.Dataset.star_flux`), so a contrast is then in
+units of the PSF file's flux; older files that hold it in the cube file's
+``STARFLUX`` extension are still read.
 
 Each file is read by :mod:`exobench.data.fits_arrays`, which also accepts the
 quirks of real-world files (scalar values in header cards, data in the first
@@ -53,12 +60,13 @@ KINDS = {
     "pxscale": ("pxscale", "plsc"),
     "fwhm": ("fwhm",),
     "wavelengths": ("wls", "wl", "wvs"),
+    "star_flux": ("starflux",),
 }
 
 #: Card of the cube header holding the dataset's ``meta`` as JSON.
 META_CARD = "EXBMETA"
 
-#: Extension of the cube file holding an explicitly given ``star_flux``.
+#: Extension of the cube file that held an explicitly given ``star_flux`` before the ``starflux`` file (read only).
 STAR_FLUX_EXTNAME = "STARFLUX"
 
 _CUBE_NAME = re.compile(r"^(?P<instrument>.+)_cube_(?P<k>[^_]+)\.fits$")
@@ -153,8 +161,9 @@ def read_dataset(folder, instrument, dataset_id, *, recenter_psf=True):
     Returns
     -------
     Dataset
-        With the ``meta`` and explicit ``star_flux`` that :func:`write_dataset`
-        stored, if any.
+        With the ``meta`` that :func:`write_dataset` stored, if any, and the
+        star's flux of the ``starflux`` file when there is one (else of the
+        cube file's legacy ``STARFLUX`` extension, else the PSF's).
 
     Notes
     -----
@@ -209,8 +218,8 @@ def load_dataset(cube, angles, *, psf=None, pxscale=None, fwhm=None, wavelengths
     pxscale, fwhm, star_flux : float, array_like, str or path-like, optional
         Numbers, or FITS files holding them (scalar files as :func:`read_scalar`
         accepts; ``fwhm`` and ``star_flux`` may hold one value per channel). The
-        ``star_flux`` defaults to the one :func:`write_dataset` stored in the cube
-        file, if any, else to the PSF's.
+        ``star_flux`` defaults to the one an older :func:`write_dataset` stored in
+        the cube file's ``STARFLUX`` extension, if any, else to the PSF's.
     meta : dict, optional
         By default the one :func:`write_dataset` stored in the cube file, if any.
     instrument, dataset_id, recenter_psf
@@ -330,8 +339,8 @@ def write_dataset(dataset, folder, *, overwrite=False):
     ``meta``: all JSON-serialisable entries as JSON in the card ``EXBMETA``, and
     those that fit a FITS card (key of at most 8 letters, digits, ``-`` or ``_``;
     a number, bool or ASCII string) also as cards of their own. A ``star_flux``
-    that differs from the PSF's default is stored in the cube file's ``STARFLUX``
-    extension. All files are first written to temporary files and moved in place
+    that was given rather than measured on the PSF is written to ``starflux``
+    (``(1,)``, or ``(lambda,)`` for 4D). All files are first written to temporary files and moved in place
     only once every one is written, so a failed write leaves no file behind.
 
     Parameters
@@ -388,9 +397,6 @@ def _dataset_hdus(dataset):
         return fits.HDUList([fits.PrimaryHDU(fits_array(data), header=header)])
 
     hdus = {"cube": single(dataset.cube, _meta_header(dataset.meta))}
-    star_flux = explicit_star_flux(dataset)
-    if star_flux is not None:
-        hdus["cube"].append(fits.ImageHDU(star_flux, name=STAR_FLUX_EXTNAME))
     hdus["pa"] = single(dataset.angles.astype(np.float64))
     if dataset.psf is not None:
         hdus["psf"] = single(dataset.psf)
@@ -399,6 +405,9 @@ def _dataset_hdus(dataset):
     hdus["fwhm"] = single(np.atleast_1d(np.asarray(dataset.fwhm, dtype=np.float64)))
     if dataset.wavelengths is not None:
         hdus["wls"] = single(dataset.wavelengths.astype(np.float64))
+    star_flux = explicit_star_flux(dataset)
+    if star_flux is not None:
+        hdus["starflux"] = single(star_flux)
     return hdus
 
 

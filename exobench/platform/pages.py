@@ -253,7 +253,9 @@ def _data_page(challenge):
                          ["`{instrument}_pa_{k}.fits`", "the derotation angles in degrees, one per frame"],
                          ["`{instrument}_psf_{k}.fits`", "the off-axis PSF: `(y, x)`, or `(lambda, y, x)` in 4D"],
                          ["`{instrument}_pxscale_{k}.fits`", "the pixel scale in arcsec per pixel"],
-                         ["`{instrument}_wls_{k}.fits`", "4D only: the wavelengths in microns"]]),
+                         ["`{instrument}_wls_{k}.fits`", "4D only: the wavelengths in microns"],
+                         ["`{instrument}_starflux_{k}.fits`", "optional: the star's flux in a 1-FWHM-diameter "
+                                                             "aperture, in cube units (when the PSF file is not)"]]),
               ("p", "Readers should also accept the aliases `plsc` (pixel scale), `wl`/`wvs` (wavelengths), angle "
                     "arrays of shape `(t, 1)` and scalar files with `NAXIS = 0`."),
               ("h2", "Conventions"),

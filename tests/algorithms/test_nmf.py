@@ -8,6 +8,7 @@ from sklearn.decomposition import NMF as SklearnNMF
 from exobench.algorithms import NMF, AnnularNMF, get_algorithm
 from exobench.algorithms._nmf import multiplicative_factorisation, nonnegative
 from exobench.algorithms.annuli import annuli
+from exobench.data import Dataset
 from exobench.examples import example_dataset
 from exobench.geometry import derotate_cube
 
@@ -185,12 +186,7 @@ def test_bad_options_raise_naming_the_parameter(small, algorithm, message):
 
 @pytest.mark.parametrize("algorithm", [NMF(), AnnularNMF()])
 def test_4d_and_non_datasets_are_refused(algorithm, small):
-    import numpy
-
-    from exobench.data import Dataset
-
-    cube = numpy.stack([small.cube, small.cube])
-    four_d = Dataset(cube, small.angles, fwhm=4.0, wavelengths=[1.6, 1.7])
+    four_d = Dataset(np.stack([small.cube, small.cube]), small.angles, fwhm=4.0, wavelengths=[1.6, 1.7])
     with pytest.raises(ValueError, match=r"dataset: expected an ADI dataset with a 3D .*4D"):
         algorithm.process(four_d)
     with pytest.raises(TypeError, match="dataset: expected an exobench Dataset"):

@@ -93,10 +93,41 @@ def test_corrupt_meta_card_warns(tmp_path, dataset_3d):
 @pytest.mark.parametrize("flux", [1234.5, None])
 def test_star_flux_round_trip_3d(tmp_path, dataset_3d, flux, assert_same_dataset):
     dataset = dataset_3d.replace(star_flux=flux)
-    write_dataset(dataset, tmp_path)
+    paths = write_dataset(dataset, tmp_path)
+    assert ((tmp_path / "naco_starflux_1.fits") in paths) == (flux is not None)
     with fits.open(tmp_path / "naco_cube_1.fits") as hdul:
-        assert ("STARFLUX" in hdul) == (flux is not None)
-    assert_same_dataset(read_dataset(tmp_path, "naco", 1), dataset)
+        assert "STARFLUX" not in hdul
+    read = read_dataset(tmp_path, "naco", 1)
+    assert_same_dataset(read, dataset)
+    assert read.is_given("star_flux") == (flux is not None)
+
+
+def test_star_flux_file_of_another_writer_is_read(tmp_path, dataset_3d):
+    write_dataset(dataset_3d, tmp_path)
+    fits.writeto(tmp_path / "naco_starflux_1.fits", np.array([2.5e5]))
+    read = read_dataset(tmp_path, "naco", 1)
+    assert read.star_flux == 2.5e5 and read.is_given("star_flux")
+
+
+def test_star_flux_of_the_legacy_cube_extension_is_read(tmp_path, dataset_3d):
+    write_dataset(dataset_3d, tmp_path)
+    with fits.open(tmp_path / "naco_cube_1.fits", mode="update") as hdul:
+        hdul.append(fits.ImageHDU(np.array([777.0]), name="STARFLUX"))
+    assert read_dataset(tmp_path, "naco", 1).star_flux == 777.0
+
+
+def test_stale_star_flux_file_is_removed_on_overwrite(tmp_path, dataset_3d):
+    write_dataset(dataset_3d.replace(star_flux=10.0), tmp_path)
+    write_dataset(dataset_3d, tmp_path, overwrite=True)
+    assert not (tmp_path / "naco_starflux_1.fits").exists()
+    assert not read_dataset(tmp_path, "naco", 1).is_given("star_flux")
+
+
+def test_bad_star_flux_file_is_named(tmp_path, dataset_3d):
+    write_dataset(dataset_3d, tmp_path)
+    fits.writeto(tmp_path / "naco_starflux_1.fits", np.array([-1.0]))
+    with pytest.raises(ValueError, match=r"star_flux: .*naco_starflux_1\.fits"):
+        read_dataset(tmp_path, "naco", 1)
 
 
 def test_star_flux_round_trip_4d(tmp_path, dataset_4d, assert_same_dataset):

@@ -1,0 +1,25 @@
+"""Detection limits: throughput by injection-recovery and contrast curves (docs/contrast.md).
+
+- :mod:`~exobench.contrast.throughput`: the separations, the resolution
+  elements of a ring (Mawet et al. 2014) and an algorithm's throughput by
+  injection-recovery, one task per branch of an :class:`exobench.parallel.Executor`;
+- :mod:`~exobench.contrast.curve`: the contrast at a false-positive fraction
+  with the small-sample Student-t correction (:class:`ContrastCurve`);
+- :mod:`~exobench.contrast.plot`: the figure;
+- :mod:`~exobench.contrast.run`: a baseline's curve on one dataset of a phase
+  folder (``exobench contrast``) and its files.
+"""
+
+from .curve import (FPF_5_SIGMA, UNIT_PSF, UNIT_STAR, ContrastCurve, contrast_curve, contrast_unit, resolve_fpf,
+                    student_factor, student_quantile)
+from .plot import plot_contrast
+from .run import baseline_contrast, check_contrast_output, parse_dataset_name, prepare_contrast, write_contrast
+from .throughput import (RingNoise, Throughput, branch_thetas, contrast_separations, final_frame, injection_rounds,
+                         reference_frame, ring_noise, throughput)
+
+__all__ = [
+    "ContrastCurve", "contrast_curve", "contrast_unit", "resolve_fpf", "student_factor", "student_quantile",
+    "FPF_5_SIGMA", "UNIT_STAR", "UNIT_PSF", "plot_contrast", "baseline_contrast", "check_contrast_output",
+    "parse_dataset_name", "prepare_contrast", "write_contrast", "RingNoise", "Throughput", "branch_thetas", "contrast_separations",
+    "final_frame", "injection_rounds", "reference_frame", "ring_noise", "throughput",
+]

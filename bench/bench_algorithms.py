@@ -15,7 +15,7 @@ pipeline (algorithm + exact S/N map) on NACO, and writes the table into
 Usage (from the repository root)::
 
     bash bench/setup_vip_env.sh          # once: bench/.venv-vip with vip-hci
-    python bench/bench_algorithms.py     # ~10 min on 2 free cores (14 min with the cores shared)
+    python bench/bench_algorithms.py     # ~10 min on 2 shared cores (14 at load 4)
     python bench/bench_algorithms.py --algorithms loci pairwise --no-docs   # a subset, printed only
 
 Matching parameters (both sides): ``ncomp=10`` (full-frame PCA), median

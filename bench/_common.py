@@ -36,17 +36,25 @@ MIN_TIME_S = 1.0
 MAX_CALLS = 100
 
 
-def best_of(fn, repeats=7, warmup=1, budget_s=TIME_BUDGET_S, min_time_s=MIN_TIME_S):
+def best_of(fn, repeats=7, warmup=1, budget_s=TIME_BUDGET_S, min_time_s=MIN_TIME_S, slow_s=None):
     """Time ``fn()``: ``warmup`` untimed calls, then timed calls; report the best.
 
     At least ``repeats`` timed calls, more (up to ``MAX_CALLS``) while less than
     ``min_time_s`` has been spent, and fewer once ``budget_s`` has been spent.
-    Returns a dict with the best (minimum) and median wall times in seconds,
-    the number of timed calls, and the last call's result under ``"result"``.
+    With ``slow_s``, a first warm-up call longer than ``slow_s`` seconds is the
+    only call, reported as timed (``warmup`` 0): a call that long gains nothing
+    measurable from a warm-up once the process's imports are warm, and a second
+    one would double the run. Returns a dict with the best (minimum) and median
+    wall times in seconds, the number of timed calls, and the last call's result
+    under ``"result"``.
     """
     result = None
-    for _ in range(warmup):
+    for index in range(warmup):
+        t0 = time.perf_counter()
         result = fn()
+        elapsed = time.perf_counter() - t0
+        if index == 0 and slow_s is not None and elapsed > slow_s:
+            return {"best_s": elapsed, "median_s": elapsed, "n_timed": 1, "warmup": 0, "result": result}
     times = []
     spent = 0.0
     while True:

@@ -57,6 +57,7 @@ import dataclasses
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from .._validate import check_integer, check_number
 from ..geometry import polar_grid
 from .annuli import annuli, annulus_segments, rotation_thresholds
@@ -161,9 +162,10 @@ class LOCI(Algorithm, name="loci"):
         t = cube.shape[0]
         flat = cube.reshape(t, -1)
         residuals = np.zeros_like(flat)
-        for zone in zones:
-            target = flat[:, zone.subtraction]
-            residuals[:, zone.subtraction] = target - zone.weights @ target
+        with one_blas_thread():
+            for zone in zones:
+                target = flat[:, zone.subtraction]
+                residuals[:, zone.subtraction] = target - zone.weights @ target
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
     def fit(self, dataset):
@@ -195,13 +197,14 @@ class LOCI(Algorithm, name="loci"):
         angles = np.asarray(dataset.angles, dtype=np.float64)
         flat = cube.reshape(t, ny * nx)
         zones = []
-        for subtraction, optimisation, radius in _zones(cube.shape, fwhm, options):
-            thresholds, distance = rotation_thresholds(angles, radius, options["delta"], fwhm, 1)
-            allowed = (distance >= thresholds[:, None]) & ~np.eye(t, dtype=bool)
-            weights = _coefficients(flat[:, optimisation], allowed, options["regularization"],
-                                    options["n_refs"] if self.adaptive else None)
-            zones.append(LOCIZone(subtraction=subtraction, optimisation=optimisation, radius=radius,
-                                  weights=weights))
+        with one_blas_thread():  # small Gram matrices and batched solves: threads only cost (and oversubscribe)
+            for subtraction, optimisation, radius in _zones(cube.shape, fwhm, options):
+                thresholds, distance = rotation_thresholds(angles, radius, options["delta"], fwhm, 1)
+                allowed = (distance >= thresholds[:, None]) & ~np.eye(t, dtype=bool)
+                weights = _coefficients(flat[:, optimisation], allowed, options["regularization"],
+                                        options["n_refs"] if self.adaptive else None)
+                zones.append(LOCIZone(subtraction=subtraction, optimisation=optimisation, radius=radius,
+                                      weights=weights))
         return zones
 
 

@@ -28,6 +28,11 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           library per frame
 ========================  ==========================================================
 
+Statistical detectors (:class:`Detector`, :mod:`exobench.algorithms.detector`)
+register in the same registry but return a :class:`Detection` (a calibrated
+detection statistic, the flux estimate and its standard deviation) from
+``detect(dataset)`` instead of residuals.
+
 ``sdi-pca``, ``asdi-pca`` and ``per-channel`` take ADI+mSDI (4D) datasets
 (:mod:`exobench.algorithms.sdi`), the others ADI (3D) datasets; each refuses
 the other kind with a message saying so.
@@ -51,9 +56,14 @@ from .pca_annular import AnnularPCA
 from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
 from .pairwise import PairwiseADI
 from .nmf import NMF, AnnularNMF
+from .detector import Detection, Detector, combine_channels, radial_normalisation
 
 __all__ = [
     "Result",
+    "Detection",
+    "Detector",
+    "combine_channels",
+    "radial_normalisation",
     "Algorithm",
     "get_algorithm",
     "available_algorithms",

@@ -12,11 +12,14 @@ for the whole phase and writes a submission (:mod:`exobench.submission`)::
   plug-in interface) and the registry of names;
 - :mod:`~exobench.baselines.classical`: median ADI, PCA, annular PCA, LLSG,
   SDI/ASDI PCA, one small class each;
+- :mod:`~exobench.baselines.statistical`: the statistical detectors' baselines,
+  whose map is the detector's own calibrated statistic;
 - :mod:`~exobench.baselines.params`: the YAML parameters of a run;
 - :mod:`~exobench.baselines.run`: running over a phase folder on any executor.
 """
 
 from . import classical  # noqa: F401  (registers the classical baselines first)
+from . import statistical  # noqa: F401  (then the statistical detectors)
 from .params import PARAM_KEYS, default_params, dump_params, load_params, resolve_params
 from .registry import (DETECTION_MAPS, MAX_MAP_PARTS, PLUGIN_MODULES, SNR_THRESHOLD, STIM_THRESHOLD, Baseline,
                        available_baselines, get_baseline, list_baselines, runnable_baseline)

@@ -234,13 +234,19 @@ def dataset_counts(curves):
             "n_all": np.array([s.n_injections for s in whole.per_dataset], float)}
 
 
-def resampled_scores(counts, weights, threshold=None):
-    """Inner TPR at each FP budget, and the F1 at ``threshold`` (None: the best F1), per resample."""
+def resampled_scores(counts, weights, threshold=None, *, band="inner"):
+    """TPR at each FP budget, and the F1 at ``threshold`` (None: the best F1), per resample.
+
+    ``band``: the TPR of the companions inside 6 FWHM (``"inner"``) or of all of them (``"all"``).
+    """
     import numpy as np
 
+    if band not in ("inner", "all"):
+        raise ValueError(f"band: expected 'inner' or 'all', got {band!r}")
     n_datasets = weights.shape[1]
     fp = weights @ counts["fp"]
-    inner_tp, n_inner = weights @ counts["inner_tp"], weights @ counts["n_inner"]
+    tp_key, n_key = ("inner_tp", "n_inner") if band == "inner" else ("tp", "n_all")
+    inner_tp, n_inner = weights @ counts[tp_key], weights @ counts[n_key]
     tpr = {}
     for b in FP_BUDGETS:
         reached = np.where(fp / n_datasets <= b + 1e-12, inner_tp, 0.0).max(axis=1)

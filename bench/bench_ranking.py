@@ -38,6 +38,7 @@ from _detection import (  # noqa: E402
     ROOT,
     SCORE_DEFINITIONS,
     bootstrap_weights,
+    compact_counts,
     dataset_counts,
     phase_curves,
     real_data,
@@ -45,7 +46,7 @@ from _detection import (  # noqa: E402
     resampled_scores,
     score,
 )
-from bench_detection import BASELINES, REFERENCE, check_baselines, log, run, warm_up  # noqa: E402
+from bench_detection import REFERENCE, add_common_options, log, parse_common_options, run, warm_up  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- ranking-benchmark:start -->", "<!-- ranking-benchmark:end -->"
@@ -94,7 +95,7 @@ def composition(reference):
 
 def resampled(curves, thresholds, *, n=N_BOOTSTRAP, seed=SEED):
     """``{baseline: {metric: values per resample}}``, on one set of resamples of the datasets (paired)."""
-    counts = {name: dataset_counts(c) for name, c in curves.items()}
+    counts = {name: compact_counts(dataset_counts(c), keep=(thresholds[name],)) for name, c in curves.items()}
     weights = bootstrap_weights(len(next(iter(counts.values()))["tp"]), n=n, seed=seed)
     out = {}
     for name, c in counts.items():
@@ -211,16 +212,10 @@ def section(r, command, load, seconds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baselines", nargs="+", default=list(BASELINES), metavar="NAME",
-                        help=f"baselines to run (default: all classical ones; {REFERENCE} is always run)")
+    add_common_options(parser)
     parser.add_argument("--keep", metavar="DIR", default=None,
                         help="build the challenge in DIR (which must not exist) and keep it, with its leaderboard")
-    parser.add_argument("--no-docs", action="store_true", help="print the section instead of writing the docs")
-    args = parser.parse_args(argv)
-    try:
-        baselines = check_baselines(args.baselines)
-    except ValueError as error:
-        parser.error(str(error))
+    args, baselines = parse_common_options(parser, argv)
     if args.keep is not None and os.path.exists(args.keep):
         parser.error(f"--keep: {args.keep!r} exists; give a new folder")
     from exobench.scoring.reference import read_reference

@@ -53,7 +53,12 @@ def test_a_small_case_by_hand():
             [(3, 0), (2, 1), (1, 2), (3, 1), (0, 0)]]
     assert f1_interval(rows) == pytest.approx(brute_force_f1(rows), abs=1e-12)
     assert f1_interval(rows, seed=1) == pytest.approx(brute_force_f1(rows, seed=1), abs=1e-12)
-    assert f1_interval(rows, seed=1) != f1_interval(rows)
+    # another seed, other resamples: with varied datasets and few resamples, another interval
+    varied = [dict(tp=t, fp=f, fn=9 - t, tn=80, n_injections=9, n_elements=90)
+              for t, f in zip([9, 2, 7, 0, 5, 8, 1, 6, 3, 4, 9, 2], [0, 5, 1, 7, 2, 0, 9, 3, 4, 1, 2, 6])]
+    assert f1_interval(varied, n_boot=50, seed=1) == pytest.approx(brute_force_f1(varied, n=50, seed=1), abs=1e-12)
+    assert f1_interval(varied, n_boot=50, seed=1) != f1_interval(varied, n_boot=50, seed=2)
+    assert f1_interval(varied, n_boot=50, seed=1) == f1_interval(varied, n_boot=50, seed=1)
     assert f1_interval([]) is None
     # no injection and no false positive anywhere: F1 undefined in every resample, no interval
     assert f1_interval([dict(tp=0, fp=0, fn=0, tn=9, n_injections=0, n_elements=9)]) is None

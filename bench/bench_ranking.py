@@ -1,6 +1,6 @@
 """Does the benchmark challenge rank the classical baselines? Scores with bootstrap intervals.
 
-    python bench/bench_ranking.py [--baselines median pca ...] [--keep DIR] [--no-docs]
+    python bench/bench_ranking.py [--baselines median pca ...] [--keep DIR] [--no-docs] [--render]
 
 Builds the bundled benchmark challenge (``exobench build --challenge benchmark``;
 the real NACO cube from ``../shared/data/real`` or ``$EXOBENCH_REAL_DATA`` when
@@ -49,6 +49,8 @@ from _detection import (  # noqa: E402
 from bench_detection import REFERENCE, add_common_options, log, parse_common_options, run, warm_up  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
+#: The raw results of the last run (git-ignored), which ``--render`` reads.
+RESULTS = ROOT / "bench" / "results" / "ranking.json"
 START, END = "<!-- ranking-benchmark:start -->", "<!-- ranking-benchmark:end -->"
 #: Bootstrap resamples of the phase's datasets, their seed and the intervals' level.
 N_BOOTSTRAP, SEED, LEVEL = 1000, 0, 0.95
@@ -202,7 +204,8 @@ def section(r, command, load, seconds):
         for a, b in zip(ranked, ranked[1:]):
             pair = next(p for p in verdict["pairs"] if p["better"] == a and p["worse"] == b)
             adjacent.append(f"`{a}` {'>' if pair['separated'] else '~'} `{b}`")
-        lines.append(f"- {label}: {len(separated)} of {n_pairs} pairs separated; in order, "
+        listed = ", ".join(f"`{p['better']}` > `{p['worse']}`" for p in separated) or "none"
+        lines.append(f"- {label}: {len(separated)} of {n_pairs} pairs separated ({listed}); neighbours in order: "
                      f"{', '.join(adjacent)} (`>`: separated, `~`: not).")
     lines += ["", "The leaderboard of the built challenge after `exobench submit` of each baseline's zip "
               "(`exobench leaderboard OUT`; 95 % intervals over the datasets, seeded):", "", "```",
@@ -215,7 +218,16 @@ def main(argv=None):
     add_common_options(parser)
     parser.add_argument("--keep", metavar="DIR", default=None,
                         help="build the challenge in DIR (which must not exist) and keep it, with its leaderboard")
+    parser.add_argument("--render", action="store_true",
+                        help=f"write the section again from the last run's {RESULTS} (no run)")
     args, baselines = parse_common_options(parser, argv)
+    if args.render:
+        import json
+
+        saved = json.loads(RESULTS.read_text())
+        publish(section(saved["results"], saved["command"], saved["load"], saved["seconds"]), saved, doc=DOC,
+                start=START, end=END, name=RESULTS.name, no_docs=args.no_docs, log=log)
+        return
     if args.keep is not None and os.path.exists(args.keep):
         parser.error(f"--keep: {args.keep!r} exists; give a new folder")
     from exobench.scoring.reference import read_reference
@@ -253,7 +265,7 @@ def main(argv=None):
     command = ("python bench/bench_ranking.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     publish(section(results, command, load, seconds), {"results": results, "seconds": seconds, "command": command,
                                                         "load": load, "bands": BANDS},
-            doc=DOC, start=START, end=END, name="ranking.json", no_docs=args.no_docs, log=log)
+            doc=DOC, start=START, end=END, name=RESULTS.name, no_docs=args.no_docs, log=log)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,22 @@ def check_baselines(names):
     return names if REFERENCE in names else [REFERENCE, *names]
 
 
+def add_common_options(parser):
+    """``--baselines`` and ``--no-docs``, the options of the benchmarks that run every baseline."""
+    parser.add_argument("--baselines", nargs="+", default=list(BASELINES), metavar="NAME",
+                        help=f"baselines to run (default: all classical ones; {REFERENCE} is always run)")
+    parser.add_argument("--no-docs", action="store_true", help="print the section instead of writing the docs")
+
+
+def parse_common_options(parser, argv):
+    """The parsed arguments and the checked baselines (a usage error names an unknown one)."""
+    args = parser.parse_args(argv)
+    try:
+        return args, check_baselines(args.baselines)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def run(name, public):
     """Baseline ``name``'s maps of every dataset of ``public``, its threshold and the seconds it took."""
     from exobench.baselines import run_baseline
@@ -168,20 +184,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES,
                         help="phases to measure (default: all)")
-    parser.add_argument("--baselines", nargs="+", default=list(BASELINES), metavar="NAME",
-                        help=f"baselines to run (default: all classical ones; {REFERENCE} is always run)")
+    add_common_options(parser)
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_REALISATIONS} realisation(s) of the simulated instruments and "
                              f"{QUICK_NACO} NACO copies (a smoke run)")
     parser.add_argument("--realisations", type=int, default=None,
                         help=f"realisations of each simulated instrument (default {N_REALISATIONS})")
     parser.add_argument("--naco", type=int, default=None, help=f"injected copies of the NACO cube (default {N_NACO})")
-    parser.add_argument("--no-docs", action="store_true", help="print the section instead of writing the docs")
-    args = parser.parse_args(argv)
-    try:
-        baselines = check_baselines(args.baselines)
-    except ValueError as error:
-        parser.error(str(error))
+    args, baselines = parse_common_options(parser, argv)
     if args.realisations is None:
         args.realisations = QUICK_REALISATIONS if args.quick else N_REALISATIONS
     if args.naco is None:

@@ -449,13 +449,17 @@ def _add_build(commands):
         "build",
         help="build a challenge (public data, held-out reference, manifest) from a definition",
         description="Build a challenge from its YAML definition (see exobench.builder.definition; "
-        "--default for the bundled small one): load or simulate the sources, calibrate companion fluxes "
+        "--challenge NAME for a bundled one: default, small and quick, or benchmark, enough companions to rank "
+        "methods; --default is --challenge default): load or simulate the sources, calibrate companion fluxes "
         "in S/N, inject them and write OUT/public, OUT/reference, OUT/starting_kit, challenge.yaml and "
         "manifest.json. The folder appears only once complete.",
     )
     source = build.add_mutually_exclusive_group(required=True)
     source.add_argument("definition", metavar="CHALLENGE.yaml", nargs="?", help="the challenge definition")
-    source.add_argument("--default", action="store_true", help="the bundled default challenge")
+    source.add_argument("--challenge", metavar="NAME", default=None,
+                        help="a bundled challenge definition by name (default, benchmark)")
+    source.add_argument("--default", dest="challenge", action="store_const", const="default",
+                        help="the bundled default challenge (as --challenge default)")
     build.add_argument("-o", "--output", metavar="OUT", default=None,
                        help="the challenge folder to create (required unless --check)")
     build.add_argument("--seed", type=int, help="seed of the build (overrides the definition's)")
@@ -477,9 +481,9 @@ def _check_build_usage(args, parser):
 def _run_build(args):
     from .builder import build_challenge, load_challenge
     from .builder.build import check_output
-    from .builder.definition import DEFAULT_CHALLENGE
+    from .builder.definition import bundled_challenge
 
-    challenge = load_challenge(DEFAULT_CHALLENGE if args.default else args.definition)
+    challenge = load_challenge(args.definition if args.challenge is None else bundled_challenge(args.challenge))
     if args.seed is not None:
         challenge = challenge.with_seed(args.seed)
     if args.check:

@@ -79,10 +79,29 @@ from .._validate import read_yaml
 from ..challenge import ChallengeConfig, get_phase_kind, parse_challenge_config, phase_kinds
 
 __all__ = ["ChallengeDefinition", "PhaseDefinition", "SourceDefinition", "InjectionRecipe", "CalibrationSettings",
-           "load_challenge", "challenge_from_dict"]
+           "BUNDLED_CHALLENGES", "bundled_challenge", "load_challenge", "challenge_from_dict"]
 
+_BUNDLED = Path(__file__).with_name("challenges")
+#: The bundled definitions by name (``exobench build --challenge NAME``): ``default``, small and
+#: quick (the demo's and the tests'), and ``benchmark``, a phase with enough datasets and
+#: companions to rank methods (docs/benchmarks.md).
+BUNDLED_CHALLENGES = {"default": _BUNDLED / "default.yaml", "benchmark": _BUNDLED / "benchmark.yaml"}
 #: The bundled small challenge (the demo's and the tests').
-DEFAULT_CHALLENGE = Path(__file__).with_name("challenges") / "default.yaml"
+DEFAULT_CHALLENGE = BUNDLED_CHALLENGES["default"]
+
+
+def bundled_challenge(name):
+    """The path of the bundled challenge definition ``name`` (a key of :data:`BUNDLED_CHALLENGES`).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a bundled definition's (the message lists them).
+    """
+    if not isinstance(name, str) or name not in BUNDLED_CHALLENGES:
+        raise ValueError(f"challenge: expected a bundled challenge, one of {', '.join(BUNDLED_CHALLENGES)}, "
+                         f"got {name!r}")
+    return BUNDLED_CHALLENGES[name]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -121,7 +121,8 @@ def _add_leaderboard(commands):
         help="print the ranking of a challenge's local leaderboard, per phase",
         description="Print the ranking table of each phase (a rich table on a terminal, plain text otherwise, "
         "JSON with --json, CSV with --csv). Sort keys: f1 (at the submitted threshold), auc (area under the ROC curve), "
-        "pauc (partial AUC over FPR <= max_fpr, divided by max_fpr), tpr (best TPR at FPR <= max_fpr).",
+        "pauc (partial AUC over FPR <= max_fpr, divided by max_fpr), tpr (best TPR at FPR <= max_fpr). "
+        "F1 and AUC come with 95 % bootstrap intervals over the phase's datasets (seeded; docs/leaderboard.md).",
     )
     board.add_argument("challenge", metavar="DIR", help="the challenge folder")
     board.add_argument("--phase", metavar="N", type=int, default=None, help="only this phase")

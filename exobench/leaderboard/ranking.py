@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from ..challenge import ChallengeLayout, read_challenge_config
+from .intervals import INTERVAL_LEVEL, entry_intervals, format_interval
 from .store import Leaderboard, database_url
 
 __all__ = ["SORT_KEYS", "CSV_COLUMNS", "PhaseRanking", "ranking", "rank_entries", "phase_names", "ranking_csv",
@@ -139,6 +140,9 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
     Returns
     -------
     list of PhaseRanking
+        Each scored entry with its ``intervals``
+        (:func:`~exobench.leaderboard.intervals.entry_intervals`: seeded bootstrap
+        intervals of F1 and AUC over the phase's datasets, where available).
 
     Raises
     ------
@@ -153,7 +157,8 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
         raise ValueError(f"phase: expected a phase number, got {phase!r}")
     titles = phase_names(folder)
     with Leaderboard(database_url(folder, db), create=False) as board:
-        entries = board.entries(phase=phase)
+        entries = [dataclasses.replace(e, intervals=entry_intervals(board, e)) if e.status == "scored" else e
+                   for e in board.entries(phase=phase)]
     numbers = {e.phase for e in entries} | set(_reference_phases(folder))
     if phase is not None:
         if phase not in numbers:
@@ -171,8 +176,18 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
 
 
 #: Columns of :func:`ranking_csv`, after ``phase``.
-CSV_COLUMNS = ("rank", "name", "id", "f1", "precision", "recall", "false_positives", "tpr", "fpr", "auc",
-               "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold", "sha256", "submitted_at")
+CSV_COLUMNS = ("rank", "name", "id", "f1", "f1_low", "f1_high", "precision", "recall", "false_positives", "tpr",
+               "fpr", "auc", "auc_low", "auc_high", "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold",
+               "sha256", "submitted_at")
+
+
+def _interval_values(entry):
+    """``{f1_low, f1_high, auc_low, auc_high}`` of an entry (None where it has no interval)."""
+    out = {}
+    for name in ("f1", "auc"):
+        interval = getattr(entry.intervals, name, None)
+        out[f"{name}_low"], out[f"{name}_high"] = interval if interval is not None else (None, None)
+    return out
 
 
 def ranking_csv(rankings):
@@ -185,7 +200,7 @@ def ranking_csv(rankings):
     writer.writerow(("phase",) + CSV_COLUMNS)
     for r in rankings:
         for entry in r.entries:
-            values = entry.to_dict()
+            values = {**entry.to_dict(), **_interval_values(entry)}
             writer.writerow([r.phase] + ["" if values[c] is None else values[c] for c in CSV_COLUMNS])
     return buffer.getvalue()
 
@@ -208,13 +223,16 @@ def _fmt(value, digits=4):
 
 def _columns(r):
     max_fpr = next((e.max_fpr for e in r.entries if e.max_fpr is not None), 0.01)
-    return ["#", "name", "F1", "precision", "recall", "FP", "AUC", f"pAUC@{max_fpr:g}", f"TPR@FPR{max_fpr:g}",
-            "threshold", "submitted (UTC)", "sha256"]
+    level = f"{INTERVAL_LEVEL:.0%}"
+    return ["#", "name", "F1", f"F1 {level}", "precision", "recall", "FP", "AUC", f"AUC {level}",
+            f"pAUC@{max_fpr:g}", f"TPR@FPR{max_fpr:g}", "threshold", "submitted (UTC)", "sha256"]
 
 
 def _cells(entry):
-    return [str(entry.rank), entry.name, _fmt(entry.f1), _fmt(entry.precision), _fmt(entry.recall),
-            _fmt(entry.false_positives, 0), _fmt(entry.auc), _fmt(entry.partial_auc), _fmt(entry.tpr_at_max_fpr),
+    intervals = entry.intervals
+    return [str(entry.rank), entry.name, _fmt(entry.f1), format_interval(getattr(intervals, "f1", None), 3),
+            _fmt(entry.precision), _fmt(entry.recall), _fmt(entry.false_positives, 0), _fmt(entry.auc),
+            format_interval(getattr(intervals, "auc", None), 3), _fmt(entry.partial_auc), _fmt(entry.tpr_at_max_fpr),
             f"{entry.threshold:g}" if entry.threshold is not None else "-",
             entry.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), entry.sha256[:12]]
 

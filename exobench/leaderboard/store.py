@@ -125,6 +125,9 @@ class Entry:
     exobench_version : str
     rank : int or None
         Position in a ranking (:func:`exobench.leaderboard.ranking`), else None.
+    intervals : ScoreIntervals or None
+        Bootstrap intervals of the scores, set by a ranking
+        (:mod:`exobench.leaderboard.intervals`), else None.
     """
 
     id: int
@@ -152,6 +155,7 @@ class Entry:
     elapsed_s: float = None
     exobench_version: str = ""
     rank: int = None
+    intervals: object = None
 
     def to_dict(self):
         """The entry as JSON-serialisable data (the time as ISO 8601)."""
@@ -160,7 +164,7 @@ class Entry:
         return out
 
 
-_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name != "rank")
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name not in ("rank", "intervals"))
 
 
 def _entry(row):

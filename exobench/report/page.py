@@ -10,6 +10,7 @@ import numpy as np
 from .. import __version__, _atomic
 from ..challenge import ChallengeLayout, read_challenge_config
 from ..leaderboard import Leaderboard, database_url, ranking, stored_submission
+from ..leaderboard.intervals import INTERVAL_LEVEL, INTERVAL_RESAMPLES, INTERVAL_SEED, format_interval
 from ..leaderboard.ranking import SORT_KEYS
 from ..scoring.counting import DEFAULTS
 from . import figures
@@ -152,24 +153,37 @@ def _ranking_table(r, max_fpr):
     if not r.entries:
         body = "<p class='empty'>No scored submission yet.</p>"
     else:
-        head = ("<tr><th>#</th><th>name</th><th>F1</th><th>precision</th><th>recall</th><th>FP</th><th>AUC</th>"
-                f"<th>partial AUC (FPR &le; {max_fpr:g})</th><th>TPR at FPR &le; {max_fpr:g}</th><th>threshold</th>"
+        level = f"{INTERVAL_LEVEL:.0%}"
+        head = (f"<tr><th>#</th><th>name</th><th>F1</th><th>F1 {level} interval</th><th>precision</th><th>recall</th>"
+                f"<th>FP</th><th>AUC</th><th>AUC {level} interval</th><th>partial AUC (FPR &le; {max_fpr:g})</th>"
+                f"<th>TPR at FPR &le; {max_fpr:g}</th><th>threshold</th>"
                 "<th>submitted (UTC)</th><th>sha256</th></tr>")
         rows = "".join(
-            f"<tr><td>{e.rank}</td><td class='name'>{_e(e.name)}</td><td>{_fmt(e.f1)}</td><td>{_fmt(e.precision)}</td>"
+            f"<tr><td>{e.rank}</td><td class='name'>{_e(e.name)}</td><td>{_fmt(e.f1)}</td>"
+            f"<td class='interval'>{_interval(e, 'f1')}</td><td>{_fmt(e.precision)}</td>"
             f"<td>{_fmt(e.recall)}</td><td>{_fmt(e.false_positives, 0)}</td><td>{_fmt(e.auc)}</td>"
+            f"<td class='interval'>{_interval(e, 'auc')}</td>"
             f"<td>{_fmt(e.partial_auc)}</td><td>{_fmt(e.tpr_at_max_fpr)}</td>"
             f"<td>{'&ndash;' if e.threshold is None else f'{e.threshold:g}'}</td>"
             f"<td>{e.submitted_at.strftime('%Y-%m-%d %H:%M:%S')}</td><td><code title='{e.sha256}'>"
             f"{e.sha256[:12]}</code></td></tr>" for e in r.entries)
         body = f"<table class='ranking-table'>{head}{rows}</table>"
     sort = {"f1": "F1", "auc": "AUC", "pauc": "partial AUC", "tpr": "TPR at the fixed FPR"}[r.sort]
-    body += f"<p>Sorted by {sort}; undefined values (&ndash;) rank last.</p>"
+    body += (f"<p>Sorted by {sort}; undefined values (&ndash;) rank last. Intervals: {INTERVAL_LEVEL:.0%} "
+             f"percentile bootstrap over the phase's datasets ({INTERVAL_RESAMPLES} resamples, seed {INTERVAL_SEED}; "
+             "F1's from the stored per-dataset counts, AUC's as the scorer computed it; &ndash; where not "
+             "available).</p>")
     if r.refused:
         items = "".join(f"<li>{_e(e.name)} ({e.submitted_at:%Y-%m-%d %H:%M}): {_e(e.error or '')}</li>"
                         for e in r.refused)
         body += f"<p>Refused submissions (not ranked):</p><ul class='refused'>{items}</ul>"
     return body
+
+
+def _interval(entry, name):
+    """An entry's interval of score ``name`` as ``[low, high]`` (4 decimals), or a dash where it has none."""
+    interval = getattr(entry.intervals, name, None)
+    return "&ndash;" if interval is None else format_interval(interval, 4)
 
 
 def _img(uri, alt):

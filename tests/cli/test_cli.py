@@ -92,6 +92,26 @@ def test_a_closed_pipe_ends_quietly():
     assert err.decode() == ""
 
 
+def test_build_challenge_names_a_bundled_definition(capsys):
+    pytest.importorskip("hcipy", reason="the bundled challenges simulate instruments with hcipy")
+    assert main(["build", "--challenge", "benchmark", "--check"]) == 0
+    assert capsys.readouterr().out.startswith("exobench-benchmark: valid (1 phase(s), 14 source(s)")
+    assert main(["build", "--challenge", "default", "--check"]) == 0
+    assert capsys.readouterr().out.startswith("exobench-default: valid (2 phase(s)")
+    assert main(["build", "--challenge", "nope", "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err == "exobench: error: challenge: expected a bundled challenge, one of default, benchmark, got 'nope'\n"
+
+
+@pytest.mark.parametrize("argv, other", [(["--default", "--challenge", "benchmark"], "--default"),
+                                         (["x.yaml", "--challenge", "default"], "CHALLENGE.yaml")])
+def test_build_takes_one_definition(argv, other, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["build", *argv, "--check"])
+    assert stop.value.code == 2
+    assert f"argument --challenge: not allowed with argument {other}" in capsys.readouterr().err
+
+
 def test_build_check_needs_no_output_and_checks_one_when_given(tmp_path, capsys):
     pytest.importorskip("hcipy", reason="the default challenge simulates instruments with hcipy")
     assert main(["build", "--default", "--check"]) == 0

@@ -81,6 +81,20 @@ def test_ranking_tables_follow_the_leaderboard(report):
         assert names == [e.name for e in r.entries]
 
 
+def test_ranking_tables_show_the_leaderboards_intervals(report):
+    challenge, path = report
+    text = path.read_text(encoding="utf-8")
+    for r in ranking(challenge):
+        section = text.split(f"id='phase-{r.phase}'")[1].split("<section class='roc'>")[0]
+        assert "<th>F1 95% interval</th>" in section and "<th>AUC 95% interval</th>" in section
+        cells = re.findall(r"<td class='interval'>([^<]+)</td>", section)
+        expected = []
+        for e in r.entries:
+            expected += [f"[{low:.4f}, {high:.4f}]" for low, high in (e.intervals.f1, e.intervals.auc)]
+        assert cells == expected
+    assert "percentile bootstrap over the phase's datasets (1000 resamples, seed 0" in text
+
+
 def test_outcomes_count_as_the_scorer(filled):
     challenge, zips = filled
     with Leaderboard(database_url(challenge), create=False) as board:

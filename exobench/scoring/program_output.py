@@ -116,6 +116,10 @@ def write_outputs(report, output_dir):
 
 def render_html(report):
     """``detailed_results.html``: self-contained (inline CSS and SVG, no script)."""
+    if getattr(report, "task", None) == "characterisation":
+        from .charac_program import render_charac_html
+
+        return render_charac_html(report)
     e = html.escape
     score_rows = "".join(
         f"<tr><td>{e(k)}</td><td>{e(format_score(v))}{' (undefined)' if k in report.undefined else ''}</td></tr>"

@@ -244,7 +244,8 @@ def _read_file(path, name, dataset, limits):
     shape = (dataset.n_companions, columns)
     expected = (f"an ({dataset.n_companions}, {columns}) array (one row per candidate: "
                 f"{', '.join(estimate_columns(dataset.n_channels))})")
-    images = read_bounded_images(path, name=name, limits=limits, max_values=max(4 * shape[0] * shape[1], 4096))  # larger: refused unread
+    # an array much larger than expected is refused from its header, unread
+    images = read_bounded_images(path, name=name, limits=limits, max_values=max(4 * shape[0] * shape[1], 4096))
     if not images or images[0][0] != 0:
         raise SubmissionError(f"{name}: expected {expected} in the primary HDU, found "
                               + ("no data" if not images else f"its first array in HDU {images[0][0]}"))

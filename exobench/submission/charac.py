@@ -242,7 +242,7 @@ def _read_file(path, name, dataset, limits):
     """The estimates and the uncertainties (or None) of one file, checked."""
     columns = 2 + dataset.n_channels
     shape = (dataset.n_companions, columns)
-    expected = (f"an ({dataset.n_companions}, {columns}) array (one row per candidate: "
+    expected = (f"an array of shape ({dataset.n_companions}, {columns}) (one row per candidate: "
                 f"{', '.join(estimate_columns(dataset.n_channels))})")
     # an array much larger than expected is refused from its header, unread
     images = read_bounded_images(path, name=name, limits=limits, max_values=max(4 * shape[0] * shape[1], 4096))

@@ -23,7 +23,6 @@ Definitions: :mod:`exobench.scoring.characterisation`.
 
 import dataclasses
 import html
-import math
 import time
 
 import numpy as np
@@ -32,7 +31,7 @@ from ..submission import CharacDataset, read_characterisation
 from ..submission.limits import DEFAULT_LIMITS
 from .characterisation import (coverage, eidc2022_scores, flux_errors, gaussian_crps, gaussian_nll,
                                position_errors, separation_band)
-from .program_output import finite_or_none
+from .program_output import PAGE_HEAD, finite_or_none
 
 __all__ = ["CHARAC_SCORE_NAMES", "CharacReport", "score_characterisation", "charac_datasets", "render_charac_html"]
 
@@ -197,14 +196,7 @@ def render_charac_html(report):
         f"<td>{_list(r['flux_true'])}</td><td>{_list(r['flux'], r.get('sigma_flux'))}</td>"
         f"<td>{_list(r['flux_rel'])}</td></tr>" for r in report.companions)
     notes = "".join(f"<li>{e(w)}</li>" for w in report.warnings) or "<li>none</li>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>exobench: detailed results</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-td, th {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-</style></head><body>
+    return f"""{PAGE_HEAD}
 <h1>Detailed results (characterisation, phase {e(report.suffix)})</h1>
 <h2>Scores</h2>
 <table>{score_rows}</table>
@@ -252,9 +244,9 @@ def position_svg(companions, *, size=320):
     for x, y, ex, ey in zip(dx, dy, sx, sy):
         cx, cy = px(x), size - px(y)  # y up
         if ex or ey:
-            marks.append(f"<line x1='{px(x - ex):.1f}' y1='{cy:.1f}' x2='{px(x + ex):.1f}' y2='{cy:.1f}' stroke='#888'/>"
-                         f"<line x1='{cx:.1f}' y1='{size - px(y - ey):.1f}' x2='{cx:.1f}' y2='{size - px(y + ey):.1f}' "
-                         f"stroke='#888'/>")
+            marks.append(f"<line x1='{px(x - ex):.1f}' y1='{cy:.1f}' x2='{px(x + ex):.1f}' y2='{cy:.1f}' "
+                         f"stroke='#888'/><line x1='{cx:.1f}' y1='{size - px(y - ey):.1f}' x2='{cx:.1f}' "
+                         f"y2='{size - px(y + ey):.1f}' stroke='#888'/>")
         marks.append(f"<circle cx='{cx:.1f}' cy='{cy:.1f}' r='3.5' fill='#1f5fa8'/>")
     mean = float(np.mean(np.hypot(dx, dy)))
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' font-size='11' role='img'>"

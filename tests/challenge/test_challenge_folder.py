@@ -200,7 +200,8 @@ def test_the_kinds_of_the_eidc():
 
 
 def test_unknown_kind_is_named_with_the_kinds_there_are():
-    with pytest.raises(ValueError, match=r"phases\[0\].kind: expected a phase kind among 'adi', 'adi\+msdi', 'charac-adi', 'charac-adi\+msdi', got 'rdi'"):
+    with pytest.raises(ValueError, match=r"phases\[0\].kind: expected a phase kind among 'adi', 'adi\+msdi', "
+                                         r"'charac-adi', 'charac-adi\+msdi', got 'rdi'"):
         get_phase_kind("rdi", where="phases[0].kind")
 
 

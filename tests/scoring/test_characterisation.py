@@ -212,3 +212,32 @@ def _unzip(archive, folder):
 
     zipfile.ZipFile(archive).extractall(folder)
     return folder
+
+
+def test_too_many_hdus_are_refused(tmp_path):
+    from exobench.submission import Limits, read_bounded_images
+
+    path = _write(tmp_path / "sub", GOOD, *[fits.ImageHDU(np.ones((2, 3))) for _ in range(3)]) / "ex_charac_1.fits"
+    assert [index for index, _ in read_bounded_images(path)] == [0, 1, 2, 3]
+    with pytest.raises(SubmissionError, match="ex_charac_1.fits: more than 2 HDUs"):
+        read_bounded_images(path, limits=Limits(max_hdus=2))
+
+
+def test_validate_reads_a_characterisation_phase_from_its_public_folder(tmp_path):
+    from exobench.data.fits_io import write_dataset
+    from exobench.examples import example_dataset
+    from exobench.workflows.validate import characterisation_datasets, validate_submission
+
+    public = tmp_path / "public"
+    for k in ("1", "2"):
+        write_dataset(example_dataset(n_frames=4, size=21).replace(dataset_id=k), public)
+    assert characterisation_datasets(public) is None  # a detection phase
+    fits.writeto(public / "example_candidates_1.fits", TRUE_XY)
+    with pytest.raises(ValueError, match="public_dir: a characterisation phase without example_candidates_2.fits"):
+        characterisation_datasets(public)
+    fits.writeto(public / "example_candidates_2.fits", TRUE_XY[:1])
+    assert characterisation_datasets(public) == [CharacDataset("example", "1", 2, 1), CharacDataset("example", "2", 1, 1)]
+    sub = write_characterisation({("example", "1"): GOOD, ("example", "2"): GOOD}, tmp_path / "sub.zip")
+    report = validate_submission(sub, public)
+    assert report.problems == ("example_charac_2.fits: estimates: expected an array of shape (1, 3) (one row per "
+                               "candidate: x, y, flux), got shape (2, 3)",)

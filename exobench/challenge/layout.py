@@ -41,6 +41,7 @@ __all__ = [
     "phase_folder_name",
     "phase_number",
     "candidates_file_name",
+    "CANDIDATES_NAME",
     "charac_file_name",
     "fluxes_file_name",
     "pxscale_file_name",
@@ -81,6 +82,10 @@ def phase_number(name):
     """
     match = _PHASE_FOLDER.match(name)
     return int(match.group(1)) if match else None
+
+
+#: The name of a candidates file (``{instrument}_candidates_{k}.fits``): what tells a characterisation phase.
+CANDIDATES_NAME = re.compile(r"^(?P<instrument>.+)_candidates_(?P<k>[^_]+)\.fits$")
 
 
 def candidates_file_name(instrument, dataset_id):

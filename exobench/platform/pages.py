@@ -296,6 +296,17 @@ def _data_page(challenge):
                        "Refused: a file named `metadata`, links, nested folders, names differing only in case, "
                        "more than 100 files, files over 64 MiB (256 MiB in all), compressed FITS, tables, maps of "
                        "the wrong shape."])]
+    if any(_is_characterisation(p.suffix) for p in challenge.phases):
+        blocks += [("h2", "Characterisation phases"),
+                   ("ul", ["`{instrument}_candidates_{k}.fits` (public): an `(N, 2)` array, the approximate (x, y) "
+                           "of every companion of the dataset (within half a FWHM of the truth).",
+                           "`{instrument}_charac_{k}.fits` (submitted, one per dataset, nothing else): an "
+                           "`(N, 2 + channels)` array `x, y, flux...`, one row per candidate in the candidates "
+                           "file's order; fluxes in units of the PSF file (the companion is `flux * psf` centred "
+                           "at (x, y) in every frame), one per channel.",
+                           "An optional second HDU of the same shape: 1-sigma uncertainties (finite, > 0), in "
+                           "every file or in none. Refused: wrong shapes, NaN or infinite values, missing or "
+                           "extra files."])]
     return blocks
 
 PAGES = (  # (key, title, builder, codalab file, codabench file)

@@ -236,7 +236,8 @@ def test_validate_reads_a_characterisation_phase_from_its_public_folder(tmp_path
     with pytest.raises(ValueError, match="public_dir: a characterisation phase without example_candidates_2.fits"):
         characterisation_datasets(public)
     fits.writeto(public / "example_candidates_2.fits", TRUE_XY[:1])
-    assert characterisation_datasets(public) == [CharacDataset("example", "1", 2, 1), CharacDataset("example", "2", 1, 1)]
+    assert characterisation_datasets(public) == [CharacDataset("example", "1", 2, 1),
+                                                 CharacDataset("example", "2", 1, 1)]
     sub = write_characterisation({("example", "1"): GOOD, ("example", "2"): GOOD}, tmp_path / "sub.zip")
     report = validate_submission(sub, public)
     assert report.problems == ("example_charac_2.fits: estimates: expected an array of shape (1, 3) (one row per "

@@ -6,10 +6,10 @@ import math
 from pathlib import Path
 
 from ..challenge import ChallengeLayout, read_challenge_config
-from .store import Leaderboard, database_url
+from .store import CONTRAST_COLUMNS, Leaderboard, database_url
 
 __all__ = ["SORT_KEYS", "CSV_COLUMNS", "PhaseRanking", "ranking", "rank_entries", "phase_names", "ranking_csv",
-           "ranking_json", "ranking_text", "ranking_tables"]
+           "ranking_json", "ranking_text", "ranking_tables", "has_contrast", "contrast_cell"]
 
 #: Sort keys: the entry attributes compared, in order (all descending; then the earlier submission first).
 SORT_KEYS = {
@@ -172,11 +172,13 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
 
 #: Columns of :func:`ranking_csv`, after ``phase``.
 CSV_COLUMNS = ("rank", "name", "id", "f1", "precision", "recall", "false_positives", "tpr", "fpr", "auc",
-               "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold", "sha256", "submitted_at")
+               "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold") + tuple(CONTRAST_COLUMNS) + (
+               "sha256", "submitted_at")
 
 
 def ranking_csv(rankings):
-    """The ranked entries of every phase as CSV text (``phase`` then :data:`CSV_COLUMNS`; empty: undefined)."""
+    """The ranked entries of every phase as CSV text (``phase`` then :data:`CSV_COLUMNS`; empty: undefined, and
+    the contrast columns of an entry without contrast curves)."""
     import csv
     import io
 
@@ -206,16 +208,28 @@ def _fmt(value, digits=4):
     return f"{value:.{digits}f}"
 
 
+def has_contrast(r):
+    """Whether an entry of the phase has contrast columns (the tables show them only then)."""
+    return any(getattr(e, key) is not None for e in r.entries for key in CONTRAST_COLUMNS)
+
+
 def _columns(r):
     max_fpr = next((e.max_fpr for e in r.entries if e.max_fpr is not None), 0.01)
+    contrast = [f"C@{sep:g}l/D" for sep in CONTRAST_COLUMNS.values()] if has_contrast(r) else []
     return ["#", "name", "F1", "precision", "recall", "FP", "AUC", f"pAUC@{max_fpr:g}", f"TPR@FPR{max_fpr:g}",
-            "threshold", "submitted (UTC)", "sha256"]
+            "threshold"] + contrast + ["submitted (UTC)", "sha256"]
 
 
-def _cells(entry):
+def contrast_cell(value):
+    """A contrast column's text: ``1.2e-05``, blank (not zero, not a dash) for an entry without the value."""
+    return "" if value is None or not math.isfinite(value) else f"{value:.2g}"
+
+
+def _cells(entry, contrast=False):
+    cells = [contrast_cell(getattr(entry, key)) for key in CONTRAST_COLUMNS] if contrast else []
     return [str(entry.rank), entry.name, _fmt(entry.f1), _fmt(entry.precision), _fmt(entry.recall),
             _fmt(entry.false_positives, 0), _fmt(entry.auc), _fmt(entry.partial_auc), _fmt(entry.tpr_at_max_fpr),
-            f"{entry.threshold:g}" if entry.threshold is not None else "-",
+            f"{entry.threshold:g}" if entry.threshold is not None else "-"] + cells + [
             entry.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), entry.sha256[:12]]
 
 
@@ -238,7 +252,7 @@ def ranking_text(rankings):
     for r in rankings:
         lines = [_heading(r)]
         if r.entries:
-            rows = [_columns(r)] + [_cells(e) for e in r.entries]
+            rows = [_columns(r)] + [_cells(e, has_contrast(r)) for e in r.entries]
             widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
             for row in rows:
                 lines.append("  ".join(c.ljust(w) if i == 1 else c.rjust(w)
@@ -264,7 +278,7 @@ def ranking_tables(rankings):
             table.add_column(column, justify="left" if i == 1 else "right", no_wrap=True,
                              style="bold" if i == 0 else None)
         for entry in r.entries:
-            table.add_row(*_cells(entry))
+            table.add_row(*_cells(entry, has_contrast(r)))
         if not r.entries:
             table.caption = "no scored submission yet"
         out.append(table)

@@ -19,8 +19,8 @@ from .curve import (FPF_5_SIGMA, UNIT_PSF, UNIT_STAR, ContrastCurve, contrast_cu
                     student_factor, student_quantile)
 from .code import CodeAlgorithm, code_contrast, injection_fluxes
 from .plot import plot_contrast
-from .run import (baseline_contrast, check_contrast_output, curve_from_dict, parse_dataset_name, phase_contrast,
-                  prepare_contrast, read_contrast, write_contrast)
+from .run import (CODE_PREFIX, baseline_contrast, check_contrast_output, contrast_source, curve_from_dict,
+                  parse_dataset_name, phase_contrast, prepare_contrast, read_contrast, write_contrast)
 from .summary import LEADERBOARD_SEPARATIONS, contrast_at, median_contrast
 from .throughput import (RingNoise, Throughput, branch_thetas, contrast_separations, final_frame, injection_rounds,
                          reference_frame, ring_noise, throughput)
@@ -31,5 +31,5 @@ __all__ = [
     "parse_dataset_name", "prepare_contrast", "write_contrast", "RingNoise", "Throughput", "branch_thetas", "contrast_separations",
     "final_frame", "injection_rounds", "reference_frame", "ring_noise", "throughput", "CodeAlgorithm", "code_contrast",
     "injection_fluxes", "curve_from_dict", "read_contrast", "phase_contrast", "LEADERBOARD_SEPARATIONS", "contrast_at",
-    "median_contrast",
+    "median_contrast", "CODE_PREFIX", "contrast_source",
 ]

@@ -16,7 +16,7 @@ Fourier shift). The contrast curves are matched as far as their definitions
 allow:
 
 - the same FWHM (exobench's Gaussian fit of the PSF, given to VIP), the same
-  star flux (the PSF file's 1-FWHM aperture flux: VIP's ``starphot``), the same
+  star flux (the registry's, in cube units: VIP's ``starphot``), the same
   separations (1 FWHM apart from 1 FWHM: VIP ``noise_sep=None, inner_rad=1``,
   and no spline of the throughput, ``interp_order=None``, nor smoothing of the
   noise, ``smooth=False``), the same branches (azimuths from polar angle 0) and
@@ -80,7 +80,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isfile(args.vip_python):
         parser.error(f"no {args.vip_python}: run bash bench/setup_vip_env.sh first")
-    naco = build_inputs(args.data_dir, (2, 11, 11))["naco"]
+    from exobench.data.registry import get_real_dataset
+
+    # the star's 1-FWHM aperture flux in cube units, as the registry declares it (the PSF file is not in those units)
+    star_flux = get_real_dataset("naco-betapic").numbers["star_flux"]
+    naco = build_inputs(args.data_dir, (2, 11, 11))["naco"].replace(star_flux=star_flux)
     params = matching_params({"naco": naco})
     results_dir = os.path.join(HERE, "results")
     os.makedirs(results_dir, exist_ok=True)
@@ -220,8 +224,8 @@ def render_markdown(report):
              f"Python {m['python']}, numpy {m['numpy']}; vip-hci {report['vip']['versions']['vip_hci']} in "
              f"`bench/.venv-vip`. One process and one thread per side. Command: `{report['command']}`.", "",
              f"The real NACO cube (61 x 99 x 99, `../shared/data/real`), FWHM {report['fwhm']:.3f} px (exobench's "
-             "fit, given to VIP), contrast relative to the PSF file's 1-FWHM aperture flux "
-             f"({report['star_flux']:.1f}, VIP's `starphot`), 5 sigma with the Student-t correction (VIP "
+             "fit, given to VIP), contrast relative to the star's 1-FWHM aperture flux in cube units "
+             f"({report['star_flux']:.1f}, the registry entry `naco-betapic`'s; VIP's `starphot`), 5 sigma with the Student-t correction (VIP "
              "`sigma=5, student=True`; exobench `fpf=norm.sf(5)`), companions at 5 times the noise, 3 FWHM apart, "
              "separations 1 FWHM apart from 1 FWHM (VIP `noise_sep=None, interp_order=None, smooth=False`), "
              "median collapse, Fourier rotations and shifts (VIP `imlib='vip-fft'`, the one library its "
@@ -253,7 +257,9 @@ def render_markdown(report):
     lines += ["Ratios are exobench / VIP. The contrast is (t-factor x noise / throughput) on both sides, so the "
               "ratio is the t-factor ratio x the noise ratio / the throughput ratio. The t-factors agree (both "
               "`t_{1-fpf, n-1} sqrt(1 + 1/n)`, where VIP's `n = floor(2 pi r / FWHM)` equals exobench's count of "
-              "touching apertures at these separations). The noise differs by VIP's `np.std` with `ddof=0` "
+              "touching apertures at these separations): in vip-hci 2.1.1 the degrees of freedom of the "
+              "threshold are not off by one; its off-by-one is in the noise, `np.std` with `ddof=0` where the "
+              "t law assumes the sample standard deviation (`ddof=1`). The noise differs by VIP's `np.std` with `ddof=0` "
               "(\"of which ddof\": `sqrt(n / (n - 1))`, by which exobench's is larger: the sample standard "
               "deviation that the t-test's law assumes) and by where the apertures sit (VIP's spaced 1 FWHM along "
               "the arc, the last gap wider; exobench's touching). The throughput differs by the injection: "

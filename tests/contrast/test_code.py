@@ -69,8 +69,9 @@ def test_code_errors_name_the_dataset_and_reason(tmp_path):
     bad = _code(tmp_path / "bad", "THRESHOLD = 1.0\n\ndef detect(dataset):\n    raise RuntimeError('no map today')\n")
     with pytest.raises(CodeError, match=r"code: unknown_1: RuntimeError: no map today"):
         CodeAlgorithm(bad).process(dataset)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="code: no detect.py in"):
-        CodeAlgorithm(tmp_path)
+        CodeAlgorithm(tmp_path / "empty")
     with pytest.raises(FileNotFoundError, match="code: folder .* does not exist"):
         code_contrast(tmp_path / "none", dataset)
 

@@ -216,28 +216,14 @@ def reference_phase(reference_dir):
 
 
 def public_phase(public_dir):
-    """The challenge and the phase number of ``CHALLENGE/public/phase_N``, as :func:`reference_phase` finds them
-    for a reference folder.
+    """``(ChallengeLayout, N)`` of ``CHALLENGE/public/phase_N``, with the checks and errors of
+    :func:`reference_phase` (a missing folder: ``FileNotFoundError``; another folder: ``ValueError``).
 
-    Returns
-    -------
-    (ChallengeLayout, int)
-
-    Raises
-    ------
-    FileNotFoundError
-        The folder does not exist.
-    ValueError
-        The folder is not ``public/phase_N`` of a challenge folder.
-
-    Examples
-    --------
     >>> import tempfile
-    >>> root = Path(tempfile.mkdtemp())
-    >>> (root / "public" / "phase_1").mkdir(parents=True)
-    >>> layout, number = public_phase(root / "public" / "phase_1")
-    >>> layout.root == root, number
-    (True, 1)
+    >>> base = Path(tempfile.mkdtemp())
+    >>> (base / "public" / "phase_3").mkdir(parents=True)
+    >>> public_phase(base / "public" / "phase_3")[1]
+    3
     """
     return _tree_phase(public_dir, "public", "public_dir")
 

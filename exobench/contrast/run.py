@@ -265,7 +265,7 @@ def contrast_source(text, phase_dir):
     >>> _ = write_dataset(example_dataset(n_frames=10, size=33), folder)
     >>> found = contrast_source("pca", folder)
     >>> found["baseline"], found["source"], found["params"]["algorithm"]["ncomp"]
-    ('pca', 'baseline pca', 10)
+    ('pca', 'baseline pca', 5)
     """
     from ..baselines import available_baselines, phase_datasets, resolve_params
 

@@ -113,3 +113,14 @@ def test_command_code_errors_are_one_line(phase, tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "code: folder" in err and "does not exist" in err
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_phase_contrast_takes_one_source(phase, tmp_path):
+    from exobench.contrast import phase_contrast
+
+    with pytest.raises(ValueError, match="baseline, code: expected exactly one of them"):
+        phase_contrast(phase)
+    with pytest.raises(ValueError, match="params: a participant's code takes no parameters"):
+        phase_contrast(phase, code=tmp_path, params={})
+    with pytest.raises(FileNotFoundError, match="phase_dir: folder .* does not exist"):
+        phase_contrast(tmp_path / "none", baseline="median")

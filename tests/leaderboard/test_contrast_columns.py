@@ -120,3 +120,25 @@ def test_contrast_submit_usage_errors(empty, monkeypatch, capsys):
     assert stop.value.code == 2
     assert "--sigma: not with --submit (the leaderboard's curves are at the 5-sigma-equivalent" in \
         capsys.readouterr().err
+
+
+def test_add_contrast_refuses_refused_entries_and_empty_input(empty, tmp_path):
+    from exobench.submission import SubmissionError
+
+    challenge, zips = empty
+    reference = challenge / "reference" / "phase_1"
+    bad = tmp_path / "bad.zip"
+    bad.write_text("not a zip")
+    with pytest.raises(SubmissionError):
+        submit(bad, reference, name="bad")
+    scored = submit(zips[1]["median"], reference, name="median")
+    with Leaderboard(database_url(challenge)) as board:
+        refused = next(e for e in board.entries(phase=1) if e.status == "refused")
+        with pytest.raises(ValueError, match=r"entry_id: entry \d+ \('bad'\) was refused; only scored entries get"):
+            board.add_contrast(refused.id, {("a", "1"): None}, source="baseline median")
+        with pytest.raises(ValueError, match="curves: expected at least one dataset's contrast curve, got none"):
+            board.add_contrast(scored.id, {}, source="baseline median")
+        with pytest.raises(KeyError, match="entry_id: no submission 999"):
+            board.add_contrast(999, {}, source="x")
+        with pytest.raises(ValueError, match="source: expected what computed the curves"):
+            board.add_contrast(scored.id, {("a", "1"): None}, source=" ")

@@ -142,3 +142,15 @@ def test_add_contrast_refuses_refused_entries_and_empty_input(empty, tmp_path):
             board.add_contrast(999, {}, source="x")
         with pytest.raises(ValueError, match="source: expected what computed the curves"):
             board.add_contrast(scored.id, {("a", "1"): None}, source=" ")
+
+
+def test_submit_command_prints_the_contrast_columns(empty, monkeypatch, capsys):
+    challenge, zips = empty
+    argv = ["submit", zips[1]["median"], challenge / "reference" / "phase_1", "--name", "median", "--contrast",
+            "median", "--quiet"]
+    assert run_cli(argv, monkeypatch) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("scored 'median' on phase 1: F1 ")
+    assert out[1].startswith("contrast (median over the phase's datasets): 2 lambda/D ")
+    (phase,) = ranking(challenge, phase=1)
+    assert f"2 lambda/D {phase.entries[0].contrast_2ld:.2g}," in out[1]

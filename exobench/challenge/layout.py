@@ -32,6 +32,7 @@ from pathlib import Path
 __all__ = [
     "ChallengeLayout",
     "reference_phase",
+    "public_phase",
     "CHALLENGE_FILE",
     "MANIFEST_FILE",
     "PHASE_FILE",
@@ -265,15 +266,33 @@ def reference_phase(reference_dir):
     >>> layout.root == root, number
     (True, 2)
     """
-    folder = Path(os.path.abspath(reference_dir))  # '.' and '..' named; symbolic links kept as given
+    return _tree_phase(reference_dir, "reference", "reference_dir")
+
+
+def public_phase(public_dir):
+    """``(ChallengeLayout, N)`` of ``CHALLENGE/public/phase_N``, with the checks and errors of
+    :func:`reference_phase` (a missing folder: ``FileNotFoundError``; another folder: ``ValueError``).
+
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> (base / "public" / "phase_3").mkdir(parents=True)
+    >>> public_phase(base / "public" / "phase_3")[1]
+    3
+    """
+    return _tree_phase(public_dir, "public", "public_dir")
+
+
+def _tree_phase(given, tree, parameter):
+    folder = Path(os.path.abspath(given))  # '.' and '..' named; symbolic links kept as given
     number = phase_number(folder.name)
-    inside = number is not None and folder.parent.name == "reference"
+    inside = number is not None and folder.parent.name == tree
     if not folder.is_dir():
-        found = ChallengeLayout(folder.parent.parent).reference_phases() if inside else []
+        layout = ChallengeLayout(folder.parent.parent)
+        found = (layout.public_phases() if tree == "public" else layout.reference_phases()) if inside else []
         where = f" (phases there: {', '.join(map(str, found))})" if found else ""
-        raise FileNotFoundError(f"reference_dir: folder {str(reference_dir)!r} does not exist{where}")
+        raise FileNotFoundError(f"{parameter}: folder {str(given)!r} does not exist{where}")
     if not inside:
-        raise ValueError(f"reference_dir: expected a phase folder of a challenge's reference tree "
-                         f"(CHALLENGE/reference/phase_N), got {str(reference_dir)!r}")
+        raise ValueError(f"{parameter}: expected a phase folder of a challenge's {tree} tree "
+                         f"(CHALLENGE/{tree}/phase_N), got {str(given)!r}")
     return ChallengeLayout(folder.parent.parent), number
 

@@ -7,13 +7,21 @@
   with the small-sample Student-t correction (:class:`ContrastCurve`);
 - :mod:`~exobench.contrast.plot`: the figure;
 - :mod:`~exobench.contrast.run`: a baseline's curve on one dataset of a phase
-  folder (``exobench contrast``) and its files.
+  folder (``exobench contrast``), the curves of a phase (``phase_contrast``) and
+  the curve's file format (``write_contrast``, ``curve_from_dict``);
+- :mod:`~exobench.contrast.code`: a participant's code submission as an algorithm
+  whose final frame is its detection map (``code_contrast``);
+- :mod:`~exobench.contrast.summary`: a curve read at separations in lambda/D
+  and the median over a phase's datasets (the leaderboard's columns).
 """
 
 from .curve import (FPF_5_SIGMA, UNIT_PSF, UNIT_STAR, ContrastCurve, contrast_curve, contrast_unit, resolve_fpf,
                     student_factor, student_quantile)
+from .code import CodeAlgorithm, code_contrast, injection_fluxes
 from .plot import plot_contrast
-from .run import baseline_contrast, check_contrast_output, parse_dataset_name, prepare_contrast, write_contrast
+from .run import (CODE_PREFIX, baseline_contrast, check_contrast_output, contrast_source, curve_from_dict,
+                  parse_dataset_name, phase_contrast, prepare_contrast, read_contrast, write_contrast)
+from .summary import LEADERBOARD_SEPARATIONS, contrast_at, median_contrast
 from .throughput import (RingNoise, Throughput, branch_thetas, contrast_separations, final_frame, injection_rounds,
                          reference_frame, ring_noise, throughput)
 
@@ -21,5 +29,7 @@ __all__ = [
     "ContrastCurve", "contrast_curve", "contrast_unit", "resolve_fpf", "student_factor", "student_quantile",
     "FPF_5_SIGMA", "UNIT_STAR", "UNIT_PSF", "plot_contrast", "baseline_contrast", "check_contrast_output",
     "parse_dataset_name", "prepare_contrast", "write_contrast", "RingNoise", "Throughput", "branch_thetas", "contrast_separations",
-    "final_frame", "injection_rounds", "reference_frame", "ring_noise", "throughput",
+    "final_frame", "injection_rounds", "reference_frame", "ring_noise", "throughput", "CodeAlgorithm", "code_contrast",
+    "injection_fluxes", "curve_from_dict", "read_contrast", "phase_contrast", "LEADERBOARD_SEPARATIONS", "contrast_at",
+    "median_contrast", "CODE_PREFIX", "contrast_source",
 ]

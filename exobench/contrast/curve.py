@@ -163,7 +163,7 @@ def _finite_or_none(value):
 
 
 def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=1.0, branches=4, theta0=0.0,
-                   spacing=3.0, injection_snr=5.0, executor=None, progress=False):
+                   spacing=3.0, injection_snr=5.0, fluxes=None, executor=None, progress=False):
     """The contrast curve of ``algorithm`` on ``dataset``.
 
     Parameters
@@ -180,6 +180,10 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
     branches, theta0, spacing, injection_snr
         The injection-recovery of the throughput
         (:func:`~exobench.contrast.throughput.throughput`).
+    fluxes : float or array_like, optional
+        The fake companions' flux at each separation (cube units), when the
+        final frame's noise is no guide to it (a detection map in other units):
+        given to :func:`~exobench.contrast.throughput.throughput`.
     executor : exobench.parallel.Executor, optional
         Where the algorithm runs (one task per branch); in-process by default.
     progress : bool
@@ -206,12 +210,13 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
 
         with Executor(workers=0) as local:
             return contrast_curve(algorithm, dataset, fpf=fpf, inner=inner, step=step, branches=branches,
-                                  theta0=theta0, spacing=spacing, injection_snr=injection_snr, executor=local,
+                                  theta0=theta0, spacing=spacing, injection_snr=injection_snr, fluxes=fluxes,
+                                  executor=local,
                                   progress=progress)
     fwhm = mean_fwhm(dataset)
     reference = reference_frame(algorithm, dataset, executor=executor)
     noise = ring_noise(reference, separations, fwhm, center=dataset.center)
-    measured = throughput(algorithm, dataset, separations=separations, injection_snr=injection_snr,
+    measured = throughput(algorithm, dataset, separations=separations, injection_snr=injection_snr, fluxes=fluxes,
                           branches=branches, theta0=theta0, spacing=spacing, step=step, reference=reference,
                           executor=executor, progress=progress)
     # an algorithm that keeps nothing of a companion (or flips its sign) has no detection limit there

@@ -51,6 +51,7 @@ carries (it runs on the platforms' Pythons, from 3.7).
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -70,8 +71,8 @@ import numpy as np
 from .. import ExobenchWarning
 from .._atomic import check_new_file
 
-__all__ = ["DEFAULT_TIME_LIMIT", "STARTUP_LIMIT", "CodeError", "IngestionReport", "run_detect", "ingest", "check_code_dir",
-           "run_program", "main"]
+__all__ = ["DEFAULT_TIME_LIMIT", "STARTUP_LIMIT", "CodeError", "IngestionReport", "run_detect", "detect_dataset",
+           "unpacked_code", "ingest", "check_code_dir", "run_program", "main"]
 
 #: Seconds a dataset may take (the participant's import, the reading and ``detect``) when none is given.
 DEFAULT_TIME_LIMIT = 600.0
@@ -271,18 +272,87 @@ def run_detect(code_dir, phase_dir, *, time_limit=DEFAULT_TIME_LIMIT, python=Non
         if not datasets:
             raise CodeError(f"phase_dir: no dataset in {str(phase_dir)!r}")
         maps, failures, seconds = {}, {}, {}
-        for index, (instrument, dataset_id) in enumerate(datasets):
-            result = Path(tmp) / f"map_{index}.npy"
-            error, seconds[instrument, dataset_id] = _run_child(
-                ["detect", code_dir, phase_dir, result, instrument, dataset_id], cwd=code_dir,
-                time_limit=time_limit, env=env, python=python, started=Path(str(result) + ".started"))
+        for instrument, dataset_id in datasets:
+            image, error, seconds[instrument, dataset_id] = _detect_in_child(
+                code_dir, phase_dir, instrument, dataset_id, time_limit=time_limit, python=python, env=env)
             if error is None:
-                with open(result, "rb") as handle:
-                    maps[instrument, dataset_id] = np.load(handle, allow_pickle=False)
+                maps[instrument, dataset_id] = image
             else:
                 failures[instrument, dataset_id] = error
                 warnings.warn(f"{instrument}_{dataset_id}: no map ({error})", ExobenchWarning, stacklevel=2)
     return IngestionReport(maps=maps, threshold=float(found["threshold"]), failures=failures, seconds=seconds)
+
+
+def _detect_in_child(code_dir, phase_dir, instrument, dataset_id, *, time_limit, python, env):
+    """``(map or None, error or None, seconds)`` of one dataset's child."""
+    with tempfile.TemporaryDirectory(prefix="exobench-detect-") as tmp:
+        result = Path(tmp) / "map.npy"
+        error, seconds = _run_child(["detect", code_dir, phase_dir, result, instrument, dataset_id], cwd=code_dir,
+                                    time_limit=time_limit, env=env, python=python,
+                                    started=Path(str(result) + ".started"))
+        if error is not None:
+            return None, error, seconds
+        with open(result, "rb") as handle:
+            return np.load(handle, allow_pickle=False), None, seconds
+
+
+def detect_dataset(code_dir, phase_dir, instrument, dataset_id, *, time_limit=DEFAULT_TIME_LIMIT, python=None):
+    """The participant's detection map of one dataset of a phase folder, computed in a child process.
+
+    The same child as :func:`run_detect`'s (the participant's code never runs in this
+    process), with the same limits, without the first child's checks of ``THRESHOLD``.
+
+    Parameters
+    ----------
+    code_dir : str or path-like
+        The folder holding ``detect.py``.
+    phase_dir : str or path-like
+        A folder in the EIDC layout that holds the dataset.
+    instrument, dataset_id : str
+        The dataset's ``{instrument}_cube_{dataset_id}.fits``.
+    time_limit : float
+        Seconds for ``detect``.
+    python : str, optional
+        The child's interpreter (default ``sys.executable``).
+
+    Returns
+    -------
+    ndarray
+        The map, 2D float64 of the frame's shape.
+
+    Raises
+    ------
+    CodeError
+        The code failed, timed out or returned a bad map (the child's one line).
+    """
+    time_limit = _check_time_limit(time_limit)
+    code_dir = check_code_dir(code_dir).resolve()
+    phase_dir = _check_phase_dir(phase_dir).resolve()
+    image, error, _ = _detect_in_child(code_dir, phase_dir, str(instrument), str(dataset_id), time_limit=time_limit,
+                                       python=python or sys.executable, env=_child_environment())
+    if error is not None:
+        raise CodeError(f"code: {instrument}_{dataset_id}: {error}")
+    return image
+
+
+@contextlib.contextmanager
+def unpacked_code(code):
+    """The folder of a participant's code, given as a folder or a ``.zip`` (extracted, paths checked, into a
+    temporary folder removed on exit): a context manager.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such folder or zip, or no ``detect.py`` in it.
+    ValueError
+        A zip entry that leaves the folder.
+    """
+    code = Path(code)
+    if code.is_file() and code.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="exobench-code-") as tmp:
+            yield _unzip_code(code, Path(tmp))
+    else:
+        yield check_code_dir(code)
 
 
 def ingest(code, phase_dir, output, *, time_limit=DEFAULT_TIME_LIMIT, overwrite=False, python=None):
@@ -312,12 +382,7 @@ def ingest(code, phase_dir, output, *, time_limit=DEFAULT_TIME_LIMIT, overwrite=
     output = check_new_file(output, overwrite=overwrite, suffix=".zip")
     _check_time_limit(time_limit)
     _check_phase_dir(phase_dir)
-    code = Path(code)
-    with tempfile.TemporaryDirectory(prefix="exobench-code-") as tmp:
-        if code.is_file() and code.suffix.lower() == ".zip":
-            code_dir = _unzip_code(code, Path(tmp))
-        else:
-            code_dir = check_code_dir(code)
+    with unpacked_code(code) as code_dir:
         report = run_detect(code_dir, phase_dir, time_limit=time_limit, python=python)
     from ..submission import write_submission
 

@@ -12,11 +12,15 @@ prints the ranking of each phase. See docs/leaderboard.md.
 
 from .ranking import (SORT_KEYS, PhaseRanking, rank_entries, ranking, ranking_csv, ranking_json, ranking_tables,
                       ranking_text)
-from .store import DB_ENV, DEFAULT_DB_NAME, DatabaseError, Entry, Leaderboard, database_url, tpr_at_fpr
-from .submit import (DUPLICATE_POLICIES, SUBMISSIONS_DIR, remove_entry, sha256_file,
+from .store import (CONTRAST_COLUMNS, DB_ENV, DEFAULT_DB_NAME, ContrastRecord, DatabaseError, Entry, Leaderboard,
+                    database_url, tpr_at_fpr)
+from .submit import (DUPLICATE_POLICIES, SUBMISSIONS_DIR, add_contrast, remove_entry, sha256_file,
                      stored_submission, submit)
 
 __all__ = [
+    "CONTRAST_COLUMNS",
+    "ContrastRecord",
+    "add_contrast",
     "DB_ENV",
     "DEFAULT_DB_NAME",
     "SORT_KEYS",

@@ -69,6 +69,11 @@ def _add_submit(commands):
                         "CHALLENGE/leaderboard.sqlite)")
     submit.add_argument("--no-keep", action="store_true",
                         help="do not keep the zip in CHALLENGE/submissions/ (the report then shows no detection map)")
+    submit.add_argument("--contrast", metavar="BASELINE[:PARAMS]", default=None,
+                        help="also compute and store the contrast curves, on every dataset of the phase's public "
+                        "folder, of the baseline (and parameter file) that made the maps, or of code:DIR_OR_ZIP, a "
+                        "participant's code (in-process; see exobench contrast --submit for a cluster)")
+    submit.add_argument("--quiet", action="store_true", help="no progress bars (with --contrast)")
     again = submit.add_mutually_exclusive_group()
     again.add_argument("--replace", dest="duplicate", action="store_const", const="replace", default="refuse",
                        help="the same zip already submitted under NAME on the phase: score it again in its place "
@@ -87,7 +92,8 @@ def _run_submit(args):
     layout, number = reference_phase(args.reference)
     try:
         entry = submit(args.submission, args.reference, name=args.name, db=args.db,
-                       keep=not args.no_keep, duplicate=args.duplicate)
+                       keep=not args.no_keep, duplicate=args.duplicate, contrast=args.contrast,
+                       progress=not args.quiet)
     except SubmissionError as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
         raise SubmissionError(f"submission refused (stored as refused): {text}") from None
@@ -98,6 +104,14 @@ def _run_submit(args):
     print(f"scored {entry.name!r} on phase {entry.phase}: F1 {_fmt(entry.f1)}, AUC {_fmt(entry.auc)}, "
           f"partial AUC {_fmt(entry.partial_auc)}, TPR at FPR <= {entry.max_fpr:g} {_fmt(entry.tpr_at_max_fpr)}; "
           f"rank {rank} of {len(phase.entries)} by F1 (entry {entry.id}, sha256 {entry.sha256[:12]})")
+    if args.contrast is not None:
+        from .ranking import contrast_cell
+        from .store import CONTRAST_COLUMNS
+
+        ranked = next(e for e in phase.entries if e.id == entry.id)
+        values = ", ".join(f"{sep:g} lambda/D {contrast_cell(getattr(ranked, key)) or '-'}"
+                           for key, sep in CONTRAST_COLUMNS.items())
+        print(f"contrast (median over the phase's datasets): {values}")
 
 
 def _warnings(entry, challenge, db):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from ..challenge import ChallengeLayout, phase_kind_for_suffix, read_challenge_config, read_phase_settings
 from .intervals import INTERVAL_LEVEL, entry_intervals, format_interval
-from .store import Leaderboard, database_url
+from .store import CONTRAST_COLUMNS, Leaderboard, database_url
 
 __all__ = ["SORT_KEYS", "CSV_COLUMNS", "CHARAC_SORT", "CHARAC_COLUMNS", "PhaseRanking", "ranking", "rank_entries",
            "phase_names", "ranking_csv", "ranking_json", "ranking_text", "ranking_tables", "is_characterisation",
-           "charac_score"]
+           "charac_score", "has_contrast", "contrast_cell"]
 
 #: Sort keys: the entry attributes compared, in order (all descending; then the earlier submission first).
 SORT_KEYS = {
@@ -223,7 +223,7 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
 #: the detection ones in a characterisation phase).
 CSV_COLUMNS = ("rank", "name", "id", "f1", "f1_low", "f1_high", "precision", "recall", "false_positives", "tpr",
                "fpr", "auc", "auc_low", "auc_high", "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold",
-               *CHARAC_COLUMNS, "sha256", "submitted_at")
+               *CONTRAST_COLUMNS, *CHARAC_COLUMNS, "sha256", "submitted_at")
 
 
 def _interval_values(entry):
@@ -236,7 +236,8 @@ def _interval_values(entry):
 
 
 def ranking_csv(rankings):
-    """The ranked entries of every phase as CSV text (``phase`` then :data:`CSV_COLUMNS`; empty: undefined)."""
+    """The ranked entries of every phase as CSV text (``phase`` then :data:`CSV_COLUMNS`; empty: undefined, and
+    the contrast columns of an entry without contrast curves)."""
     import csv
     import io
 
@@ -267,24 +268,36 @@ def _fmt(value, digits=4):
     return f"{value:.{digits}f}"
 
 
+def has_contrast(r):
+    """Whether an entry of the phase has contrast columns (the tables show them only then)."""
+    return any(getattr(e, key) is not None for e in r.entries for key in CONTRAST_COLUMNS)
+
+
 def _columns(r):
     if r.characterisation:
         return ["#", "name", *CHARAC_COLUMNS.values(), "submitted (UTC)", "sha256"]
     max_fpr = next((e.max_fpr for e in r.entries if e.max_fpr is not None), 0.01)
     level = f"{INTERVAL_LEVEL:.0%}"
+    contrast = [f"C@{sep:g}l/D" for sep in CONTRAST_COLUMNS.values()] if has_contrast(r) else []
     return ["#", "name", "F1", f"F1 {level}", "precision", "recall", "FP", "AUC", f"AUC {level}",
-            f"pAUC@{max_fpr:g}", f"TPR@FPR{max_fpr:g}", "threshold", "submitted (UTC)", "sha256"]
+            f"pAUC@{max_fpr:g}", f"TPR@FPR{max_fpr:g}", "threshold"] + contrast + ["submitted (UTC)", "sha256"]
 
 
-def _cells(entry):
+def contrast_cell(value):
+    """A contrast column's text: ``1.2e-05``, blank (not zero, not a dash) for an entry without the value."""
+    return "" if value is None or not math.isfinite(value) else f"{value:.2g}"
+
+
+def _cells(entry, contrast=False):
     if is_characterisation(entry.suffix):
         return [str(entry.rank), entry.name, *(_fmt(charac_score(entry, name)) for name in CHARAC_COLUMNS),
                 entry.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), entry.sha256[:12]]
+    cells = [contrast_cell(getattr(entry, key)) for key in CONTRAST_COLUMNS] if contrast else []
     intervals = entry.intervals
     return [str(entry.rank), entry.name, _fmt(entry.f1), format_interval(getattr(intervals, "f1", None), 3),
             _fmt(entry.precision), _fmt(entry.recall), _fmt(entry.false_positives, 0), _fmt(entry.auc),
             format_interval(getattr(intervals, "auc", None), 3), _fmt(entry.partial_auc), _fmt(entry.tpr_at_max_fpr),
-            f"{entry.threshold:g}" if entry.threshold is not None else "-",
+            f"{entry.threshold:g}" if entry.threshold is not None else "-"] + cells + [
             entry.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), entry.sha256[:12]]
 
 
@@ -309,7 +322,7 @@ def ranking_text(rankings):
     for r in rankings:
         lines = [_heading(r)]
         if r.entries:
-            rows = [_columns(r)] + [_cells(e) for e in r.entries]
+            rows = [_columns(r)] + [_cells(e, has_contrast(r)) for e in r.entries]
             widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
             for row in rows:
                 lines.append("  ".join(c.ljust(w) if i == 1 else c.rjust(w)
@@ -335,7 +348,7 @@ def ranking_tables(rankings):
             table.add_column(column, justify="left" if i == 1 else "right", no_wrap=True,
                              style="bold" if i == 0 else None)
         for entry in r.entries:
-            table.add_row(*_cells(entry))
+            table.add_row(*_cells(entry, has_contrast(r)))
         if not r.entries:
             table.caption = "no scored submission yet"
         out.append(table)

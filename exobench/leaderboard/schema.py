@@ -12,6 +12,13 @@ Three tables and a small key/value table:
 ``roc_points``
     the phase's ROC curve of a scored submission, thinned as the scorer's detailed
     results do (at most :data:`exobench.scoring.program_output.MAX_ROC_POINTS` points);
+``contrast_curves``
+    the contrast curves of a scored submission's algorithm, one row per dataset:
+    what computed them (a baseline and its parameters, or a code submission),
+    the false-positive fraction, lambda/D in pixels and the curve as the JSON of
+    :meth:`exobench.contrast.ContrastCurve.to_dict` (read back with
+    :func:`exobench.contrast.curve_from_dict`); a table added after the first
+    layout, created on opening an older database (no submission there has curves);
 ``meta``
     ``schema_version``.
 """
@@ -30,7 +37,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["SCHEMA_VERSION", "metadata", "submissions", "dataset_results", "roc_points", "meta"]
+__all__ = ["SCHEMA_VERSION", "metadata", "submissions", "dataset_results", "roc_points", "contrast_curves", "meta"]
 
 #: Version of the tables' layout, stored in ``meta``.
 SCHEMA_VERSION = "1"
@@ -97,6 +104,21 @@ roc_points = Table(
     Column("threshold", Float, nullable=True),  # None: -inf (everything detected)
     Column("fpr", Float, nullable=True),
     Column("tpr", Float, nullable=True),
+)
+
+contrast_curves = Table(
+    "contrast_curves",
+    metadata,
+    Column("submission_id", Integer, ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True),
+    Column("instrument", String(64), primary_key=True),
+    Column("dataset_id", String(64), primary_key=True),
+    Column("source", String(500), nullable=False),  # "baseline NAME" or "code FILE"
+    Column("params", Text, nullable=True),  # JSON: the baseline's full parameters
+    Column("fpf", Float, nullable=False),
+    Column("lambda_d_px", Float, nullable=False),
+    Column("curve", Text, nullable=False),  # JSON: ContrastCurve.to_dict()
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("exobench_version", String(64), nullable=False),
 )
 
 meta = Table(

@@ -26,6 +26,8 @@ from ..challenge.layout import LEADERBOARD_FILE, ChallengeLayout
 from . import schema
 
 __all__ = [
+    "CONTRAST_COLUMNS",
+    "ContrastRecord",
     "DB_ENV",
     "DEFAULT_DB_NAME",
     "DEFAULT_BUSY_TIMEOUT_S",
@@ -41,6 +43,10 @@ DB_ENV = "EXOBENCH_LEADERBOARD_DB"
 DEFAULT_DB_NAME = LEADERBOARD_FILE
 #: How long an SQLite writer waits for the lock before giving up (seconds).
 DEFAULT_BUSY_TIMEOUT_S = 60.0
+
+
+#: The entries' contrast columns and their separations (lambda/D, :data:`exobench.contrast.LEADERBOARD_SEPARATIONS`).
+CONTRAST_COLUMNS = {"contrast_2ld": 2.0, "contrast_4ld": 4.0, "contrast_8ld": 8.0}
 
 
 class DatabaseError(OSError):
@@ -119,6 +125,10 @@ class Entry:
         FPR bound of the partial AUC and of ``tpr_at_max_fpr``.
     tpr_at_max_fpr : float or None
         Best TPR of the ROC curve at FPR <= ``max_fpr``.
+    contrast_2ld, contrast_4ld, contrast_8ld : float or None
+        The contrast at 2, 4 and 8 lambda/D: the median over the datasets of the
+        entry's stored contrast curves (:func:`exobench.contrast.median_contrast`);
+        None for an entry without curves, or whose curves do not reach that separation.
     scores : dict
         The scorer's leaderboard keys (``F1_3d``, ...) and values (undefined as 0; in a characterisation
         phase, ``astrometry_px_charac3d``, ..., undefined as None).
@@ -152,6 +162,9 @@ class Entry:
     partial_auc: float = None
     max_fpr: float = None
     tpr_at_max_fpr: float = None
+    contrast_2ld: float = None
+    contrast_4ld: float = None
+    contrast_8ld: float = None
     scores: dict = dataclasses.field(default_factory=dict)
     elapsed_s: float = None
     exobench_version: str = ""
@@ -165,7 +178,34 @@ class Entry:
         return out
 
 
-_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name not in ("rank", "intervals"))
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name not in ("rank", "intervals")
+                      and f.name not in CONTRAST_COLUMNS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContrastRecord:
+    """A stored contrast curve of a submission, on one dataset.
+
+    Attributes
+    ----------
+    instrument, dataset_id : str
+    source : str
+        What computed it: ``"baseline NAME"`` or ``"code FILE"``.
+    params : dict or None
+        The baseline's full parameters.
+    fpf : float
+    lambda_d_px : float
+        lambda/D in pixels (the curve's FWHM: docs/leaderboard.md).
+    curve : exobench.contrast.ContrastCurve
+    """
+
+    instrument: str
+    dataset_id: str
+    source: str
+    params: dict
+    fpf: float
+    lambda_d_px: float
+    curve: object
 
 
 def _entry(row):
@@ -287,14 +327,18 @@ class Leaderboard:
 
     # -- writing --------------------------------------------------------------------------
 
-    def add_scored(self, *, phase, name, sha256, filename, report):
-        """Store a scored submission (its row, its datasets and its ROC points) in one transaction.
+    def add_scored(self, *, phase, name, sha256, filename, report, contrast=None):
+        """Store a scored submission (its row, its datasets, its ROC points and its contrast curves) in one
+        transaction.
 
         Parameters
         ----------
         phase : int
         name, sha256, filename : str
         report : exobench.scoring.program.ScoreReport or exobench.scoring.charac_program.CharacReport
+        contrast : dict, optional
+            ``{"curves": {(instrument, dataset_id): ContrastCurve}, "source": str, "params": dict or None}``
+            (:meth:`add_contrast`).
 
         Returns
         -------
@@ -336,10 +380,87 @@ class Leaderboard:
                 conn.execute(schema.dataset_results.insert(), [{**d, "submission_id": new_id} for d in datasets])
             if points:
                 conn.execute(schema.roc_points.insert(), [{**p, "submission_id": new_id} for p in points])
+            if contrast:
+                conn.execute(schema.contrast_curves.insert(), _contrast_rows(new_id, **contrast))
             return new_id
 
         new_id = self._write(insert)
         return self.entry(new_id)
+
+    def add_contrast(self, entry_id, curves, *, source, params=None):
+        """Store contrast curves of a scored entry, one per dataset, in place of those it had for these datasets.
+
+        Parameters
+        ----------
+        entry_id : int
+        curves : dict
+            ``(instrument, dataset_id) -> ContrastCurve``.
+        source : str
+            What computed them (``"baseline NAME"``, ``"code FILE"``).
+        params : dict, optional
+            The baseline's full parameters.
+
+        Returns
+        -------
+        list of ContrastRecord
+            Every stored curve of the entry.
+
+        Raises
+        ------
+        KeyError
+            No such entry.
+        ValueError
+            The entry was refused, or no curve is given.
+        """
+        entry = self.entry(entry_id)
+        if entry.status != "scored":
+            raise ValueError(f"entry_id: entry {entry_id} ({entry.name!r}) was refused; only scored entries get "
+                             f"contrast curves")
+        if not curves:
+            raise ValueError("curves: expected at least one dataset's contrast curve, got none")
+        rows = _contrast_rows(entry.id, curves=curves, source=source, params=params)
+        t = schema.contrast_curves
+
+        def work(conn):
+            for row in rows:
+                conn.execute(sa.delete(t).where((t.c.submission_id == entry.id) & (t.c.instrument == row["instrument"])
+                                                & (t.c.dataset_id == row["dataset_id"])))
+            conn.execute(t.insert(), rows)
+
+        self._write(work)
+        return self.contrast(entry.id)
+
+    def contrast(self, entry_id):
+        """The stored contrast curves of an entry, sorted by dataset (an empty list when it has none).
+
+        Returns
+        -------
+        list of ContrastRecord
+        """
+        return self._contrast_records([entry_id]).get(entry_id, [])
+
+    def _contrast_records(self, entry_ids):
+        """``{entry id: [ContrastRecord]}`` of the entries that have curves (one query)."""
+        from ..contrast import curve_from_dict
+
+        t = schema.contrast_curves
+        ids = [int(i) for i in entry_ids]
+
+        def work(conn):
+            if not ids or not sa.inspect(conn).has_table(t.name):
+                return []
+            query = sa.select(t).where(t.c.submission_id.in_(ids)).order_by(t.c.submission_id, t.c.instrument,
+                                                                              t.c.dataset_id)
+            return conn.execute(query).all()
+
+        out = {}
+        for row in self._read(work):
+            m = row._mapping
+            record = ContrastRecord(instrument=m["instrument"], dataset_id=m["dataset_id"], source=m["source"],
+                                    params=_json_or_none(m["params"]), fpf=m["fpf"], lambda_d_px=m["lambda_d_px"],
+                                    curve=curve_from_dict(json.loads(m["curve"])))
+            out.setdefault(m["submission_id"], []).append(record)
+        return out
 
     def add_refused(self, *, phase, name, sha256, filename, error):
         """Store a refused submission (status ``"refused"`` and the one-line reason).
@@ -384,7 +505,10 @@ class Leaderboard:
         entry = self.entry(entry_id)
 
         def work(conn):
-            for table in (schema.roc_points, schema.dataset_results):
+            tables = [schema.roc_points, schema.dataset_results]
+            if sa.inspect(conn).has_table(schema.contrast_curves.name):
+                tables.append(schema.contrast_curves)
+            for table in tables:
                 conn.execute(sa.delete(table).where(table.c.submission_id == entry.id))
             conn.execute(sa.delete(schema.submissions).where(schema.submissions.c.id == entry.id))
 
@@ -392,7 +516,7 @@ class Leaderboard:
         return entry
 
     def entries(self, *, phase=None, status=None):
-        """All entries, in order of arrival, optionally of one phase and one status.
+        """All entries, in order of arrival, optionally of one phase and one status, with their contrast columns.
 
         Returns
         -------
@@ -407,7 +531,9 @@ class Leaderboard:
         def work(conn):
             return conn.execute(query).all() if self._has_tables(conn) else []
 
-        return [_entry(row) for row in self._read(work)]
+        entries = [_entry(row) for row in self._read(work)]
+        records = self._contrast_records([e.id for e in entries if e.status == "scored"])
+        return [_with_contrast(e, records[e.id]) if e.id in records else e for e in entries]
 
     def phases(self):
         """The phase numbers that have entries, sorted."""
@@ -436,6 +562,26 @@ class Leaderboard:
         """The scorer's detailed results of a scored entry (``ScoreReport.details()``), or None."""
         query = sa.select(schema.submissions.c.details).where(schema.submissions.c.id == entry_id)
         return _json_or_none(self._read(lambda conn: conn.execute(query).scalar_one_or_none()))
+
+
+def _contrast_rows(entry_id, *, curves, source, params=None):
+    """The ``contrast_curves`` rows of ``{(instrument, dataset_id): ContrastCurve}`` (lambda/D = the curve's FWHM)."""
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"source: expected what computed the curves (such as 'baseline pca'), got {source!r}")
+    when = _now()
+    return [dict(submission_id=entry_id, instrument=str(instrument), dataset_id=str(dataset_id), source=source,
+                 params=None if params is None else json.dumps(params, default=str), fpf=float(curve.fpf),
+                 lambda_d_px=float(curve.fwhm), curve=json.dumps(curve.to_dict(), allow_nan=False),
+                 computed_at=when, exobench_version=__version__)
+            for (instrument, dataset_id), curve in curves.items()]
+
+
+def _with_contrast(entry, records):
+    """``entry`` with its contrast columns: the median over its datasets' curves (None where undefined)."""
+    from ..contrast import median_contrast
+
+    values = median_contrast([r.curve for r in records], list(CONTRAST_COLUMNS.values()))
+    return dataclasses.replace(entry, **{key: _finite(value) for key, value in zip(CONTRAST_COLUMNS, values)})
 
 
 def tpr_at_fpr(roc, max_fpr):

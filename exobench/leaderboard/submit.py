@@ -12,7 +12,7 @@ from ..scoring.program import score_submission
 from ..submission import SubmissionError
 from .store import Leaderboard, database_url
 
-__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "DUPLICATE_POLICIES", "submit", "remove_entry",
+__all__ = ["MAX_NAME_LENGTH", "SUBMISSIONS_DIR", "DUPLICATE_POLICIES", "submit", "add_contrast", "remove_entry",
            "stored_submission", "sha256_file"]
 
 #: Longest submission name accepted.
@@ -110,7 +110,8 @@ def _keep(path, challenge, sha256):
 DUPLICATE_POLICIES = ("refuse", "replace", "keep")
 
 
-def submit(submission, reference_dir, *, name, db=None, keep=True, work_dir=None, duplicate="refuse"):
+def submit(submission, reference_dir, *, name, db=None, keep=True, work_dir=None, duplicate="refuse", contrast=None,
+           executor=None, progress=False):
     """Score a submission on a phase of a challenge and store the result in its leaderboard.
 
     The scoring is that of ``exobench score``:
@@ -139,6 +140,18 @@ def submit(submission, reference_dir, *, name, db=None, keep=True, work_dir=None
         The same bytes under the same name on the same phase again: refused
         (default, before any scoring), scored again in place of the old entries,
         or stored beside them.
+    contrast : str, optional
+        Also compute and store the contrast curves, on every dataset of the
+        phase's public folder, of what made the maps: ``BASELINE[:PARAMS]`` (a
+        baseline and its parameter file) or ``code:DIR_OR_ZIP`` (a participant's
+        code; :func:`exobench.contrast.contrast_source`). A submission zip does
+        not say which parameters made it, so it is given here. Checked before
+        the scoring; the entry and its curves are stored together, at the
+        5-sigma-equivalent false-positive fraction.
+    executor : exobench.parallel.Executor, optional
+        Where the contrast curves' branches run (in-process by default).
+    progress : bool
+        Progress bars of the contrast curves.
 
     Returns
     -------
@@ -164,6 +177,12 @@ def submit(submission, reference_dir, *, name, db=None, keep=True, work_dir=None
         raise TypeError(f"keep: expected True or False, got {keep!r}")
     check_choice(duplicate, "duplicate", DUPLICATE_POLICIES)
     url = database_url(folder, db)
+    source = None
+    if contrast is not None:
+        from ..contrast import contrast_source
+
+        public = layout.existing_public(phase)
+        source = contrast_source(contrast, public)
     sha256 = sha256_file(path)
     _handle_duplicates(url, phase, name, sha256, duplicate)
     try:
@@ -172,7 +191,75 @@ def submit(submission, reference_dir, *, name, db=None, keep=True, work_dir=None
         with Leaderboard(url) as board:
             board.add_refused(phase=phase, name=name, sha256=sha256, filename=path.name, error=exc)
         raise
+    curves = None
+    if source is not None:
+        curves = {"curves": _phase_curves(public, source, executor=executor, progress=progress),
+                  "source": source["source"], "params": source["params"]}
     if keep:
         _keep(path, folder, sha256)
     with Leaderboard(url) as board:
-        return board.add_scored(phase=phase, name=name, sha256=sha256, filename=path.name, report=report)
+        return board.add_scored(phase=phase, name=name, sha256=sha256, filename=path.name, report=report,
+                                contrast=curves)
+
+
+def _phase_curves(public, source, *, datasets=None, executor=None, progress=False):
+    """The contrast curves of ``source`` (:func:`exobench.contrast.contrast_source`) on the phase's datasets."""
+    from ..contrast import phase_contrast
+
+    return phase_contrast(public, baseline=source["baseline"], params=source["params"], code=source["code"],
+                          datasets=datasets, executor=executor, progress=progress)
+
+
+def add_contrast(public_dir, entry_name, contrast, *, datasets=None, db=None, executor=None, progress=False):
+    """Compute contrast curves on a public phase and store them with the latest scored entry named ``entry_name``.
+
+    Parameters
+    ----------
+    public_dir : str or path-like
+        The phase's public folder, ``CHALLENGE/public/phase_N``: it names the
+        challenge and the phase.
+    entry_name : str
+        The name the submission was scored under on that phase (its latest scored entry).
+    contrast : str
+        ``BASELINE[:PARAMS]`` or ``code:DIR_OR_ZIP`` (:func:`exobench.contrast.contrast_source`).
+    datasets : list of str, optional
+        ``INSTRUMENT_K`` names; every dataset of the phase by default. Curves
+        already stored for other datasets are kept; those of these datasets are replaced.
+    db, executor, progress
+        As :func:`submit` takes them.
+
+    Returns
+    -------
+    (Entry, list of ContrastRecord)
+        The entry, with its contrast columns, and all its stored curves.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        Not a public phase folder, no scored entry of that name on the phase
+        (the message lists the names there), a bad ``contrast`` or dataset.
+    """
+    from ..challenge.layout import public_phase
+    from ..contrast import contrast_source
+    from ..contrast.run import parse_dataset_name
+
+    layout, phase = public_phase(public_dir)
+    name = _check_name(entry_name)
+    public = layout.public(phase)
+    source = contrast_source(contrast, public)
+    if datasets is not None:
+        datasets = [datasets] if isinstance(datasets, str) else list(datasets)
+        for text in datasets:
+            parse_dataset_name(text, public)
+    url = database_url(layout.root, db)
+    with Leaderboard(url, create=False) as board:
+        scored = board.entries(phase=phase, status="scored")
+    mine = [e for e in scored if e.name == name]
+    if not mine:
+        names = ", ".join(sorted({repr(e.name) for e in scored})) or "none"
+        raise ValueError(f"submit: no scored entry named {name!r} on phase {phase} (names there: {names})")
+    curves = _phase_curves(public, source, datasets=datasets, executor=executor, progress=progress)
+    with Leaderboard(url) as board:
+        records = board.add_contrast(mine[-1].id, curves, source=source["source"], params=source["params"])
+        entry = next(e for e in board.entries(phase=phase) if e.id == mine[-1].id)
+    return entry, records

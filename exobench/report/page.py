@@ -11,7 +11,8 @@ from .. import __version__, _atomic
 from ..challenge import ChallengeLayout, read_challenge_config
 from ..leaderboard import Leaderboard, database_url, ranking, stored_submission
 from ..leaderboard.intervals import INTERVAL_LEVEL, INTERVAL_RESAMPLES, INTERVAL_SEED, format_interval
-from ..leaderboard.ranking import CHARAC_COLUMNS, SORT_KEYS, charac_score
+from ..leaderboard.ranking import CHARAC_COLUMNS, SORT_KEYS, charac_score, contrast_cell, has_contrast
+from ..leaderboard.store import CONTRAST_COLUMNS
 from ..scoring.counting import DEFAULTS
 from . import figures
 from .outcomes import injection_outcomes, match_truth, read_truth
@@ -21,7 +22,7 @@ __all__ = ["DEFAULT_MAX_MAPS", "SECTIONS", "CHARAC_SECTIONS", "build_report", "w
 #: Most submissions whose detection maps are drawn, per phase (the best ranked).
 DEFAULT_MAX_MAPS = 4
 #: The sections of each phase, as the ``class`` of their ``<section>`` elements.
-SECTIONS = ("ranking", "roc", "tpr-separation", "tpr-contrast", "detection-maps", "definitions")
+SECTIONS = ("ranking", "roc", "tpr-separation", "tpr-contrast", "contrast-curves", "detection-maps", "definitions")
 #: The sections of a characterisation phase.
 CHARAC_SECTIONS = ("ranking", "companions", "definitions")
 
@@ -95,6 +96,7 @@ def _phase_section(folder, board, r, max_maps):
         _section("roc", "ROC curves", _roc_block(board, r, max_fpr)),
         _section("tpr-separation", "TPR by separation", _tpr_block(r, outcomes, truth, "separation")),
         _section("tpr-contrast", "TPR by contrast", _tpr_block(r, outcomes, truth, "contrast")),
+        _section("contrast-curves", "Contrast curves", _contrast_block(board, r)),
         _section("detection-maps", "Detection maps", _maps_block(r, outcomes, max_maps)),
         _section("definitions", "Metric definitions", _definitions(counting, max_fpr)),
     ]
@@ -237,10 +239,12 @@ def _ranking_table(r, max_fpr):
         body = "<p class='empty'>No scored submission yet.</p>"
     else:
         level = f"{INTERVAL_LEVEL:.0%}"
+        keys = list(CONTRAST_COLUMNS) if has_contrast(r) else []
+        contrast_head = "".join(f"<th>contrast at {CONTRAST_COLUMNS[k]:g} &lambda;/D</th>" for k in keys)
         head = (f"<tr><th>#</th><th>name</th><th>F1</th><th>F1 {level} interval</th><th>precision</th><th>recall</th>"
                 f"<th>FP</th><th>AUC</th><th>AUC {level} interval</th><th>partial AUC (FPR &le; {max_fpr:g})</th>"
                 f"<th>TPR at FPR &le; {max_fpr:g}</th><th>threshold</th>"
-                "<th>submitted (UTC)</th><th>sha256</th></tr>")
+                f"{contrast_head}<th>submitted (UTC)</th><th>sha256</th></tr>")
         rows = "".join(
             f"<tr><td>{e.rank}</td><td class='name'>{_e(e.name)}</td><td>{_fmt(e.f1)}</td>"
             f"<td class='interval'>{_interval(e, 'f1')}</td><td>{_fmt(e.precision)}</td>"
@@ -248,7 +252,8 @@ def _ranking_table(r, max_fpr):
             f"<td class='interval'>{_interval(e, 'auc')}</td>"
             f"<td>{_fmt(e.partial_auc)}</td><td>{_fmt(e.tpr_at_max_fpr)}</td>"
             f"<td>{'&ndash;' if e.threshold is None else f'{e.threshold:g}'}</td>"
-            f"<td>{e.submitted_at.strftime('%Y-%m-%d %H:%M:%S')}</td><td><code title='{e.sha256}'>"
+            + "".join(f"<td class='contrast'>{contrast_cell(getattr(e, k))}</td>" for k in keys)
+            + f"<td>{e.submitted_at.strftime('%Y-%m-%d %H:%M:%S')}</td><td><code title='{e.sha256}'>"
             f"{e.sha256[:12]}</code></td></tr>" for e in r.entries)
         body = f"<table class='ranking-table'>{head}{rows}</table>"
     sort = {"f1": "F1", "auc": "AUC", "pauc": "partial AUC", "tpr": "TPR at the fixed FPR"}[r.sort]
@@ -347,6 +352,33 @@ def _tpr_block(r, outcomes, truth, kind):
     return (_img(uri, f"TPR by {kind} in phase {r.phase}")
             + f"<p>Fraction of the injections detected at each submission's own threshold, per bin of {kind} "
               f"({int(counts.sum())} injection(s), from {_e(source)}).</p>")
+
+
+def _contrast_block(board, r):
+    """One figure per dataset: the stored contrast curves of every entry that has one, on one axis."""
+    from ..contrast import plot_contrast
+
+    by_dataset = {}
+    for e in r.entries:
+        for record in board.contrast(e.id):
+            by_dataset.setdefault((record.instrument, record.dataset_id), []).append((e, record))
+    if not by_dataset:
+        return ("<p class='empty'>No contrast curve: no entry of this phase has any (exobench submit --contrast, "
+                "exobench contrast --submit).</p>")
+    blocks = []
+    for (instrument, dataset_id), pairs in sorted(by_dataset.items()):
+        curves = [record.curve for _, record in pairs]
+        labels = [f"{_label(e)} ({record.source})" for e, record in pairs]
+        title = f"{instrument} #{dataset_id}: contrast relative to the {curves[0].contrast_unit}"
+        uri = figures.png_data_uri(plot_contrast(curves, labels=labels, title=title))
+        blocks.append(f"<figure class='dataset' data-dataset='{_e(instrument)}_{_e(dataset_id)}'>"
+                      f"{_img(uri, title)}<figcaption>{_e(title)}</figcaption></figure>")
+    fpf = next(iter(by_dataset.values()))[0][1].fpf
+    return (f"<p>The contrast curves stored with the entries, per dataset: the companion's flux detected one time "
+            f"in two at false-positive fraction {fpf:.3g} (the Student-t threshold with n &minus; 1 degrees of "
+            "freedom over the throughput by injection-recovery; docs/contrast.md), against the separation in "
+            "FWHM (lambda/D is taken as the FWHM). The ranking's contrast columns are the median over the "
+            "datasets at 2, 4 and 8 lambda/D; blank for an entry without curves.</p>" + "".join(blocks))
 
 
 def _maps_block(r, outcomes, max_maps):

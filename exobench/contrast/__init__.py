@@ -5,15 +5,22 @@
   injection-recovery, one task per branch of an :class:`exobench.parallel.Executor`;
 - :mod:`~exobench.contrast.curve`: the contrast at a false-positive fraction
   with the small-sample Student-t correction (:class:`ContrastCurve`);
-- :mod:`~exobench.contrast.plot`: the figure;
+- :mod:`~exobench.contrast.statistics`: the test's null law (Student's t, or a
+  parametric bootstrap under Laplacian noise) and a Gaussianity diagnostic;
+- :mod:`~exobench.contrast.grid`: detection confidence and completeness over a
+  grid of separations and contrasts (:class:`ContrastGrid`);
+- :mod:`~exobench.contrast.plot`: the figures;
 - :mod:`~exobench.contrast.run`: a baseline's curve on one dataset of a phase
   folder (``exobench contrast``) and its files.
 """
 
 from .curve import (FPF_5_SIGMA, UNIT_PSF, UNIT_STAR, ContrastCurve, contrast_curve, contrast_unit, resolve_fpf,
                     student_factor, student_quantile)
-from .plot import plot_contrast
+from .grid import ContrastGrid, contrast_grid, grid_contrasts, write_grid
+from .plot import plot_contrast, plot_grid
 from .run import baseline_contrast, check_contrast_output, parse_dataset_name, prepare_contrast, write_contrast
+from .statistics import (DEFAULT_DRAWS, STATISTICS, Gaussianity, bootstrap_sf, bootstrap_threshold, detection_threshold,
+                         gaussianity, laplace_scale, ring_gaussianity, statistic_sf)
 from .throughput import (RingNoise, Throughput, branch_thetas, contrast_separations, final_frame, injection_rounds,
                          reference_frame, ring_noise, throughput)
 
@@ -22,4 +29,7 @@ __all__ = [
     "FPF_5_SIGMA", "UNIT_STAR", "UNIT_PSF", "plot_contrast", "baseline_contrast", "check_contrast_output",
     "parse_dataset_name", "prepare_contrast", "write_contrast", "RingNoise", "Throughput", "branch_thetas", "contrast_separations",
     "final_frame", "injection_rounds", "reference_frame", "ring_noise", "throughput",
+    "STATISTICS", "DEFAULT_DRAWS", "Gaussianity", "bootstrap_sf", "bootstrap_threshold", "detection_threshold",
+    "gaussianity", "laplace_scale", "ring_gaussianity", "statistic_sf",
+    "ContrastGrid", "contrast_grid", "grid_contrasts", "write_grid", "plot_grid",
 ]

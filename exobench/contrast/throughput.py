@@ -49,12 +49,16 @@ class RingNoise:
         The mean of their fluxes.
     std : ndarray, shape ``(s,)``
         The standard deviation of their fluxes (``ddof=1``): the noise.
+    laplace_scale : ndarray, shape ``(s,)``
+        The maximum-likelihood Laplace scale of their fluxes
+        (:func:`exobench.contrast.statistics.laplace_scale`).
     """
 
     separation_px: np.ndarray
     n_apertures: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    laplace_scale: np.ndarray
 
 
 def final_frame(algorithm, dataset):
@@ -145,14 +149,17 @@ def ring_noise(image, separations, fwhm, *, center=None, theta=0.0):
     check_positive(separations, "separations")
     fwhm = float(check_positive(fwhm, "fwhm"))
     center = frame_center(image.shape) if center is None else center
-    counts, means, stds = [], [], []
+    from .statistics import laplace_scale
+
+    counts, means, stds, scales = [], [], [], []
     for separation in separations:
         x, y = polar_to_cartesian(float(separation), float(theta), center=center)
         fluxes = ring_fluxes(image, (x, y), fwhm, center=center)
         counts.append(fluxes.size)
         means.append(fluxes.mean())
         stds.append(fluxes.std(ddof=1))
-    return RingNoise(separations, np.array(counts, dtype=int), np.array(means), np.array(stds))
+        scales.append(laplace_scale(fluxes))
+    return RingNoise(separations, np.array(counts, dtype=int), np.array(means), np.array(stds), np.array(scales))
 
 
 def branch_thetas(branches, theta0=0.0):
@@ -192,6 +199,12 @@ class Throughput:
     recovered : ndarray, shape ``(b, s)``
         Their flux in that aperture of the final frame minus the final frame
         without companions.
+    rings : tuple of tuple of ndarray, optional
+        With ``rings=True``: for each branch and separation, the fluxes of the
+        companion's ring of apertures (:func:`exobench.detmap.ring_fluxes`, the
+        companion's first) in that difference frame; ``None`` otherwise. Ring
+        fluxes are linear, so adding those of the frame without companions
+        gives the injected final frame's.
     """
 
     separation_px: np.ndarray
@@ -199,6 +212,7 @@ class Throughput:
     fluxes: np.ndarray
     injected: np.ndarray
     recovered: np.ndarray
+    rings: tuple = None
 
     @property
     def values(self):
@@ -218,7 +232,7 @@ class Throughput:
 
 
 def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_snr=5.0, branches=4, theta0=0.0,
-               spacing=3.0, inner=1.0, step=1.0, reference=None, executor=None, progress=False):
+               spacing=3.0, inner=1.0, step=1.0, reference=None, executor=None, progress=False, rings=False):
     """The throughput of ``algorithm`` on ``dataset`` by injection-recovery.
 
     Parameters
@@ -249,6 +263,8 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
         In-process by default.
     progress : bool
         A progress bar over the branches.
+    rings : bool
+        Also keep each companion's ring of aperture fluxes (:attr:`Throughput.rings`).
 
     Returns
     -------
@@ -277,7 +293,7 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
         with Executor(workers=0) as local:
             return throughput(algorithm, dataset, separations=separations, fluxes=fluxes,
                               injection_snr=injection_snr, branches=branches, theta0=theta0, spacing=spacing,
-                              reference=reference, executor=local, progress=progress)
+                              reference=reference, executor=local, progress=progress, rings=rings)
     shared = executor.scatter(dataset)
     if reference is None:
         reference = reference_frame(algorithm, shared, executor=executor)
@@ -294,17 +310,20 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
     results = executor.map(_branch_task, list(thetas), key="contrast_branch", progress=progress,
                            desc="throughput", kwargs={"algorithm": algorithm, "dataset": shared,
                                                       "reference": reference, "separations": separations,
-                                                      "fluxes": fluxes, "rounds": rounds})
+                                                      "fluxes": fluxes, "rounds": rounds, "rings": bool(rings)})
     injected = np.array([result[0] for result in results])
     recovered = np.array([result[1] for result in results])
-    return Throughput(separations, thetas, fluxes, injected, recovered)
+    kept = tuple(tuple(result[2]) for result in results) if rings else None
+    return Throughput(separations, thetas, fluxes, injected, recovered, kept)
 
 
-def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, rounds):
-    """``(injected, recovered)`` fluxes of one branch's companions (one task: a pure function)."""
-    radius = mean_fwhm(dataset) / 2.0
+def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, rounds, rings=False):
+    """``(injected, recovered, ring fluxes or None)`` of one branch's companions (one task: a pure function)."""
+    fwhm = mean_fwhm(dataset)
+    radius = fwhm / 2.0
     injected = np.empty(len(separations))
     recovered = np.empty(len(separations))
+    found = [None] * len(separations)
     # a frame holding only the companions, as the injection shifts them: the pixel phase of each aperture
     alone = dataset.replace(cube=np.zeros((*dataset.cube.shape[:-3], 1, *dataset.frame_shape)), angles=[0.0])
     for indices in rounds:
@@ -316,7 +335,10 @@ def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, r
         fake = inject_companions(dataset, separations=separations[indices], thetas=thetas, fluxes=fluxes[indices])
         residual = final_frame(algorithm, fake.dataset) - reference
         recovered[indices] = aperture_flux(residual, positions, radius=radius)
-    return injected, recovered
+        if rings:
+            for index, position in zip(indices, positions):
+                found[index] = ring_fluxes(residual, tuple(position), fwhm, center=dataset.center)
+    return injected, recovered, (found if rings else None)
 
 
 def _least_step(separations, fwhm):

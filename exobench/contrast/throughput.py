@@ -202,9 +202,8 @@ class Throughput:
     rings : tuple of tuple of ndarray, optional
         With ``rings=True``: for each branch and separation, the fluxes of the
         companion's ring of apertures (:func:`exobench.detmap.ring_fluxes`, the
-        companion's first) in that difference frame; ``None`` otherwise. Ring
-        fluxes are linear, so adding those of the frame without companions
-        gives the injected final frame's.
+        companion's first) in the final frame of the injected cube; ``None``
+        otherwise. What a detection test of that companion sees.
     """
 
     separation_px: np.ndarray
@@ -337,7 +336,7 @@ def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, r
         recovered[indices] = aperture_flux(residual, positions, radius=radius)
         if rings:
             for index, position in zip(indices, positions):
-                found[index] = ring_fluxes(residual, tuple(position), fwhm, center=dataset.center)
+                found[index] = ring_fluxes(residual + reference, tuple(position), fwhm, center=dataset.center)
     return injected, recovered, (found if rings else None)
 
 

@@ -673,6 +673,7 @@ def _float_list(text, name):
 def _run_contrast_grid(args):
     from .contrast import (check_grid_output, contrast_curve, contrast_grid, grid_contrasts, prepare_contrast,
                            resolve_fpf, write_grid)
+    from .contrast.grid import check_grid_separations
     from .contrast.statistics import check_statistic
 
     # every error before the work
@@ -685,6 +686,8 @@ def _run_contrast_grid(args):
     if args.draws < 1000:
         raise ValueError(f"draws: expected an integer >= 1000, got {args.draws}")
     algorithm, dataset = prepare_contrast(args.name, args.phase_dir, args.dataset, params=args.params)
+    if separations is not None:
+        check_grid_separations(dataset, separations)
     if args.output is not None:
         check_grid_output(args.output, overwrite=args.overwrite)
     with make_executor(args) as executor:

@@ -16,7 +16,7 @@
 
 from .curve import (FPF_5_SIGMA, UNIT_PSF, UNIT_STAR, ContrastCurve, contrast_curve, contrast_unit, resolve_fpf,
                     student_factor, student_quantile)
-from .grid import ContrastGrid, check_grid_output, completeness_contrast, contrast_grid, grid_contrasts, write_grid
+from .grid import ContrastGrid, check_grid_output, check_grid_separations, completeness_contrast, contrast_grid, grid_contrasts, write_grid
 from .plot import plot_contrast, plot_grid
 from .run import baseline_contrast, check_contrast_output, parse_dataset_name, prepare_contrast, write_contrast
 from .statistics import (DEFAULT_DRAWS, STATISTICS, Gaussianity, bootstrap_sf, bootstrap_threshold, detection_threshold,
@@ -31,6 +31,6 @@ __all__ = [
     "final_frame", "injection_rounds", "reference_frame", "ring_noise", "throughput",
     "STATISTICS", "DEFAULT_DRAWS", "Gaussianity", "bootstrap_sf", "bootstrap_threshold", "detection_threshold",
     "gaussianity", "laplace_scale", "ring_gaussianity", "statistic_sf",
-    "ContrastGrid", "check_grid_output", "completeness_contrast", "contrast_grid", "grid_contrasts", "write_grid",
+    "ContrastGrid", "check_grid_separations", "check_grid_output", "completeness_contrast", "contrast_grid", "grid_contrasts", "write_grid",
     "plot_grid",
 ]

@@ -35,7 +35,7 @@ from ._common import check_dataset, mean_fwhm
 from .curve import contrast_unit, resolve_fpf
 from .statistics import DEFAULT_DRAWS, check_statistic, detection_threshold, statistic_sf
 
-__all__ = ["ContrastGrid", "contrast_grid", "grid_contrasts", "completeness_contrast", "write_grid",
+__all__ = ["ContrastGrid", "contrast_grid", "check_grid_separations", "grid_contrasts", "completeness_contrast", "write_grid",
            "check_grid_output", "GRID_FILES"]
 
 #: The files ``write_grid`` writes into its folder.
@@ -145,6 +145,25 @@ def completeness_contrast(contrasts, fractions, level=0.5):
     return float(10.0 ** (contrasts[i - 1] + weight * (contrasts[i] - contrasts[i - 1])))
 
 
+def check_grid_separations(dataset, separations):
+    """``separations`` (FWHM) as an array, checked: positive, each ring of apertures inside the frame.
+
+    Returns
+    -------
+    ndarray
+    """
+    from .throughput import ring_edge
+
+    check_dataset(dataset)
+    separations = np.atleast_1d(as_float_array(separations, "separations")).ravel()
+    check_positive(separations, "separations")
+    outermost = ring_edge(dataset) / mean_fwhm(dataset)
+    if np.max(separations) > outermost + 1e-9:
+        raise ValueError(f"separations: expected at most {outermost:.3g} FWHM (a ring inside the frame), "
+                         f"got {np.max(separations):g}")
+    return separations
+
+
 def contrast_grid(algorithm, dataset, *, contrasts, separations=None, azimuths=6, theta0=0.0, spacing=3.0,
                   inner=1.0, step=1.0, fpf=None, sigma=None, statistic="t", draws=DEFAULT_DRAWS, random_state=0,
                   executor=None, progress=False):
@@ -194,12 +213,7 @@ def contrast_grid(algorithm, dataset, *, contrasts, separations=None, azimuths=6
     if separations is None:
         separations_px = contrast_separations(dataset, inner=inner, step=step)
     else:
-        separations_px = np.atleast_1d(as_float_array(separations, "separations")).ravel() * fwhm
-        check_positive(separations_px, "separations")
-        outermost = contrast_separations(dataset, inner=float(np.min(separations_px)) / fwhm, step=1.0)[-1]
-        if np.max(separations_px) > outermost + 1e-9:
-            raise ValueError(f"separations: expected at most {outermost / fwhm:.3g} FWHM (a ring inside the frame), "
-                             f"got {np.max(separations_px) / fwhm:g}")
+        separations_px = check_grid_separations(dataset, separations) * fwhm
     if executor is None:
         from ..parallel import Executor
 

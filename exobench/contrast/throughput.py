@@ -33,7 +33,7 @@ from ..photometry import aperture_flux
 from ._common import check_dataset, mean_fwhm
 
 __all__ = ["Throughput", "throughput", "contrast_separations", "ring_noise", "RingNoise", "final_frame",
-           "branch_thetas", "injection_rounds", "reference_frame"]
+           "branch_thetas", "injection_rounds", "reference_frame", "ring_edge"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,9 +114,8 @@ def contrast_separations(dataset, *, inner=1.0, step=1.0, outer=None):
     if inner * fwhm <= fwhm / 2.0 / math.sin(math.pi / 3.0):
         raise ValueError(f"inner: expected more than {0.5 / math.sin(math.pi / 3.0):.3f} FWHM (3 apertures on the "
                          f"ring), got {inner:g}")
-    xc, yc = dataset.center
+    edge = ring_edge(dataset)
     ny, nx = dataset.frame_shape
-    edge = min(xc + 0.5, nx - 0.5 - xc, yc + 0.5, ny - 0.5 - yc) - fwhm / 2.0
     if outer is not None:
         edge = min(edge, check_number(outer, "outer", strict=True) * fwhm)
     count = int(math.floor((edge - inner * fwhm) / (step * fwhm) + 1e-9)) + 1
@@ -124,6 +123,14 @@ def contrast_separations(dataset, *, inner=1.0, step=1.0, outer=None):
         raise ValueError(f"inner: {inner:g} FWHM ({inner * fwhm:.1f} px) leaves no ring inside the "
                          f"{ny}x{nx} frame (its edge allows {edge:.1f} px)")
     return fwhm * (inner + step * np.arange(count))
+
+
+def ring_edge(dataset):
+    """The largest separation (px) whose ring of 1-FWHM apertures stays inside the frame."""
+    check_dataset(dataset)
+    xc, yc = dataset.center
+    ny, nx = dataset.frame_shape
+    return min(xc + 0.5, nx - 0.5 - xc, yc + 0.5, ny - 0.5 - yc) - mean_fwhm(dataset) / 2.0
 
 
 def ring_noise(image, separations, fwhm, *, center=None, theta=0.0):

@@ -129,7 +129,7 @@ def test_grid_errors():
     dataset = noise_dataset(frames=FRAMES, size=41)
     with pytest.raises(ValueError, match=r"^contrasts: expected positive contrasts, got \[-1.0, 0.1\]$"):
         contrast_grid(Identity(), dataset, contrasts=[0.1, -1.0])
-    with pytest.raises(ValueError, match=r"^separations: expected at most 4 FWHM \(a ring inside the frame\), "
+    with pytest.raises(ValueError, match=r"^separations: expected at most 4.62 FWHM \(a ring inside the frame\), "
                                          r"got 9$"):
         contrast_grid(Identity(), dataset, contrasts=[0.1], separations=[2.0, 9.0])
     with pytest.raises(ValueError, match=r"^azimuths: "):

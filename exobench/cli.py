@@ -569,17 +569,7 @@ def _add_contrast(commands):
         "companions (one task per branch); relative to the star's flux when the dataset has a "
         "{instrument}_starflux_{k}.fits file, else to the PSF file's flux (see docs/contrast.md).",
     )
-    contrast.add_argument("name", metavar="NAME", help="the baseline (exobench baseline --list)")
-    contrast.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder in the EIDC layout")
-    contrast.add_argument("--dataset", metavar="INSTRUMENT_K", required=True,
-                          help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1")
-    contrast.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
-    level = contrast.add_mutually_exclusive_group()
-    level.add_argument("--fpf", type=float, metavar="F", default=None,
-                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
-    level.add_argument("--sigma", type=float, metavar="S", default=None,
-                       help="Gaussian significance, converted to its false-positive fraction")
-    _add_test_options(contrast)
+    _add_contrast_inputs(contrast)
     contrast.add_argument("--json", action="store_true", help="print the curve as JSON instead of a table")
     contrast.add_argument("-o", "--output", metavar="DIR", default=None,
                           help="write DIR/contrast.json and DIR/contrast.png")
@@ -608,10 +598,20 @@ def _run_contrast(args):
         print(f"wrote {', '.join(str(path) for path in paths)}", file=sys.stderr if args.json else sys.stdout)
 
 
-def _add_test_options(parser):
-    """The detection test's options, shared by ``contrast`` and ``contrast-grid``."""
+def _add_contrast_inputs(parser):
+    """What ``contrast`` and ``contrast-grid`` both take: the baseline, the dataset, the test."""
     from .contrast import DEFAULT_DRAWS, STATISTICS
 
+    parser.add_argument("name", metavar="NAME", help="the baseline (exobench baseline --list)")
+    parser.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder in the EIDC layout")
+    parser.add_argument("--dataset", metavar="INSTRUMENT_K", required=True,
+                        help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1")
+    parser.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("--fpf", type=float, metavar="F", default=None,
+                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
+    level.add_argument("--sigma", type=float, metavar="S", default=None,
+                       help="Gaussian significance, converted to its false-positive fraction")
     parser.add_argument("--statistic", choices=STATISTICS, default="t",
                         help="the test's null law: Student's t (Gaussian noise), or a parametric bootstrap under "
                         "Laplacian noise (heavier tails, a higher threshold; docs/contrast.md)")
@@ -635,17 +635,7 @@ def _add_contrast_grid(commands):
         "median false-positive fraction and the true-positive fraction per cell, the contrast detected "
         "half of the time per separation, and the contrast curve (docs/contrast.md).",
     )
-    grid.add_argument("name", metavar="NAME", help="the baseline (exobench baseline --list)")
-    grid.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder in the EIDC layout")
-    grid.add_argument("--dataset", metavar="INSTRUMENT_K", required=True,
-                      help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1")
-    grid.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
-    level = grid.add_mutually_exclusive_group()
-    level.add_argument("--fpf", type=float, metavar="F", default=None,
-                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
-    level.add_argument("--sigma", type=float, metavar="S", default=None,
-                       help="Gaussian significance, converted to its false-positive fraction")
-    _add_test_options(grid)
+    _add_contrast_inputs(grid)
     grid.add_argument("--contrasts", metavar="C1,C2,...", default=None,
                       help="the grid's contrasts (default: 10 from a fifth of the curve's deepest value to 5 "
                       "times its shallowest, evenly in log)")

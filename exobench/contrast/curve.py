@@ -32,7 +32,7 @@ import json
 import numpy as np
 
 from .._validate import check_number, check_range
-from ._common import check_dataset, mean_fwhm
+from ._common import check_dataset, finite_or_none, mean_fwhm
 from .statistics import DEFAULT_DRAWS, check_statistic, detection_threshold, ring_gaussianity
 from .throughput import contrast_separations, reference_frame, ring_noise, throughput
 
@@ -166,7 +166,7 @@ class ContrastCurve:
         """The curve as plain JSON types (arrays as lists, NaN as None)."""
         from .._json import jsonable
 
-        return {key: _finite_or_none(value) for key, value in jsonable(self).items()}
+        return {key: finite_or_none(value) for key, value in jsonable(self).items()}
 
     def to_json(self):
         """The curve as JSON text (keys in the attributes' order; NaN as ``null``, strict JSON)."""
@@ -187,14 +187,6 @@ class ContrastCurve:
             lines.append(f"{row[0]:8.2f} {row[1]:8.2f} {row[2]:11.4g} {row[3]:10.3f} {row[4]:11.4g} {row[5]:4d} "
                          f"{row[6]:9.3f} {row[7]:8.2f}{' *' if row[8] else ''}")
         return "\n".join(lines) + "\n"
-
-
-def _finite_or_none(value):
-    if isinstance(value, list):
-        return [_finite_or_none(item) for item in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=1.0, branches=4, theta0=0.0,

@@ -26,12 +26,10 @@ crossing (NaN when the grid does not bracket it).
 import dataclasses
 import json
 import math
-from pathlib import Path
-
 import numpy as np
 
 from .._validate import as_float_array, check_integer, check_positive
-from ._common import check_dataset, mean_fwhm
+from ._common import check_dataset, finite_or_none, mean_fwhm
 from .curve import contrast_unit, resolve_fpf
 from .statistics import DEFAULT_DRAWS, check_statistic, detection_threshold, statistic_sf
 
@@ -93,9 +91,8 @@ class ContrastGrid:
     def to_dict(self):
         """The grid as plain JSON types (NaN as None)."""
         from .._json import jsonable
-        from .curve import _finite_or_none
 
-        return {key: _finite_or_none(value) for key, value in jsonable(self).items()}
+        return {key: finite_or_none(value) for key, value in jsonable(self).items()}
 
     def to_json(self, *, curve=None):
         """JSON text; with ``curve`` (a :class:`~exobench.contrast.curve.ContrastCurve`) under the key ``curve``."""
@@ -269,14 +266,8 @@ def write_grid(grid, output, *, curve=None, overwrite=False, title=None):
     -------
     list of pathlib.Path
     """
-    from .._atomic import atomic_path, atomic_write
+    from ._common import write_json_and_png
     from .plot import plot_grid
 
-    output = check_grid_output(output, overwrite=overwrite)
-    output.mkdir(parents=True, exist_ok=True)
-    json_path, png_path = (Path(output) / name for name in GRID_FILES)
-    with atomic_write(json_path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(grid.to_json(curve=curve))
-    with atomic_path(png_path) as tmp:
-        plot_grid(grid, tmp, curve=curve, title=title)
-    return [json_path, png_path]
+    return write_json_and_png(output, GRID_FILES, grid.to_json(curve=curve),
+                              lambda path: plot_grid(grid, path, curve=curve, title=title), overwrite=overwrite)

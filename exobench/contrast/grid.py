@@ -175,8 +175,10 @@ def contrast_grid(algorithm, dataset, *, contrasts, separations=None, azimuths=6
     contrasts : array_like
         Positive; sorted here.
     separations : array_like, optional
-        In FWHM; by default the curve's (``inner``, ``step``:
-        :func:`~exobench.contrast.throughput.contrast_separations`).
+        In FWHM (:func:`check_grid_separations`); by default the curve's.
+    inner, step : float
+        The default separations, in FWHM
+        (:func:`~exobench.contrast.throughput.contrast_separations`).
     azimuths : int
         Injections per cell, ``360 / azimuths`` degrees apart from ``theta0``; one task each.
     spacing : float

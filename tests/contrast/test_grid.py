@@ -140,3 +140,23 @@ def test_grid_errors():
         contrast_grid(Identity(), dataset.replace(psf=None, fwhm=FWHM), contrasts=[0.1])
     with pytest.raises(TypeError, match=r"^dataset: expected an exobench Dataset, got ndarray$"):
         contrast_grid(Identity(), dataset.cube, contrasts=[0.1])
+
+
+def test_statistic_is_the_candidates_against_its_ring_brute_force():
+    """Each T is the S/N of the injected companion's aperture against the other apertures of its ring, in the
+    final frame of a cube injected by hand (exobench.inject, exobench.detmap): the grid tests what a detection
+    map would."""
+    from exobench.detmap import ring_fluxes, snr_of_fluxes
+    from exobench.inject import inject_companions
+
+    dataset = noise_dataset(frames=FRAMES, size=41, seed=6, star_flux=STAR)
+    grid = contrast_grid(Identity(), dataset, contrasts=[3e-3], separations=[2.0, 3.0], azimuths=3, theta0=20.0,
+                         fpf=FPF)
+    for s, separation in enumerate(grid.separation_px):
+        for a, theta in enumerate(grid.thetas):
+            fake = inject_companions(dataset, separations=[separation], thetas=[theta], fluxes=[3e-3 * STAR])
+            final = Identity().process(fake.dataset).final
+            ring = ring_fluxes(final, tuple(fake.positions[0]), FWHM, center=dataset.center)
+            assert grid.statistic_value[s, 0, a] == pytest.approx(float(snr_of_fluxes(ring)), rel=1e-9)
+            assert grid.n_noise[s] == ring.size - 1
+            assert grid.fpf_value[s, 0, a] == pytest.approx(stats.t.sf(snr_of_fluxes(ring), ring.size - 2), rel=1e-9)

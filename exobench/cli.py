@@ -581,8 +581,10 @@ def _add_contrast(commands):
 
 def _run_contrast(args):
     from .contrast import check_contrast_output, contrast_curve, prepare_contrast, resolve_fpf, write_contrast
+    from .contrast.statistics import check_draws
 
     fpf = resolve_fpf(args.fpf, args.sigma)  # every error before the work
+    check_draws(args.draws)
     algorithm, dataset = prepare_contrast(args.name, args.phase_dir, args.dataset, params=args.params)
     if args.output is not None:
         check_contrast_output(args.output, overwrite=args.overwrite)
@@ -663,18 +665,17 @@ def _float_list(text, name):
 def _run_contrast_grid(args):
     from .contrast import (check_grid_output, contrast_curve, contrast_grid, grid_contrasts, prepare_contrast,
                            resolve_fpf, write_grid)
+    from ._validate import check_integer
     from .contrast.grid import check_grid_separations
-    from .contrast.statistics import check_statistic
+    from .contrast.statistics import check_draws, check_statistic
 
     # every error before the work
     fpf = resolve_fpf(args.fpf, args.sigma)
     check_statistic(args.statistic)
     contrasts = None if args.contrasts is None else _float_list(args.contrasts, "contrasts")
     separations = None if args.separations is None else _float_list(args.separations, "separations")
-    if args.azimuths < 1:
-        raise ValueError(f"azimuths: expected an integer >= 1, got {args.azimuths}")
-    if args.draws < 1000:
-        raise ValueError(f"draws: expected an integer >= 1000, got {args.draws}")
+    check_integer(args.azimuths, "azimuths", minimum=1)
+    check_draws(args.draws)
     algorithm, dataset = prepare_contrast(args.name, args.phase_dir, args.dataset, params=args.params)
     if separations is not None:
         check_grid_separations(dataset, separations)

@@ -33,7 +33,7 @@ import numpy as np
 
 from .._validate import check_number, check_range
 from ._common import check_dataset, finite_or_none, mean_fwhm
-from .statistics import DEFAULT_DRAWS, check_statistic, detection_threshold, ring_gaussianity
+from .statistics import DEFAULT_DRAWS, check_draws, check_statistic, detection_threshold, ring_gaussianity
 from .throughput import contrast_separations, reference_frame, ring_noise, throughput
 
 __all__ = ["ContrastCurve", "contrast_curve", "student_quantile", "student_factor", "resolve_fpf", "contrast_unit", "FPF_5_SIGMA",
@@ -231,6 +231,7 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
     check_dataset(dataset)
     fpf = resolve_fpf(fpf, sigma)
     check_statistic(statistic)
+    draws = check_draws(draws)
     separations = contrast_separations(dataset, inner=inner, step=step)
     if dataset.psf is None:
         raise ValueError("dataset: a PSF is needed to inject fake companions, got a dataset without one")

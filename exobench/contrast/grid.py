@@ -31,7 +31,7 @@ import numpy as np
 from .._validate import as_float_array, check_integer, check_positive
 from ._common import check_dataset, finite_or_none, mean_fwhm
 from .curve import contrast_unit, resolve_fpf
-from .statistics import DEFAULT_DRAWS, check_statistic, detection_threshold, statistic_sf
+from .statistics import DEFAULT_DRAWS, check_draws, check_statistic, detection_threshold, statistic_sf
 
 __all__ = ["ContrastGrid", "contrast_grid", "check_grid_separations", "grid_contrasts", "completeness_contrast", "write_grid",
            "check_grid_output", "GRID_FILES"]
@@ -202,6 +202,7 @@ def contrast_grid(algorithm, dataset, *, contrasts, separations=None, azimuths=6
     check_dataset(dataset)
     fpf = resolve_fpf(fpf, sigma)
     check_statistic(statistic)
+    draws = check_draws(draws)
     if dataset.psf is None:
         raise ValueError("dataset: a PSF is needed to inject fake companions, got a dataset without one")
     contrasts = np.sort(np.atleast_1d(as_float_array(contrasts, "contrasts")).ravel())

@@ -58,7 +58,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_integer, check_positive, check_range
 
-__all__ = ["STATISTICS", "DEFAULT_DRAWS", "check_statistic", "bootstrap_threshold", "bootstrap_sf",
+__all__ = ["STATISTICS", "DEFAULT_DRAWS", "check_statistic", "check_draws", "bootstrap_threshold", "bootstrap_sf",
            "detection_threshold", "statistic_sf", "laplace_scale", "Gaussianity", "gaussianity",
            "ring_gaussianity", "GAUSSIAN_ALPHA"]
 
@@ -145,7 +145,8 @@ class _NullLaw:
         return root, (se_fpf / abs(slope) if slope != 0 else math.inf)
 
 
-def _check_draws(draws):
+def check_draws(draws):
+    """``draws`` if it is an integer of at least 1000, else ``ValueError`` naming it."""
     return check_integer(draws, "draws", minimum=1000)
 
 
@@ -188,7 +189,7 @@ def bootstrap_threshold(n_apertures, fpf, *, noise="laplace", draws=DEFAULT_DRAW
     noise = _check_noise(noise)
     n = _check_n(n_apertures)
     fpf = check_range(fpf, "fpf", 0.0, 0.5, closed="neither")
-    draws = _check_draws(draws)
+    draws = check_draws(draws)
     rng = np.random.default_rng(random_state)
     found = {}
     for size in np.unique(n):
@@ -212,7 +213,7 @@ def bootstrap_sf(values, n_apertures, *, noise="laplace", draws=DEFAULT_DRAWS, r
     values = as_float_array(values, "values")
     n = _check_n(n_apertures)
     values, n = np.broadcast_arrays(values, n.reshape(np.shape(n_apertures)))
-    draws = _check_draws(draws)
+    draws = check_draws(draws)
     rng = np.random.default_rng(random_state)
     out = np.full(values.shape, np.nan)
     for size in np.unique(n):

@@ -176,3 +176,10 @@ def test_unknown_statistic_is_a_usage_error(phase, capsys):
         main(["contrast", "median", str(phase), "--dataset", "example_1", "--statistic", "gauss"])
     err = _one_line_error(capsys, exc.value.code, 2)
     assert "argument --statistic: invalid choice: 'gauss'" in err
+
+
+def test_contrast_draws_checked_before_the_work(phase, capsys):
+    argv = ["contrast", "median", str(phase), "--dataset", "example_1", "--quiet", "--statistic",
+            "laplace-bootstrap", "--draws", "999"]
+    err = _one_line_error(capsys, main(argv), 1)
+    assert err.startswith("exobench: error: draws: expected an integer >= 1000, got 999")

@@ -8,6 +8,8 @@ __all__ = ["plot_contrast", "plot_grid"]
 def plot_contrast(curves, path=None, *, labels=None, title=None):
     """Log contrast against separation (FWHM) for one or several curves.
 
+    Separations whose noise fails the Gaussianity test (``non_gaussian``) are circled.
+
     Parameters
     ----------
     curves : ContrastCurve or list of ContrastCurve
@@ -28,14 +30,21 @@ def plot_contrast(curves, path=None, *, labels=None, title=None):
         raise ValueError(f"labels: expected {len(curves)} labels (one per curve), got {len(labels)}")
     figure = Figure(figsize=(5.5, 3.8), layout="constrained")
     ax = figure.subplots()
+    flagged = False
     for curve, label in zip(curves, labels):
         good = np.isfinite(curve.contrast) & (curve.contrast > 0)
         ax.semilogy(curve.separation_fwhm[good], curve.contrast[good], "o-", markersize=3, label=label)
+        if curve.non_gaussian is not None and np.any(good & curve.non_gaussian):
+            # where the ring's noise fails the Gaussianity test, the t-test's fpf is not the stated one
+            marked = good & curve.non_gaussian
+            ax.plot(curve.separation_fwhm[marked], curve.contrast[marked], "o", markersize=8, fillstyle="none",
+                    color="tab:red", label=None if flagged else "non-Gaussian noise")
+            flagged = True
     ax.set_xlabel("separation (FWHM)")
     first = curves[0]
     ax.set_ylabel(f"contrast at fpf {first.fpf:.3g}")
     ax.grid(alpha=0.3, which="both")
-    if any(label is not None for label in labels):
+    if flagged or any(label is not None for label in labels):
         ax.legend(loc="best", fontsize=8)
     ax.set_title(title if title is not None else f"relative to the {first.contrast_unit}", fontsize=9)
     if path is not None:

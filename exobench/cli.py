@@ -39,6 +39,7 @@ def build_parser():
     _add_build(commands)
     _add_sweep(commands)
     _add_contrast(commands)
+    _add_contrast_grid(commands)
     from .leaderboard.cli import add_commands as add_leaderboard_commands
     from .report.cli import add_commands as add_report_commands
 
@@ -590,11 +591,7 @@ def _add_contrast(commands):
                           help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1 (one; with "
                           "--submit, any number, default all)")
     contrast.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
-    level = contrast.add_mutually_exclusive_group()
-    level.add_argument("--fpf", type=float, metavar="F", default=None,
-                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
-    level.add_argument("--sigma", type=float, metavar="S", default=None,
-                       help="Gaussian significance, converted to its false-positive fraction")
+    _add_test_options(contrast)
     contrast.add_argument("--json", action="store_true", help="print the curve as JSON instead of a table")
     contrast.add_argument("-o", "--output", metavar="DIR", default=None,
                           help="write DIR/contrast.json and DIR/contrast.png")
@@ -623,7 +620,8 @@ def _check_contrast_usage(args, parser):
         if args.db is not None:
             parser.error("--db goes with --submit")
         return
-    for flag, value in (("--fpf", args.fpf), ("--sigma", args.sigma), ("-o", args.output), ("--json", args.json)):
+    for flag, value in (("--fpf", args.fpf), ("--sigma", args.sigma), ("-o", args.output), ("--json", args.json),
+                        ("--statistic", None if args.statistic == "t" else args.statistic)):
         if value not in (None, False):
             parser.error(f"{flag}: not with --submit (the leaderboard's curves are at the 5-sigma-equivalent "
                          f"false-positive fraction and live in its database)")
@@ -631,11 +629,13 @@ def _check_contrast_usage(args, parser):
 
 def _run_contrast(args):
     from .contrast import check_contrast_output, contrast_curve, prepare_contrast, resolve_fpf, write_contrast
+    from .contrast.statistics import check_draws
 
     if args.submit is not None:
         return _run_contrast_submit(args)
     phase_dir = args.target[-1]
     fpf = resolve_fpf(args.fpf, args.sigma)  # every error before the work
+    check_draws(args.draws)
     [dataset_name] = args.dataset
     if args.code is not None:
         from .contrast import code_contrast, parse_dataset_name
@@ -653,9 +653,11 @@ def _run_contrast(args):
         check_contrast_output(args.output, overwrite=args.overwrite)
     with make_executor(args) as executor:
         if args.code is not None:
-            curve = code_contrast(args.code, dataset, fpf=fpf, executor=executor, progress=not args.quiet)
+            curve = code_contrast(args.code, dataset, fpf=fpf, executor=executor, progress=not args.quiet,
+                                  **_test_options(args))
         else:
-            curve = contrast_curve(algorithm, dataset, fpf=fpf, executor=executor, progress=not args.quiet)
+            curve = contrast_curve(algorithm, dataset, fpf=fpf, executor=executor, progress=not args.quiet,
+                                   **_test_options(args))
     paths = []
     if args.output is not None:
         paths = write_contrast(curve, args.output, overwrite=args.overwrite,
@@ -682,6 +684,112 @@ def _run_contrast_submit(args):
     medians = ", ".join(contrast_cell(getattr(entry, key)) or "-" for key in CONTRAST_COLUMNS)
     print(f"stored with entry {entry.id} ({entry.name!r}, phase {entry.phase}): median contrast at {heading} "
           f"lambda/D: {medians}")
+
+
+def _add_contrast_inputs(parser):
+    """What ``contrast-grid`` takes: the baseline, the dataset, the test."""
+    parser.add_argument("name", metavar="NAME", help="the baseline (exobench baseline --list)")
+    parser.add_argument("phase_dir", metavar="PHASE_DIR", help="a phase folder in the EIDC layout")
+    parser.add_argument("--dataset", metavar="INSTRUMENT_K", required=True,
+                        help="the dataset: {instrument}_cube_{k}.fits of PHASE_DIR, e.g. naco_1")
+    parser.add_argument("--params", metavar="FILE.yaml", help="the baseline's parameters (as exobench baseline)")
+    _add_test_options(parser)
+
+
+def _add_test_options(parser):
+    """The false-positive fraction and the test's null law, which ``contrast`` and ``contrast-grid`` share."""
+    from .contrast import DEFAULT_DRAWS, STATISTICS
+
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("--fpf", type=float, metavar="F", default=None,
+                       help="false-positive fraction (default 2.87e-7, the 5-sigma Gaussian equivalent)")
+    level.add_argument("--sigma", type=float, metavar="S", default=None,
+                       help="Gaussian significance, converted to its false-positive fraction")
+    parser.add_argument("--statistic", choices=STATISTICS, default="t",
+                        help="the test's null law: Student's t (Gaussian noise), or a parametric bootstrap under "
+                        "Laplacian noise (heavier tails, a higher threshold; docs/contrast.md)")
+    parser.add_argument("--draws", type=int, metavar="N", default=DEFAULT_DRAWS,
+                        help=f"simulated noise configurations per ring size for laplace-bootstrap (default "
+                        f"{DEFAULT_DRAWS})")
+    parser.add_argument("--seed", type=int, metavar="N", default=0, help="the bootstrap's seed (default 0)")
+
+
+def _test_options(args):
+    return {"statistic": args.statistic, "draws": args.draws, "random_state": args.seed}
+
+
+def _add_contrast_grid(commands):
+    grid = commands.add_parser(
+        "contrast-grid",
+        help="true-positive fraction and 50 %% completeness of a baseline over separations x contrasts",
+        description="Inject companions into dataset INSTRUMENT_K of PHASE_DIR over a grid of separations "
+        "(FWHM) and contrasts, AZIMUTHS per cell (one task each), run baseline NAME's algorithm, and test "
+        "each companion against the other apertures of its ring at the false-positive fraction: the "
+        "median false-positive fraction and the true-positive fraction per cell, the contrast detected "
+        "half of the time per separation, and the contrast curve (docs/contrast.md).",
+    )
+    _add_contrast_inputs(grid)
+    grid.add_argument("--contrasts", metavar="C1,C2,...", default=None,
+                      help="the grid's contrasts (default: 10 from a fifth of the curve's deepest value to 5 "
+                      "times its shallowest, evenly in log)")
+    grid.add_argument("--separations", metavar="S1,S2,...", default=None,
+                      help="the grid's separations in FWHM (default: the curve's, 1 FWHM apart)")
+    grid.add_argument("--azimuths", type=int, metavar="N", default=6, help="injections per cell (default 6)")
+    grid.add_argument("--json", action="store_true", help="print the grid as JSON instead of a table")
+    grid.add_argument("-o", "--output", metavar="DIR", default=None, help="write DIR/grid.json and DIR/grid.png")
+    grid.add_argument("--overwrite", action="store_true", help="write into DIR even if it holds files")
+    grid.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_options(grid)
+    grid.set_defaults(handler=_run_contrast_grid)
+
+
+def _float_list(text, name):
+    try:
+        values = [float(item) for item in str(text).split(",") if item.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise ValueError(f"{name}: expected comma-separated numbers, got {text!r}")
+    return values
+
+
+def _run_contrast_grid(args):
+    from .contrast import (check_grid_output, contrast_curve, contrast_grid, grid_contrasts, prepare_contrast,
+                           resolve_fpf, write_grid)
+    from ._validate import check_integer
+    from .contrast.grid import check_grid_separations
+    from .contrast.statistics import check_draws, check_statistic
+
+    # every error before the work
+    fpf = resolve_fpf(args.fpf, args.sigma)
+    check_statistic(args.statistic)
+    contrasts = None if args.contrasts is None else _float_list(args.contrasts, "contrasts")
+    separations = None if args.separations is None else _float_list(args.separations, "separations")
+    check_integer(args.azimuths, "azimuths", minimum=1)
+    check_draws(args.draws)
+    algorithm, dataset = prepare_contrast(args.name, args.phase_dir, args.dataset, params=args.params)
+    if separations is not None:
+        check_grid_separations(dataset, separations)
+    if args.output is not None:
+        check_grid_output(args.output, overwrite=args.overwrite)
+    with make_executor(args) as executor:
+        curve = contrast_curve(algorithm, dataset, fpf=fpf, executor=executor, progress=not args.quiet,
+                               **_test_options(args))
+        if contrasts is None:
+            kept = curve.contrast[np.isfinite(curve.contrast) & (curve.contrast > 0)]
+            if kept.size == 0:
+                raise ValueError("contrasts: the curve has no finite contrast to place a grid around; give --contrasts")
+            contrasts = grid_contrasts(kept.min() / 5.0, kept.max() * 5.0, 10)
+        grid = contrast_grid(algorithm, dataset, contrasts=contrasts, separations=separations,
+                             azimuths=args.azimuths, fpf=fpf, executor=executor, progress=not args.quiet,
+                             **_test_options(args))
+    paths = []
+    if args.output is not None:
+        paths = write_grid(grid, args.output, curve=curve, overwrite=args.overwrite,
+                           title=f"{args.name} on {args.dataset}, relative to the {grid.contrast_unit}")
+    print(grid.to_json(curve=curve) if args.json else grid.table_text(), end="")
+    if paths:  # on stderr with --json, so that stdout stays one JSON document
+        print(f"wrote {', '.join(str(path) for path in paths)}", file=sys.stderr if args.json else sys.stdout)
 
 
 def _add_demo(commands):

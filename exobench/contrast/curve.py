@@ -19,6 +19,11 @@ estimated by ``m``; its aperture reaches ``tau`` (detected one time in two) when
 
 so the mean of the noise apertures enters the test and cancels from the flux.
 The contrast is that flux over the star's: ``f / star_flux`` (docs/contrast.md).
+
+With ``statistic="laplace-bootstrap"`` the threshold ``t_{1 - fpf, n - 1}`` is
+replaced by the same statistic's quantile under Laplacian noise
+(:mod:`exobench.contrast.statistics`); each ring's noise is also tested for
+Gaussianity, so that a curve says where its own assumption fails.
 """
 
 import dataclasses
@@ -27,7 +32,8 @@ import json
 import numpy as np
 
 from .._validate import check_number, check_range
-from ._common import check_dataset, mean_fwhm
+from ._common import check_dataset, finite_or_none, mean_fwhm
+from .statistics import DEFAULT_DRAWS, check_draws, check_statistic, detection_threshold, ring_gaussianity
 from .throughput import contrast_separations, reference_frame, ring_noise, throughput
 
 __all__ = ["ContrastCurve", "contrast_curve", "student_quantile", "student_factor", "resolve_fpf", "contrast_unit", "FPF_5_SIGMA",
@@ -119,6 +125,21 @@ class ContrastCurve:
     contrast_unit : str
     fwhm : float
         Pixels.
+    statistic : str
+        The test (:data:`~exobench.contrast.statistics.STATISTICS`).
+    threshold : ndarray
+        The threshold on ``T`` that the contrast uses: ``t_quantile`` for the
+        t-test, the bootstrap quantile under Laplacian noise otherwise.
+    threshold_se : ndarray
+        Its Monte Carlo standard error (0 for the t-test).
+    laplace_scale : ndarray
+        The maximum-likelihood Laplace scale of the ring's aperture fluxes.
+    kurtosis : ndarray
+        The excess kurtosis of the annulus's pixels (0 for Gaussian noise, 3 for Laplacian).
+    gaussian_p : ndarray
+        The p-value of the kurtosis test (heavy tails) with one value per resolution element.
+    non_gaussian : ndarray of bool
+        ``gaussian_p < 0.01``: the ring's noise is not Gaussian, and the t-test's fpf is not what it says.
     """
 
     separation_px: np.ndarray
@@ -133,12 +154,19 @@ class ContrastCurve:
     fpf: float
     contrast_unit: str
     fwhm: float
+    statistic: str = "t"
+    threshold: np.ndarray = None
+    threshold_se: np.ndarray = None
+    laplace_scale: np.ndarray = None
+    kurtosis: np.ndarray = None
+    gaussian_p: np.ndarray = None
+    non_gaussian: np.ndarray = None
 
     def to_dict(self):
         """The curve as plain JSON types (arrays as lists, NaN as None)."""
         from .._json import jsonable
 
-        return {key: _finite_or_none(value) for key, value in jsonable(self).items()}
+        return {key: finite_or_none(value) for key, value in jsonable(self).items()}
 
     def to_json(self):
         """The curve as JSON text (keys in the attributes' order; NaN as ``null``, strict JSON)."""
@@ -146,24 +174,24 @@ class ContrastCurve:
 
     def table_text(self):
         """A text table: one line per separation."""
-        lines = [f"# contrast at fpf {self.fpf:.3g}, relative to the {self.contrast_unit}",
-                 f"{'sep_px':>8} {'sep_fwhm':>8} {'contrast':>11} {'throughput':>10} {'noise':>11} {'n':>4}"]
+        count = len(self.contrast)
+        threshold = self.t_quantile if self.threshold is None else self.threshold
+        kurtosis = np.full(count, np.nan) if self.kurtosis is None else self.kurtosis
+        flags = np.zeros(count, dtype=bool) if self.non_gaussian is None else self.non_gaussian
+        lines = [f"# contrast at fpf {self.fpf:.3g}, relative to the {self.contrast_unit}; test: {self.statistic}"
+                 "; * non-Gaussian noise (kurtosis test)",
+                 f"{'sep_px':>8} {'sep_fwhm':>8} {'contrast':>11} {'throughput':>10} {'noise':>11} {'n':>4} "
+                 f"{'threshold':>9} {'kurtosis':>8}"]
         for row in zip(self.separation_px, self.separation_fwhm, self.contrast, self.throughput, self.noise,
-                       self.n_apertures):
-            lines.append(f"{row[0]:8.2f} {row[1]:8.2f} {row[2]:11.4g} {row[3]:10.3f} {row[4]:11.4g} {row[5]:4d}")
+                       self.n_apertures, threshold, kurtosis, flags):
+            lines.append(f"{row[0]:8.2f} {row[1]:8.2f} {row[2]:11.4g} {row[3]:10.3f} {row[4]:11.4g} {row[5]:4d} "
+                         f"{row[6]:9.3f} {row[7]:8.2f}{' *' if row[8] else ''}")
         return "\n".join(lines) + "\n"
 
 
-def _finite_or_none(value):
-    if isinstance(value, list):
-        return [_finite_or_none(item) for item in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=1.0, branches=4, theta0=0.0,
-                   spacing=3.0, injection_snr=5.0, fluxes=None, executor=None, progress=False):
+                   spacing=3.0, injection_snr=5.0, fluxes=None, statistic="t", draws=DEFAULT_DRAWS, random_state=0,
+                   executor=None, progress=False):
     """The contrast curve of ``algorithm`` on ``dataset``.
 
     Parameters
@@ -184,6 +212,10 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
         The fake companions' flux at each separation (cube units), when the
         final frame's noise is no guide to it (a detection map in other units):
         given to :func:`~exobench.contrast.throughput.throughput`.
+    statistic : {"t", "laplace-bootstrap"}
+        The detection test's null law (:mod:`exobench.contrast.statistics`).
+    draws, random_state
+        The bootstrap's simulated configurations per ring size and its seed (unused by ``"t"``).
     executor : exobench.parallel.Executor, optional
         Where the algorithm runs (one task per branch); in-process by default.
     progress : bool
@@ -202,6 +234,8 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
     """
     check_dataset(dataset)
     fpf = resolve_fpf(fpf, sigma)
+    check_statistic(statistic)
+    draws = check_draws(draws)
     separations = contrast_separations(dataset, inner=inner, step=step)
     if dataset.psf is None:
         raise ValueError("dataset: a PSF is needed to inject fake companions, got a dataset without one")
@@ -211,20 +245,28 @@ def contrast_curve(algorithm, dataset, *, fpf=None, sigma=None, inner=1.0, step=
         with Executor(workers=0) as local:
             return contrast_curve(algorithm, dataset, fpf=fpf, inner=inner, step=step, branches=branches,
                                   theta0=theta0, spacing=spacing, injection_snr=injection_snr, fluxes=fluxes,
-                                  executor=local,
+                                  statistic=statistic, draws=draws, random_state=random_state, executor=local,
                                   progress=progress)
     fwhm = mean_fwhm(dataset)
     reference = reference_frame(algorithm, dataset, executor=executor)
     noise = ring_noise(reference, separations, fwhm, center=dataset.center)
+    threshold, threshold_se = detection_threshold(noise.n_apertures, fpf, statistic=statistic, draws=draws,
+                                                  random_state=random_state)
+    tests = ring_gaussianity(reference, separations, fwhm, center=dataset.center)
     measured = throughput(algorithm, dataset, separations=separations, injection_snr=injection_snr, fluxes=fluxes,
                           branches=branches, theta0=theta0, spacing=spacing, step=step, reference=reference,
                           executor=executor, progress=progress)
     # an algorithm that keeps nothing of a companion (or flips its sign) has no detection limit there
     kept = np.where(measured.mean > 0, measured.mean, np.nan)
-    flux = student_factor(noise.n_apertures, fpf) * noise.std / kept
+    flux = threshold * np.sqrt(1.0 + 1.0 / noise.n_apertures) * noise.std / kept
     # a flat companion's contrast in every channel, averaged as the injection's truth table does
     per_star = np.mean(1.0 / np.atleast_1d(np.asarray(dataset.star_flux, dtype=float)))
     return ContrastCurve(separation_px=separations, separation_fwhm=separations / fwhm, contrast=flux * per_star,
                          throughput=measured.mean, throughput_std=measured.std, noise=noise.std,
-                         noise_mean=noise.mean, n_apertures=noise.n_apertures, t_quantile=student_quantile(noise.n_apertures, fpf), fpf=fpf,
-                         contrast_unit=contrast_unit(dataset), fwhm=fwhm)
+                         noise_mean=noise.mean, n_apertures=noise.n_apertures,
+                         t_quantile=student_quantile(noise.n_apertures, fpf), fpf=fpf,
+                         contrast_unit=contrast_unit(dataset), fwhm=fwhm, statistic=statistic, threshold=threshold,
+                         threshold_se=threshold_se, laplace_scale=noise.laplace_scale,
+                         kurtosis=np.array([test.kurtosis for test in tests]),
+                         gaussian_p=np.array([test.p_value for test in tests]),
+                         non_gaussian=np.array([test.rejected for test in tests]))

@@ -113,17 +113,11 @@ def write_contrast(curve, output, *, overwrite=False, title=None):
     -------
     list of pathlib.Path
     """
-    from .._atomic import atomic_path, atomic_write
+    from ._common import write_json_and_png
     from .plot import plot_contrast
 
-    output = check_contrast_output(output, overwrite=overwrite)
-    output.mkdir(parents=True, exist_ok=True)
-    json_path, png_path = (Path(output) / name for name in OUTPUT_FILES)
-    with atomic_write(json_path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(curve.to_json())
-    with atomic_path(png_path) as tmp:
-        plot_contrast(curve, tmp, title=title)
-    return [json_path, png_path]
+    return write_json_and_png(output, OUTPUT_FILES, curve.to_json(),
+                              lambda path: plot_contrast(curve, path, title=title), overwrite=overwrite)
 
 
 def curve_from_dict(data):

@@ -33,7 +33,7 @@ from ..photometry import aperture_flux
 from ._common import check_dataset, mean_fwhm
 
 __all__ = ["Throughput", "throughput", "contrast_separations", "ring_noise", "RingNoise", "final_frame",
-           "branch_thetas", "injection_rounds", "reference_frame"]
+           "branch_thetas", "injection_rounds", "reference_frame", "ring_edge"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,12 +49,16 @@ class RingNoise:
         The mean of their fluxes.
     std : ndarray, shape ``(s,)``
         The standard deviation of their fluxes (``ddof=1``): the noise.
+    laplace_scale : ndarray, shape ``(s,)``
+        The maximum-likelihood Laplace scale of their fluxes
+        (:func:`exobench.contrast.statistics.laplace_scale`).
     """
 
     separation_px: np.ndarray
     n_apertures: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    laplace_scale: np.ndarray
 
 
 def final_frame(algorithm, dataset):
@@ -110,9 +114,8 @@ def contrast_separations(dataset, *, inner=1.0, step=1.0, outer=None):
     if inner * fwhm <= fwhm / 2.0 / math.sin(math.pi / 3.0):
         raise ValueError(f"inner: expected more than {0.5 / math.sin(math.pi / 3.0):.3f} FWHM (3 apertures on the "
                          f"ring), got {inner:g}")
-    xc, yc = dataset.center
+    edge = ring_edge(dataset)
     ny, nx = dataset.frame_shape
-    edge = min(xc + 0.5, nx - 0.5 - xc, yc + 0.5, ny - 0.5 - yc) - fwhm / 2.0
     if outer is not None:
         edge = min(edge, check_number(outer, "outer", strict=True) * fwhm)
     count = int(math.floor((edge - inner * fwhm) / (step * fwhm) + 1e-9)) + 1
@@ -120,6 +123,14 @@ def contrast_separations(dataset, *, inner=1.0, step=1.0, outer=None):
         raise ValueError(f"inner: {inner:g} FWHM ({inner * fwhm:.1f} px) leaves no ring inside the "
                          f"{ny}x{nx} frame (its edge allows {edge:.1f} px)")
     return fwhm * (inner + step * np.arange(count))
+
+
+def ring_edge(dataset):
+    """The largest separation (px) whose ring of 1-FWHM apertures stays inside the frame."""
+    check_dataset(dataset)
+    xc, yc = dataset.center
+    ny, nx = dataset.frame_shape
+    return min(xc + 0.5, nx - 0.5 - xc, yc + 0.5, ny - 0.5 - yc) - mean_fwhm(dataset) / 2.0
 
 
 def ring_noise(image, separations, fwhm, *, center=None, theta=0.0):
@@ -145,14 +156,17 @@ def ring_noise(image, separations, fwhm, *, center=None, theta=0.0):
     check_positive(separations, "separations")
     fwhm = float(check_positive(fwhm, "fwhm"))
     center = frame_center(image.shape) if center is None else center
-    counts, means, stds = [], [], []
+    from .statistics import laplace_scale
+
+    counts, means, stds, scales = [], [], [], []
     for separation in separations:
         x, y = polar_to_cartesian(float(separation), float(theta), center=center)
         fluxes = ring_fluxes(image, (x, y), fwhm, center=center)
         counts.append(fluxes.size)
         means.append(fluxes.mean())
         stds.append(fluxes.std(ddof=1))
-    return RingNoise(separations, np.array(counts, dtype=int), np.array(means), np.array(stds))
+        scales.append(laplace_scale(fluxes))
+    return RingNoise(separations, np.array(counts, dtype=int), np.array(means), np.array(stds), np.array(scales))
 
 
 def branch_thetas(branches, theta0=0.0):
@@ -192,6 +206,11 @@ class Throughput:
     recovered : ndarray, shape ``(b, s)``
         Their flux in that aperture of the final frame minus the final frame
         without companions.
+    rings : tuple of tuple of ndarray, optional
+        With ``rings=True``: for each branch and separation, the fluxes of the
+        companion's ring of apertures (:func:`exobench.detmap.ring_fluxes`, the
+        companion's first) in the final frame of the injected cube; ``None``
+        otherwise. What a detection test of that companion sees.
     """
 
     separation_px: np.ndarray
@@ -199,6 +218,7 @@ class Throughput:
     fluxes: np.ndarray
     injected: np.ndarray
     recovered: np.ndarray
+    rings: tuple = None
 
     @property
     def values(self):
@@ -218,7 +238,7 @@ class Throughput:
 
 
 def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_snr=5.0, branches=4, theta0=0.0,
-               spacing=3.0, inner=1.0, step=1.0, reference=None, executor=None, progress=False):
+               spacing=3.0, inner=1.0, step=1.0, reference=None, executor=None, progress=False, rings=False):
     """The throughput of ``algorithm`` on ``dataset`` by injection-recovery.
 
     Parameters
@@ -249,6 +269,8 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
         In-process by default.
     progress : bool
         A progress bar over the branches.
+    rings : bool
+        Also keep each companion's ring of aperture fluxes (:attr:`Throughput.rings`).
 
     Returns
     -------
@@ -277,7 +299,7 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
         with Executor(workers=0) as local:
             return throughput(algorithm, dataset, separations=separations, fluxes=fluxes,
                               injection_snr=injection_snr, branches=branches, theta0=theta0, spacing=spacing,
-                              reference=reference, executor=local, progress=progress)
+                              reference=reference, executor=local, progress=progress, rings=rings)
     shared = executor.scatter(dataset)
     if reference is None:
         reference = reference_frame(algorithm, shared, executor=executor)
@@ -294,17 +316,20 @@ def throughput(algorithm, dataset, *, separations=None, fluxes=None, injection_s
     results = executor.map(_branch_task, list(thetas), key="contrast_branch", progress=progress,
                            desc="throughput", kwargs={"algorithm": algorithm, "dataset": shared,
                                                       "reference": reference, "separations": separations,
-                                                      "fluxes": fluxes, "rounds": rounds})
+                                                      "fluxes": fluxes, "rounds": rounds, "rings": bool(rings)})
     injected = np.array([result[0] for result in results])
     recovered = np.array([result[1] for result in results])
-    return Throughput(separations, thetas, fluxes, injected, recovered)
+    kept = tuple(tuple(result[2]) for result in results) if rings else None
+    return Throughput(separations, thetas, fluxes, injected, recovered, kept)
 
 
-def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, rounds):
-    """``(injected, recovered)`` fluxes of one branch's companions (one task: a pure function)."""
-    radius = mean_fwhm(dataset) / 2.0
+def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, rounds, rings=False):
+    """``(injected, recovered, ring fluxes or None)`` of one branch's companions (one task: a pure function)."""
+    fwhm = mean_fwhm(dataset)
+    radius = fwhm / 2.0
     injected = np.empty(len(separations))
     recovered = np.empty(len(separations))
+    found = [None] * len(separations)
     # a frame holding only the companions, as the injection shifts them: the pixel phase of each aperture
     alone = dataset.replace(cube=np.zeros((*dataset.cube.shape[:-3], 1, *dataset.frame_shape)), angles=[0.0])
     for indices in rounds:
@@ -316,7 +341,10 @@ def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, r
         fake = inject_companions(dataset, separations=separations[indices], thetas=thetas, fluxes=fluxes[indices])
         residual = final_frame(algorithm, fake.dataset) - reference
         recovered[indices] = aperture_flux(residual, positions, radius=radius)
-    return injected, recovered
+        if rings:
+            for index, position in zip(indices, positions):
+                found[index] = ring_fluxes(residual + reference, tuple(position), fwhm, center=dataset.center)
+    return injected, recovered, (found if rings else None)
 
 
 def _least_step(separations, fwhm):

@@ -120,3 +120,66 @@ def test_a_baseline_without_an_algorithm_is_refused(phase, capsys):
         bl.registry._REGISTRY.unregister("contrast-test-no-algorithm")
     assert err == ("exobench: error: name: baseline 'contrast-test-no-algorithm' runs no PSF-subtraction algorithm "
                    "of exobench.algorithms (its algorithm is 'exobench.test-no-algorithm')\n")
+
+
+def test_statistic_option_and_seed(phase, capsys):
+    argv = ["contrast", "median", str(phase), "--dataset", "example_1", "--json", "--quiet", "--sigma", "3"]
+    assert main(argv) == 0
+    t_curve = json.loads(capsys.readouterr().out)
+    assert t_curve["statistic"] == "t" and t_curve["threshold"] == pytest.approx(t_curve["t_quantile"])
+    laplace = argv + ["--statistic", "laplace-bootstrap", "--draws", "5000", "--seed", "3"]
+    assert main(laplace) == 0
+    first = capsys.readouterr().out
+    assert main(laplace) == 0
+    assert capsys.readouterr().out == first
+    data = json.loads(first)
+    assert data["statistic"] == "laplace-bootstrap"
+    assert all(b > t for b, t in zip(data["threshold"], data["t_quantile"]))
+    assert all(c > d for c, d in zip(data["contrast"], t_curve["contrast"]))
+    for key in ("kurtosis", "gaussian_p", "non_gaussian", "laplace_scale", "threshold_se"):
+        assert len(data[key]) == len(data["contrast"])
+
+
+def test_contrast_grid_command(phase, tmp_path, capsys):
+    argv = ["contrast-grid", "median", str(phase), "--dataset", "example_1", "--sigma", "3", "--azimuths", "2",
+            "--contrasts", "1e-3,1e-2,1e-1", "--quiet"]
+    assert main(argv + ["-o", str(tmp_path / "g")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("# true-positive fraction at fpf 0.00135 (t), 2 azimuths")
+    assert len(lines) == 2 + 3 + 1 and lines[-1].startswith("wrote ")
+    data = json.loads((tmp_path / "g" / "grid.json").read_text())
+    assert data["contrast"] == pytest.approx([1e-3, 1e-2, 1e-1]) and len(data["tpf"]) == 3
+    assert data["curve"]["separation_fwhm"] == pytest.approx(data["separation_fwhm"])
+    assert (tmp_path / "g" / "grid.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(argv[:-1] + ["--separations", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["separation_fwhm"] == [2.0] and np.asarray(data["detected"]).shape == (1, 3, 2)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--contrasts", "a,b"], "exobench: error: contrasts: expected comma-separated numbers, got 'a,b'"),
+    (["--separations", ""], "exobench: error: separations: expected comma-separated numbers, got ''"),
+    (["--azimuths", "0"], "exobench: error: azimuths: expected an integer >= 1, got 0"),
+    (["--draws", "10"], "exobench: error: draws: expected an integer >= 1000, got 10"),
+    (["--separations", "9"], "exobench: error: separations: expected at most 3.62 FWHM (a ring inside the frame), "
+                             "got 9"),
+    (["-o", "PHASE"], "exobench: error: "),
+])
+def test_contrast_grid_errors_are_one_line(phase, capsys, args, message):
+    argv = ["contrast-grid", "median", str(phase), "--dataset", "example_1", "--quiet", "--contrasts", "0.01"]
+    err = _one_line_error(capsys, main(argv + [a.replace("PHASE", str(phase)) for a in args]), 1)
+    assert err.startswith(message)
+
+
+def test_unknown_statistic_is_a_usage_error(phase, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["contrast", "median", str(phase), "--dataset", "example_1", "--statistic", "gauss"])
+    err = _one_line_error(capsys, exc.value.code, 2)
+    assert "argument --statistic: invalid choice: 'gauss'" in err
+
+
+def test_contrast_draws_checked_before_the_work(phase, capsys):
+    argv = ["contrast", "median", str(phase), "--dataset", "example_1", "--quiet", "--statistic",
+            "laplace-bootstrap", "--draws", "999"]
+    err = _one_line_error(capsys, main(argv), 1)
+    assert err.startswith("exobench: error: draws: expected an integer >= 1000, got 999")

@@ -158,3 +158,36 @@ def test_no_positive_throughput_gives_no_limit(monkeypatch):
     np.testing.assert_allclose(curve.throughput, -1.0, rtol=1e-9)
     assert np.all(np.isnan(curve.contrast))
     assert json.loads(curve.to_json())["contrast"] == [None] * len(curve.contrast)
+
+
+def test_laplacian_curve_is_the_t_curve_times_the_thresholds_ratio(noop):
+    """The two statistics share the noise and the throughput: only the threshold on T changes."""
+    from exobench.contrast import bootstrap_threshold
+
+    dataset = noise_dataset(seed=5, size=41, star_flux=STAR)
+    t_curve = contrast_curve(noop(), dataset, branches=1)
+    laplace = contrast_curve(noop(), dataset, branches=1, statistic="laplace-bootstrap", draws=5000, random_state=2)
+    expected, error = bootstrap_threshold(laplace.n_apertures, FPF_5_SIGMA, draws=5000, random_state=2)
+    np.testing.assert_array_equal(laplace.threshold, expected)
+    np.testing.assert_array_equal(laplace.threshold_se, error)
+    np.testing.assert_allclose(laplace.contrast, t_curve.contrast * expected / t_curve.t_quantile, rtol=1e-12)
+    np.testing.assert_array_equal(t_curve.threshold, t_curve.t_quantile)
+    assert laplace.statistic == "laplace-bootstrap" and t_curve.statistic == "t"
+    assert np.all(laplace.contrast > 1.5 * t_curve.contrast)
+    np.testing.assert_array_equal(laplace.kurtosis, t_curve.kurtosis)
+    assert laplace.gaussian_p.shape == laplace.non_gaussian.shape == laplace.laplace_scale.shape == (4,)
+    with pytest.raises(ValueError, match=r"^statistic: expected one of 't', 'laplace-bootstrap', got 'gauss'$"):
+        contrast_curve(noop(), dataset, statistic="gauss")
+    with pytest.raises(ValueError, match=r"^draws: expected an integer >= 1000, got 5$"):
+        contrast_curve(noop(), dataset, statistic="laplace-bootstrap", draws=5)
+
+
+def test_plot_circles_non_gaussian_separations(noop):
+    import dataclasses
+
+    curve = contrast_curve(noop(), noise_dataset(seed=6, size=41), branches=1)
+    flagged = dataclasses.replace(curve, non_gaussian=np.array([True, False, True, False]))
+    ax = plot_contrast(flagged).axes[0]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["non-Gaussian noise"]
+    assert ax.lines[1].get_xdata().tolist() == [1.0, 3.0]
+    assert plot_contrast(dataclasses.replace(curve, non_gaussian=np.zeros(4, dtype=bool))).axes[0].get_legend() is None

@@ -268,8 +268,8 @@ def pair_frames(angles, min_rotation):
     Examples
     --------
     >>> first, second = pair_frames(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), 2.0)
-    >>> first.tolist(), second.tolist()
-    ([0, 1, 2, 3, 4], [2, 3, 4, 1, 2])
+    >>> first.tolist(), second.tolist()  # frames 3 and 4 would repeat the pairs (1, 3) and (2, 4)
+    ([0, 1, 2], [2, 3, 4])
     """
     angles = np.asarray(angles, dtype=np.float64)
     t = angles.size

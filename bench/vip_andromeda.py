@@ -8,7 +8,9 @@ Usage::
 
     {"cubes": {"naco": {"cube": ..., "angles": ..., "psf": ..., "fwhm": 4.8}, ...},
      "settings": {"matched": {...andromeda keyword arguments...}, "fastest": {...}},
-     "slow_s": 8.0, "repeats": 2, "save_dir": "..."}
+     "only": {"big": ["fastest"]}, "slow_s": 8.0, "repeats": 2, "save_dir": "..."}
+
+(``only``: the settings run on a cube, all by default.)
 
 For each cube and setting, ``vip_hci.invprob.andromeda(cube, oversampling_fact=fwhm / 2, angle_list=angles,
 psf=psf, nproc=1, verbose=False, **setting)`` is timed (one warm-up call unless the first takes longer than
@@ -52,6 +54,8 @@ def main(argv):
         angles = np.load(spec["angles"]).astype(np.float64)
         psf = np.load(spec["psf"]).astype(np.float64)
         for setting, kwargs in config["settings"].items():
+            if setting not in config.get("only", {}).get(key, config["settings"]):
+                continue
             def call():
                 return andromeda(cube=cube, oversampling_fact=spec["fwhm"] / 2.0, angle_list=angles.copy(),
                                  psf=psf.copy(), nproc=1, verbose=False, **kwargs)

@@ -1,7 +1,7 @@
 """ANDROMEDA: maximum-likelihood detection on pairwise differences of frames (Cantalloube et al. 2015).
 
 Per annulus of the frame, each frame ``a`` is paired with the frame ``b``
-nearest in the sequence where a source at the annulus's inner radius has
+(or the ``n_pairs`` frames) nearest in the sequence where a source at the annulus's inner radius has
 moved by at least ``delta`` FWHM (chord); the difference is
 ``d = I_a - gamma I_b``, ``gamma`` the least-squares factor that best matches
 the two frames over an optimisation annulus (``roa`` times the area of the
@@ -42,7 +42,7 @@ import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
-from .._validate import check_choice, check_number, check_range
+from .._validate import check_choice, check_integer, check_number, check_range
 from ..geometry import derotate_cube, frame_center, polar_grid
 from .annuli import annuli
 from .base import adi_cube
@@ -67,6 +67,9 @@ class Andromeda(Detector, name="andromeda"):
         Minimum displacement of a source between the two frames of a
         difference, in FWHM (chord at the annulus's inner radius). Frames with
         no partner that far are left out of the annulus.
+    n_pairs : int
+        Number of partners each frame chooses, the nearest in the sequence
+        beyond ``delta`` (:func:`pair_frames`; 1: the paper's single pairing).
     annulus_width : float
         Width of the annuli in FWHM (one pairing, one set of ``gamma`` and of
         variances per annulus).
@@ -110,9 +113,10 @@ class Andromeda(Detector, name="andromeda"):
     ((41, 41), True)
     """
 
-    def __init__(self, *, delta=0.5, annulus_width=1.0, inner_radius=1.0, opt_method="lsq", roa=2.0,
+    def __init__(self, *, delta=0.5, n_pairs=4, annulus_width=1.0, inner_radius=1.0, opt_method="lsq", roa=2.0,
                  filtering_fraction=0.25, variance="difference", stamp_size=3.0, radial_width=1.0):
         self.delta = delta
+        self.n_pairs = n_pairs
         self.annulus_width = annulus_width
         self.inner_radius = inner_radius
         self.opt_method = opt_method
@@ -125,6 +129,7 @@ class Andromeda(Detector, name="andromeda"):
     def _checked(self):
         return {
             "delta": check_number(self.delta, "delta", strict=True),
+            "n_pairs": check_integer(self.n_pairs, "n_pairs", minimum=1),
             "annulus_width": check_number(self.annulus_width, "annulus_width", strict=True),
             "inner_radius": check_number(self.inner_radius, "inner_radius"),
             "opt_method": check_choice(self.opt_method, "opt_method", OPT_METHODS),
@@ -197,7 +202,8 @@ def likelihood_maps(cube, angles, psf, fwhm, options):
             continue
         pixels = np.flatnonzero(mask)
         r_in, r_out = float(radius[mask].min()), float(radius[mask].max())
-        first, second = pair_frames(angles, _min_rotation(options["delta"] * fwhm, max(r_in, 0.5)))
+        first, second = pair_frames(angles, _min_rotation(options["delta"] * fwhm, max(r_in, 0.5)),
+                                    options["n_pairs"])
         if first.size == 0:
             continue
         if options["opt_method"] == "lsq":
@@ -212,6 +218,8 @@ def likelihood_maps(cube, angles, psf, fwhm, options):
         weights = 1.0 / _variances(differences, options["variance"])
         # the companion's model in frame a against the data of frame b, read where the companion is in frame a
         n = first.size
+        if buffers.shape[1] < n:
+            buffers = np.empty((2, n, ny, nx))
         cross_ab = derotate_cube(correlated[second], angles[first], method="bicubic", where=mask,
                                  out=buffers[0, :n]).reshape(n, -1)[:, pixels]
         cross_ba = derotate_cube(correlated[first], angles[second], method="bicubic", where=mask,
@@ -257,34 +265,35 @@ def _overlaps(autocorrelation, radius, theta, angles_a, angles_b):
     return values.reshape(dx.shape)
 
 
-def pair_frames(angles, min_rotation):
+def pair_frames(angles, min_rotation, count=1):
     """Pairs of frames rotated by at least ``min_rotation`` degrees: ``(first, second)`` index arrays.
 
-    Each frame is paired with the nearest frame in the sequence whose angle
-    differs by at least ``min_rotation``: the first later one, else the last
-    earlier one unless that pair is already there the other way round (each
-    pair of frames gives one difference). Frames with no partner are left out.
+    Each frame chooses the ``count`` frames nearest to it in the sequence among
+    those whose angle differs by at least ``min_rotation``, later frames first
+    (then earlier ones, as VIP's pairing); each pair of frames chosen, by either, gives one
+    difference, ``first < second``, sorted. Frames that no pair holds are
+    left out.
 
     Examples
     --------
     >>> first, second = pair_frames(np.array([0.0, 1.0, 2.0, 3.0, 4.0]), 2.0)
-    >>> first.tolist(), second.tolist()  # frames 3 and 4 would repeat the pairs (1, 3) and (2, 4)
+    >>> first.tolist(), second.tolist()  # frames 3 and 4 choose 1 and 2: pairs already there
     ([0, 1, 2], [2, 3, 4])
     """
     angles = np.asarray(angles, dtype=np.float64)
     t = angles.size
-    far = np.abs(angles[None, :] - angles[:, None]) >= min_rotation
     index = np.arange(t)
-    later = far & (index[None, :] > index[:, None])
-    earlier = far & (index[None, :] < index[:, None])
-    forward = np.where(later.any(axis=1), np.argmax(later, axis=1), -1)
-    backward = np.where(earlier.any(axis=1), t - 1 - np.argmax(earlier[:, ::-1], axis=1), -1)
-    partner = np.where(forward >= 0, forward, backward)
-    keep = partner >= 0
-    # a backward pair that repeats a forward one
-    repeated = keep & (forward < 0) & (forward[np.maximum(partner, 0)] == index)
-    keep &= ~repeated
-    return index[keep], partner[keep]
+    # sequence distance, every earlier frame after every later one (VIP's order: forward first)
+    distance = (np.abs(index[None, :] - index[:, None]) + t * (index[None, :] < index[:, None])).astype(float)
+    distance[np.abs(angles[None, :] - angles[:, None]) < min_rotation] = np.inf
+    np.fill_diagonal(distance, np.inf)
+    chosen = np.argsort(distance, axis=1, kind="stable")[:, :count]
+    rows = np.repeat(index, chosen.shape[1])
+    valid = np.isfinite(distance[rows, chosen.ravel()])
+    low = np.minimum(rows, chosen.ravel())[valid]
+    high = np.maximum(rows, chosen.ravel())[valid]
+    pairs = np.unique(low * t + high)
+    return pairs // t, pairs % t
 
 
 def highpass_filter(frames, fraction):

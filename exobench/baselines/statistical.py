@@ -65,11 +65,13 @@ class AndromedaBaseline(DetectorBaseline, name="andromeda"):
     """ANDROMEDA, maximum likelihood on angular differences, renormalised S/N (exobench.algorithms.Andromeda)."""
 
     algorithm = "andromeda"
-    defaults = {"delta": 0.5, "annulus_width": 1.0, "inner_radius": 1.0, "opt_method": "lsq", "roa": 2.0,
+    defaults = {"delta": 0.5, "n_pairs": 4, "annulus_width": 1.0, "inner_radius": 1.0, "opt_method": "lsq", "roa": 2.0,
                 "filtering_fraction": 0.25, "variance": "difference", "stamp_size": 3.0, "radial_width": 1.0}
     notes = {
         "delta": "minimum displacement (FWHM, chord at the annulus's inner radius) of a source between the "
                  "two frames of a difference; each frame is paired with the nearest such frame in the sequence.",
+        "n_pairs": "number of partners each frame chooses, the nearest in the sequence beyond delta (1: the "
+                   "paper's single pairing); each pair of frames gives one difference.",
         "annulus_width": "width of the annuli in FWHM (one pairing, scaling and noise level per annulus).",
         "inner_radius": "radius in FWHM inside which the map is NaN.",
         "opt_method": "lsq (the second frame of a difference scaled by least squares over the optimisation "

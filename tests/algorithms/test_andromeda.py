@@ -52,7 +52,7 @@ def brute_force(dataset, options, y, x):
     mask = next(m for m in masks if m[y, x]) & (radius <= outer)
     r_in, r_out = radius[mask].min(), radius[mask].max()
     rotation = np.degrees(2 * np.arcsin(min(1.0, options["delta"] * fwhm / (2 * r_in))))
-    first, second = pair_frames(angles, rotation)
+    first, second = pair_frames(angles, rotation, options["n_pairs"])
     r_opt = np.sqrt(options["roa"] * r_out ** 2 - (options["roa"] - 1) * r_in ** 2)
     area = (radius >= r_in) & (radius <= r_opt)
     # the companion's model in every frame: the model stamp shifted to its position there
@@ -70,10 +70,10 @@ def brute_force(dataset, options, y, x):
     return numerator / denominator, 1 / np.sqrt(denominator)
 
 
-@pytest.mark.parametrize("y, x", [(22, 33), (10, 18), (30, 9)])
-def test_flux_and_std_match_the_brute_force(y, x):
+@pytest.mark.parametrize("y, x, n_pairs", [(22, 33, 1), (10, 18, 4), (30, 9, 2)])
+def test_flux_and_std_match_the_brute_force(y, x, n_pairs):
     dataset = speckled()
-    detector = Andromeda(delta=1.0)
+    detector = Andromeda(delta=1.0, n_pairs=n_pairs)
     flux, std = likelihood_maps(np.asarray(dataset.cube, float), dataset.angles, dataset.normalized_psf,
                                 float(dataset.fwhm), options_of(detector))
     expected_flux, expected_std = brute_force(dataset, options_of(detector), y, x)
@@ -168,6 +168,13 @@ def test_registered_and_parameters():
     assert detector.get_params()["delta"] == 1.0
 
 
+def test_several_partners_per_frame_give_each_pair_once():
+    first, second = pair_frames(np.arange(6.0), 2.0, 2)
+    pairs = list(zip(first.tolist(), second.tolist()))
+    assert pairs == [(0, 2), (0, 3), (1, 3), (1, 4), (2, 4), (2, 5), (3, 5)]
+    assert all(abs(b - a) >= 2 for a, b in pairs)
+
+
 def test_pairs_leave_out_frames_without_partner():
     first, second = pair_frames(np.array([0.0, 1.0, 10.0]), 5.0)
     assert first.tolist() == [0, 1] and second.tolist() == [2, 2]  # (2, 1) repeats (1, 2)
@@ -184,6 +191,7 @@ def test_highpass_keeps_high_frequencies_and_is_off_at_one():
 
 @pytest.mark.parametrize("options, message", [
     ({"delta": 0}, r"^delta: expected a number > 0, got 0$"),
+    ({"n_pairs": 0}, r"^n_pairs: expected an integer >= 1, got 0$"),
     ({"annulus_width": -1}, r"^annulus_width: expected a number > 0, got -1$"),
     ({"inner_radius": -1}, r"^inner_radius: expected a number >= 0, got -1$"),
     ({"opt_method": "l1"}, r"^opt_method: expected one of 'lsq', 'no', got 'l1'$"),

@@ -228,8 +228,8 @@ def section(report):
              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
     for key, row in report["cubes"].items():
         a = row["agreement"]
-        bands = " / ".join("n/a" if a["snr_norm"][f"{lo:g}-{hi:g}"] is None else f"{a['snr_norm'][f'{lo:g}-{hi:g}']:.3f}"
-                           for lo, hi in BANDS)
+        by_band = [a["snr_norm"][f"{low:g}-{high:g}"] for low, high in BANDS]
+        bands = " / ".join("n/a" if value is None else f"{value:.3f}" for value in by_band)
         ratio = "n/a" if a["flux_ratio_where_snr_above_3"] is None else f"{a['flux_ratio_where_snr_above_3']:.3f}"
         matched = "not run" if row["vip_matched_s"] is None else f"{row['vip_matched_s']:.1f}"
         lines.append(f"| {key} {row['shape']} | {row['ours_s']:.2f} | {matched} | "

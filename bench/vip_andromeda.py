@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import best_of, force_single_thread  # noqa: E402
+from _common import best_of, force_single_thread, read_config  # noqa: E402
 
 force_single_thread()
 
@@ -35,11 +35,9 @@ OUTPUTS = ("contrast", "snr", "snr_norm", "stdcontrast", "stdcontrast_norm")
 
 
 def main(argv):
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
+    config = read_config(argv, __doc__)
+    if config is None:
         return 2
-    with open(argv[1]) as handle:
-        config = json.load(handle)
     report, sys.stdout = sys.stdout, sys.stderr  # VIP prints on stdout, where the JSON document goes
 
     from threadpoolctl import threadpool_limits

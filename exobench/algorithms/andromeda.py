@@ -268,9 +268,10 @@ def _overlaps(autocorrelation, radius, theta, angles_a, angles_b):
 def pair_frames(angles, min_rotation, count=1):
     """Pairs of frames rotated by at least ``min_rotation`` degrees: ``(first, second)`` index arrays.
 
-    Each frame chooses the ``count`` frames nearest to it in the sequence among
-    those whose angle differs by at least ``min_rotation``, later frames first
-    (then earlier ones, as VIP's pairing); each pair of frames chosen, by either, gives one
+    Each frame chooses among the frames whose angle differs by at least
+    ``min_rotation``: with ``count=1`` the nearest later one, else the nearest
+    earlier one (VIP's pairing); with more, the ``count`` nearest in the
+    sequence either way (the later one at equal distance). Each pair of frames chosen, by either, gives one
     difference, ``first < second``, sorted. Frames that no pair holds are
     left out.
 
@@ -283,8 +284,10 @@ def pair_frames(angles, min_rotation, count=1):
     angles = np.asarray(angles, dtype=np.float64)
     t = angles.size
     index = np.arange(t)
-    # sequence distance, every earlier frame after every later one (VIP's order: forward first)
-    distance = (np.abs(index[None, :] - index[:, None]) + t * (index[None, :] < index[:, None])).astype(float)
+    # sequence distance; one partner: every earlier frame after every later one (VIP's pairing); several: the
+    # nearest either way (a neighbourhood on both sides), the later one at equal distance
+    penalty = t if count == 1 else 0.5
+    distance = (np.abs(index[None, :] - index[:, None]) + penalty * (index[None, :] < index[:, None])).astype(float)
     distance[np.abs(angles[None, :] - angles[:, None]) < min_rotation] = np.inf
     np.fill_diagonal(distance, np.inf)
     chosen = np.argsort(distance, axis=1, kind="stable")[:, :count]

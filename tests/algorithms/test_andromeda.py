@@ -140,7 +140,8 @@ def test_real_naco_statistic_is_close_to_standard_normal_by_separation(naco):
 
 
 def test_injected_companion_detected_with_its_flux(naco):
-    separations, thetas, fluxes = [15.0, 25.0, 35.0], [40.0, 160.0, 280.0], [400.0, 200.0, 120.0]
+    # S/N about 20 to 30: a 10 % error is then 2 to 3 standard deviations
+    separations, thetas, fluxes = [15.0, 25.0, 35.0], [40.0, 160.0, 280.0], [600.0, 400.0, 240.0]
     injection = inject_companions(naco, separations=separations, thetas=thetas, fluxes=fluxes)
     detection = Andromeda().detect(injection.dataset)
     for (x, y), flux in zip(injection.positions, fluxes):
@@ -150,7 +151,9 @@ def test_injected_companion_detected_with_its_flux(naco):
         py, px = iy - 2 + by, ix - 2 + bx
         assert detection.statistic[py, px] >= 10
         assert abs(py - y) <= 1.5 and abs(px - x) <= 1.5
+        assert detection.flux[iy, ix] / detection.flux_std[iy, ix] >= 10
         assert detection.flux[iy, ix] == pytest.approx(flux, rel=0.1)
+        assert abs(detection.flux[iy, ix] - flux) < 3 * detection.flux_std[iy, ix]
 
 
 def test_flux_unbiased_on_white_noise_with_a_gaussian_psf():

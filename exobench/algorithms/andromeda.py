@@ -159,9 +159,10 @@ class Andromeda(Detector, name="andromeda"):
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = snr / statistic
         # a raw S/N of exactly 0 gives no scale; any positive one keeps statistic == flux / flux_std there
-        missing = np.isfinite(statistic) & ~(np.isfinite(scale) & (scale > 0))
+        valid = np.isfinite(scale) & (scale > 0)
+        missing = np.isfinite(statistic) & ~valid
         if missing.any():
-            scale[missing] = np.nanmedian(scale[np.isfinite(scale) & (scale > 0)]) if (~missing).any() else 1.0
+            scale[missing] = np.median(scale[valid]) if valid.any() else 1.0
         flux_std = std * scale
         flux = np.where(np.isfinite(statistic), flux, np.nan)
         return Detection(statistic, flux, np.where(np.isfinite(statistic), flux_std, np.nan))
@@ -231,8 +232,9 @@ def likelihood_maps(cube, angles, psf, fwhm, options):
         denominator = (1.0 + g ** 2) * energy - 2.0 * g * overlap
         weights = weights[:, None]
         total = np.sum(weights * denominator, axis=0)
-        flux.ravel()[pixels] = np.sum(weights * numerator, axis=0) / total
-        std.ravel()[pixels] = 1.0 / np.sqrt(total)
+        with np.errstate(divide="ignore", invalid="ignore"):  # no noisy difference at all: NaN
+            flux.ravel()[pixels] = np.where(total > 0, np.sum(weights * numerator, axis=0) / total, np.nan)
+            std.ravel()[pixels] = np.where(total > 0, 1.0 / np.sqrt(total), np.nan)
     return flux, std
 
 

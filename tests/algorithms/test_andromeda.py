@@ -217,3 +217,12 @@ def test_dataset_checked():
         Andromeda().detect(Dataset(dataset.cube, dataset.angles, fwhm=4.0))
     with pytest.raises(ValueError, match=r"^dataset: expected at least 2 frames for angular differences, got 1$"):
         Andromeda().detect(Dataset(dataset.cube[:1], dataset.angles[:1], psf=dataset.psf))
+
+
+def test_noiseless_differences_carry_no_weight():
+    # identical frames: every difference is 0, no noise level, no information on a companion
+    dataset = white_noise(n_frames=8, size=45)
+    frozen = Dataset(np.repeat(dataset.cube[:1], 8, axis=0), dataset.angles, psf=dataset.psf)
+    with np.errstate(all="raise"):
+        detection = Andromeda().detect(frozen)
+    assert np.isnan(detection.statistic).all() and np.isnan(detection.flux).all()

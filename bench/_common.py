@@ -22,6 +22,18 @@ SINGLE_THREAD_ENV = {
 }
 
 
+def read_config(argv, usage):
+    """The JSON configuration named by a reference-library script's one argument, or None (usage printed)."""
+    import json
+    import sys
+
+    if len(argv) != 2:
+        print(usage, file=sys.stderr)
+        return None
+    with open(argv[1]) as handle:
+        return json.load(handle)
+
+
 def force_single_thread():
     """Set the thread variables to 1 (call before importing numpy)."""
     for key, value in SINGLE_THREAD_ENV.items():

@@ -1,4 +1,4 @@
-"""Detection quality of every classical baseline, scored, against annular PCA.
+"""Detection quality of every classical baseline and statistical detector, scored, against annular PCA.
 
     python bench/bench_detection.py [--phases default simulated naco] [--baselines median pca ...]
                                     [--quick] [--no-docs]
@@ -52,7 +52,8 @@ from _detection import (  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- detection-benchmark:start -->", "<!-- detection-benchmark:end -->"
 #: The classical baselines of ADI data (``exobench baseline --list``; the CNN has its own bench).
-BASELINES = ("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular")
+BASELINES = ("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular",
+             "andromeda")
 #: The baseline every other one is compared with in the bootstrap (always run).
 REFERENCE = "pca-annular"
 #: The FP budget (per dataset) of the bootstrapped TPR inside 6 FWHM.

@@ -62,7 +62,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import best_of, force_single_thread  # noqa: E402
+from _common import best_of, force_single_thread, read_config  # noqa: E402
 
 force_single_thread()
 
@@ -73,11 +73,9 @@ ALGORITHMS = ("median", "pca", "pca-annular", "llsg", "loci", "pairwise", "nmf",
 
 
 def main(argv):
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
+    config = read_config(argv, __doc__)
+    if config is None:
         return 2
-    with open(argv[1]) as handle:
-        config = json.load(handle)
     # VIP prints (e.g. "PA threshold ... is likely too big") on stdout, where the JSON document goes
     report, sys.stdout = sys.stdout, sys.stderr
 

@@ -42,7 +42,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import best_of, companion_accuracy, companion_truth, force_single_thread  # noqa: E402
+from _common import best_of, companion_accuracy, companion_truth, force_single_thread, read_config  # noqa: E402
 
 force_single_thread()
 
@@ -63,11 +63,9 @@ INJECT_SETTINGS = {
 
 
 def main(argv):
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
+    config = read_config(argv, __doc__)
+    if config is None:
         return 2
-    with open(argv[1]) as handle:
-        config = json.load(handle)
 
     from threadpoolctl import threadpool_limits
 

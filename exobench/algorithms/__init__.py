@@ -28,7 +28,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           library per frame
 ========================  ==========================================================
 
-Statistical detectors (:class:`Detector`, :mod:`exobench.algorithms.detector`)
+Statistical detectors (:class:`Detector`, :mod:`exobench.algorithms.detector`;
+``andromeda``: :class:`Andromeda`, maximum likelihood on angular differences)
 register in the same registry but return a :class:`Detection` (a calibrated
 detection statistic, the flux estimate and its standard deviation) from
 ``detect(dataset)`` instead of residuals.
@@ -57,6 +58,7 @@ from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
 from .pairwise import PairwiseADI
 from .nmf import NMF, AnnularNMF
 from .detector import Detection, Detector, combine_channels, radial_normalisation
+from .andromeda import Andromeda
 
 __all__ = [
     "Result",
@@ -64,6 +66,7 @@ __all__ = [
     "Detector",
     "combine_channels",
     "radial_normalisation",
+    "Andromeda",
     "Algorithm",
     "get_algorithm",
     "available_algorithms",

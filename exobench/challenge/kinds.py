@@ -118,7 +118,8 @@ def phase_kind_for_suffix(suffix):
 register_phase_kind(PhaseKind(
     name="adi", suffix="3d", title="ADI", cube_ndim=3,
     description="ADI: 3D cubes (t, y, x) of imagers.",
-    baselines=("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular")))
+    baselines=("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular",
+               "andromeda")))
 register_phase_kind(PhaseKind(
     name="adi+msdi", suffix="4d", title="ADI+mSDI", cube_ndim=4,
     description="ADI+mSDI: 4D cubes (lambda, t, y, x) of integral-field spectrographs.",

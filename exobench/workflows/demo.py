@@ -83,7 +83,7 @@ def demo_baselines(kind, *, cnn=False):
     ``cnn`` when asked, checked to be able to run here.
 
     >>> demo_baselines("adi")
-    ('median', 'median-annular', 'pca', 'pca-annular', 'llsg', 'pairwise', 'loci', 'nmf', 'nmf-annular')
+    ('median', 'median-annular', 'pca', 'pca-annular', 'llsg', 'pairwise', 'loci', 'nmf', 'nmf-annular', 'andromeda')
     """
     from ..baselines import runnable_baseline
     from ..challenge import get_phase_kind

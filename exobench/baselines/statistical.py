@@ -14,7 +14,7 @@ import numpy as np
 
 from .registry import SNR_THRESHOLD, Baseline
 
-__all__ = ["DetectorBaseline", "STATISTIC_MAP"]
+__all__ = ["DetectorBaseline", "PACOBaseline", "STATISTIC_MAP"]
 
 #: The ``detection_map`` of a detector baseline: the detector's calibrated statistic.
 STATISTIC_MAP = "statistic"
@@ -57,3 +57,11 @@ class DetectorBaseline(Baseline):
 # threshold: one threshold for every map of the phase (values strictly above it are detections);
 #            null = {SNR_THRESHOLD:g}, 5 sigma of the calibrated statistic.
 """
+
+
+class PACOBaseline(DetectorBaseline, name="paco"):
+    """PACO (fast, sub-pixel PSF model, patches of 1 FWHM radius), its radially renormalised S/N."""
+
+    algorithm = "paco"
+    defaults = {"patch_radius": 1.0, "variant": "fast", "subpixel": True, "inner_radius": 1.0,
+                "refine_flux_above": None, "normalisation": "radial"}

@@ -52,8 +52,19 @@ from _detection import (  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- detection-benchmark:start -->", "<!-- detection-benchmark:end -->"
 #: The classical baselines of ADI data (``exobench baseline --list``; the CNN has its own bench).
-BASELINES = ("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular",
-             "andromeda")
+CLASSICAL = ("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular")
+
+
+def detector_baselines():
+    """The statistical detectors' baselines in the registry, so that a new one is measured without an edit here."""
+    from exobench.baselines import available_baselines, get_baseline
+    from exobench.baselines.statistical import DetectorBaseline
+
+    return tuple(name for name in available_baselines() if issubclass(get_baseline(name), DetectorBaseline))
+
+
+#: Every baseline measured: the classical ones and the statistical detectors'.
+BASELINES = CLASSICAL + detector_baselines()
 #: The baseline every other one is compared with in the bootstrap (always run).
 REFERENCE = "pca-annular"
 #: The FP budget (per dataset) of the bootstrapped TPR inside 6 FWHM.
@@ -78,7 +89,7 @@ def check_baselines(names):
 def add_common_options(parser):
     """``--baselines`` and ``--no-docs``, the options of the benchmarks that run every baseline."""
     parser.add_argument("--baselines", nargs="+", default=list(BASELINES), metavar="NAME",
-                        help=f"baselines to run (default: all classical ones; {REFERENCE} is always run)")
+                        help=f"baselines to run (default: all classical ones and the detectors'; {REFERENCE} is always run)")
     parser.add_argument("--no-docs", action="store_true", help="print the section instead of writing the docs")
 
 

@@ -26,6 +26,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
 ``nmf``                   :class:`NMF`: full-frame non-negative matrix factorisation
 ``nmf-annular``           :class:`AnnularNMF`: NMF per annulus with a rotation-based
                           library per frame
+``paco``                  :class:`PACO` (a detector): local patch covariances, the
+                          likelihood-ratio S/N and flux (Flasseur et al. 2018)
 ========================  ==========================================================
 
 Statistical detectors (:class:`Detector`, :mod:`exobench.algorithms.detector`;
@@ -59,6 +61,7 @@ from .pairwise import PairwiseADI
 from .nmf import NMF, AnnularNMF
 from .detector import Detection, Detector, combine_channels, radial_normalisation
 from .andromeda import Andromeda
+from .paco import PACO
 
 __all__ = [
     "Result",
@@ -85,4 +88,5 @@ __all__ = [
     "PairwiseADI",
     "NMF",
     "AnnularNMF",
+    "PACO",
 ]

@@ -126,7 +126,7 @@ def available_algorithms():
     Examples
     --------
     >>> available_algorithms()
-    ['andromeda', 'asdi-pca', 'llsg', 'loci', 'median', 'median-annular', 'nmf', 'nmf-annular', 'pairwise',
+    ['andromeda', 'asdi-pca', 'llsg', 'loci', 'median', 'median-annular', 'nmf', 'nmf-annular', 'paco', 'pairwise',
      'pca', 'pca-annular', 'per-channel', 'sdi-pca']
     """
     return sorted(_REGISTRY.names())

@@ -16,7 +16,7 @@ import numpy as np
 
 from .registry import SNR_THRESHOLD, Baseline
 
-__all__ = ["DetectorBaseline", "STATISTIC_MAP", "AndromedaBaseline"]
+__all__ = ["DetectorBaseline", "STATISTIC_MAP", "AndromedaBaseline", "PACOBaseline"]
 
 #: The ``detection_map`` of a detector baseline: the detector's calibrated statistic.
 STATISTIC_MAP = "statistic"
@@ -91,3 +91,11 @@ class AndromedaBaseline(DetectorBaseline, name="andromeda"):
         notes = [textwrap.fill(f"{key}: {text}", width=100, initial_indent="#   ", subsequent_indent="#       ")
                  + "\n" for key, text in cls.notes.items()]
         return "".join(lines[:after] + notes + lines[after:])
+
+
+class PACOBaseline(DetectorBaseline, name="paco"):
+    """PACO (fast, sub-pixel PSF model, patches of 1 FWHM radius), its radially renormalised S/N."""
+
+    algorithm = "paco"
+    defaults = {"patch_radius": 1.0, "variant": "fast", "subpixel": True, "inner_radius": 1.0,
+                "refine_flux_above": None, "normalisation": "radial"}

@@ -67,7 +67,7 @@ def test_each_baseline_writes_a_submission_the_scorer_accepts(name, phase, tmp_p
     archive = tmp_path / f"{name}.zip"
     assert main(["baseline", name, str(folder), "-o", str(archive), "--quiet"]) == 0
     out = capsys.readouterr()
-    kind = bl.get_baseline(name).default_params()["detection_map"]  # snr, or a detector's statistic
+    kind = bl.default_params(name)["detection_map"]  # snr, or a detector's own statistic
     assert out.out.startswith(f"wrote {archive} (3 detection map(s), {kind} map, threshold 5)")
     with zipfile.ZipFile(archive) as zf:
         assert zf.namelist() == _names(truth)  # flat, sorted, exactly the EIDC names

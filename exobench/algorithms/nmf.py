@@ -35,8 +35,9 @@ from ..geometry import polar_grid
 from ._eigen import _distinct_rows
 from ._nmf import (NEGATIVES, multiplicative_factorisation, nonnegative, nonnegative_projection,
                    sklearn_factorisation)
-from .annuli import annuli, rotation_thresholds
+from .annuli import annuli, rotation_thresholds, vip_annuli
 from .base import Algorithm, adi_cube, check_common, finish
+from .pca_annular import CONVENTIONS
 from .projections import check_ncomp
 
 __all__ = ["NMF", "AnnularNMF", "SOLVERS"]
@@ -48,12 +49,15 @@ SOLVERS = ("sklearn", "multiplicative")
 class _Factorisation(Algorithm):
     """The options and checks the two NMF classes share."""
 
+    #: The accepted values of ``negatives``.
+    _NEGATIVES = NEGATIVES
+
     def _checked(self, dataset):
         """``(cube, ncomp, max_iter, tol)``: the float64 cube and the options, after checking them all."""
         cube = adi_cube(dataset)
         check_common(self)
         ncomp = check_ncomp(self.ncomp, cube.shape[0])
-        check_choice(self.negatives, "negatives", NEGATIVES)
+        check_choice(self.negatives, "negatives", self._NEGATIVES)
         check_choice(self.solver, "solver", SOLVERS)
         max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
         tol = check_number(self.tol, "tol")
@@ -74,13 +78,24 @@ class _Factorisation(Algorithm):
 
     def _residuals(self, values, allowed, ncomp, max_iter, tol):
         """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library."""
-        positive, offset = nonnegative(values, self.negatives)
+        per_frame = self.negatives == "frame"
+        if per_frame:  # the minimum subtracted whatever its sign: every matrix, the frames too, starts at 0
+            positive, offset = values - values.min(), 0.0
+        else:
+            positive, offset = nonnegative(values, self.negatives)
         if not positive.any():  # no light (padding, a masked region): nothing to model
             return values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
         weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first])
         model = np.empty_like(values)
+        if per_frame:  # every frame, shifted by its own minimum, projected; the model not shifted back
+            projected = values - values.min(axis=1, keepdims=True)
+            for index in range(first.size):
+                members = np.flatnonzero(group == index)
+                model[members] = nonnegative_projection(projected[members], components[index]) @ components[index]
+            np.subtract(values, model, out=model)
+            return model
         for index in range(first.size):  # per library: a loop over libraries (at most the frames), not pixels
             members = np.flatnonzero(group == index)
             own = allowed[members, members]
@@ -230,9 +245,11 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     (33, 33)
     """
 
+    _NEGATIVES = NEGATIVES + ("frame",)
+
     def __init__(self, *, ncomp=3, negatives="shift", solver="multiplicative", max_iter=200, tol=1e-4,
-                 random_state=0, asize=1.0, inner_radius=0.0, delta=1.0, collapse="median",
-                 derotation="bilinear"):
+                 random_state=0, asize=1.0, inner_radius=0.0, delta=1.0, convention="exobench",
+                 collapse="median", derotation="bilinear"):
         self.ncomp = ncomp
         self.negatives = negatives
         self.solver = solver
@@ -242,6 +259,7 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         self.asize = asize
         self.inner_radius = inner_radius
         self.delta = delta
+        self.convention = convention
         self.collapse = collapse
         self.derotation = derotation
 
@@ -257,15 +275,26 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         delta = check_number(self.delta, "delta")
+        check_choice(self.convention, "convention", CONVENTIONS)
+        vip = self.convention == "vip"
         fwhm = float(dataset.fwhm)
         angles = np.asarray(dataset.angles, dtype=np.float64)
-        masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        if vip:
+            masks, radii = vip_annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        else:
+            masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         flat = cube.reshape(t, ny * nx)
+        if self.negatives == "frame":  # the cube shifted by its minimum first; the residuals keep the shift
+            flat = flat - flat.min()
         residuals = np.zeros_like(flat)
         with one_blas_thread():  # many small products: faster on one thread, the same bytes anywhere
             for mask, radius in zip(masks, radii):
                 pixels = np.flatnonzero(mask.ravel())
-                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
+                if vip:  # the chord formula, libraries of at least min(2, t) frames
+                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t),
+                                                               formula="chord")
+                else:
+                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
                 residuals[:, pixels] = self._residuals(flat[:, pixels], distance >= thresholds[:, None], ncomp,
                                                        max_iter, tol)
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)

@@ -288,11 +288,17 @@ def matching_params(datasets):
             "pairwise": {"n_pairs": PAIRWISE["n_pairs"], "asize": ring_px / fwhm, "inner_radius": radius_px / fwhm,
                          "delta": PAIRWISE["delta"], "collapse": "median", "derotation": "bilinear"},
             # VIP's solver: scikit-learn's multiplicative updates ('mu'), NNDSVDa start, shifted by the minimum
+            # weights='transform': VIP's second solve of the weights; single precision: scikit-learn's on
+            # VIP's float32 cube
             "nmf": {"ncomp": NMF_SETTINGS["ncomp"], "solver": "multiplicative", "max_iter": NMF_SETTINGS["max_iter"],
-                    "tol": NMF_SETTINGS["tol"], "negatives": "shift", "collapse": "median", "derotation": "bilinear"},
+                    "tol": NMF_SETTINGS["tol"], "negatives": "shift", "weights": "transform", "precision": "single",
+                    "collapse": "median", "derotation": "bilinear"},
+            # VIP's annuli and threshold, and its handle_neg='subtr_min' (each frame and library shifted by
+            # its own minimum, the residuals not shifted back)
             "nmf-annular": {"ncomp": NMF_ANNULAR["ncomp"], "solver": "multiplicative",
-                            "max_iter": NMF_ANNULAR["max_iter"], "tol": NMF_ANNULAR["tol"], "negatives": "shift",
-                            "asize": ring_px / fwhm, "inner_radius": radius_px / fwhm, "delta": NMF_ANNULAR["delta"],
+                            "max_iter": NMF_ANNULAR["max_iter"], "tol": NMF_ANNULAR["tol"], "negatives": "frame",
+                            "convention": "vip", "precision": "single", "asize": ring_px / fwhm,
+                            "inner_radius": radius_px / fwhm, "delta": NMF_ANNULAR["delta"],
                             "collapse": "median", "derotation": "bilinear"},
         }
     return {"vip": vip, "exobench": exo}

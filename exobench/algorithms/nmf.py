@@ -33,17 +33,23 @@ from .._threads import one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid
 from ._eigen import _distinct_rows
-from ._nmf import (NEGATIVES, multiplicative_factorisation, nonnegative, nonnegative_projection,
-                   sklearn_factorisation)
+from ._nmf import (NEGATIVES, multiplicative_factorisation, multiplicative_weights, nonnegative,
+                   nonnegative_projection, sklearn_factorisation)
 from .annuli import annuli, rotation_thresholds, vip_annuli
 from .base import Algorithm, adi_cube, check_common, finish
 from .pca_annular import CONVENTIONS
 from .projections import check_ncomp
 
-__all__ = ["NMF", "AnnularNMF", "SOLVERS"]
+__all__ = ["NMF", "AnnularNMF", "SOLVERS", "PRECISIONS", "WEIGHTS"]
 
 #: The factorisation solvers of :class:`NMF` and :class:`AnnularNMF`.
 SOLVERS = ("sklearn", "multiplicative")
+
+#: The floating-point precisions of the factorisation (numpy types).
+PRECISIONS = {"double": np.float64, "single": np.float32}
+
+#: Where :class:`NMF` takes the frames' weights from.
+WEIGHTS = ("fit", "transform")
 
 
 class _Factorisation(Algorithm):
@@ -59,6 +65,7 @@ class _Factorisation(Algorithm):
         ncomp = check_ncomp(self.ncomp, cube.shape[0])
         check_choice(self.negatives, "negatives", self._NEGATIVES)
         check_choice(self.solver, "solver", SOLVERS)
+        check_choice(self.precision, "precision", tuple(PRECISIONS))
         max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
         tol = check_number(self.tol, "tol")
         check_integer(self.random_state, "random_state", minimum=0, maximum=2**32 - 1,
@@ -67,17 +74,20 @@ class _Factorisation(Algorithm):
 
     def _factorise(self, matrix, ncomp, max_iter, tol, libraries):
         """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows)."""
+        dtype = PRECISIONS[self.precision]
         if self.solver == "multiplicative":
-            return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol)
+            return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol,
+                                                dtype=dtype)
         weights = np.zeros((len(libraries), matrix.shape[0], ncomp))
         components = np.zeros((len(libraries), ncomp, matrix.shape[1]))
         for index, rows in enumerate(libraries):
             weights[index, rows], components[index] = sklearn_factorisation(
-                matrix[rows], ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
+                matrix[rows].astype(dtype), ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
         return weights, components
 
-    def _residuals(self, values, allowed, ncomp, max_iter, tol):
-        """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library."""
+    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False):
+        """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library
+        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`)."""
         per_frame = self.negatives == "frame"
         if per_frame:  # the minimum subtracted whatever its sign: every matrix, the frames too, starts at 0
             positive, offset = values - values.min(), 0.0
@@ -100,7 +110,10 @@ class _Factorisation(Algorithm):
             members = np.flatnonzero(group == index)
             own = allowed[members, members]
             inside, outside = members[own], members[~own]
-            if inside.size:  # frames of their own library: their rows of W H
+            if inside.size and transform:
+                model[inside] = multiplicative_weights(positive[inside].astype(components.dtype), components[index],
+                                                       max_iter=max_iter, tol=tol) @ components[index]
+            elif inside.size:  # frames of their own library: their rows of W H
                 model[inside] = weights[index, inside] @ components[index]
             if outside.size:  # the others: projected onto their library's components
                 model[outside] = nonnegative_projection(positive[outside], components[index]) @ components[index]
@@ -134,6 +147,15 @@ class NMF(_Factorisation, name="nmf"):
     random_state : int
         Seed of scikit-learn's randomised SVD at initialisation (the
         multiplicative solver's start is exact and needs none).
+    weights : {"fit", "transform"}
+        The frames' weights: their rows of the factorisation's ``W``, or solved
+        again with the components fixed by multiplicative updates from a
+        constant start (scikit-learn's ``NMF(solver="mu").transform``, what
+        vip-hci's ``nmf`` does; the updates stop by ``tol`` as the fit's do, so
+        the weights differ from the fit's).
+    precision : {"double", "single"}
+        Floating-point precision of the factorisation (single: about half the
+        time; the start is computed in double precision).
     inner_radius : float, optional
         In FWHM. When given, only the pixels at ``r >= inner_radius * fwhm``
         enter the factorisation (the star's core would otherwise dominate the
@@ -153,13 +175,15 @@ class NMF(_Factorisation, name="nmf"):
     """
 
     def __init__(self, *, ncomp=5, negatives="shift", solver="sklearn", max_iter=200, tol=1e-4, random_state=0,
-                 inner_radius=None, collapse="median", derotation="bilinear"):
+                 weights="fit", precision="double", inner_radius=None, collapse="median", derotation="bilinear"):
         self.ncomp = ncomp
         self.negatives = negatives
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.weights = weights
+        self.precision = precision
         self.inner_radius = inner_radius
         self.collapse = collapse
         self.derotation = derotation
@@ -174,6 +198,8 @@ class NMF(_Factorisation, name="nmf"):
         cube, ncomp, max_iter, tol = self._checked(dataset)
         t, ny, nx = cube.shape
         inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
+        check_choice(self.weights, "weights", WEIGHTS)
+        transform = self.weights == "transform"
         flat = cube.reshape(t, ny * nx)
         if inner is not None:
             radius, _ = polar_grid(cube.shape)
@@ -183,10 +209,11 @@ class NMF(_Factorisation, name="nmf"):
         everyone = np.ones((t, t), dtype=bool)
         with one_blas_thread():  # the same bytes on any machine
             if inner is None:
-                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol)
+                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, transform=transform)
             else:
                 residuals = np.zeros_like(flat)
-                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol)
+                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol,
+                                                         transform=transform)
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 
@@ -225,6 +252,8 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         Stopping tolerance of the solver (see :class:`NMF`).
     random_state : int
         Seed of scikit-learn's randomised SVD at initialisation.
+    precision : {"double", "single"}
+        Floating-point precision of the factorisations (see :class:`NMF`).
     asize : float
         Width of the annuli in FWHM.
     inner_radius : float
@@ -248,7 +277,7 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     _NEGATIVES = NEGATIVES + ("frame",)
 
     def __init__(self, *, ncomp=3, negatives="shift", solver="multiplicative", max_iter=200, tol=1e-4,
-                 random_state=0, asize=1.0, inner_radius=0.0, delta=1.0, convention="exobench",
+                 random_state=0, precision="double", asize=1.0, inner_radius=0.0, delta=1.0, convention="exobench",
                  collapse="median", derotation="bilinear"):
         self.ncomp = ncomp
         self.negatives = negatives
@@ -256,6 +285,7 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.precision = precision
         self.asize = asize
         self.inner_radius = inner_radius
         self.delta = delta

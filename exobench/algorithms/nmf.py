@@ -13,8 +13,22 @@ noise that the components would then have to model) or by clipping them to 0
 (``"clip"``: the model of the clipped frames is subtracted from the frames as
 they are).
 
+A third handling, for :class:`AnnularNMF` only, reproduces vip-hci's
+``nmf_annular(handle_neg="subtr_min")`` (``negatives="frame"``): the cube is
+shifted by its minimum, then in each annulus the library by the annulus's
+minimum and each frame by its own minimum before its projection, and the model
+is subtracted from the frame without shifting it back. Each residual frame then
+keeps a constant, its own minimum over the annulus, which differs from annulus
+to annulus and from frame to frame; collapsed, these constants leave a ring of
+its own level in each annulus of the final frame, which is why it is not the
+default (measured against vip-hci 2.1.1 on the NACO cube, docs/benchmarks.md:
+the default ``"shift"`` gives a final frame correlated at 0.16 with VIP's, all of the gap being
+these constants; ``negatives="frame"`` with ``convention="vip"`` 0.996).
+
 Full frame (:class:`NMF`): one factorisation of every frame; a frame's model
-is its row of ``W H``. Annular (:class:`AnnularNMF`): per annulus, each frame's
+is its row of ``W H`` (``weights="fit"``) or its weights solved again with the
+components fixed (``weights="transform"``, scikit-learn's ``transform``, as
+vip-hci's ``nmf``: the multiplicative updates stop early, so the two differ). Annular (:class:`AnnularNMF`): per annulus, each frame's
 reference library leaves out the frames too close in parallactic angle (as
 annular PCA), the library is factorised, and the frame's model is its
 non-negative least-squares projection onto the library's components (its row
@@ -231,6 +245,17 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     projection onto its library's components; with ``delta=0`` every frame is
     in one library and its model is its row of ``W H``.
 
+    ``convention="vip"`` takes VIP's annuli and rotation threshold (as
+    :class:`~exobench.algorithms.AnnularPCA`'s: ``int((ny / 2 - inner) / width)``
+    annuli, the last 1 px further in; ``2 arctan(delta * fwhm / 2r)``; libraries
+    of at least 2 frames, not ``ncomp``). With ``negatives="frame"`` it reproduces
+    vip-hci's ``nmf_annular(n_segments=1, handle_neg="subtr_min")`` up to the
+    solver's start (exact here, randomised there), the library's offset (the
+    annulus's minimum here, each library's own there) and the projection
+    (non-negative least squares here, multiplicative updates there), and its PA threshold cap
+    (90 % of half the total rotation, which VIP applies to the innermost annuli
+    of cubes with little rotation).
+
     The per-frame libraries cost one factorisation per frame and annulus
     (libraries are distinct as soon as ``delta > 0``), which the multiplicative
     solver computes in one batch per annulus; docs/benchmarks.md gives the
@@ -240,9 +265,11 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     ----------
     ncomp : int
         Number of components per library. At most the number of frames.
-    negatives : {"shift", "clip"}
+    negatives : {"shift", "clip", "frame"}
         How negative pixels are made non-negative (per annulus): subtract the
-        annulus's minimum over the frames (added back to the model) or set them to 0.
+        annulus's minimum over the frames (added back to the model), set them to
+        0, or vip-hci's convention (see the module's text: each frame shifted by
+        its own minimum, the model not shifted back).
     solver : {"sklearn", "multiplicative"}
         scikit-learn's coordinate descent, one library at a time, or the
         multiplicative updates, every library of an annulus at once.
@@ -261,6 +288,8 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     delta : float
         Minimum rotation of the reference frames, in FWHM of arc (0 keeps every
         frame, the frame itself included: one factorisation per annulus).
+    convention : {"exobench", "vip"}
+        The annuli and rotation threshold: exobench's or VIP's (see above).
     collapse : {"median", "mean"}
         How the derotated residual cube is collapsed into the final frame.
     derotation : {"bilinear", "bicubic", "fft"}

@@ -81,7 +81,8 @@ def sklearn_factorisation(matrix, ncomp, *, max_iter, tol, random_state):
     return weights, model.components_
 
 
-def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, history=False, dtype=np.float64):
+def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, history=False, dtype=np.float64,
+                                 start="exact", random_state=0):
     """Multiplicative-update NMF of the rows ``rows[l]`` of ``matrix``, every library ``l`` at once.
 
     Parameters
@@ -105,6 +106,13 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed
         in full (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>`` used in double
         precision would lose the error to cancellation).
+    start : {"exact", "randomized"}
+        The NNDSVDa start from each library's exact singular vectors (batched), or
+        from scikit-learn's randomised SVD seeded with ``random_state``, one library at
+        a time (scikit-learn's own start: where the weaker singular vectors are
+        poorly determined, the two starts and so the factorisations differ).
+    random_state : int
+        Seed of the randomised SVD.
 
     Returns
     -------
@@ -117,7 +125,12 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     """
     t, p = matrix.shape
     rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-    weights, components = _nndsvda(matrix, rows, ncomp)
+    if start == "randomized":
+        # in the working precision, as scikit-learn does on a float32 matrix
+        weights, components = _randomized_nndsvda(matrix.astype(dtype, copy=False), rows, ncomp, random_state)
+        weights, components = weights.astype(np.float64), components.astype(np.float64)
+    else:
+        weights, components = _nndsvda(matrix, rows, ncomp)
     single = np.dtype(dtype) == np.float32
     if single:
         matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
@@ -221,7 +234,25 @@ def _nndsvda_block(matrix, gram, rows, ncomp):
     singular = np.sqrt(np.maximum(values, 0.0))
     scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
     right = np.matmul(matrix.T, vectors) * scale[:, None, :]  # (L, p, k)
-    left = vectors  # (L, t, k)
+    return _nndsvd(matrix, rows, vectors, singular, right)
+
+
+def _randomized_nndsvda(matrix, rows, ncomp, random_state):
+    """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (``randomized_svd(X_l, k,
+    random_state=random_state)``, what ``NMF(init="nndsvda")`` starts from), one library at a time."""
+    from sklearn.utils.extmath import randomized_svd
+
+    count, t = rows.shape
+    left, singular = np.zeros((count, t, ncomp), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
+    right = np.zeros((count, matrix.shape[1], ncomp), matrix.dtype)
+    for index, members in enumerate(rows):
+        u, s, v = randomized_svd(matrix[members], ncomp, random_state=random_state)
+        left[index, members], singular[index], right[index] = u, s, v.T
+    return _nndsvd(matrix, rows, left, singular, right)
+
+
+def _nndsvd(matrix, rows, left, singular, right):
+    """NNDSVDa factors from the singular triplets ``left (L, t, k)``, ``singular (L, k)``, ``right (L, p, k)``."""
     positive = [np.maximum(left, 0.0), np.maximum(right, 0.0)]
     negative = [np.maximum(-left, 0.0), np.maximum(-right, 0.0)]
     norms_p = [np.linalg.norm(a, axis=1) for a in positive]  # (L, k) each

@@ -28,7 +28,8 @@ these constants; ``negatives="frame"`` with ``convention="vip"`` 0.996).
 Full frame (:class:`NMF`): one factorisation of every frame; a frame's model
 is its row of ``W H`` (``weights="fit"``) or its weights solved again with the
 components fixed (``weights="transform"``, scikit-learn's ``transform``, as
-vip-hci's ``nmf``: the multiplicative updates stop early, so the two differ). Annular (:class:`AnnularNMF`): per annulus, each frame's
+vip-hci's ``nmf``: the multiplicative updates stop early, so the two differ).
+Annular (:class:`AnnularNMF`): per annulus, each frame's
 reference library leaves out the frames too close in parallactic angle (as
 annular PCA), the library is factorised, and the frame's model is its
 non-negative least-squares projection onto the library's components (its row
@@ -54,7 +55,7 @@ from .base import Algorithm, adi_cube, check_common, finish
 from .pca_annular import CONVENTIONS
 from .projections import check_ncomp
 
-__all__ = ["NMF", "AnnularNMF", "SOLVERS", "PRECISIONS", "WEIGHTS"]
+__all__ = ["NMF", "AnnularNMF", "SOLVERS", "PRECISIONS", "WEIGHTS", "STARTS"]
 
 #: The factorisation solvers of :class:`NMF` and :class:`AnnularNMF`.
 SOLVERS = ("sklearn", "multiplicative")
@@ -64,6 +65,9 @@ PRECISIONS = {"double": np.float64, "single": np.float32}
 
 #: Where :class:`NMF` takes the frames' weights from.
 WEIGHTS = ("fit", "transform")
+
+#: The starts of :class:`NMF`'s multiplicative solver.
+STARTS = ("exact", "randomized")
 
 
 class _Factorisation(Algorithm):
@@ -86,12 +90,12 @@ class _Factorisation(Algorithm):
                       what="a seed of numpy's legacy generator")
         return cube, ncomp, max_iter, tol
 
-    def _factorise(self, matrix, ncomp, max_iter, tol, libraries):
+    def _factorise(self, matrix, ncomp, max_iter, tol, libraries, start="exact"):
         """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows)."""
         dtype = PRECISIONS[self.precision]
         if self.solver == "multiplicative":
             return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol,
-                                                dtype=dtype)
+                                                dtype=dtype, start=start, random_state=self.random_state)
         weights = np.zeros((len(libraries), matrix.shape[0], ncomp))
         components = np.zeros((len(libraries), ncomp, matrix.shape[1]))
         for index, rows in enumerate(libraries):
@@ -99,7 +103,7 @@ class _Factorisation(Algorithm):
                 matrix[rows].astype(dtype), ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
         return weights, components
 
-    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False):
+    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact"):
         """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library
         (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`)."""
         per_frame = self.negatives == "frame"
@@ -111,7 +115,7 @@ class _Factorisation(Algorithm):
             return values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
-        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first])
+        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start)
         model = np.empty_like(values)
         if per_frame:  # every frame, shifted by its own minimum, projected; the model not shifted back
             projected = values - values.min(axis=1, keepdims=True)
@@ -170,6 +174,11 @@ class NMF(_Factorisation, name="nmf"):
     precision : {"double", "single"}
         Floating-point precision of the factorisation (single: about half the
         time; the start is computed in double precision).
+    start : {"exact", "randomized"}
+        The multiplicative solver's NNDSVDa start: from the exact singular
+        vectors, or from scikit-learn's randomised SVD seeded with
+        ``random_state`` (scikit-learn's own start, as in vip-hci's ``nmf``; the
+        weaker components, poorly determined, then differ).
     inner_radius : float, optional
         In FWHM. When given, only the pixels at ``r >= inner_radius * fwhm``
         enter the factorisation (the star's core would otherwise dominate the
@@ -189,7 +198,8 @@ class NMF(_Factorisation, name="nmf"):
     """
 
     def __init__(self, *, ncomp=5, negatives="shift", solver="sklearn", max_iter=200, tol=1e-4, random_state=0,
-                 weights="fit", precision="double", inner_radius=None, collapse="median", derotation="bilinear"):
+                 weights="fit", precision="double", start="exact", inner_radius=None, collapse="median",
+                 derotation="bilinear"):
         self.ncomp = ncomp
         self.negatives = negatives
         self.solver = solver
@@ -198,6 +208,7 @@ class NMF(_Factorisation, name="nmf"):
         self.random_state = random_state
         self.weights = weights
         self.precision = precision
+        self.start = start
         self.inner_radius = inner_radius
         self.collapse = collapse
         self.derotation = derotation
@@ -214,6 +225,8 @@ class NMF(_Factorisation, name="nmf"):
         inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
         check_choice(self.weights, "weights", WEIGHTS)
         transform = self.weights == "transform"
+        check_choice(self.start, "start", STARTS)
+        options = {"transform": transform, "start": self.start}
         flat = cube.reshape(t, ny * nx)
         if inner is not None:
             radius, _ = polar_grid(cube.shape)
@@ -223,11 +236,10 @@ class NMF(_Factorisation, name="nmf"):
         everyone = np.ones((t, t), dtype=bool)
         with one_blas_thread():  # the same bytes on any machine
             if inner is None:
-                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, transform=transform)
+                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, **options)
             else:
                 residuals = np.zeros_like(flat)
-                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol,
-                                                         transform=transform)
+                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol, **options)
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 

@@ -155,12 +155,14 @@ class NMFBaseline(_CommentedOptions, name="nmf"):
 
     algorithm = "nmf"
     defaults = {"ncomp": 5, "negatives": "shift", "solver": "sklearn", "max_iter": 200, "tol": 1e-4,
-                "random_state": 0, "weights": "fit", "precision": "double", "inner_radius": None,
-                "collapse": "median", "derotation": "bilinear"}
+                "random_state": 0, "weights": "fit", "precision": "double", "start": "exact",
+                "inner_radius": None, "collapse": "median", "derotation": "bilinear"}
     notes = {"ncomp": "number of non-negative components of the frames' model.", **_NMF_NOTES,
              "weights": "fit (the factorisation's weights) or transform (solved again with the components "
                         "fixed, as scikit-learn's transform and vip-hci's nmf).",
              **_PRECISION_NOTE,
+             "start": "exact or randomized: the multiplicative solver's NNDSVDa start from exact singular vectors "
+                      "or from scikit-learn's randomised SVD (seeded with random_state).",
              "inner_radius": "null (every pixel) or a radius in FWHM: only pixels beyond it are factorised.",
              **_FINISH_NOTES}
 

@@ -138,6 +138,19 @@ def test_multiplicative_weights_are_sklearn_s_transform(positive):
     np.testing.assert_allclose(weights, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
 
 
+def test_randomized_start_is_sklearn_s_multiplicative_nmf(positive):
+    matrix = positive.cube.reshape(positive.n_frames, -1)
+    model = SklearnNMF(n_components=3, init="nndsvda", solver="mu", max_iter=200, tol=1e-4, random_state=7)
+    expected = model.fit_transform(matrix) @ model.components_
+    weights, components = multiplicative_factorisation(matrix, 3, max_iter=200, tol=1e-4, start="randomized",
+                                                       random_state=7)
+    np.testing.assert_allclose(weights[0] @ components[0], expected, rtol=0, atol=1e-9 * np.abs(matrix).max())
+    result = NMF(ncomp=3, solver="multiplicative", start="randomized", random_state=7, collapse="mean").process(
+        positive)
+    _close(result.residuals, derotate_cube((matrix - expected).reshape(positive.cube.shape), positive.angles),
+           np.abs(positive.cube).max())
+
+
 def test_nmf_weights_transform_solves_the_weights_again(small):
     t = small.n_frames
     matrix = small.cube.reshape(t, -1)
@@ -258,6 +271,7 @@ def test_same_seed_same_bytes(small, algorithm):
     (NMF(negatives="frame"), "negatives: expected one of 'shift', 'clip', got 'frame'"),
     (AnnularNMF(negatives="abs"), "negatives: expected one of 'shift', 'clip', 'frame', got 'abs'"),
     (NMF(weights="refit"), "weights: expected one of 'fit', 'transform', got 'refit'"),
+    (NMF(start="random"), "start: expected one of 'exact', 'randomized', got 'random'"),
     (AnnularNMF(precision="half"), "precision: expected one of 'double', 'single', got 'half'"),
     (AnnularNMF(convention="pynpoint"), "convention: expected one of 'exobench', 'vip', got 'pynpoint'"),
     (AnnularNMF(derotation="lanczos"), "derotation: expected one of .*got 'lanczos'"),

@@ -7,7 +7,8 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
 - :func:`multiplicative_factorisation`: Lee & Seung's multiplicative updates
   (2001), batched over many reference libraries of the same frames (the rows
   of ``X`` each library keeps), from an NNDSVDa start (Boutsidis & Gallopoulos
-  2008) computed exactly from each library's Gram matrix. Each library stops on
+  2008) computed exactly from each library's Gram matrix (or from scikit-learn's
+  randomised SVD, ``start="randomized"``). Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
   initial error, scikit-learn's rule), so that its iterations do not depend
   on the libraries solved with it.
@@ -15,7 +16,8 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
 a library is projected onto its components by non-negative least squares
-(:func:`nonnegative_projection`).
+(:func:`nonnegative_projection`); :func:`multiplicative_weights` solves the
+weights again with the components fixed (scikit-learn's ``transform``).
 """
 
 import warnings

@@ -135,7 +135,7 @@ _NMF_NOTES = {
     "random_state": "seed of scikit-learn's randomised SVD at initialisation (same seed, same bytes).",
 }
 _PRECISION_NOTE = {
-    "precision": "double or single: floating-point precision of the factorisation (single: about half the time).",
+    "precision": "double or single: floating-point precision of the factorisation (single: faster on full frames).",
 }
 
 

@@ -7,7 +7,8 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
 - :func:`multiplicative_factorisation`: Lee & Seung's multiplicative updates
   (2001), batched over many reference libraries of the same frames (the rows
   of ``X`` each library keeps), from an NNDSVDa start (Boutsidis & Gallopoulos
-  2008) computed exactly from each library's Gram matrix. Each library stops on
+  2008) computed exactly from each library's Gram matrix (or from scikit-learn's
+  randomised SVD, ``start="randomized"``). Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
   initial error, scikit-learn's rule), so that its iterations do not depend
   on the libraries solved with it.
@@ -15,7 +16,8 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
 a library is projected onto its components by non-negative least squares
-(:func:`nonnegative_projection`).
+(:func:`nonnegative_projection`); :func:`multiplicative_weights` solves the
+weights again with the components fixed (scikit-learn's ``transform``).
 """
 
 import warnings
@@ -24,7 +26,7 @@ import numpy as np
 import scipy.optimize
 
 __all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
-           "nonnegative_projection"]
+           "multiplicative_weights", "nonnegative_projection"]
 
 #: How negative pixels are made non-negative (see :func:`nonnegative`).
 NEGATIVES = ("shift", "clip")
@@ -37,6 +39,9 @@ _CHECK_EVERY = 10
 
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
+
+#: Most values of the single-precision models ``W H`` formed at once for the exact error (about 16 MB).
+_MODEL_VALUES = 4_000_000
 
 
 def nonnegative(matrix, negatives):
@@ -78,7 +83,8 @@ def sklearn_factorisation(matrix, ncomp, *, max_iter, tol, random_state):
     return weights, model.components_
 
 
-def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, history=False):
+def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, history=False, dtype=np.float64,
+                                 start="exact", random_state=0):
     """Multiplicative-update NMF of the rows ``rows[l]`` of ``matrix``, every library ``l`` at once.
 
     Parameters
@@ -97,6 +103,18 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     history : bool
         Also return, per library, the exact error ``|X_l - W_l H_l|`` at the start and
         after each iteration (a list per library; slow, for tests).
+    dtype : {numpy.float64, numpy.float32}
+        Precision of the updates (the start is computed in double precision). In single
+        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed
+        in full (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>`` used in double
+        precision would lose the error to cancellation).
+    start : {"exact", "randomized"}
+        The NNDSVDa start from each library's exact singular vectors (batched), or
+        from scikit-learn's randomised SVD seeded with ``random_state``, one library at
+        a time (scikit-learn's own start: where the weaker singular vectors are
+        poorly determined, the two starts and so the factorisations differ).
+    random_state : int
+        Seed of the randomised SVD.
 
     Returns
     -------
@@ -109,7 +127,16 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     """
     t, p = matrix.shape
     rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-    weights, components = _nndsvda(matrix, rows, ncomp)
+    if start == "randomized":
+        # in the working precision, as scikit-learn does on a float32 matrix
+        weights, components = _randomized_nndsvda(matrix.astype(dtype, copy=False), rows, ncomp, random_state)
+        weights, components = weights.astype(np.float64), components.astype(np.float64)
+    else:
+        weights, components = _nndsvda(matrix, rows, ncomp)
+    single = np.dtype(dtype) == np.float32
+    if single:
+        matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
+    errors_of = _exact_errors if single else _errors
     # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
     # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
@@ -117,7 +144,7 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
-    initial = _errors(norms, matrix, weights, components)
+    initial = errors_of(norms, matrix, weights, components, rows)
     previous = initial.copy()
     active = np.flatnonzero(initial > 0)
     for iteration in range(1, max_iter + 1):
@@ -139,7 +166,7 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
         if tol > 0 and iteration % _CHECK_EVERY == 0:
-            current = _errors(norms[active], matrix, w, h)
+            current = errors_of(norms[active], matrix, w, h, mask)
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
             active = active[going]
@@ -160,12 +187,26 @@ def _gram(stack):
     return np.einsum("lkn,ljn->lkj", stack, stack)
 
 
-def _errors(norms, matrix, weights, components):
+def _errors(norms, matrix, weights, components, rows):
     """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and the transposed weights
-    ``(L, k, t)``, without forming ``W H``."""
+    ``(L, k, t)``, without forming ``W H`` (``rows`` unused: the weights are 0 outside the library)."""
     cross = np.einsum("lkp,lkp->l", _stacked(weights, matrix), components)
     squares = norms - 2.0 * cross + np.einsum("lij,lij->l", _gram(weights), _gram(components))
     return np.sqrt(np.maximum(squares, 0.0))
+
+
+def _exact_errors(norms, matrix, weights, components, rows):
+    """:func:`_errors` computed from ``X_l - W_l H_l`` formed in full, a few libraries at a time, in
+    double-precision sums (``norms`` unused)."""
+    step = max(1, _MODEL_VALUES // matrix.size)
+    out = np.empty(len(weights))
+    for start in range(0, len(weights), step):
+        block = slice(start, start + step)
+        difference = np.matmul(weights[block].transpose(0, 2, 1), components[block])
+        np.subtract(matrix[None], difference, out=difference)
+        difference *= rows[block, :, None]
+        out[block] = np.sqrt(np.einsum("ltp,ltp->l", difference, difference, dtype=np.float64))
+    return out
 
 
 def _exact_error(matrix, rows, weights, components):
@@ -195,7 +236,25 @@ def _nndsvda_block(matrix, gram, rows, ncomp):
     singular = np.sqrt(np.maximum(values, 0.0))
     scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
     right = np.matmul(matrix.T, vectors) * scale[:, None, :]  # (L, p, k)
-    left = vectors  # (L, t, k)
+    return _nndsvd(matrix, rows, vectors, singular, right)
+
+
+def _randomized_nndsvda(matrix, rows, ncomp, random_state):
+    """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (``randomized_svd(X_l, k,
+    random_state=random_state)``, what ``NMF(init="nndsvda")`` starts from), one library at a time."""
+    from sklearn.utils.extmath import randomized_svd
+
+    count, t = rows.shape
+    left, singular = np.zeros((count, t, ncomp), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
+    right = np.zeros((count, matrix.shape[1], ncomp), matrix.dtype)
+    for index, members in enumerate(rows):
+        u, s, v = randomized_svd(matrix[members], ncomp, random_state=random_state)
+        left[index, members], singular[index], right[index] = u, s, v.T
+    return _nndsvd(matrix, rows, left, singular, right)
+
+
+def _nndsvd(matrix, rows, left, singular, right):
+    """NNDSVDa factors from the singular triplets ``left (L, t, k)``, ``singular (L, k)``, ``right (L, p, k)``."""
     positive = [np.maximum(left, 0.0), np.maximum(right, 0.0)]
     negative = [np.maximum(-left, 0.0), np.maximum(-right, 0.0)]
     norms_p = [np.linalg.norm(a, axis=1) for a in positive]  # (L, k) each
@@ -225,6 +284,38 @@ def _nndsvda_block(matrix, gram, rows, ncomp):
     weights = np.where((weights == 0) & rows[:, :, None], means[:, None, None], weights)
     components = np.where(components == 0, means[:, None, None], components)
     return np.ascontiguousarray(weights), np.ascontiguousarray(components)
+
+
+def multiplicative_weights(matrix, components, *, max_iter, tol):
+    """The weights ``W >= 0`` of ``matrix ~ W components`` by multiplicative updates of ``W`` alone.
+
+    scikit-learn's ``NMF(solver="mu").transform``: every weight starts at
+    ``sqrt(mean(matrix) / k)``, ``W`` is updated at most ``max_iter`` times and
+    stops when the error fell by less than ``tol`` of its initial value over
+    the last 10 iterations. The updates need only ``X H^T`` and ``H H^T``
+    (computed once) and the errors only ``|X|^2`` more.
+    """
+    ncomp = components.shape[0]
+    weights = np.full((matrix.shape[0], ncomp), np.sqrt(max(float(matrix.mean()), 0.0) / ncomp))
+    cross = matrix @ components.T  # X H^T, (t, k)
+    gram = components @ components.T
+    norm = float(np.einsum("ij,ij->", matrix, matrix))
+
+    def error():
+        return np.sqrt(max(norm - 2.0 * np.einsum("ij,ij->", weights, cross)
+                           + np.einsum("ij,ij->", weights.T @ weights, gram), 0.0))
+
+    initial = previous = error()
+    for iteration in range(1, max_iter + 1):
+        denominator = weights @ gram
+        denominator[denominator == 0] = _EPSILON
+        weights *= cross / denominator
+        if tol > 0 and iteration % _CHECK_EVERY == 0:
+            current = error()
+            if initial == 0 or (previous - current) / initial < tol:
+                break
+            previous = current
+    return weights
 
 
 def nonnegative_projection(frames, components):

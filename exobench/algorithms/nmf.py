@@ -13,8 +13,23 @@ noise that the components would then have to model) or by clipping them to 0
 (``"clip"``: the model of the clipped frames is subtracted from the frames as
 they are).
 
+A third handling, for :class:`AnnularNMF` only, reproduces vip-hci's
+``nmf_annular(handle_neg="subtr_min")`` (``negatives="frame"``): the cube is
+shifted by its minimum, then in each annulus the library by the annulus's
+minimum and each frame by its own minimum before its projection, and the model
+is subtracted from the frame without shifting it back. Each residual frame then
+keeps a constant, its own minimum over the annulus, which differs from annulus
+to annulus and from frame to frame; collapsed, these constants leave a ring of
+its own level in each annulus of the final frame, which is why it is not the
+default (measured against vip-hci 2.1.1 on the NACO cube, docs/benchmarks.md:
+the default ``"shift"`` gives a final frame correlated at 0.16 with VIP's, all of the gap being
+these constants; ``negatives="frame"`` with ``convention="vip"`` 0.996).
+
 Full frame (:class:`NMF`): one factorisation of every frame; a frame's model
-is its row of ``W H``. Annular (:class:`AnnularNMF`): per annulus, each frame's
+is its row of ``W H`` (``weights="fit"``) or its weights solved again with the
+components fixed (``weights="transform"``, scikit-learn's ``transform``, as
+vip-hci's ``nmf``: the multiplicative updates stop early, so the two differ).
+Annular (:class:`AnnularNMF`): per annulus, each frame's
 reference library leaves out the frames too close in parallactic angle (as
 annular PCA), the library is factorised, and the frame's model is its
 non-negative least-squares projection onto the library's components (its row
@@ -33,59 +48,90 @@ from .._threads import one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid
 from ._eigen import _distinct_rows
-from ._nmf import (NEGATIVES, multiplicative_factorisation, nonnegative, nonnegative_projection,
-                   sklearn_factorisation)
-from .annuli import annuli, rotation_thresholds
+from ._nmf import (NEGATIVES, multiplicative_factorisation, multiplicative_weights, nonnegative,
+                   nonnegative_projection, sklearn_factorisation)
+from .annuli import annuli, rotation_thresholds, vip_annuli
 from .base import Algorithm, adi_cube, check_common, finish
+from .pca_annular import CONVENTIONS
 from .projections import check_ncomp
 
-__all__ = ["NMF", "AnnularNMF", "SOLVERS"]
+__all__ = ["NMF", "AnnularNMF", "SOLVERS", "PRECISIONS", "WEIGHTS", "STARTS"]
 
 #: The factorisation solvers of :class:`NMF` and :class:`AnnularNMF`.
 SOLVERS = ("sklearn", "multiplicative")
 
+#: The floating-point precisions of the factorisation (numpy types).
+PRECISIONS = {"double": np.float64, "single": np.float32}
+
+#: Where :class:`NMF` takes the frames' weights from.
+WEIGHTS = ("fit", "transform")
+
+#: The starts of :class:`NMF`'s multiplicative solver.
+STARTS = ("exact", "randomized")
+
 
 class _Factorisation(Algorithm):
     """The options and checks the two NMF classes share."""
+
+    #: The accepted values of ``negatives``.
+    _NEGATIVES = NEGATIVES
 
     def _checked(self, dataset):
         """``(cube, ncomp, max_iter, tol)``: the float64 cube and the options, after checking them all."""
         cube = adi_cube(dataset)
         check_common(self)
         ncomp = check_ncomp(self.ncomp, cube.shape[0])
-        check_choice(self.negatives, "negatives", NEGATIVES)
+        check_choice(self.negatives, "negatives", self._NEGATIVES)
         check_choice(self.solver, "solver", SOLVERS)
+        check_choice(self.precision, "precision", tuple(PRECISIONS))
         max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
         tol = check_number(self.tol, "tol")
         check_integer(self.random_state, "random_state", minimum=0, maximum=2**32 - 1,
                       what="a seed of numpy's legacy generator")
         return cube, ncomp, max_iter, tol
 
-    def _factorise(self, matrix, ncomp, max_iter, tol, libraries):
+    def _factorise(self, matrix, ncomp, max_iter, tol, libraries, start="exact"):
         """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows)."""
+        dtype = PRECISIONS[self.precision]
         if self.solver == "multiplicative":
-            return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol)
+            return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol,
+                                                dtype=dtype, start=start, random_state=self.random_state)
         weights = np.zeros((len(libraries), matrix.shape[0], ncomp))
         components = np.zeros((len(libraries), ncomp, matrix.shape[1]))
         for index, rows in enumerate(libraries):
             weights[index, rows], components[index] = sklearn_factorisation(
-                matrix[rows], ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
+                matrix[rows].astype(dtype), ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
         return weights, components
 
-    def _residuals(self, values, allowed, ncomp, max_iter, tol):
-        """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library."""
-        positive, offset = nonnegative(values, self.negatives)
+    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact"):
+        """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library
+        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`)."""
+        per_frame = self.negatives == "frame"
+        if per_frame:  # the minimum subtracted whatever its sign: every matrix, the frames too, starts at 0
+            positive, offset = values - values.min(), 0.0
+        else:
+            positive, offset = nonnegative(values, self.negatives)
         if not positive.any():  # no light (padding, a masked region): nothing to model
             return values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
-        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first])
+        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start)
         model = np.empty_like(values)
+        if per_frame:  # every frame, shifted by its own minimum, projected; the model not shifted back
+            projected = values - values.min(axis=1, keepdims=True)
+            for index in range(first.size):
+                members = np.flatnonzero(group == index)
+                model[members] = nonnegative_projection(projected[members], components[index]) @ components[index]
+            np.subtract(values, model, out=model)
+            return model
         for index in range(first.size):  # per library: a loop over libraries (at most the frames), not pixels
             members = np.flatnonzero(group == index)
             own = allowed[members, members]
             inside, outside = members[own], members[~own]
-            if inside.size:  # frames of their own library: their rows of W H
+            if inside.size and transform:
+                model[inside] = multiplicative_weights(positive[inside].astype(components.dtype), components[index],
+                                                       max_iter=max_iter, tol=tol) @ components[index]
+            elif inside.size:  # frames of their own library: their rows of W H
                 model[inside] = weights[index, inside] @ components[index]
             if outside.size:  # the others: projected onto their library's components
                 model[outside] = nonnegative_projection(positive[outside], components[index]) @ components[index]
@@ -119,6 +165,20 @@ class NMF(_Factorisation, name="nmf"):
     random_state : int
         Seed of scikit-learn's randomised SVD at initialisation (the
         multiplicative solver's start is exact and needs none).
+    weights : {"fit", "transform"}
+        The frames' weights: their rows of the factorisation's ``W``, or solved
+        again with the components fixed by multiplicative updates from a
+        constant start (scikit-learn's ``NMF(solver="mu").transform``, what
+        vip-hci's ``nmf`` does; the updates stop by ``tol`` as the fit's do, so
+        the weights differ from the fit's).
+    precision : {"double", "single"}
+        Floating-point precision of the factorisation (single: 1.3x to 2x
+        faster on full frames; the start is computed in double precision).
+    start : {"exact", "randomized"}
+        The multiplicative solver's NNDSVDa start: from the exact singular
+        vectors, or from scikit-learn's randomised SVD seeded with
+        ``random_state`` (scikit-learn's own start, as in vip-hci's ``nmf``; the
+        weaker components, poorly determined, then differ).
     inner_radius : float, optional
         In FWHM. When given, only the pixels at ``r >= inner_radius * fwhm``
         enter the factorisation (the star's core would otherwise dominate the
@@ -138,13 +198,17 @@ class NMF(_Factorisation, name="nmf"):
     """
 
     def __init__(self, *, ncomp=5, negatives="shift", solver="sklearn", max_iter=200, tol=1e-4, random_state=0,
-                 inner_radius=None, collapse="median", derotation="bilinear"):
+                 weights="fit", precision="double", start="exact", inner_radius=None, collapse="median",
+                 derotation="bilinear"):
         self.ncomp = ncomp
         self.negatives = negatives
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.weights = weights
+        self.precision = precision
+        self.start = start
         self.inner_radius = inner_radius
         self.collapse = collapse
         self.derotation = derotation
@@ -159,6 +223,10 @@ class NMF(_Factorisation, name="nmf"):
         cube, ncomp, max_iter, tol = self._checked(dataset)
         t, ny, nx = cube.shape
         inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
+        check_choice(self.weights, "weights", WEIGHTS)
+        transform = self.weights == "transform"
+        check_choice(self.start, "start", STARTS)
+        options = {"transform": transform, "start": self.start}
         flat = cube.reshape(t, ny * nx)
         if inner is not None:
             radius, _ = polar_grid(cube.shape)
@@ -168,10 +236,10 @@ class NMF(_Factorisation, name="nmf"):
         everyone = np.ones((t, t), dtype=bool)
         with one_blas_thread():  # the same bytes on any machine
             if inner is None:
-                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol)
+                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, **options)
             else:
                 residuals = np.zeros_like(flat)
-                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol)
+                residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol, **options)
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)
 
 
@@ -189,6 +257,17 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     projection onto its library's components; with ``delta=0`` every frame is
     in one library and its model is its row of ``W H``.
 
+    ``convention="vip"`` takes VIP's annuli and rotation threshold (as
+    :class:`~exobench.algorithms.AnnularPCA`'s: ``int((ny / 2 - inner) / width)``
+    annuli, the last 1 px further in; ``2 arctan(delta * fwhm / 2r)``; libraries
+    of at least 2 frames, not ``ncomp``). With ``negatives="frame"`` it reproduces
+    vip-hci's ``nmf_annular(n_segments=1, handle_neg="subtr_min")`` up to the
+    solver's start (exact here, randomised there), the library's offset (the
+    annulus's minimum here, each library's own there) and the projection
+    (non-negative least squares here, multiplicative updates there), and its PA threshold cap
+    (90 % of half the total rotation, which VIP applies to the innermost annuli
+    of cubes with little rotation).
+
     The per-frame libraries cost one factorisation per frame and annulus
     (libraries are distinct as soon as ``delta > 0``), which the multiplicative
     solver computes in one batch per annulus; docs/benchmarks.md gives the
@@ -198,9 +277,11 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     ----------
     ncomp : int
         Number of components per library. At most the number of frames.
-    negatives : {"shift", "clip"}
+    negatives : {"shift", "clip", "frame"}
         How negative pixels are made non-negative (per annulus): subtract the
-        annulus's minimum over the frames (added back to the model) or set them to 0.
+        annulus's minimum over the frames (added back to the model), set them to
+        0, or vip-hci's convention (see the module's text: each frame shifted by
+        its own minimum, the model not shifted back).
     solver : {"sklearn", "multiplicative"}
         scikit-learn's coordinate descent, one library at a time, or the
         multiplicative updates, every library of an annulus at once.
@@ -210,6 +291,9 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         Stopping tolerance of the solver (see :class:`NMF`).
     random_state : int
         Seed of scikit-learn's randomised SVD at initialisation.
+    precision : {"double", "single"}
+        Floating-point precision of the factorisations (see :class:`NMF`; the
+        annuli's smaller products gain little from it, and its exact errors cost more).
     asize : float
         Width of the annuli in FWHM.
     inner_radius : float
@@ -217,6 +301,8 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     delta : float
         Minimum rotation of the reference frames, in FWHM of arc (0 keeps every
         frame, the frame itself included: one factorisation per annulus).
+    convention : {"exobench", "vip"}
+        The annuli and rotation threshold: exobench's or VIP's (see above).
     collapse : {"median", "mean"}
         How the derotated residual cube is collapsed into the final frame.
     derotation : {"bilinear", "bicubic", "fft"}
@@ -230,18 +316,22 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     (33, 33)
     """
 
+    _NEGATIVES = NEGATIVES + ("frame",)
+
     def __init__(self, *, ncomp=3, negatives="shift", solver="multiplicative", max_iter=200, tol=1e-4,
-                 random_state=0, asize=1.0, inner_radius=0.0, delta=1.0, collapse="median",
-                 derotation="bilinear"):
+                 random_state=0, precision="double", asize=1.0, inner_radius=0.0, delta=1.0, convention="exobench",
+                 collapse="median", derotation="bilinear"):
         self.ncomp = ncomp
         self.negatives = negatives
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.precision = precision
         self.asize = asize
         self.inner_radius = inner_radius
         self.delta = delta
+        self.convention = convention
         self.collapse = collapse
         self.derotation = derotation
 
@@ -257,15 +347,26 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
         delta = check_number(self.delta, "delta")
+        check_choice(self.convention, "convention", CONVENTIONS)
+        vip = self.convention == "vip"
         fwhm = float(dataset.fwhm)
         angles = np.asarray(dataset.angles, dtype=np.float64)
-        masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        if vip:
+            masks, radii = vip_annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
+        else:
+            masks, radii = annuli(cube.shape, inner_radius=inner * fwhm, width=asize * fwhm)
         flat = cube.reshape(t, ny * nx)
+        if self.negatives == "frame":  # the cube shifted by its minimum first; the residuals keep the shift
+            flat = flat - flat.min()
         residuals = np.zeros_like(flat)
         with one_blas_thread():  # many small products: faster on one thread, the same bytes anywhere
             for mask, radius in zip(masks, radii):
                 pixels = np.flatnonzero(mask.ravel())
-                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
+                if vip:  # the chord formula, libraries of at least min(2, t) frames
+                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t),
+                                                               formula="chord")
+                else:
+                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
                 residuals[:, pixels] = self._residuals(flat[:, pixels], distance >= thresholds[:, None], ncomp,
                                                        max_iter, tol)
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)

@@ -126,12 +126,16 @@ _FINISH_NOTES = {
 }
 _NMF_NOTES = {
     "negatives": "shift (subtract the minimum of the factorised pixels when negative, added back to the "
-                 "model) or clip (negative pixels set to 0 for the factorisation).",
+                 "model) or clip (negative pixels set to 0 for the factorisation); nmf-annular also frame "
+                 "(vip-hci's handle_neg='subtr_min': each frame shifted by its own minimum, not added back).",
     "solver": "sklearn (scikit-learn's coordinate descent, one factorisation at a time) or multiplicative "
               "(exobench's multiplicative updates, every library of an annulus at once); docs/benchmarks.md.",
     "max_iter": "most iterations of the solver (stopping there is not an error).",
     "tol": "stop when the error fell by less than this fraction of its initial value (0: max_iter).",
     "random_state": "seed of scikit-learn's randomised SVD at initialisation (same seed, same bytes).",
+}
+_PRECISION_NOTE = {
+    "precision": "double or single: floating-point precision of the factorisation (single: faster on full frames).",
 }
 
 
@@ -151,8 +155,14 @@ class NMFBaseline(_CommentedOptions, name="nmf"):
 
     algorithm = "nmf"
     defaults = {"ncomp": 5, "negatives": "shift", "solver": "sklearn", "max_iter": 200, "tol": 1e-4,
-                "random_state": 0, "inner_radius": None, "collapse": "median", "derotation": "bilinear"}
+                "random_state": 0, "weights": "fit", "precision": "double", "start": "exact",
+                "inner_radius": None, "collapse": "median", "derotation": "bilinear"}
     notes = {"ncomp": "number of non-negative components of the frames' model.", **_NMF_NOTES,
+             "weights": "fit (the factorisation's weights) or transform (solved again with the components "
+                        "fixed, as scikit-learn's transform and vip-hci's nmf).",
+             **_PRECISION_NOTE,
+             "start": "exact or randomized: the multiplicative solver's NNDSVDa start from exact singular vectors "
+                      "or from scikit-learn's randomised SVD (seeded with random_state).",
              "inner_radius": "null (every pixel) or a radius in FWHM: only pixels beyond it are factorised.",
              **_FINISH_NOTES}
 
@@ -162,7 +172,10 @@ class AnnularNMFBaseline(_CommentedOptions, name="nmf-annular"):
 
     algorithm = "nmf-annular"
     defaults = {"ncomp": 3, "negatives": "shift", "solver": "multiplicative", "max_iter": 200, "tol": 1e-4,
-                "random_state": 0, "asize": 1.0, "inner_radius": 0.0, "delta": 1.0, "collapse": "median",
-                "derotation": "bilinear"}
+                "random_state": 0, "precision": "double", "asize": 1.0, "inner_radius": 0.0, "delta": 1.0,
+                "convention": "exobench", "collapse": "median", "derotation": "bilinear"}
     notes = {"ncomp": "number of non-negative components of each frame's library, per annulus.", **_NMF_NOTES,
-             **_ANNULI_NOTES, **_FINISH_NOTES}
+             **_PRECISION_NOTE, **_ANNULI_NOTES,
+             "convention": "exobench or vip (vip-hci's annuli, 2 arctan rotation threshold, libraries of 2 "
+                           "frames or more).",
+             **_FINISH_NOTES}

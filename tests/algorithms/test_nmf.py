@@ -6,8 +6,8 @@ import scipy.optimize
 from sklearn.decomposition import NMF as SklearnNMF
 
 from exobench.algorithms import NMF, AnnularNMF, get_algorithm
-from exobench.algorithms._nmf import multiplicative_factorisation, nonnegative
-from exobench.algorithms.annuli import annuli
+from exobench.algorithms._nmf import multiplicative_factorisation, multiplicative_weights, nonnegative
+from exobench.algorithms.annuli import annuli, rotation_thresholds, vip_annuli
 from exobench.data import Dataset
 from exobench.examples import example_dataset
 from exobench.geometry import derotate_cube
@@ -129,6 +129,97 @@ def test_annular_nmf_equals_a_factorisation_per_frame_library(small, solver, fac
     np.testing.assert_allclose(result.residuals, expected, rtol=0, atol=1e-7 * np.abs(small.cube).max())
 
 
+def test_multiplicative_weights_are_sklearn_s_transform(positive):
+    matrix = positive.cube.reshape(positive.n_frames, -1)
+    model = SklearnNMF(n_components=3, init="nndsvda", solver="mu", max_iter=200, tol=1e-4, random_state=0)
+    model.fit(matrix)
+    expected = model.transform(matrix)
+    weights = multiplicative_weights(matrix, model.components_, max_iter=200, tol=1e-4)
+    np.testing.assert_allclose(weights, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+
+
+def test_randomized_start_is_sklearn_s_multiplicative_nmf(positive):
+    matrix = positive.cube.reshape(positive.n_frames, -1)
+    model = SklearnNMF(n_components=3, init="nndsvda", solver="mu", max_iter=200, tol=1e-4, random_state=7)
+    expected = model.fit_transform(matrix) @ model.components_
+    weights, components = multiplicative_factorisation(matrix, 3, max_iter=200, tol=1e-4, start="randomized",
+                                                       random_state=7)
+    np.testing.assert_allclose(weights[0] @ components[0], expected, rtol=0, atol=1e-9 * np.abs(matrix).max())
+    result = NMF(ncomp=3, solver="multiplicative", start="randomized", random_state=7, collapse="mean").process(
+        positive)
+    _close(result.residuals, derotate_cube((matrix - expected).reshape(positive.cube.shape), positive.angles),
+           np.abs(positive.cube).max())
+
+
+def test_nmf_weights_transform_solves_the_weights_again(small):
+    t = small.n_frames
+    matrix = small.cube.reshape(t, -1)
+    shifted = matrix - matrix.min()
+    _, components = multiplicative_factorisation(shifted, 3, max_iter=200, tol=1e-4)
+    model = SklearnNMF(n_components=3, solver="mu", max_iter=200, tol=1e-4).fit(shifted)
+    model.components_ = components[0]  # scikit-learn's transform on exobench's components
+    expected = derotate_cube((shifted - model.transform(shifted) @ components[0]).reshape(small.cube.shape),
+                             small.angles)
+    result = NMF(ncomp=3, solver="multiplicative", weights="transform").process(small)
+    _close(result.residuals, expected, np.abs(small.cube).max())
+    fit = NMF(ncomp=3, solver="multiplicative").process(small)
+    assert np.abs(fit.residuals - result.residuals).max() > 1e-3 * np.abs(small.cube).max()
+
+
+def test_annular_nmf_vip_convention_and_frame_negatives_equal_brute_force(small):
+    """convention="vip" (VIP's annuli, chord threshold, libraries of 2 frames or more) and negatives="frame"
+    (the cube, then each annulus's library and each frame, shifted by its minimum; the model not shifted back)."""
+    ds, ncomp, fwhm = small, 2, float(small.fwhm)  # no more components than the smallest library (2 frames)
+    t = ds.n_frames
+    flat = ds.cube.reshape(t, -1) - ds.cube.min()
+    out = np.zeros_like(flat)
+    masks, radii = vip_annuli(ds.cube.shape, inner_radius=0.5 * fwhm, width=1.0 * fwhm)
+    assert len(masks) > 1
+    for mask, radius in zip(masks, radii):
+        pixels = np.flatnonzero(mask.ravel())
+        values = flat[:, pixels]
+        threshold = np.degrees(2 * np.arctan(fwhm / (2 * radius)))
+        for i in range(t):
+            distance = np.abs(ds.angles - ds.angles[i])
+            library = distance >= min(threshold, np.sort(distance)[::-1][1])
+            _, components = multiplicative_factorisation(values[library] - values.min(), ncomp, max_iter=200,
+                                                         tol=1e-4)
+            frame = values[i] - values[i].min()
+            out[i, pixels] = values[i] - scipy.optimize.nnls(components[0].T, frame)[0] @ components[0]
+    expected = derotate_cube(out.reshape(ds.cube.shape), ds.angles)
+    result = AnnularNMF(ncomp=ncomp, asize=1.0, inner_radius=0.5, delta=1.0, convention="vip",
+                        negatives="frame", collapse="mean").process(ds)
+    np.testing.assert_allclose(result.residuals, expected, rtol=0, atol=1e-7 * np.abs(ds.cube).max())
+    # the thresholds used: VIP's chord formula, at least 2 frames
+    thresholds, _ = rotation_thresholds(ds.angles, radii[0], 1.0, fwhm, 2, formula="chord")
+    assert np.all(thresholds <= np.degrees(2 * np.arctan(fwhm / (2 * radii[0]))) + 1e-12)
+
+
+@pytest.mark.parametrize("algorithm", [
+    NMF(ncomp=3, solver="multiplicative"), NMF(ncomp=3, solver="multiplicative", weights="transform"),
+    AnnularNMF(ncomp=2, delta=0.5), AnnularNMF(ncomp=2, delta=0.5, convention="vip", negatives="frame")])
+def test_single_precision_models_the_frames_as_double(small, algorithm):
+    double = algorithm.process(small)
+    algorithm.precision = "single"
+    single = algorithm.process(small)
+    algorithm.precision = "double"
+    scale = np.abs(double.residuals).max()
+    assert np.abs(single.residuals - double.residuals).max() < 1e-3 * scale
+    assert np.abs(single.residuals - double.residuals).max() > 0  # computed in single precision indeed
+
+
+def test_single_precision_stops_on_the_exact_error(rng):
+    matrix = rng.random((15, 4)) @ rng.random((4, 60)) ** 2 + 0.05 * rng.random((15, 60))
+    libraries = rng.random((3, 15)) > 0.3
+    weights, components = multiplicative_factorisation(matrix, 4, rows=libraries, max_iter=300, tol=1e-3,
+                                                       dtype=np.float32)
+    assert weights.dtype == components.dtype == np.float32
+    double_w, double_h = multiplicative_factorisation(matrix, 4, rows=libraries, max_iter=300, tol=1e-3)
+    for rows, w, h, dw, dh in zip(libraries, weights, components, double_w, double_h):
+        error = np.linalg.norm(matrix[rows] - w[rows].astype(float) @ h)
+        np.testing.assert_allclose(error, np.linalg.norm(matrix[rows] - dw[rows] @ dh), rtol=1e-3)
+
+
 def test_solvers_model_the_frames_alike(small):
     sklearn = NMF(ncomp=3, solver="sklearn", max_iter=500).process(small)
     multiplicative = NMF(ncomp=3, solver="multiplicative", max_iter=500).process(small)
@@ -177,6 +268,12 @@ def test_same_seed_same_bytes(small, algorithm):
     (AnnularNMF(asize=0), "asize: expected a number > 0, got 0"),
     (AnnularNMF(inner_radius=100.0), "inner_radius: expected less than the frame's half-size"),
     (NMF(collapse="sum"), "collapse: expected one of 'median', 'mean', got 'sum'"),
+    (NMF(negatives="frame"), "negatives: expected one of 'shift', 'clip', got 'frame'"),
+    (AnnularNMF(negatives="abs"), "negatives: expected one of 'shift', 'clip', 'frame', got 'abs'"),
+    (NMF(weights="refit"), "weights: expected one of 'fit', 'transform', got 'refit'"),
+    (NMF(start="random"), "start: expected one of 'exact', 'randomized', got 'random'"),
+    (AnnularNMF(precision="half"), "precision: expected one of 'double', 'single', got 'half'"),
+    (AnnularNMF(convention="pynpoint"), "convention: expected one of 'exobench', 'vip', got 'pynpoint'"),
     (AnnularNMF(derotation="lanczos"), "derotation: expected one of .*got 'lanczos'"),
 ])
 def test_bad_options_raise_naming_the_parameter(small, algorithm, message):

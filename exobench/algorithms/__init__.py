@@ -26,6 +26,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
 ``nmf``                   :class:`NMF`: full-frame non-negative matrix factorisation
 ``nmf-annular``           :class:`AnnularNMF`: NMF per annulus with a rotation-based
                           library per frame
+``fmmf``                  :class:`FMMF`: forward-model matched filter on annular PCA
+                          residuals (a statistical detector)
 ========================  ==========================================================
 
 Statistical detectors (:class:`Detector`, :mod:`exobench.algorithms.detector`)
@@ -57,6 +59,7 @@ from .sdi import ASDIPCA, SDIPCA, PerChannelADI, rescale_frames, scale_factors
 from .pairwise import PairwiseADI
 from .nmf import NMF, AnnularNMF
 from .detector import Detection, Detector, combine_channels, radial_normalisation
+from .fmmf import FMMF
 
 __all__ = [
     "Result",
@@ -82,4 +85,5 @@ __all__ = [
     "PairwiseADI",
     "NMF",
     "AnnularNMF",
+    "FMMF",
 ]

@@ -126,8 +126,8 @@ def available_algorithms():
     Examples
     --------
     >>> available_algorithms()
-    ['asdi-pca', 'llsg', 'loci', 'median', 'median-annular', 'nmf', 'nmf-annular', 'pairwise', 'pca',
-     'pca-annular', 'per-channel', 'sdi-pca']
+    ['asdi-pca', 'fmmf', 'llsg', 'loci', 'median', 'median-annular', 'nmf', 'nmf-annular', 'pairwise',
+     'pca', 'pca-annular', 'per-channel', 'sdi-pca']
     """
     return sorted(_REGISTRY.names())
 

@@ -1,0 +1,221 @@
+"""Forward-model matched filter (FMMF; Ruffio et al. 2017, the KLIP variant of Dahlqvist et al. 2021).
+
+For every position of the final frame, the companion's signature after the
+PSF subtraction (its forward model) is compared with the residuals, frame by
+frame, by a matched filter: the maximum-likelihood flux of a companion there
+and its standard deviation under a Gaussian noise of one variance per frame
+and annulus.
+
+The geometry follows VIP's ``fmmf``: the positions are taken ring by ring
+(the pixels at ``round(r) = rho``), and each ring has its own annulus,
+``asize`` FWHM wide and centred on ``rho``, where annular PCA with a
+rotation-based reference library per frame is computed. Within the annulus
+the PCA residuals are ``R = (I - W) (M - mean_t M)`` (``W`` the ``(t, t)``
+projection matrix of :meth:`~exobench.algorithms.AnnularPCA.projections`),
+linear in the cube; the companion's forward model is the same operator
+applied to its PSF stamps ``C`` in every frame (``model="forward"``: the model
+minus its projection on the unperturbed basis and its temporal mean, which
+models the over-subtraction exactly and the self-subtraction of a faint
+companion to first order), or the stamps themselves (``model="psf"``: the plain
+matched filter of the residuals, whose flux is then lowered by the
+self-subtraction it does not model).
+
+With ``A = (I - W)(I - 1/t)`` and ``w_i`` the inverse variance of residual
+frame ``i`` over the annulus, the flux is ``a = N / D`` with
+``N = sum_j <C_j, Q_j>``, ``Q = A^T diag(w) R`` (one matrix product per
+ring) and ``D = sum_jk B_jk <C_j, C_k>``, ``B = A^T diag(w) A``; its standard
+deviation is ``1 / sqrt(D)`` and the raw S/N ``N / sqrt(D)``. The stamps' overlaps
+and products are a compiled kernel over the ring's positions
+(:mod:`exobench.algorithms._fmmf_kernels`).
+"""
+
+import functools
+
+import numpy as np
+
+from .._threads import one_blas_thread
+from .._validate import check_choice, check_integer, check_number
+from ..geometry import polar_grid, polar_to_cartesian, shift_frames
+from ..inject import stamp_padding
+from ._eigen import projection_weights
+from .annuli import rotation_thresholds
+from .base import adi_cube
+from .detector import Detection, Detector, radial_normalisation
+from .projections import check_ncomp
+
+__all__ = ["FMMF", "MODELS", "psf_stamps"]
+
+#: The companion models of :class:`FMMF`.
+MODELS = ("forward", "psf")
+
+#: Sub-pixel steps per pixel of the table of shifted PSF stamps (offsets rounded to 1/8 px).
+OVERSAMPLE = 8
+
+
+class FMMF(Detector, name="fmmf"):
+    """Forward-model matched filter on annular PCA residuals (see the module's docstring).
+
+    Parameters
+    ----------
+    ncomp : int
+        Principal components removed per annulus and frame.
+    delta : float
+        Minimum rotation of a frame's reference library, in FWHM of arc at the
+        ring's radius (lowered where fewer than ``ncomp`` frames qualify).
+    asize : float
+        Width of each ring's PCA annulus in FWHM (VIP: 1 FWHM).
+    inner_radius : float
+        Smallest ring radius in FWHM (the statistic is NaN closer to the star).
+    model : {"forward", "psf"}
+        The companion's signature in the residuals: the forward model through
+        the PCA projection, or the PSF alone (cheaper; flux biased low).
+    stamp : float
+        Side of the PSF stamp in FWHM (rounded to an odd number of pixels, at
+        least 3): the part of the PSF the matched filter uses.
+    normalisation_width : float or None
+        Width in FWHM of the annuli of the radial renormalisation
+        (:func:`~exobench.algorithms.radial_normalisation`) that calibrates the
+        statistic; ``None`` leaves the raw ``flux / flux_std``.
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> detection = FMMF(ncomp=2).detect(example_dataset(n_frames=10, size=33))
+    >>> detection.statistic.shape
+    (33, 33)
+    """
+
+    def __init__(self, *, ncomp=3, delta=1.0, asize=1.0, inner_radius=1.0, model="forward", stamp=2.0,
+                 normalisation_width=1.0):
+        self.ncomp = ncomp
+        self.delta = delta
+        self.asize = asize
+        self.inner_radius = inner_radius
+        self.model = model
+        self.stamp = stamp
+        self.normalisation_width = normalisation_width
+
+    def detect_adi(self, dataset):
+        """The :class:`~exobench.algorithms.Detection` of a 3D dataset (its PSF required)."""
+        raw = self.raw(dataset)
+        if self.normalisation_width is None:
+            return raw
+        width = check_number(self.normalisation_width, "normalisation_width", strict=True) * float(dataset.fwhm)
+        statistic = radial_normalisation(raw.statistic, width=width, center=_center(dataset))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(raw.statistic != 0, raw.statistic / statistic, 1.0)
+        flux_std = raw.flux_std * scale
+        undefined = ~np.isfinite(statistic)
+        flux = raw.flux.copy()
+        flux[undefined] = np.nan
+        flux_std[undefined] = np.nan
+        return Detection(statistic, flux, flux_std)
+
+    def raw(self, dataset):
+        """The matched filter before the radial renormalisation: ``flux / flux_std`` as the statistic."""
+        cube = adi_cube(dataset)
+        if dataset.psf is None:
+            raise ValueError("dataset: FMMF needs the dataset's PSF, got a dataset without one")
+        t, ny, nx = cube.shape
+        ncomp = check_ncomp(self.ncomp, t)
+        delta = check_number(self.delta, "delta")
+        asize = check_number(self.asize, "asize", strict=True)
+        inner = check_number(self.inner_radius, "inner_radius")
+        check_choice(self.model, "model", MODELS)
+        stamp = check_number(self.stamp, "stamp", strict=True)
+        if self.normalisation_width is not None:
+            check_number(self.normalisation_width, "normalisation_width", strict=True)
+        fwhm = float(dataset.fwhm)
+        center = _center(dataset)
+        stamps = psf_stamps(dataset.normalized_psf, max(3, 2 * int(round(stamp * fwhm / 2)) + 1))
+        angles = np.asarray(dataset.angles, dtype=np.float64)
+        radius, theta = polar_grid(cube.shape, center=center)
+        ring_of = np.rint(radius).astype(np.intp)
+        half = asize * fwhm / 2
+        xc, yc = center
+        edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc)
+        first = max(1, int(np.ceil(inner * fwhm)))
+        last = int(np.floor(edge - half))
+        flat = cube.reshape(t, -1)
+        buffer = np.zeros((t, ny, nx))
+        num = np.full(ny * nx, np.nan)
+        den = np.full(ny * nx, np.nan)
+        kernel = _kernel()
+        with one_blas_thread():
+            for rho in range(first, last + 1):
+                annulus = np.flatnonzero((np.abs(radius - rho) <= half).ravel())
+                positions = np.flatnonzero(ring_of.ravel() == rho)
+                if positions.size == 0 or annulus.size < 2:
+                    continue
+                q, b = self._ring_operators(flat[:, annulus], angles, rho, delta, fwhm, ncomp)
+                buffer.reshape(t, -1)[:, annulus] = q
+                mask = np.zeros(ny * nx)
+                mask[annulus] = 1.0
+                ix, iy, offset = _placements(radius.ravel()[positions], theta.ravel()[positions], angles, center)
+                out_num, out_den = np.empty(positions.size), np.empty(positions.size)
+                kernel(buffer, mask.reshape(ny, nx), stamps, ix, iy, offset, b, self.model == "psf",
+                       out_num, out_den)
+                buffer.reshape(t, -1)[:, annulus] = 0.0
+                num[positions], den[positions] = out_num, out_den
+        with np.errstate(divide="ignore", invalid="ignore"):
+            good = den > 0
+            flux = np.where(good, num / den, np.nan).reshape(ny, nx)
+            flux_std = np.where(good, 1.0 / np.sqrt(den), np.nan).reshape(ny, nx)
+        return Detection(flux / flux_std, flux, flux_std)
+
+    def _ring_operators(self, matrix, angles, rho, delta, fwhm, ncomp):
+        """``(Q, B)`` of one ring (see the module's docstring) from its annulus's ``(t, pixels)`` matrix."""
+        t = matrix.shape[0]
+        centred = matrix - matrix.mean(axis=0)
+        thresholds, distance = rotation_thresholds(angles, float(rho), delta, fwhm, ncomp)
+        weights = projection_weights(centred @ centred.T, distance >= thresholds[:, None], ncomp)
+        residuals = centred - weights @ centred
+        variance = residuals.var(axis=1)
+        inverse = np.where(variance > 0, 1.0 / np.where(variance > 0, variance, 1.0), 0.0)
+        if self.model == "psf":
+            return inverse[:, None] * residuals, np.diag(inverse)
+        operator = (np.eye(t) - weights) - (1.0 - weights.sum(axis=1))[:, None] / t
+        weighted = inverse[:, None] * operator
+        return weighted.T @ residuals, operator.T @ weighted
+
+
+def psf_stamps(psf, size):
+    """The PSF's central ``size`` x ``size`` stamp shifted by every sub-pixel offset of a grid.
+
+    Offsets ``k / OVERSAMPLE - 1/2`` px along each axis (``k = 0 .. OVERSAMPLE``),
+    Fourier-shifted as :func:`exobench.inject.placed_stamps` shifts a companion;
+    entry ``ky * (OVERSAMPLE + 1) + kx`` is shifted by ``(kx, ky)``'s offsets.
+    """
+    psf = np.asarray(psf, dtype=np.float64)
+    half, (py, px) = size // 2, psf.shape
+    grow = max(0, half - py // 2, half - px // 2)
+    psf = np.pad(psf, grow)
+    cy, cx = psf.shape[0] // 2, psf.shape[1] // 2
+    crop = psf[cy - half:cy + half + 1, cx - half:cx + half + 1]
+    padding = stamp_padding(crop.shape)
+    padded = np.pad(crop, padding)
+    steps = np.arange(OVERSAMPLE + 1) / OVERSAMPLE - 0.5
+    dy, dx = (grid.ravel() for grid in np.meshgrid(steps, steps, indexing="ij"))
+    shifted = shift_frames(np.broadcast_to(padded, (dx.size, *padded.shape)), dx, dy)
+    (top, _), (left, _) = padding
+    return np.ascontiguousarray(shifted[:, top:top + size, left:left + size])
+
+
+def _placements(radii, thetas, angles, center):
+    """Per position and frame: the pixel the companion's stamp is centred on and its offset's index."""
+    x, y = polar_to_cartesian(radii[:, None], thetas[:, None] - angles[None, :], center=center)
+    ix, iy = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)
+    kx = np.rint((x - ix + 0.5) * OVERSAMPLE).astype(np.int64)
+    ky = np.rint((y - iy + 0.5) * OVERSAMPLE).astype(np.int64)
+    return ix, iy, ky * (OVERSAMPLE + 1) + kx
+
+
+def _center(dataset):
+    return tuple(float(c) for c in dataset.center)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel():
+    from . import _fmmf_kernels  # deferred: numba, compiled once and cached on disk
+
+    return _fmmf_kernels.ring

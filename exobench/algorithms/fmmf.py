@@ -37,7 +37,6 @@ from .._threads import one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid, polar_to_cartesian, shift_frames
 from ..inject import stamp_padding
-from ._eigen import projection_weights
 from .annuli import rotation_thresholds
 from .base import adi_cube
 from .detector import Detection, Detector, radial_normalisation
@@ -48,8 +47,8 @@ __all__ = ["FMMF", "MODELS", "psf_stamps"]
 #: The companion models of :class:`FMMF`.
 MODELS = ("forward", "psf")
 
-#: Sub-pixel steps per pixel of the table of shifted PSF stamps (offsets rounded to 1/8 px).
-OVERSAMPLE = 8
+#: Sub-pixel steps per pixel of the table of shifted PSF stamps (offsets rounded to 1/16 px).
+OVERSAMPLE = 16
 
 
 class FMMF(Detector, name="fmmf"):
@@ -137,25 +136,27 @@ class FMMF(Detector, name="fmmf"):
         first = max(1, int(np.ceil(inner * fwhm)))
         last = int(np.floor(edge - half))
         flat = cube.reshape(t, -1)
-        buffer = np.zeros((t, ny, nx))
+        buffers = np.zeros((2, t, ny, nx))  # Q and the centred data, 0 outside each ring's annulus
         num = np.full(ny * nx, np.nan)
         den = np.full(ny * nx, np.nan)
         kernel = _kernel()
+        forward = self.model == "forward"
         with one_blas_thread():
             for rho in range(first, last + 1):
                 annulus = np.flatnonzero((np.abs(radius - rho) <= half).ravel())
                 positions = np.flatnonzero(ring_of.ravel() == rho)
                 if positions.size == 0 or annulus.size < 2:
                     continue
-                q, b = self._ring_operators(flat[:, annulus], angles, rho, delta, fwhm, ncomp)
-                buffer.reshape(t, -1)[:, annulus] = q
+                ring = _Ring(flat[:, annulus], angles, rho, delta, fwhm, ncomp, forward)
+                buffers[0].reshape(t, -1)[:, annulus] = ring.q
+                buffers[1].reshape(t, -1)[:, annulus] = ring.centred
                 mask = np.zeros(ny * nx)
                 mask[annulus] = 1.0
                 ix, iy, offset = _placements(radius.ravel()[positions], theta.ravel()[positions], angles, center)
                 out_num, out_den = np.empty(positions.size), np.empty(positions.size)
-                kernel(buffer, mask.reshape(ny, nx), stamps, ix, iy, offset, b, self.model == "psf",
-                       out_num, out_den)
-                buffer.reshape(t, -1)[:, annulus] = 0.0
+                kernel(buffers[0], buffers[1], mask.reshape(ny, nx), stamps, ix, iy, offset, ring.b, not forward,
+                       forward, *ring.libraries, ring.a, ring.w, ring.h, ring.gram, out_num, out_den)
+                buffers.reshape(2, t, -1)[:, :, annulus] = 0.0
                 num[positions], den[positions] = out_num, out_den
         with np.errstate(divide="ignore", invalid="ignore"):
             good = den > 0
@@ -163,20 +164,54 @@ class FMMF(Detector, name="fmmf"):
             flux_std = np.where(good, 1.0 / np.sqrt(den), np.nan).reshape(ny, nx)
         return Detection(flux / flux_std, flux, flux_std)
 
-    def _ring_operators(self, matrix, angles, rho, delta, fwhm, ncomp):
-        """``(Q, B)`` of one ring (see the module's docstring) from its annulus's ``(t, pixels)`` matrix."""
+
+class _Ring:
+    """What one ring's positions share: its annulus's PCA (per frame: the library, its
+    eigenpairs, the projection ``W``), the residuals' inverse variances ``w``, the operators
+    ``A``, ``Q = A^T diag(w) R``, ``B = A^T diag(w) A`` and the Gram blocks of the kernel."""
+
+    def __init__(self, matrix, angles, rho, delta, fwhm, ncomp, forward):
         t = matrix.shape[0]
-        centred = matrix - matrix.mean(axis=0)
+        self.centred = matrix - matrix.mean(axis=0)
+        self.gram = self.centred @ self.centred.T
         thresholds, distance = rotation_thresholds(angles, float(rho), delta, fwhm, ncomp)
-        weights = projection_weights(centred @ centred.T, distance >= thresholds[:, None], ncomp)
-        residuals = centred - weights @ centred
+        allowed = distance >= thresholds[:, None]
+        lib = np.zeros((t, t), dtype=np.int64)
+        nlib = allowed.sum(axis=1).astype(np.int64)
+        counts = np.zeros(t, dtype=np.int64)
+        values = np.zeros((t, t))
+        vectors = np.zeros((t, t, t))  # per frame, the eigenvectors as rows
+        ghat = np.zeros((t, t))
+        weights = np.zeros((t, t))
+        solved = {}
+        for i in range(t):
+            members = np.flatnonzero(allowed[i])
+            n = members.size
+            lib[i, :n] = members
+            key = members.tobytes()
+            if key not in solved:  # frames with the same library share its eigenpairs
+                found, basis = np.linalg.eigh(self.gram[np.ix_(members, members)])
+                solved[key] = (found[::-1], basis[:, ::-1])
+            found, basis = solved[key]
+            # numerically null components left out, as exobench.algorithms._eigen does
+            tolerance = np.finfo(float).eps * n * max(found[0], 0.0)
+            counts[i] = min(ncomp, int(np.count_nonzero(found > tolerance)))
+            values[i, :n], vectors[i, :n, :n] = found, basis.T
+            ghat[i, :n] = basis.T @ self.gram[members, i]
+            k = counts[i]
+            weights[i, members] = basis[:, :k] @ (ghat[i, :k] / found[:k])
+        residuals = self.centred - weights @ self.centred
         variance = residuals.var(axis=1)
-        inverse = np.where(variance > 0, 1.0 / np.where(variance > 0, variance, 1.0), 0.0)
-        if self.model == "psf":
-            return inverse[:, None] * residuals, np.diag(inverse)
-        operator = (np.eye(t) - weights) - (1.0 - weights.sum(axis=1))[:, None] / t
-        weighted = inverse[:, None] * operator
-        return weighted.T @ residuals, operator.T @ weighted
+        self.w = np.where(variance > 0, 1.0 / np.where(variance > 0, variance, 1.0), 0.0)
+        self.libraries = (lib, nlib, counts, values, vectors, ghat)
+        if forward:
+            self.a = (np.eye(t) - weights) - (1.0 - weights.sum(axis=1))[:, None] / t
+        else:
+            self.a = np.eye(t)
+        weighted = self.w[:, None] * self.a
+        self.q = weighted.T @ residuals
+        self.b = self.a.T @ weighted
+        self.h = self.centred @ residuals.T
 
 
 def psf_stamps(psf, size):

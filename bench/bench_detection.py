@@ -1,4 +1,4 @@
-"""Detection quality of every classical baseline, scored, against annular PCA.
+"""Detection quality of every ADI baseline, scored, against annular PCA.
 
     python bench/bench_detection.py [--phases default simulated naco] [--baselines median pca ...]
                                     [--quick] [--no-docs]
@@ -7,8 +7,8 @@ The phases of ``bench_cnn.py`` (``_detection.build_phases``): the default
 challenge's phase 1, that phase's simulated instruments several times each
 (independent noise realisations) and copies of the real NACO cube with injected
 companions (from ``../shared/data/real`` or ``$EXOBENCH_REAL_DATA``; skipped
-without it). On each, every classical ADI baseline
-(``exobench.baselines.run_baseline``, default parameters, in-process, one
+without it). On each, every classical ADI baseline and every statistical
+detector's baseline (``exobench.baselines.run_baseline``, default parameters, in-process, one
 thread) makes its detection maps, timed; the maps are scored with
 ``exobench.scoring.curves.roc_by_separation``: TPR at equal false positives
 per dataset inside 6 FWHM and from 6 to 20 FWHM, AUC, F1 at the baseline's own
@@ -52,7 +52,19 @@ from _detection import (  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- detection-benchmark:start -->", "<!-- detection-benchmark:end -->"
 #: The classical baselines of ADI data (``exobench baseline --list``; the CNN has its own bench).
-BASELINES = ("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular")
+CLASSICAL = ("median", "median-annular", "pca", "pca-annular", "llsg", "pairwise", "loci", "nmf", "nmf-annular")
+
+
+def detector_baselines():
+    """The statistical detectors' baselines registered here (``exobench.baselines.statistical``)."""
+    from exobench.baselines import available_baselines, get_baseline
+    from exobench.baselines.statistical import DetectorBaseline
+
+    return tuple(name for name in available_baselines() if issubclass(get_baseline(name), DetectorBaseline))
+
+
+#: Every baseline measured: the classical ones, then the statistical detectors (found in the registry).
+BASELINES = CLASSICAL + detector_baselines()
 #: The baseline every other one is compared with in the bootstrap (always run).
 REFERENCE = "pca-annular"
 #: The FP budget (per dataset) of the bootstrapped TPR inside 6 FWHM.
@@ -169,7 +181,7 @@ def main(argv=None):
     parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES,
                         help="phases to measure (default: all)")
     parser.add_argument("--baselines", nargs="+", default=list(BASELINES), metavar="NAME",
-                        help=f"baselines to run (default: all classical ones; {REFERENCE} is always run)")
+                        help=f"baselines to run (default: all, detectors included; {REFERENCE} is always run)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_REALISATIONS} realisation(s) of the simulated instruments and "
                              f"{QUICK_NACO} NACO copies (a smoke run)")

@@ -14,7 +14,7 @@ import numpy as np
 
 from .registry import SNR_THRESHOLD, Baseline
 
-__all__ = ["DetectorBaseline", "STATISTIC_MAP"]
+__all__ = ["DetectorBaseline", "FMMFBaseline", "STATISTIC_MAP"]
 
 #: The ``detection_map`` of a detector baseline: the detector's calibrated statistic.
 STATISTIC_MAP = "statistic"
@@ -57,3 +57,11 @@ class DetectorBaseline(Baseline):
 # threshold: one threshold for every map of the phase (values strictly above it are detections);
 #            null = {SNR_THRESHOLD:g}, 5 sigma of the calibrated statistic.
 """
+
+
+class FMMFBaseline(DetectorBaseline, name="fmmf"):
+    """Forward-model matched filter on annular PCA residuals, 3 components (exobench.algorithms.FMMF)."""
+
+    algorithm = "fmmf"
+    defaults = {"ncomp": 3, "delta": 1.0, "asize": 1.0, "inner_radius": 1.0, "model": "forward", "stamp": 2.0,
+                "normalisation_width": 1.0}

@@ -65,6 +65,8 @@ class FMMF(Detector, name="fmmf"):
         Width of each ring's PCA annulus in FWHM (VIP: 1 FWHM).
     inner_radius : float
         Smallest ring radius in FWHM (the statistic is NaN closer to the star).
+    outer_radius : float or None
+        Largest ring radius in FWHM (``None``: as far as the annuli fit in the frame).
     model : {"forward", "psf"}
         The companion's signature in the residuals: the forward model through
         the PCA projection, or the PSF alone (cheaper; flux biased low).
@@ -84,12 +86,13 @@ class FMMF(Detector, name="fmmf"):
     (33, 33)
     """
 
-    def __init__(self, *, ncomp=3, delta=1.0, asize=1.0, inner_radius=1.0, model="forward", stamp=2.0,
-                 normalisation_width=1.0):
+    def __init__(self, *, ncomp=3, delta=1.0, asize=1.0, inner_radius=1.0, outer_radius=None, model="forward",
+                 stamp=2.0, normalisation_width=1.0):
         self.ncomp = ncomp
         self.delta = delta
         self.asize = asize
         self.inner_radius = inner_radius
+        self.outer_radius = outer_radius
         self.model = model
         self.stamp = stamp
         self.normalisation_width = normalisation_width
@@ -120,6 +123,7 @@ class FMMF(Detector, name="fmmf"):
         delta = check_number(self.delta, "delta")
         asize = check_number(self.asize, "asize", strict=True)
         inner = check_number(self.inner_radius, "inner_radius")
+        outer = check_number(self.outer_radius, "outer_radius", strict=True, allow_none=True)
         check_choice(self.model, "model", MODELS)
         stamp = check_number(self.stamp, "stamp", strict=True)
         if self.normalisation_width is not None:
@@ -135,6 +139,8 @@ class FMMF(Detector, name="fmmf"):
         edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc)
         first = max(1, int(np.ceil(inner * fwhm)))
         last = int(np.floor(edge - half))
+        if outer is not None:
+            last = min(last, int(np.floor(outer * fwhm)))
         flat = cube.reshape(t, -1)
         buffers = np.zeros((2, t, ny, nx))  # Q and the centred data, 0 outside each ring's annulus
         num = np.full(ny * nx, np.nan)

@@ -63,5 +63,5 @@ class FMMFBaseline(DetectorBaseline, name="fmmf"):
     """Forward-model matched filter on annular PCA residuals, 3 components (exobench.algorithms.FMMF)."""
 
     algorithm = "fmmf"
-    defaults = {"ncomp": 3, "delta": 1.0, "asize": 1.0, "inner_radius": 1.0, "model": "forward", "stamp": 2.0,
-                "normalisation_width": 1.0}
+    defaults = {"ncomp": 3, "delta": 1.0, "asize": 1.0, "inner_radius": 1.0, "outer_radius": None,
+                "model": "forward", "stamp": 2.0, "normalisation_width": 1.0}

@@ -169,6 +169,7 @@ def test_registered_and_4d():
     ({"asize": 0}, r"^asize: expected"),
     ({"stamp": -1}, r"^stamp: expected"),
     ({"delta": -1}, r"^delta: expected"),
+    ({"outer_radius": 0}, r"^outer_radius: expected"),
     ({"normalisation_width": 0}, r"^normalisation_width: expected"),
 ])
 def test_option_errors(options, message):

@@ -30,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import publish  # noqa: E402
+from bench_loci import naco_dataset  # noqa: E402
 from _detection import ROOT  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -43,17 +44,6 @@ NCOMP, DELTA, CROP, IMLIB, INTERPOLATION = 3, 1.0, 5, "skimage", "bilinear"
 
 def log(line):
     print(line, file=sys.stderr, flush=True)
-
-
-def naco_dataset():
-    from astropy.io import fits
-
-    from exobench.data import Dataset
-
-    folder = os.environ.get("EXOBENCH_REAL_DATA") or str(ROOT / ".." / "shared" / "data" / "real")
-    name = os.path.join(folder, "naco_betapic_{}.fits")
-    return Dataset(fits.getdata(name.format("empty_cube")), fits.getdata(name.format("empty_pa")),
-                   psf=fits.getdata(name.format("psf")), pxscale=0.02719, instrument="naco", dataset_id="1")
 
 
 def cpu_seconds(fn):

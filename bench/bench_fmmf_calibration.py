@@ -27,7 +27,7 @@ from _common import force_single_thread, publish  # noqa: E402
 force_single_thread()
 
 from _detection import ROOT  # noqa: E402
-from bench_fmmf import naco_dataset  # noqa: E402
+from bench_loci import naco_dataset  # noqa: E402
 
 import numpy as np  # noqa: E402
 

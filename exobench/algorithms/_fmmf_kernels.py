@@ -14,37 +14,33 @@ _parallel = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=Tru
 
 
 @_jit
+def stamp_dot(stamp, frame, y0, x0):
+    # <stamp, frame> with the stamp's corner at (y0, x0), the parts outside the frame left out
+    s = stamp.shape[0]
+    ny, nx = frame.shape
+    total = 0.0
+    for u in range(max(0, -y0), min(s, ny - y0)):
+        for v in range(max(0, -x0), min(s, nx - x0)):
+            total += stamp[u, v] * frame[y0 + u, x0 + v]
+    return total
+
+
+@_jit
 def stamp_products(frames, stamps, ix, iy, offset, out):
     # out[j, l] = <C_j, frames[l]>: the stamp of frame j against every frame l
-    count, ny, nx = frames.shape
-    s = stamps.shape[1]
-    half = s // 2
+    half = stamps.shape[1] // 2
     for j in range(ix.shape[0]):
-        stamp = stamps[offset[j]]
-        y0 = iy[j] - half
-        x0 = ix[j] - half
-        for l in range(count):
-            total = 0.0
-            for u in range(max(0, -y0), min(s, ny - y0)):
-                for v in range(max(0, -x0), min(s, nx - x0)):
-                    total += stamp[u, v] * frames[l, y0 + u, x0 + v]
-            out[j, l] = total
+        for l in range(frames.shape[0]):
+            out[j, l] = stamp_dot(stamps[offset[j]], frames[l], iy[j] - half, ix[j] - half)
 
 
 @_jit
 def stamp_trace(frames, stamps, ix, iy, offset):
     # sum_j <C_j, frames[j]>
-    count, ny, nx = frames.shape
-    s = stamps.shape[1]
-    half = s // 2
+    half = stamps.shape[1] // 2
     total = 0.0
-    for j in range(count):
-        stamp = stamps[offset[j]]
-        y0 = iy[j] - half
-        x0 = ix[j] - half
-        for u in range(max(0, -y0), min(s, ny - y0)):
-            for v in range(max(0, -x0), min(s, nx - x0)):
-                total += stamp[u, v] * frames[j, y0 + u, x0 + v]
+    for j in range(frames.shape[0]):
+        total += stamp_dot(stamps[offset[j]], frames[j], iy[j] - half, ix[j] - half)
     return total
 
 

@@ -9,24 +9,29 @@ and annulus.
 The geometry follows VIP's ``fmmf``: the positions are taken ring by ring
 (the pixels at ``round(r) = rho``), and each ring has its own annulus,
 ``asize`` FWHM wide and centred on ``rho``, where annular PCA with a
-rotation-based reference library per frame is computed. Within the annulus
-the PCA residuals are ``R = (I - W) (M - mean_t M)`` (``W`` the ``(t, t)``
-projection matrix of :meth:`~exobench.algorithms.AnnularPCA.projections`),
-linear in the cube; the companion's forward model is the same operator
-applied to its PSF stamps ``C`` in every frame (``model="forward"``: the model
-minus its projection on the unperturbed basis and its temporal mean, which
-models the over-subtraction exactly and the self-subtraction of a faint
-companion to first order), or the stamps themselves (``model="psf"``: the plain
-matched filter of the residuals, whose flux is then lowered by the
-self-subtraction it does not model).
+rotation-based reference library per frame is computed: the pixels centred
+over time (``M``), frame ``i`` minus its projection on the first ``ncomp``
+eigenvectors of its library's Gram matrix, ``R = (I - W) M``.
 
-With ``A = (I - W)(I - 1/t)`` and ``w_i`` the inverse variance of residual
-frame ``i`` over the annulus, the flux is ``a = N / D`` with
-``N = sum_j <C_j, Q_j>``, ``Q = A^T diag(w) R`` (one matrix product per
-ring) and ``D = sum_jk B_jk <C_j, C_k>``, ``B = A^T diag(w) A``; its standard
-deviation is ``1 / sqrt(D)`` and the raw S/N ``N / sqrt(D)``. The stamps' overlaps
-and products are a compiled kernel over the ring's positions
-(:mod:`exobench.algorithms._fmmf_kernels`).
+The forward model (``model="forward"``) of a companion of unit flux, whose PSF
+stamps are ``C_j`` in frame ``j``, is the derivative of those residuals along
+``C`` (Pueyo 2016, first order in the flux): ``m_i = sum_j A_ij C_j - sum_l
+alpha_il M_l`` with ``A = (I - W)(I - 1/t)`` (the stamps centred over time,
+minus their reconstruction from the library frames that hold them) and
+``alpha_i`` the change of frame ``i``'s reconstruction coefficients: the
+over-subtraction (the model's projection on the basis), the change of the
+library's inner products with the frame, and the eigenvectors' and
+eigenvalues' first-order perturbation (``dP = -P E P`` plus the couplings of
+the kept and discarded eigenvectors, ``E`` the Gram matrix's change). With
+``model="psf"`` the model is the stamps alone (the plain matched filter of the
+residuals, whose flux the self-subtraction then lowers).
+
+With ``w_i`` the inverse variance of residual frame ``i`` over the annulus,
+the flux is ``a = sum_i w_i <m_i, R_i> / D``, ``D = sum_i w_i <m_i, m_i>``, its
+standard deviation ``1 / sqrt(D)``. The parts common to a ring are matrix
+products (``Q = A^T diag(w) R``, ``B = A^T diag(w) A``, ``M R^T``, ``M M^T``);
+the stamps' products with them and the perturbation are a compiled kernel
+over the ring's positions (:mod:`exobench.algorithms._fmmf_kernels`).
 """
 
 import functools

@@ -7,8 +7,8 @@ The phases of ``bench_cnn.py`` (``_detection.build_phases``): the default
 challenge's phase 1, that phase's simulated instruments several times each
 (independent noise realisations) and copies of the real NACO cube with injected
 companions (from ``../shared/data/real`` or ``$EXOBENCH_REAL_DATA``; skipped
-without it). On each, every classical ADI baseline
-(``exobench.baselines.run_baseline``, default parameters, in-process, one
+without it). On each, every classical ADI baseline and every statistical
+detector's baseline (``exobench.baselines.run_baseline``, default parameters, in-process, one
 thread) makes its detection maps, timed; the maps are scored with
 ``exobench.scoring.curves.roc_by_separation``: TPR at equal false positives
 per dataset inside 6 FWHM and from 6 to 20 FWHM, AUC, F1 at the baseline's own

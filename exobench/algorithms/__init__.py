@@ -28,6 +28,8 @@ the collapsed final frame). They register by name (:func:`get_algorithm`).
                           library per frame
 ``paco``                  :class:`PACO` (a detector): local patch covariances, the
                           likelihood-ratio S/N and flux (Flasseur et al. 2018)
+``fmmf``                  :class:`FMMF`: forward-model matched filter on annular PCA
+                          residuals (a statistical detector)
 ========================  ==========================================================
 
 Statistical detectors (:class:`Detector`, :mod:`exobench.algorithms.detector`;
@@ -62,6 +64,7 @@ from .nmf import NMF, AnnularNMF
 from .detector import Detection, Detector, combine_channels, radial_normalisation
 from .andromeda import Andromeda
 from .paco import PACO
+from .fmmf import FMMF
 
 __all__ = [
     "Result",
@@ -89,4 +92,5 @@ __all__ = [
     "NMF",
     "AnnularNMF",
     "PACO",
+    "FMMF",
 ]

@@ -126,8 +126,8 @@ def available_algorithms():
     Examples
     --------
     >>> available_algorithms()
-    ['andromeda', 'asdi-pca', 'llsg', 'loci', 'median', 'median-annular', 'nmf', 'nmf-annular', 'paco', 'pairwise',
-     'pca', 'pca-annular', 'per-channel', 'sdi-pca']
+    ['andromeda', 'asdi-pca', 'fmmf', 'llsg', 'loci', 'median', 'median-annular', 'nmf', 'nmf-annular', 'paco',
+     'pairwise', 'pca', 'pca-annular', 'per-channel', 'sdi-pca']
     """
     return sorted(_REGISTRY.names())
 

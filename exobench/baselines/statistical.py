@@ -16,7 +16,7 @@ import numpy as np
 
 from .registry import SNR_THRESHOLD, Baseline
 
-__all__ = ["DetectorBaseline", "STATISTIC_MAP", "AndromedaBaseline", "PACOBaseline"]
+__all__ = ["DetectorBaseline", "STATISTIC_MAP", "AndromedaBaseline", "FMMFBaseline", "PACOBaseline"]
 
 #: The ``detection_map`` of a detector baseline: the detector's calibrated statistic.
 STATISTIC_MAP = "statistic"
@@ -99,3 +99,11 @@ class PACOBaseline(DetectorBaseline, name="paco"):
     algorithm = "paco"
     defaults = {"patch_radius": 1.0, "variant": "fast", "subpixel": True, "inner_radius": 1.0,
                 "refine_flux_above": None, "normalisation": "radial"}
+
+
+class FMMFBaseline(DetectorBaseline, name="fmmf"):
+    """Forward-model matched filter on annular PCA residuals, 3 components (exobench.algorithms.FMMF)."""
+
+    algorithm = "fmmf"
+    defaults = {"ncomp": 3, "delta": 1.0, "asize": 1.0, "inner_radius": 1.0, "outer_radius": None,
+                "model": "forward", "stamp": 2.0, "normalisation_width": 1.0}

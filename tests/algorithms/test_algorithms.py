@@ -253,8 +253,8 @@ def test_naco_median_adi_leaves_more_noise_than_pca(naco_runs):
 
 
 def test_registry_finds_every_algorithm_by_name():
-    assert available_algorithms() == ["andromeda", "asdi-pca", "llsg", "loci", "median", "median-annular", "nmf",
-                                      "nmf-annular", "paco", "pairwise", "pca", "pca-annular", "per-channel",
+    assert available_algorithms() == ["andromeda", "asdi-pca", "fmmf", "llsg", "loci", "median", "median-annular",
+                                      "nmf", "nmf-annular", "paco", "pairwise", "pca", "pca-annular", "per-channel",
                                       "sdi-pca"]
     assert get_algorithm("pca") is PCA and get_algorithm("pca-annular") is AnnularPCA
     assert get_algorithm("median") is MedianADI and get_algorithm("median-annular") is AnnularMedianADI

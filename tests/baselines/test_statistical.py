@@ -67,3 +67,16 @@ def test_params_header_documents_the_statistic(baseline):
     assert "# detection_map: statistic (the detector's own statistic" in header
     assert "snr" not in header.split("# detection_map:")[1]
     assert all(line.startswith("#") for line in header.splitlines())
+
+
+def test_fmmf_baseline_maps_the_calibrated_statistic():
+    from exobench.algorithms import FMMF
+
+    fmmf = registry.get_baseline("fmmf")
+    params = fmmf.default_params()
+    assert params["algorithm"]["model"] == "forward" and params["detection_map"] == STATISTIC_MAP
+    assert fmmf.default_threshold(params) == 5.0
+    dataset = example_dataset(n_frames=10, size=25)
+    params = fmmf.check_params({"algorithm": {"ncomp": 2, "model": "psf"}})
+    np.testing.assert_array_equal(fmmf.detection_map(dataset, params),
+                                  FMMF(**params["algorithm"]).detect(dataset).statistic)

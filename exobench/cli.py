@@ -633,6 +633,8 @@ def _run_demo(args):
     from .workflows.demo import run_demo
 
     result = run_demo(args.output, real_data=args.real_data, cnn=args.cnn, progress=not args.quiet)
+    for number, reason in result.skipped.items():
+        print(f"phase {number}: skipped ({reason})")
     print(result.ranking_text, end="" if result.ranking_text.endswith("\n") else "\n")
     print(f"report: {result.report}")
 

@@ -48,3 +48,15 @@ def test_a_phase_without_baseline_is_built_and_skipped(tmp_path, monkeypatch):
     assert list(result.submissions) == [(1, "median")]
     assert (result.challenge / "public" / "phase_2" / "ex_candidates_1.fits").is_file()  # built all the same
     assert result.report.is_file() and "median" in result.ranking_text
+
+
+def test_the_command_says_which_phases_it_skipped(tmp_path, monkeypatch, capsys):
+    from exobench.cli import main
+
+    done = demo.DemoResult(output=tmp_path, challenge=tmp_path / "challenge", report=tmp_path / "report.html",
+                           submissions={}, ranking_text="ranking\n",
+                           skipped={3: "no baseline for a charac-adi phase"})
+    monkeypatch.setattr(demo, "run_demo", lambda *args, **kwargs: done)
+    assert main(["demo", "-o", str(tmp_path), "--quiet"]) == 0
+    assert capsys.readouterr().out == (f"phase 3: skipped (no baseline for a charac-adi phase)\nranking\n"
+                                       f"report: {tmp_path / 'report.html'}\n")

@@ -37,7 +37,8 @@ from .characterisation import (coverage, eidc2022_scores, flux_errors, gaussian_
                                position_errors, separation_band)
 from .program_output import PAGE_HEAD, finite_or_none
 
-__all__ = ["CHARAC_SCORE_NAMES", "EIDC2022_SCORE_NAMES", "CharacReport", "score_characterisation", "charac_datasets", "render_charac_html"]
+__all__ = ["CHARAC_SCORE_NAMES", "EIDC2022_SCORE_NAMES", "CharacReport", "score_characterisation", "charac_datasets",
+           "render_charac_html"]
 
 CHARAC_SCORE_NAMES = ("astrometry_px", "astrometry_l1_px", "astrometry_mas", "photometry_rel", "photometry_mag",
                       "spectrophotometry", "coverage_1sigma", "coverage_2sigma", "nll")

@@ -131,4 +131,5 @@ def test_compat_eidc2022_prints_the_two_numbers(tmp_path, capsys):
     sub = write_characterisation({("ex", "1"): estimates}, tmp_path / "sub.zip")
     assert main(["score", str(sub), str(ref), "--compat", "eidc2022", "--output", str(tmp_path / "out")]) == 0
     assert _scores(capsys.readouterr().out) == {"astrometry_charac4d": 1.5, "spectrophotometry_charac4d": 1.0}
-    assert (tmp_path / "out" / "scores.txt").read_text() == "astrometry_charac4d: 1.5\nspectrophotometry_charac4d: 1.0\n"
+    written = (tmp_path / "out" / "scores.txt").read_text()
+    assert written == "astrometry_charac4d: 1.5\nspectrophotometry_charac4d: 1.0\n"

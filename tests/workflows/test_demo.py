@@ -4,7 +4,6 @@ baseline built and skipped, saying so."""
 import textwrap
 
 import numpy as np
-import pytest
 from astropy.io import fits
 
 from exobench.examples import example_dataset

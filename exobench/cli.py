@@ -131,8 +131,10 @@ def _add_score(commands):
     score.add_argument("submission", nargs="+", metavar="SUBMISSION",
                        help="a submission: a zip archive or a folder of FITS files")
     score.add_argument("reference", metavar="REFERENCE_DIR", help="a phase folder of the reference tree")
-    score.add_argument("--compat", choices=["eidc2019"], default=None,
-                       help="count and score as the 2019 EIDC program did (participant FWHM and options honoured)")
+    score.add_argument("--compat", choices=["eidc2019", "eidc2022"], default=None,
+                       help="eidc2019 (detection phases): count and score as the 2019 EIDC program did (participant "
+                            "FWHM and options honoured); eidc2022 (characterisation phases): the 2022 leaderboard's "
+                            "two numbers, astrometry and spectrophotometry")
     score.add_argument("--phase-suffix", metavar="SUFFIX", default=None,
                        help="score-name suffix (3d, 4d) when REFERENCE_DIR has no phase.json (default 3d)")
     score.add_argument("--json", action="store_true", help="print the scores.json content instead of key: value lines")
@@ -812,6 +814,8 @@ def _run_demo(args):
     from .workflows.demo import run_demo
 
     result = run_demo(args.output, real_data=args.real_data, cnn=args.cnn, progress=not args.quiet)
+    for number, reason in result.skipped.items():
+        print(f"phase {number}: skipped ({reason})")
     print(result.ranking_text, end="" if result.ranking_text.endswith("\n") else "\n")
     print(f"report: {result.report}")
 

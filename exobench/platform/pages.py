@@ -337,7 +337,8 @@ def starting_kit_readme(challenge):
               "zip per phase into `submissions/` and validates it |",
               "| `my_algorithm.py` | the template you edit: one function from a dataset to a detection map, and the "
               "command that writes and checks the submission zip |",
-              "| `make_sample_submission.py` | writes a sample submission per phase with an exobench baseline |", "",
+              "| `make_sample_submission.py` | writes a sample submission per phase with an exobench baseline (a "
+              "first guess of the positions and fluxes on a characterisation phase) |", "",
               "The notebook and `make_sample_submission.py` use `./public_data` beside them (or the challenge "
               "named by `$EXOBENCH_CHALLENGE_DIR`, e.g. one you built with `exobench build --default -o challenge`, "
               "whose truth lets you score locally). The truth of this challenge is held out: they validate the "
@@ -390,6 +391,14 @@ def _characterisation_readme(challenge):
             "    write_characterisation({(\"instrument\", \"1\"): estimates, ...}, "
             f"\"charac_phase_{first}.zip\", sigmas={{...}})", "",
             f"    exobench validate charac_phase_{first}.zip public_data/phase_{first}", "",
+            "A first guess, what `make_sample_submission.py` and the notebook submit on these phases: the "
+            "candidates' positions and, per channel, the flux in an aperture 1 FWHM across at the candidate on a "
+            "median-ADI final frame, divided by the PSF file's flux in the same aperture. It is biased low (the "
+            "candidates are up to half a FWHM off, and ADI subtracts part of the companion): a start to improve "
+            "on. From Python:", "",
+            "    from exobench.characterise import first_guess_phase",
+            f"    estimates = first_guess_phase(\"public_data/phase_{first}\")  # what write_characterisation takes",
+            "",
             "Scores: the mean position error (Euclidean and |dx| + |dy|, px; mas), the flux error (relative, in "
             "magnitudes, and the sum over channels of |f - f_true|), and with uncertainties their coverage at 1 "
             "and 2 sigma (per coordinate) and the Gaussian negative log-likelihood.", ""]

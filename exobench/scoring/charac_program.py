@@ -17,8 +17,12 @@ leaderboard keys (``{name}_{suffix}``, in this order, :data:`CHARAC_SCORE_NAMES`
 An undefined score (no uncertainties, no pixel scale) is written as 0 and listed under
 ``undefined``, as for detection. ``astrometry_l1_px`` and ``spectrophotometry`` are the
 challenge-compatible pair, the two numbers of the 2022 EIDC phase 2 leaderboard (also under
-``eidc2022`` in the details); they are always computed, so no separate scoring mode is needed.
-Definitions: :mod:`exobench.scoring.characterisation`.
+``eidc2022`` in the details). With ``compat="eidc2022"`` (``exobench score --compat eidc2022``)
+the leaderboard keys are those two numbers alone, as the 2022 leaderboard showed them
+(:data:`EIDC2022_SCORE_NAMES`): ``astrometry_{suffix}``, the mean over companions of
+``|x - x_true| + |y - y_true|`` (px), and ``spectrophotometry_{suffix}``, the mean over companions
+of the sum over channels of ``|f - f_true|`` (units of the PSF file). Definitions:
+:mod:`exobench.scoring.characterisation`.
 """
 
 import dataclasses
@@ -33,10 +37,13 @@ from .characterisation import (coverage, eidc2022_scores, flux_errors, gaussian_
                                position_errors, separation_band)
 from .program_output import PAGE_HEAD, finite_or_none
 
-__all__ = ["CHARAC_SCORE_NAMES", "CharacReport", "score_characterisation", "charac_datasets", "render_charac_html"]
+__all__ = ["CHARAC_SCORE_NAMES", "EIDC2022_SCORE_NAMES", "CharacReport", "score_characterisation", "charac_datasets",
+           "render_charac_html"]
 
 CHARAC_SCORE_NAMES = ("astrometry_px", "astrometry_l1_px", "astrometry_mas", "photometry_rel", "photometry_mag",
                       "spectrophotometry", "coverage_1sigma", "coverage_2sigma", "nll")
+#: The leaderboard keys of ``compat="eidc2022"`` (``{name}_{suffix}``): the 2022 EIDC leaderboard's two numbers.
+EIDC2022_SCORE_NAMES = ("astrometry", "spectrophotometry")
 
 
 def charac_datasets(reference):
@@ -60,6 +67,8 @@ class CharacReport:
     suffix : str
     warnings : tuple of str
     elapsed_s : float
+    compat : str or None
+        ``"eidc2022"`` when the scores are the 2022 leaderboard's two numbers.
     """
 
     scores: dict
@@ -75,13 +84,16 @@ class CharacReport:
     def details(self):
         """Everything as JSON-serialisable data (``detailed_results.json``)."""
         return {"task": self.task, "scores": self.scores, "undefined": list(self.undefined), "metrics": self.metrics,
-                "suffix": self.suffix, "companions": list(self.companions), "warnings": list(self.warnings),
-                "elapsed_s": round(self.elapsed_s, 3)}
+                "suffix": self.suffix, "compat": self.compat, "companions": list(self.companions),
+                "warnings": list(self.warnings), "elapsed_s": round(self.elapsed_s, 3)}
 
 
-def score_characterisation(folder, reference, *, limits=DEFAULT_LIMITS):
+def score_characterisation(folder, reference, *, limits=DEFAULT_LIMITS, compat=None):
     """Score a characterisation submission folder on a characterisation
     :class:`~exobench.scoring.reference.Reference`.
+
+    ``compat="eidc2022"``: the scores are the 2022 leaderboard's two numbers alone (see the module);
+    the details are the same.
 
     Returns
     -------
@@ -93,15 +105,20 @@ def score_characterisation(folder, reference, *, limits=DEFAULT_LIMITS):
         The submission is refused (missing or extra files, wrong shapes, non-finite values...).
     """
     start = time.perf_counter()
+    if compat not in (None, "eidc2022"):
+        raise ValueError(f"compat: expected None or 'eidc2022' for a characterisation phase, got {compat!r}")
     submission = read_characterisation(folder, charac_datasets(reference), limits=limits)
     rows = []
     for dataset in reference.datasets:
         rows += _companion_rows(dataset, submission.estimates[dataset.key],
                                 None if submission.sigmas is None else submission.sigmas[dataset.key])
     scores, undefined, metrics = _phase_scores(rows, reference, submission.sigmas is not None)
+    if compat == "eidc2022":  # both are always defined
+        end = f"_{reference.suffix}" if reference.suffix else ""
+        scores, undefined = {f"{name}{end}": metrics["eidc2022"][name] for name in EIDC2022_SCORE_NAMES}, []
     return CharacReport(scores=scores, undefined=tuple(undefined), metrics=metrics, companions=tuple(rows),
                         suffix=reference.suffix, warnings=tuple(submission.warnings),
-                        elapsed_s=time.perf_counter() - start)
+                        elapsed_s=time.perf_counter() - start, compat=compat)
 
 
 def _companion_rows(dataset, estimates, sigmas):
@@ -196,8 +213,9 @@ def render_charac_html(report):
         f"<td>{_list(r['flux_true'])}</td><td>{_list(r['flux'], r.get('sigma_flux'))}</td>"
         f"<td>{_list(r['flux_rel'])}</td></tr>" for r in report.companions)
     notes = "".join(f"<li>{e(w)}</li>" for w in report.warnings) or "<li>none</li>"
+    mode = ", the EIDC 2022 leaderboard's scores" if report.compat else ""
     return f"""{PAGE_HEAD}
-<h1>Detailed results (characterisation, phase {e(report.suffix)})</h1>
+<h1>Detailed results (characterisation, phase {e(report.suffix)}{mode})</h1>
 <h2>Scores</h2>
 <table>{score_rows}</table>
 <p>Undefined scores (no uncertainties given, no pixel scale) are reported as 0. Coverage counts each

@@ -35,6 +35,10 @@ Scoring modes (``compat``):
   ``overlap_threshold.fits`` and ``max_blob_fact.fits`` are validated but not used
   (with a warning): letting each participant loosen the matching rules would make
   the leaderboard incomparable.
+- ``"eidc2022"`` (characterisation phases only): the two numbers of the 2022 EIDC
+  leaderboard, ``astrometry_{suffix}`` and ``spectrophotometry_{suffix}``
+  (:data:`~exobench.scoring.charac_program.EIDC2022_SCORE_NAMES`), instead of the
+  characterisation keys.
 - ``"eidc2019"``: the 2019 counting (``compat="eidc2019"`` of the counting module) and
   formulas, honouring the participant's FWHM and option files as the 2019 program
   did, to reproduce published numbers. ``TPR``, ``FPR`` and ``AUC`` are not
@@ -66,6 +70,7 @@ from ..submission import DEFAULT_LIMITS, SubmissionError, open_submission, read_
 __all__ = [
     "SCORE_NAMES",
     "COMPAT_CHOICES",
+    "CHARAC_COMPAT",
     "score_keys",
     "DatasetResult",
     "ScoreReport",
@@ -77,8 +82,10 @@ __all__ = [
 
 #: Leaderboard scores, in column order; keys are ``{name}_{suffix}``.
 SCORE_NAMES = ("F1", "Precision", "Recall", "FalsePositives", "TPR", "FPR", "AUC")
-#: Accepted ``compat`` values: the counting modes.
-COMPAT_CHOICES = COMPAT_MODES
+#: The scoring mode of characterisation phases: the two numbers of the EIDC 2022 leaderboard.
+CHARAC_COMPAT = "eidc2022"
+#: Accepted ``compat`` values: the counting modes (detection) and :data:`CHARAC_COMPAT` (characterisation).
+COMPAT_CHOICES = COMPAT_MODES + (CHARAC_COMPAT,)
 _EIDC_OPTIONS = ("npix", "overlap_threshold", "max_blob_fact")
 
 
@@ -188,8 +195,9 @@ def score_submission(submission, reference_dir, *, compat=None, phase_suffix=Non
         A zip archive or a folder of submission files.
     reference_dir : str or path-like
         A phase folder of the reference tree.
-    compat : {None, "eidc2019"}, optional
-        Scoring mode (default: the phase's ``compat``, else None); see the module doc.
+    compat : {None, "eidc2019", "eidc2022"}, optional
+        Scoring mode (default: the phase's ``compat``, else None); see the module doc. ``"eidc2019"``
+        scores detection phases only, ``"eidc2022"`` characterisation phases only.
     phase_suffix : str, optional
         Score-name suffix when the reference has no ``phase.json`` (default "3d").
     limits : Limits
@@ -221,12 +229,16 @@ def score_folder(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
     start = time.perf_counter()
     check_choice(compat, "compat", COMPAT_CHOICES)
     if reference.is_characterisation:
-        if compat is not None:
-            raise ValueError(f"compat: {compat!r} is a detection scoring mode; a characterisation phase has one "
-                             f"(its scores include the EIDC 2022 astrometry and spectrophotometry)")
+        if compat not in (None, CHARAC_COMPAT):
+            raise ValueError(f"compat: {compat!r} is a detection scoring mode; a characterisation phase (suffix "
+                             f"{reference.suffix}) takes none or {CHARAC_COMPAT!r}")
         from .charac_program import score_characterisation
 
-        return score_characterisation(folder, reference, limits=limits)
+        return score_characterisation(folder, reference, limits=limits, compat=compat)
+    if compat == CHARAC_COMPAT:
+        raise ValueError(f"compat: {CHARAC_COMPAT!r} scores characterisation phases (astrometry and "
+                         f"spectrophotometry); this is a detection phase (suffix {reference.suffix}): use none or "
+                         f"'eidc2019'")
     mode = reference.compat if compat is None else compat
     submission = read_submission(folder, reference, compat=mode, limits=limits)
     counting = dict(reference.counting)
@@ -410,7 +422,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="score.py", description="Score an exobench submission (Codalab/Codabench).")
     parser.add_argument("input", nargs="?", help="folder holding ref/ and res/ (default /app/input)")
     parser.add_argument("output", nargs="?", help="output folder (default /app/output)")
-    parser.add_argument("--compat", choices=["eidc2019"], default=None, help="score as the 2019 EIDC program did")
+    parser.add_argument("--compat", choices=[c for c in COMPAT_CHOICES if c], default=None,
+                        help="score as the 2019 EIDC program did (detection) or with the two numbers of the 2022 "
+                             "EIDC leaderboard (characterisation)")
     parser.add_argument("--phase-suffix", default=None, help="score-name suffix when ref/ has no phase.json")
     args = parser.parse_args(argv)
     input_dir = args.input or "/app/input"

@@ -3,7 +3,9 @@
 Build the default challenge, run every classical baseline on every phase (the
 baselines each phase kind names, :mod:`exobench.challenge.kinds`), score each
 submission into the local leaderboard, write the HTML report and return the
-ranking: what an organiser does, on a laptop, in a few minutes.
+ranking: what an organiser does, on a laptop, in a few minutes. A phase whose
+kind names no baseline (a characterisation kind without one) is built and
+skipped: :attr:`DemoResult.skipped` says why.
 """
 
 import dataclasses
@@ -15,16 +17,28 @@ __all__ = ["DemoResult", "run_demo", "demo_baselines"]
 
 @dataclasses.dataclass(frozen=True)
 class DemoResult:
-    """The demo's folders and its outcome."""
+    """The demo's folders and its outcome.
+
+    Attributes
+    ----------
+    output, challenge, report : pathlib.Path
+        The demo's folder, the challenge built in it, the HTML report.
+    submissions : dict
+        ``(phase number, baseline) -> zip`` of every submission made and scored.
+    ranking_text : str
+    skipped : dict
+        ``phase number -> reason`` of the phases built but run by no baseline.
+    """
 
     output: Path
     challenge: Path
     report: Path
     submissions: dict
     ranking_text: str
+    skipped: dict = dataclasses.field(default_factory=dict)
 
 
-def run_demo(output, *, real_data=None, cnn=False, progress=True):
+def run_demo(output, *, real_data=None, cnn=False, progress=True, definition=None):
     """Build the default challenge in ``output/challenge``, run the baselines,
     score them into ``output/challenge/leaderboard.sqlite`` and write
     ``output/report.html``.
@@ -44,6 +58,8 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
         minutes per dataset on a CPU.
     progress : bool
         Progress bars on stderr.
+    definition : str or path-like, optional
+        Another challenge definition than the default one (a smaller one for the tests).
 
     Returns
     -------
@@ -57,8 +73,10 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
     from ..report import write_report
 
     _use_real_data(real_data)  # before the definition is read: it expands $EXOBENCH_REAL_DATA
-    challenge = load_challenge(DEFAULT_CHALLENGE)
+    challenge = load_challenge(DEFAULT_CHALLENGE if definition is None else definition)
     plan = {phase.number: demo_baselines(phase.kind, cnn=cnn) for phase in challenge.phases}
+    skipped = {phase.number: f"no baseline for a {phase.kind} phase" for phase in challenge.phases
+               if not plan[phase.number]}
     output = Path(output)
     challenge_dir = output / "challenge"
     build_challenge(challenge, challenge_dir, overwrite=True, progress=progress)
@@ -73,14 +91,15 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True):
             submissions[phase.number, name] = path
     report = write_report(challenge_dir, output / "report.html", overwrite=True)
     return DemoResult(output=output, challenge=challenge_dir, report=Path(report), submissions=submissions,
-                      ranking_text=ranking_text(ranking(challenge_dir)))
+                      ranking_text=ranking_text(ranking(challenge_dir)), skipped=skipped)
 
 
 def demo_baselines(kind, *, cnn=False):
     """The baselines the demo runs on a phase of ``kind`` (a name of :func:`exobench.challenge.phase_kinds`).
 
     The kind's own list (ADI baselines run 4D cubes channel by channel), plus
-    ``cnn`` when asked, checked to be able to run here.
+    ``cnn`` when asked on a detection phase, checked to be able to run here;
+    empty for a kind that names none.
 
     >>> demo_baselines("adi")
     ('median', 'median-annular', 'pca', 'pca-annular', 'llsg', 'pairwise', 'loci', 'nmf', 'nmf-annular', 'andromeda')
@@ -88,7 +107,9 @@ def demo_baselines(kind, *, cnn=False):
     from ..baselines import runnable_baseline
     from ..challenge import get_phase_kind
 
-    names = get_phase_kind(kind).baselines + (("cnn",) if cnn else ())
+    found = get_phase_kind(kind)
+    # the CNN makes detection maps: it has nothing to say on a characterisation phase
+    names = found.baselines + (("cnn",) if cnn and not found.is_characterisation else ())
     for name in names:
         runnable_baseline(name)
     return names

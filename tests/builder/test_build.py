@@ -56,18 +56,21 @@ def test_the_tree_has_the_eidc_layout_and_a_true_manifest(default_build):
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
     assert manifest["definition"]["name"] == "exobench-default" and "numpy" in manifest["versions"]
-    for phase, suffix in ((1, "3d"), (2, "4d")):
+    for phase, suffix in ((1, "3d"), (2, "4d"), (3, "charac3d")):
         public = out / "public" / f"phase_{phase}"
         datasets = find_datasets(public)
         reference = read_reference(out / "reference" / f"phase_{phase}")
         assert reference.suffix == suffix and len(reference.datasets) == len(datasets) >= 2
         for instrument, k in datasets:
             dataset = read_dataset(public, instrument, k)
-            assert dataset.cube.ndim == (3 if phase == 1 else 4) and dataset.meta == {}
+            assert dataset.cube.ndim == (4 if phase == 2 else 3) and dataset.meta == {}
+            # the characterisation phase announces its companions, one row each
+            candidates = public / f"{instrument}_candidates_{k}.fits"
+            assert candidates.is_file() == (phase == 3)
         kit = out / "starting_kit" / "public_data" / f"phase_{phase}"
         assert _tree(kit) == _tree(public)
     truth = result.truth
-    assert len(truth) == sum(r.n_injections for p in (1, 2)
+    assert len(truth) == sum(r.n_injections for p in (1, 2, 3)
                              for r in read_reference(out / "reference" / f"phase_{p}").datasets)
 
 
@@ -91,7 +94,7 @@ def test_measured_snr_falls_in_the_requested_bands(default_build, write_definiti
     inside = (truth.measured_snr >= low) & (truth.measured_snr <= high)
     assert len(truth) >= 10
     assert inside.mean() >= 0.8, truth[["snr_band", "target_snr", "measured_snr"]]
-    assert set(truth.snr_band) == {"1-3", "3-5"}
+    assert set(truth.snr_band) == {"1-3", "3-5", "5-10"}  # 5-10: the characterisation phase's
 
 
 def test_public_files_do_not_tell_empty_datasets(write_definition, tmp_path):

@@ -21,7 +21,9 @@ def test_the_small_definition_loads(write_definition):
 
 def test_the_default_challenge_is_valid():
     challenge = load_challenge(DEFAULT_CHALLENGE)
-    assert len(challenge.phases) == 2 and all(len(p.sources) == 3 for p in challenge.phases)
+    assert [p.kind for p in challenge.phases] == ["adi", "adi+msdi", "charac-adi"]
+    assert [len(p.sources) for p in challenge.phases] == [3, 3, 2]
+    assert challenge.phases[2].injection.companions[0] >= 1  # a characterisation phase announces companions
 
 
 @pytest.mark.parametrize("old, new, message", [

@@ -97,7 +97,7 @@ def test_build_challenge_names_a_bundled_definition(capsys):
     assert main(["build", "--challenge", "benchmark", "--check"]) == 0
     assert capsys.readouterr().out.startswith("exobench-benchmark: valid (1 phase(s), 14 source(s)")
     assert main(["build", "--challenge", "default", "--check"]) == 0
-    assert capsys.readouterr().out.startswith("exobench-default: valid (2 phase(s)")
+    assert capsys.readouterr().out.startswith("exobench-default: valid (3 phase(s)")
     assert main(["build", "--challenge", "nope", "--check"]) == 1
     err = capsys.readouterr().err
     assert err == "exobench: error: challenge: expected a bundled challenge, one of default, benchmark, got 'nope'\n"
@@ -115,7 +115,7 @@ def test_build_takes_one_definition(argv, other, capsys):
 def test_build_check_needs_no_output_and_checks_one_when_given(tmp_path, capsys):
     pytest.importorskip("hcipy", reason="the default challenge simulates instruments with hcipy")
     assert main(["build", "--default", "--check"]) == 0
-    assert capsys.readouterr().out.startswith("exobench-default: valid (2 phase(s)")
+    assert capsys.readouterr().out.startswith("exobench-default: valid (3 phase(s)")
     assert main(["build", "--default", "--check", "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "output: " in err and "exists; pass overwrite=True (--overwrite)" in err

@@ -102,4 +102,34 @@ def test_a_missing_reference_is_one_line(phase, capsys):
 def test_the_command_is_listed(capsys):
     with pytest.raises(SystemExit):
         main(["score", "--help"])
-    assert "--compat {eidc2019}" in capsys.readouterr().out
+    assert "--compat {eidc2019,eidc2022}" in capsys.readouterr().out
+
+
+def test_compat_eidc2022_on_a_detection_phase_is_one_line(phase, capsys):
+    assert main(["score", str(phase / "sub"), str(phase / "ref"), "--compat", "eidc2022"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ("exobench: error: compat: 'eidc2022' scores characterisation phases (astrometry and "
+                            "spectrophotometry); this is a detection phase (suffix 3d): use none or 'eidc2019'\n")
+    assert captured.out == ""
+
+
+def test_compat_eidc2022_prints_the_two_numbers(tmp_path, capsys):
+    import numpy as np
+    from astropy.io import fits
+
+    from exobench.challenge import PhaseSettings, write_phase_settings
+    from exobench.submission import write_characterisation
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    fits.writeto(ref / "ex_positions_1.fits", np.array([[20.0, 30.0], [10.0, 12.0]]))
+    fits.writeto(ref / "ex_fwhm_1.fits", np.array([4.0]))
+    fits.writeto(ref / "ex_fluxes_1.fits", np.array([[2.0, 1.0], [4.0, 3.0]]))
+    write_phase_settings(ref / "phase.json", PhaseSettings(suffix="charac4d", map_shapes={"ex_1": (41, 41)}))
+    # |dx| + |dy|: 1 + 2 = 3 and 0 + 0 = 0; sum over channels |df|: 0.5 + 0.5 = 1 and 0 + 1 = 1
+    estimates = [[21.0, 28.0, 2.5, 0.5], [10.0, 12.0, 4.0, 4.0]]
+    sub = write_characterisation({("ex", "1"): estimates}, tmp_path / "sub.zip")
+    assert main(["score", str(sub), str(ref), "--compat", "eidc2022", "--output", str(tmp_path / "out")]) == 0
+    assert _scores(capsys.readouterr().out) == {"astrometry_charac4d": 1.5, "spectrophotometry_charac4d": 1.0}
+    written = (tmp_path / "out" / "scores.txt").read_text()
+    assert written == "astrometry_charac4d: 1.5\nspectrophotometry_charac4d: 1.0\n"

@@ -71,7 +71,7 @@ def test_simulate_needs_an_instrument_and_an_output(capsys):
 
 def test_build_check_and_errors(tmp_path, capsys):
     assert main(["build", "--default", "--check", "-o", str(tmp_path / "x")]) == 0
-    assert capsys.readouterr().out.startswith("exobench-default: valid (2 phase(s), 6 source(s), seed 2026)")
+    assert capsys.readouterr().out.startswith("exobench-default: valid (3 phase(s), 8 source(s), seed 2026)")
     assert main(["build", "--default", "--check", "--seed", "3", "-o", str(tmp_path / "x")]) == 0
     assert "seed 3" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 #: The kit's files, package data.
 KIT_FILES = ("make_sample_submission.py", "my_algorithm.py", "starting_kit.ipynb", "code_submission/detect.py")
-#: A challenge of one small dataset per phase (ADI, then ADI+mSDI): a few seconds to build.
+#: A challenge of one small dataset per phase (ADI, ADI+mSDI, then characterisation ADI): a few seconds to build.
 SMALL = """
 name: tiny-kit
 seed: 5
@@ -43,6 +43,14 @@ phases:
         frames: 8
         frame_size: 45
         overrides: {wavelength.channels: 3, simulation.subframes: 2, simulation.halo_samples: 12}
+  - number: 3
+    kind: charac-adi
+    sources:
+      - simulate: sphere_irdis
+        frames: 8
+        frame_size: 45
+        seed: 4
+        overrides: {simulation.subframes: 2, simulation.halo_samples: 12}
 """
 
 
@@ -64,7 +72,8 @@ def unzipped_kit(tmp_path_factory):
         names = inner.namelist()
         inner.extractall(kit)
     assert {"README.md", *KIT_FILES} <= set(names)
-    assert {"public_data/phase_1/sphere_irdis_cube_1.fits", "public_data/phase_2/sphere_ifs_wls_1.fits"} <= set(names)
+    assert {"public_data/phase_1/sphere_irdis_cube_1.fits", "public_data/phase_2/sphere_ifs_wls_1.fits",
+            "public_data/phase_3/sphere_irdis_candidates_1.fits"} <= set(names)
     assert not any(part in {"__pycache__", ".ipynb_checkpoints"} or part.endswith(".pyc")
                    for name in names for part in name.split("/"))
     assert not any("reference" in name or "positions" in name for name in names)  # no truth in the kit
@@ -104,16 +113,22 @@ def test_the_unzipped_kit_notebook_validates_its_submissions(unzipped_kit, monke
     assert "F1_3d" not in texts  # nothing scored: the kit holds no truth
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     assert "validate_zip" in last.source  # the notebook ends by validating what it wrote
-    assert "".join(o.get("text", "") for o in last.outputs).count("valid (1 dataset(s) in the phase)") == 4
+    # pca and my_algorithm on the detection phases, the first guess on the characterisation phase
+    assert "".join(o.get("text", "") for o in last.outputs).count("valid (1 dataset(s) in the phase)") == 5
+    assert "first_guess_phase_3.zip: ['sphere_irdis_charac_1.fits']" in texts
+    assert "phase 3: a characterisation phase; my_algorithm.py makes detection maps" in texts
 
     submissions = unzipped_kit / "submissions"
-    assert sorted(first) == sorted(f"{kind}_phase_{n}.zip" for kind in ("pca", "my_algorithm") for n in (1, 2))
+    assert sorted(first) == sorted([f"{kind}_phase_{n}.zip" for kind in ("pca", "my_algorithm") for n in (1, 2)]
+                                   + ["first_guess_phase_3.zip"])
     assert all(p.stat().st_ino != first[p.name] for p in submissions.iterdir())  # written anew (atomically)
     for n in (1, 2):
         for kind in ("pca", "my_algorithm"):
             report = validate_submission(submissions / f"{kind}_phase_{n}.zip", unzipped_kit / "public_data" /
                                          f"phase_{n}")
             assert report.ok and report.datasets == 1, report.lines()
+    report = validate_submission(submissions / "first_guess_phase_3.zip", unzipped_kit / "public_data" / "phase_3")
+    assert report.ok and report.datasets == 1, report.lines()
 
 
 def test_a_wheel_carries_the_kit(tmp_path):

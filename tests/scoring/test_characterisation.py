@@ -203,7 +203,8 @@ def test_the_writer_checks_its_inputs(tmp_path):
 def test_a_detection_compat_mode_is_refused_on_a_characterisation_phase(tmp_path):
     ref, fluxes = make_reference(tmp_path / "ref")
     write_characterisation({("ex", "1"): np.column_stack([TRUE_XY, fluxes])}, tmp_path / "p.zip")
-    with pytest.raises(ValueError, match="compat: 'eidc2019' is a detection scoring mode"):
+    with pytest.raises(ValueError, match=r"compat: .eidc2019. is a detection scoring mode; a characterisation phase "
+                                         r"\(suffix charac3d\) takes none or .eidc2022."):
         score_submission(tmp_path / "p.zip", ref, compat="eidc2019")
 
 
@@ -242,3 +243,44 @@ def test_validate_reads_a_characterisation_phase_from_its_public_folder(tmp_path
     report = validate_submission(sub, public)
     assert report.problems == ("example_charac_2.fits: estimates: expected an array of shape (1, 3) (one row per "
                                "candidate: x, y, flux), got shape (2, 3)",)
+
+
+# -- the EIDC 2022 compatible scores ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channels, suffix", [(1, "charac3d"), (2, "charac4d")])
+def test_compat_eidc2022_gives_the_two_leaderboard_numbers(tmp_path, channels, suffix):
+    ref, fluxes = make_reference(tmp_path / "ref", channels=channels)
+    # estimates: EST_XY (|dx| + |dy| = 7 and 1) and fluxes off by (+0.5, -2.0) in channel 1, and in a second
+    # channel (true 4, 8) by (+1, +3)
+    estimated = EST_F if channels == 1 else np.column_stack([EST_F, [[5.0], [11.0]]])
+    write_characterisation({("ex", "1"): np.column_stack([EST_XY, estimated])}, tmp_path / "off.zip")
+    report = score_submission(tmp_path / "off.zip", ref, compat="eidc2022")
+    # astrometry: mean(7, 1) = 4; spectrophotometry: mean(0.5, 2) = 1.25 in 3D, mean(0.5 + 1, 2 + 3) = 3.25 in 4D
+    assert report.scores == {f"astrometry_{suffix}": 4.0,
+                             f"spectrophotometry_{suffix}": 1.25 if channels == 1 else 3.25}
+    assert report.undefined == () and report.compat == "eidc2022"
+    assert report.details()["compat"] == "eidc2022"
+    plain = score_submission(tmp_path / "off.zip", ref)  # the same two numbers among the default keys
+    assert plain.scores[f"astrometry_l1_px_{suffix}"] == 4.0 and plain.compat is None
+    assert plain.scores[f"spectrophotometry_{suffix}"] == report.scores[f"spectrophotometry_{suffix}"]
+
+
+def test_compat_eidc2022_in_the_platform_program(tmp_path):
+    ref, fluxes = make_reference(tmp_path / "input" / "ref")
+    write_characterisation({("ex", "1"): np.column_stack([EST_XY, fluxes])}, tmp_path / "input" / "res")
+    assert run_program(tmp_path / "input", tmp_path / "out", compat="eidc2022") == 0
+    scores = json.loads((tmp_path / "out" / "scores.json").read_text())
+    assert scores == {"astrometry_charac3d": 4.0, "spectrophotometry_charac3d": 0.0}
+    assert "EIDC 2022" in (tmp_path / "out" / "detailed_results.html").read_text()
+
+
+def test_compat_eidc2022_is_refused_on_a_detection_phase(tmp_path):
+    from ..phase_data import make_reference as detection_reference, make_submission
+
+    detection_reference(tmp_path / "ref")
+    make_submission(tmp_path / "sub")
+    with pytest.raises(ValueError, match=r"compat: 'eidc2022' scores characterisation phases \(astrometry and "
+                                         r"spectrophotometry\); this is a detection phase \(suffix 3d\): use none "
+                                         r"or 'eidc2019'"):
+        score_submission(tmp_path / "sub", tmp_path / "ref", compat="eidc2022")

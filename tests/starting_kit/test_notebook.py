@@ -47,7 +47,7 @@ def test_notebook_executes_and_its_submissions_score(challenge, tmp_path, monkey
     assert images >= 5  # a cube frame (3D and 4D), final frame and detection map, thresholded maps, ROC
 
     scores = json.loads((out / "scores.json").read_text())
-    assert set(scores) == {"phase_1", "phase_2", "my_algorithm_phase_1", "my_algorithm_phase_2"}
+    assert set(scores) == {"phase_1", "phase_2", "phase_3", "my_algorithm_phase_1", "my_algorithm_phase_2"}
     for n, suffix in ((1, "3d"), (2, "4d")):
         for key in (f"phase_{n}", f"my_algorithm_phase_{n}"):
             assert list(scores[key]) == score_keys(suffix)
@@ -59,3 +59,10 @@ def test_notebook_executes_and_its_submissions_score(challenge, tmp_path, monkey
         # the template's default is the pca baseline: same maps, same scores
         assert scores[f"my_algorithm_phase_{n}"] == pytest.approx(scores[f"phase_{n}"], rel=1e-12)
     assert scores["phase_1"]["TPR_3d"] > 0  # the baseline finds something in the default challenge
+    # the characterisation phase: the first guess, scored, its positions the candidates' (within half a FWHM)
+    assert list(scores["phase_3"]) == score_keys("charac3d")
+    report = score_submission(out / "first_guess_phase_3.zip", challenge / "reference" / "phase_3")
+    assert report.scores == pytest.approx(scores["phase_3"], rel=1e-12)
+    assert 0 < scores["phase_3"]["astrometry_px_charac3d"] < 3
+    assert "first_guess_phase_3.zip: ['sphere_irdis_charac_1.fits', 'sphere_irdis_charac_2.fits']" in texts
+    assert "phase 3: a characterisation phase; my_algorithm.py makes detection maps" in texts

@@ -23,6 +23,23 @@ def test_sample_submissions_are_the_baseline_and_score(challenge, tmp_path, samp
         assert path.read_bytes() == expected.read_bytes()  # exactly `exobench baseline pca`'s zip
         scores = json.loads((out / f"scores_phase_{n}.json").read_text())
         assert list(scores) == score_keys(suffix)
+    # the characterisation phase: the first guess of exobench.characterise, scored
+    from exobench.characterise import first_guess_phase
+    from exobench.submission import read_characterisation
+    from exobench.workflows.validate import characterisation_datasets
+
+    public = challenge / "public" / "phase_3"
+    path = out / "sample_submission_phase_3.zip"
+    assert f"wrote {path} (" in printed and "companion(s) in 2 dataset(s): the candidates' positions" in printed
+    scores = json.loads((out / "scores_phase_3.json").read_text())
+    assert list(scores) == score_keys("charac3d")
+    unzipped = tmp_path / "unzipped"
+    zipfile.ZipFile(path).extractall(unzipped)
+    read = read_characterisation(unzipped, characterisation_datasets(public))
+    expected = first_guess_phase(public)
+    assert read.sigmas is None and list(read.estimates) == list(expected)
+    for key, rows in expected.items():
+        assert read.estimates[key].tolist() == rows.tolist()
 
 
 def test_sample_submission_uses_the_environment_and_one_phase(challenge, tmp_path, sample_maker, monkeypatch,

@@ -16,9 +16,13 @@ The data, by priority (:func:`challenge_folder`, which the notebook uses too):
    already there.
 
 For every phase ``N`` it writes ``OUT_DIR/sample_submission_phase_N.zip`` (default
-``OUT_DIR``: ``sample_submissions`` in the current folder; replaced when it exists), exactly what
+``OUT_DIR``: ``sample_submissions`` in the current folder; replaced when it exists): on a
+detection phase exactly what
 ``exobench baseline pca PUBLIC_PHASE_DIR -o OUT_DIR/sample_submission_phase_N.zip``
-writes. Where the reference is there it scores it as the platform does and writes
+writes; on a characterisation phase (its folder holds ``{instrument}_candidates_{k}.fits``
+files) a first guess of every announced companion, :func:`exobench.characterise.first_guess_phase`:
+the candidates' positions and the aperture flux on a median-ADI final frame in units of the
+PSF file (``--baseline`` is not used there). Where the reference is there it scores it as the platform does and writes
 the scores to ``OUT_DIR/scores_phase_N.json``; where it is not (public data only), it
 validates it as ``exobench validate`` does, against the phase's public data.
 
@@ -123,9 +127,41 @@ def validate_zip(path, public):
     return validate_submission(path, public)
 
 
+def is_characterisation(public):
+    """Whether a public phase folder is a characterisation phase (it announces its companions)."""
+    from exobench.workflows.validate import characterisation_datasets
+
+    return characterisation_datasets(public) is not None
+
+
+def write_sample(public, path, *, baseline="pca", progress=True):
+    """Write the sample submission of one public phase folder to ``path`` (a zip, replaced): the detection
+    maps of ``baseline``, or on a characterisation phase the first guess of every candidate.
+
+    Returns
+    -------
+    pathlib.Path, str
+        The zip and one line saying what it holds.
+    """
+    if is_characterisation(public):
+        from exobench.characterise import first_guess_phase
+        from exobench.submission import write_characterisation
+
+        estimates = first_guess_phase(public)
+        path = write_characterisation(estimates, path, overwrite=True)
+        companions = sum(len(rows) for rows in estimates.values())
+        return path, (f"{companions} companion(s) in {len(estimates)} dataset(s): the candidates' positions, "
+                      f"aperture fluxes on a median-ADI final frame")
+    from exobench.baselines import run_baseline
+
+    result = run_baseline(baseline, public, progress=progress)
+    path = result.write(path, overwrite=True)
+    return path, f"{len(result.maps)} detection map(s), threshold {result.threshold:g}"
+
+
 def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=True):
-    """Write ``sample_submission_phase_N.zip`` for every phase (or those of ``phases``); score those whose
-    reference is there, validate the others against their public data.
+    """Write ``sample_submission_phase_N.zip`` for every phase (or those of ``phases``, :func:`write_sample`);
+    score those whose reference is there, validate the others against their public data.
 
     Returns
     -------
@@ -133,7 +169,6 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
         ``N -> (zip path, report)``: the ``ScoreReport`` where the reference is there, else the
         ``ValidationReport``.
     """
-    from exobench.baselines import run_baseline
     from exobench.scoring.program import score_submission
     from exobench.scoring.program_output import scores_json, scores_text
 
@@ -149,11 +184,11 @@ def make_samples(challenge, out_dir, *, baseline="pca", phases=None, progress=Tr
         if phases and number not in phases:
             continue
         try:
-            result = run_baseline(baseline, public, progress=progress)
+            path, what = write_sample(public, out_dir / f"sample_submission_phase_{number}.zip", baseline=baseline,
+                                      progress=progress)
         except (OSError, ValueError) as exc:
-            raise KitError(f"baseline {baseline} on phase {number}: {first_line(exc)}") from exc
-        path = result.write(out_dir / f"sample_submission_phase_{number}.zip", overwrite=True)
-        print(f"wrote {path} ({len(result.maps)} detection map(s), threshold {result.threshold:g})")
+            raise KitError(f"sample submission of phase {number}: {first_line(exc)}") from exc
+        print(f"wrote {path} ({what})")
         reference = reference_folder(challenge, number)
         if reference is not None:
             report = score_submission(path, reference)
@@ -179,7 +214,8 @@ def main(argv=None):
                         help=f"a built challenge or a folder holding public_data/phase_N (default: "
                              f"${CHALLENGE_ENV}, else the kit's public_data/ beside this script, else the default "
                              f"challenge built in OUT_DIR/challenge)")
-    parser.add_argument("--baseline", default="pca", help="the baseline (exobench baseline --list; default pca)")
+    parser.add_argument("--baseline", default="pca",
+                        help="the baseline of the detection phases (exobench baseline --list; default pca)")
     parser.add_argument("--phase", type=int, action="append", metavar="N",
                         help="only this phase (repeatable; default: every phase)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

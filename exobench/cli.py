@@ -209,7 +209,9 @@ def _add_validate(commands):
         "validate",
         help="check a submission against a public phase folder, as the scorer's intake would (no truth needed)",
         description="Run the scoring program's intake checks (file names, archive, sizes, map shapes and dtypes, "
-        "the threshold) on SUBMISSION against the datasets of PUBLIC_PHASE_DIR. Prints one line per problem "
+        "the threshold) on SUBMISSION against the datasets of PUBLIC_PHASE_DIR; in a characterisation phase (its "
+        "folder holds {instrument}_candidates_{k}.fits files) the {instrument}_charac_{k}.fits files: one row per "
+        "candidate, x, y and a flux per channel, optional uncertainties. Prints one line per problem "
         "(error:) and per warning (warning:), then the verdict; exits 1 when the scorer would refuse it.",
     )
     validate.add_argument("submission", metavar="SUBMISSION", help="the submission: a .zip archive or a folder")

@@ -12,6 +12,14 @@
                                    flux, contrast, target and measured S/N)
     starting_kit/public_data/phase_N/   the participants' copy of the public data
 
+A characterisation phase (kind ``charac-adi`` or ``charac-adi+msdi``) adds, per dataset,
+the public ``{instrument}_candidates_{k}.fits`` (the companions' (x, y) moved by a
+seeded offset of up to half a FWHM: every companion is announced, none located
+exactly) and the reference's ``{instrument}_fluxes_{k}.fits`` (N x n_channels: the
+true flux of each companion in units of the public PSF file, i.e. the companion is
+``flux * psf`` centred on its position in every frame) and, when known,
+``{instrument}_pxscale_{k}.fits``.
+
 The build happens in a hidden sibling folder ``.OUT.partial`` and is renamed to
 ``OUT`` only when complete, so an interrupted build never leaves a challenge
 that looks complete. A new build starts over in that folder but keeps its
@@ -38,15 +46,16 @@ import pandas as pd
 from .. import ExobenchWarning, __version__
 from .._atomic import atomic_write, atomic_write_fits
 from ..data import Dataset
-from ..challenge import (ChallengeLayout, PhaseEntry, PhaseSettings, write_challenge_config,
-                         write_phase_settings)
+from ..challenge import (ChallengeLayout, PhaseEntry, PhaseSettings, candidates_file_name, fluxes_file_name,
+                         get_phase_kind, pxscale_file_name, write_challenge_config, write_phase_settings)
 from ..data.fits_io import write_dataset
 from .calibration import Calibrator, FluxCalibration
 from .definition import load_challenge, source_problem
 from .recipe import draw_companions, spectrum_for
 from .sources import load_source, prepare
 
-__all__ = ["BuildResult", "build_challenge", "check_output", "FIXED_MTIME"]
+__all__ = ["BuildResult", "build_challenge", "check_output", "characterisation_truth", "FIXED_MTIME",
+           "CANDIDATE_OFFSET_FWHM"]
 
 #: Modification time of every file written (2000-01-01): timestamps tell nothing.
 FIXED_MTIME = 946684800
@@ -166,7 +175,8 @@ def _build_job(job, *, challenge, partial, cache):
     phase = next(p for p in challenge.phases if p.number == job.phase)
     src = phase.sources[job.index]
     timings = {"sources": 0.0, "calibration": 0.0, "injection": 0.0, "writing": 0.0}
-    seeds = np.random.SeedSequence([challenge.seed, phase.number, job.index]).spawn(2)
+    # the third seed (the candidates' offsets of a characterisation phase) leaves the first two as they were
+    seeds = np.random.SeedSequence([challenge.seed, phase.number, job.index]).spawn(3)
     start = time.perf_counter()
     try:
         raw = load_source(src, seed=int(seeds[0].generate_state(1)[0]))
@@ -174,7 +184,7 @@ def _build_job(job, *, challenge, partial, cache):
         _check_dimensions(dataset, phase, src)
         timings["sources"] += time.perf_counter() - start
         rows = _build_dataset(dataset, src, phase, job.dataset_id, challenge, Path(partial), Path(cache),
-                              np.random.default_rng(seeds[1]), timings)
+                              np.random.default_rng(seeds[1]), timings, offsets=np.random.default_rng(seeds[2]))
     except (ValueError, MemoryError) as exc:  # the message names the challenge, the phase and the source
         message = str(exc) or type(exc).__name__
         raise ValueError(message if message.startswith(f"{challenge.name}: ")
@@ -226,7 +236,7 @@ def _check_dimensions(dataset, phase, src):
         raise ValueError(f"{src.label}: a {dataset.cube.ndim}D cube in phase {phase.number} ({phase.kind})")
 
 
-def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timings):
+def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timings, *, offsets=None):
     recipe = phase.injection
     fwhm = float(np.mean(dataset.fwhm))
     start = time.perf_counter()
@@ -262,6 +272,9 @@ def _build_dataset(dataset, src, phase, k, challenge, partial, cache, rng, timin
     atomic_write_fits(reference / f"{src.instrument}_positions_{k}.fits",
                       positions if len(positions) else _empty_fits())
     atomic_write_fits(reference / f"{src.instrument}_fwhm_{k}.fits", np.array([fwhm]))
+    if get_phase_kind(phase.kind).is_characterisation:
+        _write_characterisation(layout, phase.number, src.instrument, k, dataset, positions,
+                                _per_channel(dataset, fluxes, spectra), offsets)
     timings["writing"] += time.perf_counter() - start
     rows = []
     for c, (_, row), flux, snr_value, grid_flux, level in zip(companions, table.iterrows(), fluxes, measured, grid,
@@ -407,16 +420,53 @@ def _placed(dataset, companions, inverse):
                             thetas=[c.theta for c in companions], inverse_angles=inverse)
 
 
+def _per_channel(dataset, fluxes, spectra):
+    """The injected fluxes (1-FWHM aperture, cube units): ``(n,)`` in 3D, ``(n, n_channels)`` in 4D."""
+    per_channel = np.asarray(fluxes, dtype=float)
+    if dataset.cube.ndim == 4:
+        per_channel = (per_channel[:, None] * np.asarray(spectra) if len(per_channel)
+                       else np.zeros((0, dataset.cube.shape[0])))
+    return per_channel
+
+
 def _inject(dataset, companions, fluxes, spectra, inverse, *, placed=None):
     """The dataset with its companions at ``fluxes`` (times their spectra in 4D), and its truth table;
     ``placed``: the companions' :class:`~exobench.inject.PlacedCompanions`, when already made."""
-    per_channel = np.asarray(fluxes, dtype=float)
-    if dataset.cube.ndim == 4:
-        per_channel = (per_channel[:, None] * np.asarray(spectra) if companions
-                       else np.zeros((0, dataset.cube.shape[0])))
     placed = _placed(dataset, companions, inverse) if placed is None else placed
-    result = placed.inject(fluxes=per_channel)
+    result = placed.inject(fluxes=_per_channel(dataset, fluxes, spectra))
     return result.dataset, result.truth
+
+
+#: Largest offset of an announced position from the truth, in FWHM.
+CANDIDATE_OFFSET_FWHM = 0.5
+
+
+def characterisation_truth(dataset, aperture_fluxes):
+    """The companions' fluxes in units of the dataset's PSF file: ``(n, n_channels)``.
+
+    The injection adds ``aperture_flux * normalized_psf``, the PSF scaled to unit flux in
+    a 1-FWHM aperture (:func:`exobench.psf.normalize_psf`); the same companion is
+    ``flux * psf`` with ``flux = aperture_flux / psf_flux(psf, fwhm)``, per channel.
+    """
+    from ..psf import psf_flux
+
+    table = np.asarray(aperture_fluxes, dtype=float).reshape(len(aperture_fluxes), -1)
+    unit = np.atleast_1d(np.asarray(psf_flux(dataset.psf, dataset.fwhm), dtype=float))
+    return table / unit[None, :]
+
+
+def _write_characterisation(layout, number, instrument, k, dataset, positions, aperture_fluxes, rng):
+    """The public candidates (the truth moved by up to half a FWHM, uniform in the disc) and the
+    reference fluxes and pixel scale of one dataset of a characterisation phase."""
+    fwhm = float(np.mean(dataset.fwhm))
+    radius = CANDIDATE_OFFSET_FWHM * fwhm * np.sqrt(rng.uniform(size=len(positions)))
+    angle = rng.uniform(0.0, 2 * np.pi, size=len(positions))
+    candidates = positions + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    atomic_write_fits(layout.public(number) / candidates_file_name(instrument, k), candidates.astype(np.float64))
+    reference = layout.reference(number)
+    atomic_write_fits(reference / fluxes_file_name(instrument, k), characterisation_truth(dataset, aperture_fluxes))
+    if dataset.pxscale is not None:
+        atomic_write_fits(reference / pxscale_file_name(instrument, k), np.array([float(dataset.pxscale)]))
 
 
 def _write_phase_files(partial, phase, rows, shapes):

@@ -24,7 +24,8 @@
     phases:
       - number: 1
         name: ADI
-        kind: adi                # adi (3D cubes) or adi+msdi (4D cubes)
+        kind: adi                # adi (3D cubes) or adi+msdi (4D cubes); charac-adi, charac-adi+msdi:
+                                 # characterisation of announced companions (companions: [1+, ...])
         crop_lod: 20             # optional: crop to a frame 2 x 20 lambda/D wide
         start: 2027-01-01        # optional, for the platforms: the phase's dates and text
         end: 2027-03-31
@@ -321,6 +322,9 @@ def _phase(values, index, default, base, where):
     if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, float)) or crop <= 0):
         where.fail(f"{key}.crop_lod", f"expected a number > 0, got {crop!r}")
     injection = _injection(values.get("injection") or {}, default, where, f"{key}.injection")
+    if get_phase_kind(kind).is_characterisation and injection.companions[0] < 1:
+        where.fail(f"{key}.injection.companions", f"a {kind} phase characterises companions: every dataset needs "
+                                                  f"at least one, got {list(injection.companions)!r}")
     if injection.spectra != "flat":
         resolved = tuple(str(resolve_path(s, base)) for s in injection.spectra)
         for path in resolved:

@@ -5,6 +5,10 @@ the cubes' dimensions against it, the bundle names and describes the phase from
 it, the scoring program names its scores with its suffix (``F1_3d``) and the
 demo runs its baselines. A new kind of phase is one :func:`register_phase_kind`
 call.
+
+A kind's ``task`` says what participants do: ``detection`` (a detection map and
+a threshold per dataset) or ``characterisation`` (every companion is announced
+by an approximate position; participants submit its position and flux).
 """
 
 import dataclasses
@@ -12,7 +16,13 @@ import dataclasses
 from .._registry import Registry
 from .._validate import check_suffix
 
-__all__ = ["PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix"]
+__all__ = ["PhaseKind", "register_phase_kind", "get_phase_kind", "phase_kinds", "phase_kind_for_suffix", "TASKS",
+           "CHARACTERISATION"]
+
+#: What a phase asks of its participants.
+DETECTION = "detection"
+CHARACTERISATION = "characterisation"
+TASKS = (DETECTION, CHARACTERISATION)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +43,9 @@ class PhaseKind:
         One line for the platform pages.
     baselines : tuple of str
         The baselines the demo runs on a phase of this kind.
+    task : str
+        ``"detection"`` (maps and a threshold) or ``"characterisation"`` (the position and
+        flux of announced companions).
     """
 
     name: str
@@ -41,6 +54,7 @@ class PhaseKind:
     cube_ndim: int
     description: str
     baselines: tuple = ()
+    task: str = DETECTION
 
     def __post_init__(self):
         for field in ("name", "suffix", "title", "description"):
@@ -50,7 +64,14 @@ class PhaseKind:
         check_suffix(self.suffix, "suffix")
         if self.cube_ndim not in (3, 4):
             raise ValueError(f"cube_ndim: expected 3 or 4, got {self.cube_ndim!r}")
+        if self.task not in TASKS:
+            raise ValueError(f"task: expected one of {', '.join(TASKS)}, got {self.task!r}")
         object.__setattr__(self, "baselines", tuple(self.baselines))
+
+    @property
+    def is_characterisation(self):
+        """Whether participants characterise announced companions rather than detect them."""
+        return self.task == CHARACTERISATION
 
 
 _KINDS = Registry("phase kind")
@@ -71,7 +92,7 @@ def phase_kinds():
     """The registered kinds, ``{name: PhaseKind}`` in registration order.
 
     >>> list(phase_kinds())
-    ['adi', 'adi+msdi']
+    ['adi', 'adi+msdi', 'charac-adi', 'charac-adi+msdi']
     """
     return dict(_KINDS.items())
 
@@ -102,3 +123,14 @@ register_phase_kind(PhaseKind(
     name="adi+msdi", suffix="4d", title="ADI+mSDI", cube_ndim=4,
     description="ADI+mSDI: 4D cubes (lambda, t, y, x) of integral-field spectrographs.",
     baselines=("median", "pca", "sdi-pca", "asdi-pca")))
+# Characterisation: one kind per cube dimension, as for detection, so that a kind keeps one
+# cube_ndim and one score suffix (``astrometry_px_charac3d``).
+register_phase_kind(PhaseKind(
+    name="charac-adi", suffix="charac3d", title="Characterisation ADI", cube_ndim=3,
+    description="Characterisation, ADI: the position and flux of announced companions in 3D cubes (t, y, x).",
+    task=CHARACTERISATION))
+register_phase_kind(PhaseKind(
+    name="charac-adi+msdi", suffix="charac4d", title="Characterisation ADI+mSDI", cube_ndim=4,
+    description="Characterisation, ADI+mSDI: the position and spectrum of announced companions in 4D cubes "
+                "(lambda, t, y, x).",
+    task=CHARACTERISATION))

@@ -11,6 +11,15 @@ A built challenge folder::
         starting_kit/public_data/phase_N/ the participants' copy of the public data
         submissions/, leaderboard.sqlite  what the local leaderboard keeps
 
+A characterisation phase (:mod:`exobench.challenge.kinds`) adds, per dataset::
+
+    public/phase_N/{instrument}_candidates_{k}.fits      (N, 2) approximate (x, y) of its companions
+    reference/phase_N/{instrument}_fluxes_{k}.fits       (N, n_channels) true fluxes, in units of the PSF file
+    reference/phase_N/{instrument}_pxscale_{k}.fits      the pixel scale (arcsec/px), when known
+
+and its submissions hold ``{instrument}_charac_{k}.fits``; the functions below spell
+these names.
+
 Every other module asks :class:`ChallengeLayout` for these paths. This module
 uses the standard library only, so that the platform scoring program can carry it.
 """
@@ -31,6 +40,11 @@ __all__ = [
     "SUBMISSIONS_FOLDER",
     "phase_folder_name",
     "phase_number",
+    "candidates_file_name",
+    "CANDIDATES_NAME",
+    "charac_file_name",
+    "fluxes_file_name",
+    "pxscale_file_name",
 ]
 
 #: The challenge's name and phases.
@@ -68,6 +82,46 @@ def phase_number(name):
     """
     match = _PHASE_FOLDER.match(name)
     return int(match.group(1)) if match else None
+
+
+#: The name of a candidates file (``{instrument}_candidates_{k}.fits``): what tells a characterisation phase.
+CANDIDATES_NAME = re.compile(r"^(?P<instrument>.+)_candidates_(?P<k>[^_]+)\.fits$")
+
+
+def candidates_file_name(instrument, dataset_id):
+    """The public file of a characterisation dataset's announced companions (approximate (x, y), N x 2).
+
+    >>> candidates_file_name("naco", "1")
+    'naco_candidates_1.fits'
+    """
+    return f"{instrument}_candidates_{dataset_id}.fits"
+
+
+def charac_file_name(instrument, dataset_id):
+    """A characterisation submission's file of one dataset (x, y, flux per channel; N rows).
+
+    >>> charac_file_name("naco", "1")
+    'naco_charac_1.fits'
+    """
+    return f"{instrument}_charac_{dataset_id}.fits"
+
+
+def fluxes_file_name(instrument, dataset_id):
+    """The reference file of a characterisation dataset's true fluxes (N x n_channels).
+
+    >>> fluxes_file_name("naco", "1")
+    'naco_fluxes_1.fits'
+    """
+    return f"{instrument}_fluxes_{dataset_id}.fits"
+
+
+def pxscale_file_name(instrument, dataset_id):
+    """A dataset's pixel scale (arcsec per pixel), in the public data and a characterisation reference.
+
+    >>> pxscale_file_name("naco", "1")
+    'naco_pxscale_1.fits'
+    """
+    return f"{instrument}_pxscale_{dataset_id}.fits"
 
 
 @dataclasses.dataclass(frozen=True)

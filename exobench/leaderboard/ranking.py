@@ -5,12 +5,13 @@ import json
 import math
 from pathlib import Path
 
-from ..challenge import ChallengeLayout, read_challenge_config
+from ..challenge import ChallengeLayout, phase_kind_for_suffix, read_challenge_config, read_phase_settings
 from .intervals import INTERVAL_LEVEL, entry_intervals, format_interval
 from .store import Leaderboard, database_url
 
-__all__ = ["SORT_KEYS", "CSV_COLUMNS", "PhaseRanking", "ranking", "rank_entries", "phase_names", "ranking_csv",
-           "ranking_json", "ranking_text", "ranking_tables"]
+__all__ = ["SORT_KEYS", "CSV_COLUMNS", "CHARAC_SORT", "CHARAC_COLUMNS", "PhaseRanking", "ranking", "rank_entries",
+           "phase_names", "ranking_csv", "ranking_json", "ranking_text", "ranking_tables", "is_characterisation",
+           "charac_score"]
 
 #: Sort keys: the entry attributes compared, in order (all descending; then the earlier submission first).
 SORT_KEYS = {
@@ -19,6 +20,28 @@ SORT_KEYS = {
     "pauc": ("partial_auc", "auc", "f1"),
     "tpr": ("tpr_at_max_fpr", "partial_auc", "f1"),
 }
+
+
+#: A characterisation phase is ranked by these scores, lowest first, whatever the sort: the EIDC 2022
+#: astrometry (mean |dx| + |dy|), then its spectrophotometry, then the Euclidean astrometry.
+CHARAC_SORT = ("astrometry_l1_px", "spectrophotometry", "astrometry_px")
+#: The characterisation scores shown and written (``{name}_{suffix}`` in an entry's scores), with their labels.
+CHARAC_COLUMNS = {"astrometry_l1_px": "L1 (px)", "astrometry_px": "astrometry (px)",
+                  "astrometry_mas": "astrometry (mas)", "photometry_rel": "flux rel. err.",
+                  "photometry_mag": "flux (mag)", "spectrophotometry": "spectrophot.",
+                  "coverage_1sigma": "cov. 1\u03c3", "coverage_2sigma": "cov. 2\u03c3", "nll": "NLL"}
+
+
+def is_characterisation(suffix):
+    """Whether a score suffix is that of a characterisation kind (``charac3d``, ``charac4d``)."""
+    kind = phase_kind_for_suffix(suffix) if suffix else None
+    return kind is not None and kind.is_characterisation
+
+
+def charac_score(entry, name):
+    """An entry's characterisation score ``name`` (``astrometry_px``...), or None where undefined or absent."""
+    value = entry.scores.get(f"{name}_{entry.suffix}")
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +59,8 @@ class PhaseRanking:
         Scored submissions, best first, with their ``rank`` set.
     refused : tuple of Entry
         Refused submissions, in order of arrival.
+    phase_suffix : str or None
+        The suffix its reference's ``phase.json`` gives, if any.
     """
 
     phase: int
@@ -43,11 +68,17 @@ class PhaseRanking:
     sort: str
     entries: tuple
     refused: tuple
+    phase_suffix: str = None
 
     @property
     def suffix(self):
-        """The phase's score-name suffix (from its entries), or None."""
-        return self.entries[0].suffix if self.entries else None
+        """The phase's score-name suffix (from its entries, else its reference), or None."""
+        return self.entries[0].suffix if self.entries else self.phase_suffix
+
+    @property
+    def characterisation(self):
+        """Whether the phase is a characterisation one (ranked by :data:`CHARAC_SORT`)."""
+        return is_characterisation(self.suffix)
 
     def to_dict(self):
         return {"phase": self.phase, "title": self.title, "suffix": self.suffix, "sort": self.sort,
@@ -61,6 +92,9 @@ def _check_sort(sort):
 
 
 def _key(entry, sort):
+    if is_characterisation(entry.suffix):  # errors: lowest first
+        values = tuple(charac_score(entry, name) for name in CHARAC_SORT)
+        return tuple((v is None, v or 0.0) for v in values) + ((entry.submitted_at, entry.id),)
     values = tuple(getattr(entry, attr) for attr in SORT_KEYS[sort])
     # Undefined values (None) rank below every number; descending order by negation.
     return tuple((v is None or math.isnan(v), -(v or 0.0)) for v in values) + ((entry.submitted_at, entry.id),)
@@ -84,7 +118,8 @@ def rank_entries(entries, *, sort="f1", best=False):
     -------
     tuple of Entry
         With ``rank`` set: entries equal on the sort key share the rank
-        (1, 1, 3, ...). Undefined values rank last.
+        (1, 1, 3, ...). Undefined values rank last. Entries of a characterisation phase
+        are ranked by :data:`CHARAC_SORT` (lowest first), whatever ``sort``.
     """
     _check_sort(sort)
     ordered = sorted(entries, key=lambda e: _key(e, sort))
@@ -98,7 +133,8 @@ def rank_entries(entries, *, sort="f1", best=False):
     ranked, previous, rank = [], object(), 0
     attr = SORT_KEYS[sort][0]
     for i, entry in enumerate(ordered, start=1):
-        value = getattr(entry, attr)
+        value = (charac_score(entry, CHARAC_SORT[0]) if is_characterisation(entry.suffix)
+                 else getattr(entry, attr))
         if value != previous:
             rank, previous = i, value
         ranked.append(dataclasses.replace(entry, rank=rank))
@@ -119,6 +155,14 @@ def phase_names(challenge):
 
 def _reference_phases(challenge):
     return ChallengeLayout(challenge).reference_phases()
+
+
+def _reference_suffix(challenge, number):
+    """The suffix of a phase's ``phase.json``, or None (no file, or one that cannot be read)."""
+    try:
+        return read_phase_settings(ChallengeLayout(challenge).phase_file(number)).suffix
+    except ValueError:
+        return None
 
 
 def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
@@ -171,14 +215,15 @@ def ranking(challenge, *, phase=None, sort="f1", db=None, best=False):
         scored = [e for e in mine if e.status == "scored"]
         refused = tuple(e for e in mine if e.status == "refused")
         out.append(PhaseRanking(number, titles.get(number, ""), sort, rank_entries(scored, sort=sort, best=best),
-                                refused))
+                                refused, _reference_suffix(folder, number)))
     return out
 
 
-#: Columns of :func:`ranking_csv`, after ``phase``.
+#: Columns of :func:`ranking_csv`, after ``phase`` (the characterisation scores empty in a detection phase,
+#: the detection ones in a characterisation phase).
 CSV_COLUMNS = ("rank", "name", "id", "f1", "f1_low", "f1_high", "precision", "recall", "false_positives", "tpr",
                "fpr", "auc", "auc_low", "auc_high", "partial_auc", "max_fpr", "tpr_at_max_fpr", "threshold",
-               "sha256", "submitted_at")
+               *CHARAC_COLUMNS, "sha256", "submitted_at")
 
 
 def _interval_values(entry):
@@ -201,6 +246,7 @@ def ranking_csv(rankings):
     for r in rankings:
         for entry in r.entries:
             values = {**entry.to_dict(), **_interval_values(entry)}
+            values.update({name: charac_score(entry, name) for name in CHARAC_COLUMNS})
             writer.writerow([r.phase] + ["" if values[c] is None else values[c] for c in CSV_COLUMNS])
     return buffer.getvalue()
 
@@ -222,6 +268,8 @@ def _fmt(value, digits=4):
 
 
 def _columns(r):
+    if r.characterisation:
+        return ["#", "name", *CHARAC_COLUMNS.values(), "submitted (UTC)", "sha256"]
     max_fpr = next((e.max_fpr for e in r.entries if e.max_fpr is not None), 0.01)
     level = f"{INTERVAL_LEVEL:.0%}"
     return ["#", "name", "F1", f"F1 {level}", "precision", "recall", "FP", "AUC", f"AUC {level}",
@@ -229,6 +277,9 @@ def _columns(r):
 
 
 def _cells(entry):
+    if is_characterisation(entry.suffix):
+        return [str(entry.rank), entry.name, *(_fmt(charac_score(entry, name)) for name in CHARAC_COLUMNS),
+                entry.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), entry.sha256[:12]]
     intervals = entry.intervals
     return [str(entry.rank), entry.name, _fmt(entry.f1), format_interval(getattr(intervals, "f1", None), 3),
             _fmt(entry.precision), _fmt(entry.recall), _fmt(entry.false_positives, 0), _fmt(entry.auc),
@@ -240,7 +291,9 @@ def _cells(entry):
 def _heading(r):
     title = f" {r.title}" if r.title else ""
     suffix = f" ({r.suffix})" if r.suffix else ""
-    return f"Phase {r.phase}{title}{suffix}: sorted by {_SORT_LABELS[r.sort]}"
+    sort = ("L1 astrometry, then spectrophotometry (lowest first)" if r.characterisation
+            else _SORT_LABELS[r.sort])
+    return f"Phase {r.phase}{title}{suffix}: sorted by {sort}"
 
 
 def _refused_line(r):

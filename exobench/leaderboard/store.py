@@ -120,7 +120,8 @@ class Entry:
     tpr_at_max_fpr : float or None
         Best TPR of the ROC curve at FPR <= ``max_fpr``.
     scores : dict
-        The scorer's leaderboard keys (``F1_3d``, ...) and values (undefined as 0).
+        The scorer's leaderboard keys (``F1_3d``, ...) and values (undefined as 0; in a characterisation
+        phase, ``astrometry_px_charac3d``, ..., undefined as None).
     elapsed_s : float or None
     exobench_version : str
     rank : int or None
@@ -293,7 +294,7 @@ class Leaderboard:
         ----------
         phase : int
         name, sha256, filename : str
-        report : exobench.scoring.program.ScoreReport
+        report : exobench.scoring.program.ScoreReport or exobench.scoring.charac_program.CharacReport
 
         Returns
         -------
@@ -302,22 +303,28 @@ class Leaderboard:
         details = report.details()
         metrics = report.metrics
         keys = list(report.scores)
+        # a characterisation phase (exobench.scoring.charac_program) has no detection metrics; its undefined
+        # scores (no uncertainties, no pixel scale) are kept as null, not as the platforms' 0
+        characterisation = getattr(report, "task", "detection") == "characterisation"
+        scores = ({key: (None if key in report.undefined else value) for key, value in report.scores.items()}
+                  if characterisation else report.scores)
         row = dict(
             phase=phase, name=name, sha256=sha256, filename=filename, submitted_at=_now(), status="scored",
-            error=None, suffix=report.suffix, compat=report.compat, threshold=_finite(report.threshold),
+            error=None, suffix=report.suffix, compat=report.compat,
+            threshold=_finite(getattr(report, "threshold", None)),
             f1=metrics.get("f1"), precision=metrics.get("precision"), recall=metrics.get("tpr"),
-            false_positives=_finite(report.scores.get(keys[3])) if len(keys) > 3 else None,
+            false_positives=_finite(report.scores.get(keys[3])) if len(keys) > 3 and not characterisation else None,
             tpr=metrics.get("tpr"), fpr=metrics.get("fpr"), auc=metrics.get("auc"),
             partial_auc=metrics.get("partial_auc"), max_fpr=metrics.get("max_fpr"),
-            tpr_at_max_fpr=tpr_at_fpr(report.roc, metrics.get("max_fpr")),
-            scores=json.dumps(report.scores), details=json.dumps(details, allow_nan=False),
+            tpr_at_max_fpr=tpr_at_fpr(getattr(report, "roc", None), metrics.get("max_fpr")),
+            scores=json.dumps(scores), details=json.dumps(details, allow_nan=False),
             elapsed_s=float(report.elapsed_s), exobench_version=__version__,
         )
         datasets = [
             dict(position=i, instrument=d.instrument, dataset_id=d.dataset_id, map_given=bool(d.map_given),
                  ny=int(d.shape[0]), nx=int(d.shape[1]), fwhm=float(d.fwhm), n_injections=d.n_injections,
                  tp=d.tp, fp=d.fp, fn=d.fn, tn=d.tn, n_elements=d.n_elements, huge_blobs=d.huge_blobs)
-            for i, d in enumerate(report.datasets)
+            for i, d in enumerate(getattr(report, "datasets", ()))
         ]
         roc = details.get("roc") or {"thresholds": [], "fpr": [], "tpr": []}
         points = [dict(position=i, threshold=t, fpr=f, tpr=p)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..challenge import (ChallengeLayout, parse_challenge_config, phase_kind_for_suffix, phase_kinds,
                          read_challenge_config, read_phase_settings)
-from ..challenge.layout import PHASE_FILE
+from ..challenge.layout import CANDIDATES_NAME, PHASE_FILE
 
 __all__ = ["Competition", "CompetitionPhase", "read_competition", "DEFAULT_PHASE_DAYS",
            "PACKAGE_KIT", "DOCKER_IMAGE"]
@@ -181,8 +181,11 @@ def _phase_suffix(given, reference, public, number):
         return given
     if stored is not None:
         return stored
-    ndim = 4 if any(_WAVELENGTH_FILE.match(p.name) for p in public.iterdir()) else 3
-    return next(kind.suffix for kind in phase_kinds().values() if kind.cube_ndim == ndim)
+    names = [p.name for p in public.iterdir()]
+    ndim = 4 if any(_WAVELENGTH_FILE.match(name) for name in names) else 3
+    characterised = any(CANDIDATES_NAME.match(name) for name in names)
+    return next(kind.suffix for kind in phase_kinds().values()
+                if kind.cube_ndim == ndim and kind.is_characterisation == characterised)
 
 
 def _starting_kit(layout):

@@ -23,6 +23,17 @@ _COLUMNS = {
     "TPR": ("TPR", "desc", 4, "TP / N (= recall)"),
     "FPR": ("FPR", "asc", 6, "FP / (FP + TN)"),
     "AUC": ("AUC", "desc", 4, "area under the ROC envelope"),
+    # characterisation phases (exobench.scoring.charac_program): errors, lower is better
+    "astrometry_px": ("Astrometry (px)", "asc", 4, "mean Euclidean position error"),
+    "astrometry_l1_px": ("Astrometry L1 (px)", "asc", 4, "mean |dx| + |dy| (EIDC 2022)"),
+    "astrometry_mas": ("Astrometry (mas)", "asc", 2, "mean Euclidean position error in milliarcseconds"),
+    "photometry_rel": ("Flux rel. error", "asc", 4, "mean |f - f_true| / f_true"),
+    "photometry_mag": ("Flux error (mag)", "asc", 4, "mean |2.5 log10(f / f_true)|"),
+    "spectrophotometry": ("Spectrophotometry", "asc", 6, "mean over companions of sum over channels |f - f_true| "
+                                                          "(EIDC 2022)"),
+    "coverage_1sigma": ("Coverage 1 sigma", "desc", 4, "fraction of coordinates within 1 sigma (0.683 if calibrated)"),
+    "coverage_2sigma": ("Coverage 2 sigma", "desc", 4, "fraction of coordinates within 2 sigma (0.954 if calibrated)"),
+    "nll": ("NLL", "asc", 4, "mean Gaussian negative log-likelihood per coordinate"),
 }
 
 
@@ -285,6 +296,17 @@ def _data_page(challenge):
                        "Refused: a file named `metadata`, links, nested folders, names differing only in case, "
                        "more than 100 files, files over 64 MiB (256 MiB in all), compressed FITS, tables, maps of "
                        "the wrong shape."])]
+    if any(_is_characterisation(p.suffix) for p in challenge.phases):
+        blocks += [("h2", "Characterisation phases"),
+                   ("ul", ["`{instrument}_candidates_{k}.fits` (public): an `(N, 2)` array, the approximate (x, y) "
+                           "of every companion of the dataset (within half a FWHM of the truth).",
+                           "`{instrument}_charac_{k}.fits` (submitted, one per dataset, nothing else): an "
+                           "`(N, 2 + channels)` array `x, y, flux...`, one row per candidate in the candidates "
+                           "file's order; fluxes in units of the PSF file (the companion is `flux * psf` centred "
+                           "at (x, y) in every frame), one per channel.",
+                           "An optional second HDU of the same shape: 1-sigma uncertainties (finite, > 0), in "
+                           "every file or in none. Refused: wrong shapes, NaN or infinite values, missing or "
+                           "extra files."])]
     return blocks
 
 PAGES = (  # (key, title, builder, codalab file, codabench file)
@@ -344,7 +366,38 @@ def starting_kit_readme(challenge):
               f"    exobench validate my_phase_{first}.zip public_data/phase_{first}", "",
               "Then submit the zip to the phase on the platform.", ""]
     lines += _code_phases_readme(challenge)
+    lines += _characterisation_readme(challenge)
     return "\n".join(lines)
+
+
+def _characterisation_readme(challenge):
+    """The starting kit's paragraph on characterisation phases (none when there is none)."""
+    phases = [p for p in challenge.phases if _is_characterisation(p.suffix)]
+    if not phases:
+        return []
+    first = phases[0].number
+    return ["## Characterisation phases", "",
+            f"Phase(s) {', '.join(str(p.number) for p in phases)} announce every companion: "
+            "`{instrument}_candidates_{k}.fits` holds an (N, 2) array of their approximate (x, y) (within half a "
+            "FWHM of the truth). Submit, per dataset, `{instrument}_charac_{k}.fits`: a primary array of shape "
+            "(N, 3) for 3D cubes (`x, y, flux`) or (N, 2 + channels) for 4D cubes (`x, y` and one flux per "
+            "channel), one row per candidate in the order of the candidates file; x, y in pixels of the final "
+            "(derotated) frame, pixel centres at integer coordinates; fluxes in units of the public PSF file (the "
+            "companion is `flux * psf` centred at (x, y) in every frame). An optional second HDU (an image "
+            "extension) of the same shape gives the 1-sigma uncertainties (finite, > 0), in every file or in none. "
+            "Every dataset needs its file and nothing else may be in the zip. From Python:", "",
+            "    from exobench.submission import write_characterisation",
+            "    write_characterisation({(\"instrument\", \"1\"): estimates, ...}, "
+            f"\"charac_phase_{first}.zip\", sigmas={{...}})", "",
+            f"    exobench validate charac_phase_{first}.zip public_data/phase_{first}", "",
+            "Scores: the mean position error (Euclidean and |dx| + |dy|, px; mas), the flux error (relative, in "
+            "magnitudes, and the sum over channels of |f - f_true|), and with uncertainties their coverage at 1 "
+            "and 2 sigma (per coordinate) and the Gaussian negative log-likelihood.", ""]
+
+
+def _is_characterisation(suffix):
+    kind = phase_kind_for_suffix(suffix)
+    return kind is not None and kind.is_characterisation
 
 
 def _code_phases_readme(challenge):

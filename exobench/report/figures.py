@@ -8,7 +8,8 @@ import numpy as np
 
 from ..scoring.curves import envelope_points
 
-__all__ = ["png_data_uri", "roc_figure", "tpr_figure", "detection_maps_figure", "roc_envelope"]
+__all__ = ["png_data_uri", "roc_figure", "tpr_figure", "detection_maps_figure", "roc_envelope",
+           "characterisation_figure"]
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
             "#7f7f7f"]
@@ -182,3 +183,49 @@ def _circle(center, radius, color, style):
     from matplotlib.patches import Circle
 
     return Circle(center, radius, fill=False, edgecolor=color, linestyle=style, linewidth=1.6)
+
+
+def characterisation_figure(series):
+    """A characterisation phase's companions, one colour per submission: left, the position error (dx, dy, px)
+    with 1-sigma bars; right, the estimated against the true flux (every channel) with 1-sigma bars.
+
+    Parameters
+    ----------
+    series : list of (label, companions)
+        ``companions`` as in a characterisation report's details (``x``, ``x_true``, ``flux``,
+        ``flux_true``..., optionally ``sigma_x``, ``sigma_y``, ``sigma_flux``).
+
+    Returns
+    -------
+    str
+        A ``data:`` URI.
+    """
+    fig = _figure(10, 4.2)
+    position, flux = fig.subplots(1, 2)
+    lows, highs = [], []
+    for i, (label, companions) in enumerate(series):
+        color = _style(i)["color"]
+        dx = [c["x"] - c["x_true"] for c in companions]
+        dy = [c["y"] - c["y_true"] for c in companions]
+        position.errorbar(dx, dy, xerr=[c.get("sigma_x") or 0.0 for c in companions],
+                          yerr=[c.get("sigma_y") or 0.0 for c in companions], fmt="o", color=color, ms=4,
+                          capsize=2, label=label)
+        true = [f for c in companions for f in c["flux_true"]]
+        estimate = [f for c in companions for f in c["flux"]]
+        sigma = [s for c in companions for s in (c.get("sigma_flux") or [0.0] * len(c["flux"]))]
+        flux.errorbar(true, estimate, yerr=sigma, fmt="o", color=color, ms=4, capsize=2, label=label)
+        lows.append(min(true + estimate))
+        highs.append(max(true + estimate))
+    position.axhline(0, color="#bbbbbb", lw=0.8)
+    position.axvline(0, color="#bbbbbb", lw=0.8)
+    position.set(xlabel="x estimated - true (px)", ylabel="y estimated - true (px)", title="position errors")
+    position.set_aspect("equal", adjustable="datalim")
+    if lows:
+        low, high = min(lows), max(highs)
+        flux.plot([low, high], [low, high], color="#bbbbbb", lw=0.8, ls="--")
+    flux.set(xlabel="true flux (PSF units)", ylabel="estimated flux", title="fluxes (every channel)")
+    for ax in (position, flux):
+        ax.grid(alpha=0.3)
+    if series:
+        flux.legend(loc="upper left", fontsize=8)
+    return png_data_uri(fig)

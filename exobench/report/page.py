@@ -11,17 +11,19 @@ from .. import __version__, _atomic
 from ..challenge import ChallengeLayout, read_challenge_config
 from ..leaderboard import Leaderboard, database_url, ranking, stored_submission
 from ..leaderboard.intervals import INTERVAL_LEVEL, INTERVAL_RESAMPLES, INTERVAL_SEED, format_interval
-from ..leaderboard.ranking import SORT_KEYS
+from ..leaderboard.ranking import CHARAC_COLUMNS, SORT_KEYS, charac_score
 from ..scoring.counting import DEFAULTS
 from . import figures
 from .outcomes import injection_outcomes, match_truth, read_truth
 
-__all__ = ["DEFAULT_MAX_MAPS", "SECTIONS", "build_report", "write_report"]
+__all__ = ["DEFAULT_MAX_MAPS", "SECTIONS", "CHARAC_SECTIONS", "build_report", "write_report"]
 
 #: Most submissions whose detection maps are drawn, per phase (the best ranked).
 DEFAULT_MAX_MAPS = 4
 #: The sections of each phase, as the ``class`` of their ``<section>`` elements.
 SECTIONS = ("ranking", "roc", "tpr-separation", "tpr-contrast", "detection-maps", "definitions")
+#: The sections of a characterisation phase.
+CHARAC_SECTIONS = ("ranking", "companions", "definitions")
 
 _e = html.escape
 
@@ -81,11 +83,13 @@ def _challenge_title(folder):
 
 
 def _phase_section(folder, board, r, max_maps):
+    if r.characterisation:
+        return _charac_section(board, r, max_maps)
     reference = ChallengeLayout(folder).reference(r.phase)
     counting, max_fpr = _phase_settings(reference, r, board)
     outcomes, missing = _outcomes(folder, reference, r.entries)
     truth = read_truth(reference) if reference.is_dir() else []
-    heading = f"Phase {r.phase}{' ' + r.title if r.title else ''}{f' ({r.suffix})' if r.suffix else ''}"
+    heading = _heading(r)
     parts = [
         _section("ranking", "Ranking", _ranking_table(r, max_fpr)),
         _section("roc", "ROC curves", _roc_block(board, r, max_fpr)),
@@ -100,6 +104,85 @@ def _phase_section(folder, board, r, max_maps):
                 f"({_e(', '.join(missing))}): they have no TPR curve nor detection map.</p>")
     return (f"<section class='phase' id='phase-{r.phase}' data-phase='{r.phase}'>\n<h2>{_e(heading)}</h2>\n{note}"
             + "\n".join(parts) + "\n</section>")
+
+
+def _heading(r):
+    return f"Phase {r.phase}{' ' + r.title if r.title else ''}{f' ({r.suffix})' if r.suffix else ''}"
+
+
+def _charac_section(board, r, max_entries):
+    """A characterisation phase: the ranking, then per companion the truth and each of the ``max_entries``
+    best submissions' estimates with their error bars, and their figure."""
+    parts = [_section("ranking", "Ranking", _charac_ranking(r)),
+             _section("companions", "Companions: truth and estimates", _companions_block(board, r, max_entries)),
+             _section("definitions", "Metric definitions", _CHARAC_DEFINITIONS)]
+    return (f"<section class='phase' id='phase-{r.phase}' data-phase='{r.phase}'>\n<h2>{_e(_heading(r))}</h2>\n"
+            + "\n".join(parts) + "\n</section>")
+
+
+def _charac_ranking(r):
+    if not r.entries:
+        body = "<p class='empty'>No scored submission yet.</p>"
+    else:
+        head = ("<tr><th>#</th><th>name</th>" + "".join(f"<th>{_e(label)}</th>" for label in CHARAC_COLUMNS.values())
+                + "<th>submitted (UTC)</th><th>sha256</th></tr>")
+        rows = "".join(
+            f"<tr><td>{e.rank}</td><td class='name'>{_e(e.name)}</td>"
+            + "".join(f"<td>{_fmt(charac_score(e, name))}</td>" for name in CHARAC_COLUMNS)
+            + f"<td>{e.submitted_at.strftime('%Y-%m-%d %H:%M:%S')}</td><td><code title='{e.sha256}'>"
+              f"{e.sha256[:12]}</code></td></tr>" for e in r.entries)
+        body = f"<table class='ranking-table'>{head}{rows}</table>"
+    body += ("<p>Sorted by the L1 astrometry (mean |dx| + |dy|), then the spectrophotometry, lowest first; "
+             "undefined values (&ndash;: no uncertainties, no pixel scale) rank last.</p>")
+    if r.refused:
+        items = "".join(f"<li>{_e(e.name)} ({e.submitted_at:%Y-%m-%d %H:%M}): {_e(e.error or '')}</li>"
+                        for e in r.refused)
+        body += f"<p>Refused submissions (not ranked):</p><ul class='refused'>{items}</ul>"
+    return body
+
+
+def _pm(value, sigma, digits=3):
+    return f"{value:.{digits}g}" + ("" if sigma is None else f" &plusmn; {sigma:.2g}")
+
+
+def _companions_block(board, r, max_entries):
+    chosen = [(e, (board.details(e.id) or {}).get("companions") or []) for e in r.entries[:max(max_entries, 1)]]
+    chosen = [(e, companions) for e, companions in chosen if companions]
+    if not chosen:
+        return "<p class='empty'>No scored submission.</p>"
+    head = ("<tr><th>submission</th><th>dataset</th><th>#</th><th>sep. (FWHM)</th><th>true x, y</th>"
+            "<th>estimated x, y</th><th>error (px)</th><th>true flux</th><th>estimated flux</th></tr>")
+    rows = []
+    for e, companions in chosen:
+        for c in companions:
+            sigmas = c.get("sigma_flux") or [None] * len(c["flux"])
+            rows.append(
+                f"<tr><td class='name'>{_e(_label(e))}</td><td>{_e(c['instrument'])} {_e(c['dataset_id'])}</td>"
+                f"<td>{c['index']}</td><td>{_fmt(c.get('separation_fwhm'), 2)}</td>"
+                f"<td>{c['x_true']:.2f}, {c['y_true']:.2f}</td>"
+                f"<td>{_pm(c['x'], c.get('sigma_x'), 5)}, {_pm(c['y'], c.get('sigma_y'), 5)}</td>"
+                f"<td>{c['error_px']:.3f}</td><td>{', '.join(f'{v:.4g}' for v in c['flux_true'])}</td>"
+                f"<td>{', '.join(_pm(v, s, 4) for v, s in zip(c['flux'], sigmas))}</td></tr>")
+    uri = figures.characterisation_figure([(_label(e), companions) for e, companions in chosen])
+    return (_img(uri, f"characterisation of phase {r.phase}")
+            + "<p>Left: estimated minus true position of every companion; right: estimated against true flux "
+              "(every channel; the dashed line is equality); bars: the submitted 1-sigma uncertainties.</p>"
+            + f"<table class='companions'>{head}{''.join(rows)}</table>")
+
+
+_CHARAC_DEFINITIONS = """<dl>
+<dt>Astrometry</dt><dd>Mean over the phase's companions of the Euclidean distance between the estimated and the
+true (x, y), in pixels (and milliarcseconds with the pixel scale); L1: the mean of |dx| + |dy|, the EIDC 2022
+astrometry.</dd>
+<dt>Photometry</dt><dd>Fluxes in units of the public PSF file (the companion is flux &times; PSF). Relative error:
+mean of |f &minus; f<sub>true</sub>| / f<sub>true</sub> over companions and channels; in magnitudes: mean of
+|2.5 log<sub>10</sub>(f / f<sub>true</sub>)| over positive estimates; spectrophotometry: mean over companions of the
+sum over channels of |f &minus; f<sub>true</sub>|, the EIDC 2022 number.</dd>
+<dt>Coverage</dt><dd>Per coordinate (x, y and each channel's flux): the fraction whose truth lies within 1 (2)
+submitted sigma of the estimate; 0.683 (0.954) for calibrated Gaussian uncertainties.</dd>
+<dt>NLL</dt><dd>Mean Gaussian negative log-likelihood of the truth per coordinate (a proper scoring rule; lower
+is better).</dd>
+</dl>"""
 
 
 def _section(cls, title, body):

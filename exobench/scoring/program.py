@@ -83,13 +83,21 @@ _EIDC_OPTIONS = ("npix", "overlap_threshold", "max_blob_fact")
 
 
 def score_keys(suffix="3d"):
-    """The leaderboard keys of a phase, in column order.
+    """The leaderboard keys of a phase, in column order (a characterisation kind's suffix: its own keys,
+    :data:`~exobench.scoring.charac_program.CHARAC_SCORE_NAMES`).
 
     >>> score_keys("4d")[:2]
     ['F1_4d', 'Precision_4d']
+    >>> score_keys("charac3d")[:2]
+    ['astrometry_px_charac3d', 'astrometry_l1_px_charac3d']
     """
+    from ..challenge.kinds import phase_kind_for_suffix
+    from .charac_program import CHARAC_SCORE_NAMES
+
+    kind = phase_kind_for_suffix(suffix) if suffix else None
+    names = CHARAC_SCORE_NAMES if kind is not None and kind.is_characterisation else SCORE_NAMES
     end = f"_{suffix}" if suffix else ""
-    return [f"{name}{end}" for name in SCORE_NAMES]
+    return [f"{name}{end}" for name in names]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,9 +215,18 @@ def score_submission(submission, reference_dir, *, compat=None, phase_suffix=Non
 
 
 def score_folder(folder, reference, *, compat=None, limits=DEFAULT_LIMITS):
-    """Score a submission folder on a :class:`~exobench.scoring.reference.Reference`."""
+    """Score a submission folder on a :class:`~exobench.scoring.reference.Reference` (a characterisation
+    phase: :func:`~exobench.scoring.charac_program.score_characterisation`, a
+    :class:`~exobench.scoring.charac_program.CharacReport`)."""
     start = time.perf_counter()
     check_choice(compat, "compat", COMPAT_CHOICES)
+    if reference.is_characterisation:
+        if compat is not None:
+            raise ValueError(f"compat: {compat!r} is a detection scoring mode; a characterisation phase has one "
+                             f"(its scores include the EIDC 2022 astrometry and spectrophotometry)")
+        from .charac_program import score_characterisation
+
+        return score_characterisation(folder, reference, limits=limits)
     mode = reference.compat if compat is None else compat
     submission = read_submission(folder, reference, compat=mode, limits=limits)
     counting = dict(reference.counting)

@@ -23,6 +23,7 @@ __all__ = [
     "scores_json",
     "write_outputs",
     "render_html",
+    "PAGE_HEAD",
     "roc_svg",
 ]
 
@@ -114,8 +115,24 @@ def write_outputs(report, output_dir):
     return paths
 
 
+#: The start of every ``detailed_results.html``, up to ``<body>``.
+PAGE_HEAD = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>exobench: detailed results</title>
+<style>
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+td, th { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+tr.total td { font-weight: bold; }
+</style></head><body>"""
+
+
 def render_html(report):
     """``detailed_results.html``: self-contained (inline CSS and SVG, no script)."""
+    if getattr(report, "task", None) == "characterisation":
+        from .charac_program import render_charac_html
+
+        return render_charac_html(report)
     e = html.escape
     score_rows = "".join(
         f"<tr><td>{e(k)}</td><td>{e(format_score(v))}{' (undefined)' if k in report.undefined else ''}</td></tr>"
@@ -132,15 +149,7 @@ def render_html(report):
     notes = "".join(f"<li>{e(w)}</li>" for w in report.warnings) or "<li>none</li>"
     options = ", ".join(f"{e(str(k))} = {e(str(v))}" for k, v in report.counting.items())
     mode = "EIDC 2019 compatibility" if report.compat else "corrected counting (default)"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>exobench: detailed results</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
-td, th {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-tr.total td {{ font-weight: bold; }}
-</style></head><body>
+    return f"""{PAGE_HEAD}
 <h1>Detailed results (phase {e(report.suffix)})</h1>
 <p>Detection threshold {e(repr(report.threshold))}; {e(mode)}; counting options: {options}.</p>
 <h2>Scores</h2>

@@ -10,6 +10,12 @@ dataset,
 - ``{instrument}_fwhm_{k}.fits``: the reference FWHM in pixels, one number
   (shape ``(1,)``, or ``NAXIS = 0`` with the value in a ``FWHM`` or ``VALUE`` card);
 
+in a characterisation phase (:mod:`exobench.challenge.kinds`) also
+
+- ``{instrument}_fluxes_{k}.fits``: the true fluxes, ``(N, n_channels)``, in units of
+  the public PSF file;
+- ``{instrument}_pxscale_{k}.fits``: the pixel scale in arcsec per pixel (optional);
+
 and optionally one ``phase.json``, the phase's scoring settings (score suffix,
 frame shapes, counting options, default scoring mode, partial-AUC bound; see
 :mod:`exobench.challenge.settings`). Without one, the score suffix is the
@@ -29,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import check_suffix
-from ..challenge.layout import PHASE_FILE
+from ..challenge.kinds import phase_kind_for_suffix
+from ..challenge.layout import PHASE_FILE, fluxes_file_name, pxscale_file_name
 from ..challenge.settings import read_phase_settings
 from ..submission.fits import read_bounded_fits, read_bounded_scalar
 from ..submission.limits import Limits, SubmissionError
@@ -57,6 +64,10 @@ class ReferenceDataset:
         Reference FWHM in pixels.
     map_shape : tuple of int or None
         ``(ny, nx)`` of the frame, when the phase gives it.
+    fluxes : ndarray, shape (N, n_channels), or None
+        A characterisation phase's true fluxes (units of the public PSF file).
+    pxscale : float or None
+        Arcsec per pixel, when a characterisation phase gives it.
     """
 
     instrument: str
@@ -64,6 +75,8 @@ class ReferenceDataset:
     positions: np.ndarray
     fwhm: float
     map_shape: tuple = None
+    fluxes: np.ndarray = None
+    pxscale: float = None
 
     @property
     def n_injections(self):
@@ -102,6 +115,12 @@ class Reference:
     max_fpr: float = 0.01
     folder: Path = None
     submission: str = None
+
+    @property
+    def is_characterisation(self):
+        """Whether the phase's kind (from its suffix) is a characterisation one."""
+        kind = phase_kind_for_suffix(self.suffix)
+        return kind is not None and kind.is_characterisation
 
 
 def read_reference(folder, *, phase_suffix=None):
@@ -150,7 +169,9 @@ def read_reference(folder, *, phase_suffix=None):
         if not (math.isfinite(fwhm) and fwhm > 0):
             raise ValueError(f"reference: {fwhm_path.name}: expected a FWHM > 0, got {fwhm!r}")
         shape = shapes.get(f"{instrument}_{k}")
-        datasets.append(ReferenceDataset(instrument, k, positions, fwhm, tuple(shape) if shape else None))
+        fluxes, pxscale = _characterisation_truth(folder, instrument, k, len(positions), suffix)
+        datasets.append(ReferenceDataset(instrument, k, positions, fwhm, tuple(shape) if shape else None,
+                                         fluxes=fluxes, pxscale=pxscale))
     unknown = set(shapes) - {f"{d.instrument}_{d.dataset_id}" for d in datasets}
     if unknown:
         raise ValueError(f"reference: {PHASE_FILE}: map_shapes names datasets with no positions file: "
@@ -158,6 +179,31 @@ def read_reference(folder, *, phase_suffix=None):
     return Reference(datasets=tuple(datasets), suffix=suffix, counting=dict(phase.counting or {}),
                      compat=phase.compat, max_fpr=phase.effective_max_fpr, folder=folder,
                      submission=phase.submission)
+
+
+def _characterisation_truth(folder, instrument, k, count, suffix):
+    """The fluxes ``(N, n_channels)`` and the pixel scale (or None) of a characterisation dataset;
+    ``(None, None)`` in a detection phase."""
+    kind = phase_kind_for_suffix(suffix)
+    if kind is None or not kind.is_characterisation:
+        return None, None
+    path = folder / fluxes_file_name(instrument, k)
+    if not path.is_file():
+        raise FileNotFoundError(f"reference: {path.name} missing in {str(folder)!r} (the true fluxes of dataset "
+                                f"{instrument} {k} of a characterisation phase)")
+    fluxes = _reference_call(read_bounded_fits, path, max_values=_REFERENCE_LIMITS.max_map_pixels, cards=())
+    if fluxes.ndim == 1 and count:
+        fluxes = fluxes.reshape(count, -1)
+    if fluxes.ndim != 2 or fluxes.shape[0] != count or not count or not np.all(np.isfinite(fluxes)):
+        raise ValueError(f"reference: {path.name}: expected a finite ({count}, n_channels) array (one row per "
+                         f"companion; a characterisation dataset has at least one), got shape {fluxes.shape}")
+    scale_path = folder / pxscale_file_name(instrument, k)
+    pxscale = None
+    if scale_path.is_file():
+        pxscale = _reference_call(read_bounded_scalar, scale_path)
+        if not (math.isfinite(pxscale) and pxscale > 0):
+            raise ValueError(f"reference: {scale_path.name}: expected a pixel scale > 0, got {pxscale!r}")
+    return np.ascontiguousarray(fluxes, dtype=np.float64), pxscale
 
 
 def _reference_call(reader, path, **kwargs):

@@ -16,7 +16,7 @@ import numpy as np
 
 from .limits import DEFAULT_LIMITS, SubmissionError
 
-__all__ = ["read_bounded_fits", "read_bounded_scalar"]
+__all__ = ["read_bounded_fits", "read_bounded_images", "read_bounded_scalar"]
 
 _BLOCK = 2880
 _CARD = 80
@@ -53,13 +53,47 @@ def read_bounded_fits(path, *, name=None, limits=DEFAULT_LIMITS, max_values=None
     """
     path = Path(path)
     name = name or path.name
-    max_values = limits.max_map_pixels if max_values is None else max_values
+    images, headers = _scan(path, name, limits, limits.max_map_pixels if max_values is None else max_values,
+                            first_only=True)
+    if images:
+        return images[0][1]
+    for header in headers:
+        for card in cards:
+            if card in header:
+                value = header[card]
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise SubmissionError(f"{name}: expected a number in header card {card}, got {value!r}")
+                return np.array([float(value)])
+    return np.zeros((0,))
+
+
+def read_bounded_images(path, *, name=None, limits=DEFAULT_LIMITS, max_values=None):
+    """Every image HDU of a FITS file that holds data, as ``(hdu index, float64 array)`` pairs, in order.
+
+    The same checks as :func:`read_bounded_fits` on every HDU (at most ``limits.max_hdus``):
+    sizes from the headers before any read, tables refused. HDUs without data are
+    skipped; ``max_values`` bounds each array.
+
+    Raises
+    ------
+    SubmissionError
+    """
+    path = Path(path)
+    name = name or path.name
+    images, _ = _scan(path, name, limits, limits.max_map_pixels if max_values is None else max_values,
+                      first_only=False)
+    return images
+
+
+def _scan(path, name, limits, max_values, *, first_only):
+    """The image arrays (``(index, array)``) and the headers of a FITS file, read within the limits."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         raise SubmissionError(f"{name}: not found") from None
     except OSError as exc:
         raise SubmissionError(f"{name}: cannot be opened ({exc.strerror or exc})") from None
+    images, headers = [], []
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         start = fh.read(_CARD)
@@ -69,7 +103,7 @@ def read_bounded_fits(path, *, name=None, limits=DEFAULT_LIMITS, max_values=None
             raise SubmissionError(f"{name}: gzip-compressed FITS is not accepted; give the plain .fits file")
         if not start.startswith(b"SIMPLE  ="):
             raise SubmissionError(f"{name}: not a FITS file (it does not start with a SIMPLE card)")
-        offset, headers = 0, []
+        offset = 0
         for index in range(limits.max_hdus):
             if offset >= size:
                 break
@@ -85,18 +119,16 @@ def read_bounded_fits(path, *, name=None, limits=DEFAULT_LIMITS, max_values=None
                 if data_start + data_bytes > size:
                     raise SubmissionError(f"{name}: truncated FITS file (the header announces {data_bytes} bytes of "
                                           f"data, the file holds {max(size - data_start, 0)})")
-                return _read_data(fh, data_start, shape, header, name)
+                images.append((index, _read_data(fh, data_start, shape, header, name)))
+                if first_only:
+                    break
             if not is_image and data_bytes:
                 raise SubmissionError(f"{name}: holds a table (HDU {index}), expected an image array of numbers")
             offset = data_start + padded
-    for header in headers:
-        for card in cards:
-            if card in header:
-                value = header[card]
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise SubmissionError(f"{name}: expected a number in header card {card}, got {value!r}")
-                return np.array([float(value)])
-    return np.zeros((0,))
+        else:
+            if not first_only and offset < size:
+                raise SubmissionError(f"{name}: more than {limits.max_hdus} HDUs")
+    return images, headers
 
 
 def read_bounded_scalar(path, *, name=None, limits=DEFAULT_LIMITS, cards=("VALUE",)):

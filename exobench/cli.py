@@ -314,13 +314,20 @@ def _add_baseline(commands):
 
 def _run_baseline(args):
     from . import baselines as baseline
+    from .charac.baselines import charac_baselines, get_charac_baseline
     from .submission import check_output
 
     if args.list:
-        _print_baselines(baseline.list_baselines())
+        rows = baseline.list_baselines()
+        rows += [{"name": name, "algorithm": name, "data": "charac 3D/4D", "available": True,
+                  "description": get_charac_baseline(name).description()} for name in charac_baselines()]
+        _print_baselines(rows)
         return
     if args.name is None:
         args._parser.error("NAME is required (or --list)")
+    if args.name in charac_baselines():
+        _run_charac_baseline(args)
+        return
     if args.show_params:
         params = baseline.resolve_params(args.name, args.params, detection_map=args.detection_map)
         print(baseline.dump_params(params, comments=True), end="")
@@ -337,6 +344,30 @@ def _run_baseline(args):
     path = result.write(args.output, overwrite=args.overwrite)
     print(f"wrote {path} ({len(result.maps)} detection map(s), {result.detection_map} map, "
           f"threshold {result.threshold:g})")
+
+
+def _run_charac_baseline(args):
+    """A characterisation baseline (exobench.charac.baselines): a table per dataset, not a map."""
+    from .charac import baselines as charac
+    from .submission import check_output
+
+    if args.show_params:
+        print(charac.dump_charac_params(charac.charac_params(args.name, args.params)), end="")
+        return
+    if args.phase_dir is None or args.output is None:
+        args._parser.error("NAME, PHASE_DIR and -o SUBMISSION.zip are required")
+    if args.detection_map is not None:
+        raise ValueError(f"--map: baseline {args.name!r} characterises announced companions; it makes no map")
+    charac.charac_params(args.name, args.params)  # errors first
+    charac.phase_candidates(args.phase_dir)
+    check_output(args.output, overwrite=args.overwrite)
+    with make_executor(args) as executor:
+        result = charac.run_charac_baseline(args.name, args.phase_dir, params=args.params,
+                                            progress=not args.quiet, executor=executor)
+    path = result.write(args.output, overwrite=args.overwrite)
+    count = sum(len(rows) for rows in result.estimates.values())
+    print(f"wrote {path} ({len(result.estimates)} dataset(s), {count} companion(s)"
+          f"{', with uncertainties' if result.sigmas else ''})")
 
 
 def _print_baselines(rows):

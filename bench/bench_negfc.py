@@ -1,0 +1,201 @@
+"""NEGFC benchmark: exobench's ``negfc`` against vip-hci's ``firstguess``, and the coverage of its uncertainties.
+
+Usage::
+
+    PYTHONPATH=$PWD python bench/bench_negfc.py [--data-dir DIR] [--vip-python PATH] [--coverage N]
+        [--coverage-budget SECONDS] [--json OUT.json]
+
+On the real NACO cube (its planet removed; ../shared/data/real), companions are injected
+(``flux * psf``, exobench.charac.model) at 3 and 6 FWHM and S/N 5, 10, 20 and 30 (the flux
+of a S/N scaled linearly from one injection's S/N in annular PCA's final frame, ncomp 5),
+each announced by a candidate moved by a seeded offset uniform in a disc of 0.5 FWHM.
+
+1. Accuracy and speed at matched settings: exobench ``NegFC(ncomp=5, annulus_width=3,
+   aperture_radius=1, delta=0, fmerit="sum")`` (one annulus of 3 FWHM centred on the
+   candidate, every frame in the library, VIP's sum of absolute values) and VIP 2.1.1's
+   ``firstguess`` with the same (``pca_annulus``, ``annulus_width=3 FWHM`` in px,
+   ``aperture_radius=1``, ``fmerit='sum'``, bilinear skimage rotations, median collapse),
+   in a subprocess of VIP's venv (bench/vip_negfc.py), one thread each; and exobench's
+   defaults (``NegFC()``: sum of squares, delta 1). Errors: position (px) and |flux| (relative).
+2. Coverage: ``--coverage N`` more companions (separations 2.5-8 FWHM, S/N 5-30, seeded),
+   each fitted by ``NegFC().estimate`` with its injection-recovery uncertainties; the
+   fraction of coordinates (x, y, flux) whose truth lies within 1 sigma. Stops after
+   ``--coverage-budget`` seconds with what it has.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NACO = ("naco_betapic_empty_cube.fits", "naco_betapic_empty_pa.fits", "naco_betapic_psf.fits")
+SNRS = (5.0, 10.0, 20.0, 30.0)
+SEPARATIONS_FWHM = (3.0, 6.0)
+MATCHED = {"ncomp": 5, "annulus_width": 3.0, "aperture_radius": 1.0, "delta": 0.0, "fmerit": "sum"}
+
+
+def naco_dataset(data_dir):
+    from astropy.io import fits
+
+    from exobench.data import Dataset
+
+    cube, angles, psf = (np.asarray(fits.getdata(os.path.join(data_dir, name)), dtype=np.float64) for name in NACO)
+    return Dataset(cube, angles, psf=psf, pxscale=0.02719, instrument="naco", dataset_id="1")
+
+
+def flux_for_snr(dataset, position, target, *, probe=1000.0):
+    """The flux of S/N ``target`` at ``position``: one injection's S/N, scaled linearly."""
+    from exobench.algorithms import AnnularPCA
+    from exobench.charac.uncertainty import add_companion
+    from exobench.detmap import snr
+
+    final = AnnularPCA(ncomp=5).process(add_companion(dataset, position, [probe])).final
+    return probe * target / max(snr(final, position, float(dataset.fwhm)).snr, 0.5)
+
+
+def draw_cases(dataset, rng, separations_fwhm, snrs):
+    from exobench.geometry import polar_to_cartesian
+
+    fwhm = float(dataset.fwhm)
+    cases = []
+    for separation in separations_fwhm:
+        for target in snrs:
+            theta = rng.uniform(0, 360)
+            truth = np.array(polar_to_cartesian(separation * fwhm, theta, center=dataset.center))
+            radius, angle = 0.5 * fwhm * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+            candidate = truth + radius * np.array([np.cos(angle), np.sin(angle)])
+            cases.append({"separation_fwhm": float(separation), "snr": float(target), "truth": truth.tolist(),
+                          "candidate": candidate.tolist(), "flux": flux_for_snr(dataset, truth, target)})
+    return cases
+
+
+def errors(case, x, y, flux):
+    return {"position_px": float(np.hypot(x - case["truth"][0], y - case["truth"][1])),
+            "flux_rel": float(abs(flux / case["flux"] - 1))}
+
+
+def run_exobench(dataset, cases, options):
+    from exobench.charac.negfc import NegFC
+    from exobench.charac.uncertainty import add_companion
+
+    out = []
+    for case in cases:
+        data = add_companion(dataset, case["truth"], [case["flux"]])
+        start, cpu = time.perf_counter(), time.process_time()
+        found = NegFC(**options).fit(data, [case["candidate"]])[0]
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        out.append({**errors(case, found.x, found.y, found.fluxes[0]), "seconds": seconds, "cpu_seconds": cpu})
+    return out
+
+
+def run_vip(vip_python, dataset, cases, work):
+    from exobench.charac.uncertainty import add_companion
+    from exobench.psf import psf_flux
+
+    unit = float(psf_flux(dataset.psf, dataset.fwhm))
+    paths = []
+    for number, case in enumerate(cases):
+        path = os.path.join(work, f"cube_{number}.npy")
+        np.save(path, add_companion(dataset, case["truth"], [case["flux"]]).cube)
+        paths.append(path)
+    np.save(os.path.join(work, "angles.npy"), np.asarray(dataset.angles, dtype=np.float64))
+    np.save(os.path.join(work, "psfn.npy"), np.asarray(dataset.psf) / unit)
+    config = {"cubes": paths, "angles": os.path.join(work, "angles.npy"), "psfn": os.path.join(work, "psfn.npy"),
+              "fwhm": float(dataset.fwhm), "candidates": [c["candidate"] for c in cases], "ncomp": MATCHED["ncomp"],
+              "annulus_width_px": MATCHED["annulus_width"] * float(dataset.fwhm),
+              "aperture_radius_fwhm": MATCHED["aperture_radius"], "fmerit": MATCHED["fmerit"]}
+    config_path = os.path.join(work, "vip.json")
+    with open(config_path, "w") as handle:
+        json.dump(config, handle)
+    proc = subprocess.run([vip_python, os.path.join(HERE, "vip_negfc.py"), config_path], cwd=ROOT,
+                          stdout=subprocess.PIPE, text=True, check=True)
+    document = json.loads(proc.stdout.strip().splitlines()[-1])
+    # VIP's flux is in psfn units (the PSF over its 1-FWHM aperture flux): back to PSF units
+    return document["version"], [{**errors(case, r["x"], r["y"], r["flux"] / unit), "seconds": r["seconds"],
+                                  "cpu_seconds": r["cpu_seconds"]}
+                                 for case, r in zip(cases, document["results"])]
+
+
+def run_coverage(dataset, count, budget, seed, progress):
+    from exobench.charac.negfc import NegFC
+    from exobench.charac.uncertainty import add_companion
+
+    rng = np.random.default_rng(seed)
+    cases = [draw_cases(dataset, rng, [rng.uniform(2.5, 8.0)], [rng.uniform(5.0, 30.0)])[0] for _ in range(count)]
+    inside, rows, start = [], [], time.perf_counter()
+    for case in cases:
+        if time.perf_counter() - start > budget:
+            break
+        data = add_companion(dataset, case["truth"], [case["flux"]])
+        estimate, sigma = NegFC().estimate(data, [case["candidate"]])
+        truth = np.array([*case["truth"], case["flux"]])
+        inside.append(np.abs(estimate[0] - truth) <= sigma[0])
+        rows.append({"snr": case["snr"], "separation_fwhm": case["separation_fwhm"],
+                     "error": (estimate[0] - truth).tolist(), "sigma": sigma[0].tolist()})
+        progress(f"coverage {len(rows)}/{count}: inside {inside[-1].tolist()}")
+    inside = np.array(inside, dtype=float).reshape(-1, 3)
+    return {"companions": len(rows), "requested": count,
+            "fraction_1sigma": inside.mean(axis=0).tolist() if len(rows) else None,
+            "fraction_1sigma_all": float(inside.mean()) if len(rows) else None, "rows": rows}
+
+
+def render(report):
+    lines = ["| S/N | sep. (FWHM) | VIP pos. err (px) | exobench matched | exobench default | "
+             "VIP flux err | exobench matched | exobench default | VIP CPU (s) | exobench matched CPU (s) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for case, vip, ours, default in zip(report["cases"], report["vip"], report["matched"], report["default"]):
+        lines.append(f"| {case['snr']:g} | {case['separation_fwhm']:g} | {vip['position_px']:.3f} | "
+                     f"{ours['position_px']:.3f} | {default['position_px']:.3f} | {vip['flux_rel']:.1%} | "
+                     f"{ours['flux_rel']:.1%} | {default['flux_rel']:.1%} | {vip['cpu_seconds']:.1f} | "
+                     f"{ours['cpu_seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.path.join(ROOT, "..", "shared", "data", "real"))
+    parser.add_argument("--vip-python", default=os.path.join(HERE, ".venv-vip", "bin", "python"))
+    parser.add_argument("--coverage", type=int, default=50)
+    parser.add_argument("--coverage-budget", type=float, default=3600.0)
+    parser.add_argument("--skip-comparison", action="store_true")
+    parser.add_argument("--separations", type=float, nargs="+", default=list(SEPARATIONS_FWHM))
+    parser.add_argument("--snrs", type=float, nargs="+", default=list(SNRS))
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    dataset = naco_dataset(args.data_dir)
+
+    def progress(text):
+        print(text, file=sys.stderr, flush=True)
+
+    report = {}
+    if not args.skip_comparison:
+        cases = draw_cases(dataset, np.random.default_rng(0), args.separations, args.snrs)
+        report["cases"] = cases
+        with tempfile.TemporaryDirectory() as work:
+            report["vip_version"], report["vip"] = run_vip(args.vip_python, dataset, cases, work)
+        progress("vip done")
+        print(json.dumps(report["vip"]), file=sys.stderr, flush=True)
+        report["matched"] = run_exobench(dataset, cases, MATCHED)
+        progress("matched done")
+        report["default"] = run_exobench(dataset, cases, {})
+        print(render(report))
+    if args.coverage:
+        report["coverage"] = run_coverage(dataset, args.coverage, args.coverage_budget, 1, progress)
+        cov = report["coverage"]
+        print(f"coverage: {cov['companions']} companions, fraction within 1 sigma (x, y, flux) "
+              f"{cov['fraction_1sigma']}, all {cov['fraction_1sigma_all']}")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

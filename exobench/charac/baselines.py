@@ -19,8 +19,6 @@ import dataclasses
 import inspect
 from pathlib import Path
 
-import numpy as np
-
 from .._registry import Registry
 
 __all__ = ["CharacBaseline", "get_charac_baseline", "charac_baselines", "charac_params", "dump_charac_params",
@@ -184,13 +182,11 @@ def phase_candidates(phase_dir):
 
 
 def _dataset_task(key, *, name, phase_dir, params):
-    from astropy.io import fits
-
-    from ..challenge.layout import candidates_file_name
     from ..data.fits_io import read_dataset
+    from .first_guess import read_candidates
 
     dataset = read_dataset(phase_dir, *key)
-    candidates = np.asarray(fits.getdata(Path(phase_dir) / candidates_file_name(*key)), dtype=float).reshape(-1, 2)
+    candidates = read_candidates(phase_dir, *key)
     estimator = get_charac_baseline(name).make(params)
     return estimator.estimate(dataset, candidates, uncertainties=params["uncertainties"])
 

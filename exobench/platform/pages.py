@@ -396,7 +396,7 @@ def _characterisation_readme(challenge):
             "median-ADI final frame, divided by the PSF file's flux in the same aperture. It is biased low (the "
             "candidates are up to half a FWHM off, and ADI subtracts part of the companion): a start to improve "
             "on. From Python:", "",
-            "    from exobench.characterise import first_guess_phase",
+            "    from exobench.charac import first_guess_phase",
             f"    estimates = first_guess_phase(\"public_data/phase_{first}\")  # what write_characterisation takes",
             "",
             "Scores: the mean position error (Euclidean and |dx| + |dy|, px; mas), the flux error (relative, in "

@@ -23,8 +23,8 @@ def test_sample_submissions_are_the_baseline_and_score(challenge, tmp_path, samp
         assert path.read_bytes() == expected.read_bytes()  # exactly `exobench baseline pca`'s zip
         scores = json.loads((out / f"scores_phase_{n}.json").read_text())
         assert list(scores) == score_keys(suffix)
-    # the characterisation phase: the first guess of exobench.characterise, scored
-    from exobench.characterise import first_guess_phase
+    # the characterisation phase: the first guess of exobench.charac, scored
+    from exobench.charac import first_guess_phase
     from exobench.submission import read_characterisation
     from exobench.workflows.validate import characterisation_datasets
 

@@ -20,7 +20,7 @@ For every phase ``N`` it writes ``OUT_DIR/sample_submission_phase_N.zip`` (defau
 detection phase exactly what
 ``exobench baseline pca PUBLIC_PHASE_DIR -o OUT_DIR/sample_submission_phase_N.zip``
 writes; on a characterisation phase (its folder holds ``{instrument}_candidates_{k}.fits``
-files) a first guess of every announced companion, :func:`exobench.characterise.first_guess_phase`:
+files) a first guess of every announced companion, :func:`exobench.charac.first_guess_phase`:
 the candidates' positions and the aperture flux on a median-ADI final frame in units of the
 PSF file (``--baseline`` is not used there). Where the reference is there it scores it as the platform does and writes
 the scores to ``OUT_DIR/scores_phase_N.json``; where it is not (public data only), it
@@ -144,7 +144,7 @@ def write_sample(public, path, *, baseline="pca", progress=True):
         The zip and one line saying what it holds.
     """
     if is_characterisation(public):
-        from exobench.characterise import first_guess_phase
+        from exobench.charac import first_guess_phase
         from exobench.submission import write_characterisation
 
         estimates = first_guess_phase(public)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from exobench.characterise import aperture_first_guess, first_guess_phase, read_candidates
+from exobench.charac import aperture_first_guess, first_guess_phase, read_candidates
 from exobench.data import Dataset
 from exobench.data.fits_io import write_dataset
 from exobench.examples import example_dataset

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .algorithms import get_algorithm
-from .algorithms.sdi import channel_dataset
-from .challenge.layout import candidates_file_name
-from .data.fits_io import find_datasets, read_dataset
-from .photometry import aperture_flux
-from .psf import psf_flux
+from ..algorithms import get_algorithm
+from ..algorithms.sdi import channel_dataset
+from ..challenge.layout import candidates_file_name
+from ..data.fits_io import find_datasets, read_dataset
+from ..photometry import aperture_flux
+from ..psf import psf_flux
 
 __all__ = ["read_candidates", "aperture_first_guess", "first_guess_phase"]
 

@@ -67,6 +67,8 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True, definition=Non
     """
     from ..baselines import run_baseline
     from ..builder import build_challenge, load_challenge
+    from ..charac.baselines import run_charac_baseline
+    from ..challenge import get_phase_kind
     from ..builder.definition import DEFAULT_CHALLENGE
     from ..challenge import ChallengeLayout
     from ..leaderboard import ranking, ranking_text, submit
@@ -86,7 +88,8 @@ def run_demo(output, *, real_data=None, cnn=False, progress=True, definition=Non
         for name in plan[phase.number]:
             path = output / "submissions" / layout.public(phase.number).name / f"{name}.zip"
             path.parent.mkdir(parents=True, exist_ok=True)
-            run_baseline(name, layout.public(phase.number), progress=progress).write(path, overwrite=True)
+            run = run_charac_baseline if get_phase_kind(phase.kind).is_characterisation else run_baseline
+            run(name, layout.public(phase.number), progress=progress).write(path, overwrite=True)
             submit(path, ChallengeLayout(challenge_dir).reference(phase.number), name=name)
             submissions[phase.number, name] = path
     report = write_report(challenge_dir, output / "report.html", overwrite=True)
@@ -106,12 +109,14 @@ def demo_baselines(kind, *, cnn=False):
     """
     from ..baselines import runnable_baseline
     from ..challenge import get_phase_kind
+    from ..charac.baselines import get_charac_baseline
 
     found = get_phase_kind(kind)
     # the CNN makes detection maps: it has nothing to say on a characterisation phase
     names = found.baselines + (("cnn",) if cnn and not found.is_characterisation else ())
+    check = get_charac_baseline if found.is_characterisation else runnable_baseline
     for name in names:
-        runnable_baseline(name)
+        check(name)
     return names
 
 

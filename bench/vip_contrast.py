@@ -24,6 +24,16 @@ The call (vip-hci 2.1.1, ``vip_hci/metrics/contrcurve.py``)::
 the same separations, 1 FWHM apart from 1 FWHM (no spline of the throughput
 onto a 1-px grid); ``smooth=False``: no Savitzky-Golay smoothing of the noise.
 ``contrast_curve`` passes ``fwhm`` to the algorithm itself.
+
+A run with ``"fixed_scaling": true`` gives ``contrast_curve`` the algorithm
+with its ``scaling`` bound inside a wrapper rather than among the keyword
+arguments: vip-hci 2.1.1's ``throughput`` processes the cube without
+companions with ``algo_dict``'s ``scaling``, then ``algo_dict.pop("scaling")``
+drops it, so that every cube with companions is processed with the
+algorithm's default ``scaling=None`` (no centring of the pixels) and the
+recovered flux is (unscaled frame with companions - scaled frame without):
+two different algorithms. Bound in the wrapper, the scaling is the same for
+both frames.
 """
 
 import json
@@ -39,6 +49,15 @@ from _common import force_single_thread  # noqa: E402
 force_single_thread()
 
 import numpy as np  # noqa: E402
+
+
+def with_scaling(algo, scaling):
+    """``algo`` with ``scaling`` bound: ``contrast_curve`` sees an external algorithm and never drops it."""
+    def bound(cube, angle_list, fwhm, verbose=False, **kwargs):
+        return algo(cube=cube, angle_list=angle_list, fwhm=fwhm, verbose=verbose, scaling=scaling, **kwargs)
+
+    bound.__name__ = algo.__name__
+    return bound
 
 
 def main(argv):
@@ -61,12 +80,17 @@ def main(argv):
     algos = {"pca": pca, "pca-annular": pca_annular}
     out = {"versions": {"vip_hci": vip_hci.__version__, "numpy": np.__version__}, "algorithms": {}}
     for name, spec in config["runs"].items():
+        settings = dict(spec["settings"])
+        algo = algos[spec["algo"]]
+        if spec.get("fixed_scaling"):
+            algo = with_scaling(algo, settings.pop("scaling", None))
+
         def run():
             return contrast_curve(cube, angles, psf, config["fwhm"], config["pxscale"], config["starphot"],
-                                  algos[spec["algo"]], sigma=config["sigma"], nbranch=spec["nbranch"], theta=0,
+                                  algo, sigma=config["sigma"], nbranch=spec["nbranch"], theta=0,
                                   inner_rad=1, fc_rad_sep=config["fc_rad_sep"], noise_sep=None,
                                   fc_snr=config["fc_snr"], student=True, smooth=False, interp_order=None,
-                                  plot=False, verbose=False, **spec["settings"])
+                                  plot=False, verbose=False, **settings)
 
         times, frame = [], None
         for _ in range(spec["repeats"]):

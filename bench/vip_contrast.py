@@ -10,6 +10,10 @@ Usage::
      "sigma": 5, "fc_rad_sep": 3, "fc_snr": 5,
      "runs": {"pca": {"algo": "pca", "nbranch": 4, "repeats": 3, "settings": {...}}, ...}}
 
+``"frames"`` (optional): ``{name: path}`` of exobench's final frames without
+companions, whose noise VIP's ``noise_per_annulus`` measures (its apertures,
+``np.std``), so that the noise's definitions and the frames can be told apart.
+
 It prints one JSON document: the versions and, per run, the curve
 (``distance`` px, ``sensitivity_student``, ``throughput``, ``noise``,
 ``sigma corr``) and the best and median wall time of ``contrast_curve``.
@@ -70,7 +74,7 @@ def main(argv):
 
     threadpool_limits(1)
     import vip_hci
-    from vip_hci.metrics import contrast_curve
+    from vip_hci.metrics import contrast_curve, noise_per_annulus
     from vip_hci.psfsub import pca, pca_annular
 
     warnings.simplefilter("ignore")
@@ -104,6 +108,10 @@ def main(argv):
                        "sigma corr", "residual_level")},
         }
         print(f"[vip] {name}: best {min(times):.2f} s", file=sys.stderr, flush=True)
+    out["frame_noise"] = {}
+    for name, path in config.get("frames", {}).items():
+        noise, _, radii = noise_per_annulus(np.load(path), separation=config["fwhm"], fwhm=config["fwhm"])
+        out["frame_noise"][name] = {"distance": [float(r) for r in radii], "noise": [float(v) for v in noise]}
     print(json.dumps(out))
     return 0
 

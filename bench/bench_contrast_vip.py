@@ -362,8 +362,10 @@ def render_markdown(report):
               "VIP 2.1.1 no longer adds the mean residual level to the threshold (`res_lev_samp` is set to 0), "
               "so the over-subtraction of PCA does not enter either side.", "",
               "**Speed.** Both sides process the cube once without companions and once per branch and round "
-              "of injections (3 rounds of companions 3 FWHM apart); VIP processes it once more without "
-              "scaling, for its `noise_noscal`. exobench's time with `derotation='fft'` is mostly the Fourier "
+              "of injections (3 rounds of companions 3 FWHM apart); VIP as is processes it once more without "
+              "scaling, for the noise (`noise_noscal`) that sets its companions' flux, which the matched run "
+              "does not need (so VIP as is is slower and its companions' flux is 5 times another frame's "
+              "noise). exobench's time with `derotation='fft'` is mostly the Fourier "
               "rotation: profiled with cProfile (`python -m cProfile`, one thread, NACO), the full-frame PCA "
               "curve (4 branches) spends about 88 % of its time in the three shears, two thirds of it in "
               "pocketfft's transforms themselves (on a 189 x 189 padded odd square per 99 x 99 frame) and "

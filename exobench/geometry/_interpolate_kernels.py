@@ -1,4 +1,5 @@
-"""The compiled loops of :mod:`exobench.geometry.interpolate` (numba).
+"""The compiled loops of :mod:`exobench.geometry.interpolate` and of the Fourier shears of
+:mod:`exobench.geometry.rotate` (numba).
 
 Module-level functions, so that numba's on-disk cache holds them across
 processes (kernels defined inside a function are new closures in every process
@@ -211,3 +212,31 @@ def bicubic(frames, coef, fill, segments, out):
                 plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)
             for x in range(x1, x_hi):
                 plane[y, x] = _bicubic_careful(frame, ax * x + row_x, ay * x + row_y, fill)
+
+
+@jit_frames
+def shear_phase(spectrum, factors, offsets, size, along_last):
+    """Multiply each line's spectrum by the phase of its shift, in place.
+
+    Line ``j`` of frame ``i`` moves by ``factors[i] * offsets[j]`` px; bin ``k``
+    (frequency ``k / size``) takes ``exp(-2 pi i k shift / size)``. The phase of
+    bin ``k`` is the ``k``-th power of bin 1's, built by products (one
+    ``sincos`` per line instead of one per bin), exact again every 16 bins so
+    that the rounding does not grow with ``k``.
+    """
+    n = spectrum.shape[0]
+    lines = offsets.shape[0]
+    bins = spectrum.shape[2] if along_last else spectrum.shape[1]
+    for i in numba.prange(n):
+        for j in range(lines):
+            step = -2.0 * np.pi * factors[i] * offsets[j] / size
+            base = complex(np.cos(step), np.sin(step))
+            phase = 1.0 + 0.0j
+            for k in range(bins):
+                if k % 16 == 0:
+                    phase = complex(np.cos(step * k), np.sin(step * k))
+                if along_last:
+                    spectrum[i, j, k] *= phase
+                else:
+                    spectrum[i, k, j] *= phase
+                phase *= base

@@ -164,9 +164,12 @@ def _rotate_fft(stack, angles, xc, yc):
     for k in np.unique(quarter % 4):
         sel = (quarter % 4) == k
         padded[sel] = np.rot90(padded[sel], k=k, axes=(2, 1))  # counter-clockwise, y up
-    _fourier_shear(padded, -np.tan(np.radians(residual) / 2), axis=2)
+    # the first shear moves rows: only those of the frame's square (about the centre) hold data, the
+    # others are zeros and stay zeros; the last one needs only the rows the output keeps. The middle one
+    # moves every column: the Fourier shifts' ringing has already spread over the whole rows.
+    _fourier_shear(padded, -np.tan(np.radians(residual) / 2), axis=2, lines=slice(mid - half, mid + half + 1))
     _fourier_shear(padded, np.sin(np.radians(residual)), axis=1)
-    _fourier_shear(padded, -np.tan(np.radians(residual) / 2), axis=2)
+    _fourier_shear(padded, -np.tan(np.radians(residual) / 2), axis=2, lines=slice(y0, y0 + ny))
     out = padded[:, y0:y0 + ny, x0:x0 + nx].copy()
     if has_nan:
         spread = _rotate_interp(nan_mask.astype(stack.dtype), angles, xc, yc, "bilinear", 0.0)
@@ -174,18 +177,16 @@ def _rotate_fft(stack, angles, xc, yc):
     return out
 
 
-def _fourier_shear(padded, factors, *, axis):
-    """Shift each line along ``axis`` by ``factor * (other coordinate - centre)`` in place."""
+def _fourier_shear(padded, factors, *, axis, lines=slice(None)):
+    """Shift each line along ``axis`` by ``factor * (other coordinate - centre)`` in place.
+
+    Only the lines ``lines`` (along the other axis) are shifted; the others are left as they are.
+    """
+    from ._interpolate_kernels import shear_phase  # deferred: numba and the compiled loops
+
     n, size, _ = padded.shape
-    mid = size // 2
-    offsets = np.arange(size, dtype=float) - mid  # the coordinate across the lines
-    freqs = scipy.fft.rfftfreq(size)
-    spectrum = scipy.fft.rfft(padded, axis=axis)
-    # shift of line j in frame i: factors[i] * offsets[j]; phase = exp(-2 pi i f shift)
-    shifts = factors.reshape(n, 1) * offsets.reshape(1, size)
-    if axis == 2:  # rows (fixed y) move along x
-        phase = np.exp(-2j * np.pi * shifts[:, :, None] * freqs[None, None, :])
-    else:  # columns (fixed x) move along y
-        phase = np.exp(-2j * np.pi * shifts[:, None, :] * freqs[None, :, None])
-    spectrum *= phase.astype(spectrum.dtype, copy=False)
-    padded[...] = scipy.fft.irfft(spectrum, n=size, axis=axis)
+    offsets = (np.arange(size, dtype=float) - size // 2)[lines]  # the coordinate across the lines
+    view = padded[:, lines, :] if axis == 2 else padded[:, :, lines]
+    spectrum = scipy.fft.rfft(view, axis=axis)
+    shear_phase(spectrum, np.ascontiguousarray(factors, dtype=float), offsets, float(size), axis == 2)
+    view[...] = scipy.fft.irfft(spectrum, n=size, axis=axis)

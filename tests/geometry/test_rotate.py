@@ -362,3 +362,39 @@ def test_out_must_match_the_frames(out, got):
 def test_the_fft_rotation_takes_no_out():
     with pytest.raises(ValueError, match="out: only with the interpolating methods"):
         rotate_frames(np.zeros((2, 31, 31)), [1.0, 2.0], method="fft", out=np.empty((2, 31, 31)))
+
+
+@pytest.mark.parametrize("axis", [1, 2])
+def test_fourier_shear_applies_each_lines_phase(axis):
+    # the compiled phase (products of bin 1's, exact every 16 bins) against exp() of every bin
+    from exobench.geometry.rotate import _fourier_shear
+
+    rng = np.random.default_rng(7)
+    padded = rng.normal(size=(3, 45, 45))
+    factors = np.array([0.3, -0.41, 0.05])
+    offsets = np.arange(45) - 22.0
+    shifts = factors[:, None] * offsets[None, :]
+    spectrum = np.fft.rfft(padded, axis=axis)
+    freqs = np.fft.rfftfreq(45)
+    if axis == 2:
+        spectrum *= np.exp(-2j * np.pi * shifts[:, :, None] * freqs[None, None, :])
+    else:
+        spectrum *= np.exp(-2j * np.pi * shifts[:, None, :] * freqs[None, :, None])
+    expected = np.fft.irfft(spectrum, n=45, axis=axis)
+    _fourier_shear(padded, factors, axis=axis)
+    np.testing.assert_allclose(padded, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, center", [((21, 21), None), ((16, 23), None), ((19, 15), (6, 11))])
+def test_fft_rotation_shears_only_lines_that_matter(monkeypatch, shape, center):
+    # skipping the rows that hold zeros (first shear) or that the output drops (last) changes nothing
+    from exobench.geometry import rotate as module
+
+    frames = np.random.default_rng(8).normal(size=(4, *shape))
+    angles = np.array([13.0, -101.5, 44.9, 170.0])
+    fast = rotate_frames(frames, angles, method="fft", center=center)
+    every_line = module._fourier_shear
+    monkeypatch.setattr(module, "_fourier_shear",
+                        lambda padded, factors, *, axis, lines=None: every_line(padded, factors, axis=axis))
+    full = rotate_frames(frames, angles, method="fft", center=center)
+    np.testing.assert_allclose(fast, full, atol=1e-12)

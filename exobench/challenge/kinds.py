@@ -129,9 +129,9 @@ register_phase_kind(PhaseKind(
 register_phase_kind(PhaseKind(
     name="charac-adi", suffix="charac3d", title="Characterisation ADI", cube_ndim=3,
     description="Characterisation, ADI: the position and flux of announced companions in 3D cubes (t, y, x).",
-    task=CHARACTERISATION))
+    baselines=("negfc", "psf-fit"), task=CHARACTERISATION))
 register_phase_kind(PhaseKind(
     name="charac-adi+msdi", suffix="charac4d", title="Characterisation ADI+mSDI", cube_ndim=4,
     description="Characterisation, ADI+mSDI: the position and spectrum of announced companions in 4D cubes "
                 "(lambda, t, y, x).",
-    task=CHARACTERISATION))
+    baselines=("negfc", "psf-fit"), task=CHARACTERISATION))

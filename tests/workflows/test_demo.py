@@ -1,5 +1,5 @@
-"""``exobench demo`` on a tiny definition: each phase's baselines run and scored, a phase whose kind names no
-baseline built and skipped, saying so."""
+"""``exobench demo`` on a tiny definition: each phase's baselines run and scored (characterisation phases by
+their own baselines), a phase whose kind names no baseline built and skipped, saying so."""
 
 import textwrap
 
@@ -29,20 +29,35 @@ phases:
 """
 
 
-def test_the_characterisation_kinds_name_no_demo_baseline_and_no_cnn():
-    assert demo_baselines("charac-adi") == () and demo_baselines("charac-adi+msdi") == ()
-    assert demo_baselines("charac-adi", cnn=True) == ()  # the CNN makes detection maps only
+def test_the_characterisation_kinds_name_their_baselines_and_no_cnn():
+    assert demo_baselines("charac-adi") == ("negfc", "psf-fit") == demo_baselines("charac-adi+msdi")
+    assert demo_baselines("charac-adi", cnn=True) == ("negfc", "psf-fit")  # the CNN makes detection maps only
 
 
-def test_a_phase_without_baseline_is_built_and_skipped(tmp_path, monkeypatch):
+def _tiny_definition(tmp_path):
     ds = example_dataset(n_frames=10, size=41, fwhm=4.0, seed=3)
     for name, data in (("c.fits", ds.cube), ("a.fits", ds.angles), ("p.fits", ds.psf)):
         fits.writeto(tmp_path / name, np.asarray(data))
     definition = tmp_path / "tiny.yaml"
     definition.write_text(textwrap.dedent(TINY))
+    return definition
+
+
+def test_both_kinds_of_phase_run_and_are_scored(tmp_path, monkeypatch):
     real = demo.demo_baselines
-    monkeypatch.setattr(demo, "demo_baselines", lambda kind, cnn=False: real(kind, cnn=cnn)[:1])  # one, for speed
-    result = run_demo(tmp_path / "out", definition=definition, progress=False)
+    monkeypatch.setattr(demo, "demo_baselines", lambda kind, cnn=False: real(kind, cnn=cnn)[-1:])  # one, for speed
+    result = run_demo(tmp_path / "out", definition=_tiny_definition(tmp_path), progress=False)
+    assert result.skipped == {}
+    assert list(result.submissions) == [(1, "andromeda"), (2, "psf-fit")]
+    assert "psf-fit" in result.ranking_text and "andromeda" in result.ranking_text
+    assert result.report.is_file()
+
+
+def test_a_phase_without_baseline_is_built_and_skipped(tmp_path, monkeypatch):
+    real = demo.demo_baselines
+    monkeypatch.setattr(demo, "demo_baselines",
+                        lambda kind, cnn=False: () if kind == "charac-adi" else real(kind, cnn=cnn)[:1])
+    result = run_demo(tmp_path / "out", definition=_tiny_definition(tmp_path), progress=False)
     assert result.skipped == {2: "no baseline for a charac-adi phase"}
     assert list(result.submissions) == [(1, "median")]
     assert (result.challenge / "public" / "phase_2" / "ex_candidates_1.fits").is_file()  # built all the same

@@ -140,7 +140,9 @@ def curve_from_dict(data):
                 raise ValueError(f"curve: no {field.name!r} in the stored contrast curve")
             continue
         value = data[field.name]
-        if isinstance(value, list):
+        if isinstance(value, list) and field.name == "non_gaussian":  # flags stay flags (never None)
+            value = np.array([bool(v) for v in value], dtype=bool)
+        elif isinstance(value, list):
             kind = int if field.name == "n_apertures" else float
             value = np.array([np.nan if v is None else v for v in value], dtype=kind)
         elif value is None and field.type in (float, "float"):

@@ -268,6 +268,13 @@ def _fmt(value, digits=4):
     return f"{value:.{digits}f}"
 
 
+def _fmt_small(value):
+    """:func:`_fmt`, but small non-zero values (fluxes in units of a PSF file) in scientific notation, not 0.0000."""
+    if value is not None and math.isfinite(value) and 0 < abs(value) < 1e-3:
+        return f"{value:.3e}"
+    return _fmt(value)
+
+
 def has_contrast(r):
     """Whether an entry of the phase has contrast columns (the tables show them only then)."""
     return any(getattr(e, key) is not None for e in r.entries for key in CONTRAST_COLUMNS)
@@ -290,7 +297,7 @@ def contrast_cell(value):
 
 def _cells(entry, contrast=False):
     if is_characterisation(entry.suffix):
-        return [str(entry.rank), entry.name, *(_fmt(charac_score(entry, name)) for name in CHARAC_COLUMNS),
+        return [str(entry.rank), entry.name, *(_fmt_small(charac_score(entry, name)) for name in CHARAC_COLUMNS),
                 entry.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), entry.sha256[:12]]
     cells = [contrast_cell(getattr(entry, key)) for key in CONTRAST_COLUMNS] if contrast else []
     intervals = entry.intervals

@@ -10,7 +10,10 @@ Usage::
      "settings": {"matched": {...andromeda keyword arguments...}, "fastest": {...}},
      "only": {"big": ["fastest"]}, "slow_s": 8.0, "repeats": 2, "save_dir": "..."}
 
-(``only``: the settings run on a cube, all by default.)
+(``only``: the settings run on a cube, all by default. ``subpixel_fix``: settings run with VIP's
+sub-pixel index computed as ``round(fraction * precision)`` instead of its ``round(fraction) *
+precision``, which places the model at whole pixels whatever ``precision``; a check of that
+reading, not a setting of VIP's.)
 
 For each cube and setting, ``vip_hci.invprob.andromeda(cube, oversampling_fact=fwhm / 2, angle_list=angles,
 psf=psf, nproc=1, verbose=False, **setting)`` is timed (one warm-up call unless the first takes longer than
@@ -45,6 +48,9 @@ def main(argv):
     threadpool_limits(1)
     import vip_hci
     from vip_hci.invprob import andromeda
+    from vip_hci.invprob.utils_andro import idl_round
+
+    module = sys.modules["vip_hci.invprob.andromeda"]
 
     out = {"versions": {"vip_hci": vip_hci.__version__, "numpy": np.__version__}, "results": {}}
     for key, spec in config["cubes"].items():
@@ -58,8 +64,12 @@ def main(argv):
                 return andromeda(cube=cube, oversampling_fact=spec["fwhm"] / 2.0, angle_list=angles.copy(),
                                  psf=psf.copy(), nproc=1, verbose=False, **kwargs)
 
+            if setting in config.get("subpixel_fix", ()):
+                precision = int(kwargs["precision"])
+                module.idl_round = lambda x, p=precision: np.trunc(x * p + 0.5) / p  # only its sub-pixel use
             timing = best_of(call, repeats=int(config.get("repeats", 2)), slow_s=config.get("slow_s", 8.0),
                              budget_s=float(config.get("budget_s", 30.0)))
+            module.idl_round = idl_round
             result = timing.pop("result")
             for name, array in zip(OUTPUTS, result[:5]):
                 np.save(os.path.join(config["save_dir"], f"vip_{key}_{setting}_{name}.npy"), np.asarray(array))

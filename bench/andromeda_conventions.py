@@ -40,6 +40,7 @@ bench/results/andromeda_conventions.json.
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -56,7 +57,7 @@ import numpy as np  # noqa: E402
 import scipy.ndimage  # noqa: E402
 import scipy.signal  # noqa: E402
 
-from bench_andromeda import BANDS, MATCHED, agreement, datasets, model_psf, on_our_grid, vip_settings  # noqa: E402
+from bench_andromeda import BANDS, MATCHED, datasets, model_psf, on_our_grid, vip_settings  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -95,8 +96,6 @@ def vip_maps(vip_python, dataset, refresh):
         cached = np.load(CACHE)
         if all(name in cached for name in names):
             return {name: cached[name] for name in names}, float(cached["seconds"])
-    import json
-
     with tempfile.TemporaryDirectory() as work:
         paths = {name: os.path.join(work, f"naco_{name}.npy") for name in ("cube", "angles", "psf")}
         np.save(paths["cube"], np.asarray(dataset.cube, dtype=np.float64))
@@ -368,8 +367,8 @@ def section(report):
              "| --- | ---: | --- | ---: | ---: | ---: |"]
     for number, (key, what) in enumerate(STEPS):
         row = report["steps"][key]
-        bands = " / ".join("n/a" if row["snr_norm"][f"{a:g}-{b:g}"] is None else f"{row['snr_norm'][f'{a:g}-{b:g}']:.3f}"
-                           for a, b in BANDS)
+        by_band = [row["snr_norm"][f"{a:g}-{b:g}"] for a, b in BANDS]
+        bands = " / ".join("n/a" if value is None else f"{value:.3f}" for value in by_band)
         ratio = row["flux_ratio_where_snr_above_3"]
         lines.append(f"| {number}. {what} | {row['snr']['all']:.3f} | {row['snr_norm']['all']:.3f} ({bands}) | "
                      f"{row['flux']['all']:.3f} | {'n/a' if ratio is None else f'{ratio:.3f}'} | "

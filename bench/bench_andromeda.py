@@ -10,7 +10,8 @@ exobench's ``Andromeda`` in this process (after one untimed call: compilation), 
 ``oversampling_fact = fwhm / 2`` so that VIP's lambda/D is one FWHM, the PSF given to both the
 normalised PSF cropped to exobench's model box (so that VIP's "contrast" is exobench's flux unit
 and both models have the same extent). VIP runs at the matched setting (``precision=50``, its
-default) and at its fastest (``precision=10``: fewer sub-pixel PSFs to precompute).
+default) and at its fastest (``precision=10``: fewer sub-pixel PSFs to precompute; the maps are the
+same, VIP placing its model at whole pixels whatever ``precision``: ``andromeda_conventions.py``).
 
 VIP works on even frames: an odd cube is shifted by half a pixel and cropped, so its maps are read
 half a pixel off exobench's grid (bilinear interpolation) before the comparison: Pearson correlation

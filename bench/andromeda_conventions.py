@@ -57,7 +57,7 @@ import numpy as np  # noqa: E402
 import scipy.ndimage  # noqa: E402
 import scipy.signal  # noqa: E402
 
-from bench_andromeda import BANDS, MATCHED, datasets, model_psf, on_our_grid, vip_settings  # noqa: E402
+from bench_andromeda import BANDS, MATCHED, agreement, datasets, model_psf, on_our_grid, vip_settings  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -263,23 +263,6 @@ def maps(frames, angles, stamp, center, fwhm, options, vip):
     return flux, snr
 
 
-def correlations(ours, theirs, radius_fwhm):
-    """Pearson correlations over the pixels both define (and VIP's non-zero), overall and by band."""
-    out = {}
-    for name, (a, b) in {"snr": (ours["snr"], theirs["snr"]), "snr_norm": (ours["snr_norm"], theirs["snr_norm"]),
-                         "flux": (ours["flux"], theirs["contrast"])}.items():
-        both = np.isfinite(a) & np.isfinite(b) & (b != 0)
-        row = {"pixels": int(both.sum()), "all": float(np.corrcoef(a[both], b[both])[0, 1])}
-        for low, high in BANDS:
-            band = both & (radius_fwhm >= low) & (radius_fwhm < high)
-            row[f"{low:g}-{high:g}"] = float(np.corrcoef(a[band], b[band])[0, 1]) if band.sum() > 10 else None
-        out[name] = row
-    strong = np.isfinite(ours["snr"]) & np.isfinite(theirs["snr"]) & (ours["snr"] > 3) & (theirs["snr"] > 3)
-    out["flux_ratio_where_snr_above_3"] = float(np.median(ours["flux"][strong] / theirs["contrast"][strong])) \
-        if strong.any() else None
-    return out
-
-
 def run_steps(dataset, vip, vip_python):
     """The correlations of each step (cumulative), and of each convention alone and left out."""
     from exobench.algorithms import Andromeda, radial_normalisation
@@ -293,8 +276,8 @@ def run_steps(dataset, vip, vip_python):
     raw = Andromeda(**dict(options, radial_width=None)).detect(dataset)
     theirs = {name: on_our_grid(vip[name], dataset.frame_shape) for name in OUTPUTS}
     radius = np.hypot(*(np.indices(dataset.frame_shape) - np.array(dataset.center)[::-1, None, None])) / fwhm
-    rows["exobench"] = correlations({"snr": raw.statistic, "snr_norm": ours.statistic, "flux": ours.flux}, theirs,
-                                    radius)
+    rows["exobench"] = agreement({"snr": raw.statistic, "statistic": ours.statistic, "flux": ours.flux}, theirs,
+                                 radius)
 
     def normalised(snr, center):
         return radial_normalisation(snr, width=options["radial_width"] * fwhm, center=center[::-1])
@@ -305,10 +288,10 @@ def run_steps(dataset, vip, vip_python):
     stamp = model_stamp(dataset.normalized_psf, half, options["filtering_fraction"], dataset.frame_shape)
     flux, snr = maps(highpass_filter(cube, options["filtering_fraction"]), dataset.angles, stamp, dataset.center,
                      fwhm, options, set())
-    mine = {"snr": snr, "snr_norm": normalised(snr, dataset.center), "flux": flux}
-    rows["rewritten"] = correlations(mine, theirs, radius)
-    both = np.isfinite(mine["snr_norm"]) & np.isfinite(ours.statistic)
-    rows["rewritten"]["against_exobench"] = float(np.corrcoef(mine["snr_norm"][both], ours.statistic[both])[0, 1])
+    mine = {"snr": snr, "statistic": normalised(snr, dataset.center), "flux": flux}
+    rows["rewritten"] = agreement(mine, theirs, radius)
+    both = np.isfinite(mine["statistic"]) & np.isfinite(ours.statistic)
+    rows["rewritten"]["against_exobench"] = float(np.corrcoef(mine["statistic"][both], ours.statistic[both])[0, 1])
     # 2-: VIP's grid and inputs from its own pre-processing
     prepared = vip_side(vip_python, "prepare", cube, model_psf(dataset, options))
     vip_center = ((prepared["cube"].shape[-1] - 1) / 2,) * 2
@@ -331,7 +314,7 @@ def run_steps(dataset, vip, vip_python):
             snr_norm = np.where(snr_norm != 0, snr_norm, np.nan)
         else:
             snr_norm = normalised(snr_map, vip_center)
-        return correlations({"snr": snr_map, "snr_norm": snr_norm, "flux": flux_map}, reference, vip_radius)
+        return agreement({"snr": snr_map, "statistic": snr_norm, "flux": flux_map}, reference, vip_radius)
 
     switched = set()
     for key, _ in STEPS[2:]:
@@ -344,8 +327,8 @@ def run_steps(dataset, vip, vip_python):
     left_out = {key: on_vip_grid(set(conventions) - {key}) for key in conventions}
     # VIP with its sub-pixel index fixed against this script with all VIP's conventions but the rounding
     fixed = {name: vip[f"fixed_{name}"] for name in OUTPUTS}
-    rows["fixed"] = {"against_vip": correlations({"snr": vip["snr"], "snr_norm": vip["snr_norm"],
-                                                  "flux": vip["contrast"]}, fixed, vip_radius),
+    rows["fixed"] = {"against_vip": agreement({"snr": vip["snr"], "statistic": vip["snr_norm"],
+                                               "flux": vip["contrast"]}, fixed, vip_radius),
                      "against_exact": on_vip_grid(set(conventions) - {"positions"}, fixed)}
     return rows, alone, left_out
 

@@ -100,12 +100,12 @@ def on_our_grid(vip_map, shape):
     return values.reshape(shape)
 
 
-def agreement(ours, theirs, dataset):
-    """Correlations of the maps over the pixels both define, overall and by separation band."""
-    from exobench.geometry import polar_grid
+def agreement(ours, theirs, radius):
+    """Correlations of the maps over the pixels both define, overall and by separation band.
 
-    radius, _ = polar_grid(dataset.frame_shape)
-    radius = radius / float(dataset.fwhm)
+    ``ours``: ``snr``, ``statistic`` and ``flux`` maps; ``theirs``: VIP's ``snr``, ``snr_norm`` and
+    ``contrast`` on the same grid; ``radius``: each pixel's separation in FWHM.
+    """
     out = {}
     for name, (a, b) in {"snr": (ours["snr"], theirs["snr"]), "snr_norm": (ours["statistic"], theirs["snr_norm"]),
                          "flux": (ours["flux"], theirs["contrast"])}.items():
@@ -246,6 +246,8 @@ def section(report):
 
 
 def main(argv=None):
+    from exobench.geometry import polar_grid
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vip-python", default=os.path.join(HERE, ".venv-vip", "bin", "python"))
     parser.add_argument("--big", nargs=2, type=int, default=(100, 201), metavar=("T", "N"),
@@ -274,7 +276,7 @@ def main(argv=None):
                 "shape": "x".join(map(str, dataset.cube.shape)), "ours_s": timing["best_s"],
                 "ours_median_s": timing["median_s"], "vip_matched_s": matched, "vip_compared": compared,
                 "vip_fastest_s": fastest, "speedup": fastest / timing["best_s"],
-                "agreement": agreement(ours, theirs, dataset)}
+                "agreement": agreement(ours, theirs, polar_grid(dataset.frame_shape)[0] / float(dataset.fwhm))}
             log(json.dumps(report["cubes"][key]))
     report["vip"] = vip
     report["calibration"] = calibration(inputs, args.seeds)

@@ -24,11 +24,11 @@ def sleep_then_return(item):
     return value
 
 
-def fail_on(item, *, bad):
-    """Raises a ValueError naming the item when it equals ``bad``; slow otherwise."""
+def fail_on(item, *, bad, delay=0.2):
+    """Raises a ValueError naming the item when it equals ``bad``; takes ``delay`` seconds otherwise."""
     if item == bad:
         raise ValueError(f"task failed on item {item}")
-    time.sleep(0.2)
+    time.sleep(delay)
     return item
 
 

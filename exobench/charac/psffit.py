@@ -132,7 +132,12 @@ class PSFFit:
                              f"applies them to another ('pca-annular'), got {self.algorithm!r}")
 
     def make_algorithm(self):
-        return get_algorithm(self.algorithm)(**dict(self.algorithm_options))
+        """The algorithm, with its options."""
+        cls = get_algorithm(self.algorithm)
+        try:
+            return cls(**dict(self.algorithm_options))
+        except TypeError as error:  # an option the algorithm does not take
+            raise ValueError(f"algorithm_options: not options of {self.algorithm!r}: {error}") from None
 
     def estimate(self, dataset, candidates, *, uncertainties=True):
         """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) their 1-sigma

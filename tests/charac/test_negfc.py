@@ -49,10 +49,7 @@ def _check(clean, dataset, truth, flux, *, negfc_px, negfc_rel, psf_px=None, psf
 def test_synthetic_companion_recovered():
     clean = example_dataset(n_frames=30, size=57, seed=3)
     dataset, truth = _with_companion(clean, 0.01, separation=14.6)
-    # psf-fit is checked on the real cube only: in this synthetic cube (static speckles, little
-    # else) the companion dominates each frame's variance, PCA's components absorb it, and fakes
-    # at other azimuths lose 15 to 40 % less of their amplitude than it does (docs/characterisation-baselines.md)
-    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03)
+    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03)  # psf-fit: test_psffit.py
 
 
 def test_naco_companion_recovered(naco):

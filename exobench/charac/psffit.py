@@ -30,7 +30,7 @@ from ..algorithms import get_algorithm
 from ..algorithms.base import finish
 from ..geometry import cartesian_to_polar, polar_grid, polar_to_cartesian, shift_frames
 from ..inject import stamp_padding
-from .model import channel_datasets, companion_cube
+from .model import channel_datasets, check_candidates, companion_cube
 
 __all__ = ["PSFFit", "fit_psf", "fit_psf_fixed", "fake_thetas"]
 
@@ -143,10 +143,9 @@ class PSFFit:
         """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) their 1-sigma
         uncertainties by injection-recovery of ``n_fakes`` fakes each, every fake fitted like
         the companion (:func:`exobench.charac.uncertainty.injection_uncertainties`)."""
-        from .negfc import _check_candidates
         from .uncertainty import injection_uncertainties
 
-        candidates = _check_candidates(candidates)
+        candidates = check_candidates(candidates)
         rows = np.array([self.fit(dataset, candidate) for candidate in candidates])
         if not uncertainties:
             return rows, None

@@ -76,18 +76,23 @@ def test_uncertainties_by_injection_are_positive_and_shaped():
     assert np.all(sigmas > 0) and sigmas[0, 2] < 0.5 * rows[0, 2]
 
 
-def test_4d_fluxes_per_channel():
+def _with_4d_companion():
+    """A 3-channel dataset with a companion of another flux in each channel, its ``(x, y)`` and fluxes."""
     from exobench.algorithms.sdi import example_4d_dataset
+    from exobench.charac.model import channel_datasets
 
     dataset = example_4d_dataset(n_channels=3, n_frames=16, size=41, rotation=60.0, seed=1)
     x, y = polar_to_cartesian(11.0, THETA, center=dataset.center)
     fluxes = np.array([20.0, 30.0, 40.0]) / dataset.psf.max()
     cube = np.array(dataset.cube, float)
-    from exobench.charac.model import channel_datasets
-
     for c, channel in enumerate(channel_datasets(dataset)):
         cube[c] += companion_cube(channel, x, y, fluxes[c])
-    found = NegFC(ncomp=2).fit(dataset.replace(cube=cube), [(x + 0.8, y - 0.5)])[0]
+    return dataset.replace(cube=cube), (x, y), fluxes
+
+
+def test_4d_fluxes_per_channel():
+    dataset, (x, y), fluxes = _with_4d_companion()
+    found = NegFC(ncomp=2).fit(dataset, [(x + 0.8, y - 0.5)])[0]
     assert found.fluxes.shape == (3,)
     assert np.hypot(found.x - x, found.y - y) < 0.3
     np.testing.assert_allclose(found.fluxes, fluxes, rtol=0.1)

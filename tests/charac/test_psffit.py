@@ -3,12 +3,10 @@
 import numpy as np
 import pytest
 
-from exobench.charac.model import channel_datasets, companion_cube
 from exobench.charac.psffit import PSFFit
 from exobench.examples import example_dataset
-from exobench.geometry import polar_to_cartesian
 
-from .test_negfc import OFFSET, THETA, _snr, _with_companion
+from .test_negfc import OFFSET, _snr, _with_4d_companion, _with_companion
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +38,8 @@ def test_components_learnt_with_the_companion_lose_its_flux(clean):
 
 
 def test_4d_fluxes_per_channel():
-    from exobench.algorithms.sdi import example_4d_dataset
-
-    dataset = example_4d_dataset(n_channels=3, n_frames=16, size=41, rotation=60.0, seed=1)
-    x, y = polar_to_cartesian(11.0, THETA, center=dataset.center)
-    fluxes = np.array([20.0, 30.0, 40.0]) / dataset.psf.max()
-    cube = np.array(dataset.cube, float)
-    for c, channel in enumerate(channel_datasets(dataset)):
-        cube[c] += companion_cube(channel, x, y, fluxes[c])
-    rows, _ = PSFFit(algorithm_options={"ncomp": 2}).estimate(dataset.replace(cube=cube), [(x + 0.8, y - 0.5)],
-                                                               uncertainties=False)
+    dataset, (x, y), fluxes = _with_4d_companion()
+    rows, _ = PSFFit(algorithm_options={"ncomp": 2}).estimate(dataset, [(x + 0.8, y - 0.5)], uncertainties=False)
     assert rows.shape == (1, 5)
     assert np.hypot(rows[0, 0] - x, rows[0, 1] - y) < 0.3
     np.testing.assert_allclose(rows[0, 2:], fluxes, rtol=0.1)

@@ -179,6 +179,7 @@ class PSFFit:
             throughput = fitted / injected
             radial, azimuthal = _polar_offset(dataset, (fx, fy), (x, y))
             position = _unbiased(dataset, (x, y), (radial, azimuthal))
+            # a throughput of about 0 (a fake the components remove) would blow the flux up
             fluxes = amplitudes / np.where(np.abs(throughput) > 1e-3, throughput, 1e-3)
             start = (x, y)
         return np.concatenate([position, fluxes])

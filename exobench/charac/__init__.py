@@ -11,8 +11,8 @@ per channel for 4D cubes), in units of the public PSF file
 - :mod:`~exobench.charac.model`: a companion ``flux * psf`` placed in every frame;
 - :mod:`~exobench.charac.negfc`: negative fake companions fitted by simplex
   (:class:`NegFC`);
-- :mod:`~exobench.charac.psffit`: a PSF fit on a final frame corrected by the
-  throughput of injected fakes (:class:`PSFFit`);
+- :mod:`~exobench.charac.psffit`: a PSF fit on annular PCA's final frame (its components
+  learnt without the companion) corrected by the throughput of an injected fake (:class:`PSFFit`);
 - :mod:`~exobench.charac.uncertainty`: 1-sigma uncertainties by injection-recovery;
 - :mod:`~exobench.charac.baselines`: the ``negfc`` and ``psf-fit`` baselines
   (``exobench baseline negfc PHASE_DIR -o SUB.zip``).

@@ -80,7 +80,7 @@ class NegFCBaseline(CharacBaseline, name="negfc"):
 
 
 class PSFFitBaseline(CharacBaseline, name="psf-fit"):
-    """PSF fit on annular PCA's final frame, corrected by the throughput of injected fakes."""
+    """PSF fit on annular PCA's final frame (components learnt without the companion), throughput-corrected."""
 
     @classmethod
     def estimator_class(cls):

@@ -14,7 +14,7 @@ from ..data import Dataset
 from ..geometry import cartesian_to_polar
 from ..inject import add_stamps, placed_stamps
 
-__all__ = ["companion_cube", "channel_datasets", "collapsed_dataset", "offset_start"]
+__all__ = ["companion_cube", "channel_datasets", "collapsed_dataset", "offset_start", "check_candidates"]
 
 
 def companion_cube(dataset, x, y, flux=1.0):
@@ -68,3 +68,11 @@ def offset_start(dataset, estimate, candidate, truth):
     radius = max(r_true + (r_cand - r_est), 1e-6)
     angle = np.radians(t_true + (t_cand - t_est))
     return center[0] + radius * np.cos(angle), center[1] + radius * np.sin(angle)
+
+
+def check_candidates(candidates):
+    """``candidates`` as an ``(N, 2)`` float array of finite ``(x, y)`` (``ValueError`` naming it otherwise)."""
+    array = np.asarray(candidates, dtype=float)
+    if array.ndim != 2 or array.shape[1] != 2 or not np.all(np.isfinite(array)):
+        raise ValueError(f"candidates: expected an (N, 2) array of finite (x, y), got shape {array.shape}")
+    return array

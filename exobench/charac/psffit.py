@@ -1,14 +1,23 @@
 """PSF fit on an algorithm's final frame, corrected by the algorithm's throughput.
 
-The final frame of an algorithm (annular PCA by default) is fitted at the candidate by
-``amplitude * psf`` Fourier-shifted to ``(x, y)`` (least squares over a disc of
-``fit_radius`` FWHM, re-centred once on the first estimate). The amplitude is
-the companion's flux times the algorithm's throughput there, which fake companions of
-known flux injected at the same separation measure: each fake's amplitude fitted the
-same way on the final frame minus the final frame without it (the speckles cancel), over
-its flux. (:mod:`exobench.contrast.throughput` measures a throughput by aperture
+The final frame of annular PCA is fitted at the candidate by ``amplitude * psf``
+Fourier-shifted to ``(x, y)`` (least squares over a disc of ``fit_radius`` FWHM, re-centred
+once on the first estimate). The amplitude is the companion's flux times the algorithm's
+throughput there, which a fake companion injected at the fitted position measures: its
+amplitude fitted the same way on the final frame with it minus the final frame without it,
+over its flux. (:mod:`exobench.contrast.throughput` measures a throughput by aperture
 photometry; a fit's amplitude shrinks differently from an aperture's flux when the
 algorithm also reshapes the companion, so the ratio here is of the fit's own amplitudes.)
+
+The algorithm's components are learnt from the cube less the companion at its current
+estimate, then applied to the cube with it; the fit is repeated ``iterations`` times, each
+learning from the cube less the previous estimate. A bright companion learnt with the
+speckles is partly modelled by the components: its throughput then depends on its own flux
+(a fainter one loses less of its light), so fakes of another flux, or at other azimuths in
+a cube whose principal components they change, measure another throughput than the
+companion's. With the components learnt without it, the final frame is linear in the
+companion (up to the median collapse), its throughput the same at any flux, and the fake at
+its own position, through the same components, measures exactly its throughput.
 """
 
 import dataclasses
@@ -18,9 +27,10 @@ from scipy import optimize
 
 from .._validate import check_integer, check_number
 from ..algorithms import get_algorithm
-from ..geometry import cartesian_to_polar, polar_to_cartesian, shift_frames
+from ..algorithms.base import finish
+from ..geometry import cartesian_to_polar, polar_grid, polar_to_cartesian, shift_frames
 from ..inject import stamp_padding
-from .model import channel_datasets, companion_cube
+from .model import channel_datasets, check_candidates, companion_cube
 
 __all__ = ["PSFFit", "fit_psf", "fit_psf_fixed", "fake_thetas"]
 
@@ -86,32 +96,115 @@ class PSFFit:
     Parameters
     ----------
     algorithm : str
-        The algorithm whose final frame is fitted (registry name).
+        The algorithm whose final frame is fitted (registry name): one that learns its
+        components from one cube and applies them to another (``pca-annular``).
     algorithm_options : dict
         Its options.
     fit_radius : float
         Radius of the fitted disc, in FWHM.
+    iterations : int
+        Fits after the first, each with the components learnt from the cube less the previous
+        estimate of the companion (the first learns them from the cube as it is).
     n_fakes : int
-        Fake companions of the throughput (and of the uncertainties), one per azimuth.
+        Fake companions of the uncertainties (injection-recovery, one per azimuth).
+
+    Examples
+    --------
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=12, size=41)
+    >>> rows, sigmas = PSFFit(iterations=1).estimate(ds, [(28.0, 20.0)], uncertainties=False)
+    >>> rows.shape, sigmas is None
+    ((1, 3), True)
     """
 
     algorithm: str = "pca-annular"
     algorithm_options: dict = dataclasses.field(default_factory=lambda: {"ncomp": 5})
     fit_radius: float = 1.0
+    iterations: int = 3
     n_fakes: int = 6
 
     def __post_init__(self):
         check_number(self.fit_radius, "fit_radius", strict=True)
+        check_integer(self.iterations, "iterations", minimum=0)
         check_integer(self.n_fakes, "n_fakes", minimum=1)
-        self.make_algorithm()
+        if not callable(getattr(self.make_algorithm(), "projections", None)):
+            raise ValueError(f"algorithm: expected an algorithm that learns its components from one cube and "
+                             f"applies them to another ('pca-annular'), got {self.algorithm!r}")
 
     def make_algorithm(self):
-        return get_algorithm(self.algorithm)(**dict(self.algorithm_options))
+        """The algorithm, with its options."""
+        cls = get_algorithm(self.algorithm)
+        try:
+            return cls(**dict(self.algorithm_options))
+        except TypeError as error:  # an option the algorithm does not take
+            raise ValueError(f"algorithm_options: not options of {self.algorithm!r}: {error}") from None
 
-    def final(self, dataset):
-        """The final frame of each channel: ``(n_channels, ny, nx)``."""
-        algorithm = self.make_algorithm()
-        return np.stack([algorithm.process(channel).final for channel in channel_datasets(dataset)])
+    def estimate(self, dataset, candidates, *, uncertainties=True):
+        """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) their 1-sigma
+        uncertainties by injection-recovery of ``n_fakes`` fakes each, every fake fitted like
+        the companion (:func:`exobench.charac.uncertainty.injection_uncertainties`)."""
+        from .uncertainty import injection_uncertainties
+
+        candidates = check_candidates(candidates)
+        rows = np.array([self.fit(dataset, candidate) for candidate in candidates])
+        if not uncertainties:
+            return rows, None
+        sigmas = [injection_uncertainties(self.fit, dataset, row, candidate, count=self.n_fakes)
+                  for row, candidate in zip(rows, candidates)]
+        return rows, np.array(sigmas)
+
+    def fit(self, dataset, candidate):
+        """One candidate: ``[x, y, flux_1, ...]`` (3D or 4D ``dataset``).
+
+        Each pass learns the components (without the companion, after the first), fits the
+        final frame (:meth:`raw_fit`), and injects a fake at the fitted position through the
+        same components: its amplitude over its flux is the throughput that corrects the
+        amplitudes, and its fitted position's radial and azimuthal offsets from where it was
+        injected correct the position (a companion that loses part of its wings drifts, as
+        the fake does)."""
+        from .uncertainty import remove_companion
+
+        channels = channel_datasets(dataset)
+        start = (float(candidate[0]), float(candidate[1]))
+        position, fluxes = start, None
+        for _ in range(self.iterations + 1):
+            learn = dataset if fluxes is None else remove_companion(dataset, position, np.maximum(fluxes, 0.0))
+            learnt = self._learnt(learn, position)
+            finals = self._finals(channels, learnt, [c.cube for c in channels])
+            x, y, amplitudes = self.raw_fit(dataset, finals, start)
+            injected = _fake_fluxes(np.abs(amplitudes) if fluxes is None else fluxes)
+            cubes = [np.asarray(c.cube, dtype=np.float64) + companion_cube(c, x, y, f)
+                     for c, f in zip(channels, injected)]
+            fx, fy, fitted = self.raw_fit(dataset, self._finals(channels, learnt, cubes) - finals, (x, y))
+            throughput = fitted / injected
+            radial, azimuthal = _polar_offset(dataset, (fx, fy), (x, y))
+            position = _unbiased(dataset, (x, y), (radial, azimuthal))
+            # a throughput of about 0 (a fake the components remove) would blow the flux up
+            fluxes = amplitudes / np.where(np.abs(throughput) > 1e-3, throughput, 1e-3)
+            start = (x, y)
+        return np.concatenate([position, fluxes])
+
+    def _learnt(self, dataset, position):
+        """Per channel of ``dataset``: the algorithm and its components learnt there, in the
+        annuli that reach the fit's discs about ``position`` (the others are not fitted)."""
+        out = []
+        for channel in channel_datasets(dataset):
+            algorithm = self.make_algorithm()
+            separation, _ = cartesian_to_polar(*position, center=channel.center)
+            # a disc re-centred once reaches 2 radii from the start; 2 px more for the derotation's neighbours
+            reach = 2.0 * self.fit_radius * float(channel.fwhm) + 2.0
+            radii, _ = polar_grid(channel.frame_shape, center=channel.center)
+            near = [index for index, pixels in enumerate(algorithm.annulus_pixels(channel))
+                    if np.any(np.abs(radii.ravel()[pixels] - separation) <= reach)]
+            out.append((algorithm, algorithm.projections(channel, annuli=near), near))
+        return out
+
+    @staticmethod
+    def _finals(channels, learnt, cubes):
+        """``(n_channels, ny, nx)``: each channel's final frame of ``cubes`` through the learnt components."""
+        return np.stack([finish(projections.subtract(np.asarray(cube, dtype=np.float64), annuli=near), channel,
+                                algorithm, in_place=True).final
+                         for channel, (algorithm, projections, near), cube in zip(channels, learnt, cubes)])
 
     def raw_fit(self, dataset, finals, start):
         """``(x, y, amplitudes)`` of a PSF fit at ``start``: the position on the channels' mean
@@ -127,54 +220,13 @@ class PSFFit:
                       for final, c in zip(finals, channels)]
         return x, y, np.array(amplitudes)
 
-    def estimate(self, dataset, candidates, *, uncertainties=True):
-        """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) 1-sigma uncertainties.
 
-        The raw fit's amplitudes are divided by the throughput and its position moved by the
-        fakes' median radial and azimuthal offsets (a companion self-subtracted by the
-        algorithm loses its azimuthal wings and its fit drifts, as the fakes' fits do). The
-        throughput is measured twice: fakes at the raw amplitudes first (2 of them), then
-        ``n_fakes`` at the fluxes that first throughput gives, so that the companion is
-        removed and the fakes are injected at about its flux.
-        """
-        finals = self.final(dataset)
-        rows, sigmas = [], []
-        for candidate in np.asarray(candidates, dtype=float).reshape(-1, 2):
-            x, y, amplitudes = self.raw_fit(dataset, finals, candidate)
-            rough, _, _ = self.calibrate(dataset, (x, y), np.abs(amplitudes), candidate, min(2, self.n_fakes),
-                                         uncertainties=False)
-            fluxes = np.abs(amplitudes) / np.maximum(rough, 1e-3)
-            throughput, bias, errors = self.calibrate(dataset, (x, y), fluxes, candidate, self.n_fakes,
-                                                      uncertainties=uncertainties, amplitudes=amplitudes)
-            rows.append(np.concatenate([_unbiased(dataset, (x, y), bias), amplitudes / throughput]))
-            sigmas.append(errors)
-        return np.array(rows), (np.array(sigmas) if uncertainties else None)
-
-    def calibrate(self, dataset, estimate, fluxes, candidate, count, *, uncertainties, amplitudes=None):
-        """Fakes of ``fluxes`` at the estimate's separation, the companion removed at ``fluxes``:
-        per channel the throughput (their fitted amplitude over their flux, median), the median
-        ``(radial, azimuthal)`` offset of their fitted positions (px, degrees) and, with
-        ``uncertainties``, the RMS errors of their corrected estimates (x, y, fluxes)."""
-        from .uncertainty import add_companion, fake_positions, remove_companion, rms_errors
-
-        fluxes = np.maximum(np.asarray(fluxes, dtype=float), 1e-12)
-        clean = remove_companion(dataset, estimate, fluxes)
-        clean_finals = self.final(clean)
-        ratios, offsets, raws, truths = [], [], [], []
-        for truth, start in fake_positions(dataset, estimate, candidate, count):
-            injected = add_companion(clean, truth, fluxes)
-            fake_finals = self.final(injected)
-            fx, fy, fitted = self.raw_fit(injected, fake_finals - clean_finals, truth)
-            ratios.append(fitted / fluxes)
-            offsets.append(_polar_offset(dataset, (fx, fy), truth))
-            if uncertainties:
-                raws.append(self.raw_fit(injected, fake_finals, start))
-            truths.append(np.concatenate([truth, fluxes]))
-        throughput, bias = np.median(ratios, axis=0), np.median(offsets, axis=0)
-        if not uncertainties:
-            return throughput, bias, None
-        estimates = [np.concatenate([_unbiased(dataset, (x, y), bias), raw / throughput]) for x, y, raw in raws]
-        return throughput, bias, rms_errors(np.array(estimates), np.array(truths))
+def _fake_fluxes(fluxes):
+    """The fluxes of a throughput's fake: ``fluxes``, floored at a thousandth of the largest
+    (1 where all are 0), so that every channel's fake is measurable."""
+    fluxes = np.asarray(fluxes, dtype=float)
+    largest = float(np.max(fluxes)) if fluxes.size else 0.0
+    return np.maximum(fluxes, 1e-3 * largest) if largest > 0 else np.ones_like(fluxes)
 
 
 def _polar_offset(dataset, position, truth):

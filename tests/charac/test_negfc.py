@@ -49,10 +49,7 @@ def _check(clean, dataset, truth, flux, *, negfc_px, negfc_rel, psf_px=None, psf
 def test_synthetic_companion_recovered():
     clean = example_dataset(n_frames=30, size=57, seed=3)
     dataset, truth = _with_companion(clean, 0.01, separation=14.6)
-    # psf-fit is checked on the real cube only: in this synthetic cube (static speckles, little
-    # else) the companion dominates each frame's variance, PCA's components absorb it, and fakes
-    # at other azimuths lose 15 to 40 % less of their amplitude than it does (docs/characterisation-baselines.md)
-    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03)
+    _check(clean, dataset, truth, 0.01, negfc_px=0.1, negfc_rel=0.03)  # psf-fit: test_psffit.py
 
 
 def test_naco_companion_recovered(naco):
@@ -79,18 +76,23 @@ def test_uncertainties_by_injection_are_positive_and_shaped():
     assert np.all(sigmas > 0) and sigmas[0, 2] < 0.5 * rows[0, 2]
 
 
-def test_4d_fluxes_per_channel():
+def _with_4d_companion():
+    """A 3-channel dataset with a companion of another flux in each channel, its ``(x, y)`` and fluxes."""
     from exobench.algorithms.sdi import example_4d_dataset
+    from exobench.charac.model import channel_datasets
 
     dataset = example_4d_dataset(n_channels=3, n_frames=16, size=41, rotation=60.0, seed=1)
     x, y = polar_to_cartesian(11.0, THETA, center=dataset.center)
     fluxes = np.array([20.0, 30.0, 40.0]) / dataset.psf.max()
     cube = np.array(dataset.cube, float)
-    from exobench.charac.model import channel_datasets
-
     for c, channel in enumerate(channel_datasets(dataset)):
         cube[c] += companion_cube(channel, x, y, fluxes[c])
-    found = NegFC(ncomp=2).fit(dataset.replace(cube=cube), [(x + 0.8, y - 0.5)])[0]
+    return dataset.replace(cube=cube), (x, y), fluxes
+
+
+def test_4d_fluxes_per_channel():
+    dataset, (x, y), fluxes = _with_4d_companion()
+    found = NegFC(ncomp=2).fit(dataset, [(x + 0.8, y - 0.5)])[0]
     assert found.fluxes.shape == (3,)
     assert np.hypot(found.x - x, found.y - y) < 0.3
     np.testing.assert_allclose(found.fluxes, fluxes, rtol=0.1)

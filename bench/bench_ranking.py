@@ -362,13 +362,14 @@ def main(argv=None):
                    "seconds": seconds, "scores": scores, "leaderboard": board}
         if not args.no_docs:
             keep_zips({name: zips[name] for name in baselines}, fresh=not args.add)
+        checked = fingerprint(ref)
     seconds = time.perf_counter() - started
     load = (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
     command = ("python bench/bench_ranking.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     this = {"when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "command": command, "load": load,
             "seconds": seconds, "baselines": baselines}
     report = {"results": results, "seconds": seconds, "command": command, "load": load, "bands": BANDS,
-              "fingerprint": fingerprint(ref), "runs": (history(saved) if saved else []) + [this]}
+              "fingerprint": checked, "runs": (history(saved) if saved else []) + [this]}
     publish(section(results, report["runs"]), report, doc=DOC, start=START, end=END, name=RESULTS.name,
             no_docs=args.no_docs, log=log)
 

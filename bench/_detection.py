@@ -14,6 +14,7 @@ __all__ = [
     "BANDS",
     "FP_BUDGETS",
     "N_BOOTSTRAP",
+    "NACO_SEED",
     "N_NACO",
     "N_REALISATIONS",
     "PHASES",
@@ -39,6 +40,10 @@ BANDS = ((0.0, 6.0), (6.0, 20.0), (0.0, 1000.0))
 FP_BUDGETS = (0.5, 1.0, 2.0, 5.0)
 #: Copies of the real NACO cube, each with 2 to 4 injected companions.
 N_NACO = 8
+#: Seed of the NACO phase's build: each copy's injections follow from it and the copy's index, so
+#: another seed gives an independent set of copies (the first copies of two runs with the same seed
+#: are the same datasets, whatever their number).
+NACO_SEED = 11
 #: Realisations of each simulated instrument of the default challenge's phase 1: four
 #: companions (that phase's count) cannot tell two methods apart, independent noise can.
 N_REALISATIONS = 6
@@ -55,7 +60,7 @@ SCORE_DEFINITIONS = (
 
 NACO_PHASE = """
 name: cnn-bench-naco
-seed: 11
+seed: {seed}
 injection:
   companions: [2, 4]
   separation_bands_fwhm: [[2.5, 6], [6, 12]]
@@ -89,7 +94,7 @@ def real_data():
     return folder.resolve() if (folder / "naco_betapic_empty_cube.fits").is_file() else None
 
 
-def build_phases(tmp, *, phases=PHASES, realisations=N_REALISATIONS, naco=N_NACO, log=None):
+def build_phases(tmp, *, phases=PHASES, realisations=N_REALISATIONS, naco=N_NACO, naco_seed=NACO_SEED, log=None):
     """``{label: (public_dir, reference_dir)}`` of the phases measured, built under ``tmp``.
 
     ``phases``: short names of :data:`PHASES`: ``default`` (the default
@@ -99,6 +104,7 @@ def build_phases(tmp, *, phases=PHASES, realisations=N_REALISATIONS, naco=N_NACO
     these are independent noise realisations) and ``naco`` (``naco`` copies of
     the real NACO cube with 2 to 4 companions each, S/N 1-3 and 3-5, inverse
     angles, as the EIDC organisers did; skipped without the real data).
+    ``naco_seed``: the seed of the NACO phase's build (:data:`NACO_SEED`).
     ``log``: called with a line before each build.
     """
     import yaml
@@ -136,8 +142,9 @@ def build_phases(tmp, *, phases=PHASES, realisations=N_REALISATIONS, naco=N_NACO
         if real is None:
             log("no real NACO data ($EXOBENCH_REAL_DATA or ../shared/data/real): NACO phase skipped")
         else:
-            text = NACO_PHASE.format(sources=NACO_SOURCE.format(real=real) * naco)
-            build("naco", text, f"real NACO x {naco}, injected")
+            text = NACO_PHASE.format(seed=int(naco_seed), sources=NACO_SOURCE.format(real=real) * naco)
+            seeded = "" if naco_seed == NACO_SEED else f" (seed {naco_seed})"
+            build("naco", text, f"real NACO x {naco}, injected{seeded}")
     return built
 
 

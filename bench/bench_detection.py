@@ -1,20 +1,22 @@
 """Detection quality of every classical baseline and statistical detector, scored, against annular PCA.
 
     python bench/bench_detection.py [--phases default simulated naco] [--baselines median pca ...]
-                                    [--quick] [--no-docs]
+                                    [--naco N] [--naco-seed SEED] [--quick] [--no-docs]
 
 The phases of ``bench_cnn.py`` (``_detection.build_phases``): the default
 challenge's phase 1, that phase's simulated instruments several times each
 (independent noise realisations) and copies of the real NACO cube with injected
 companions (from ``../shared/data/real`` or ``$EXOBENCH_REAL_DATA``; skipped
-without it). On each, every classical ADI baseline and every statistical
-detector's baseline (``exobench.baselines.run_baseline``, default parameters, in-process, one
+without it; ``--naco-seed`` draws another, independent set of copies). On
+each, every classical ADI baseline and every statistical detector's baseline
+(``exobench.baselines.run_baseline``, default parameters, in-process, one
 thread) makes its detection maps, timed; the maps are scored with
 ``exobench.scoring.curves.roc_by_separation``: TPR at equal false positives
 per dataset inside 6 FWHM and from 6 to 20 FWHM, AUC, F1 at the baseline's own
 threshold, best F1. A paired bootstrap over each phase's datasets (the same
-resamples for every baseline) gives the 90 % interval of each baseline's AUC and
-TPR inside 6 FWHM at 1 false positive per dataset minus annular PCA's.
+resamples for every baseline) gives the 90 % interval of each baseline's AUC,
+TPR inside 6 FWHM at 1 false positive per dataset minus annular PCA's, and of
+its F1 at its own threshold minus annular PCA's best F1.
 Writes the "Detection quality of the baselines" section of docs/benchmarks.md
 and bench/results/detection.json; progress lines go to stderr.
 """
@@ -35,11 +37,13 @@ from _detection import (  # noqa: E402
     N_BOOTSTRAP,
     N_NACO,
     N_REALISATIONS,
+    NACO_SEED,
     PHASES,
     ROOT,
     SCORE_DEFINITIONS,
     bootstrap_weights,
     build_phases,
+    compact_counts,
     dataset_counts,
     phase_curves,
     resampled_auc,
@@ -124,26 +128,32 @@ def warm_up(names, tmp):
         run(name, folder)
 
 
-def paired_differences(curves, *, n=N_BOOTSTRAP, seed=0):
-    """5th, 50th and 95th percentiles of each baseline's AUC and inner TPR minus the reference's.
+def paired_differences(curves, thresholds, *, n=N_BOOTSTRAP, seed=0):
+    """5th, 50th and 95th percentiles of each baseline's scores minus the reference's, on the same resamples.
 
-    ``curves``: ``{baseline: phase curves}``. One set of resamples of the
-    datasets for every baseline (paired); resamples that leave a statistic
-    undefined (no inner companion drawn) are left out of that statistic.
+    ``curves``: ``{baseline: phase curves}``; ``thresholds``: ``{baseline: its
+    own threshold}``. The differences: AUC, TPR inside 6 FWHM at
+    :data:`BOOTSTRAP_BUDGET` FP/dataset, and F1 at the baseline's threshold
+    minus the reference's best F1 (what a detector must reach without choosing
+    its threshold on the truth). One set of resamples of the datasets for every
+    baseline (paired); resamples that leave a statistic undefined (no inner
+    companion drawn) are left out of that statistic.
     """
     import numpy as np
 
-    counts = {name: dataset_counts(c) for name, c in curves.items()}
+    # the compacted grids give the same scores of every resample, for a fraction of the cost on long grids
+    counts = {name: compact_counts(dataset_counts(c), keep=(thresholds[name],)) for name, c in curves.items()}
     weights = bootstrap_weights(len(counts[REFERENCE]["tp"]), n=n, seed=seed)
 
-    def statistics(c):
-        return resampled_auc(c, weights), resampled_scores(c, weights)[0][BOOTSTRAP_BUDGET]
+    def statistics(c, threshold):
+        tpr, f1 = resampled_scores(c, weights, threshold)
+        return resampled_auc(c, weights), tpr[BOOTSTRAP_BUDGET], f1
 
-    reference = statistics(counts[REFERENCE])
+    reference = statistics(counts[REFERENCE], None)  # its F1: the best of each resample
     out = {}
     for name, c in counts.items():
         row = {"n": int(n), "seed": int(seed)}
-        for key, mine, ref in zip(("auc", "inner_tpr"), statistics(c), reference):
+        for key, mine, ref in zip(("auc", "inner_tpr", "f1_vs_best"), statistics(c, thresholds[name]), reference):
             difference = (mine - ref)[~np.isnan(mine - ref)]
             row[key] = [float(v) for v in np.percentile(difference, [5, 50, 95])] if difference.size else None
             row[f"{key}_resamples"] = int(difference.size)
@@ -175,9 +185,11 @@ def section(results, command, load, seconds, realisations, naco):
              + (f", the real NACO cube x {naco} with injections." if naco else ".") + " " + SCORE_DEFINITIONS,
              f"- Paired bootstrap over each phase's datasets ({N_BOOTSTRAP} resamples with replacement, seed 0, the "
              "same for every baseline): median (5th to 95th percentile, the 90 % interval) of the baseline's AUC and "
-             f"TPR inside 6 FWHM at {budget} FP/dataset minus annular PCA's (`{REFERENCE}`) on the same resample; "
+             f"TPR inside 6 FWHM at {budget} FP/dataset minus annular PCA's (`{REFERENCE}`) on the same resample, "
+             "and of its F1 at its own threshold minus annular PCA's best F1 (the best threshold of each resample); "
              "resamples with no companion inside 6 FWHM are left out of the TPR.", ""]
-    extra = ("seconds", "AUC - annular PCA's (90 %)", f"TPR < 6 FWHM at {budget} FP - annular PCA's (90 %)")
+    extra = ("seconds", "AUC - annular PCA's (90 %)", f"TPR < 6 FWHM at {budget} FP - annular PCA's (90 %)",
+             "F1 at its threshold - annular PCA's best F1 (90 %)")
     for phase, r in results.items():
         lines += [f"### {phase}: {r['n_datasets']} datasets, {r['n_injections']} companions "
                   f"({r['n_inner']} inside 6 FWHM)", "", *score_header(extra)]
@@ -185,6 +197,7 @@ def section(results, command, load, seconds, realisations, naco):
             boot = r["bootstrap"][name]
             differences = (["reference"] * 2 if name == REFERENCE
                            else [_interval(boot["auc"]), _interval(boot["inner_tpr"])])
+            differences.append(_interval(boot.get("f1_vs_best")))
             lines.append("| " + " | ".join([f"`{name}`", *score_cells(s), f"{r['seconds'][name]:.1f}",
                                             *differences]) + " |")
         lines.append("")
@@ -203,6 +216,9 @@ def main(argv=None):
     parser.add_argument("--realisations", type=int, default=None,
                         help=f"realisations of each simulated instrument (default {N_REALISATIONS})")
     parser.add_argument("--naco", type=int, default=None, help=f"injected copies of the NACO cube (default {N_NACO})")
+    parser.add_argument("--naco-seed", type=int, default=NACO_SEED,
+                        help=f"seed of the NACO copies' build (default {NACO_SEED}); the first copies of two runs "
+                             "with the same seed are the same datasets, another seed gives independent ones")
     args, baselines = parse_common_options(parser, argv)
     if args.realisations is None:
         args.realisations = QUICK_REALISATIONS if args.quick else N_REALISATIONS
@@ -211,6 +227,8 @@ def main(argv=None):
     realisations, naco = args.realisations, args.naco
     if realisations < 1 or naco < 1:
         parser.error("--realisations and --naco: expected integers >= 1")
+    if args.naco_seed < 0:
+        parser.error(f"--naco-seed: expected an integer >= 0, got {args.naco_seed}")
     from exobench.scoring.reference import read_reference
 
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -218,16 +236,18 @@ def main(argv=None):
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         warm_up(baselines, tmp)
-        phases = build_phases(tmp, phases=args.phases, realisations=realisations, naco=naco, log=log)
+        phases = build_phases(tmp, phases=args.phases, realisations=realisations, naco=naco,
+                              naco_seed=args.naco_seed, log=log)
         for phase, (public, ref) in phases.items():
             reference = read_reference(ref)
-            curves, scores, seconds = {}, {}, {}
+            curves, scores, seconds, thresholds = {}, {}, {}, {}
             for name in baselines:
                 log(f"{phase}: {name} ...")
                 out = run(name, public)
                 curves[name] = phase_curves(out["maps"], out["threshold"], reference)
                 scores[name] = score(curves[name], out["threshold"])
                 seconds[name] = out["seconds"]
+                thresholds[name] = out["threshold"]
                 s = scores[name]
                 log(f"  {out['seconds']:.1f} s, AUC {s['all']['auc']:.3f}, TPR<6 at 1 FP/dataset "
                     f"{s['0-6 FWHM']['tpr_at_fp']['1.0']:.2f}, F1 at threshold {s['at_threshold']['f1']:.2f}, "
@@ -236,7 +256,7 @@ def main(argv=None):
             first = scores[REFERENCE]
             results[phase] = {"n_datasets": first["n_datasets"], "n_injections": first["all"]["n_injections"],
                               "n_inner": first["0-6 FWHM"]["n_injections"], "scores": scores, "seconds": seconds,
-                              "bootstrap": paired_differences(curves)}
+                              "bootstrap": paired_differences(curves, thresholds)}
     seconds = time.perf_counter() - started
     load = (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg()))
     command = "python bench/bench_detection.py " + " ".join(argv if argv is not None else sys.argv[1:])

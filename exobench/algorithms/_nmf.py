@@ -20,6 +20,7 @@ a library is projected onto its components by non-negative least squares
 weights again with the components fixed (scikit-learn's ``transform``).
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -39,9 +40,6 @@ _CHECK_EVERY = 10
 
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
-
-#: Most values of the single-precision models ``W H`` formed at once for the exact error (about 16 MB).
-_MODEL_VALUES = 4_000_000
 
 
 def nonnegative(matrix, negatives):
@@ -136,40 +134,50 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     single = np.dtype(dtype) == np.float32
     if single:
         matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
-    errors_of = _exact_errors if single else _errors
+    kernels = _kernels()
+    epsilon = matrix.dtype.type(_EPSILON)
     # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
     # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     pixels_by_frames = np.ascontiguousarray(matrix.T)
     norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
+    gram_w, gram_h = np.empty((2, len(rows), ncomp, ncomp), dtype=matrix.dtype)
+    kernels.gram(weights, gram_w)
+    kernels.gram(components, gram_h)
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
-    initial = errors_of(norms, matrix, weights, components, rows)
+    if single:
+        initial = _exact_errors(matrix, weights, components, rows)
+    else:
+        initial = _errors(norms, _stacked(weights, matrix), components, gram_w, gram_h)
     previous = initial.copy()
     active = np.flatnonzero(initial > 0)
+    # the working stacks hold the active libraries only: views of the results while every library
+    # runs, copies (written back) once some stopped, taken again only when more stop
+    w, h, mask, gw, gh = (weights, components, rows, gram_w, gram_h) if active.size == len(rows) else \
+        (weights[active], components[active], rows[active], gram_w[active], gram_h[active])
     for iteration in range(1, max_iter + 1):
         if active.size == 0:
             break
-        everyone = active.size == len(rows)  # views, updated in place; else copies, written back
-        w, h, mask = (weights, components, rows) if everyone else (weights[active], components[active], rows[active])
-        numerator = _stacked(h, pixels_by_frames) * mask[:, None, :]  # (H X^T), 0 outside the library
-        denominator = np.matmul(_gram(h), w)
-        denominator[denominator == 0] = _EPSILON
-        w *= numerator / denominator
-        numerator = _stacked(w, matrix)
-        denominator = np.matmul(_gram(w), h)
-        denominator[denominator == 0] = _EPSILON
-        h *= numerator / denominator
-        if not everyone:
-            weights[active], components[active] = w, h
+        kernels.update(w, _stacked(h, pixels_by_frames), gh, mask, True, epsilon, gw)  # (H X^T), 0 outside
+        numerator = _stacked(w, matrix)  # W X
+        kernels.update(h, numerator, gw, mask, False, epsilon, gh)
         if history:
+            weights[active], components[active] = w, h
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
         if tol > 0 and iteration % _CHECK_EVERY == 0:
-            current = errors_of(norms[active], matrix, w, h, mask)
+            current = _exact_errors(matrix, w, h, mask) if single else \
+                _errors(norms[active], numerator, h, gw, gh)
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
-            active = active[going]
+            if not going.all():
+                if w is not weights:
+                    weights[active], components[active] = w, h
+                active = active[going]
+                w, h, mask, gw, gh = w[going], h[going], mask[going], gw[going], gh[going]
+    if w is not weights and active.size:
+        weights[active], components[active] = w, h
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     return (weights, components, errors) if history else (weights, components)
 
@@ -182,31 +190,19 @@ def _stacked(stack, right):
     return (stack.reshape(count * rows, -1) @ right).reshape(count, rows, right.shape[1])
 
 
-def _gram(stack):
-    """``A A^T`` of each matrix of a ``(L, k, n)`` stack."""
-    return np.einsum("lkn,ljn->lkj", stack, stack)
-
-
-def _errors(norms, matrix, weights, components, rows):
-    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and the transposed weights
-    ``(L, k, t)``, without forming ``W H`` (``rows`` unused: the weights are 0 outside the library)."""
-    cross = np.einsum("lkp,lkp->l", _stacked(weights, matrix), components)
-    squares = norms - 2.0 * cross + np.einsum("lij,lij->l", _gram(weights), _gram(components))
+def _errors(norms, cross, components, gram_w, gram_h):
+    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``), ``W_l X`` (``cross``, ``(L, k, p)``) and
+    the factors' Gram matrices, without forming ``W H`` (the weights are 0 outside the library)."""
+    squares = norms - 2.0 * np.einsum("lkp,lkp->l", cross, components) + np.einsum("lij,lij->l", gram_w, gram_h)
     return np.sqrt(np.maximum(squares, 0.0))
 
 
-def _exact_errors(norms, matrix, weights, components, rows):
-    """:func:`_errors` computed from ``X_l - W_l H_l`` formed in full, a few libraries at a time, in
-    double-precision sums (``norms`` unused)."""
-    step = max(1, _MODEL_VALUES // matrix.size)
-    out = np.empty(len(weights))
-    for start in range(0, len(weights), step):
-        block = slice(start, start + step)
-        difference = np.matmul(weights[block].transpose(0, 2, 1), components[block])
-        np.subtract(matrix[None], difference, out=difference)
-        difference *= rows[block, :, None]
-        out[block] = np.sqrt(np.einsum("ltp,ltp->l", difference, difference, dtype=np.float64))
-    return out
+def _exact_errors(matrix, weights, components, rows):
+    """``|X_l - W_l H_l|`` per library, from the transposed weights ``(L, k, t)``, each residual formed
+    in double precision one frame at a time (compiled: no ``(L, t, p)`` model in memory)."""
+    squares = np.empty(rows.shape)
+    _kernels().squared_residuals(matrix, weights, components, rows, squares)
+    return np.sqrt(squares.sum(axis=1))
 
 
 def _exact_error(matrix, rows, weights, components):
@@ -326,3 +322,10 @@ def nonnegative_projection(frames, components):
     """
     basis = np.ascontiguousarray(components.T)
     return np.array([scipy.optimize.nnls(basis, frame)[0] for frame in frames]).reshape(len(frames), len(components))
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels():
+    from . import _nmf_kernels  # deferred: numba, compiled once and cached on disk
+
+    return _nmf_kernels

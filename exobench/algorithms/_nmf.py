@@ -26,6 +26,8 @@ import warnings
 import numpy as np
 import scipy.optimize
 
+from ._eigen import top_eigenvectors_batch
+
 __all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
            "multiplicative_weights", "nonnegative_projection"]
 
@@ -227,12 +229,15 @@ def _nndsvda(matrix, rows, ncomp):
 def _nndsvda_block(matrix, gram, rows, ncomp):
     """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
-    values, vectors = np.linalg.eigh(masked)
-    values, vectors = values[:, ::-1][:, :ncomp], vectors[:, :, ::-1][:, :, :ncomp] * rows[:, :, None]
+    # the k largest eigenpairs only (compiled, :mod:`._eigen`: at these few components faster than
+    # LAPACK's full solver at any library size), largest first; the eigenvalues: Rayleigh quotients
+    vectors = top_eigenvectors_batch(masked, ncomp, compiled_max_size=None)[:, :, ::-1] * rows[:, :, None]
+    left = np.ascontiguousarray(vectors.transpose(0, 2, 1))  # (L, k, t)
+    values = np.einsum("lkt,lkt->lk", left, np.matmul(left, masked))
     singular = np.sqrt(np.maximum(values, 0.0))
     scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
-    right = np.matmul(matrix.T, vectors) * scale[:, None, :]  # (L, p, k)
-    return _nndsvd(matrix, rows, vectors, singular, right)
+    right = _stacked(left, matrix) * scale[:, :, None]  # V^T = U^T X / s, (L, k, p)
+    return _nndsvd(matrix, rows, left, singular, right)
 
 
 def _randomized_nndsvda(matrix, rows, ncomp, random_state):
@@ -241,45 +246,23 @@ def _randomized_nndsvda(matrix, rows, ncomp, random_state):
     from sklearn.utils.extmath import randomized_svd
 
     count, t = rows.shape
-    left, singular = np.zeros((count, t, ncomp), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
-    right = np.zeros((count, matrix.shape[1], ncomp), matrix.dtype)
+    left, singular = np.zeros((count, ncomp, t), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
+    right = np.zeros((count, ncomp, matrix.shape[1]), matrix.dtype)
     for index, members in enumerate(rows):
         u, s, v = randomized_svd(matrix[members], ncomp, random_state=random_state)
-        left[index, members], singular[index], right[index] = u, s, v.T
+        left[index][:, members], singular[index], right[index] = u.T, s, v
     return _nndsvd(matrix, rows, left, singular, right)
 
 
 def _nndsvd(matrix, rows, left, singular, right):
-    """NNDSVDa factors from the singular triplets ``left (L, t, k)``, ``singular (L, k)``, ``right (L, p, k)``."""
-    positive = [np.maximum(left, 0.0), np.maximum(right, 0.0)]
-    negative = [np.maximum(-left, 0.0), np.maximum(-right, 0.0)]
-    norms_p = [np.linalg.norm(a, axis=1) for a in positive]  # (L, k) each
-    norms_n = [np.linalg.norm(a, axis=1) for a in negative]
-    mass_p, mass_n = norms_p[0] * norms_p[1], norms_n[0] * norms_n[1]
-    use_positive = mass_p >= mass_n
-    use_positive[:, 0] = True  # the first pair: absolute values (all of one sign up to rounding)
-    mass = np.where(use_positive, mass_p, mass_n)
-    mass[:, 0] = 1.0
-    parts = []
-    for side in range(2):
-        if side == 0:
-            first = np.abs(left[:, :, :1])
-        else:
-            first = np.abs(right[:, :, :1])
-        chosen = np.where(use_positive[:, None, :], positive[side], negative[side])
-        norm = np.where(use_positive, norms_p[side], norms_n[side])
-        unit = chosen / np.where(norm > 0, norm, 1.0)[:, None, :]
-        unit[:, :, :1] = first
-        parts.append(unit * np.sqrt(singular * mass)[:, None, :])
-    weights, right = parts
-    components = right.transpose(0, 2, 1).copy()
-    weights[weights < 1e-6] = 0.0
-    components[components < 1e-6] = 0.0
+    """NNDSVDa factors ``(W, H)``, ``(L, t, k)`` and ``(L, k, p)``, from the singular triplets ``left (L, k, t)``
+    (0 outside each library), ``singular (L, k)``, ``right (L, k, p)``; zeros filled with the library's mean."""
     sizes = rows.sum(axis=1)
     means = (rows @ matrix.sum(axis=1)) / (np.maximum(sizes, 1) * matrix.shape[1])
-    weights = np.where((weights == 0) & rows[:, :, None], means[:, None, None], weights)
-    components = np.where(components == 0, means[:, None, None], components)
-    return np.ascontiguousarray(weights), np.ascontiguousarray(components)
+    weights, components = np.empty(left.shape, matrix.dtype), np.empty(right.shape, matrix.dtype)
+    _kernels().nndsvd(np.ascontiguousarray(left), np.ascontiguousarray(singular), np.ascontiguousarray(right),
+                      np.ascontiguousarray(rows), means, weights, components)
+    return np.ascontiguousarray(weights.transpose(0, 2, 1)), components
 
 
 def multiplicative_weights(matrix, components, *, max_iter, tol):

@@ -45,32 +45,53 @@ def _gram_of(stack, out):
             out[d, c] = value
 
 
+@_jit
+def _update_one(factor, numerator, gram, mask, masked, epsilon, denominator):
+    # factor (k, n) <- factor * numerator / (gram @ factor), a 0 denominator replaced by epsilon,
+    # the numerator 0 where mask[j] is False (when masked). The denominators (scratch, (k, n))
+    # are formed in full before any value is written.
+    k, n = factor.shape
+    for c in range(k):
+        g = gram[c, 0]
+        for j in range(n):
+            denominator[c, j] = g * factor[0, j]
+        for d in range(1, k):
+            g = gram[c, d]
+            for j in range(n):
+                denominator[c, j] += g * factor[d, j]
+    for c in range(k):
+        for j in range(n):
+            below = denominator[c, j]
+            if below == 0:
+                below = epsilon
+            above = numerator[c, j]
+            if masked and not mask[j]:
+                above = above * 0
+            factor[c, j] = factor[c, j] * (above / below)
+
+
 @_parallel
 def update(factor, numerator, gram, mask, masked, epsilon, gram_out):
-    # factor (L, k, n) <- factor * numerator / (gram @ factor), a 0 denominator replaced by
-    # epsilon, the numerator 0 where mask[l, j] is False (when masked); gram_out[l]: the updated
-    # factor's Gram matrix. The denominators are formed in full before any value is written.
+    # _update_one of every library l of the stacks (L, k, n), and gram_out[l]: the updated factor's
+    # Gram matrix
     count, k, n = factor.shape
     for l in numba.prange(count):
         denominator = np.empty((k, n), dtype=factor.dtype)
-        for c in range(k):
-            g = gram[l, c, 0]
-            for j in range(n):
-                denominator[c, j] = g * factor[l, 0, j]
-            for d in range(1, k):
-                g = gram[l, c, d]
-                for j in range(n):
-                    denominator[c, j] += g * factor[l, d, j]
-        for c in range(k):
-            for j in range(n):
-                below = denominator[c, j]
-                if below == 0:
-                    below = epsilon
-                above = numerator[l, c, j]
-                if masked and not mask[l, j]:
-                    above = above * 0
-                factor[l, c, j] = factor[l, c, j] * (above / below)
+        _update_one(factor[l], numerator[l], gram[l], mask[l], masked, epsilon, denominator)
         _gram_of(factor[l], gram_out[l])
+
+
+@_jit
+def _squared_residual(matrix, weights, components, j, row):
+    # |matrix[j] - weights[:, j] @ components|^2 in double precision (row: scratch of p values)
+    p = matrix.shape[1]
+    for i in range(p):
+        row[i] = matrix[j, i]
+    for c in range(weights.shape[0]):
+        w = np.float64(weights[c, j])
+        for i in range(p):
+            row[i] -= w * components[c, i]
+    return _dot(row, row)
 
 
 @_parallel
@@ -85,21 +106,11 @@ def squared_residuals(matrix, weights, components, rows, out):
     # out[l, j] = |matrix[j] - weights[l, :, j] @ components[l]|^2 in double precision for the
     # frames j of library l (0 elsewhere), without forming the model (one row at a time)
     count, k, t = weights.shape
-    p = matrix.shape[1]
     for index in numba.prange(count * t):
         l = index // t
         j = index - l * t
-        if not rows[l, j]:
-            out[l, j] = 0.0
-            continue
-        row = np.empty(p)
-        for i in range(p):
-            row[i] = matrix[j, i]
-        for c in range(k):
-            w = np.float64(weights[l, c, j])
-            for i in range(p):
-                row[i] -= w * components[l, c, i]
-        out[l, j] = _dot(row, row)
+        out[l, j] = _squared_residual(matrix, weights[l], components[l], j, np.empty(matrix.shape[1])) \
+            if rows[l, j] else 0.0
 
 
 @_jit

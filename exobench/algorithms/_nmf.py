@@ -11,7 +11,11 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
   randomised SVD, ``start="randomized"``). Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
   initial error, scikit-learn's rule), so that its iterations do not depend
-  on the libraries solved with it.
+  on the libraries solved with it. The products with the frames are BLAS's,
+  one per update for every library at once; the updates themselves (each
+  factor multiplied by its numerator over its denominator, and the new
+  factor's Gram matrix), the NNDSVD and the single-precision errors are
+  compiled (:mod:`exobench.algorithms._nmf_kernels`).
 
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
@@ -42,6 +46,10 @@ _CHECK_EVERY = 10
 
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
+
+#: Largest library whose start solves its few eigenpairs in compiled code (LAPACK's full solver above):
+#: with the few components of NMF the compiled solver is the faster up to about this size.
+_COMPILED_EIGEN_SIZE = 128
 
 
 def nonnegative(matrix, negatives):
@@ -105,9 +113,10 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         after each iteration (a list per library; slow, for tests).
     dtype : {numpy.float64, numpy.float32}
         Precision of the updates (the start is computed in double precision). In single
-        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed
-        in full (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>`` used in double
-        precision would lose the error to cancellation).
+        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed one
+        frame at a time in double precision (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>``,
+        used in double precision from the updates' own products, would lose the error to
+        cancellation in single precision).
     start : {"exact", "randomized"}
         The NNDSVDa start from each library's exact singular vectors (batched), or
         from scikit-learn's randomised SVD seeded with ``random_state``, one library at
@@ -229,9 +238,10 @@ def _nndsvda(matrix, rows, ncomp):
 def _nndsvda_block(matrix, gram, rows, ncomp):
     """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
-    # the k largest eigenpairs only (compiled, :mod:`._eigen`: at these few components faster than
-    # LAPACK's full solver at any library size), largest first; the eigenvalues: Rayleigh quotients
-    vectors = top_eigenvectors_batch(masked, ncomp, compiled_max_size=None)[:, :, ::-1] * rows[:, :, None]
+    # the k largest eigenpairs only (compiled, :mod:`._eigen`), largest first; the eigenvalues: the
+    # vectors' Rayleigh quotients
+    vectors = top_eigenvectors_batch(masked, ncomp, compiled_max_size=_COMPILED_EIGEN_SIZE)[:, :, ::-1]
+    vectors *= rows[:, :, None]
     left = np.ascontiguousarray(vectors.transpose(0, 2, 1))  # (L, k, t)
     values = np.einsum("lkt,lkt->lk", left, np.matmul(left, masked))
     singular = np.sqrt(np.maximum(values, 0.0))

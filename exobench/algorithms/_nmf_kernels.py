@@ -4,8 +4,12 @@ The multiplicative updates of a stack of factorisations, one library per
 index of the first axis, in place: a factor's update, its denominator (the
 small ``k x k`` Gram matrix of the other factor times the factor) and the Gram
 matrix of the updated factor, without the temporaries of numpy's batched
-products and divisions. Libraries are independent, spread over numba's
-threads: the results do not depend on their number. No fast-math (as
+products and divisions. The updates run on one thread: called twice per
+iteration, each a fraction of a millisecond, a parallel region per call costs
+more than it gives on a busy machine (every region waits for its slowest,
+perhaps preempted, thread); the Gram matrices, the
+NNDSVD and the single-precision errors spread libraries or frames over
+numba's threads, which does not change their results. No fast-math (as
 :mod:`exobench.algorithms._eigen_kernels`): the bytes must not depend on how
 LLVM inlined the kernels; sums run in four fixed partial sums instead.
 """
@@ -70,12 +74,12 @@ def _update_one(factor, numerator, gram, mask, masked, epsilon, denominator):
             factor[c, j] = factor[c, j] * (above / below)
 
 
-@_parallel
+@_jit
 def update(factor, numerator, gram, mask, masked, epsilon, gram_out):
     # _update_one of every library l of the stacks (L, k, n), and gram_out[l]: the updated factor's
-    # Gram matrix
+    # Gram matrix. One thread: see the module's text
     count, k, n = factor.shape
-    for l in numba.prange(count):
+    for l in range(count):
         denominator = np.empty((k, n), dtype=factor.dtype)
         _update_one(factor[l], numerator[l], gram[l], mask[l], masked, epsilon, denominator)
         _gram_of(factor[l], gram_out[l])

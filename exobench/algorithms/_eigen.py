@@ -93,15 +93,16 @@ def _lapack_weights(gram, allowed, frames, size, ncomp, out):
     out[frames[:, None], library] = np.einsum("bnk,bk->bn", vectors, coefficients)
 
 
-def top_eigenvectors_batch(matrices, k):
+def top_eigenvectors_batch(matrices, k, *, compiled_max_size=None):
     """``(count, n, k)``: the eigenvectors of the ``k`` largest eigenvalues of each symmetric matrix.
 
-    Compiled (frames spread over numba's threads) up to ``COMPILED_MAX_SIZE``,
-    LAPACK's batched ``syevd`` above.
+    Compiled (frames spread over numba's threads) up to ``compiled_max_size`` (default
+    ``COMPILED_MAX_SIZE``; the compiled solver's cost grows with ``k``, LAPACK's not, so callers
+    with few eigenpairs may raise it), LAPACK's batched ``syevd`` above.
     """
     matrices = np.ascontiguousarray(matrices, dtype=np.float64)
     count, n, _ = matrices.shape
-    if n > COMPILED_MAX_SIZE:
+    if n > (COMPILED_MAX_SIZE if compiled_max_size is None else compiled_max_size):
         return np.linalg.eigh(matrices)[1][:, :, n - k:]
     out = np.empty((count, k, n))
     _kernels()["batch"](matrices, int(k), out)

@@ -11,7 +11,11 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
   randomised SVD, ``start="randomized"``). Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
   initial error, scikit-learn's rule), so that its iterations do not depend
-  on the libraries solved with it.
+  on the libraries solved with it. The products with the frames are BLAS's,
+  one per update for every library at once; the updates themselves (each
+  factor multiplied by its numerator over its denominator, and the new
+  factor's Gram matrix), the NNDSVD and the single-precision errors are
+  compiled (:mod:`exobench.algorithms._nmf_kernels`).
 
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
@@ -20,10 +24,13 @@ a library is projected onto its components by non-negative least squares
 weights again with the components fixed (scikit-learn's ``transform``).
 """
 
+import functools
 import warnings
 
 import numpy as np
 import scipy.optimize
+
+from ._eigen import top_eigenvectors_batch
 
 __all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
            "multiplicative_weights", "nonnegative_projection"]
@@ -40,8 +47,9 @@ _CHECK_EVERY = 10
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
 
-#: Most values of the single-precision models ``W H`` formed at once for the exact error (about 16 MB).
-_MODEL_VALUES = 4_000_000
+#: Largest library whose start solves its few eigenpairs in compiled code (LAPACK's full solver above):
+#: with the few components of NMF the compiled solver is the faster up to about this size.
+_COMPILED_EIGEN_SIZE = 128
 
 
 def nonnegative(matrix, negatives):
@@ -105,9 +113,10 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         after each iteration (a list per library; slow, for tests).
     dtype : {numpy.float64, numpy.float32}
         Precision of the updates (the start is computed in double precision). In single
-        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed
-        in full (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>`` used in double
-        precision would lose the error to cancellation).
+        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed one
+        frame at a time in double precision (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>``,
+        used in double precision from the updates' own products, would lose the error to
+        cancellation in single precision).
     start : {"exact", "randomized"}
         The NNDSVDa start from each library's exact singular vectors (batched), or
         from scikit-learn's randomised SVD seeded with ``random_state``, one library at
@@ -136,40 +145,50 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     single = np.dtype(dtype) == np.float32
     if single:
         matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
-    errors_of = _exact_errors if single else _errors
+    kernels = _kernels()
+    epsilon = matrix.dtype.type(_EPSILON)
     # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
     # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     pixels_by_frames = np.ascontiguousarray(matrix.T)
     norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
+    gram_w, gram_h = np.empty((2, len(rows), ncomp, ncomp), dtype=matrix.dtype)
+    kernels.gram(weights, gram_w)
+    kernels.gram(components, gram_h)
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
-    initial = errors_of(norms, matrix, weights, components, rows)
+    if single:
+        initial = _exact_errors(matrix, weights, components, rows)
+    else:
+        initial = _errors(norms, _stacked(weights, matrix), components, gram_w, gram_h)
     previous = initial.copy()
     active = np.flatnonzero(initial > 0)
+    # the working stacks hold the active libraries only: views of the results while every library
+    # runs, copies (written back) once some stopped, taken again only when more stop
+    w, h, mask, gw, gh = (weights, components, rows, gram_w, gram_h) if active.size == len(rows) else \
+        (weights[active], components[active], rows[active], gram_w[active], gram_h[active])
     for iteration in range(1, max_iter + 1):
         if active.size == 0:
             break
-        everyone = active.size == len(rows)  # views, updated in place; else copies, written back
-        w, h, mask = (weights, components, rows) if everyone else (weights[active], components[active], rows[active])
-        numerator = _stacked(h, pixels_by_frames) * mask[:, None, :]  # (H X^T), 0 outside the library
-        denominator = np.matmul(_gram(h), w)
-        denominator[denominator == 0] = _EPSILON
-        w *= numerator / denominator
-        numerator = _stacked(w, matrix)
-        denominator = np.matmul(_gram(w), h)
-        denominator[denominator == 0] = _EPSILON
-        h *= numerator / denominator
-        if not everyone:
-            weights[active], components[active] = w, h
+        kernels.update(w, _stacked(h, pixels_by_frames), gh, mask, True, epsilon, gw)  # (H X^T), 0 outside
+        numerator = _stacked(w, matrix)  # W X
+        kernels.update(h, numerator, gw, mask, False, epsilon, gh)
         if history:
+            weights[active], components[active] = w, h
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
         if tol > 0 and iteration % _CHECK_EVERY == 0:
-            current = errors_of(norms[active], matrix, w, h, mask)
+            current = _exact_errors(matrix, w, h, mask) if single else \
+                _errors(norms[active], numerator, h, gw, gh)
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
-            active = active[going]
+            if not going.all():
+                if w is not weights:
+                    weights[active], components[active] = w, h
+                active = active[going]
+                w, h, mask, gw, gh = w[going], h[going], mask[going], gw[going], gh[going]
+    if w is not weights and active.size:
+        weights[active], components[active] = w, h
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     return (weights, components, errors) if history else (weights, components)
 
@@ -182,31 +201,19 @@ def _stacked(stack, right):
     return (stack.reshape(count * rows, -1) @ right).reshape(count, rows, right.shape[1])
 
 
-def _gram(stack):
-    """``A A^T`` of each matrix of a ``(L, k, n)`` stack."""
-    return np.einsum("lkn,ljn->lkj", stack, stack)
-
-
-def _errors(norms, matrix, weights, components, rows):
-    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and the transposed weights
-    ``(L, k, t)``, without forming ``W H`` (``rows`` unused: the weights are 0 outside the library)."""
-    cross = np.einsum("lkp,lkp->l", _stacked(weights, matrix), components)
-    squares = norms - 2.0 * cross + np.einsum("lij,lij->l", _gram(weights), _gram(components))
+def _errors(norms, cross, components, gram_w, gram_h):
+    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``), ``W_l X`` (``cross``, ``(L, k, p)``) and
+    the factors' Gram matrices, without forming ``W H`` (the weights are 0 outside the library)."""
+    squares = norms - 2.0 * np.einsum("lkp,lkp->l", cross, components) + np.einsum("lij,lij->l", gram_w, gram_h)
     return np.sqrt(np.maximum(squares, 0.0))
 
 
-def _exact_errors(norms, matrix, weights, components, rows):
-    """:func:`_errors` computed from ``X_l - W_l H_l`` formed in full, a few libraries at a time, in
-    double-precision sums (``norms`` unused)."""
-    step = max(1, _MODEL_VALUES // matrix.size)
-    out = np.empty(len(weights))
-    for start in range(0, len(weights), step):
-        block = slice(start, start + step)
-        difference = np.matmul(weights[block].transpose(0, 2, 1), components[block])
-        np.subtract(matrix[None], difference, out=difference)
-        difference *= rows[block, :, None]
-        out[block] = np.sqrt(np.einsum("ltp,ltp->l", difference, difference, dtype=np.float64))
-    return out
+def _exact_errors(matrix, weights, components, rows):
+    """``|X_l - W_l H_l|`` per library, from the transposed weights ``(L, k, t)``, each residual formed
+    in double precision one frame at a time (compiled: no ``(L, t, p)`` model in memory)."""
+    squares = np.empty(rows.shape)
+    _kernels().squared_residuals(matrix, weights, components, rows, squares)
+    return np.sqrt(squares.sum(axis=1))
 
 
 def _exact_error(matrix, rows, weights, components):
@@ -231,12 +238,16 @@ def _nndsvda(matrix, rows, ncomp):
 def _nndsvda_block(matrix, gram, rows, ncomp):
     """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
-    values, vectors = np.linalg.eigh(masked)
-    values, vectors = values[:, ::-1][:, :ncomp], vectors[:, :, ::-1][:, :, :ncomp] * rows[:, :, None]
+    # the k largest eigenpairs only (compiled, :mod:`._eigen`), largest first; the eigenvalues: the
+    # vectors' Rayleigh quotients
+    vectors = top_eigenvectors_batch(masked, ncomp, compiled_max_size=_COMPILED_EIGEN_SIZE)[:, :, ::-1]
+    vectors *= rows[:, :, None]
+    left = np.ascontiguousarray(vectors.transpose(0, 2, 1))  # (L, k, t)
+    values = np.einsum("lkt,lkt->lk", left, np.matmul(left, masked))
     singular = np.sqrt(np.maximum(values, 0.0))
     scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
-    right = np.matmul(matrix.T, vectors) * scale[:, None, :]  # (L, p, k)
-    return _nndsvd(matrix, rows, vectors, singular, right)
+    right = _stacked(left, matrix) * scale[:, :, None]  # V^T = U^T X / s, (L, k, p)
+    return _nndsvd(matrix, rows, left, singular, right)
 
 
 def _randomized_nndsvda(matrix, rows, ncomp, random_state):
@@ -245,45 +256,23 @@ def _randomized_nndsvda(matrix, rows, ncomp, random_state):
     from sklearn.utils.extmath import randomized_svd
 
     count, t = rows.shape
-    left, singular = np.zeros((count, t, ncomp), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
-    right = np.zeros((count, matrix.shape[1], ncomp), matrix.dtype)
+    left, singular = np.zeros((count, ncomp, t), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
+    right = np.zeros((count, ncomp, matrix.shape[1]), matrix.dtype)
     for index, members in enumerate(rows):
         u, s, v = randomized_svd(matrix[members], ncomp, random_state=random_state)
-        left[index, members], singular[index], right[index] = u, s, v.T
+        left[index][:, members], singular[index], right[index] = u.T, s, v
     return _nndsvd(matrix, rows, left, singular, right)
 
 
 def _nndsvd(matrix, rows, left, singular, right):
-    """NNDSVDa factors from the singular triplets ``left (L, t, k)``, ``singular (L, k)``, ``right (L, p, k)``."""
-    positive = [np.maximum(left, 0.0), np.maximum(right, 0.0)]
-    negative = [np.maximum(-left, 0.0), np.maximum(-right, 0.0)]
-    norms_p = [np.linalg.norm(a, axis=1) for a in positive]  # (L, k) each
-    norms_n = [np.linalg.norm(a, axis=1) for a in negative]
-    mass_p, mass_n = norms_p[0] * norms_p[1], norms_n[0] * norms_n[1]
-    use_positive = mass_p >= mass_n
-    use_positive[:, 0] = True  # the first pair: absolute values (all of one sign up to rounding)
-    mass = np.where(use_positive, mass_p, mass_n)
-    mass[:, 0] = 1.0
-    parts = []
-    for side in range(2):
-        if side == 0:
-            first = np.abs(left[:, :, :1])
-        else:
-            first = np.abs(right[:, :, :1])
-        chosen = np.where(use_positive[:, None, :], positive[side], negative[side])
-        norm = np.where(use_positive, norms_p[side], norms_n[side])
-        unit = chosen / np.where(norm > 0, norm, 1.0)[:, None, :]
-        unit[:, :, :1] = first
-        parts.append(unit * np.sqrt(singular * mass)[:, None, :])
-    weights, right = parts
-    components = right.transpose(0, 2, 1).copy()
-    weights[weights < 1e-6] = 0.0
-    components[components < 1e-6] = 0.0
+    """NNDSVDa factors ``(W, H)``, ``(L, t, k)`` and ``(L, k, p)``, from the singular triplets ``left (L, k, t)``
+    (0 outside each library), ``singular (L, k)``, ``right (L, k, p)``; zeros filled with the library's mean."""
     sizes = rows.sum(axis=1)
     means = (rows @ matrix.sum(axis=1)) / (np.maximum(sizes, 1) * matrix.shape[1])
-    weights = np.where((weights == 0) & rows[:, :, None], means[:, None, None], weights)
-    components = np.where(components == 0, means[:, None, None], components)
-    return np.ascontiguousarray(weights), np.ascontiguousarray(components)
+    weights, components = np.empty(left.shape, matrix.dtype), np.empty(right.shape, matrix.dtype)
+    _kernels().nndsvd(np.ascontiguousarray(left), np.ascontiguousarray(singular), np.ascontiguousarray(right),
+                      np.ascontiguousarray(rows), means, weights, components)
+    return np.ascontiguousarray(weights.transpose(0, 2, 1)), components
 
 
 def multiplicative_weights(matrix, components, *, max_iter, tol):
@@ -326,3 +315,10 @@ def nonnegative_projection(frames, components):
     """
     basis = np.ascontiguousarray(components.T)
     return np.array([scipy.optimize.nnls(basis, frame)[0] for frame in frames]).reshape(len(frames), len(components))
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels():
+    from . import _nmf_kernels  # deferred: numba, compiled once and cached on disk
+
+    return _nmf_kernels

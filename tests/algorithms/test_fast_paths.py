@@ -223,3 +223,12 @@ def test_median_frame_is_numpys_median_with_any_thread_count():
             np.testing.assert_array_equal(median_frame(cube.astype(np.float64)), expected)
     finally:
         numba.set_num_threads(before)
+
+
+def test_eigenvectors_batch_compiled_above_the_default_size(rng):
+    n = _eigen.COMPILED_MAX_SIZE + 8
+    grams = np.stack([m @ m.T for m in rng.normal(size=(3, n, 2 * n))])
+    compiled = _eigen.top_eigenvectors_batch(grams, 3, compiled_max_size=n)
+    lapack = _eigen.top_eigenvectors_batch(grams, 3)  # above the default size: LAPACK's
+    for a, b in zip(compiled, lapack):
+        np.testing.assert_allclose(a @ a.T, b @ b.T, rtol=0, atol=1e-10)

@@ -288,3 +288,20 @@ def test_4d_and_non_datasets_are_refused(algorithm, small):
         algorithm.process(four_d)
     with pytest.raises(TypeError, match="dataset: expected an exobench Dataset"):
         algorithm.process(small.cube)
+
+
+def test_exact_start_is_sklearn_s_nndsvda_per_library(rng):
+    from sklearn.decomposition._nmf import _initialize_nmf
+
+    from exobench.algorithms._nmf import _nndsvda
+
+    matrix = rng.random((15, 4)) @ rng.random((4, 60)) ** 2 + 0.05 * rng.random((15, 60))
+    libraries = rng.random((4, 15)) > 0.3
+    weights, components = _nndsvda(matrix, libraries, 3)
+    assert weights.shape == (4, 15, 3) and components.shape == (4, 3, 60)
+    for rows, w, h in zip(libraries, weights, components):
+        # scikit-learn's start from its randomised SVD, exact here to rounding (7 power iterations)
+        expected_w, expected_h = _initialize_nmf(matrix[rows], 3, init="nndsvda", random_state=0)
+        np.testing.assert_allclose(w[rows], expected_w, rtol=1e-7)
+        np.testing.assert_allclose(h, expected_h, rtol=1e-7)
+        assert np.all(w[~rows] == 0)

@@ -32,6 +32,13 @@ standard deviation ``1 / sqrt(D)``. The parts common to a ring are matrix
 products (``Q = A^T diag(w) R``, ``B = A^T diag(w) A``, ``M R^T``, ``M M^T``);
 the stamps' products with them and the perturbation are a compiled kernel
 over the ring's positions (:mod:`exobench.algorithms._fmmf_kernels`).
+
+The model is computed from the data that hold the companion, which bends the
+basis towards it: the first-order flux of a detected companion is low. Where
+the statistic is significant (``refine_flux_above``) the flux is refined to the
+root of ``g(a)``, the matched filter of the data minus ``a`` times the
+companion's PSF (each trial recomputes the ring's PCA and model): the flux
+whose removal leaves no signal.
 """
 
 import functools
@@ -78,7 +85,7 @@ class FMMF(Detector, name="fmmf"):
         Largest ring radius in FWHM (``None``: as far as the annuli fit in the frame).
     model : {"forward", "psf"}
         The companion's signature in the residuals: the forward model through
-        the PCA projection, or the PSF alone (cheaper; flux biased low).
+        the PCA projection, or the PSF alone (cheaper; its first-order flux biased low).
     stamp : float
         Side of the PSF stamp in FWHM (rounded to an odd number of pixels, at
         least 3): the part of the PSF the matched filter uses.
@@ -86,8 +93,8 @@ class FMMF(Detector, name="fmmf"):
         Width in FWHM of the annuli of the radial renormalisation
         (:func:`~exobench.algorithms.radial_normalisation`) that calibrates the
         statistic; ``None`` leaves the raw ``flux / flux_std``.
-    refine_above : float or None
-        Where ``|statistic|`` is at least this, the flux is re-estimated at the
+    refine_flux_above : float or None
+        Where the statistic is at least this, the flux is re-estimated at the
         fixed point of the matched filter on the data with the companion
         removed (the flux ``a`` such that subtracting ``a`` times the PSF leaves
         no signal along the forward model: each step recomputes the ring's PCA
@@ -105,7 +112,7 @@ class FMMF(Detector, name="fmmf"):
     """
 
     def __init__(self, *, ncomp=3, delta=1.0, asize=1.0, inner_radius=1.0, outer_radius=None, model="forward",
-                 stamp=2.0, normalisation_width=1.0, refine_above=5.0):
+                 stamp=2.0, normalisation_width=1.0, refine_flux_above=5.0):
         self.ncomp = ncomp
         self.delta = delta
         self.asize = asize
@@ -114,7 +121,7 @@ class FMMF(Detector, name="fmmf"):
         self.model = model
         self.stamp = stamp
         self.normalisation_width = normalisation_width
-        self.refine_above = refine_above
+        self.refine_flux_above = refine_flux_above
 
     def detect_adi(self, dataset):
         """The :class:`~exobench.algorithms.Detection` of a 3D dataset (its PSF required)."""
@@ -167,16 +174,15 @@ class FMMF(Detector, name="fmmf"):
         stamp = check_number(self.stamp, "stamp", strict=True)
         if self.normalisation_width is not None:
             check_number(self.normalisation_width, "normalisation_width", strict=True)
-        if self.refine_above is not None:
-            check_number(self.refine_above, "refine_above")
+        check_number(self.refine_flux_above, "refine_flux_above", minimum=None, allow_none=True)
         return _Setup(dataset, cube, ncomp=ncomp, delta=delta, asize=asize, inner=inner, outer=outer,
                       forward=self.model == "forward", stamp=stamp)
 
     def _refine(self, setup, detection):
-        """``detection`` with its flux re-estimated where ``|statistic| >= refine_above`` (see the class)."""
-        if self.refine_above is None:
+        """``detection`` with its flux re-estimated where ``statistic >= refine_flux_above`` (see the class)."""
+        if self.refine_flux_above is None:
             return detection
-        chosen = np.flatnonzero((np.abs(detection.statistic) >= self.refine_above).ravel())
+        chosen = np.flatnonzero((detection.statistic >= self.refine_flux_above).ravel())
         if chosen.size == 0:
             return detection
         flux = detection.flux.copy()

@@ -105,7 +105,7 @@ def test_white_noise_is_standard_normal():
 def test_raw_statistic_is_flux_over_its_std():
     dataset = example_dataset(n_frames=12, size=33)
     raw = FMMF(ncomp=2).raw(dataset)
-    calibrated = FMMF(ncomp=2, refine_above=None).detect(dataset)
+    calibrated = FMMF(ncomp=2, refine_flux_above=None).detect(dataset)
     finite = np.isfinite(calibrated.statistic)
     np.testing.assert_allclose(raw.statistic[finite], raw.flux[finite] / raw.flux_std[finite])
     np.testing.assert_allclose(calibrated.statistic[finite], calibrated.flux[finite] / calibrated.flux_std[finite])
@@ -135,7 +135,7 @@ def test_naco_companion_detected_and_its_flux(naco, naco_null, separation, theta
     # the rings around the companion only (the statistic's normalisation annuli are 1 FWHM wide)
     options = {"inner_radius": (separation - 6) / fwhm, "outer_radius": (separation + 6) / fwhm}
     detection = FMMF(**options).detect(injection.dataset)
-    first_order = FMMF(**options, refine_above=None).detect(injection.dataset)
+    first_order = FMMF(**options, refine_flux_above=None).detect(injection.dataset)
     x, y = (int(round(v)) for v in injection.positions[0])
     peak = np.unravel_index(np.nanargmax(detection.statistic), detection.statistic.shape)
     assert np.hypot(peak[0] - y, peak[1] - x) <= 1
@@ -168,8 +168,8 @@ def test_psf_model_detects_with_a_lower_flux():
     empty = example_dataset(n_frames=30, size=49, seed=1)
     x, y = polar_to_cartesian(12.0, 90.0, center=empty.center)
     injected = inject_companions(empty, separations=[12.0], thetas=[90.0], contrasts=[3e-3])
-    forward = FMMF(ncomp=1, refine_above=None).detect(injected.dataset)
-    plain = FMMF(ncomp=1, model="psf", refine_above=None).detect(injected.dataset)
+    forward = FMMF(ncomp=1, refine_flux_above=None).detect(injected.dataset)
+    plain = FMMF(ncomp=1, model="psf", refine_flux_above=None).detect(injected.dataset)
     y, x = int(round(y)), int(round(x))
     for detection in (forward, plain):
         peak_y, peak_x = np.unravel_index(np.nanargmax(detection.statistic), detection.statistic.shape)
@@ -199,7 +199,7 @@ def test_registered_and_4d():
     ({"delta": -1}, r"^delta: expected"),
     ({"outer_radius": 0}, r"^outer_radius: expected"),
     ({"normalisation_width": 0}, r"^normalisation_width: expected"),
-    ({"refine_above": -1}, r"^refine_above: expected"),
+    ({"refine_flux_above": "high"}, r"^refine_flux_above: expected"),
 ])
 def test_option_errors(options, message):
     with pytest.raises(ValueError, match=message):

@@ -19,7 +19,9 @@ previous ones:
 3. VIP's filter region: a ``crop`` x ``crop`` box around the position in the
    derotated (bilinear) residuals and model, the variances unchanged;
 4. VIP's variance: each derotated residual frame's over an annulus ``crop``
-   px wide.
+   px wide;
+
+and, apart, steps 3 and 4 alone on exobench's annulus, library and centring.
 
 Each step's S/N map on the ring is correlated with VIP's (bench/vip_fmmf.py,
 the settings of bench/bench_fmmf.py). Prints the table and writes
@@ -142,7 +144,10 @@ def conventions(name, dataset, rho, every, tmp):
         log(f"{name}: {geometry} geometry, {centring} centring done ({time.process_time() - start:.0f} CPU s)")
     steps = [maps["exobench", "time"]["annulus"], maps["vip", "time"]["annulus"], maps["vip", "space"]["annulus"],
              maps["vip", "space"]["box"], maps["vip", "space"]["box_vip_variance"]]
-    for label, snr in zip(STEPS, steps):
+    # the filter region alone, on exobench's annulus, library and centring
+    labels = STEPS + ("exobench + derotated 5x5 box only", "exobench + 5x5 box and VIP's variance only")
+    steps += [maps["exobench", "time"]["box"], maps["exobench", "time"]["box_vip_variance"]]
+    for label, snr in zip(labels, steps):
         rows.append({"step": label, "snr_correlation_with_vip": float(np.corrcoef(snr, vip)[0, 1]),
                      "snr_std_ratio": float(np.std(snr) / np.std(vip))})
         log(f"{name}: {label}: correlation {rows[-1]['snr_correlation_with_vip']:.3f}, "

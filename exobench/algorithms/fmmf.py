@@ -244,7 +244,8 @@ class _Setup:
         """The flux ``a`` at which the companion's removal (``a`` times its PSF, whole) leaves no
         signal ``g(a)`` for the matched filter: steps of slope one (the first-order model's) until
         ``g`` changes sign, then the Illinois variant of regula falsi inside the bracket (``g`` is
-        not smooth: near-degenerate eigenvalues make the first-order model jump)."""
+        not smooth: near-degenerate eigenvalues make the first-order model jump). ``flux`` (the
+        first-order estimate) where no root is bracketed or the filter is undefined."""
         rho = int(self.ring_of[position])
         annulus = self.annulus(rho)
         unit = np.zeros(self.shape)
@@ -265,7 +266,7 @@ class _Setup:
         step = g
         for _ in range(REFINE_ITERATIONS):  # bracket the root
             if not np.isfinite(h) or abs(h) <= tolerance:
-                return b if np.isfinite(h) else np.nan
+                return b if np.isfinite(h) else flux
             a, g = b, h
             b = a + step
             h = signal(b)
@@ -273,14 +274,14 @@ class _Setup:
                 break
             step *= 2.0
         else:
-            return np.nan
+            return flux
         for _ in range(REFINE_ITERATIONS):  # Illinois: regula falsi, halving a retained end's value
             if abs(b - a) <= tolerance:
                 break
             c = b - h * (b - a) / (h - g)
             k = signal(c)
             if not np.isfinite(k):
-                return np.nan
+                return flux
             if abs(k) <= tolerance:
                 return c
             if np.sign(k) != np.sign(h):

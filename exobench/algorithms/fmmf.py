@@ -32,6 +32,13 @@ standard deviation ``1 / sqrt(D)``. The parts common to a ring are matrix
 products (``Q = A^T diag(w) R``, ``B = A^T diag(w) A``, ``M R^T``, ``M M^T``);
 the stamps' products with them and the perturbation are a compiled kernel
 over the ring's positions (:mod:`exobench.algorithms._fmmf_kernels`).
+
+The model is computed from the data that hold the companion, which bends the
+basis towards it: the first-order flux of a detected companion is low. Where
+the statistic is significant (``refine_flux_above``) the flux is refined to the
+root of ``g(a)``, the matched filter of the data minus ``a`` times the
+companion's PSF (each trial recomputes the ring's PCA and model): the flux
+whose removal leaves no signal.
 """
 
 import functools
@@ -41,7 +48,7 @@ import numpy as np
 from .._threads import one_blas_thread
 from .._validate import check_choice, check_number
 from ..geometry import polar_grid, polar_to_cartesian, shift_frames
-from ..inject import stamp_padding
+from ..inject import add_stamps, placed_stamps, stamp_padding
 from .annuli import rotation_thresholds
 from .base import adi_cube
 from .detector import Detection, Detector, radial_normalisation
@@ -54,6 +61,10 @@ MODELS = ("forward", "psf")
 
 #: Sub-pixel steps per pixel of the table of shifted PSF stamps (offsets rounded to 1/16 px).
 OVERSAMPLE = 16
+
+#: Most evaluations of each stage of the flux's refinement, and its tolerance (in ``flux_std``).
+REFINE_ITERATIONS = 30
+REFINE_TOLERANCE = 0.02
 
 
 class FMMF(Detector, name="fmmf"):
@@ -74,7 +85,7 @@ class FMMF(Detector, name="fmmf"):
         Largest ring radius in FWHM (``None``: as far as the annuli fit in the frame).
     model : {"forward", "psf"}
         The companion's signature in the residuals: the forward model through
-        the PCA projection, or the PSF alone (cheaper; flux biased low).
+        the PCA projection, or the PSF alone (cheaper; its first-order flux biased low).
     stamp : float
         Side of the PSF stamp in FWHM (rounded to an odd number of pixels, at
         least 3): the part of the PSF the matched filter uses.
@@ -82,6 +93,15 @@ class FMMF(Detector, name="fmmf"):
         Width in FWHM of the annuli of the radial renormalisation
         (:func:`~exobench.algorithms.radial_normalisation`) that calibrates the
         statistic; ``None`` leaves the raw ``flux / flux_std``.
+    refine_flux_above : float or None
+        Where the statistic is at least this, the flux is re-estimated at the
+        fixed point of the matched filter on the data with the companion
+        removed (the flux ``a`` such that subtracting ``a`` times the PSF leaves
+        no signal along the forward model: each step recomputes the ring's PCA
+        and model). The first-order estimate is low for a detected companion:
+        its model is computed from data that hold the companion, which bends
+        the basis towards it. ``None``: the first-order flux everywhere. The
+        statistic and ``flux_std`` are not changed.
 
     Examples
     --------
@@ -92,7 +112,7 @@ class FMMF(Detector, name="fmmf"):
     """
 
     def __init__(self, *, ncomp=3, delta=1.0, asize=1.0, inner_radius=1.0, outer_radius=None, model="forward",
-                 stamp=2.0, normalisation_width=1.0):
+                 stamp=2.0, normalisation_width=1.0, refine_flux_above=5.0):
         self.ncomp = ncomp
         self.delta = delta
         self.asize = asize
@@ -101,12 +121,14 @@ class FMMF(Detector, name="fmmf"):
         self.model = model
         self.stamp = stamp
         self.normalisation_width = normalisation_width
+        self.refine_flux_above = refine_flux_above
 
     def detect_adi(self, dataset):
         """The :class:`~exobench.algorithms.Detection` of a 3D dataset (its PSF required)."""
-        raw = self.raw(dataset)
+        setup = self._setup(dataset)
+        raw = self._raw(setup)
         if self.normalisation_width is None:
-            return raw
+            return self._refine(setup, raw)
         width = check_number(self.normalisation_width, "normalisation_width", strict=True) * float(dataset.fwhm)
         statistic = radial_normalisation(raw.statistic, width=width, center=_center(dataset))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -116,14 +138,33 @@ class FMMF(Detector, name="fmmf"):
         flux = raw.flux.copy()
         flux[undefined] = np.nan
         flux_std[undefined] = np.nan
-        return Detection(statistic, flux, flux_std)
+        return self._refine(setup, Detection(statistic, flux, flux_std))
 
     def raw(self, dataset):
-        """The matched filter before the radial renormalisation: ``flux / flux_std`` as the statistic."""
+        """The first-order matched filter before the radial renormalisation and the flux's refinement:
+        ``flux / flux_std`` as the statistic."""
+        return self._raw(self._setup(dataset))
+
+    def _raw(self, setup):
+        t, ny, nx = setup.shape
+        num = np.full(ny * nx, np.nan)
+        den = np.full(ny * nx, np.nan)
+        with one_blas_thread():
+            for rho in range(setup.first, setup.last + 1):
+                positions = np.flatnonzero(setup.ring_of == rho)
+                if positions.size:
+                    num[positions], den[positions] = setup.filter(setup.flat, rho, positions)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            good = den > 0
+            flux = np.where(good, num / den, np.nan).reshape(ny, nx)
+            flux_std = np.where(good, 1.0 / np.sqrt(den), np.nan).reshape(ny, nx)
+        return Detection(flux / flux_std, flux, flux_std)
+
+    def _setup(self, dataset):
         cube = adi_cube(dataset)
         if dataset.psf is None:
             raise ValueError("dataset: FMMF needs the dataset's PSF, got a dataset without one")
-        t, ny, nx = cube.shape
+        t = cube.shape[0]
         ncomp = check_ncomp(self.ncomp, t)
         delta = check_number(self.delta, "delta")
         asize = check_number(self.asize, "asize", strict=True)
@@ -133,47 +174,122 @@ class FMMF(Detector, name="fmmf"):
         stamp = check_number(self.stamp, "stamp", strict=True)
         if self.normalisation_width is not None:
             check_number(self.normalisation_width, "normalisation_width", strict=True)
-        fwhm = float(dataset.fwhm)
-        center = _center(dataset)
-        stamps = psf_stamps(dataset.normalized_psf, max(3, 2 * int(round(stamp * fwhm / 2)) + 1))
-        angles = np.asarray(dataset.angles, dtype=np.float64)
-        radius, theta = polar_grid(cube.shape, center=center)
-        ring_of = np.rint(radius).astype(np.intp)
-        half = asize * fwhm / 2
-        xc, yc = center
-        edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc)
-        first = max(1, int(np.ceil(inner * fwhm)))
-        last = int(np.floor(edge - half))
-        if outer is not None:
-            last = min(last, int(np.floor(outer * fwhm)))
-        flat = cube.reshape(t, -1)
-        buffers = np.zeros((2, t, ny, nx))  # Q and the centred data, 0 outside each ring's annulus
-        num = np.full(ny * nx, np.nan)
-        den = np.full(ny * nx, np.nan)
-        kernel = _kernel()
-        forward = self.model == "forward"
+        check_number(self.refine_flux_above, "refine_flux_above", minimum=None, allow_none=True)
+        return _Setup(dataset, cube, ncomp=ncomp, delta=delta, asize=asize, inner=inner, outer=outer,
+                      forward=self.model == "forward", stamp=stamp)
+
+    def _refine(self, setup, detection):
+        """``detection`` with its flux re-estimated where ``statistic >= refine_flux_above`` (see the class)."""
+        if self.refine_flux_above is None:
+            return detection
+        chosen = np.flatnonzero((detection.statistic >= self.refine_flux_above).ravel())
+        if chosen.size == 0:
+            return detection
+        flux = detection.flux.copy()
         with one_blas_thread():
-            for rho in range(first, last + 1):
-                annulus = np.flatnonzero((np.abs(radius - rho) <= half).ravel())
-                positions = np.flatnonzero(ring_of.ravel() == rho)
-                if positions.size == 0 or annulus.size < 2:
-                    continue
-                ring = _Ring(flat[:, annulus], angles, rho, delta, fwhm, ncomp, forward)
-                buffers[0].reshape(t, -1)[:, annulus] = ring.q
-                buffers[1].reshape(t, -1)[:, annulus] = ring.centred
-                mask = np.zeros(ny * nx)
-                mask[annulus] = 1.0
-                ix, iy, offset = _placements(radius.ravel()[positions], theta.ravel()[positions], angles, center)
-                out_num, out_den = np.empty(positions.size), np.empty(positions.size)
-                kernel(buffers[0], buffers[1], mask.reshape(ny, nx), stamps, ix, iy, offset, ring.b, not forward,
-                       forward, *ring.libraries, ring.a, ring.w, ring.h, ring.gram, out_num, out_den)
-                buffers.reshape(2, t, -1)[:, :, annulus] = 0.0
-                num[positions], den[positions] = out_num, out_den
-        with np.errstate(divide="ignore", invalid="ignore"):
-            good = den > 0
-            flux = np.where(good, num / den, np.nan).reshape(ny, nx)
-            flux_std = np.where(good, 1.0 / np.sqrt(den), np.nan).reshape(ny, nx)
-        return Detection(flux / flux_std, flux, flux_std)
+            for position in chosen:
+                flux.flat[position] = setup.fixed_point(position, detection.flux.flat[position],
+                                                        detection.flux_std.flat[position])
+        return Detection(detection.statistic, flux, detection.flux_std)
+
+
+class _Setup:
+    """A dataset's checked inputs and geometry, and the matched filter of one ring's positions."""
+
+    def __init__(self, dataset, cube, *, ncomp, delta, asize, inner, outer, forward, stamp):
+        t, ny, nx = self.shape = cube.shape
+        self.fwhm = fwhm = float(dataset.fwhm)
+        self.center = _center(dataset)
+        self.psf = dataset.normalized_psf
+        self.stamps = psf_stamps(self.psf, max(3, 2 * int(round(stamp * fwhm / 2)) + 1))
+        self.angles = np.asarray(dataset.angles, dtype=np.float64)
+        radius, theta = polar_grid(cube.shape, center=self.center)
+        self.radius, self.theta = radius.ravel(), theta.ravel()
+        self.ring_of = np.rint(self.radius).astype(np.intp)
+        self.half = asize * fwhm / 2
+        xc, yc = self.center
+        edge = min(xc, yc, nx - 1 - xc, ny - 1 - yc)
+        self.first = max(1, int(np.ceil(inner * fwhm)))
+        self.last = int(np.floor(edge - self.half))
+        if outer is not None:
+            self.last = min(self.last, int(np.floor(outer * fwhm)))
+        self.flat = cube.reshape(t, -1)
+        self.ncomp, self.delta, self.forward = ncomp, delta, forward
+        self.kernel = _kernel()
+
+    def annulus(self, rho):
+        return np.flatnonzero(np.abs(self.radius - rho) <= self.half)
+
+    def filter(self, flat, rho, positions):
+        """The matched filter's numerators and denominators at ``positions`` (flat indices of ring
+        ``rho``) on the frames ``flat`` (``(t, ny * nx)``, read on the ring's annulus only)."""
+        t, ny, nx = self.shape
+        annulus = self.annulus(rho)
+        if annulus.size < 2:
+            return np.nan, np.nan
+        ring = _Ring(flat[:, annulus], self.angles, rho, self.delta, self.fwhm, self.ncomp, self.forward)
+        buffers = np.zeros((2, t, ny * nx))  # Q and the centred data, 0 outside the annulus
+        buffers[0][:, annulus] = ring.q
+        buffers[1][:, annulus] = ring.centred
+        mask = np.zeros(ny * nx)
+        mask[annulus] = 1.0
+        ix, iy, offset = _placements(self.radius[positions], self.theta[positions], self.angles, self.center)
+        num, den = np.empty(positions.size), np.empty(positions.size)
+        self.kernel(buffers[0].reshape(t, ny, nx), buffers[1].reshape(t, ny, nx), mask.reshape(ny, nx), self.stamps,
+                    ix, iy, offset, ring.b, not self.forward, self.forward, *ring.libraries, ring.a, ring.w, ring.h,
+                    ring.gram, num, den)
+        return num, den
+
+    def fixed_point(self, position, flux, flux_std):
+        """The flux ``a`` at which the companion's removal (``a`` times its PSF, whole) leaves no
+        signal ``g(a)`` for the matched filter: steps of slope one (the first-order model's) until
+        ``g`` changes sign, then the Illinois variant of regula falsi inside the bracket (``g`` is
+        not smooth: near-degenerate eigenvalues make the first-order model jump). ``flux`` (the
+        first-order estimate) where no root is bracketed or the filter is undefined."""
+        rho = int(self.ring_of[position])
+        annulus = self.annulus(rho)
+        unit = np.zeros(self.shape)
+        add_stamps(unit, placed_stamps(self.psf, self.radius[position], self.theta[position], self.angles,
+                                       self.center), 1.0)
+        data, companion = self.flat[:, annulus], unit.reshape(self.shape[0], -1)[:, annulus]
+        frames = np.zeros_like(self.flat)
+        one = np.array([position])
+
+        def signal(a):
+            frames[:, annulus] = data - a * companion
+            num, den = self.filter(frames, rho, one)
+            return num[0] / den[0] if den[0] > 0 else np.nan
+
+        tolerance = REFINE_TOLERANCE * flux_std
+        a, g = flux, signal(flux)
+        b, h = a, g
+        step = g
+        for _ in range(REFINE_ITERATIONS):  # bracket the root
+            if not np.isfinite(h) or abs(h) <= tolerance:
+                return b if np.isfinite(h) else flux
+            a, g = b, h
+            b = a + step
+            h = signal(b)
+            if np.sign(h) != np.sign(g):
+                break
+            step *= 2.0
+        else:
+            return flux
+        for _ in range(REFINE_ITERATIONS):  # Illinois: regula falsi, halving a retained end's value
+            if abs(b - a) <= tolerance:
+                break
+            c = b - h * (b - a) / (h - g)
+            k = signal(c)
+            if not np.isfinite(k):
+                return flux
+            if abs(k) <= tolerance:
+                return c
+            if np.sign(k) != np.sign(h):
+                a, g = b, h
+            else:
+                g /= 2.0
+            b, h = c, k
+        return b - h * (b - a) / (h - g)
 
 
 class _Ring:

@@ -106,4 +106,4 @@ class FMMFBaseline(DetectorBaseline, name="fmmf"):
 
     algorithm = "fmmf"
     defaults = {"ncomp": 3, "delta": 1.0, "asize": 1.0, "inner_radius": 1.0, "outer_radius": None,
-                "model": "forward", "stamp": 2.0, "normalisation_width": 1.0}
+                "model": "forward", "stamp": 2.0, "normalisation_width": 1.0, "refine_flux_above": None}

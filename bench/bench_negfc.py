@@ -123,23 +123,33 @@ def run_vip(vip_python, dataset, cases, work):
                                  for case, r in zip(cases, document["results"])]
 
 
-def run_coverage(dataset, count, budget, seed, progress):
+def run_coverage(dataset, count, budget, seed, progress, *, reverse=False):
     from exobench.charac.negfc import NegFC
-    from exobench.charac.uncertainty import add_companion
+    from exobench.charac.uncertainty import add_companion, injection_fits, polar_rms_errors, rms_errors
 
     rng = np.random.default_rng(seed)
+    negfc = NegFC()
     cases = [draw_cases(dataset, rng, [rng.uniform(2.5, 8.0)], [rng.uniform(5.0, 30.0)])[0] for _ in range(count)]
     inside, rows, start = [], [], time.perf_counter()
-    for case in cases:
+    order = range(count - 1, -1, -1) if reverse else range(count)  # reverse: a second process from the end
+    for index in order:
+        case = cases[index]
         if time.perf_counter() - start > budget:
             break
         data = add_companion(dataset, case["truth"], [case["flux"]])
-        estimate, sigma = NegFC().estimate(data, [case["candidate"]])
+        # NegFC().estimate's steps, the fakes' fits kept: the uncertainties of both reductions
+        # (polar, the estimator's; Cartesian RMS, the earlier one) from the same fits
+        estimate = negfc.fit(data, [case["candidate"]])[0].row
+        fakes, truths = injection_fits(lambda d, start: negfc.fit(d, [start])[0].row, data, estimate,
+                                       case["candidate"], count=negfc.n_fakes)
+        sigma = polar_rms_errors(fakes, truths, estimate[:2], dataset.center)
         truth = np.array([*case["truth"], case["flux"]])
-        inside.append(np.abs(estimate[0] - truth) <= sigma[0])
-        rows.append({"snr": case["snr"], "separation_fwhm": case["separation_fwhm"],
-                     "error": (estimate[0] - truth).tolist(), "sigma": sigma[0].tolist()})
-        progress(f"coverage {len(rows)}/{count}: inside {inside[-1].tolist()}")
+        inside.append(np.abs(estimate - truth) <= sigma)
+        rows.append({"index": index, "snr": case["snr"], "separation_fwhm": case["separation_fwhm"],
+                     "truth": truth.tolist(), "candidate": case["candidate"], "error": (estimate - truth).tolist(),
+                     "sigma": sigma.tolist(), "sigma_cartesian": rms_errors(fakes, truths).tolist(),
+                     "fake_errors": (fakes - truths).tolist(), "fake_truths": truths.tolist()})
+        progress(f"coverage {len(rows)}/{count}: inside {inside[-1].tolist()} {json.dumps(rows[-1])}")
     inside = np.array(inside, dtype=float).reshape(-1, 3)
     return {"companions": len(rows), "requested": count,
             "fraction_1sigma": inside.mean(axis=0).tolist() if len(rows) else None,
@@ -164,6 +174,8 @@ def main(argv=None):
     parser.add_argument("--vip-python", default=os.path.join(HERE, ".venv-vip", "bin", "python"))
     parser.add_argument("--coverage", type=int, default=50)
     parser.add_argument("--coverage-budget", type=float, default=3600.0)
+    parser.add_argument("--coverage-reverse", action="store_true",
+                        help="the coverage's companions from the last (a second process meets the first)")
     parser.add_argument("--skip-comparison", action="store_true")
     parser.add_argument("--separations", type=float, nargs="+", default=list(SEPARATIONS_FWHM))
     parser.add_argument("--snrs", type=float, nargs="+", default=list(SNRS))
@@ -187,7 +199,8 @@ def main(argv=None):
         report["default"] = run_exobench(dataset, cases, {})
         print(render(report))
     if args.coverage:
-        report["coverage"] = run_coverage(dataset, args.coverage, args.coverage_budget, 1, progress)
+        report["coverage"] = run_coverage(dataset, args.coverage, args.coverage_budget, 1, progress,
+                                          reverse=args.coverage_reverse)
         cov = report["coverage"]
         print(f"coverage: {cov['companions']} companions, fraction within 1 sigma (x, y, flux) "
               f"{cov['fraction_1sigma']}, all {cov['fraction_1sigma_all']}")

@@ -23,6 +23,10 @@ the sum of squares: smooth in the parameters (Nelder-Mead converges to a clean
 minimum where the sum of absolute values has kinks at every pixel's zero crossing) and
 the Gaussian log-likelihood of white residuals, up to a constant; ``"sum"``, the sum
 of absolute values (VIP's default ``fmerit='sum'``); ``"std"``, their standard deviation.
+
+Uncertainties (:meth:`NegFC.estimate`): by injection-recovery of fake companions
+(:mod:`exobench.charac.uncertainty`, the default) or from a posterior sampled with emcee
+(``uncertainty="posterior"``, :mod:`exobench.charac.posterior`).
 """
 
 import dataclasses

@@ -130,3 +130,15 @@ def test_injection_uncertainties_use_the_polar_reduction(companion):
     theta = np.arctan2(truth[1] - dataset.center[1], truth[0] - dataset.center[0])
     np.testing.assert_allclose(sigma[:2], 0.2 * np.abs([np.sin(theta), np.cos(theta)]), atol=1e-9)
     assert len(found) == 4
+
+
+def test_negfc_parameter_file_is_the_defaults():
+    from pathlib import Path
+
+    from exobench.charac.baselines import dump_charac_params
+
+    path = Path(__file__).resolve().parents[2] / "baselines" / "negfc.yaml"
+    assert path.read_text() == dump_charac_params(charac_params("negfc")), (
+        f"{path} differs from the code's defaults: rewrite it with "
+        "`exobench baseline negfc --show-params > baselines/negfc.yaml`")
+    assert charac_params("negfc", path)["options"]["uncertainty"] == "injection"

@@ -7,7 +7,8 @@ Usage::
 ``CONFIG.json`` (written by ``bench_negfc.py``): ``{"cubes": [path of each (t, y, x) .npy cube
 with its companion], "angles": path, "psfn": path (the PSF divided by its 1-FWHM aperture flux),
 "fwhm": float, "candidates": [[x, y], ...] (one per cube), "ncomp": int, "annulus_width_px": float,
-"aperture_radius_fwhm": float, "fmerit": "sum"}``.
+"aperture_radius_fwhm": float, "fmerit": "sum"}``; optional ``"imlib"`` (default ``"skimage"``:
+bilinear shifts and rotations; ``"vip-fft"``: Fourier ones, as exobench's injection).
 
 Per cube, one call of vip_hci 2.1.1's ``firstguess(cube, angles, psfn, [candidate], ncomp=,
 fwhm=, annulus_width=, aperture_radius=, fmerit=, imlib='skimage', interpolation='bilinear',
@@ -55,7 +56,8 @@ def main(argv):
         r, theta, flux = firstguess(cube, angles, psfn, np.array([candidate]), ncomp=config["ncomp"],
                                     fwhm=config["fwhm"], annulus_width=config["annulus_width_px"],
                                     aperture_radius=config["aperture_radius_fwhm"], fmerit=config["fmerit"],
-                                    imlib="skimage", interpolation="bilinear", collapse="median",
+                                    imlib=config.get("imlib", "skimage"), interpolation="bilinear",
+                                    collapse="median",
                                     algo=pca_annulus, simplex=True, mu_sigma=config.get("mu_sigma"),
                                     verbose=False)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -142,3 +142,21 @@ def test_negfc_parameter_file_is_the_defaults():
         f"{path} differs from the code's defaults: rewrite it with "
         "`exobench baseline negfc --show-params > baselines/negfc.yaml`")
     assert charac_params("negfc", path)["options"]["uncertainty"] == "injection"
+
+
+def test_4d_posterior_shares_the_position():
+    from exobench.algorithms.sdi import example_4d_dataset
+    from exobench.charac.model import channel_datasets
+
+    dataset = example_4d_dataset(n_channels=2, n_frames=10, size=33, rotation=60.0, seed=1)
+    x, y = polar_to_cartesian(9.0, 47.0, center=dataset.center)
+    fluxes = np.array([20.0, 30.0]) / dataset.psf.max()
+    cube = np.array(dataset.cube, float)
+    for c, channel in enumerate(channel_datasets(dataset)):
+        cube[c] += companion_cube(channel, x, y, fluxes[c])
+    posterior = NegFC(**{**SMALL, "walkers": 4, "steps": 30, "burnin": 10}).posterior(
+        dataset.replace(cube=cube), [x, y, *fluxes], rng=np.random.default_rng(0))
+    assert posterior.samples.shape == (10 * 20, 4)  # at least 2 * 4 + 2 walkers, whatever asked
+    assert posterior.noise.shape == (2, 2) and np.all(posterior.sigma > 0)
+    assert np.hypot(*(posterior.median[:2] - [x, y])) < 0.5
+    np.testing.assert_allclose(posterior.median[2:], fluxes, rtol=0.2)

@@ -7,12 +7,17 @@ Usage::
 ``CONFIG.json`` (written by ``bench_negfc.py``): ``{"cubes": [path of each (t, y, x) .npy cube
 with its companion], "angles": path, "psfn": path (the PSF divided by its 1-FWHM aperture flux),
 "fwhm": float, "candidates": [[x, y], ...] (one per cube), "ncomp": int, "annulus_width_px": float,
-"aperture_radius_fwhm": float, "fmerit": "sum"}``.
+"aperture_radius_fwhm": float, "fmerit": "sum"}``; optional ``"imlib"`` (default ``"skimage"``:
+bilinear shifts and rotations; ``"vip-fft"``: Fourier ones, as exobench's injection).
 
 Per cube, one call of vip_hci 2.1.1's ``firstguess(cube, angles, psfn, [candidate], ncomp=,
 fwhm=, annulus_width=, aperture_radius=, fmerit=, imlib='skimage', interpolation='bilinear',
-collapse='median', algo=pca_annulus, simplex=True, verbose=False)``: its flux grid at the
-candidate, then its Nelder-Mead simplex on (r, theta, flux). Prints one JSON document: per
+collapse='median', algo=pca_annulus, simplex=True, mu_sigma=None, verbose=False)``: its flux
+grid at the candidate, then its Nelder-Mead simplex on (r, theta, flux). ``mu_sigma=None``
+(the config's ``"mu_sigma"``, ``null`` unless given): ``fmerit`` is then the figure of merit;
+with VIP's default ``mu_sigma=True`` it is ignored and ``firstguess`` minimises instead the
+chi-square of the aperture's pixels about ``mu``, the mean of an annulus's wedge measured
+with the companion still in the cube (its PCA imprint), which biases the flux. Prints one JSON document: per
 cube, ``x, y`` (from VIP's r, theta about the frame centre) and ``flux`` (in psfn units) and
 the call's wall and CPU times (one thread: the CPU time does not depend on the machine's load).
 """
@@ -51,8 +56,10 @@ def main(argv):
         r, theta, flux = firstguess(cube, angles, psfn, np.array([candidate]), ncomp=config["ncomp"],
                                     fwhm=config["fwhm"], annulus_width=config["annulus_width_px"],
                                     aperture_radius=config["aperture_radius_fwhm"], fmerit=config["fmerit"],
-                                    imlib="skimage", interpolation="bilinear", collapse="median",
-                                    algo=pca_annulus, simplex=True, verbose=False)
+                                    imlib=config.get("imlib", "skimage"), interpolation="bilinear",
+                                    collapse="median",
+                                    algo=pca_annulus, simplex=True, mu_sigma=config.get("mu_sigma"),
+                                    verbose=False)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         cy, cx = (s // 2 for s in cube.shape[-2:])
         x = cx + float(r[0]) * np.cos(np.radians(float(theta[0])))

@@ -18,7 +18,8 @@ from .parallel.cli import add_executor_options, make_executor
 
 __all__ = ["main", "build_parser", "add_executor_options", "make_executor", "OneLineParser", "first_line"]
 
-_EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError)
+# ImportError: an optional extra not installed (its message names the pip command)
+_EXPECTED_ERRORS = (ValueError, TypeError, OSError, KeyError, ImportError)
 
 
 def build_parser():

@@ -14,6 +14,8 @@ per channel for 4D cubes), in units of the public PSF file
 - :mod:`~exobench.charac.psffit`: a PSF fit on annular PCA's final frame (its components
   learnt without the companion) corrected by the throughput of an injected fake (:class:`PSFFit`);
 - :mod:`~exobench.charac.uncertainty`: 1-sigma uncertainties by injection-recovery;
+- :mod:`~exobench.charac.posterior`: negfc's uncertainties from a posterior sampled with
+  emcee (optional: ``pip install 'exobench[emcee]'``);
 - :mod:`~exobench.charac.baselines`: the ``negfc`` and ``psf-fit`` baselines
   (``exobench baseline negfc PHASE_DIR -o SUB.zip``).
 """

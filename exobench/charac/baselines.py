@@ -11,7 +11,8 @@ Parameters (``baselines/{name}.yaml``, ``exobench baseline NAME --show-params``)
     baseline: negfc
     options:            # the estimator's options (exobench.charac.NegFC / PSFFit), each optional
       ncomp: 5
-    uncertainties: true # 1-sigma uncertainties by injection-recovery (the file's second HDU)
+      uncertainty: injection  # negfc: or posterior (emcee, the exobench[emcee] extra)
+    uncertainties: true # 1-sigma uncertainties (the file's second HDU)
 """
 
 import copy
@@ -142,7 +143,7 @@ def dump_charac_params(params):
     import yaml
 
     header = ("# characterisation baseline parameters (exobench baseline NAME --params FILE.yaml)\n"
-              "# options: the estimator's (exobench.charac); uncertainties: injection-recovery 1-sigma\n")
+              "# options: the estimator's (exobench.charac); uncertainties: 1-sigma, the second HDU\n")
     ordered = {key: params[key] for key in PARAM_KEYS}
     return header + yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False)
 

@@ -23,6 +23,10 @@ the sum of squares: smooth in the parameters (Nelder-Mead converges to a clean
 minimum where the sum of absolute values has kinks at every pixel's zero crossing) and
 the Gaussian log-likelihood of white residuals, up to a constant; ``"sum"``, the sum
 of absolute values (VIP's default ``fmerit='sum'``); ``"std"``, their standard deviation.
+
+Uncertainties (:meth:`NegFC.estimate`): by injection-recovery of fake companions
+(:mod:`exobench.charac.uncertainty`, the default) or from a posterior sampled with emcee
+(``uncertainty="posterior"``, :mod:`exobench.charac.posterior`).
 """
 
 import dataclasses
@@ -38,12 +42,14 @@ from ..algorithms.annuli import rotation_thresholds
 from ..geometry import cartesian_to_polar, derotate_cube, polar_grid
 from .model import channel_datasets, collapsed_dataset, companion_cube
 
-__all__ = ["NegFC", "NegFCFit", "Objective", "FIGURES_OF_MERIT", "METHODS"]
+__all__ = ["NegFC", "NegFCFit", "Objective", "FIGURES_OF_MERIT", "METHODS", "UNCERTAINTIES"]
 
 #: Figures of merit of the aperture's residuals.
 FIGURES_OF_MERIT = ("sumsq", "sum", "std")
 #: How the PSF is subtracted at each evaluation.
 METHODS = ("fast", "full", "algorithm")
+#: How the uncertainties are measured (:meth:`NegFC.estimate`).
+UNCERTAINTIES = ("injection", "posterior")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,6 +171,22 @@ class Objective:
         algorithm = self.options.make_algorithm()
         return algorithm.process(self.dataset.replace(cube=cube)).final.ravel()[self.aperture_pixels]
 
+    def final_frame(self, x, y, flux):
+        """The whole final frame (of the crop) after subtracting ``flux * psf`` at ``(x, y)``: the
+        annulus's residuals through the objective's projections (``"fast"``; learnt again for
+        ``"full"``) derotated and collapsed, or the algorithm's final frame."""
+        cube = self.cube - flux * self._companion(x, y)
+        if self.options.method == "algorithm":
+            return np.asarray(self.options.make_algorithm().process(self.dataset.replace(cube=cube)).final,
+                              dtype=np.float64)
+        weights = self.weights if self.options.method == "fast" else self._weights(cube)
+        t, ny, nx = self.cube.shape
+        frames = np.zeros((t, ny * nx))
+        frames[:, self.pixels] = self._residuals(cube, weights)
+        derotated = derotate_cube(frames.reshape(t, ny, nx), self.angles, method=self.options.derotation,
+                                  center=self.dataset.center)
+        return self._collapse(derotated)
+
     def __call__(self, x, y, flux):
         """The figure of merit at ``(x, y, flux)``."""
         values = self.final(x, y, flux)
@@ -219,8 +241,26 @@ class NegFC:
         Simplex tolerance on the position (px) and the relative flux.
     max_evaluations : int
         Most evaluations of a simplex run.
+    uncertainty : {"injection", "posterior"}
+        How :meth:`estimate` measures the 1-sigma uncertainties: ``"injection"`` (default,
+        fast), the RMS errors of ``n_fakes`` fake companions injected at the same separation
+        (:mod:`exobench.charac.uncertainty`); ``"posterior"``, half the 16-84 percentile range
+        of a posterior sampled with emcee (:mod:`exobench.charac.posterior`; the optional
+        dependency ``pip install 'exobench[emcee]'``). The estimates are the simplex's either way.
     n_fakes : int
-        Fake companions of the uncertainties (:meth:`estimate`).
+        Fake companions of ``uncertainty="injection"``.
+    walkers, steps : int
+        ``uncertainty="posterior"``: emcee's walkers (at least ``2 * (2 + n_channels) + 2``
+        are used) and the steps each makes.
+    burnin, thin : int
+        Steps discarded at the start of each walker's chain, and one step in ``thin`` kept.
+    prior_width : float
+        Half-width of the flat priors of ``x`` and ``y`` about the estimate, in FWHM.
+    flux_prior : float
+        Each flux's flat prior runs from 0 to ``flux_prior`` times its estimate.
+    seed : int
+        Seed of the posterior's random draws (the walkers' start and emcee's moves): one
+        seed, the same samples.
 
     Examples
     --------
@@ -234,7 +274,9 @@ class NegFC:
 
     def __init__(self, *, ncomp=5, annulus_width=3.0, aperture_radius=1.0, delta=1.0, fmerit="sumsq",
                  method="fast", algorithm="pca-annular", algorithm_options=None, collapse="median",
-                 derotation="bilinear", flux_grid=11, passes=2, xatol=0.01, max_evaluations=400, n_fakes=6):
+                 derotation="bilinear", flux_grid=11, passes=2, xatol=0.01, max_evaluations=400,
+                 uncertainty="injection", n_fakes=6, walkers=24, steps=300, burnin=100, thin=1, prior_width=0.5,
+                 flux_prior=2.0, seed=0):
         self.ncomp = check_integer(ncomp, "ncomp", minimum=1)
         self.annulus_width = check_number(annulus_width, "annulus_width", strict=True)
         self.aperture_radius = check_number(aperture_radius, "aperture_radius", strict=True)
@@ -249,7 +291,20 @@ class NegFC:
         self.passes = check_integer(passes, "passes", minimum=1)
         self.xatol = check_number(xatol, "xatol", strict=True)
         self.max_evaluations = check_integer(max_evaluations, "max_evaluations", minimum=10)
+        self.uncertainty = check_choice(uncertainty, "uncertainty", UNCERTAINTIES)
         self.n_fakes = check_integer(n_fakes, "n_fakes", minimum=2)
+        self.walkers = check_integer(walkers, "walkers", minimum=2)
+        self.steps = check_integer(steps, "steps", minimum=2)
+        self.burnin = check_integer(burnin, "burnin", minimum=0, maximum=self.steps - 1,
+                                    what="fewer than the steps")
+        self.thin = check_integer(thin, "thin", minimum=1)
+        self.prior_width = check_number(prior_width, "prior_width", strict=True)
+        self.flux_prior = check_number(flux_prior, "flux_prior", minimum=1, strict=True)
+        self.seed = check_integer(seed, "seed", minimum=0)
+        if self.uncertainty == "posterior":
+            from .posterior import import_emcee
+
+            import_emcee()  # a missing emcee fails before any work
         if self.method == "algorithm":
             self.make_algorithm()  # an unknown name or option fails before any work
 
@@ -285,18 +340,47 @@ class NegFC:
 
     def estimate(self, dataset, candidates, *, uncertainties=True):
         """Fit every candidate: ``(N, 2 + n_channels)`` estimates and (or None) their 1-sigma
-        uncertainties by injection-recovery of ``n_fakes`` fakes each
-        (:func:`exobench.charac.uncertainty.injection_uncertainties`)."""
+        uncertainties, by injection-recovery of ``n_fakes`` fakes each
+        (:func:`exobench.charac.uncertainty.injection_uncertainties`) or from the posterior
+        (:meth:`posterior`; candidate ``i`` draws from the ``i``-th child of ``seed``'s
+        :class:`numpy.random.SeedSequence`), as ``uncertainty`` says."""
         from .uncertainty import injection_uncertainties
 
         candidates = _check_candidates(candidates)
         rows = np.array([found.row for found in self.fit(dataset, candidates)])
         if not uncertainties:
             return rows, None
+        if self.uncertainty == "posterior":
+            children = np.random.SeedSequence(self.seed).spawn(len(rows))
+            return rows, np.array([self.posterior(dataset, row, rng=np.random.default_rng(child)).sigma
+                                   for row, child in zip(rows, children)])
         sigmas = [injection_uncertainties(lambda data, start: self.fit(data, [start])[0].row, dataset, row,
                                           candidate, count=self.n_fakes)
                   for row, candidate in zip(rows, candidates)]
         return rows, np.array(sigmas)
+
+    def posterior(self, dataset, estimate, *, rng=None):
+        """Sample the posterior of one companion's ``[x, y, flux_1, ...]`` about an estimate with emcee
+        (:func:`exobench.charac.posterior.sample_posterior`; needs ``exobench[emcee]``).
+
+        Parameters
+        ----------
+        dataset : Dataset
+            3D or 4D, with the companion.
+        estimate : array_like
+            ``[x, y, flux_1, ...]``, e.g. ``fit(dataset, [candidate])[0].row``.
+        rng : numpy.random.Generator or int, optional
+            The random draws (default: ``seed``).
+
+        Returns
+        -------
+        exobench.charac.posterior.Posterior
+            Samples, median, 16th and 84th percentiles, 1-sigma uncertainties.
+        """
+        from .posterior import sample_posterior
+
+        rng = np.random.default_rng(self.seed if rng is None else rng)
+        return sample_posterior(self, dataset, estimate, rng=rng)
 
     def fit_one(self, dataset, candidate):
         """One candidate of a 3D dataset: first guess, then ``passes`` simplex runs."""

@@ -13,7 +13,8 @@ import numpy as np
 from ..geometry import cartesian_to_polar, polar_to_cartesian
 from .model import channel_datasets, companion_cube, offset_start
 
-__all__ = ["add_companion", "remove_companion", "fake_positions", "rms_errors", "injection_uncertainties"]
+__all__ = ["add_companion", "remove_companion", "fake_positions", "rms_errors", "polar_rms_errors",
+           "floor_uncertainties", "injection_fits", "injection_uncertainties"]
 
 #: The smallest uncertainty reported, relative to a parameter's scale (px, flux): never 0.
 _FLOOR = 1e-6
@@ -52,13 +53,76 @@ def fake_positions(dataset, estimate, candidate, count):
 def rms_errors(estimates, truths):
     """Per parameter, the root mean square of ``estimates - truths`` (rows: fakes), floored above 0."""
     errors = np.asarray(estimates, dtype=float) - np.asarray(truths, dtype=float)
-    rms = np.sqrt(np.mean(errors ** 2, axis=0))
-    scale = np.maximum(np.abs(np.asarray(truths, dtype=float)).mean(axis=0), 1.0)
-    return np.maximum(rms, _FLOOR * scale)
+    scale = np.abs(np.asarray(truths, dtype=float)).mean(axis=0)
+    return floor_uncertainties(np.sqrt(np.mean(errors ** 2, axis=0)), scale)
+
+
+def floor_uncertainties(sigmas, values):
+    """``sigmas`` floored at a millionth of each parameter's scale (``|values|``, at least 1): never 0."""
+    scale = np.maximum(np.abs(np.asarray(values, dtype=float)), 1.0)
+    return np.maximum(np.asarray(sigmas, dtype=float), _FLOOR * scale)
+
+
+def polar_rms_errors(estimates, truths, position, center):
+    """:func:`rms_errors`, the position's measured along each fake's radial and tangential directions.
+
+    A companion's position error is not isotropic: along its radius (the PSF's width) and across
+    it (the field rotation's smearing, the speckles' shapes) it differs. The fakes sit at other
+    azimuths, where the radial and tangential directions point along other ``x`` and ``y``:
+    their ``x`` errors mix both, in proportions that depend on where they are. So each fake's
+    error is split into its radial and tangential parts, their mean squares and mean product
+    make a covariance in the (radial, tangential) frame, and that covariance is turned to the
+    directions at ``position`` before ``x`` and ``y`` are read off it.
+
+    Parameters
+    ----------
+    estimates, truths : array_like, shape ``(n_fakes, 2 + n_channels)``
+    position : (float, float)
+        The companion's ``(x, y)``.
+    center : (float, float)
+        The star's ``(x, y)``.
+
+    Examples
+    --------
+    Fakes with tangential errors only (the first at azimuth 90 degrees: error along ``x``);
+    a companion at azimuth 0 then has all its position uncertainty along ``y``:
+
+    >>> truths = np.array([[0.0, 10.0, 1.0], [-10.0, 0.0, 1.0]])
+    >>> estimates = truths + [[-0.2, 0.0, 0.0], [0.0, -0.2, 0.0]]
+    >>> np.round(polar_rms_errors(estimates, truths, (10.0, 0.0), (0.0, 0.0)), 3)
+    array([0. , 0.2, 0. ])
+    """
+    estimates, truths = np.asarray(estimates, dtype=float), np.asarray(truths, dtype=float)
+    out = rms_errors(estimates, truths)
+    errors = estimates[:, :2] - truths[:, :2]
+    azimuths = np.arctan2(truths[:, 1] - center[1], truths[:, 0] - center[0])
+    cos, sin = np.cos(azimuths), np.sin(azimuths)
+    radial = errors[:, 0] * cos + errors[:, 1] * sin
+    tangential = -errors[:, 0] * sin + errors[:, 1] * cos
+    rr, tt, rt = np.mean(radial ** 2), np.mean(tangential ** 2), np.mean(radial * tangential)
+    theta = np.arctan2(position[1] - center[1], position[0] - center[0])
+    c, s = np.cos(theta), np.sin(theta)
+    variances = np.array([rr * c * c + tt * s * s - 2 * rt * s * c, rr * s * s + tt * c * c + 2 * rt * s * c])
+    out[:2] = floor_uncertainties(np.sqrt(np.maximum(variances, 0.0)), np.abs(truths[:, :2]).mean(axis=0))
+    return out
+
+
+def injection_fits(fit, dataset, estimate, candidate, *, count):
+    """The fakes of :func:`injection_uncertainties`, fitted: ``(estimates, truths)``, ``(count, 2 + n_channels)``
+    each."""
+    estimate = np.asarray(estimate, dtype=float)
+    clean = remove_companion(dataset, estimate[:2], estimate[2:])
+    fluxes = np.abs(estimate[2:])
+    found, truths = [], []
+    for truth, start in fake_positions(dataset, estimate[:2], candidate, count):
+        found.append(np.asarray(fit(add_companion(clean, truth, fluxes), start), dtype=float))
+        truths.append(np.concatenate([truth, fluxes]))
+    return np.array(found), np.array(truths)
 
 
 def injection_uncertainties(fit, dataset, estimate, candidate, *, count):
-    """1-sigma uncertainties of ``estimate`` (``[x, y, flux_1, ...]``) by injection-recovery.
+    """1-sigma uncertainties of ``estimate`` (``[x, y, flux_1, ...]``) by injection-recovery
+    (:func:`polar_rms_errors` of the fakes' fits).
 
     Parameters
     ----------
@@ -77,11 +141,5 @@ def injection_uncertainties(fit, dataset, estimate, candidate, *, count):
     -------
     ndarray, the shape of ``estimate``
     """
-    estimate = np.asarray(estimate, dtype=float)
-    clean = remove_companion(dataset, estimate[:2], estimate[2:])
-    fluxes = np.abs(estimate[2:])
-    found, truths = [], []
-    for truth, start in fake_positions(dataset, estimate[:2], candidate, count):
-        found.append(np.asarray(fit(add_companion(clean, truth, fluxes), start), dtype=float))
-        truths.append(np.concatenate([truth, fluxes]))
-    return rms_errors(np.array(found), np.array(truths))
+    found, truths = injection_fits(fit, dataset, estimate, candidate, count=count)
+    return polar_rms_errors(found, truths, np.asarray(estimate, dtype=float)[:2], dataset.center)

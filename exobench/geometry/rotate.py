@@ -185,11 +185,14 @@ def _rotate_fft(stack, angles, xc, yc, where=None):
     # The middle one moves every column (the Fourier shifts' ringing has spread over the whole rows).
     columns = np.zeros((n, size, size), dtype=stack.dtype)
     columns[:, :, low:low + side] = rows.transpose(0, 2, 1)
-    columns = _shear_lines(columns, np.sin(residual), coords, size)
-    # The last one moves only the rows the output keeps (or those holding a pixel of `where`).
+    # The last one moves only the rows the output keeps (or those holding a pixel of `where`): when they are
+    # few, the middle shear's inverse transform is summed at those rows alone.
     kept = np.arange(ny) if where is None else np.flatnonzero(where.any(axis=1))
-    rows = _shear_lines(np.ascontiguousarray(columns[:, :, y0 + kept].transpose(0, 2, 1)), along_x,
-                        coords[y0 + kept], size)
+    if kept.size > size // _FEW_ROWS:
+        columns = _shear_lines(columns, np.sin(residual), coords, size)[:, :, y0 + kept]
+    else:
+        columns = _shear_lines(columns, np.sin(residual), coords, size, at=y0 + kept)
+    rows = _shear_lines(np.ascontiguousarray(columns.transpose(0, 2, 1)), along_x, coords[y0 + kept], size)
     if where is None:
         out = np.ascontiguousarray(rows[:, :, x0:x0 + nx])
     else:
@@ -201,13 +204,32 @@ def _rotate_fft(stack, angles, xc, yc, where=None):
     return out
 
 
-def _shear_lines(lines, factors, offsets, size):
+#: The middle shear's inverse transform is summed directly at the rows kept when they are at most 1/4 of the
+#: padded size: a matrix product cheaper than the whole transform below that.
+_FEW_ROWS = 4
+
+
+def _shear_lines(lines, factors, offsets, size, *, at=None):
     """Shift line ``j`` of frame ``i`` (its last axis, ``size`` pixels) by ``factors[i] * offsets[j]`` pixels.
 
-    A Fourier shift: each line as a period of a band-limited signal. Returns a new array.
+    A Fourier shift: each line as a period of a band-limited signal. Returns a
+    new array; with ``at`` (indices along the lines), the shifted lines at those
+    pixels only, by a direct sum of the inverse transform (the same numbers to
+    rounding, a few 1e-16 of the lines' values).
     """
     from ._interpolate_kernels import shear_phase  # deferred: numba and the compiled loops
 
     spectrum = scipy.fft.rfft(lines, axis=-1)
     shear_phase(spectrum, np.ascontiguousarray(factors, dtype=float), offsets, float(size), True)
-    return scipy.fft.irfft(spectrum, n=size, axis=-1)
+    if at is None:
+        return scipy.fft.irfft(spectrum, n=size, axis=-1)
+    bins = spectrum.shape[-1]
+    # x[p] = (X[0] + 2 sum_k>0 (Re X[k] cos(2 pi k p / size) - Im X[k] sin(2 pi k p / size))) / size: the
+    # spectrum seen as (Re, Im) pairs times a (2 bins, pixels) matrix, the angles reduced exactly modulo size
+    angle = (2.0 * np.pi / size) * (np.outer(np.arange(bins), at) % size)
+    weight = np.where(np.arange(bins) == 0, 1.0, 2.0)[:, None] / size
+    basis = np.empty((2 * bins, len(at)), dtype=lines.dtype)
+    basis[0::2] = weight * np.cos(angle)
+    basis[1::2] = -weight * np.sin(angle)
+    pairs = spectrum.view(lines.dtype).reshape(-1, 2 * bins)
+    return (pairs @ basis).reshape(*spectrum.shape[:-1], len(at))

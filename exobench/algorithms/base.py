@@ -215,10 +215,11 @@ def finish(residuals, dataset, algorithm, *, in_place=False):
     where = _FINAL_PIXELS.get()
     if where is not None and np.ndim(residuals) == 3 and where.shape == np.shape(residuals)[-2:]:
         derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation, where=where)
-        values = derotated[:, where]  # (t, pixels): each pixel's collapse is the same numbers as in the whole frame
+        if algorithm.collapse == "mean":  # the whole frame's sums (cheap), so that numpy adds in the same order
+            return Result(derotated, derotated.mean(axis=0))
         final = np.zeros(where.shape, dtype=derotated.dtype)
-        if values.size:
-            final[where] = values.mean(axis=0) if algorithm.collapse == "mean" else median_frame(values)
+        if where.any():  # (t, pixels): each pixel's median is the same numbers as in the whole frame
+            final[where] = median_frame(derotated[:, where])
         return Result(derotated, final)
     if in_place and algorithm.derotation != "fft" and residuals.flags.c_contiguous \
             and residuals.dtype.kind == "f" and residuals.dtype.isnative:

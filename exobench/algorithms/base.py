@@ -168,8 +168,10 @@ _FINAL_PIXELS = contextvars.ContextVar("exobench_final_pixels", default=None)
 def final_pixels(where):
     """Within this context, :func:`finish` computes only the pixels of the final frame where ``where`` is True.
 
-    Those pixels are the same numbers, bit for bit, as without it; the other
-    pixels of the final frame and of the derotated residuals are 0. What a
+    Those pixels are the same numbers as without it (bit for bit; to rounding
+    with the Fourier derotation: :func:`~exobench.geometry.rotate_frames`'s
+    ``where``); the other pixels of the final frame and of the derotated
+    residuals are 0. What a
     measurement that reads a few apertures of the final frame needs
     (:func:`exobench.contrast.throughput`): the derotation and the collapse
     cost those pixels only (the Fourier derotation: its last shear). Every

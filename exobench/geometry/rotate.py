@@ -50,8 +50,11 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
     where : ndarray of bool, shape ``(ny, nx)``, optional
         Compute only the output pixels where ``True`` (the others are
         ``fill_value``), bit for bit as without it. What a measurement on a few
-        rings or apertures needs, for the price of those pixels (the ``"fft"``
-        method: of the rows that hold them, in its last shear only).
+        rings or apertures needs, for the price of those pixels. The ``"fft"``
+        method saves in its last shear only, which moves the rows that hold
+        them; when those are few (a quarter of the padded square at most), the
+        middle shear's inverse transform is summed at them alone: the same
+        numbers to rounding (a few 1e-16 of the frames' values), not bit for bit.
     out : ndarray, optional
         Where to write the result: C-contiguous, the shape and floating dtype
         of ``frames``; with ``where`` only its pixels are written, the others

@@ -82,6 +82,9 @@ AS_IS = "@as-is"
 #: exobench's default derotation, timed besides the matched 'fft'
 DEFAULT_DEROTATION = "bilinear"
 LABELS = {"pca": f"full-frame PCA ({PCA_NCOMP} comp.)", "pca-annular": f"annular PCA ({ANNULAR_NCOMP} comp.)"}
+#: Shares of exobench's time (cProfile, one thread, the matched settings), quoted in the section's reading
+PROFILE = {"pca_rotation": "two thirds", "pca_fft": "about 40 %", "pca_injection": "15 %",
+           "annular_weights": "25 %", "annular_rotation": "45 %"}
 
 
 def main(argv=None):
@@ -365,16 +368,24 @@ def render_markdown(report):
               "of injections (3 rounds of companions 3 FWHM apart); VIP as is processes it once more without "
               "scaling, for the noise (`noise_noscal`) that sets its companions' flux, which the matched run "
               "does not need (so VIP as is is slower and its companions' flux is 5 times another frame's "
-              "noise). exobench's time with `derotation='fft'` is mostly the Fourier "
-              "rotation: profiled with cProfile (`python -m cProfile`, one thread, NACO), the full-frame PCA "
-              "curve (4 branches) spends about 88 % of its time in the three shears, two thirds of it in "
-              "pocketfft's transforms themselves (on a 189 x 189 padded odd square per 99 x 99 frame) and "
-              "about a tenth in the phase kernel; the annular PCA curve spends about 58 % in the projection "
-              "weights of its per-frame libraries (one eigen-decomposition per frame and annulus) and 32 % "
-              "in the rotation. The shears' phases are computed by a compiled kernel (one `sincos` per line, "
-              "not per bin) and the first and last shears transform only the rows that hold data or that the "
-              "output keeps (the same result to 1e-13), which made the curve about 3 times faster than "
-              "the earlier `exp` of every bin over the whole padded square. The time with exobench's default "
+              "noise). The rounds read their final frames at the companions' apertures only, and exobench "
+              "computes them there alone (`exobench.algorithms.final_pixels`: the derotation and the median "
+              "of those pixels; the same numbers as whole frames, to rounding with the Fourier rotation), "
+              "where VIP derotates and collapses whole frames. exobench's time with `derotation='fft'` is "
+              f"still mostly the Fourier rotation: profiled with cProfile (`python -m cProfile`, one thread, "
+              f"NACO), the full-frame PCA curve (4 branches) spends about {PROFILE['pca_rotation']} of its "
+              f"time in the three shears ({PROFILE['pca_fft']} in pocketfft's transforms themselves, on a "
+              "189 x 189 padded odd square per 99 x 99 frame) and about "
+              f"{PROFILE['pca_injection']} injecting the companions; the annular PCA curve about "
+              f"{PROFILE['annular_weights']} in the projection weights of its per-frame libraries (one "
+              f"eigen-decomposition per distinct library and annulus) and {PROFILE['annular_rotation']} in "
+              "the rotation. Whatever pixels are read, the first shear moves the 99 rows that hold data and "
+              "the middle one transforms all 189 columns (the first one's ringing spreads over whole rows); a "
+              "round moves only the rows of its apertures in the last shear, at which the middle shear's "
+              "inverse transform is summed directly. Every shear transforms lines along the contiguous axis "
+              "(the middle one on the transposed square), with a compiled phase kernel (one `sincos` per "
+              "line, not per bin): the three shears of the whole padded square to 1e-12 "
+              "(`tests/geometry/test_rotate.py`). The time with exobench's default "
               "bilinear derotation is given besides each table (VIP's own default is `vip-fft`).", "", END]
     return "\n".join(lines) + "\n"
 

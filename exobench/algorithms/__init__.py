@@ -51,7 +51,7 @@ Examples
 (33, 33)
 """
 
-from .base import Algorithm, Result, available_algorithms, get_algorithm
+from .base import Algorithm, Result, available_algorithms, final_pixels, get_algorithm
 from .collapse import COLLAPSE_METHODS
 from .llsg import LLSG
 from .loci import LOCI
@@ -76,6 +76,7 @@ __all__ = [
     "Algorithm",
     "get_algorithm",
     "available_algorithms",
+    "final_pixels",
     "COLLAPSE_METHODS",
     "MedianADI",
     "AnnularMedianADI",

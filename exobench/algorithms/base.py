@@ -14,6 +14,8 @@ runs and returns a :class:`Result`. Subclasses register themselves by name::
 and :func:`get_algorithm` finds them again by that name.
 """
 
+import contextlib
+import contextvars
 import dataclasses
 import inspect
 
@@ -26,7 +28,7 @@ from ..geometry import ROTATION_METHODS, derotate_cube
 from .collapse import COLLAPSE_METHODS, derotate_in_place, median_frame
 
 __all__ = ["Result", "Algorithm", "get_algorithm", "available_algorithms", "adi_cube", "is_private_copy",
-           "check_common", "finish"]
+           "check_common", "finish", "final_pixels"]
 
 _REGISTRY = Registry("algorithm")
 
@@ -158,14 +160,69 @@ def check_common(algorithm):
     check_choice(algorithm.derotation, "derotation", ROTATION_METHODS)
 
 
+#: The pixels of the final frame that the caller will read (None: all); see final_pixels.
+_FINAL_PIXELS = contextvars.ContextVar("exobench_final_pixels", default=None)
+
+
+@contextlib.contextmanager
+def final_pixels(where):
+    """Within this context, :func:`finish` computes only the pixels of the final frame where ``where`` is True.
+
+    Those pixels are the same numbers as without it (bit for bit; to rounding
+    with the Fourier derotation: :func:`~exobench.geometry.rotate_frames`'s
+    ``where``); the other pixels of the final frame and of the derotated
+    residuals are 0. What a
+    measurement that reads a few apertures of the final frame needs
+    (:func:`exobench.contrast.throughput`): the derotation and the collapse
+    cost those pixels only (the Fourier derotation: its last shear). Every
+    algorithm that ends with :func:`finish` honours it; an algorithm that
+    does not computes its whole frame, which is right as well.
+
+    Parameters
+    ----------
+    where : ndarray of bool, shape ``(y, x)``
+        The frames' shape; a cube of another frame shape is finished whole.
+
+    Examples
+    --------
+    >>> from exobench.algorithms import MedianADI
+    >>> from exobench.examples import example_dataset
+    >>> ds = example_dataset(n_frames=10, size=33)
+    >>> where = np.zeros((33, 33), dtype=bool); where[5:9, 20:25] = True
+    >>> with final_pixels(where):
+    ...     part = MedianADI().process(ds).final
+    >>> bool(np.array_equal(part[where], MedianADI().process(ds).final[where])), bool((part[~where] == 0).all())
+    (True, True)
+    """
+    where = np.asarray(where)
+    if where.dtype != bool or where.ndim != 2:
+        raise ValueError(f"where: expected a 2D boolean array (the frames' y, x), got {where.dtype} of shape "
+                         f"{where.shape}")
+    token = _FINAL_PIXELS.set(where)
+    try:
+        yield where
+    finally:
+        _FINAL_PIXELS.reset(token)
+
+
 def finish(residuals, dataset, algorithm, *, in_place=False):
     """Derotate the residual cube, collapse it and wrap both in a :class:`Result`.
 
     With ``in_place`` (the caller owns ``residuals``, a C-contiguous float
     array), the interpolating derotations overwrite ``residuals`` a few frames
     at a time instead of allocating a second cube: the same numbers (each frame
-    is resampled alone), a fraction of the memory.
+    is resampled alone), a fraction of the memory. Within :func:`final_pixels`,
+    only its pixels are derotated and collapsed.
     """
+    where = _FINAL_PIXELS.get()
+    if where is not None and np.ndim(residuals) == 3 and where.shape == np.shape(residuals)[-2:]:
+        derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation, where=where)
+        if algorithm.collapse == "mean":  # the whole frame's sums (cheap), so that numpy adds in the same order
+            return Result(derotated, derotated.mean(axis=0))
+        final = np.zeros(where.shape, dtype=derotated.dtype)
+        if where.any():  # (t, pixels): each pixel's median is the same numbers as in the whole frame
+            final[where] = median_frame(derotated[:, where])
+        return Result(derotated, final)
     if in_place and algorithm.derotation != "fft" and residuals.flags.c_contiguous \
             and residuals.dtype.kind == "f" and residuals.dtype.isnative:
         derotated = derotate_in_place(residuals, dataset.angles, method=algorithm.derotation)

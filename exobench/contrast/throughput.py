@@ -27,7 +27,8 @@ import numpy as np
 from .._validate import as_float_array, check_integer, check_number, check_positive
 from ..data import Dataset
 from ..detmap import ring_fluxes
-from ..geometry import frame_center, polar_to_cartesian
+from ..algorithms.base import final_pixels
+from ..geometry import annulus_mask, disk_mask, frame_center, polar_to_cartesian
 from ..inject import inject_companions
 from ..photometry import aperture_flux
 from ._common import check_dataset, mean_fwhm
@@ -61,9 +62,17 @@ class RingNoise:
     laplace_scale: np.ndarray
 
 
-def final_frame(algorithm, dataset):
-    """The final frame of ``algorithm`` on ``dataset`` (float64): what every measurement here is made on."""
-    return np.asarray(algorithm.process(dataset).final, dtype=np.float64)
+def final_frame(algorithm, dataset, *, where=None):
+    """The final frame of ``algorithm`` on ``dataset`` (float64): what every measurement here is made on.
+
+    With ``where`` (boolean, the frames' shape), only its pixels are sure to be
+    computed, the others may be 0 (:func:`exobench.algorithms.final_pixels`):
+    for measurements that read those pixels alone.
+    """
+    if where is None:
+        return np.asarray(algorithm.process(dataset).final, dtype=np.float64)
+    with final_pixels(where):
+        return np.asarray(algorithm.process(dataset).final, dtype=np.float64)
 
 
 def reference_frame(algorithm, dataset, *, executor):
@@ -339,12 +348,32 @@ def _branch_task(theta, *, algorithm, dataset, reference, separations, fluxes, r
         image = ideal.dataset.cube.reshape(-1, *dataset.frame_shape).mean(axis=0)
         injected[indices] = aperture_flux(image, positions, radius=radius)
         fake = inject_companions(dataset, separations=separations[indices], thetas=thetas, fluxes=fluxes[indices])
-        residual = final_frame(algorithm, fake.dataset) - reference
+        read = _pixels_read(dataset.frame_shape, positions, radius,
+                            rings=(separations[indices], fwhm, dataset.center) if rings else None)
+        residual = final_frame(algorithm, fake.dataset, where=read) - reference
         recovered[indices] = aperture_flux(residual, positions, radius=radius)
         if rings:
             for index, position in zip(indices, positions):
                 found[index] = ring_fluxes(residual + reference, tuple(position), fwhm, center=dataset.center)
     return injected, recovered, (found if rings else None)
+
+
+#: A pixel's square meets a circle of radius r only if the pixel's centre is within r + sqrt(1/2) of the circle's.
+_PIXEL_REACH = math.sqrt(0.5) + 1e-6
+
+
+def _pixels_read(shape, positions, radius, *, rings=None):
+    """The pixels that apertures of ``radius`` at ``positions`` read (a superset: their squares may meet a circle),
+    and with ``rings=(separations, fwhm, center)`` those of the rings of 1-FWHM apertures at those separations."""
+    where = np.zeros(shape, dtype=bool)
+    for x, y in np.reshape(positions, (-1, 2)):
+        where |= disk_mask(shape, radius + _PIXEL_REACH, center=(float(x), float(y)))
+    if rings is not None:
+        separations, fwhm, center = rings
+        for separation in np.atleast_1d(separations):
+            reach = fwhm / 2.0 + _PIXEL_REACH
+            where |= annulus_mask(shape, max(float(separation) - reach, 0.0), float(separation) + reach, center=center)
+    return where
 
 
 def _least_step(separations, fwhm):

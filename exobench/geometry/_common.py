@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["check_out", "odd_fast_len"]
+__all__ = ["check_out", "check_where", "odd_fast_len"]
 
 
 def check_out(out, frames):
@@ -11,6 +11,15 @@ def check_out(out, frames):
             and out.flags.c_contiguous and out.flags.writeable):
         raise ValueError(f"out: expected a writeable C-contiguous {frames.dtype} array of shape {frames.shape}, got "
                          f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}")
+
+
+def check_where(where, ny, nx):
+    """Require ``where`` to be a boolean array of the frames' shape ``(ny, nx)``; return it as an array."""
+    where = np.asarray(where)
+    if where.dtype != bool or where.shape != (ny, nx):
+        raise ValueError(f"where: expected a boolean array of shape {(ny, nx)} (the frames' y, x), "
+                         f"got {where.dtype} of shape {where.shape}")
+    return where
 
 
 def odd_fast_len(minimum):

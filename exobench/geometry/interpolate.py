@@ -30,7 +30,7 @@ import functools
 
 import numpy as np
 
-from ._common import check_out
+from ._common import check_out, check_where
 
 __all__ = ["sample_affine", "INTERPOLATIONS"]
 
@@ -86,10 +86,7 @@ def _segments(where, ny, nx):
     """``(m, 3)`` int64: the runs ``(y, x_lo, x_hi)`` of output pixels to compute, row by row."""
     if where is None:
         return np.column_stack([np.arange(ny), np.zeros(ny, dtype=np.int64), np.full(ny, nx)]).astype(np.int64)
-    where = np.asarray(where)
-    if where.dtype != bool or where.shape != (ny, nx):
-        raise ValueError(f"where: expected a boolean array of shape {(ny, nx)} (the frames' y, x), "
-                         f"got {where.dtype} of shape {where.shape}")
+    where = check_where(where, ny, nx)
     edges = np.diff(np.pad(where, ((0, 0), (1, 1))).astype(np.int8), axis=1)
     rows, starts = np.nonzero(edges == 1)
     ends = np.nonzero(edges == -1)[1]

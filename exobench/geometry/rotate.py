@@ -22,7 +22,7 @@ import numpy as np
 import scipy.fft
 
 from .._validate import as_float_array, check_choice, check_finite, check_ndim
-from ._common import check_out, odd_fast_len
+from ._common import check_out, check_where, odd_fast_len
 from .coords import resolve_center
 from .interpolate import sample_affine
 
@@ -45,16 +45,21 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
         ``(x, y)`` rotation centre; the frame centre by default. The ``"fft"``
         method needs it on a pixel centre (integer values).
     fill_value : float
-        Value of pixels that come from outside the frame (interpolating methods).
+        Value of pixels that come from outside the frame (interpolating
+        methods), and of the pixels outside ``where`` (every method).
     where : ndarray of bool, shape ``(ny, nx)``, optional
         Compute only the output pixels where ``True`` (the others are
-        ``fill_value``), bit for bit as without it; interpolating methods only.
-        What a measurement on a few rings needs, for the price of those rings.
+        ``fill_value``), bit for bit as without it. What a measurement on a few
+        rings or apertures needs, for the price of those pixels. The ``"fft"``
+        method saves in its last shear only, which moves the rows that hold
+        them; when those are few (a quarter of the padded square at most), the
+        middle shear's inverse transform is summed at them alone: the same
+        numbers to rounding (a few 1e-16 of the frames' values), not bit for bit.
     out : ndarray, optional
-        Where to write the result (interpolating methods): C-contiguous, the
-        shape and floating dtype of ``frames``; with ``where`` only its pixels
-        are written, the others keep what ``out`` held (a buffer reused by
-        calls that read only ``where``).
+        Where to write the result: C-contiguous, the shape and floating dtype
+        of ``frames``; with ``where`` only its pixels are written, the others
+        keep what ``out`` held (a buffer reused by calls that read only
+        ``where``).
 
     Returns
     -------
@@ -81,18 +86,23 @@ def rotate_frames(frames, angles, *, method="bilinear", center=None, fill_value=
             f"angles: expected {stack.shape[0]} angles (one per frame), got {angles.size}"
         )
     xc, yc = resolve_center(stack.shape, center)
+    if out is not None:
+        check_out(out, frames)
+    flat_out = None if out is None else out.reshape(stack.shape)
     if method == "fft":
-        for name, value in (("where", where), ("out", out)):
-            if value is not None:
-                raise ValueError(f"{name}: only with the interpolating methods (bilinear, bicubic), not 'fft'")
-        result = _rotate_fft(stack, angles, xc, yc)
+        where = None if where is None else check_where(where, *stack.shape[1:])
+        result = _rotate_fft(stack, angles, xc, yc, where)
+        if flat_out is not None or where is not None:
+            target = np.full_like(result, fill_value) if flat_out is None else flat_out
+            if where is None:
+                target[...] = result
+            else:
+                target[:, where] = result[:, where]
+            result = target
     else:
-        if out is not None:
-            check_out(out, frames)
-        result = _rotate_interp(stack, angles, xc, yc, method, fill_value, where,
-                                None if out is None else out.reshape(stack.shape))
-        if out is not None:
-            return out
+        result = _rotate_interp(stack, angles, xc, yc, method, fill_value, where, flat_out)
+    if out is not None:
+        return out
     return result[0] if single else result
 
 
@@ -143,50 +153,86 @@ def _rotate_interp(stack, angles, xc, yc, method, fill_value, where=None, out=No
 # --- Fourier three-shear rotation ------------------------------------------------------
 
 
-def _rotate_fft(stack, angles, xc, yc):
+def _rotate_fft(stack, angles, xc, yc, where=None):
+    """The three shears of every frame; with ``where``, only the rows that hold its pixels are right."""
     if xc != round(xc) or yc != round(yc):
         raise ValueError(f"center: the 'fft' method needs a pixel centre, got ({xc}, {yc})")
     n, ny, nx = stack.shape
     nan_mask = np.isnan(stack)
     has_nan = bool(nan_mask.any())
     data = np.where(nan_mask, 0.0, stack) if has_nan else stack
-    # Pad to an odd square whose centre pixel is the rotation centre, with room for the shears
-    # (|shift| <= 0.36 of the size once the angle is reduced to [-45, 45] degrees).
+    # The shears shift the lines of an odd square of `size` pixels whose centre pixel `mid` is the rotation
+    # centre, with room for them (|shift| <= 0.36 of the size once the angle is reduced to [-45, 45] degrees).
+    # The frame lies in the `side` x `side` square about that centre (from `low` to `low + side - 1`).
     half = int(max(xc, nx - 1 - xc, yc, ny - 1 - yc))
     margin = int(np.ceil(0.75 * half)) + 2
     size = odd_fast_len(2 * (half + margin) + 1)
     mid = size // 2
+    side, low = 2 * half + 1, mid - half
     x0, y0 = mid - int(xc), mid - int(yc)
-    padded = np.zeros((n, size, size), dtype=stack.dtype)
-    padded[:, y0:y0 + ny, x0:x0 + nx] = data
+    coords = np.arange(size, dtype=float) - mid
     quarter = np.round(angles / 90.0).astype(int)
-    residual = angles - 90.0 * quarter
+    residual = np.radians(angles - 90.0 * quarter)
+    along_x = -np.tan(residual / 2)
+    # Every shear transforms lines along the contiguous axis (the middle one on the transposed square), each
+    # line alone: the same numbers as shearing the whole padded square in place, far fewer and faster transforms.
+    # The first shear moves only the rows of the frame's square: the others are zeros and stay zeros.
+    rows = np.zeros((n, side, size), dtype=stack.dtype)
+    rows[:, y0 - low:y0 - low + ny, x0:x0 + nx] = data
+    square = rows[:, :, low:low + side]
     for k in np.unique(quarter % 4):
-        sel = (quarter % 4) == k
-        padded[sel] = np.rot90(padded[sel], k=k, axes=(2, 1))  # counter-clockwise, y up
-    # the first shear moves rows: only those of the frame's square (about the centre) hold data, the
-    # others are zeros and stay zeros; the last one needs only the rows the output keeps. The middle one
-    # moves every column: the Fourier shifts' ringing has already spread over the whole rows.
-    _fourier_shear(padded, -np.tan(np.radians(residual) / 2), axis=2, lines=slice(mid - half, mid + half + 1))
-    _fourier_shear(padded, np.sin(np.radians(residual)), axis=1)
-    _fourier_shear(padded, -np.tan(np.radians(residual) / 2), axis=2, lines=slice(y0, y0 + ny))
-    out = padded[:, y0:y0 + ny, x0:x0 + nx].copy()
+        if k:  # exact quarter turns of the square about its centre pixel, the rotation centre
+            sel = (quarter % 4) == k
+            square[sel] = np.rot90(square[sel], k=k, axes=(2, 1))  # counter-clockwise, y up
+    rows = _shear_lines(rows, along_x, coords[low:low + side], size)
+    # The middle one moves every column (the Fourier shifts' ringing has spread over the whole rows).
+    columns = np.zeros((n, size, size), dtype=stack.dtype)
+    columns[:, :, low:low + side] = rows.transpose(0, 2, 1)
+    # The last one moves only the rows the output keeps (or those holding a pixel of `where`): when they are
+    # few, the middle shear's inverse transform is summed at those rows alone.
+    kept = np.arange(ny) if where is None else np.flatnonzero(where.any(axis=1))
+    if kept.size > size // _FEW_ROWS:
+        columns = _shear_lines(columns, np.sin(residual), coords, size)[:, :, y0 + kept]
+    else:
+        columns = _shear_lines(columns, np.sin(residual), coords, size, at=y0 + kept)
+    rows = _shear_lines(np.ascontiguousarray(columns.transpose(0, 2, 1)), along_x, coords[y0 + kept], size)
+    if where is None:
+        out = np.ascontiguousarray(rows[:, :, x0:x0 + nx])
+    else:
+        out = np.zeros(stack.shape, dtype=rows.dtype)
+        out[:, kept] = rows[:, :, x0:x0 + nx]
     if has_nan:
         spread = _rotate_interp(nan_mask.astype(stack.dtype), angles, xc, yc, "bilinear", 0.0)
         out[spread > 0] = np.nan
     return out
 
 
-def _fourier_shear(padded, factors, *, axis, lines=slice(None)):
-    """Shift each line along ``axis`` by ``factor * (other coordinate - centre)`` in place.
+#: The middle shear's inverse transform is summed directly at the rows kept when they are at most 1/4 of the
+#: padded size: a matrix product cheaper than the whole transform below that.
+_FEW_ROWS = 4
 
-    Only the lines ``lines`` (along the other axis) are shifted; the others are left as they are.
+
+def _shear_lines(lines, factors, offsets, size, *, at=None):
+    """Shift line ``j`` of frame ``i`` (its last axis, ``size`` pixels) by ``factors[i] * offsets[j]`` pixels.
+
+    A Fourier shift: each line as a period of a band-limited signal. Returns a
+    new array; with ``at`` (indices along the lines), the shifted lines at those
+    pixels only, by a direct sum of the inverse transform (the same numbers to
+    rounding, a few 1e-16 of the lines' values).
     """
     from ._interpolate_kernels import shear_phase  # deferred: numba and the compiled loops
 
-    n, size, _ = padded.shape
-    offsets = (np.arange(size, dtype=float) - size // 2)[lines]  # the coordinate across the lines
-    view = padded[:, lines, :] if axis == 2 else padded[:, :, lines]
-    spectrum = scipy.fft.rfft(view, axis=axis)
-    shear_phase(spectrum, np.ascontiguousarray(factors, dtype=float), offsets, float(size), axis == 2)
-    view[...] = scipy.fft.irfft(spectrum, n=size, axis=axis)
+    spectrum = scipy.fft.rfft(lines, axis=-1)
+    shear_phase(spectrum, np.ascontiguousarray(factors, dtype=float), offsets, float(size), True)
+    if at is None:
+        return scipy.fft.irfft(spectrum, n=size, axis=-1)
+    bins = spectrum.shape[-1]
+    # x[p] = (X[0] + 2 sum_k>0 (Re X[k] cos(2 pi k p / size) - Im X[k] sin(2 pi k p / size))) / size: the
+    # spectrum seen as (Re, Im) pairs times a (2 bins, pixels) matrix, the angles reduced exactly modulo size
+    angle = (2.0 * np.pi / size) * (np.outer(np.arange(bins), at) % size)
+    weight = np.where(np.arange(bins) == 0, 1.0, 2.0)[:, None] / size
+    basis = np.empty((2 * bins, len(at)), dtype=lines.dtype)
+    basis[0::2] = weight * np.cos(angle)
+    basis[1::2] = -weight * np.sin(angle)
+    pairs = spectrum.view(lines.dtype).reshape(-1, 2 * bins)
+    return (pairs @ basis).reshape(*spectrum.shape[:-1], len(at))

@@ -14,6 +14,7 @@ from exobench.algorithms import (
     MedianADI,
     Result,
     available_algorithms,
+    final_pixels,
     get_algorithm,
 )
 from exobench.data import Dataset
@@ -186,6 +187,36 @@ def test_median_adi_subtracts_the_median_frame(small):
     result = MedianADI(collapse="mean").process(small)
     np.testing.assert_allclose(result.residuals, expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(result.final, expected.mean(axis=0), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("derotation", ["bilinear", "fft"])
+@pytest.mark.parametrize("collapse", ["median", "mean"])
+@pytest.mark.parametrize("make", [lambda **kw: PCA(ncomp=2, **kw), lambda **kw: AnnularPCA(ncomp=2, **kw)])
+def test_final_pixels_computes_those_pixels_of_the_final_frame(small, make, collapse, derotation):
+    algorithm = make(collapse=collapse, derotation=derotation)
+    whole = algorithm.process(small)
+    where = np.zeros(small.frame_shape, dtype=bool)
+    where[4:7, 10:20] = True
+    where[20, 3] = True
+    with final_pixels(where):
+        part = algorithm.process(small)
+    if derotation == "fft":  # 4 rows: the Fourier rotation's last inverse transform is summed at them alone
+        scale = np.abs(whole.final).max()
+        np.testing.assert_allclose(part.final[where] / scale, whole.final[where] / scale, rtol=0, atol=1e-13)
+    else:
+        np.testing.assert_array_equal(part.final[where], whole.final[where])
+    assert (part.final[~where] == 0.0).all() and (part.residuals[:, ~where] == 0.0).all()
+    with final_pixels(np.zeros(small.frame_shape, dtype=bool)):
+        assert (algorithm.process(small).final == 0.0).all()
+    with final_pixels(np.ones((5, 5), dtype=bool)):  # another frame shape: the whole frame
+        np.testing.assert_array_equal(algorithm.process(small).final, whole.final)
+
+
+@pytest.mark.parametrize("where", [np.ones((5, 5)), np.ones(5, dtype=bool)])
+def test_final_pixels_wants_a_boolean_frame(where):
+    with pytest.raises(ValueError, match=r"where: expected a 2D boolean array \(the frames' y, x\), got"):
+        with final_pixels(where):
+            pass
 
 
 def test_derotation_option_reaches_derotate_cube(small):

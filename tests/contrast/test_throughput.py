@@ -4,7 +4,7 @@ median ADI, one task per branch."""
 import numpy as np
 import pytest
 
-from exobench.algorithms import MedianADI
+from exobench.algorithms import PCA, MedianADI
 from exobench.contrast import branch_thetas, injection_rounds, throughput
 from exobench.data import Dataset
 from exobench.examples import example_dataset
@@ -52,6 +52,38 @@ def test_median_adi_matches_brute_force_injection_recovery():
         np.testing.assert_allclose(measured.values[row], recovered / injected, rtol=1e-9)
     assert np.all((measured.mean > 0.05) & (measured.mean < 1.0))  # median ADI subtracts some of the companion
     np.testing.assert_allclose(measured.std, np.std(measured.values, axis=0, ddof=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("rings", [False, True])
+def test_rounds_compute_only_the_pixels_they_read(monkeypatch, rings):
+    """The final frames with companions are computed at the apertures (and their rings) alone: the throughput
+    of whole final frames, to rounding (the Fourier derotation sums its last transforms at a few rows)."""
+    import importlib
+
+    module = importlib.import_module("exobench.contrast.throughput")
+    dataset = example_dataset(n_frames=12, size=45, rotation=60.0, seed=4)
+    algorithm = PCA(ncomp=3, derotation="fft")
+    asked = []
+    original = module.final_frame
+
+    def recording(algorithm, dataset, *, where=None):
+        asked.append(None if where is None else where.copy())
+        return original(algorithm, dataset, where=where)
+
+    monkeypatch.setattr(module, "final_frame", recording)
+    measured = throughput(algorithm, dataset, branches=2, rings=rings)
+    masks = [where for where in asked if where is not None]
+    assert len(masks) == 2 * len(injection_rounds(len(measured.separation_px), 1.0, 3.0))
+    share = max(where.mean() for where in masks)
+    assert share < (0.6 if rings else 0.1)
+    monkeypatch.setattr(module, "final_frame", lambda algorithm, dataset, *, where=None: original(algorithm, dataset))
+    whole = throughput(algorithm, dataset, branches=2, rings=rings)
+    scale = np.abs(whole.recovered).max()
+    np.testing.assert_allclose(measured.recovered / scale, whole.recovered / scale, rtol=0, atol=1e-11)
+    if rings:
+        for ours, theirs in zip(measured.rings, whole.rings):
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(a / scale, b / scale, rtol=0, atol=1e-11)
 
 
 def test_default_fluxes_are_a_multiple_of_the_local_noise(noop):

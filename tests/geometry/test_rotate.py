@@ -326,9 +326,29 @@ def test_where_must_be_a_boolean_frame(where):
         rotate_frames(np.zeros((2, 31, 28)), [1.0, 2.0], where=where)
 
 
-def test_the_fft_rotation_takes_no_where():
-    with pytest.raises(ValueError, match="where: only with the interpolating methods"):
-        rotate_frames(np.zeros((2, 31, 31)), [1.0, 2.0], method="fft", where=np.ones((31, 31), dtype=bool))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fft_where_computes_the_same_pixels(dtype):
+    # many rows: the same transforms, bit for bit; few rows: the middle shear's inverse summed at those rows
+    rng = np.random.default_rng(9)
+    frames = (100 * rng.normal(size=(4, 45, 45))).astype(dtype)
+    angles = np.array([13.0, -101.5, 44.9, 170.0])
+    whole = rotate_frames(frames, angles, method="fft")
+    many = rng.random((45, 45)) < 0.3
+    some = rotate_frames(frames, angles, method="fft", where=many, fill_value=-3.0)
+    np.testing.assert_array_equal(some[:, many], whole[:, many])
+    assert (some[:, ~many] == -3.0).all()
+    few = np.zeros((45, 45), dtype=bool)
+    few[[3, 20, 21, 40], 5:30] = True
+    some = rotate_frames(frames, angles, method="fft", where=few)
+    scale = np.abs(whole).max()
+    tolerance = {np.float32: 1e-6, np.float64: 1e-14}[dtype]
+    np.testing.assert_allclose(some[:, few] / scale, whole[:, few] / scale, rtol=0, atol=tolerance)
+    assert some.dtype == dtype and (some[:, ~few] == 0.0).all()
+
+
+def test_fft_where_must_be_a_boolean_frame():
+    with pytest.raises(ValueError, match=r"where: expected a boolean array of shape \(31, 31\)"):
+        rotate_frames(np.zeros((2, 31, 31)), [1.0, 2.0], method="fft", where=np.ones((31, 31)))
 
 
 @pytest.mark.parametrize("shape", [(31, 28), (5, 31, 28), (2, 5, 31, 28)])
@@ -359,42 +379,65 @@ def test_out_must_match_the_frames(out, got):
         derotate_cube(np.zeros((5, 31, 28)), np.zeros(5), out=out)
 
 
-def test_the_fft_rotation_takes_no_out():
-    with pytest.raises(ValueError, match="out: only with the interpolating methods"):
-        rotate_frames(np.zeros((2, 31, 31)), [1.0, 2.0], method="fft", out=np.empty((2, 31, 31)))
+def test_the_fft_rotation_writes_out():
+    rng = np.random.default_rng(10)
+    frames = rng.normal(size=(2, 31, 31))
+    buffer = np.full((2, 31, 31), 7.0)
+    assert rotate_frames(frames, [1.0, 2.0], method="fft", out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, rotate_frames(frames, [1.0, 2.0], method="fft"))
+    where = np.zeros((31, 31), dtype=bool)
+    where[4:9, 10:20] = True
+    buffer[...] = 7.0
+    rotate_frames(frames, [1.0, 2.0], method="fft", where=where, out=buffer)
+    np.testing.assert_allclose(buffer[:, where], rotate_frames(frames, [1.0, 2.0], method="fft")[:, where],
+                               rtol=0, atol=1e-14)
+    assert (buffer[:, ~where] == 7.0).all()
 
 
-@pytest.mark.parametrize("axis", [1, 2])
-def test_fourier_shear_applies_each_lines_phase(axis):
-    # the compiled phase (products of bin 1's, exact every 16 bins) against exp() of every bin
-    from exobench.geometry.rotate import _fourier_shear
+def _padded_square_rotation(frames, angles, center):
+    """The three shears on the whole zero-padded square, every line with numpy's FFT and ``exp`` of every bin:
+    the reference the fast rotation must equal."""
+    from exobench.geometry._common import odd_fast_len
 
-    rng = np.random.default_rng(7)
-    padded = rng.normal(size=(3, 45, 45))
-    factors = np.array([0.3, -0.41, 0.05])
-    offsets = np.arange(45) - 22.0
-    shifts = factors[:, None] * offsets[None, :]
-    spectrum = np.fft.rfft(padded, axis=axis)
-    freqs = np.fft.rfftfreq(45)
-    if axis == 2:
-        spectrum *= np.exp(-2j * np.pi * shifts[:, :, None] * freqs[None, None, :])
-    else:
-        spectrum *= np.exp(-2j * np.pi * shifts[:, None, :] * freqs[None, :, None])
-    expected = np.fft.irfft(spectrum, n=45, axis=axis)
-    _fourier_shear(padded, factors, axis=axis)
-    np.testing.assert_allclose(padded, expected, atol=1e-12)
+    n, ny, nx = frames.shape
+    xc, yc = center
+    half = int(max(xc, nx - 1 - xc, yc, ny - 1 - yc))
+    size = odd_fast_len(2 * (half + int(np.ceil(0.75 * half)) + 2) + 1)
+    mid = size // 2
+    x0, y0 = mid - xc, mid - yc
+    padded = np.zeros((n, size, size))
+    padded[:, y0:y0 + ny, x0:x0 + nx] = frames
+    quarter = np.round(angles / 90.0).astype(int)
+    for i, k in enumerate(quarter % 4):
+        padded[i] = np.rot90(padded[i], k=k, axes=(1, 0))
+    residual = np.radians(angles - 90.0 * quarter)
+    offsets = np.arange(size) - mid
+    freqs = np.fft.rfftfreq(size)
+
+    def shear(factors, axis):
+        shifts = factors[:, None] * offsets[None, :]
+        spectrum = np.fft.rfft(padded, axis=axis)
+        if axis == 2:
+            spectrum *= np.exp(-2j * np.pi * shifts[:, :, None] * freqs[None, None, :])
+        else:
+            spectrum *= np.exp(-2j * np.pi * shifts[:, None, :] * freqs[None, :, None])
+        return np.fft.irfft(spectrum, n=size, axis=axis)
+
+    padded = shear(-np.tan(residual / 2), 2)
+    padded = shear(np.sin(residual), 1)
+    padded = shear(-np.tan(residual / 2), 2)
+    return padded[:, y0:y0 + ny, x0:x0 + nx]
 
 
 @pytest.mark.parametrize("shape, center", [((21, 21), None), ((16, 23), None), ((19, 15), (6, 11))])
-def test_fft_rotation_shears_only_lines_that_matter(monkeypatch, shape, center):
-    # skipping the rows that hold zeros (first shear) or that the output drops (last) changes nothing
-    from exobench.geometry import rotate as module
+def test_fft_rotation_equals_the_three_shears_of_the_padded_square(shape, center):
+    # the fast rotation transforms only the lines that matter, along the contiguous axis, with a compiled
+    # phase (products of bin 1's, exact every 16 bins): the same numbers to rounding
+    from exobench.geometry.coords import resolve_center
 
     frames = np.random.default_rng(8).normal(size=(4, *shape))
     angles = np.array([13.0, -101.5, 44.9, 170.0])
     fast = rotate_frames(frames, angles, method="fft", center=center)
-    every_line = module._fourier_shear
-    monkeypatch.setattr(module, "_fourier_shear",
-                        lambda padded, factors, *, axis, lines=None: every_line(padded, factors, axis=axis))
-    full = rotate_frames(frames, angles, method="fft", center=center)
-    np.testing.assert_allclose(fast, full, atol=1e-12)
+    xc, yc = resolve_center(frames.shape, center)
+    expected = _padded_square_rotation(frames, angles, (int(xc), int(yc)))
+    np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12)

@@ -51,6 +51,24 @@ class Registry:
         self._entries[name] = entry
         return entry
 
+    def register_class(self, cls, name):
+        """Register ``cls`` under ``name`` and set ``cls.name``; nothing when ``name`` is None.
+
+        The one body of the ``__init_subclass__`` of the classes that register
+        themselves (``class X(Base, name="x")``); a base class without a name
+        stays out of the registry.
+
+        >>> shapes = Registry("shape")
+        >>> class Square:
+        ...     name = None
+        >>> shapes.register_class(Square, "square").name, shapes.names()
+        ('square', ['square'])
+        """
+        if name is not None:
+            self.register(name, cls)
+            cls.name = name
+        return cls
+
     def unregister(self, name):
         """Remove ``name`` (nothing happens when it is not registered)."""
         self._entries.pop(name, None)

@@ -80,9 +80,7 @@ class Algorithm:
 
     def __init_subclass__(cls, *, name=None, **kwargs):
         super().__init_subclass__(**kwargs)
-        if name is not None:
-            _REGISTRY.register(name, cls)
-            cls.name = name
+        _REGISTRY.register_class(cls, name)
 
     def process(self, dataset):  # pragma: no cover - abstract
         """Subtract the star's PSF from ``dataset`` and return a :class:`Result`."""

@@ -120,9 +120,7 @@ class Baseline:
 
     def __init_subclass__(cls, *, name=None, **kwargs):
         super().__init_subclass__(**kwargs)
-        if name is not None:
-            _REGISTRY.register(name, cls)
-            cls.name = name
+        _REGISTRY.register_class(cls, name)
 
     @classmethod
     def description(cls):

@@ -18,8 +18,11 @@ _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 @_jit
 def tridiagonalize(a, d, e, v, tau):
-    # a: symmetric, its upper triangle a[c, r >= c] is used and overwritten. Reflector i:
+    # a: symmetric, both triangles stored and overwritten. Reflector i:
     # H_i = I - tau[i] u u^T, u = v[i, i+1:] with u[0] = 1; a = Q T Q^T with Q = H_0 H_1 ...
+    # The products run over whole contiguous rows (p += a[c] u[c], a[c] -= u w[c] + w u[c]): loops
+    # without a running sum, which the compiler vectorises without reordering any addition (a dot
+    # product over the upper triangle alone is one serial chain of additions).
     n = a.shape[0]
     p = np.empty(n)
     for i in range(n - 2):
@@ -43,28 +46,30 @@ def tridiagonalize(a, d, e, v, tau):
         t = (alpha - x0) / alpha
         tau[i] = t
         e[i] = alpha
-        for r in range(m0, n):
-            p[r] = 0.0
-        for c in range(m0, n):
-            uc = v[i, c]
-            acc = a[c, c] * uc
-            for r in range(c + 1, n):
-                acr = a[c, r]
-                acc += acr * v[i, r]
-                p[r] += acr * uc
-            p[c] += acc
+        # on views from m0 with indices from 0: loops the compiler vectorises (not with range(m0, n))
+        m = n - m0
+        u = v[i, m0:]
+        w = p[m0:]
+        for r in range(m):
+            w[r] = 0.0
+        for c in range(m):
+            row = a[m0 + c, m0:]
+            uc = u[c]
+            for r in range(m):
+                w[r] += row[r] * uc
         half = 0.0
-        for r in range(m0, n):
-            p[r] *= t
-            half += p[r] * v[i, r]
+        for r in range(m):
+            w[r] *= t
+            half += w[r] * u[r]
         half *= 0.5 * t
-        for r in range(m0, n):
-            p[r] -= half * v[i, r]
-        for c in range(m0, n):
-            uc = v[i, c]
-            wc = p[c]
-            for r in range(c, n):
-                a[c, r] -= v[i, r] * wc + p[r] * uc
+        for r in range(m):
+            w[r] -= half * u[r]
+        for c in range(m):
+            row = a[m0 + c, m0:]
+            uc = u[c]
+            wc = w[c]
+            for r in range(m):
+                row[r] -= u[r] * wc + w[r] * uc
     if n >= 2:
         d[n - 2] = a[n - 2, n - 2]
         e[n - 2] = a[n - 2, n - 1]
@@ -219,17 +224,32 @@ def top_tridiagonal(d, e, k, values, vectors):
 def back_transform(v, tau, vectors):
     n = v.shape[0]
     k = vectors.shape[0]
+    # the vectors as columns (one row per coordinate): the k dot products of a reflector advance
+    # together, k independent chains of additions (each in the same order as one dot product alone)
+    columns = np.empty((n, k))
+    for col in range(k):
+        for r in range(n):
+            columns[r, col] = vectors[col, r]
+    s = np.empty(k)
     for i in range(n - 3, -1, -1):
         t = tau[i]
         if t == 0.0:
             continue
         for col in range(k):
-            s = 0.0
-            for r in range(i + 1, n):
-                s += v[i, r] * vectors[col, r]
-            s *= t
-            for r in range(i + 1, n):
-                vectors[col, r] -= v[i, r] * s
+            s[col] = 0.0
+        for r in range(i + 1, n):
+            vr = v[i, r]
+            for col in range(k):
+                s[col] += vr * columns[r, col]
+        for col in range(k):
+            s[col] *= t
+        for r in range(i + 1, n):
+            vr = v[i, r]
+            for col in range(k):
+                columns[r, col] -= vr * s[col]
+    for col in range(k):
+        for r in range(n):
+            vectors[col, r] = columns[r, col]
 
 
 @_jit

@@ -240,3 +240,68 @@ def shear_phase(spectrum, factors, offsets, size, along_last):
                 else:
                     spectrum[i, k, j] *= phase
                 phase *= base
+
+
+@jit_frames
+def shear_at(band, first, factors, offsets, size, at, near, out):
+    """The Fourier shift of lines along axis 1, read at a few pixels only: ``out[i, a, x]``.
+
+    Line ``x`` of frame ``i`` is ``band[i, :, x]`` at pixels ``first, first + 1, ...`` of a
+    periodic line of odd ``size`` (zero elsewhere), shifted by ``factors[i] * offsets[x]``
+    pixels, as :func:`shear_phase` shifts it, and read at pixel ``at[a]``. The sum
+    ``out(p) = sum_q line(q) D(p - q - s)`` with the Dirichlet kernel
+    ``D(t) = sin(pi t) / (size sin(pi t / size))``: the inverse transform of the shifted
+    spectrum, without transforming the lines. ``sin(pi (m - s))`` is ``-(-1)^m sin(pi s)``
+    and the denominator comes from tables of ``m`` by the angle-difference formula, except
+    within ``near`` pixels of a multiple of ``size`` (where it vanishes), computed directly
+    there (no cancellation).
+    """
+    n, length, width = band.shape
+    kept = at.size
+    low = at.min() - (first + length - 1)  # the smallest m = p - q
+    count = at.max() - first - low + 1
+    sin_m = np.empty(count)
+    cos_m = np.empty(count)
+    sign_m = np.empty(count)
+    for index in range(count):
+        m = low + index
+        sin_m[index] = np.sin(np.pi * m / size)
+        cos_m[index] = np.cos(np.pi * m / size)
+        sign_m[index] = -1.0 if m % 2 == 0 else 1.0
+    for i in numba.prange(n):
+        shift = np.empty(width)
+        numerator = np.empty(width)
+        cos_s = np.empty(width)
+        sin_s = np.empty(width)
+        for x in range(width):
+            s = factors[i] * offsets[x]
+            shift[x] = s
+            whole = np.floor(s + 0.5)  # sin(pi s) from the fraction of s (exact): no rounding of a large pi s
+            numerator[x] = (1.0 - 2.0 * (whole % 2)) * np.sin(np.pi * (s - whole)) / size
+            cos_s[x] = np.cos(np.pi * s / size)
+            sin_s[x] = np.sin(np.pi * s / size)
+        kernel = np.empty((count, width))
+        for index in range(count):
+            for x in range(width):
+                kernel[index, x] = sign_m[index] * numerator[x] / (sin_m[index] * cos_s[x] - cos_m[index] * sin_s[x])
+        for x in range(width):  # the few m close to s modulo size (D has period size)
+            wraps = int(np.ceil((abs(low) + count + abs(shift[x])) / size))
+            for k in range(-wraps, wraps + 1):
+                centre = shift[x] + k * size
+                start = max(int(np.floor(centre - near)) - low, 0)
+                stop = min(int(np.ceil(centre + near)) - low + 1, count)
+                for index in range(start, stop):
+                    t = (low + index) - centre
+                    if t == 0.0:
+                        kernel[index, x] = 1.0
+                    else:
+                        kernel[index, x] = np.sin(np.pi * t) / (size * np.sin(np.pi * t / size))
+        for a in range(kept):
+            row = out[i, a]
+            for x in range(width):
+                row[x] = 0.0
+            for j in range(length):
+                weights = kernel[at[a] - first - j - low]
+                line = band[i, j]
+                for x in range(width):
+                    row[x] += line[x] * weights[x]

@@ -185,17 +185,20 @@ def _rotate_fft(stack, angles, xc, yc, where=None):
             sel = (quarter % 4) == k
             square[sel] = np.rot90(square[sel], k=k, axes=(2, 1))  # counter-clockwise, y up
     rows = _shear_lines(rows, along_x, coords[low:low + side], size)
-    # The middle one moves every column (the Fourier shifts' ringing has spread over the whole rows).
-    columns = np.zeros((n, size, size), dtype=stack.dtype)
-    columns[:, :, low:low + side] = rows.transpose(0, 2, 1)
-    # The last one moves only the rows the output keeps (or those holding a pixel of `where`): when they are
-    # few, the middle shear's inverse transform is summed at those rows alone.
+    # The last one moves only the rows the output keeps (or those holding a pixel of `where`). The middle
+    # one moves every column (the Fourier shifts' ringing has spread over the whole rows); when the rows
+    # kept are few, it is summed at those rows alone (the columns are never transformed).
     kept = np.arange(ny) if where is None else np.flatnonzero(where.any(axis=1))
     if kept.size > size // _FEW_ROWS:
-        columns = _shear_lines(columns, np.sin(residual), coords, size)[:, :, y0 + kept]
+        columns = np.zeros((n, size, size), dtype=stack.dtype)
+        columns[:, :, low:low + side] = rows.transpose(0, 2, 1)
+        columns = _shear_lines(columns, np.sin(residual), coords, size)[:, :, y0 + kept].transpose(0, 2, 1)
     else:
-        columns = _shear_lines(columns, np.sin(residual), coords, size, at=y0 + kept)
-    rows = _shear_lines(np.ascontiguousarray(columns.transpose(0, 2, 1)), along_x, coords[y0 + kept], size)
+        from ._interpolate_kernels import shear_at  # deferred: numba and the compiled loops
+
+        columns = np.empty((n, kept.size, size), dtype=stack.dtype)
+        shear_at(rows, low, np.sin(residual), coords, float(size), (y0 + kept).astype(np.int64), _NEAR, columns)
+    rows = _shear_lines(np.ascontiguousarray(columns), along_x, coords[y0 + kept], size)
     if where is None:
         out = np.ascontiguousarray(rows[:, :, x0:x0 + nx])
     else:
@@ -207,32 +210,20 @@ def _rotate_fft(stack, angles, xc, yc, where=None):
     return out
 
 
-#: The middle shear's inverse transform is summed directly at the rows kept when they are at most 1/4 of the
-#: padded size: a matrix product cheaper than the whole transform below that.
+#: The middle shear is summed directly at the rows kept when they are at most 1/4 of the padded size: cheaper
+#: than transforming every column below that.
 _FEW_ROWS = 4
+#: Within this many pixels of a zero of its denominator the Dirichlet kernel is computed without tables.
+_NEAR = 8.0
 
 
-def _shear_lines(lines, factors, offsets, size, *, at=None):
+def _shear_lines(lines, factors, offsets, size):
     """Shift line ``j`` of frame ``i`` (its last axis, ``size`` pixels) by ``factors[i] * offsets[j]`` pixels.
 
-    A Fourier shift: each line as a period of a band-limited signal. Returns a
-    new array; with ``at`` (indices along the lines), the shifted lines at those
-    pixels only, by a direct sum of the inverse transform (the same numbers to
-    rounding, a few 1e-16 of the lines' values).
+    A Fourier shift: each line as a period of a band-limited signal. Returns a new array.
     """
     from ._interpolate_kernels import shear_phase  # deferred: numba and the compiled loops
 
     spectrum = scipy.fft.rfft(lines, axis=-1)
     shear_phase(spectrum, np.ascontiguousarray(factors, dtype=float), offsets, float(size), True)
-    if at is None:
-        return scipy.fft.irfft(spectrum, n=size, axis=-1)
-    bins = spectrum.shape[-1]
-    # x[p] = (X[0] + 2 sum_k>0 (Re X[k] cos(2 pi k p / size) - Im X[k] sin(2 pi k p / size))) / size: the
-    # spectrum seen as (Re, Im) pairs times a (2 bins, pixels) matrix, the angles reduced exactly modulo size
-    angle = (2.0 * np.pi / size) * (np.outer(np.arange(bins), at) % size)
-    weight = np.where(np.arange(bins) == 0, 1.0, 2.0)[:, None] / size
-    basis = np.empty((2 * bins, len(at)), dtype=lines.dtype)
-    basis[0::2] = weight * np.cos(angle)
-    basis[1::2] = -weight * np.sin(angle)
-    pairs = spectrum.view(lines.dtype).reshape(-1, 2 * bins)
-    return (pairs @ basis).reshape(*spectrum.shape[:-1], len(at))
+    return scipy.fft.irfft(spectrum, n=size, axis=-1)

@@ -441,3 +441,27 @@ def test_fft_rotation_equals_the_three_shears_of_the_padded_square(shape, center
     xc, yc = resolve_center(frames.shape, center)
     expected = _padded_square_rotation(frames, angles, (int(xc), int(yc)))
     np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("size, scale", [(11, 0.5), (75, 3.0), (189, 0.7)])
+def test_the_direct_middle_shear_equals_the_fourier_shift(size, scale):
+    # the sum with the Dirichlet kernel (what the rotation uses at few rows) against numpy's transforms, with
+    # shifts beyond a period and integer ones (the kernel's 0/0 points)
+    from exobench.geometry._interpolate_kernels import shear_at
+
+    rng = np.random.default_rng(size)
+    length = size // 2
+    first = (size - length) // 3
+    band = rng.normal(size=(3, length, size))
+    factors = np.array([scale * rng.normal(), -scale, 1.0])
+    offsets = np.arange(size) - size // 2.0
+    padded = np.zeros((3, size, size))
+    padded[:, first:first + length] = band
+    shifts = factors[:, None] * offsets[None, :]
+    spectrum = np.fft.rfft(padded, axis=1) * np.exp(-2j * np.pi * shifts[:, None, :]
+                                                     * np.fft.rfftfreq(size)[None, :, None])
+    expected = np.fft.irfft(spectrum, n=size, axis=1)
+    at = np.array([0, first, first + length // 2, size - 1], dtype=np.int64)
+    out = np.empty((3, at.size, size))
+    shear_at(band, first, factors, offsets, float(size), at, 8.0, out)
+    np.testing.assert_allclose(out, expected[:, at], rtol=0, atol=1e-13 * np.abs(expected).max())

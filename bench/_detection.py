@@ -152,15 +152,17 @@ def build_phases(tmp, *, phases=PHASES, realisations=N_REALISATIONS, naco=N_NACO
 
 
 def phase_curves(maps, threshold, reference):
-    """The ROC curves of a phase's maps per band of :data:`BANDS` (the threshold in their grid)."""
-    import warnings
+    """The ROC curves of a phase's maps per band of :data:`BANDS` (the threshold in their grid).
 
-    import numpy as np
+    The maps go to the scorer as they are: its counting never detects NaN and
+    ``-inf`` pixels, so maps in memory (NaN where masked) and maps read back from
+    a submission (NaN stored as ``-inf``) give the same curves, the leaderboard's.
+    """
+    import warnings
 
     from exobench.scoring.curves import roc_by_separation
 
-    keys = [(d.instrument, d.dataset_id) for d in reference.datasets]
-    detmaps = [np.nan_to_num(maps[key], nan=-np.inf) for key in keys]
+    detmaps = [maps[d.key] for d in reference.datasets]
     positions = [d.positions for d in reference.datasets]
     fwhms = [d.fwhm for d in reference.datasets]
     with warnings.catch_warnings():

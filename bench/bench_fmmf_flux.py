@@ -61,8 +61,9 @@ def main():
             my, mx = my + iy - 2, mx + ix - 2
             fitted = fitted_offset(detector, dataset, my * empty.cube.shape[2] + mx, x, y)
             print(f"| ({px}, {py}) {dx:+.2f}, {dy:+.2f} | {separation:.2f} | {flux:.0f} | "
-                  f"{detection.statistic[my, mx]:.1f} | {mx - x:+.2f}, {my - y:+.2f} | {first.flux[my, mx] / flux:.2f} | "
-                  f"{detection.flux[my, mx] / flux:.2f} | {detection.flux[iy, ix] / flux:.2f} | {fitted} |", flush=True)
+                  f"{detection.statistic[my, mx]:.1f} | {mx - x:+.2f}, {my - y:+.2f} | "
+                  f"{first.flux[my, mx] / flux:.2f} | {detection.flux[my, mx] / flux:.2f} | "
+                  f"{detection.flux[iy, ix] / flux:.2f} | {fitted} |", flush=True)
     return 0
 
 

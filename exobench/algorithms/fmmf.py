@@ -205,16 +205,16 @@ class FMMF(Detector, name="fmmf"):
         chosen = np.flatnonzero(above.ravel())
         if chosen.size == 0:
             return detection
+        maxima = _local_maxima(detection.statistic).ravel()
         flux = detection.flux.copy()
         with one_blas_thread():
             for position in chosen:
-                flux.flat[position] = setup.fixed_point(setup.radius[position], setup.theta[position],
-                                                        detection.flux.flat[position],
-                                                        detection.flux_std.flat[position])
-            for position in np.flatnonzero((above & _local_maxima(detection.statistic)).ravel()):
-                radius, theta, first = setup.locate(position)
-                if np.isfinite(first):
-                    flux.flat[position] = setup.fixed_point(radius, theta, first, detection.flux_std.flat[position])
+                radius, theta, first = setup.radius[position], setup.theta[position], detection.flux.flat[position]
+                if maxima[position]:  # the flux of the companion located near the pixel
+                    located = setup.locate(position)
+                    if np.isfinite(located[2]):
+                        radius, theta, first = located
+                flux.flat[position] = setup.fixed_point(radius, theta, first, detection.flux_std.flat[position])
         return Detection(detection.statistic, flux, detection.flux_std)
 
 

@@ -16,7 +16,11 @@ Units and calibration, the contract every detector keeps:
   centred on that pixel of the final (derotated) frame, in the companion-flux
   unit of :mod:`exobench.inject`: the companion's flux in a 1-FWHM-diameter
   aperture, in cube units (so a companion injected with ``fluxes=[f]`` has
-  ``flux`` close to ``f`` at its position);
+  ``flux`` close to ``f`` at its position); at a local maximum of its
+  statistic a detector may instead give the flux of the companion it locates
+  near that pixel (:class:`~exobench.algorithms.FMMF` does: the map's maximum
+  can lie a pixel or two from the companion, and a detection's flux is read
+  there);
 - ``flux_std`` is that estimate's standard deviation under the method's noise
   model;
 - ``statistic`` is the detection statistic, calibrated so that where there is

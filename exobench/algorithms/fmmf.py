@@ -36,18 +36,28 @@ over the ring's positions (:mod:`exobench.algorithms._fmmf_kernels`).
 The model is computed from the data that hold the companion, which bends the
 basis towards it: the first-order flux of a detected companion is low. Where
 the statistic is significant (``refine_flux_above``) the flux is refined to the
-root of ``g(a)``, the matched filter of the data minus ``a`` times the
-companion's PSF (each trial recomputes the ring's PCA and model): the flux
-whose removal leaves no signal.
+root of ``g(a)``, the plain matched filter (the PSF as the model) of the
+residuals of the data minus ``a`` times the companion's PSF (each trial
+recomputes the ring's PCA): the flux whose removal leaves no signal. The PSF
+model, not the forward one, measures that signal: the forward model's
+eigenvector couplings jump as ``a`` changes where eigenvalues are nearly
+degenerate, which gives ``g`` spurious roots, while the plain filter of the
+residuals is smooth in ``a`` and vanishes, like any linear filter, where the
+companion is gone. Each ring has its own PCA and noise model, so the map's
+maximum can lie a pixel or two from a companion; at a local maximum of the
+statistic the companion's position is therefore fitted first (the maximum of
+the forward model's first-order statistic over sub-pixel positions, all with
+one ring's PCA), and the flux refined there.
 """
 
 import functools
 
 import numpy as np
+import scipy.ndimage
 
 from .._threads import one_blas_thread
 from .._validate import check_choice, check_number
-from ..geometry import polar_grid, polar_to_cartesian, shift_frames
+from ..geometry import cartesian_to_polar, polar_grid, polar_to_cartesian, shift_frames
 from ..inject import add_stamps, placed_stamps, stamp_padding
 from .annuli import rotation_thresholds
 from .base import adi_cube
@@ -61,6 +71,11 @@ MODELS = ("forward", "psf")
 
 #: Sub-pixel steps per pixel of the table of shifted PSF stamps (offsets rounded to 1/16 px).
 OVERSAMPLE = 16
+
+#: The search of a companion's position around a local maximum of the statistic: its reach (FWHM)
+#: and the coarse grid's step (px; the fine grid's is a quarter of it).
+LOCATE_REACH = 0.75
+LOCATE_STEP = 0.25
 
 #: Most evaluations of each stage of the flux's refinement, and its tolerance (in ``flux_std``).
 REFINE_ITERATIONS = 30
@@ -94,14 +109,17 @@ class FMMF(Detector, name="fmmf"):
         (:func:`~exobench.algorithms.radial_normalisation`) that calibrates the
         statistic; ``None`` leaves the raw ``flux / flux_std``.
     refine_flux_above : float or None
-        Where the statistic is at least this, the flux is re-estimated at the
-        fixed point of the matched filter on the data with the companion
-        removed (the flux ``a`` such that subtracting ``a`` times the PSF leaves
-        no signal along the forward model: each step recomputes the ring's PCA
-        and model). The first-order estimate is low for a detected companion:
-        its model is computed from data that hold the companion, which bends
-        the basis towards it. ``None``: the first-order flux everywhere. The
-        statistic and ``flux_std`` are not changed.
+        Where the statistic is at least this, the flux is re-estimated: the
+        flux ``a`` such that subtracting ``a`` times the PSF leaves no signal
+        for the plain (PSF) matched filter of the residuals (each step
+        recomputes the ring's PCA). At a local maximum of the statistic (its 8
+        neighbours' no higher) the companion is first located to 1/16 px
+        within ``LOCATE_REACH`` FWHM, and the flux is that of a companion
+        there: the flux a user reads at a detection. The first-order estimate
+        is low for a detected companion: its model is computed from data that
+        hold the companion, which bends the basis towards it. ``None``: the
+        first-order flux everywhere. The statistic and ``flux_std`` are not
+        changed.
 
     Examples
     --------
@@ -153,7 +171,8 @@ class FMMF(Detector, name="fmmf"):
             for rho in range(setup.first, setup.last + 1):
                 positions = np.flatnonzero(setup.ring_of == rho)
                 if positions.size:
-                    num[positions], den[positions] = setup.filter(setup.flat, rho, positions)
+                    num[positions], den[positions] = setup.filter(setup.flat, rho, setup.radius[positions],
+                                                                  setup.theta[positions])
         with np.errstate(divide="ignore", invalid="ignore"):
             good = den > 0
             flux = np.where(good, num / den, np.nan).reshape(ny, nx)
@@ -182,14 +201,20 @@ class FMMF(Detector, name="fmmf"):
         """``detection`` with its flux re-estimated where ``statistic >= refine_flux_above`` (see the class)."""
         if self.refine_flux_above is None:
             return detection
-        chosen = np.flatnonzero((detection.statistic >= self.refine_flux_above).ravel())
+        above = detection.statistic >= self.refine_flux_above
+        chosen = np.flatnonzero(above.ravel())
         if chosen.size == 0:
             return detection
+        maxima = _local_maxima(detection.statistic).ravel()
         flux = detection.flux.copy()
         with one_blas_thread():
             for position in chosen:
-                flux.flat[position] = setup.fixed_point(position, detection.flux.flat[position],
-                                                        detection.flux_std.flat[position])
+                radius, theta, first = setup.radius[position], setup.theta[position], detection.flux.flat[position]
+                if maxima[position]:  # the flux of the companion located near the pixel
+                    located = setup.locate(position)
+                    if np.isfinite(located[2]):
+                        radius, theta, first = located
+                flux.flat[position] = setup.fixed_point(radius, theta, first, detection.flux_std.flat[position])
         return Detection(detection.statistic, flux, detection.flux_std)
 
 
@@ -220,44 +245,74 @@ class _Setup:
     def annulus(self, rho):
         return np.flatnonzero(np.abs(self.radius - rho) <= self.half)
 
-    def filter(self, flat, rho, positions):
-        """The matched filter's numerators and denominators at ``positions`` (flat indices of ring
-        ``rho``) on the frames ``flat`` (``(t, ny * nx)``, read on the ring's annulus only)."""
+    def filter(self, flat, rho, radii, thetas, *, forward=None):
+        """The matched filter's numerators and denominators at the positions ``(radii, thetas)``
+        (final frame, sub-pixel) with ring ``rho``'s annulus and PCA, on the frames ``flat``
+        (``(t, ny * nx)``, read on the annulus only); ``forward``: the model (``None``: the option's)."""
         t, ny, nx = self.shape
+        forward = self.forward if forward is None else forward
         annulus = self.annulus(rho)
         if annulus.size < 2:
-            return np.nan, np.nan
-        ring = _Ring(flat[:, annulus], self.angles, rho, self.delta, self.fwhm, self.ncomp, self.forward)
+            return np.full(np.size(radii), np.nan), np.full(np.size(radii), np.nan)
+        ring = _Ring(flat[:, annulus], self.angles, rho, self.delta, self.fwhm, self.ncomp, forward)
         buffers = np.zeros((2, t, ny * nx))  # Q and the centred data, 0 outside the annulus
         buffers[0][:, annulus] = ring.q
         buffers[1][:, annulus] = ring.centred
         mask = np.zeros(ny * nx)
         mask[annulus] = 1.0
-        ix, iy, offset = _placements(self.radius[positions], self.theta[positions], self.angles, self.center)
-        num, den = np.empty(positions.size), np.empty(positions.size)
+        ix, iy, offset = _placements(np.asarray(radii, dtype=np.float64), np.asarray(thetas, dtype=np.float64),
+                                     self.angles, self.center)
+        num, den = np.empty(ix.shape[0]), np.empty(ix.shape[0])
         self.kernel(buffers[0].reshape(t, ny, nx), buffers[1].reshape(t, ny, nx), mask.reshape(ny, nx), self.stamps,
-                    ix, iy, offset, ring.b, not self.forward, self.forward, *ring.libraries, ring.a, ring.w, ring.h,
+                    ix, iy, offset, ring.b, not forward, forward, *ring.libraries, ring.a, ring.w, ring.h,
                     ring.gram, num, den)
         return num, den
 
-    def fixed_point(self, position, flux, flux_std):
-        """The flux ``a`` at which the companion's removal (``a`` times its PSF, whole) leaves no
-        signal ``g(a)`` for the matched filter: steps of slope one (the first-order model's) until
-        ``g`` changes sign, then the Illinois variant of regula falsi inside the bracket (``g`` is
-        not smooth: near-degenerate eigenvalues make the first-order model jump). ``flux`` (the
-        first-order estimate) where no root is bracketed or the filter is undefined."""
+    def locate(self, position):
+        """The companion's sub-pixel position near pixel ``position`` (a flat index) and its
+        first-order flux there, ``(radius, theta, flux)``: the maximum of the forward model's
+        first-order statistic on a grid of ``LOCATE_STEP`` px within ``LOCATE_REACH`` FWHM of the
+        pixel, every candidate with the pixel's ring (one PCA and noise model: the statistics of
+        neighbouring rings differ by more than a pixel's shift does), then on a grid 4 times finer
+        within ``LOCATE_STEP`` of the best, with the best's ring."""
+        y, x = divmod(int(position), self.shape[2])
         rho = int(self.ring_of[position])
+        first = np.nan
+        for reach, step in ((LOCATE_REACH * self.fwhm, LOCATE_STEP), (LOCATE_STEP, LOCATE_STEP / 4)):
+            n = int(reach / step + 1e-9)
+            dy, dx = (grid.ravel() * step for grid in np.mgrid[-n:n + 1, -n:n + 1])
+            inside = np.hypot(dx, dy) <= n * step
+            radius, theta = cartesian_to_polar(x + dx[inside], y + dy[inside], center=self.center)
+            num, den = self.filter(self.flat, rho, radius, theta, forward=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                statistic = np.where(den > 0, num / np.sqrt(den), np.nan)
+            if not np.any(np.isfinite(statistic)):
+                break
+            best = int(np.nanargmax(statistic))
+            x, y = x + dx[inside][best], y + dy[inside][best]
+            first = num[best] / den[best]
+            rho = int(np.clip(np.rint(radius[best]), self.first, self.last))
+        radius, theta = cartesian_to_polar(x, y, center=self.center)
+        return float(radius), float(theta), first
+
+    def fixed_point(self, radius, theta, flux, flux_std):
+        """The flux ``a`` at which the companion's removal (``a`` times its PSF, whole, at ``(radius,
+        theta)``, ring ``round(radius)``) leaves no signal ``g(a)`` for the plain matched filter of
+        the residuals: from ``flux`` (the first-order estimate), steps of ``g`` doubled until ``g``
+        changes sign, then the Illinois variant of regula falsi inside the bracket (``g`` bends
+        where the PCA absorbs part of the companion). ``flux`` where no root is bracketed or the
+        filter is undefined."""
+        rho = int(np.rint(radius))
         annulus = self.annulus(rho)
         unit = np.zeros(self.shape)
-        add_stamps(unit, placed_stamps(self.psf, self.radius[position], self.theta[position], self.angles,
-                                       self.center), 1.0)
+        add_stamps(unit, placed_stamps(self.psf, radius, theta, self.angles, self.center), 1.0)
         data, companion = self.flat[:, annulus], unit.reshape(self.shape[0], -1)[:, annulus]
         frames = np.zeros_like(self.flat)
-        one = np.array([position])
+        radii, thetas = np.array([radius]), np.array([theta])
 
         def signal(a):
             frames[:, annulus] = data - a * companion
-            num, den = self.filter(frames, rho, one)
+            num, den = self.filter(frames, rho, radii, thetas, forward=False)
             return num[0] / den[0] if den[0] > 0 else np.nan
 
         tolerance = REFINE_TOLERANCE * flux_std
@@ -370,6 +425,13 @@ def _placements(radii, thetas, angles, center):
     kx = np.rint((x - ix + 0.5) * OVERSAMPLE).astype(np.int64)
     ky = np.rint((y - iy + 0.5) * OVERSAMPLE).astype(np.int64)
     return ix, iy, ky * (OVERSAMPLE + 1) + kx
+
+
+def _local_maxima(statistic):
+    """Where the finite ``statistic`` is at least each of its 8 neighbours (NaN: no neighbour)."""
+    filled = np.where(np.isfinite(statistic), statistic, -np.inf)
+    peak = scipy.ndimage.maximum_filter(filled, size=3, mode="constant", cval=-np.inf)
+    return np.isfinite(statistic) & (filled >= peak)
 
 
 def _center(dataset):

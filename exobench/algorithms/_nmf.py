@@ -28,6 +28,7 @@ import functools
 import warnings
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 
 from ._eigen import top_eigenvectors_batch
@@ -43,6 +44,10 @@ _EPSILON = float(np.finfo(np.float32).eps)
 
 #: Iterations between two convergence checks (scikit-learn's).
 _CHECK_EVERY = 10
+
+#: Largest move of an error of the stopping rule by rounding, in tolerances times the initial error,
+#: below which the error's expansion is used (:func:`_expanded_errors`).
+_ALLOWED = 0.01
 
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
@@ -136,12 +141,12 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     """
     t, p = matrix.shape
     rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    gram = matrix @ matrix.T  # the frames' Gram matrix, in double precision: both starts begin with it
     if start == "randomized":
-        # in the working precision, as scikit-learn does on a float32 matrix
-        weights, components = _randomized_nndsvda(matrix.astype(dtype, copy=False), rows, ncomp, random_state)
-        weights, components = weights.astype(np.float64), components.astype(np.float64)
+        weights, components = _randomized_nndsvda(matrix, gram, rows, ncomp, random_state)
     else:
-        weights, components = _nndsvda(matrix, rows, ncomp)
+        weights, components = _nndsvda(matrix, gram, rows, ncomp)
+    norms = rows @ np.diagonal(gram)  # |X_l|^2, in double precision
     single = np.dtype(dtype) == np.float32
     if single:
         matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
@@ -150,15 +155,19 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
     # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    if len(rows) == 1 and rows.all():
+        errors = _one_library(matrix, norms[0], weights, components, max_iter, tol, history)
+        weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+        return (weights, components, [errors]) if history else (weights, components)
     pixels_by_frames = np.ascontiguousarray(matrix.T)
-    norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
     gram_w, gram_h = np.empty((2, len(rows), ncomp, ncomp), dtype=matrix.dtype)
     kernels.gram(weights, gram_w)
     kernels.gram(components, gram_h)
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
     if single:
-        initial = _exact_errors(matrix, weights, components, rows)
+        initial = _expanded_errors(matrix, norms, _inner(_stacked(weights, matrix), components), weights,
+                                   components, rows, 1e-3)
     else:
         initial = _errors(norms, _stacked(weights, matrix), components, gram_w, gram_h)
     previous = initial.copy()
@@ -178,8 +187,9 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
         if tol > 0 and iteration % _CHECK_EVERY == 0:
-            current = _exact_errors(matrix, w, h, mask) if single else \
-                _errors(norms[active], numerator, h, gw, gh)
+            current = _expanded_errors(matrix, norms[active], _inner(numerator, h), w, h, mask,
+                                       _ALLOWED * tol * initial[active]) if single \
+                else _errors(norms[active], numerator, h, gw, gh)
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
             if not going.all():
@@ -208,6 +218,77 @@ def _errors(norms, cross, components, gram_w, gram_h):
     return np.sqrt(np.maximum(squares, 0.0))
 
 
+def _one_library(matrix, norm, weights, components, max_iter, tol, history):
+    """The iterations of :func:`multiplicative_factorisation` for one library of every frame, in place
+    (the weights transposed, ``(1, k, t)``); returns the errors of ``history`` (else None).
+
+    Each iteration reads the frames once (:func:`._nmf_kernels.iterate`: every
+    block of pixels updated, and its share of the next ``H X^T`` formed, while the
+    block is in cache) where the two BLAS products of the batched updates read
+    them twice; the errors of the stopping rule come from its ``<W X, H>``
+    (:func:`_expanded_errors`).
+    """
+    kernels = _kernels()
+    rows = np.ones((1, matrix.shape[0]), dtype=bool)
+    w, h = weights[0], components[0]
+    pixels_by_frames = np.ascontiguousarray(matrix.T)
+    epsilon = matrix.dtype.type(_EPSILON)
+    gram_h, gram_w = np.empty((2, 1) + (len(h),) * 2, dtype=matrix.dtype)
+    kernels.gram(components, gram_h)
+    cross = h @ pixels_by_frames  # H X^T, (k, t)
+    errors = [_exact_error(matrix, rows[0], w, h)] if history else None
+    initial = _expanded_errors(matrix, [norm], _inner(_stacked(weights, matrix), components), weights, components,
+                               rows, 1e-3)[0]
+    previous = initial
+    for iteration in range(1, max_iter + 1 if initial > 0 else 1):
+        check = tol > 0 and iteration % _CHECK_EVERY == 0
+        inner = kernels.iterate(matrix, pixels_by_frames, w, h, gram_h[0], cross, epsilon, gram_w[0], check)
+        if history:
+            errors.append(_exact_error(matrix, rows[0], w, h))
+        if check:
+            current = _expanded_errors(matrix, [norm], np.array([inner]), weights, components, rows,
+                                       _ALLOWED * tol * initial)[0]
+            if (previous - current) / initial < tol:
+                break
+            previous = current
+    return errors
+
+
+def _inner(left, right):
+    """``<left[l], right[l]>`` per library of two ``(L, k, n)`` stacks, summed in double precision."""
+    out = np.empty(len(left))
+    _kernels().inner(left, right, out)
+    return out
+
+
+def _expanded_errors(matrix, norms, cross, weights, components, rows, allowed):
+    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and ``<W_l X, H_l>`` (``cross``), both in double
+    precision, where the expansion's rounding cannot move the error by more than ``allowed`` (relative to the
+    error where ``allowed`` is a number, as for the initial error; absolute where it is an array, one per
+    library); the error formed in full (:func:`_exact_errors`) elsewhere.
+
+    The expansion ``|X|^2 - 2 <W X, H> + <W^T W, H H^T>`` subtracts nearly equal
+    numbers where the model is good. The products ``W X`` are in the working
+    precision, each value a sum of ``t`` non-negative products, so rounded by at
+    most ``(t + 1) u`` of itself (``u`` the unit roundoff): ``<W X, H>`` by at most
+    ``(t + 1) u`` of itself too; the rest is summed in double precision.
+    """
+    count, ncomp = components.shape[:2]
+    kernels = _kernels()
+    gram_w, gram_h = np.empty((2, count, ncomp, ncomp))
+    kernels.gram(weights, gram_w)
+    kernels.gram(components, gram_h)
+    squares = np.maximum(np.asarray(norms) - 2.0 * cross + np.einsum("lij,lij->l", gram_w, gram_h), 0.0)
+    errors = np.sqrt(squares)
+    # the square moves by at most 2 (t + 1) u <W X, H>, the error by that over twice the error
+    unit = np.finfo(components.dtype).eps / 2
+    moved = (weights.shape[2] + 1) * unit * cross / np.maximum(errors, np.finfo(float).tiny)
+    exact = ~(moved <= (allowed * errors if np.ndim(allowed) == 0 else allowed))
+    if exact.any():
+        errors[exact] = _exact_errors(matrix, weights[exact], components[exact], rows[exact])
+    return errors
+
+
 def _exact_errors(matrix, weights, components, rows):
     """``|X_l - W_l H_l|`` per library, from the transposed weights ``(L, k, t)``, each residual formed
     in double precision one frame at a time (compiled: no ``(L, t, p)`` model in memory)."""
@@ -221,15 +302,14 @@ def _exact_error(matrix, rows, weights, components):
     return float(np.linalg.norm(matrix[rows] - weights.T[rows] @ components))
 
 
-def _nndsvda(matrix, rows, ncomp):
+def _nndsvda(matrix, gram, rows, ncomp):
     """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
 
-    The singular triplets come from each library's Gram block (exact, not
-    randomised): ``U`` its eigenvectors, ``V = X^T U / s``. Libraries are taken
-    a block at a time, so that their ``(t, t)`` Gram blocks stay within
-    :data:`_GRAM_VALUES` values.
+    The singular triplets come from each library's block of the frames' Gram
+    matrix ``gram`` (exact, not randomised): ``U`` its eigenvectors, ``V = X^T U / s``.
+    Libraries are taken a block at a time, so that their ``(t, t)`` Gram blocks
+    stay within :data:`_GRAM_VALUES` values.
     """
-    gram = matrix @ matrix.T
     step = max(1, _GRAM_VALUES // gram.size)
     blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp) for start in range(0, len(rows), step)]
     return tuple(np.concatenate(parts) for parts in zip(*blocks))
@@ -250,18 +330,51 @@ def _nndsvda_block(matrix, gram, rows, ncomp):
     return _nndsvd(matrix, rows, left, singular, right)
 
 
-def _randomized_nndsvda(matrix, rows, ncomp, random_state):
-    """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (``randomized_svd(X_l, k,
-    random_state=random_state)``, what ``NMF(init="nndsvda")`` starts from), one library at a time."""
-    from sklearn.utils.extmath import randomized_svd
-
+def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state):
+    """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (:func:`_randomized_svd`, what
+    ``NMF(init="nndsvda", random_state=random_state)`` starts from), one library at a time."""
     count, t = rows.shape
-    left, singular = np.zeros((count, ncomp, t), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
-    right = np.zeros((count, ncomp, matrix.shape[1]), matrix.dtype)
+    left, singular = np.zeros((count, ncomp, t)), np.zeros((count, ncomp))
+    right = np.zeros((count, ncomp, matrix.shape[1]))
     for index, members in enumerate(rows):
-        u, s, v = randomized_svd(matrix[members], ncomp, random_state=random_state)
+        u, s, v = _randomized_svd(matrix[members], gram[np.ix_(members, members)], ncomp, random_state)
         left[index][:, members], singular[index], right[index] = u.T, s, v
     return _nndsvd(matrix, rows, left, singular, right)
+
+
+def _randomized_svd(matrix, gram, ncomp, random_state):
+    """``(U, s, Vt)``: scikit-learn's ``randomized_svd(matrix, ncomp, random_state=random_state)``, its
+    power iterations run on a Gram matrix.
+
+    scikit-learn (its defaults) draws ``ncomp + 10`` normal vectors from
+    ``numpy.random.RandomState(random_state)``, multiplies them 7 times (4 when
+    ``ncomp`` exceeds a tenth of the smaller side) by ``M^T M`` (``M`` the matrix,
+    transposed when it is wider than tall), one product with ``M`` or ``M^T`` at a time
+    with an LU normalisation after each, then takes the SVD of ``M`` projected
+    onto the span of ``M`` times the result. The span only depends on the products, not on
+    their normalisations: here the iterations multiply by the smaller side's Gram
+    matrix (``gram``, the rows' when the matrix is wider than tall) with a QR
+    normalisation, and the projection is scikit-learn's, so that the matrix is read 3
+    times instead of 30. In double precision, this is scikit-learn's result on the same matrix to
+    rounding; on a float32 matrix scikit-learn computes in single precision and
+    its singular vectors differ from these by its rounding. The signs may differ
+    from scikit-learn's (NNDSVD does not depend on them).
+    """
+    oversampled = ncomp + 10
+    iterations = 7 if ncomp < 0.1 * min(matrix.shape) else 4
+    wide = matrix.shape[0] < matrix.shape[1]
+    side = matrix.T if wide else matrix  # scikit-learn's M
+    if not wide:
+        gram = matrix.T @ matrix
+    vectors = np.random.RandomState(random_state).normal(size=(side.shape[1], oversampled))
+    for _ in range(iterations):
+        vectors = scipy.linalg.qr(gram @ vectors, mode="economic", check_finite=False)[0]
+    basis = scipy.linalg.qr(side @ vectors, mode="economic", check_finite=False)[0]
+    small_left, singular, right = scipy.linalg.svd(basis.T @ side, full_matrices=False, check_finite=False)
+    left = basis @ small_left[:, :ncomp]
+    if wide:
+        return right[:ncomp].T, singular[:ncomp], left.T
+    return left, singular[:ncomp], right[:ncomp]
 
 
 def _nndsvd(matrix, rows, left, singular, right):

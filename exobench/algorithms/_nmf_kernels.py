@@ -106,6 +106,13 @@ def gram(stack, out):
 
 
 @_parallel
+def inner(left, right, out):
+    # out[l] = the sum of left[l] * right[l], (L, k, n) stacks, in double precision
+    for l in numba.prange(left.shape[0]):
+        out[l] = _dot(left[l].ravel(), right[l].ravel())
+
+
+@_parallel
 def squared_residuals(matrix, weights, components, rows, out):
     # out[l, j] = |matrix[j] - weights[l, :, j] @ components[l]|^2 in double precision for the
     # frames j of library l (0 elsewhere), without forming the model (one row at a time)
@@ -167,3 +174,105 @@ def nndsvd(left, singular, right, rows, means, weights, components):
             scale = np.sqrt(s * mass)
             _fill(weights[l, c], left[l, c], sign, False, nu if nu > 0 else 1.0, scale, means[l], rows[l])
             _fill(components[l, c], right[l, c], sign, False, nv if nv > 0 else 1.0, scale, means[l], everywhere)
+
+
+#: Pixels per block of :func:`iterate`: a block of the frames (frames x block) stays in the core's cache
+#: between the two products that read it.
+_BLOCK = 128
+
+
+@_jit
+def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilon, gram_w, check):
+    # One multiplicative iteration of a single factorisation, every frame in the library: the frames
+    # (t, p) and their transpose (p, t), the weights transposed (k, t), the components (k, p), in place.
+    # On entry gram_h = H H^T and cross = H X^T (k, t) of the current components; W is updated from them
+    # (as `update`), then H block of pixels by block, each block's W X read from the frames and its
+    # contribution to the updated H X^T from their transpose while both are in cache: the frames are
+    # read once per iteration, not twice. On return gram_w = W W^T, gram_h and cross of the updated
+    # factors (cross summed over blocks in double precision, each block in the working precision, as
+    # a blocked matrix product), and, with check, <W X, H> in double precision (else 0).
+    k, t = weights.shape
+    p = frames.shape[1]
+    _update_one(weights, cross, gram_h, np.ones(t, np.bool_), False, epsilon, np.empty((k, t), weights.dtype))
+    _gram_of(weights, gram_w)
+    total = np.zeros((k, t))
+    squares = np.zeros((k * k, _BLOCK))  # H H^T, lane by lane (vectorised), summed at the end
+    product = np.empty((k, _BLOCK), frames.dtype)
+    below = np.empty((k, _BLOCK), frames.dtype)
+    partial = np.empty((k, t), frames.dtype)
+    inner = 0.0
+    t4 = t - t % 4
+    for start in range(0, p, _BLOCK):
+        n = min(_BLOCK, p - start)
+        # W X of the block: four frames at a time (a quarter of the loads and stores of `product`)
+        product[:] = 0
+        for j in range(0, t4, 4):
+            x0, x1 = frames[j, start:start + n], frames[j + 1, start:start + n]
+            x2, x3 = frames[j + 2, start:start + n], frames[j + 3, start:start + n]
+            for c in range(k):
+                w0, w1, w2, w3 = weights[c, j], weights[c, j + 1], weights[c, j + 2], weights[c, j + 3]
+                row = product[c]
+                for i in range(n):
+                    row[i] += (w0 * x0[i] + w1 * x1[i]) + (w2 * x2[i] + w3 * x3[i])
+        for j in range(t4, t):
+            x0 = frames[j, start:start + n]
+            for c in range(k):
+                w0 = weights[c, j]
+                row = product[c]
+                for i in range(n):
+                    row[i] += w0 * x0[i]
+        # the denominators (W^T W) H of the block, then its update
+        for c in range(k):
+            level = below[c]
+            g = gram_w[c, 0]
+            h = components[0, start:start + n]
+            for i in range(n):
+                level[i] = g * h[i]
+            for d in range(1, k):
+                g = gram_w[c, d]
+                h = components[d, start:start + n]
+                for i in range(n):
+                    level[i] += g * h[i]
+        for c in range(k):
+            h, above, level = components[c, start:start + n], product[c], below[c]
+            for i in range(n):
+                b = level[i]
+                if b == 0:
+                    b = epsilon
+                h[i] = h[i] * (above[i] / b)
+            if check:
+                inner += _dot(above[:n], h)
+            for d in range(c + 1):
+                lanes, other = squares[c * k + d], components[d, start:start + n]
+                for i in range(n):
+                    lanes[i] += np.float64(h[i]) * np.float64(other[i])
+        # the updated block's H X^T, from the transposed frames: four pixels at a time
+        partial[:] = 0
+        n4 = n - n % 4
+        for i in range(0, n4, 4):
+            y0, y1 = pixels_by_frames[start + i], pixels_by_frames[start + i + 1]
+            y2, y3 = pixels_by_frames[start + i + 2], pixels_by_frames[start + i + 3]
+            for c in range(k):
+                h0, h1 = components[c, start + i], components[c, start + i + 1]
+                h2, h3 = components[c, start + i + 2], components[c, start + i + 3]
+                row = partial[c]
+                for j in range(t):
+                    row[j] += (h0 * y0[j] + h1 * y1[j]) + (h2 * y2[j] + h3 * y3[j])
+        for i in range(n4, n):
+            y0 = pixels_by_frames[start + i]
+            for c in range(k):
+                h0 = components[c, start + i]
+                row = partial[c]
+                for j in range(t):
+                    row[j] += h0 * y0[j]
+        for c in range(k):
+            for j in range(t):
+                total[c, j] += partial[c, j]
+    for c in range(k):
+        for j in range(t):
+            cross[c, j] = total[c, j]
+        for d in range(c + 1):
+            value = _dot(squares[c * k + d], np.ones(_BLOCK))
+            gram_h[c, d] = value
+            gram_h[d, c] = value
+    return inner

@@ -290,6 +290,25 @@ def test_4d_and_non_datasets_are_refused(algorithm, small):
         algorithm.process(small.cube)
 
 
+@pytest.mark.parametrize("shape", [(40, 300), (300, 40), (12, 13)])
+def test_randomized_svd_is_sklearn_s_from_the_gram_matrix(rng, shape):
+    from sklearn.utils.extmath import randomized_svd
+
+    from exobench.algorithms._nmf import _randomized_svd
+
+    # a flat spectrum: 4 or 7 power iterations leave the weaker vectors far from the exact ones
+    matrix = rng.random(shape) + 0.2 * rng.random((shape[0], 3)) @ rng.random((3, shape[1]))
+    expected_u, expected_s, expected_v = randomized_svd(matrix, 5, random_state=3)
+    u, s, v = _randomized_svd(matrix, matrix @ matrix.T, 5, 3)
+    exact_v = np.linalg.svd(matrix, full_matrices=False)[2][:5]
+    if min(shape) > 15:  # not the exact SVD (else the test below could not tell the two apart)
+        assert np.abs(np.abs(np.sum(exact_v * expected_v, axis=1)) - 1).max() > 1e-6
+    np.testing.assert_allclose(s, expected_s, rtol=1e-10)
+    signs = np.sign(np.sum(u * expected_u, axis=0))  # the signs are free
+    np.testing.assert_allclose(u * signs, expected_u, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(v * signs[:, None], expected_v, rtol=0, atol=1e-9)
+
+
 def test_exact_start_is_sklearn_s_nndsvda_per_library(rng):
     from sklearn.decomposition._nmf import _initialize_nmf
 
@@ -297,7 +316,7 @@ def test_exact_start_is_sklearn_s_nndsvda_per_library(rng):
 
     matrix = rng.random((15, 4)) @ rng.random((4, 60)) ** 2 + 0.05 * rng.random((15, 60))
     libraries = rng.random((4, 15)) > 0.3
-    weights, components = _nndsvda(matrix, libraries, 3)
+    weights, components = _nndsvda(matrix, matrix @ matrix.T, libraries, 3)
     assert weights.shape == (4, 15, 3) and components.shape == (4, 3, 60)
     for rows, w, h in zip(libraries, weights, components):
         # scikit-learn's start from its randomised SVD, exact here to rounding (7 power iterations)

@@ -20,7 +20,7 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
 a library is projected onto its components by non-negative least squares
-(:func:`nonnegative_projection`); :func:`multiplicative_weights` solves the
+(:func:`nonnegative_models`); :func:`multiplicative_weights` solves the
 weights again with the components fixed (scikit-learn's ``transform``).
 """
 
@@ -34,7 +34,7 @@ import scipy.optimize
 from ._eigen import top_eigenvectors_batch
 
 __all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
-           "multiplicative_weights", "nonnegative_projection"]
+           "multiplicative_weights", "nonnegative_models"]
 
 #: How negative pixels are made non-negative (see :func:`nonnegative`).
 NEGATIVES = ("shift", "clip")
@@ -51,6 +51,9 @@ _ALLOWED = 0.01
 
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
+
+#: Most components whose non-negative least squares try every subset of them (:func:`nonnegative_models`).
+_SUBSET_COMPONENTS = 6
 
 #: Largest library whose start solves its few eigenpairs in compiled code (LAPACK's full solver above):
 #: with the few components of NMF the compiled solver is the faster up to about this size.
@@ -420,14 +423,26 @@ def multiplicative_weights(matrix, components, *, max_iter, tol):
     return weights
 
 
-def nonnegative_projection(frames, components):
-    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components|``.
+def nonnegative_models(frames, components, library):
+    """Row ``i``: ``w components[library[i]]``, its non-negative weights ``w >= 0`` minimising
+    ``|frames[i] - w components[library[i]]|`` (non-negative least squares).
 
-    ``frames`` is ``(n, p)``, ``components`` ``(k, p)``; scipy's active-set NNLS
-    (Lawson & Hanson), one small problem per frame.
+    ``frames`` is ``(n, p)``, ``components`` ``(L, k, p)``, ``library`` ``(n,)`` indices.
+    Up to :data:`_SUBSET_COMPONENTS` components, compiled: each frame's optimum is
+    the best of its least-squares fits on every subset of the components (``2^k - 1``
+    small solves) whose weights are all positive; above, scipy's active-set NNLS
+    (Lawson & Hanson), one problem per frame.
     """
-    basis = np.ascontiguousarray(components.T)
-    return np.array([scipy.optimize.nnls(basis, frame)[0] for frame in frames]).reshape(len(frames), len(components))
+    frames = np.ascontiguousarray(frames, dtype=np.float64)
+    library = np.asarray(library, dtype=np.int64)
+    out = np.empty(frames.shape)
+    if components.shape[1] <= _SUBSET_COMPONENTS:
+        _kernels().nonnegative_models(frames, np.ascontiguousarray(components, dtype=np.float64), library, out)
+        return out
+    for index, frame in enumerate(frames):
+        basis = components[library[index]]
+        out[index] = scipy.optimize.nnls(np.ascontiguousarray(basis.T), frame)[0] @ basis
+    return out
 
 
 @functools.lru_cache(maxsize=None)

@@ -276,3 +276,81 @@ def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilo
             gram_h[c, d] = value
             gram_h[d, c] = value
     return inner
+
+
+@_jit
+def _solve_subset(gram, right, members, count, solution, scratch):
+    # solution[:count] = the solution of gram[S, S] w = right[S] (S = members[:count]) by Cholesky in
+    # double precision; False where gram[S, S] is not positive definite to rounding (dependent components)
+    for a in range(count):
+        for b in range(a + 1):
+            value = gram[members[a], members[b]]
+            for c in range(b):
+                value -= scratch[a, c] * scratch[b, c]
+            if a == b:
+                if not value > 1e-12 * gram[members[a], members[a]]:
+                    return False
+                scratch[a, a] = np.sqrt(value)
+            else:
+                scratch[a, b] = value / scratch[b, b]
+    for a in range(count):  # forward, then backward substitution
+        value = right[members[a]]
+        for c in range(a):
+            value -= scratch[a, c] * solution[c]
+        solution[a] = value / scratch[a, a]
+    for a in range(count - 1, -1, -1):
+        value = solution[a]
+        for c in range(a + 1, count):
+            value -= scratch[c, a] * solution[c]
+        solution[a] = value / scratch[a, a]
+    return True
+
+
+@_parallel
+def nonnegative_models(frames, components, library, out):
+    # out[i] = w @ components[library[i]], w >= 0 minimising |frames[i] - w @ components[library[i]]|:
+    # the exact non-negative least squares, the best of the least-squares solutions on every subset of
+    # the components whose coefficients are all positive (the optimum is one of them: its positive
+    # coefficients solve the least-squares problem on their components); 2^k - 1 small solves of the
+    # normal equations in double precision per frame, for the few components of NMF. Frames are spread
+    # over numba's threads (each alone: the result does not depend on their number).
+    n, p = frames.shape
+    k = components.shape[1]
+    for i in numba.prange(n):
+        basis, frame = components[library[i]], frames[i]
+        gram = np.empty((k, k))
+        right = np.empty(k)
+        for c in range(k):
+            right[c] = _dot(basis[c], frame)
+            for d in range(c + 1):
+                gram[c, d] = gram[d, c] = _dot(basis[c], basis[d])
+        members = np.empty(k, np.int64)
+        solution, best = np.empty(k), np.zeros(k)
+        scratch = np.empty((k, k))
+        lowest = 0.0  # |frame - model|^2 - |frame|^2 of the empty model
+        for subset in range(1, 2 ** k):
+            count = 0
+            for c in range(k):
+                if subset >> c & 1:
+                    members[count] = c
+                    count += 1
+            if not _solve_subset(gram, right, members, count, solution, scratch):
+                continue
+            value = 0.0
+            feasible = True
+            for a in range(count):
+                feasible = feasible and solution[a] > 0
+                value -= solution[a] * right[members[a]]  # at the least-squares solution
+            if feasible and value < lowest:
+                lowest = value
+                best[:] = 0
+                for a in range(count):
+                    best[members[a]] = solution[a]
+        row = out[i]
+        for j in range(p):
+            row[j] = 0.0
+        for c in range(k):
+            w = best[c]
+            if w != 0:
+                for j in range(p):
+                    row[j] += w * basis[c, j]

@@ -44,12 +44,12 @@ compares them.
 
 import numpy as np
 
-from .._threads import one_blas_thread
+from .._threads import kernel_threads, one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid
 from ._eigen import _distinct_rows
 from ._nmf import (NEGATIVES, multiplicative_factorisation, multiplicative_weights, nonnegative,
-                   nonnegative_projection, sklearn_factorisation)
+                   nonnegative_models, sklearn_factorisation)
 from .annuli import annuli, rotation_thresholds, vip_annuli
 from .base import Algorithm, adi_cube, check_common, finish
 from .pca_annular import CONVENTIONS
@@ -116,25 +116,23 @@ class _Factorisation(Algorithm):
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
         weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start)
-        model = np.empty_like(values)
         if per_frame:  # every frame, shifted by its own minimum, projected; the model not shifted back
-            projected = values - values.min(axis=1, keepdims=True)
-            for index in range(first.size):
-                members = np.flatnonzero(group == index)
-                model[members] = nonnegative_projection(projected[members], components[index]) @ components[index]
+            model = nonnegative_models(values - values.min(axis=1, keepdims=True), components, group)
             np.subtract(values, model, out=model)
             return model
+        model = np.empty_like(values)
+        outside = ~np.diagonal(allowed)
+        if outside.any():  # frames outside their library: projected onto its components
+            model[outside] = nonnegative_models(positive[outside], components, group[outside])
         for index in range(first.size):  # per library: a loop over libraries (at most the frames), not pixels
             members = np.flatnonzero(group == index)
             own = allowed[members, members]
-            inside, outside = members[own], members[~own]
+            inside = members[own]
             if inside.size and transform:
                 model[inside] = multiplicative_weights(positive[inside].astype(components.dtype), components[index],
                                                        max_iter=max_iter, tol=tol) @ components[index]
             elif inside.size:  # frames of their own library: their rows of W H
                 model[inside] = weights[index, inside] @ components[index]
-            if outside.size:  # the others: projected onto their library's components
-                model[outside] = nonnegative_projection(positive[outside], components[index]) @ components[index]
         model -= offset
         np.subtract(values, model, out=model)  # the residuals, in the model's memory
         return model
@@ -358,15 +356,31 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         flat = cube.reshape(t, ny * nx)
         if self.negatives == "frame":  # the cube shifted by its minimum first; the residuals keep the shift
             flat = flat - flat.min()
+        jobs = []
+        for mask, radius in zip(masks, radii):
+            if vip:  # the chord formula, libraries of at least min(2, t) frames
+                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t), formula="chord")
+            else:
+                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
+            jobs.append((np.flatnonzero(mask.ravel()), distance >= thresholds[:, None]))
+
+        def solve(job):
+            pixels, allowed = job
+            return self._residuals(flat[:, pixels], allowed, ncomp, max_iter, tol)
+
         residuals = np.zeros_like(flat)
-        with one_blas_thread():  # many small products: faster on one thread, the same bytes anywhere
-            for mask, radius in zip(masks, radii):
-                pixels = np.flatnonzero(mask.ravel())
-                if vip:  # the chord formula, libraries of at least min(2, t) frames
-                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t),
-                                                               formula="chord")
-                else:
-                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
-                residuals[:, pixels] = self._residuals(flat[:, pixels], distance >= thresholds[:, None], ncomp,
-                                                       max_iter, tol)
+        # annuli are independent: spread over numba's threads (one BLAS thread each: many small products,
+        # faster on one thread), each computed alone, so that the bytes depend on neither the machine nor
+        # the number of threads; written in annulus order (where VIP's annuli overlap, the later wins)
+        threads = min(len(jobs), kernel_threads())
+        with one_blas_thread():
+            if threads > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(threads) as pool:
+                    for (pixels, _), values in zip(jobs, pool.map(solve, jobs)):
+                        residuals[:, pixels] = values
+            else:
+                for pixels, allowed in jobs:
+                    residuals[:, pixels] = solve((pixels, allowed))
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)

@@ -340,7 +340,9 @@ def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state):
     left, singular = np.zeros((count, ncomp, t)), np.zeros((count, ncomp))
     right = np.zeros((count, ncomp, matrix.shape[1]))
     for index, members in enumerate(rows):
-        u, s, v = _randomized_svd(matrix[members], gram[np.ix_(members, members)], ncomp, random_state)
+        every = members.all()  # no copy of the frames
+        u, s, v = _randomized_svd(matrix if every else matrix[members],
+                                  gram if every else gram[np.ix_(members, members)], ncomp, random_state)
         left[index][:, members], singular[index], right[index] = u.T, s, v
     return _nndsvd(matrix, rows, left, singular, right)
 

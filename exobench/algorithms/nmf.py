@@ -126,15 +126,21 @@ class _Factorisation(Algorithm):
             model[outside] = nonnegative_models(positive[outside], components, group[outside])
         for index in range(first.size):  # per library: a loop over libraries (at most the frames), not pixels
             members = np.flatnonzero(group == index)
-            own = allowed[members, members]
-            inside = members[own]
+            inside = members[allowed[members, members]]
+            every = inside.size == len(values)  # one library of every frame (full frame): no copies
             if inside.size and transform:
-                model[inside] = multiplicative_weights(positive[inside].astype(components.dtype), components[index],
-                                                       max_iter=max_iter, tol=tol) @ components[index]
+                inside_weights = multiplicative_weights((positive if every else positive[inside]).astype(
+                    components.dtype), components[index], max_iter=max_iter, tol=tol)
             elif inside.size:  # frames of their own library: their rows of W H
-                model[inside] = weights[index, inside] @ components[index]
-        model -= offset
-        np.subtract(values, model, out=model)  # the residuals, in the model's memory
+                inside_weights = weights[index] if every else weights[index, inside]
+            if every:
+                np.matmul(inside_weights, components[index].astype(model.dtype), out=model)
+            elif inside.size:
+                model[inside] = inside_weights @ components[index]
+        if offset:  # the model of the shifted frames: the residuals are the shifted frames minus it
+            np.subtract(positive, model, out=model)
+        else:
+            np.subtract(values, model, out=model)  # the residuals, in the model's memory
         return model
 
 

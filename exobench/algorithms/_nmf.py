@@ -49,6 +49,9 @@ _CHECK_EVERY = 10
 #: below which the error's expansion is used (:func:`_expanded_errors`).
 _ALLOWED = 0.01
 
+#: The unit roundoff of double precision.
+_UNIT = np.finfo(np.float64).eps / 2
+
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
 
@@ -121,10 +124,12 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         after each iteration (a list per library; slow, for tests).
     dtype : {numpy.float64, numpy.float32}
         Precision of the updates (the start is computed in double precision). In single
-        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed one
-        frame at a time in double precision (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>``,
-        used in double precision from the updates' own products, would lose the error to
-        cancellation in single precision).
+        precision the stopping rule's errors come from the expansion
+        ``|X|^2 - 2 <W X, H> + <W^T W, H H^T>`` summed in double precision
+        (:func:`_expanded_errors`), its ``W X`` the product in double precision on the
+        iterations that check (a single-precision product would lose the error to
+        cancellation; the one library of every frame: the product in single precision
+        where its rounding bound allows, the error formed in full elsewhere).
     start : {"exact", "randomized"}
         The NNDSVDa start from each library's exact singular vectors (batched), or
         from scikit-learn's randomised SVD seeded with ``random_state``, one library at
@@ -151,6 +156,7 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         weights, components = _nndsvda(matrix, gram, rows, ncomp)
     norms = rows @ np.diagonal(gram)  # |X_l|^2, in double precision
     single = np.dtype(dtype) == np.float32
+    double = matrix  # the products of the errors' checks, in double precision
     if single:
         matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
     kernels = _kernels()
@@ -169,8 +175,8 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
     if single:
-        initial = _expanded_errors(matrix, norms, _inner(_stacked(weights, matrix), components), weights,
-                                   components, rows, 1e-3)
+        initial = _expanded_errors(matrix, norms, _inner(_stacked(weights.astype(np.float64), double), components),
+                                   weights, components, rows, 1e-3, _UNIT)
     else:
         initial = _errors(norms, _stacked(weights, matrix), components, gram_w, gram_h)
     previous = initial.copy()
@@ -183,15 +189,17 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         if active.size == 0:
             break
         kernels.update(w, _stacked(h, pixels_by_frames), gh, mask, True, epsilon, gw)  # (H X^T), 0 outside
-        numerator = _stacked(w, matrix)  # W X
+        check = tol > 0 and iteration % _CHECK_EVERY == 0
+        # W X; in double precision where single-precision errors are checked
+        numerator = _stacked(w.astype(np.float64), double) if single and check else _stacked(w, matrix)
         kernels.update(h, numerator, gw, mask, False, epsilon, gh)
         if history:
             weights[active], components[active] = w, h
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
-        if tol > 0 and iteration % _CHECK_EVERY == 0:
+        if check:
             current = _expanded_errors(matrix, norms[active], _inner(numerator, h), w, h, mask,
-                                       _ALLOWED * tol * initial[active]) if single \
+                                       _ALLOWED * tol * initial[active], _UNIT) if single \
                 else _errors(norms[active], numerator, h, gw, gh)
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
@@ -240,8 +248,9 @@ def _one_library(matrix, norm, weights, components, max_iter, tol, history):
     kernels.gram(components, gram_h)
     cross = h @ pixels_by_frames  # H X^T, (k, t)
     errors = [_exact_error(matrix, rows[0], w, h)] if history else None
+    unit = np.finfo(matrix.dtype).eps / 2
     initial = _expanded_errors(matrix, [norm], _inner(_stacked(weights, matrix), components), weights, components,
-                               rows, 1e-3)[0]
+                               rows, 1e-3, unit)[0]
     previous = initial
     for iteration in range(1, max_iter + 1 if initial > 0 else 1):
         check = tol > 0 and iteration % _CHECK_EVERY == 0
@@ -250,7 +259,7 @@ def _one_library(matrix, norm, weights, components, max_iter, tol, history):
             errors.append(_exact_error(matrix, rows[0], w, h))
         if check:
             current = _expanded_errors(matrix, [norm], np.array([inner]), weights, components, rows,
-                                       _ALLOWED * tol * initial)[0]
+                                       _ALLOWED * tol * initial, unit)[0]
             if (previous - current) / initial < tol:
                 break
             previous = current
@@ -264,16 +273,16 @@ def _inner(left, right):
     return out
 
 
-def _expanded_errors(matrix, norms, cross, weights, components, rows, allowed):
+def _expanded_errors(matrix, norms, cross, weights, components, rows, allowed, unit):
     """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and ``<W_l X, H_l>`` (``cross``), both in double
     precision, where the expansion's rounding cannot move the error by more than ``allowed`` (relative to the
     error where ``allowed`` is a number, as for the initial error; absolute where it is an array, one per
     library); the error formed in full (:func:`_exact_errors`) elsewhere.
 
     The expansion ``|X|^2 - 2 <W X, H> + <W^T W, H H^T>`` subtracts nearly equal
-    numbers where the model is good. The products ``W X`` are in the working
-    precision, each value a sum of ``t`` non-negative products, so rounded by at
-    most ``(t + 1) u`` of itself (``u`` the unit roundoff): ``<W X, H>`` by at most
+    numbers where the model is good. Each value of the products ``W X`` is a sum of
+    ``t`` non-negative products, so rounded by at most ``(t + 1) u`` of itself (``u``,
+    ``unit``, the unit roundoff of their precision): ``<W X, H>`` by at most
     ``(t + 1) u`` of itself too; the rest is summed in double precision.
     """
     count, ncomp = components.shape[:2]
@@ -284,7 +293,6 @@ def _expanded_errors(matrix, norms, cross, weights, components, rows, allowed):
     squares = np.maximum(np.asarray(norms) - 2.0 * cross + np.einsum("lij,lij->l", gram_w, gram_h), 0.0)
     errors = np.sqrt(squares)
     # the square moves by at most 2 (t + 1) u <W X, H>, the error by that over twice the error
-    unit = np.finfo(components.dtype).eps / 2
     moved = (weights.shape[2] + 1) * unit * cross / np.maximum(errors, np.finfo(float).tiny)
     exact = ~(moved <= (allowed * errors if np.ndim(allowed) == 0 else allowed))
     if exact.any():

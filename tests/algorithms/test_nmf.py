@@ -367,11 +367,13 @@ def test_expanded_errors_are_the_exact_ones_within_their_bound(rng):
     norms = [float(np.sum(matrix.astype(float) ** 2))]
     cross = _inner(_stacked(weights, matrix), components)
     exact = _exact_errors(matrix, weights, components, rows)
-    expanded = _expanded_errors(matrix, norms, cross, weights, components, rows, np.array([np.inf]))
-    bound = 16 * np.finfo(np.float32).eps / 2 * cross / exact
+    unit = np.finfo(np.float32).eps / 2
+    expanded = _expanded_errors(matrix, norms, cross, weights, components, rows, np.array([np.inf]), unit)
+    bound = 16 * unit * cross / exact
     assert 0 < abs(expanded - exact)[0] <= bound[0]  # the expansion, within its rounding bound
     # where that bound exceeds what is allowed, the error is formed in full
-    np.testing.assert_array_equal(_expanded_errors(matrix, norms, cross, weights, components, rows, 1e-9), exact)
+    np.testing.assert_array_equal(_expanded_errors(matrix, norms, cross, weights, components, rows, 1e-9, unit),
+                                  exact)
 
 
 def test_annular_nmf_same_bytes_on_any_number_of_threads(small):

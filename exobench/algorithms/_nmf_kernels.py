@@ -4,12 +4,14 @@ The multiplicative updates of a stack of factorisations, one library per
 index of the first axis, in place: a factor's update, its denominator (the
 small ``k x k`` Gram matrix of the other factor times the factor) and the Gram
 matrix of the updated factor, without the temporaries of numpy's batched
-products and divisions. The updates run on one thread: called twice per
+products and divisions. These updates run on one thread: called twice per
 iteration, each a fraction of a millisecond, a parallel region per call costs
 more than it gives on a busy machine (every region waits for its slowest,
-perhaps preempted, thread); the Gram matrices, the
-NNDSVD and the single-precision errors spread libraries or frames over
-numba's threads, which does not change their results. No fast-math (as
+perhaps preempted, thread). The iteration of a single library of every frame
+(:func:`iterate`: its products too, one pass over the frames) spreads a fixed
+number of parts of the pixels over numba's threads; the Gram matrices, the
+NNDSVD, the errors formed in full and the non-negative least squares spread
+libraries or frames over them; none of this changes their results. No fast-math (as
 :mod:`exobench.algorithms._eigen_kernels`): the bytes must not depend on how
 LLVM inlined the kernels; sums run in four fixed partial sums instead.
 """
@@ -180,30 +182,65 @@ def nndsvd(left, singular, right, rows, means, weights, components):
 #: between the two products that read it.
 _BLOCK = 128
 
+#: Parts of the pixels :func:`iterate` spreads over numba's threads: a fixed number (each part's sums
+#: added in part order), so that the bytes do not depend on the number of threads.
+_PARTS = 8
 
-@_jit
+
+@_parallel
 def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilon, gram_w, check):
     # One multiplicative iteration of a single factorisation, every frame in the library: the frames
     # (t, p) and their transpose (p, t), the weights transposed (k, t), the components (k, p), in place.
     # On entry gram_h = H H^T and cross = H X^T (k, t) of the current components; W is updated from them
     # (as `update`), then H block of pixels by block, each block's W X read from the frames and its
     # contribution to the updated H X^T from their transpose while both are in cache: the frames are
-    # read once per iteration, not twice. On return gram_w = W W^T, gram_h and cross of the updated
-    # factors (cross summed over blocks in double precision, each block in the working precision, as
-    # a blocked matrix product), and, with check, <W X, H> in double precision (else 0).
+    # read once per iteration, not twice. The blocks form _PARTS parts spread over numba's threads. On
+    # return gram_w = W W^T, gram_h and cross of the updated factors (cross summed in double precision
+    # over the blocks, each block in the working precision, as a blocked matrix product), and, with
+    # check, <W X, H> in double precision (else 0).
     k, t = weights.shape
     p = frames.shape[1]
     _update_one(weights, cross, gram_h, np.ones(t, np.bool_), False, epsilon, np.empty((k, t), weights.dtype))
     _gram_of(weights, gram_w)
-    total = np.zeros((k, t))
-    squares = np.zeros((k * k, _BLOCK))  # H H^T, lane by lane (vectorised), summed at the end
+    blocks = (p + _BLOCK - 1) // _BLOCK
+    totals = np.zeros((_PARTS, k, t))
+    squares = np.zeros((_PARTS, k * k, _BLOCK))  # H H^T, lane by lane (vectorised), summed at the end
+    inners = np.zeros(_PARTS)
+    for part in numba.prange(_PARTS):
+        first, last = part * blocks // _PARTS, (part + 1) * blocks // _PARTS
+        inners[part] = _update_blocks(frames, pixels_by_frames, weights, components, gram_w, epsilon, check,
+                                      first * _BLOCK, min(last * _BLOCK, p), totals[part], squares[part])
+    inner = 0.0
+    for part in range(_PARTS):
+        inner += inners[part]
+    for c in range(k):
+        for j in range(t):
+            value = 0.0
+            for part in range(_PARTS):
+                value += totals[part, c, j]
+            cross[c, j] = value
+        for d in range(c + 1):
+            value = 0.0
+            for part in range(_PARTS):
+                value += _dot(squares[part, c * k + d], np.ones(_BLOCK))
+            gram_h[c, d] = value
+            gram_h[d, c] = value
+    return inner
+
+
+@_jit
+def _update_blocks(frames, pixels_by_frames, weights, components, gram_w, epsilon, check, begin, end, total,
+                   squares):
+    # iterate's update of the pixels begin:end, block by block; adds to total (H X^T, (k, t)) and squares
+    # (H H^T's lanes); returns the part's <W X, H> with check (else 0)
+    k, t = weights.shape
     product = np.empty((k, _BLOCK), frames.dtype)
     below = np.empty((k, _BLOCK), frames.dtype)
     partial = np.empty((k, t), frames.dtype)
     inner = 0.0
     t4 = t - t % 4
-    for start in range(0, p, _BLOCK):
-        n = min(_BLOCK, p - start)
+    for start in range(begin, end, _BLOCK):
+        n = min(_BLOCK, end - start)
         # W X of the block: four frames at a time (a quarter of the loads and stores of `product`)
         product[:] = 0
         for j in range(0, t4, 4):
@@ -268,13 +305,6 @@ def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilo
         for c in range(k):
             for j in range(t):
                 total[c, j] += partial[c, j]
-    for c in range(k):
-        for j in range(t):
-            cross[c, j] = total[c, j]
-        for d in range(c + 1):
-            value = _dot(squares[c * k + d], np.ones(_BLOCK))
-            gram_h[c, d] = value
-            gram_h[d, c] = value
     return inner
 
 

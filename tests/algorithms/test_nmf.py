@@ -376,10 +376,12 @@ def test_expanded_errors_are_the_exact_ones_within_their_bound(rng):
                                   exact)
 
 
-def test_annular_nmf_same_bytes_on_any_number_of_threads(small):
+@pytest.mark.parametrize("algorithm", [
+    AnnularNMF(ncomp=2, delta=0.5, convention="vip", negatives="frame"),
+    NMF(ncomp=3, solver="multiplicative", precision="single", start="randomized", weights="transform")])
+def test_same_bytes_on_any_number_of_threads(small, algorithm):
     import numba
 
-    algorithm = AnnularNMF(ncomp=2, delta=0.5, convention="vip", negatives="frame")
     before = numba.get_num_threads()
     try:
         results = []

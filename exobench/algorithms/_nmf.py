@@ -8,14 +8,18 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
   (2001), batched over many reference libraries of the same frames (the rows
   of ``X`` each library keeps), from an NNDSVDa start (Boutsidis & Gallopoulos
   2008) computed exactly from each library's Gram matrix (or from scikit-learn's
-  randomised SVD, ``start="randomized"``). Each library stops on
+  randomised SVD, ``start="randomized"``, its power iterations run on the same
+  Gram matrix). Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
   initial error, scikit-learn's rule), so that its iterations do not depend
-  on the libraries solved with it. The products with the frames are BLAS's,
+  on the libraries solved with it; the errors come from their expansion in
+  double precision, without forming ``W H``. The products with the frames are BLAS's,
   one per update for every library at once; the updates themselves (each
   factor multiplied by its numerator over its denominator, and the new
-  factor's Gram matrix), the NNDSVD and the single-precision errors are
-  compiled (:mod:`exobench.algorithms._nmf_kernels`).
+  factor's Gram matrix) and the NNDSVD are compiled
+  (:mod:`exobench.algorithms._nmf_kernels`). A single library of every frame
+  (full-frame NMF) runs compiled iterations that read the frames once each,
+  products included.
 
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside

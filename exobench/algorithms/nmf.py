@@ -296,8 +296,9 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     random_state : int
         Seed of scikit-learn's randomised SVD at initialisation.
     precision : {"double", "single"}
-        Floating-point precision of the factorisations (see :class:`NMF`; the
-        annuli's smaller products gain little from it, and its exact errors cost more).
+        Floating-point precision of the factorisations (see :class:`NMF`; single:
+        faster, as the products with the frames are; the start, the errors of the
+        stopping rule and the projections are computed in double precision).
     asize : float
         Width of the annuli in FWHM.
     inner_radius : float

@@ -35,6 +35,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
+from .._threads import kernel_threads
 from ._eigen import top_eigenvectors_batch
 
 __all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
@@ -52,6 +53,11 @@ _CHECK_EVERY = 10
 #: Largest move of an error of the stopping rule by rounding, in tolerances times the initial error,
 #: below which the error's expansion is used (:func:`_expanded_errors`).
 _ALLOWED = 0.01
+
+#: Frames of at least this many values spread each iteration of a single library over numba's threads
+#: (smaller ones: an iteration takes a fraction of a millisecond, less than what a parallel region can
+#: lose on a busy machine); the bytes are the same either way.
+_THREADED_SIZE = 2_000_000
 
 #: The unit roundoff of double precision.
 _UNIT = np.finfo(np.float64).eps / 2
@@ -256,9 +262,11 @@ def _one_library(matrix, norm, weights, components, max_iter, tol, history):
     initial = _expanded_errors(matrix, [norm], _inner(_stacked(weights, matrix), components), weights, components,
                                rows, 1e-3, unit)[0]
     previous = initial
+    threaded = kernel_threads() > 1 and matrix.size >= _THREADED_SIZE
     for iteration in range(1, max_iter + 1 if initial > 0 else 1):
         check = tol > 0 and iteration % _CHECK_EVERY == 0
-        inner = kernels.iterate(matrix, pixels_by_frames, w, h, gram_h[0], cross, epsilon, gram_w[0], check)
+        inner = kernels.iterate(matrix, pixels_by_frames, w, h, gram_h[0], cross, epsilon, gram_w[0], check,
+                                threaded)
         if history:
             errors.append(_exact_error(matrix, rows[0], w, h))
         if check:

@@ -187,29 +187,31 @@ _BLOCK = 128
 _PARTS = 8
 
 
-@_parallel
-def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilon, gram_w, check):
+@_jit
+def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilon, gram_w, check, threaded):
     # One multiplicative iteration of a single factorisation, every frame in the library: the frames
     # (t, p) and their transpose (p, t), the weights transposed (k, t), the components (k, p), in place.
     # On entry gram_h = H H^T and cross = H X^T (k, t) of the current components; W is updated from them
     # (as `update`), then H block of pixels by block, each block's W X read from the frames and its
     # contribution to the updated H X^T from their transpose while both are in cache: the frames are
-    # read once per iteration, not twice. The blocks form _PARTS parts spread over numba's threads. On
+    # read once per iteration, not twice. The blocks form _PARTS parts, spread over numba's threads where
+    # threaded (else one after the other: no parallel region, whose start costs on one thread). On
     # return gram_w = W W^T, gram_h and cross of the updated factors (cross summed in double precision
     # over the blocks, each block in the working precision, as a blocked matrix product), and, with
     # check, <W X, H> in double precision (else 0).
     k, t = weights.shape
-    p = frames.shape[1]
     _update_one(weights, cross, gram_h, np.ones(t, np.bool_), False, epsilon, np.empty((k, t), weights.dtype))
     _gram_of(weights, gram_w)
-    blocks = (p + _BLOCK - 1) // _BLOCK
     totals = np.zeros((_PARTS, k, t))
     squares = np.zeros((_PARTS, k * k, _BLOCK))  # H H^T, lane by lane (vectorised), summed at the end
     inners = np.zeros(_PARTS)
-    for part in numba.prange(_PARTS):
-        first, last = part * blocks // _PARTS, (part + 1) * blocks // _PARTS
-        inners[part] = _update_blocks(frames, pixels_by_frames, weights, components, gram_w, epsilon, check,
-                                      first * _BLOCK, min(last * _BLOCK, p), totals[part], squares[part])
+    if threaded:
+        _update_parts_threaded(frames, pixels_by_frames, weights, components, gram_w, epsilon, check, totals,
+                               squares, inners)
+    else:
+        for part in range(_PARTS):
+            _update_part(frames, pixels_by_frames, weights, components, gram_w, epsilon, check, totals, squares,
+                         inners, part)
     inner = 0.0
     for part in range(_PARTS):
         inner += inners[part]
@@ -226,6 +228,25 @@ def iterate(frames, pixels_by_frames, weights, components, gram_h, cross, epsilo
             gram_h[c, d] = value
             gram_h[d, c] = value
     return inner
+
+
+@_parallel
+def _update_parts_threaded(frames, pixels_by_frames, weights, components, gram_w, epsilon, check, totals, squares,
+                           inners):
+    # _update_part of every part, spread over numba's threads
+    for part in numba.prange(_PARTS):
+        _update_part(frames, pixels_by_frames, weights, components, gram_w, epsilon, check, totals, squares,
+                     inners, part)
+
+
+@_jit
+def _update_part(frames, pixels_by_frames, weights, components, gram_w, epsilon, check, totals, squares, inners,
+                 part):
+    # the blocks of part `part` of the pixels: their sums into totals[part], squares[part], inners[part]
+    blocks = (frames.shape[1] + _BLOCK - 1) // _BLOCK
+    first, last = part * blocks // _PARTS, (part + 1) * blocks // _PARTS
+    inners[part] = _update_blocks(frames, pixels_by_frames, weights, components, gram_w, epsilon, check,
+                                  first * _BLOCK, min(last * _BLOCK, frames.shape[1]), totals[part], squares[part])
 
 
 @_jit

@@ -73,13 +73,14 @@ _SUBSET_COMPONENTS = 6
 _COMPILED_EIGEN_SIZE = 128
 
 
-def nonnegative(matrix, negatives):
+def nonnegative(matrix, negatives, *, overwrite=False):
     """``(positive, offset)``: ``matrix`` made non-negative, and what was added to it.
 
     ``"shift"`` adds ``offset = -min(matrix)`` when the minimum is negative (one
     constant for the whole matrix: the frames' differences are kept), so that a
     model of ``positive`` minus ``offset`` models ``matrix``; ``"clip"`` sets the
-    negative pixels to 0 (``offset`` 0).
+    negative pixels to 0 (``offset`` 0). With ``overwrite``, ``positive`` is
+    ``matrix`` itself, changed in place (no copy).
 
     Examples
     --------
@@ -88,10 +89,11 @@ def nonnegative(matrix, negatives):
     >>> nonnegative(np.array([[-1.0, 2.0]]), "clip")
     (array([[0., 2.]]), 0.0)
     """
+    out = matrix if overwrite else None
     if negatives == "shift":
         offset = max(-float(matrix.min()), 0.0)
-        return matrix + offset, offset
-    return np.clip(matrix, 0.0, None), 0.0
+        return np.add(matrix, offset, out=out), offset
+    return np.clip(matrix, 0.0, None, out=out), 0.0
 
 
 def sklearn_factorisation(matrix, ncomp, *, max_iter, tol, random_state):

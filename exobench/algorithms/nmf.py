@@ -51,7 +51,7 @@ from ._eigen import _distinct_rows
 from ._nmf import (NEGATIVES, multiplicative_factorisation, multiplicative_weights, nonnegative,
                    nonnegative_models, sklearn_factorisation)
 from .annuli import annuli, rotation_thresholds, vip_annuli
-from .base import Algorithm, adi_cube, check_common, finish
+from .base import Algorithm, adi_cube, check_common, finish, is_private_copy
 from .pca_annular import CONVENTIONS
 from .projections import check_ncomp
 
@@ -103,16 +103,17 @@ class _Factorisation(Algorithm):
                 matrix[rows].astype(dtype), ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
         return weights, components
 
-    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact"):
+    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact", overwrite=False):
         """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library
-        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`)."""
+        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`;
+        ``overwrite``: ``values`` is the caller's own copy, which the shift may change in place)."""
         per_frame = self.negatives == "frame"
         if per_frame:  # the minimum subtracted whatever its sign: every matrix, the frames too, starts at 0
             positive, offset = values - values.min(), 0.0
-        else:
-            positive, offset = nonnegative(values, self.negatives)
+        else:  # shifted in place where allowed: only the shifted frames are used from here on
+            positive, offset = nonnegative(values, self.negatives, overwrite=overwrite and self.negatives == "shift")
         if not positive.any():  # no light (padding, a masked region): nothing to model
-            return values + offset
+            return positive if positive is values else values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
         weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start)
@@ -239,8 +240,9 @@ class NMF(_Factorisation, name="nmf"):
                 raise ValueError(f"inner_radius: leaves no pixel in the frame, got {inner:g} FWHM")
         everyone = np.ones((t, t), dtype=bool)
         with one_blas_thread():  # the same bytes on any machine
-            if inner is None:
-                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, **options)
+            if inner is None:  # the cube, where it is our own copy, shifted in place
+                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, **options,
+                                            overwrite=is_private_copy(cube, dataset))
             else:
                 residuals = np.zeros_like(flat)
                 residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol, **options)
@@ -373,7 +375,7 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
 
         def solve(job):
             pixels, allowed = job
-            return self._residuals(flat[:, pixels], allowed, ncomp, max_iter, tol)
+            return self._residuals(flat[:, pixels], allowed, ncomp, max_iter, tol, overwrite=True)  # a copy
 
         residuals = np.zeros_like(flat)
         # annuli are independent: spread over numba's threads (one BLAS thread each: many small products,

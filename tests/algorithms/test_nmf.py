@@ -392,3 +392,14 @@ def test_same_bytes_on_any_number_of_threads(small, algorithm, monkeypatch):
     finally:
         numba.set_num_threads(before)
     assert all(r.tobytes() == results[0].tobytes() for r in results)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_dataset_is_left_as_it_was(small, dtype):
+    # a float32 cube is copied to float64 (the copy shifted in place), a float64 one used as it is
+    ds = small.replace(cube=small.cube.astype(dtype))
+    before = ds.cube.copy()
+    for algorithm in (NMF(ncomp=3, solver="multiplicative"), AnnularNMF(ncomp=2)):
+        first, second = algorithm.process(ds), algorithm.process(ds)
+        np.testing.assert_array_equal(ds.cube, before)
+        assert first.residuals.tobytes() == second.residuals.tobytes()

@@ -8,19 +8,23 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
   (2001), batched over many reference libraries of the same frames (the rows
   of ``X`` each library keeps), from an NNDSVDa start (Boutsidis & Gallopoulos
   2008) computed exactly from each library's Gram matrix (or from scikit-learn's
-  randomised SVD, ``start="randomized"``). Each library stops on
+  randomised SVD, ``start="randomized"``, its power iterations run on the same
+  Gram matrix). Each library stops on
   its own (every 10 iterations, when its error fell by less than ``tol`` of its
   initial error, scikit-learn's rule), so that its iterations do not depend
-  on the libraries solved with it. The products with the frames are BLAS's,
+  on the libraries solved with it; the errors come from their expansion in
+  double precision, without forming ``W H``. The products with the frames are BLAS's,
   one per update for every library at once; the updates themselves (each
   factor multiplied by its numerator over its denominator, and the new
-  factor's Gram matrix), the NNDSVD and the single-precision errors are
-  compiled (:mod:`exobench.algorithms._nmf_kernels`).
+  factor's Gram matrix) and the NNDSVD are compiled
+  (:mod:`exobench.algorithms._nmf_kernels`). A single library of every frame
+  (full-frame NMF) runs compiled iterations that read the frames once each,
+  products included.
 
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
 a library is projected onto its components by non-negative least squares
-(:func:`nonnegative_projection`); :func:`multiplicative_weights` solves the
+(:func:`nonnegative_models`); :func:`multiplicative_weights` solves the
 weights again with the components fixed (scikit-learn's ``transform``).
 """
 
@@ -28,12 +32,14 @@ import functools
 import warnings
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 
+from .._threads import kernel_threads
 from ._eigen import top_eigenvectors_batch
 
 __all__ = ["NEGATIVES", "nonnegative", "sklearn_factorisation", "multiplicative_factorisation",
-           "multiplicative_weights", "nonnegative_projection"]
+           "multiplicative_weights", "nonnegative_models"]
 
 #: How negative pixels are made non-negative (see :func:`nonnegative`).
 NEGATIVES = ("shift", "clip")
@@ -44,21 +50,37 @@ _EPSILON = float(np.finfo(np.float32).eps)
 #: Iterations between two convergence checks (scikit-learn's).
 _CHECK_EVERY = 10
 
+#: Largest move of an error of the stopping rule by rounding, in tolerances times the initial error,
+#: below which the error's expansion is used (:func:`_expanded_errors`).
+_ALLOWED = 0.01
+
+#: Frames of at least this many values spread each iteration of a single library over numba's threads
+#: (smaller ones: an iteration takes a fraction of a millisecond, less than what a parallel region can
+#: lose on a busy machine); the bytes are the same either way.
+_THREADED_SIZE = 2_000_000
+
+#: The unit roundoff of double precision.
+_UNIT = np.finfo(np.float64).eps / 2
+
 #: Most values of the libraries' Gram blocks diagonalised at once (memory bound, about 4 MB).
 _GRAM_VALUES = 500_000
+
+#: Most components whose non-negative least squares try every subset of them (:func:`nonnegative_models`).
+_SUBSET_COMPONENTS = 6
 
 #: Largest library whose start solves its few eigenpairs in compiled code (LAPACK's full solver above):
 #: with the few components of NMF the compiled solver is the faster up to about this size.
 _COMPILED_EIGEN_SIZE = 128
 
 
-def nonnegative(matrix, negatives):
+def nonnegative(matrix, negatives, *, overwrite=False):
     """``(positive, offset)``: ``matrix`` made non-negative, and what was added to it.
 
     ``"shift"`` adds ``offset = -min(matrix)`` when the minimum is negative (one
     constant for the whole matrix: the frames' differences are kept), so that a
     model of ``positive`` minus ``offset`` models ``matrix``; ``"clip"`` sets the
-    negative pixels to 0 (``offset`` 0).
+    negative pixels to 0 (``offset`` 0). With ``overwrite``, ``positive`` is
+    ``matrix`` itself, changed in place (no copy).
 
     Examples
     --------
@@ -67,10 +89,11 @@ def nonnegative(matrix, negatives):
     >>> nonnegative(np.array([[-1.0, 2.0]]), "clip")
     (array([[0., 2.]]), 0.0)
     """
+    out = matrix if overwrite else None
     if negatives == "shift":
         offset = max(-float(matrix.min()), 0.0)
-        return matrix + offset, offset
-    return np.clip(matrix, 0.0, None), 0.0
+        return np.add(matrix, offset, out=out), offset
+    return np.clip(matrix, 0.0, None, out=out), 0.0
 
 
 def sklearn_factorisation(matrix, ncomp, *, max_iter, tol, random_state):
@@ -113,10 +136,12 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         after each iteration (a list per library; slow, for tests).
     dtype : {numpy.float64, numpy.float32}
         Precision of the updates (the start is computed in double precision). In single
-        precision the stopping rule's errors are those of ``X_l - W_l H_l`` formed one
-        frame at a time in double precision (the expansion ``|X|^2 - 2 <W^T X, H> + <W^T W, H H^T>``,
-        used in double precision from the updates' own products, would lose the error to
-        cancellation in single precision).
+        precision the stopping rule's errors come from the expansion
+        ``|X|^2 - 2 <W X, H> + <W^T W, H H^T>`` summed in double precision
+        (:func:`_expanded_errors`), its ``W X`` the product in double precision on the
+        iterations that check (a single-precision product would lose the error to
+        cancellation; the one library of every frame: the product in single precision
+        where its rounding bound allows, the error formed in full elsewhere).
     start : {"exact", "randomized"}
         The NNDSVDa start from each library's exact singular vectors (batched), or
         from scikit-learn's randomised SVD seeded with ``random_state``, one library at
@@ -136,13 +161,14 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     """
     t, p = matrix.shape
     rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    gram = matrix @ matrix.T  # the frames' Gram matrix, in double precision: both starts begin with it
     if start == "randomized":
-        # in the working precision, as scikit-learn does on a float32 matrix
-        weights, components = _randomized_nndsvda(matrix.astype(dtype, copy=False), rows, ncomp, random_state)
-        weights, components = weights.astype(np.float64), components.astype(np.float64)
+        weights, components = _randomized_nndsvda(matrix, gram, rows, ncomp, random_state)
     else:
-        weights, components = _nndsvda(matrix, rows, ncomp)
+        weights, components = _nndsvda(matrix, gram, rows, ncomp)
+    norms = rows @ np.diagonal(gram)  # |X_l|^2, in double precision
     single = np.dtype(dtype) == np.float32
+    double = matrix  # the products of the errors' checks, in double precision
     if single:
         matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
     kernels = _kernels()
@@ -150,15 +176,19 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
     # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    if len(rows) == 1 and rows.all():
+        errors = _one_library(matrix, norms[0], weights, components, max_iter, tol, history)
+        weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+        return (weights, components, [errors]) if history else (weights, components)
     pixels_by_frames = np.ascontiguousarray(matrix.T)
-    norms = (rows * np.einsum("ij,ij->i", matrix, matrix)).sum(axis=1)
     gram_w, gram_h = np.empty((2, len(rows), ncomp, ncomp), dtype=matrix.dtype)
     kernels.gram(weights, gram_w)
     kernels.gram(components, gram_h)
     errors = [[_exact_error(matrix, rows[l], weights[l], components[l])] for l in range(len(rows))] \
         if history else None
     if single:
-        initial = _exact_errors(matrix, weights, components, rows)
+        initial = _expanded_errors(matrix, norms, _inner(_stacked(weights.astype(np.float64), double), components),
+                                   weights, components, rows, 1e-3, _UNIT)
     else:
         initial = _errors(norms, _stacked(weights, matrix), components, gram_w, gram_h)
     previous = initial.copy()
@@ -171,15 +201,18 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         if active.size == 0:
             break
         kernels.update(w, _stacked(h, pixels_by_frames), gh, mask, True, epsilon, gw)  # (H X^T), 0 outside
-        numerator = _stacked(w, matrix)  # W X
+        check = tol > 0 and iteration % _CHECK_EVERY == 0
+        # W X; in double precision where single-precision errors are checked
+        numerator = _stacked(w.astype(np.float64), double) if single and check else _stacked(w, matrix)
         kernels.update(h, numerator, gw, mask, False, epsilon, gh)
         if history:
             weights[active], components[active] = w, h
             for l in active:
                 errors[l].append(_exact_error(matrix, rows[l], weights[l], components[l]))
-        if tol > 0 and iteration % _CHECK_EVERY == 0:
-            current = _exact_errors(matrix, w, h, mask) if single else \
-                _errors(norms[active], numerator, h, gw, gh)
+        if check:
+            current = _expanded_errors(matrix, norms[active], _inner(numerator, h), w, h, mask,
+                                       _ALLOWED * tol * initial[active], _UNIT) if single \
+                else _errors(norms[active], numerator, h, gw, gh)
             going = (previous[active] - current) / initial[active] >= tol
             previous[active] = current
             if not going.all():
@@ -208,6 +241,79 @@ def _errors(norms, cross, components, gram_w, gram_h):
     return np.sqrt(np.maximum(squares, 0.0))
 
 
+def _one_library(matrix, norm, weights, components, max_iter, tol, history):
+    """The iterations of :func:`multiplicative_factorisation` for one library of every frame, in place
+    (the weights transposed, ``(1, k, t)``); returns the errors of ``history`` (else None).
+
+    Each iteration reads the frames once (:func:`._nmf_kernels.iterate`: every
+    block of pixels updated, and its share of the next ``H X^T`` formed, while the
+    block is in cache) where the two BLAS products of the batched updates read
+    them twice; the errors of the stopping rule come from its ``<W X, H>``
+    (:func:`_expanded_errors`).
+    """
+    kernels = _kernels()
+    rows = np.ones((1, matrix.shape[0]), dtype=bool)
+    w, h = weights[0], components[0]
+    pixels_by_frames = np.ascontiguousarray(matrix.T)
+    epsilon = matrix.dtype.type(_EPSILON)
+    gram_h, gram_w = np.empty((2, 1) + (len(h),) * 2, dtype=matrix.dtype)
+    kernels.gram(components, gram_h)
+    cross = h @ pixels_by_frames  # H X^T, (k, t)
+    errors = [_exact_error(matrix, rows[0], w, h)] if history else None
+    unit = np.finfo(matrix.dtype).eps / 2
+    initial = _expanded_errors(matrix, [norm], _inner(_stacked(weights, matrix), components), weights, components,
+                               rows, 1e-3, unit)[0]
+    previous = initial
+    threaded = kernel_threads() > 1 and matrix.size >= _THREADED_SIZE
+    for iteration in range(1, max_iter + 1 if initial > 0 else 1):
+        check = tol > 0 and iteration % _CHECK_EVERY == 0
+        inner = kernels.iterate(matrix, pixels_by_frames, w, h, gram_h[0], cross, epsilon, gram_w[0], check,
+                                threaded)
+        if history:
+            errors.append(_exact_error(matrix, rows[0], w, h))
+        if check:
+            current = _expanded_errors(matrix, [norm], np.array([inner]), weights, components, rows,
+                                       _ALLOWED * tol * initial, unit)[0]
+            if (previous - current) / initial < tol:
+                break
+            previous = current
+    return errors
+
+
+def _inner(left, right):
+    """``<left[l], right[l]>`` per library of two ``(L, k, n)`` stacks, summed in double precision."""
+    out = np.empty(len(left))
+    _kernels().inner(left, right, out)
+    return out
+
+
+def _expanded_errors(matrix, norms, cross, weights, components, rows, allowed, unit):
+    """``|X_l - W_l H_l|`` per library from ``|X_l|^2`` (``norms``) and ``<W_l X, H_l>`` (``cross``), both in double
+    precision, where the expansion's rounding cannot move the error by more than ``allowed`` (relative to the
+    error where ``allowed`` is a number, as for the initial error; absolute where it is an array, one per
+    library); the error formed in full (:func:`_exact_errors`) elsewhere.
+
+    The expansion ``|X|^2 - 2 <W X, H> + <W^T W, H H^T>`` subtracts nearly equal
+    numbers where the model is good. Each value of the products ``W X`` is a sum of
+    ``t`` non-negative products, so rounded by at most ``(t + 1) u`` of itself (``u``,
+    ``unit``, the unit roundoff of their precision): ``<W X, H>`` by at most
+    ``(t + 1) u`` of itself too; the rest is summed in double precision.
+    """
+    count, ncomp = components.shape[:2]
+    kernels = _kernels()
+    gram_w, gram_h = np.empty((2, count, ncomp, ncomp))
+    kernels.gram(weights, gram_w)
+    kernels.gram(components, gram_h)
+    squares = np.maximum(np.asarray(norms) - 2.0 * cross + np.einsum("lij,lij->l", gram_w, gram_h), 0.0)
+    errors = np.sqrt(squares)
+    # the square moves by at most 2 (t + 1) u <W X, H>, the error by that over twice the error
+    moved = (weights.shape[2] + 1) * unit * cross / np.maximum(errors, np.finfo(float).tiny)
+    exact = ~(moved <= (allowed * errors if np.ndim(allowed) == 0 else allowed))
+    if exact.any():
+        errors[exact] = _exact_errors(matrix, weights[exact], components[exact], rows[exact])
+    return errors
+
+
 def _exact_errors(matrix, weights, components, rows):
     """``|X_l - W_l H_l|`` per library, from the transposed weights ``(L, k, t)``, each residual formed
     in double precision one frame at a time (compiled: no ``(L, t, p)`` model in memory)."""
@@ -221,15 +327,14 @@ def _exact_error(matrix, rows, weights, components):
     return float(np.linalg.norm(matrix[rows] - weights.T[rows] @ components))
 
 
-def _nndsvda(matrix, rows, ncomp):
+def _nndsvda(matrix, gram, rows, ncomp):
     """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
 
-    The singular triplets come from each library's Gram block (exact, not
-    randomised): ``U`` its eigenvectors, ``V = X^T U / s``. Libraries are taken
-    a block at a time, so that their ``(t, t)`` Gram blocks stay within
-    :data:`_GRAM_VALUES` values.
+    The singular triplets come from each library's block of the frames' Gram
+    matrix ``gram`` (exact, not randomised): ``U`` its eigenvectors, ``V = X^T U / s``.
+    Libraries are taken a block at a time, so that their ``(t, t)`` Gram blocks
+    stay within :data:`_GRAM_VALUES` values.
     """
-    gram = matrix @ matrix.T
     step = max(1, _GRAM_VALUES // gram.size)
     blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp) for start in range(0, len(rows), step)]
     return tuple(np.concatenate(parts) for parts in zip(*blocks))
@@ -250,18 +355,53 @@ def _nndsvda_block(matrix, gram, rows, ncomp):
     return _nndsvd(matrix, rows, left, singular, right)
 
 
-def _randomized_nndsvda(matrix, rows, ncomp, random_state):
-    """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (``randomized_svd(X_l, k,
-    random_state=random_state)``, what ``NMF(init="nndsvda")`` starts from), one library at a time."""
-    from sklearn.utils.extmath import randomized_svd
-
+def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state):
+    """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (:func:`_randomized_svd`, what
+    ``NMF(init="nndsvda", random_state=random_state)`` starts from), one library at a time."""
     count, t = rows.shape
-    left, singular = np.zeros((count, ncomp, t), matrix.dtype), np.zeros((count, ncomp), matrix.dtype)
-    right = np.zeros((count, ncomp, matrix.shape[1]), matrix.dtype)
+    left, singular = np.zeros((count, ncomp, t)), np.zeros((count, ncomp))
+    right = np.zeros((count, ncomp, matrix.shape[1]))
     for index, members in enumerate(rows):
-        u, s, v = randomized_svd(matrix[members], ncomp, random_state=random_state)
+        every = members.all()  # no copy of the frames
+        u, s, v = _randomized_svd(matrix if every else matrix[members],
+                                  gram if every else gram[np.ix_(members, members)], ncomp, random_state)
         left[index][:, members], singular[index], right[index] = u.T, s, v
     return _nndsvd(matrix, rows, left, singular, right)
+
+
+def _randomized_svd(matrix, gram, ncomp, random_state):
+    """``(U, s, Vt)``: scikit-learn's ``randomized_svd(matrix, ncomp, random_state=random_state)``, its
+    power iterations run on a Gram matrix.
+
+    scikit-learn (its defaults) draws ``ncomp + 10`` normal vectors from
+    ``numpy.random.RandomState(random_state)``, multiplies them 7 times (4 when
+    ``ncomp`` exceeds a tenth of the smaller side) by ``M^T M`` (``M`` the matrix,
+    transposed when it is wider than tall), one product with ``M`` or ``M^T`` at a time
+    with an LU normalisation after each, then takes the SVD of ``M`` projected
+    onto the span of ``M`` times the result. The span only depends on the products, not on
+    their normalisations: here the iterations multiply by the smaller side's Gram
+    matrix (``gram``, the rows' when the matrix is wider than tall) with a QR
+    normalisation, and the projection is scikit-learn's, so that the matrix is read 3
+    times instead of 30. In double precision, this is scikit-learn's result on the same matrix to
+    rounding; on a float32 matrix scikit-learn computes in single precision and
+    its singular vectors differ from these by its rounding. The signs may differ
+    from scikit-learn's (NNDSVD does not depend on them).
+    """
+    oversampled = ncomp + 10
+    iterations = 7 if ncomp < 0.1 * min(matrix.shape) else 4
+    wide = matrix.shape[0] < matrix.shape[1]
+    side = matrix.T if wide else matrix  # scikit-learn's M
+    if not wide:
+        gram = matrix.T @ matrix
+    vectors = np.random.RandomState(random_state).normal(size=(side.shape[1], oversampled))
+    for _ in range(iterations):
+        vectors = scipy.linalg.qr(gram @ vectors, mode="economic", check_finite=False)[0]
+    basis = scipy.linalg.qr(side @ vectors, mode="economic", check_finite=False)[0]
+    small_left, singular, right = scipy.linalg.svd(basis.T @ side, full_matrices=False, check_finite=False)
+    left = basis @ small_left[:, :ncomp]
+    if wide:
+        return right[:ncomp].T, singular[:ncomp], left.T
+    return left, singular[:ncomp], right[:ncomp]
 
 
 def _nndsvd(matrix, rows, left, singular, right):
@@ -307,14 +447,26 @@ def multiplicative_weights(matrix, components, *, max_iter, tol):
     return weights
 
 
-def nonnegative_projection(frames, components):
-    """Row ``i``: the non-negative weights ``w >= 0`` minimising ``|frames[i] - w components|``.
+def nonnegative_models(frames, components, library):
+    """Row ``i``: ``w components[library[i]]``, its non-negative weights ``w >= 0`` minimising
+    ``|frames[i] - w components[library[i]]|`` (non-negative least squares).
 
-    ``frames`` is ``(n, p)``, ``components`` ``(k, p)``; scipy's active-set NNLS
-    (Lawson & Hanson), one small problem per frame.
+    ``frames`` is ``(n, p)``, ``components`` ``(L, k, p)``, ``library`` ``(n,)`` indices.
+    Up to :data:`_SUBSET_COMPONENTS` components, compiled: each frame's optimum is
+    the best of its least-squares fits on every subset of the components (``2^k - 1``
+    small solves) whose weights are all positive; above, scipy's active-set NNLS
+    (Lawson & Hanson), one problem per frame.
     """
-    basis = np.ascontiguousarray(components.T)
-    return np.array([scipy.optimize.nnls(basis, frame)[0] for frame in frames]).reshape(len(frames), len(components))
+    frames = np.ascontiguousarray(frames, dtype=np.float64)
+    library = np.asarray(library, dtype=np.int64)
+    out = np.empty(frames.shape)
+    if components.shape[1] <= _SUBSET_COMPONENTS:
+        _kernels().nonnegative_models(frames, np.ascontiguousarray(components, dtype=np.float64), library, out)
+        return out
+    for index, frame in enumerate(frames):
+        basis = components[library[index]]
+        out[index] = scipy.optimize.nnls(np.ascontiguousarray(basis.T), frame)[0] @ basis
+    return out
 
 
 @functools.lru_cache(maxsize=None)

@@ -44,14 +44,14 @@ compares them.
 
 import numpy as np
 
-from .._threads import one_blas_thread
+from .._threads import kernel_threads, one_blas_thread
 from .._validate import check_choice, check_integer, check_number
 from ..geometry import polar_grid
 from ._eigen import _distinct_rows
 from ._nmf import (NEGATIVES, multiplicative_factorisation, multiplicative_weights, nonnegative,
-                   nonnegative_projection, sklearn_factorisation)
+                   nonnegative_models, sklearn_factorisation)
 from .annuli import annuli, rotation_thresholds, vip_annuli
-from .base import Algorithm, adi_cube, check_common, finish
+from .base import Algorithm, adi_cube, check_common, finish, is_private_copy
 from .pca_annular import CONVENTIONS
 from .projections import check_ncomp
 
@@ -103,40 +103,45 @@ class _Factorisation(Algorithm):
                 matrix[rows].astype(dtype), ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
         return weights, components
 
-    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact"):
+    def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact", overwrite=False):
         """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library
-        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`)."""
+        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`;
+        ``overwrite``: ``values`` is the caller's own copy, which the shift may change in place)."""
         per_frame = self.negatives == "frame"
         if per_frame:  # the minimum subtracted whatever its sign: every matrix, the frames too, starts at 0
             positive, offset = values - values.min(), 0.0
-        else:
-            positive, offset = nonnegative(values, self.negatives)
+        else:  # shifted in place where allowed: only the shifted frames are used from here on
+            positive, offset = nonnegative(values, self.negatives, overwrite=overwrite and self.negatives == "shift")
         if not positive.any():  # no light (padding, a masked region): nothing to model
-            return values + offset
+            return positive if positive is values else values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
         weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start)
-        model = np.empty_like(values)
         if per_frame:  # every frame, shifted by its own minimum, projected; the model not shifted back
-            projected = values - values.min(axis=1, keepdims=True)
-            for index in range(first.size):
-                members = np.flatnonzero(group == index)
-                model[members] = nonnegative_projection(projected[members], components[index]) @ components[index]
+            model = nonnegative_models(values - values.min(axis=1, keepdims=True), components, group)
             np.subtract(values, model, out=model)
             return model
+        model = np.empty_like(values)
+        outside = ~np.diagonal(allowed)
+        if outside.any():  # frames outside their library: projected onto its components
+            model[outside] = nonnegative_models(positive[outside], components, group[outside])
         for index in range(first.size):  # per library: a loop over libraries (at most the frames), not pixels
             members = np.flatnonzero(group == index)
-            own = allowed[members, members]
-            inside, outside = members[own], members[~own]
+            inside = members[allowed[members, members]]
+            every = inside.size == len(values)  # one library of every frame (full frame): no copies
             if inside.size and transform:
-                model[inside] = multiplicative_weights(positive[inside].astype(components.dtype), components[index],
-                                                       max_iter=max_iter, tol=tol) @ components[index]
+                inside_weights = multiplicative_weights((positive if every else positive[inside]).astype(
+                    components.dtype), components[index], max_iter=max_iter, tol=tol)
             elif inside.size:  # frames of their own library: their rows of W H
-                model[inside] = weights[index, inside] @ components[index]
-            if outside.size:  # the others: projected onto their library's components
-                model[outside] = nonnegative_projection(positive[outside], components[index]) @ components[index]
-        model -= offset
-        np.subtract(values, model, out=model)  # the residuals, in the model's memory
+                inside_weights = weights[index] if every else weights[index, inside]
+            if every:
+                np.matmul(inside_weights, components[index].astype(model.dtype), out=model)
+            elif inside.size:
+                model[inside] = inside_weights @ components[index]
+        if offset:  # the model of the shifted frames: the residuals are the shifted frames minus it
+            np.subtract(positive, model, out=model)
+        else:
+            np.subtract(values, model, out=model)  # the residuals, in the model's memory
         return model
 
 
@@ -235,8 +240,9 @@ class NMF(_Factorisation, name="nmf"):
                 raise ValueError(f"inner_radius: leaves no pixel in the frame, got {inner:g} FWHM")
         everyone = np.ones((t, t), dtype=bool)
         with one_blas_thread():  # the same bytes on any machine
-            if inner is None:
-                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, **options)
+            if inner is None:  # the cube, where it is our own copy, shifted in place
+                residuals = self._residuals(flat, everyone, ncomp, max_iter, tol, **options,
+                                            overwrite=is_private_copy(cube, dataset))
             else:
                 residuals = np.zeros_like(flat)
                 residuals[:, selected] = self._residuals(flat[:, selected], everyone, ncomp, max_iter, tol, **options)
@@ -292,8 +298,9 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
     random_state : int
         Seed of scikit-learn's randomised SVD at initialisation.
     precision : {"double", "single"}
-        Floating-point precision of the factorisations (see :class:`NMF`; the
-        annuli's smaller products gain little from it, and its exact errors cost more).
+        Floating-point precision of the factorisations (see :class:`NMF`; single:
+        faster, as the products with the frames are; the start, the errors of the
+        stopping rule and the projections are computed in double precision).
     asize : float
         Width of the annuli in FWHM.
     inner_radius : float
@@ -358,15 +365,31 @@ class AnnularNMF(_Factorisation, name="nmf-annular"):
         flat = cube.reshape(t, ny * nx)
         if self.negatives == "frame":  # the cube shifted by its minimum first; the residuals keep the shift
             flat = flat - flat.min()
+        jobs = []
+        for mask, radius in zip(masks, radii):
+            if vip:  # the chord formula, libraries of at least min(2, t) frames
+                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t), formula="chord")
+            else:
+                thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
+            jobs.append((np.flatnonzero(mask.ravel()), distance >= thresholds[:, None]))
+
+        def solve(job):
+            pixels, allowed = job
+            return self._residuals(flat[:, pixels], allowed, ncomp, max_iter, tol, overwrite=True)  # a copy
+
         residuals = np.zeros_like(flat)
-        with one_blas_thread():  # many small products: faster on one thread, the same bytes anywhere
-            for mask, radius in zip(masks, radii):
-                pixels = np.flatnonzero(mask.ravel())
-                if vip:  # the chord formula, libraries of at least min(2, t) frames
-                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, min(2, t),
-                                                               formula="chord")
-                else:
-                    thresholds, distance = rotation_thresholds(angles, radius, delta, fwhm, ncomp)
-                residuals[:, pixels] = self._residuals(flat[:, pixels], distance >= thresholds[:, None], ncomp,
-                                                       max_iter, tol)
+        # annuli are independent: spread over numba's threads (one BLAS thread each: many small products,
+        # faster on one thread), each computed alone, so that the bytes depend on neither the machine nor
+        # the number of threads; written in annulus order (where VIP's annuli overlap, the later wins)
+        threads = min(len(jobs), kernel_threads())
+        with one_blas_thread():
+            if threads > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(threads) as pool:
+                    for (pixels, _), values in zip(jobs, pool.map(solve, jobs)):
+                        residuals[:, pixels] = values
+            else:
+                for pixels, allowed in jobs:
+                    residuals[:, pixels] = solve((pixels, allowed))
         return finish(residuals.reshape(cube.shape), dataset, self, in_place=True)

@@ -290,6 +290,25 @@ def test_4d_and_non_datasets_are_refused(algorithm, small):
         algorithm.process(small.cube)
 
 
+@pytest.mark.parametrize("shape", [(40, 300), (300, 40), (12, 13)])
+def test_randomized_svd_is_sklearn_s_from_the_gram_matrix(rng, shape):
+    from sklearn.utils.extmath import randomized_svd
+
+    from exobench.algorithms._nmf import _randomized_svd
+
+    # a flat spectrum: 4 or 7 power iterations leave the weaker vectors far from the exact ones
+    matrix = rng.random(shape) + 0.2 * rng.random((shape[0], 3)) @ rng.random((3, shape[1]))
+    expected_u, expected_s, expected_v = randomized_svd(matrix, 5, random_state=3)
+    u, s, v = _randomized_svd(matrix, matrix @ matrix.T, 5, 3)
+    exact_v = np.linalg.svd(matrix, full_matrices=False)[2][:5]
+    if min(shape) > 15:  # not the exact SVD (else the test below could not tell the two apart)
+        assert np.abs(np.abs(np.sum(exact_v * expected_v, axis=1)) - 1).max() > 1e-6
+    np.testing.assert_allclose(s, expected_s, rtol=1e-10)
+    signs = np.sign(np.sum(u * expected_u, axis=0))  # the signs are free
+    np.testing.assert_allclose(u * signs, expected_u, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(v * signs[:, None], expected_v, rtol=0, atol=1e-9)
+
+
 def test_exact_start_is_sklearn_s_nndsvda_per_library(rng):
     from sklearn.decomposition._nmf import _initialize_nmf
 
@@ -297,7 +316,7 @@ def test_exact_start_is_sklearn_s_nndsvda_per_library(rng):
 
     matrix = rng.random((15, 4)) @ rng.random((4, 60)) ** 2 + 0.05 * rng.random((15, 60))
     libraries = rng.random((4, 15)) > 0.3
-    weights, components = _nndsvda(matrix, libraries, 3)
+    weights, components = _nndsvda(matrix, matrix @ matrix.T, libraries, 3)
     assert weights.shape == (4, 15, 3) and components.shape == (4, 3, 60)
     for rows, w, h in zip(libraries, weights, components):
         # scikit-learn's start from its randomised SVD, exact here to rounding (7 power iterations)
@@ -305,3 +324,82 @@ def test_exact_start_is_sklearn_s_nndsvda_per_library(rng):
         np.testing.assert_allclose(w[rows], expected_w, rtol=1e-7)
         np.testing.assert_allclose(h, expected_h, rtol=1e-7)
         assert np.all(w[~rows] == 0)
+
+
+@pytest.mark.parametrize("ncomp", [1, 3, 6, 7])  # 7: above the subsets' limit, scipy's NNLS
+def test_nonnegative_models_are_scipy_s_nnls(rng, ncomp):
+    from exobench.algorithms._nmf import nonnegative_models
+
+    components = rng.random((2, ncomp, 40))
+    # frames with negative weights on some components: the constraints bind
+    frames = rng.normal(size=(9, ncomp)) @ components[0] + 0.1 * rng.random((9, 40))
+    library = rng.integers(0, 2, size=9)
+    models = nonnegative_models(frames, components, library)
+    bound = free = 0
+    for frame, index, model in zip(frames, library, models):
+        weights = scipy.optimize.nnls(components[index].T, frame)[0]
+        np.testing.assert_allclose(model, weights @ components[index], rtol=0, atol=1e-10 * np.abs(frame).max())
+        bound, free = bound + np.sum(weights == 0), free + np.sum(weights > 0)
+    assert bound > 0 and free > 0  # constraints that bind, and weights that do not
+
+
+def test_one_library_iterations_are_the_batched_ones(rng):
+    # one library of every frame runs the one-pass kernel; two copies of it, the batched products
+    matrix = rng.random((15, 4)) @ rng.random((4, 300)) ** 2 + 0.05 * rng.random((15, 300))
+    for dtype, rtol in ((np.float64, 1e-9), (np.float32, 1e-4)):
+        weights, components, errors = multiplicative_factorisation(matrix, 4, max_iter=200, tol=3e-3, dtype=dtype,
+                                                                   history=True)
+        batch_w, batch_h, batch_errors = multiplicative_factorisation(
+            matrix, 4, rows=np.ones((2, 15), dtype=bool), max_iter=200, tol=3e-3, dtype=dtype, history=True)
+        assert len(errors[0]) == len(batch_errors[0]) < 201  # stopped by tol, at the same iteration
+        np.testing.assert_allclose(errors[0], batch_errors[0], rtol=rtol)
+        np.testing.assert_allclose(weights[0] @ components[0], batch_w[1] @ batch_h[1], rtol=rtol)
+
+
+def test_expanded_errors_are_the_exact_ones_within_their_bound(rng):
+    from exobench.algorithms._nmf import _expanded_errors, _exact_errors, _inner, _stacked
+
+    matrix = (rng.random((15, 3)) @ rng.random((3, 200)) + 0.01 * rng.random((15, 200))).astype(np.float32)
+    weights, components = multiplicative_factorisation(matrix.astype(float), 3, max_iter=50, tol=0,
+                                                       dtype=np.float32)
+    weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    rows = np.ones((1, 15), dtype=bool)
+    norms = [float(np.sum(matrix.astype(float) ** 2))]
+    cross = _inner(_stacked(weights, matrix), components)
+    exact = _exact_errors(matrix, weights, components, rows)
+    unit = np.finfo(np.float32).eps / 2
+    expanded = _expanded_errors(matrix, norms, cross, weights, components, rows, np.array([np.inf]), unit)
+    bound = 16 * unit * cross / exact
+    assert 0 < abs(expanded - exact)[0] <= bound[0]  # the expansion, within its rounding bound
+    # where that bound exceeds what is allowed, the error is formed in full
+    np.testing.assert_array_equal(_expanded_errors(matrix, norms, cross, weights, components, rows, 1e-9, unit),
+                                  exact)
+
+
+@pytest.mark.parametrize("algorithm", [
+    AnnularNMF(ncomp=2, delta=0.5, convention="vip", negatives="frame"),
+    NMF(ncomp=3, solver="multiplicative", precision="single", start="randomized", weights="transform")])
+def test_same_bytes_on_any_number_of_threads(small, algorithm, monkeypatch):
+    import numba
+
+    monkeypatch.setattr("exobench.algorithms._nmf._THREADED_SIZE", 0)  # the small frames' iterations threaded too
+    before = numba.get_num_threads()
+    try:
+        results = []
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            results.append(algorithm.process(small).residuals)
+    finally:
+        numba.set_num_threads(before)
+    assert all(r.tobytes() == results[0].tobytes() for r in results)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_dataset_is_left_as_it_was(small, dtype):
+    # a float32 cube is copied to float64 (the copy shifted in place), a float64 one used as it is
+    ds = small.replace(cube=small.cube.astype(dtype))
+    before = ds.cube.copy()
+    for algorithm in (NMF(ncomp=3, solver="multiplicative"), AnnularNMF(ncomp=2)):
+        first, second = algorithm.process(ds), algorithm.process(ds)
+        np.testing.assert_array_equal(ds.cube, before)
+        assert first.residuals.tobytes() == second.residuals.tobytes()

@@ -32,8 +32,8 @@ bar); the same of ``(flux / injected - 1) x S/N``, the relative error over the
 first-order estimate's (``flux_std / first-order flux``: the refinement scales
 the first-order flux up by the inverse of the companion's throughput, and its
 noise with it); and the ratio's scatter (1.4826 times its median absolute
-deviation) against the one the noise predicts (the root mean square of
-``1 / S/N``). Hand-written reading: docs/benchmarks.md, "FMMF flux over many
+deviation) against the ones the noise predicts (the root mean squares of
+``flux_std / injected`` and of ``1 / S/N``). Hand-written reading: docs/benchmarks.md, "FMMF flux over many
 companions".
 """
 
@@ -184,7 +184,7 @@ def row(label, records, rng):
     return (f"| {label} | {ratio.size} | {interval(ratio, np.median, rng)} | {interval(within, np.mean, rng)} | "
             f"{interval(error, np.mean, rng)} | {interval(error, spread, rng)} | "
             f"{interval(relative, np.mean, rng)} | {interval(relative, spread, rng)} | "
-            f"{scatter:.3f} / {np.sqrt(np.mean(snr ** -2.0)):.3f} |")
+            f"{scatter:.3f} / {np.sqrt(np.mean((flux_std / flux) ** 2)):.3f} / {np.sqrt(np.mean(snr ** -2.0)):.3f} |")
 
 
 def table(args):
@@ -195,7 +195,7 @@ def table(args):
     rng = np.random.default_rng(0)
     print("| cube, bin | companions | median flux / injected [95 %] | within 10 % [95 %] | "
           "mean (flux - injected) / flux_std [95 %] | its std [95 %] | mean (flux / injected - 1) x S/N [95 %] | "
-          "its std [95 %] | ratio's scatter / rms 1/S/N |")
+          "its std [95 %] | ratio's scatter / rms flux_std / injected / rms 1/S/N |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for cube in sorted({r["cube"] for r in records}) + ["both"]:
         mine = [r for r in records if cube in ("both", r["cube"])]

@@ -133,7 +133,8 @@ def measure(kind, index, args, empty_std):
                   "flux": float(fluxes[k]), "snr_injected": float(snr[k]), "cpu_s_cube": cpu}
         if peak is not None:
             my, mx = divmod(peak, first.statistic.shape[1])
-            record.update({"snr": float(first.statistic.flat[peak]), "offset_px": [mx - float(xs[k]), my - float(ys[k])],
+            record.update({"snr": float(first.statistic.flat[peak]),
+                           "offset_px": [mx - float(xs[k]), my - float(ys[k])],
                            "first_order": float(first.flux.flat[peak]), "refined": float(refined.flux.flat[peak]),
                            "flux_std": float(first.flux_std.flat[peak])})
         records.append(record)

@@ -82,9 +82,8 @@ AS_IS = "@as-is"
 #: exobench's default derotation, timed besides the matched 'fft'
 DEFAULT_DEROTATION = "bilinear"
 LABELS = {"pca": f"full-frame PCA ({PCA_NCOMP} comp.)", "pca-annular": f"annular PCA ({ANNULAR_NCOMP} comp.)"}
-#: Shares of exobench's time (cProfile, one thread, the matched settings), quoted in the section's reading
-PROFILE = {"pca_rotation": "two thirds", "pca_fft": "about 40 %", "pca_injection": "15 %",
-           "annular_weights": "25 %", "annular_rotation": "45 %"}
+#: Shares of exobench's CPU time (per part, one thread, the matched settings), quoted in the section's reading
+PROFILE = {"pca_rotation": "60 %", "pca_injection": "20 %", "annular_weights": "30 %", "annular_rotation": "40 %"}
 
 
 def main(argv=None):
@@ -372,17 +371,17 @@ def render_markdown(report):
               "computes them there alone (`exobench.algorithms.final_pixels`: the derotation and the median "
               "of those pixels; the same numbers as whole frames, to rounding with the Fourier rotation), "
               "where VIP derotates and collapses whole frames. exobench's time with `derotation='fft'` is "
-              f"still mostly the Fourier rotation: profiled with cProfile (`python -m cProfile`, one thread, "
-              f"NACO), the full-frame PCA curve (4 branches) spends about {PROFILE['pca_rotation']} of its "
-              f"time in the three shears ({PROFILE['pca_fft']} in pocketfft's transforms themselves, on a "
-              "189 x 189 padded odd square per 99 x 99 frame) and about "
-              f"{PROFILE['pca_injection']} injecting the companions; the annular PCA curve about "
-              f"{PROFILE['annular_weights']} in the projection weights of its per-frame libraries (one "
-              f"eigen-decomposition per distinct library and annulus) and {PROFILE['annular_rotation']} in "
-              "the rotation. Whatever pixels are read, the first shear moves the 99 rows that hold data and "
-              "the middle one transforms all 189 columns (the first one's ringing spreads over whole rows); a "
-              "round moves only the rows of its apertures in the last shear, at which the middle shear's "
-              "inverse transform is summed directly. Every shear transforms lines along the contiguous axis "
+              f"still mostly the Fourier rotation: measured in CPU time per part (one thread, NACO), the "
+              f"full-frame PCA curve (4 branches) spends about {PROFILE['pca_rotation']} of its time in the "
+              f"three shears and about {PROFILE['pca_injection']} injecting the companions; the annular PCA "
+              f"curve about {PROFILE['annular_weights']} in the projection weights of its per-frame libraries "
+              f"(one eigen-decomposition per distinct library and annulus) and {PROFILE['annular_rotation']} "
+              "in the rotation. Whatever pixels are read, the first shear moves the 99 rows that hold data "
+              "(the padded odd square is 189 x 189 per 99 x 99 frame); its Fourier ringing spreads over whole "
+              "rows, so every column enters the middle shear. Without companions the middle shear transforms "
+              "all 189 columns; a round, which reads a few rows, sums the middle shear at those rows alone "
+              "(a direct sum with the Dirichlet kernel of the Fourier shift, no column transformed) and moves "
+              "only them in the last shear. Every transformed shear runs along the contiguous axis "
               "(the middle one on the transposed square), with a compiled phase kernel (one `sincos` per "
               "line, not per bin): the three shears of the whole padded square to 1e-12 "
               "(`tests/geometry/test_rotate.py`). The time with exobench's default "

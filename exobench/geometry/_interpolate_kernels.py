@@ -258,6 +258,9 @@ def shear_at(band, first, factors, offsets, size, at, near, out):
     """
     n, length, width = band.shape
     kept = at.size
+    if kept == 0 or length == 0:
+        out[:] = 0.0
+        return
     low = at.min() - (first + length - 1)  # the smallest m = p - q
     count = at.max() - first - low + 1
     sin_m = np.empty(count)

@@ -788,9 +788,12 @@ METHOD_NOTES = {
         "reads the frames once per iteration (each block of pixels updated and its share of the next product "
         "formed while it is in cache; scikit-learn: two products, each a pass), takes the errors of the "
         "stopping rule from that pass (scikit-learn forms `W H` in full), and runs scikit-learn's randomised "
-        "SVD (the same vectors, to rounding) with its power iterations on the frames' Gram matrix (3 passes "
-        "over the frames instead of 30); the `nmf` baseline's default solver is scikit-learn's coordinate "
-        "descent (`solver='sklearn'`), which converges further."),
+        "SVD (the same vectors, to rounding) with its power iterations and its projection on the frames' Gram "
+        "matrix (2 passes over the frames instead of 30); the second solve of the weights takes the "
+        "`X H^T` of the last iteration and its errors from their expansion (no pass over the frames; "
+        "scikit-learn forms `X H^T` once and `W H` at each check), and the residual cube is "
+        "formed, derotated and collapsed in single precision as VIP's float32 cube is; the `nmf` baseline's "
+        "default solver is scikit-learn's coordinate descent (`solver='sklearn'`), which converges further."),
     "nmf-annular": (
         "Annular NMF: exobench `nmf-annular` (`solver='multiplicative'`, `convention='vip'`, `negatives='frame'`, "
         "`precision='single'`, scikit-learn's on VIP's float32 cube) against `nmf_annular(n_segments=1, init_svd='nndsvda', handle_neg='subtr_min', "

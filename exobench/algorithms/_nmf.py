@@ -19,13 +19,17 @@ Two solvers of the Frobenius problem ``min |X - W H|^2``:
   factor's Gram matrix) and the NNDSVD are compiled
   (:mod:`exobench.algorithms._nmf_kernels`). A single library of every frame
   (full-frame NMF) runs compiled iterations that read the frames once each,
-  products included.
+  products included. The working copies (the frames in the updates' precision,
+  their transpose, their double-precision copy for the start) come from one
+  compiled pass over the frames.
 
 Frames are the rows of ``X`` (samples), pixels its columns: ``H`` holds the
 ``k`` component images, ``W`` each frame's non-negative weights. A frame outside
 a library is projected onto its components by non-negative least squares
 (:func:`nonnegative_models`); :func:`multiplicative_weights` solves the
-weights again with the components fixed (scikit-learn's ``transform``).
+weights again with the components fixed (scikit-learn's ``transform``), which
+:func:`multiplicative_factorisation` does from the ``H X^T`` of its last
+iteration (``transform=True``: no further pass over the frames).
 """
 
 import functools
@@ -55,9 +59,9 @@ _CHECK_EVERY = 10
 _ALLOWED = 0.01
 
 #: Frames of at least this many values spread each iteration of a single library over numba's threads
-#: (smaller ones: an iteration takes a fraction of a millisecond, less than what a parallel region can
+#: (an iteration of smaller ones takes under about 0.2 ms, not much more than what a parallel region can
 #: lose on a busy machine); the bytes are the same either way.
-_THREADED_SIZE = 2_000_000
+_THREADED_SIZE = 250_000
 
 #: The unit roundoff of double precision.
 _UNIT = np.finfo(np.float64).eps / 2
@@ -115,13 +119,14 @@ def sklearn_factorisation(matrix, ncomp, *, max_iter, tol, random_state):
 
 
 def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, history=False, dtype=np.float64,
-                                 start="exact", random_state=0):
+                                 start="exact", random_state=0, transform=False):
     """Multiplicative-update NMF of the rows ``rows[l]`` of ``matrix``, every library ``l`` at once.
 
     Parameters
     ----------
     matrix : ndarray, shape ``(t, p)``
-        Non-negative float64 frames by pixels.
+        Non-negative frames by pixels, float64 or float32 (read as they are: a
+        float32 matrix is not rounded again in single precision).
     ncomp : int
         Number of components.
     rows : ndarray of bool, shape ``(L, t)``, optional
@@ -149,6 +154,11 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
         poorly determined, the two starts and so the factorisations differ).
     random_state : int
         Seed of the randomised SVD.
+    transform : bool
+        Return each library's weights solved again with its components fixed
+        (scikit-learn's ``transform``, as :func:`multiplicative_weights`, from the
+        ``H X^T`` the last iteration formed: no further pass over the frames)
+        instead of the factorisation's.
 
     Returns
     -------
@@ -161,26 +171,30 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     """
     t, p = matrix.shape
     rows = np.ones((1, t), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-    gram = matrix @ matrix.T  # the frames' Gram matrix, in double precision: both starts begin with it
+    dtype = np.dtype(dtype)
+    single = dtype == np.float32
+    # the start, the norms and the errors' checks in double precision (a float32 matrix copied exactly)
+    frames, pixels_by_frames, double, sums = _working_copies(matrix, dtype)
+    gram = double @ double.T  # the frames' Gram matrix: both starts begin with it
     if start == "randomized":
-        weights, components = _randomized_nndsvda(matrix, gram, rows, ncomp, random_state)
+        weights, components = _randomized_nndsvda(double, gram, rows, ncomp, random_state, sums=sums)
     else:
-        weights, components = _nndsvda(matrix, gram, rows, ncomp)
+        weights, components = _nndsvda(double, gram, rows, ncomp, sums=sums)
     norms = rows @ np.diagonal(gram)  # |X_l|^2, in double precision
-    single = np.dtype(dtype) == np.float32
-    double = matrix  # the products of the errors' checks, in double precision
-    if single:
-        matrix, weights, components = (a.astype(np.float32) for a in (matrix, weights, components))
+    means = (rows @ sums) / (np.maximum(rows.sum(axis=1), 1) * p)
+    matrix = frames
+    weights, components = weights.astype(dtype, copy=False), components.astype(dtype, copy=False)
     kernels = _kernels()
     epsilon = matrix.dtype.type(_EPSILON)
     # weights kept transposed, (L, k, t), and the frames as (p, t) too: every product below is of
     # C-contiguous stacks, which numpy hands to BLAS (half the time of the transposed views)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     if len(rows) == 1 and rows.all():
-        errors = _one_library(matrix, norms[0], weights, components, max_iter, tol, history)
+        errors, cross = _one_library(matrix, pixels_by_frames, norms[0], weights, components, max_iter, tol, history)
+        if transform:
+            weights[0] = _transformed_weights(cross, components[0], norms[0], means[0], rows[0], max_iter, tol)
         weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
         return (weights, components, [errors]) if history else (weights, components)
-    pixels_by_frames = np.ascontiguousarray(matrix.T)
     gram_w, gram_h = np.empty((2, len(rows), ncomp, ncomp), dtype=matrix.dtype)
     kernels.gram(weights, gram_w)
     kernels.gram(components, gram_h)
@@ -222,8 +236,39 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
                 w, h, mask, gw, gh = w[going], h[going], mask[going], gw[going], gh[going]
     if w is not weights and active.size:
         weights[active], components[active] = w, h
+    if transform:
+        crosses = _stacked(components, pixels_by_frames)  # H_l X^T, (L, k, t)
+        for l in range(len(rows)):
+            weights[l] = _transformed_weights(crosses[l], components[l], norms[l], means[l], rows[l], max_iter, tol)
     weights = np.ascontiguousarray(weights.transpose(0, 2, 1))
     return (weights, components, errors) if history else (weights, components)
+
+
+def _working_copies(matrix, dtype):
+    """``(frames, pixels_by_frames, double, sums)``: ``matrix`` in ``dtype`` (itself where it is already), its
+    transpose ``(p, t)`` in ``dtype``, the matrix in double precision (itself where it is float64) and each
+    frame's sum in double precision, in one pass over ``matrix``."""
+    t, p = matrix.shape
+    source = np.ascontiguousarray(matrix)
+    widen = source.dtype != np.float64
+    double = np.empty((t, p)) if widen else source
+    convert = source.dtype != dtype and dtype != np.float64
+    frames = np.empty((t, p), dtype) if convert else double if dtype == np.float64 else source
+    pixels_by_frames = np.empty((p, t), dtype)
+    sums = np.empty(t)
+    _kernels().working_copies(source, frames, pixels_by_frames, double, convert, widen, sums)
+    return frames, pixels_by_frames, double, sums
+
+
+def _transformed_weights(cross, components, norm, mean, rows, max_iter, tol):
+    """The transposed weights ``(k, t)`` of the frames ``rows`` solved again with ``components`` fixed
+    (:func:`multiplicative_weights`), from ``H X^T`` (``cross``, ``(k, t)``), ``|X|^2`` and the mean of
+    the library's frames; 0 on the other frames."""
+    weights = np.zeros(cross.shape)
+    weights[:, rows] = _multiplicative_weights(np.asarray(cross.T[rows], dtype=np.float64),
+                                               np.asarray(components, dtype=np.float64), norm, mean,
+                                               max_iter=max_iter, tol=tol).T
+    return weights
 
 
 def _stacked(stack, right):
@@ -241,9 +286,10 @@ def _errors(norms, cross, components, gram_w, gram_h):
     return np.sqrt(np.maximum(squares, 0.0))
 
 
-def _one_library(matrix, norm, weights, components, max_iter, tol, history):
+def _one_library(matrix, pixels_by_frames, norm, weights, components, max_iter, tol, history):
     """The iterations of :func:`multiplicative_factorisation` for one library of every frame, in place
-    (the weights transposed, ``(1, k, t)``); returns the errors of ``history`` (else None).
+    (the weights transposed, ``(1, k, t)``; ``pixels_by_frames`` the frames transposed); returns the errors
+    of ``history`` (else None) and ``H X^T`` of the last components, ``(k, t)``.
 
     Each iteration reads the frames once (:func:`._nmf_kernels.iterate`: every
     block of pixels updated, and its share of the next ``H X^T`` formed, while the
@@ -254,7 +300,6 @@ def _one_library(matrix, norm, weights, components, max_iter, tol, history):
     kernels = _kernels()
     rows = np.ones((1, matrix.shape[0]), dtype=bool)
     w, h = weights[0], components[0]
-    pixels_by_frames = np.ascontiguousarray(matrix.T)
     epsilon = matrix.dtype.type(_EPSILON)
     gram_h, gram_w = np.empty((2, 1) + (len(h),) * 2, dtype=matrix.dtype)
     kernels.gram(components, gram_h)
@@ -277,7 +322,7 @@ def _one_library(matrix, norm, weights, components, max_iter, tol, history):
             if (previous - current) / initial < tol:
                 break
             previous = current
-    return errors
+    return errors, cross
 
 
 def _inner(left, right):
@@ -327,7 +372,7 @@ def _exact_error(matrix, rows, weights, components):
     return float(np.linalg.norm(matrix[rows] - weights.T[rows] @ components))
 
 
-def _nndsvda(matrix, gram, rows, ncomp):
+def _nndsvda(matrix, gram, rows, ncomp, *, sums=None):
     """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
 
     The singular triplets come from each library's block of the frames' Gram
@@ -336,11 +381,12 @@ def _nndsvda(matrix, gram, rows, ncomp):
     stay within :data:`_GRAM_VALUES` values.
     """
     step = max(1, _GRAM_VALUES // gram.size)
-    blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp) for start in range(0, len(rows), step)]
+    blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp, sums)
+              for start in range(0, len(rows), step)]
     return tuple(np.concatenate(parts) for parts in zip(*blocks))
 
 
-def _nndsvda_block(matrix, gram, rows, ncomp):
+def _nndsvda_block(matrix, gram, rows, ncomp, sums):
     """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
     # the k largest eigenpairs only (compiled, :mod:`._eigen`), largest first; the eigenvalues: the
@@ -352,10 +398,10 @@ def _nndsvda_block(matrix, gram, rows, ncomp):
     singular = np.sqrt(np.maximum(values, 0.0))
     scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
     right = _stacked(left, matrix) * scale[:, :, None]  # V^T = U^T X / s, (L, k, p)
-    return _nndsvd(matrix, rows, left, singular, right)
+    return _nndsvd(matrix, rows, left, singular, right, sums)
 
 
-def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state):
+def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state, *, sums=None):
     """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (:func:`_randomized_svd`, what
     ``NMF(init="nndsvda", random_state=random_state)`` starts from), one library at a time."""
     count, t = rows.shape
@@ -366,7 +412,7 @@ def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state):
         u, s, v = _randomized_svd(matrix if every else matrix[members],
                                   gram if every else gram[np.ix_(members, members)], ncomp, random_state)
         left[index][:, members], singular[index], right[index] = u.T, s, v
-    return _nndsvd(matrix, rows, left, singular, right)
+    return _nndsvd(matrix, rows, left, singular, right, sums)
 
 
 def _randomized_svd(matrix, gram, ncomp, random_state):
@@ -381,8 +427,9 @@ def _randomized_svd(matrix, gram, ncomp, random_state):
     onto the span of ``M`` times the result. The span only depends on the products, not on
     their normalisations: here the iterations multiply by the smaller side's Gram
     matrix (``gram``, the rows' when the matrix is wider than tall) with a QR
-    normalisation, and the projection is scikit-learn's, so that the matrix is read 3
-    times instead of 30. In double precision, this is scikit-learn's result on the same matrix to
+    normalisation. A matrix wider than tall is then read once more only
+    (:func:`_projected_svd_from_gram`); a taller one three times, for
+    scikit-learn's projection. In double precision, this is scikit-learn's result on the same matrix to
     rounding; on a float32 matrix scikit-learn computes in single precision and
     its singular vectors differ from these by its rounding. The signs may differ
     from scikit-learn's (NNDSVD does not depend on them).
@@ -396,6 +443,10 @@ def _randomized_svd(matrix, gram, ncomp, random_state):
     vectors = np.random.RandomState(random_state).normal(size=(side.shape[1], oversampled))
     for _ in range(iterations):
         vectors = scipy.linalg.qr(gram @ vectors, mode="economic", check_finite=False)[0]
+    if wide:
+        found = _projected_svd_from_gram(matrix, gram, vectors, ncomp)
+        if found is not None:
+            return found
     basis = scipy.linalg.qr(side @ vectors, mode="economic", check_finite=False)[0]
     small_left, singular, right = scipy.linalg.svd(basis.T @ side, full_matrices=False, check_finite=False)
     left = basis @ small_left[:, :ncomp]
@@ -404,11 +455,43 @@ def _randomized_svd(matrix, gram, ncomp, random_state):
     return left, singular[:ncomp], right[:ncomp]
 
 
-def _nndsvd(matrix, rows, left, singular, right):
+#: Smallest eigenvalue, relative to the largest, of the Gram matrix of the projected basis for which
+#: :func:`_projected_svd_from_gram` is used (its rounding grows as their ratio's inverse: 1e-8 at most).
+_GRAM_CONDITION = 1e-8
+
+
+def _projected_svd_from_gram(matrix, gram, vectors, ncomp):
+    """``(U, s, Vt)`` of the frames ``X`` (``matrix``, wider than tall) projected onto the span of ``X^T Y``
+    (``Y``: ``vectors``, orthonormal), as scikit-learn's randomised SVD takes it, from ``G = X X^T``
+    (``gram``) and one product with ``X``; None where ``Y^T G Y`` is too poorly conditioned.
+
+    With ``Z = G Y`` and ``M = Y^T G Y`` (the Gram matrix of ``X^T Y``), the projection
+    ``P`` onto that span gives ``X P X^T = Z M^-1 Z^T``: the left singular vectors and
+    singular values are those of ``Z M^-1/2``, and the right ones
+    ``P X^T u / s = X^T Y M^-1 Z^T u / s``. Forming ``M`` squares the basis's
+    condition number, which is why the QR of scikit-learn's route takes over
+    where ``M``'s smallest eigenvalue is below :data:`_GRAM_CONDITION` of its largest
+    (a nearly rank-deficient matrix).
+    """
+    images = gram @ vectors
+    small = vectors.T @ images
+    values, eigenvectors = scipy.linalg.eigh(0.5 * (small + small.T), check_finite=False)
+    if not values[0] > _GRAM_CONDITION * values[-1]:
+        return None
+    half = eigenvectors / np.sqrt(values)  # M^-1/2 = E D^-1/2 E^T, its E^T left out (the SVD does not need it)
+    left, singular, _ = scipy.linalg.svd(images @ half, full_matrices=False, check_finite=False)
+    left, singular = left[:, :ncomp], singular[:ncomp]
+    coefficients = vectors @ (half @ (half.T @ (images.T @ left))) / singular  # Y M^-1 Z^T u / s, (t, k)
+    return left, singular, coefficients.T @ matrix
+
+
+def _nndsvd(matrix, rows, left, singular, right, sums=None):
     """NNDSVDa factors ``(W, H)``, ``(L, t, k)`` and ``(L, k, p)``, from the singular triplets ``left (L, k, t)``
-    (0 outside each library), ``singular (L, k)``, ``right (L, k, p)``; zeros filled with the library's mean."""
+    (0 outside each library), ``singular (L, k)``, ``right (L, k, p)``; zeros filled with the library's mean
+    (``sums``: each frame's sum, where known)."""
     sizes = rows.sum(axis=1)
-    means = (rows @ matrix.sum(axis=1)) / (np.maximum(sizes, 1) * matrix.shape[1])
+    sums = matrix.sum(axis=1) if sums is None else sums
+    means = (rows @ sums) / (np.maximum(sizes, 1) * matrix.shape[1])
     weights, components = np.empty(left.shape, matrix.dtype), np.empty(right.shape, matrix.dtype)
     _kernels().nndsvd(np.ascontiguousarray(left), np.ascontiguousarray(singular), np.ascontiguousarray(right),
                       np.ascontiguousarray(rows), means, weights, components)
@@ -424,11 +507,17 @@ def multiplicative_weights(matrix, components, *, max_iter, tol):
     the last 10 iterations. The updates need only ``X H^T`` and ``H H^T``
     (computed once) and the errors only ``|X|^2`` more.
     """
-    ncomp = components.shape[0]
-    weights = np.full((matrix.shape[0], ncomp), np.sqrt(max(float(matrix.mean()), 0.0) / ncomp))
     cross = matrix @ components.T  # X H^T, (t, k)
-    gram = components @ components.T
     norm = float(np.einsum("ij,ij->", matrix, matrix))
+    return _multiplicative_weights(cross, components, norm, float(matrix.mean()), max_iter=max_iter, tol=tol)
+
+
+def _multiplicative_weights(cross, components, norm, mean, *, max_iter, tol):
+    """:func:`multiplicative_weights` from ``X H^T`` (``cross``, ``(t, k)``), ``|X|^2`` (``norm``) and the
+    mean of ``X``."""
+    ncomp = components.shape[0]
+    weights = np.full(cross.shape, np.sqrt(max(mean, 0.0) / ncomp), dtype=np.result_type(cross, np.float64))
+    gram = components @ components.T
 
     def error():
         return np.sqrt(max(norm - 2.0 * np.einsum("ij,ij->", weights, cross)

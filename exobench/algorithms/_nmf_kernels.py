@@ -405,3 +405,37 @@ def nonnegative_models(frames, components, library, out):
             if w != 0:
                 for j in range(p):
                     row[j] += w * basis[c, j]
+
+
+#: Pixels per block of :func:`working_copies`: the block of the transpose being written stays in the cache.
+_COPY_BLOCK = 64
+
+
+@_jit
+def working_copies(matrix, frames, pixels_by_frames, double, convert, widen, sums):
+    # pixels_by_frames = matrix.T, with convert frames = matrix, with widen double = matrix, each in its own
+    # precision (the stores cast), a block of pixels at a time; sums[j] = the sum of matrix[j] in double
+    # precision (four partial sums per block: independent additions)
+    t, p = matrix.shape
+    sums[:] = 0
+    for start in range(0, p, _COPY_BLOCK):
+        stop = min(start + _COPY_BLOCK, p)
+        quarter = start + (stop - start) // 4 * 4
+        for j in range(t):
+            for i in range(start, stop):
+                pixels_by_frames[i, j] = matrix[j, i]
+            s0 = s1 = s2 = s3 = 0.0
+            for i in range(start, quarter, 4):
+                s0 += np.float64(matrix[j, i])
+                s1 += np.float64(matrix[j, i + 1])
+                s2 += np.float64(matrix[j, i + 2])
+                s3 += np.float64(matrix[j, i + 3])
+            for i in range(quarter, stop):
+                s0 += np.float64(matrix[j, i])
+            sums[j] += (s0 + s1) + (s2 + s3)
+            if convert:
+                for i in range(start, stop):
+                    frames[j, i] = matrix[j, i]
+            if widen:
+                for i in range(start, stop):
+                    double[j, i] = matrix[j, i]

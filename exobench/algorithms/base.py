@@ -132,15 +132,16 @@ def available_algorithms():
     return sorted(_REGISTRY.names())
 
 
-def adi_cube(dataset):
-    """The dataset's ADI cube as float64, after checking it is a 3D dataset."""
+def adi_cube(dataset, *, dtype=np.float64):
+    """The dataset's ADI cube as ``dtype`` (float64; float32 for the algorithms that compute in single
+    precision), after checking it is a 3D dataset of finite values."""
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset: expected an exobench Dataset, got {type(dataset).__name__}")
     if dataset.is_4d:
         raise ValueError(f"dataset: expected an ADI dataset with a 3D (t, y, x) cube, got a 4D "
                          f"(lambda, t, y, x) cube of shape {dataset.cube.shape}; ADI+mSDI is not "
                          f"supported yet (process one channel at a time: dataset.replace(cube=dataset.cube[k], ...))")
-    cube = np.asarray(dataset.cube, dtype=np.float64)
+    cube = np.asarray(dataset.cube, dtype=dtype)
     if not np.all(np.isfinite(cube)):
         raise ValueError("dataset: expected a cube of finite values, got NaN or infinite pixels")
     return cube
@@ -216,18 +217,20 @@ def finish(residuals, dataset, algorithm, *, in_place=False):
     if where is not None and np.ndim(residuals) == 3 and where.shape == np.shape(residuals)[-2:]:
         derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation, where=where)
         if algorithm.collapse == "mean":  # the whole frame's sums (cheap), so that numpy adds in the same order
-            return Result(derotated, derotated.mean(axis=0))
-        final = np.zeros(where.shape, dtype=derotated.dtype)
+            return Result(derotated, derotated.mean(axis=0, dtype=np.float64))
+        final = np.zeros(where.shape)
         if where.any():  # (t, pixels): each pixel's median is the same numbers as in the whole frame
-            final[where] = median_frame(derotated[:, where])
+            final[where] = median_frame(derotated[:, where], dtype=np.float64)
         return Result(derotated, final)
     if in_place and algorithm.derotation != "fft" and residuals.flags.c_contiguous \
             and residuals.dtype.kind == "f" and residuals.dtype.isnative:
         derotated = derotate_in_place(residuals, dataset.angles, method=algorithm.derotation)
     else:
         derotated = derotate_cube(residuals, dataset.angles, method=algorithm.derotation)
+    # the final frame in double precision whatever the residuals' precision (a float32 cube's median: that of
+    # its float64 copy, without the copy)
     if algorithm.collapse == "mean":
-        final = derotated.mean(axis=0)
+        final = derotated.mean(axis=0, dtype=np.float64)
     else:
-        final = median_frame(derotated)
+        final = median_frame(derotated, dtype=np.float64)
     return Result(derotated, final)

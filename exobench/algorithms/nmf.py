@@ -76,37 +76,44 @@ class _Factorisation(Algorithm):
     #: The accepted values of ``negatives``.
     _NEGATIVES = NEGATIVES
 
-    def _checked(self, dataset):
-        """``(cube, ncomp, max_iter, tol)``: the float64 cube and the options, after checking them all."""
-        cube = adi_cube(dataset)
+    def _checked(self, dataset, *, in_precision=False):
+        """``(cube, ncomp, max_iter, tol)``: the cube (float64, or in ``precision`` with ``in_precision``) and the
+        options, after checking them all."""
+        check_choice(self.precision, "precision", tuple(PRECISIONS))
+        cube = adi_cube(dataset, dtype=PRECISIONS[self.precision] if in_precision else np.float64)
         check_common(self)
         ncomp = check_ncomp(self.ncomp, cube.shape[0])
         check_choice(self.negatives, "negatives", self._NEGATIVES)
         check_choice(self.solver, "solver", SOLVERS)
-        check_choice(self.precision, "precision", tuple(PRECISIONS))
         max_iter = check_integer(self.max_iter, "max_iter", minimum=1)
         tol = check_number(self.tol, "tol")
         check_integer(self.random_state, "random_state", minimum=0, maximum=2**32 - 1,
                       what="a seed of numpy's legacy generator")
         return cube, ncomp, max_iter, tol
 
-    def _factorise(self, matrix, ncomp, max_iter, tol, libraries, start="exact"):
-        """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows)."""
+    def _factorise(self, matrix, ncomp, max_iter, tol, libraries, start="exact", transform=False):
+        """``(W, H)``, shapes ``(L, t, k)`` and ``(L, k, p)``: the factorisation of each library (rows); with
+        ``transform``, the weights of each library's frames solved again with its components fixed."""
         dtype = PRECISIONS[self.precision]
         if self.solver == "multiplicative":
             return multiplicative_factorisation(matrix, ncomp, rows=libraries, max_iter=max_iter, tol=tol,
-                                                dtype=dtype, start=start, random_state=self.random_state)
+                                                dtype=dtype, start=start, random_state=self.random_state,
+                                                transform=transform)
         weights = np.zeros((len(libraries), matrix.shape[0], ncomp))
-        components = np.zeros((len(libraries), ncomp, matrix.shape[1]))
+        components = np.zeros((len(libraries), ncomp, matrix.shape[1]), dtype=dtype)
         for index, rows in enumerate(libraries):
+            frames = matrix[rows].astype(dtype, copy=False)
             weights[index, rows], components[index] = sklearn_factorisation(
-                matrix[rows].astype(dtype), ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
+                frames, ncomp, max_iter=max_iter, tol=tol, random_state=self.random_state)
+            if transform:
+                weights[index, rows] = multiplicative_weights(frames, components[index], max_iter=max_iter, tol=tol)
         return weights, components
 
     def _residuals(self, values, allowed, ncomp, max_iter, tol, *, transform=False, start="exact", overwrite=False):
-        """Residuals (a new array) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame ``j`` in ``i``'s library
-        (``transform``: the weights of the frames of their own library solved again, :func:`multiplicative_weights`;
-        ``overwrite``: ``values`` is the caller's own copy, which the shift may change in place)."""
+        """Residuals (a new array, of ``values``'s precision) of the ``(t, p)`` ``values``; ``allowed[i, j]``: frame
+        ``j`` in ``i``'s library (``transform``: the weights of the frames of their own library solved again,
+        :func:`multiplicative_weights`; ``overwrite``: ``values`` is the caller's own copy, which the shift may change
+        in place)."""
         per_frame = self.negatives == "frame"
         if per_frame:  # the minimum subtracted whatever its sign: every matrix, the frames too, starts at 0
             positive, offset = values - values.min(), 0.0
@@ -116,7 +123,7 @@ class _Factorisation(Algorithm):
             return positive if positive is values else values + offset
         ncomp = min(ncomp, values.shape[1])
         first, group = _distinct_rows(allowed)
-        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start)
+        weights, components = self._factorise(positive, ncomp, max_iter, tol, allowed[first], start, transform)
         if per_frame:  # every frame, shifted by its own minimum, projected; the model not shifted back
             model = nonnegative_models(values - values.min(axis=1, keepdims=True), components, group)
             np.subtract(values, model, out=model)
@@ -129,15 +136,11 @@ class _Factorisation(Algorithm):
             members = np.flatnonzero(group == index)
             inside = members[allowed[members, members]]
             every = inside.size == len(values)  # one library of every frame (full frame): no copies
-            if inside.size and transform:
-                inside_weights = multiplicative_weights((positive if every else positive[inside]).astype(
-                    components.dtype), components[index], max_iter=max_iter, tol=tol)
-            elif inside.size:  # frames of their own library: their rows of W H
-                inside_weights = weights[index] if every else weights[index, inside]
-            if every:
-                np.matmul(inside_weights, components[index].astype(model.dtype), out=model)
+            if every:  # frames of their own library: their rows of W H
+                np.matmul(weights[index].astype(model.dtype, copy=False), components[index].astype(model.dtype),
+                          out=model)
             elif inside.size:
-                model[inside] = inside_weights @ components[index]
+                model[inside] = weights[index, inside] @ components[index]
         if offset:  # the model of the shifted frames: the residuals are the shifted frames minus it
             np.subtract(positive, model, out=model)
         else:
@@ -177,8 +180,11 @@ class NMF(_Factorisation, name="nmf"):
         vip-hci's ``nmf`` does; the updates stop by ``tol`` as the fit's do, so
         the weights differ from the fit's).
     precision : {"double", "single"}
-        Floating-point precision of the factorisation (single: 1.3x to 2x
-        faster on full frames; the start is computed in double precision).
+        Floating-point precision. Single, as vip-hci's float32 cube: the cube is
+        read, shifted and factorised, and the residual cube derotated, in single
+        precision (``Result.residuals`` is float32; the final frame, its median or
+        mean, float64), faster than double; the start and the errors of the
+        stopping rule are computed in double precision either way.
     start : {"exact", "randomized"}
         The multiplicative solver's NNDSVDa start: from the exact singular
         vectors, or from scikit-learn's randomised SVD seeded with
@@ -225,7 +231,7 @@ class NMF(_Factorisation, name="nmf"):
         -------
         Result
         """
-        cube, ncomp, max_iter, tol = self._checked(dataset)
+        cube, ncomp, max_iter, tol = self._checked(dataset, in_precision=True)
         t, ny, nx = cube.shape
         inner = check_number(self.inner_radius, "inner_radius", allow_none=True)
         check_choice(self.weights, "weights", WEIGHTS)

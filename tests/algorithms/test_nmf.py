@@ -399,7 +399,72 @@ def test_the_dataset_is_left_as_it_was(small, dtype):
     # a float32 cube is copied to float64 (the copy shifted in place), a float64 one used as it is
     ds = small.replace(cube=small.cube.astype(dtype))
     before = ds.cube.copy()
-    for algorithm in (NMF(ncomp=3, solver="multiplicative"), AnnularNMF(ncomp=2)):
+    for algorithm in (NMF(ncomp=3, solver="multiplicative"), AnnularNMF(ncomp=2),
+                      NMF(ncomp=3, solver="multiplicative", precision="single", weights="transform")):
         first, second = algorithm.process(ds), algorithm.process(ds)
         np.testing.assert_array_equal(ds.cube, before)
         assert first.residuals.tobytes() == second.residuals.tobytes()
+
+
+def test_randomized_svd_of_a_nearly_rank_deficient_matrix_takes_scikit_learn_s_route(rng):
+    from sklearn.utils.extmath import randomized_svd
+
+    from exobench.algorithms._nmf import _projected_svd_from_gram, _randomized_svd
+
+    # rank 4: the projected basis's Gram matrix is singular to rounding, which the QR route handles
+    matrix = rng.random((30, 4)) @ rng.random((4, 500))
+    gram = matrix @ matrix.T
+    assert _projected_svd_from_gram(matrix, gram, np.linalg.qr(rng.normal(size=(30, 15)))[0], 5) is None
+    expected_u, expected_s, expected_v = randomized_svd(matrix, 5, random_state=3)
+    u, s, v = _randomized_svd(matrix, gram, 5, 3)
+    np.testing.assert_allclose(s[:4], expected_s[:4], rtol=1e-10)
+    assert s[4] <= 1e-10 * s[0]
+    signs = np.sign(np.sum(u[:, :4] * expected_u[:, :4], axis=0))
+    np.testing.assert_allclose(u[:, :4] * signs, expected_u[:, :4], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(v[:4] * signs[:, None], expected_v[:4], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("rows", [None, np.array([[1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1],
+                                                   [0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0]], dtype=bool)])
+def test_transform_solves_each_library_s_weights_again_from_its_components(positive, rows):
+    # one library (the compiled iterations' own H X^T) and a batch (their products): against
+    # multiplicative_weights on each library's frames and components
+    matrix = positive.cube.reshape(positive.n_frames, -1)
+    options = dict(rows=rows, max_iter=200, tol=1e-4)
+    fit_weights, components = multiplicative_factorisation(matrix, 3, **options)
+    weights, same_components = multiplicative_factorisation(matrix, 3, **options, transform=True)
+    np.testing.assert_array_equal(same_components, components)
+    assert not np.allclose(weights, fit_weights)
+    for library, w, h in zip(np.ones((1, len(matrix)), bool) if rows is None else rows, weights, components):
+        expected = multiplicative_weights(matrix[library], h, max_iter=200, tol=1e-4)
+        np.testing.assert_allclose(w[library], expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+        assert np.all(w[~library] == 0)
+
+
+@pytest.mark.parametrize("source, dtype", [(np.float64, np.float64), (np.float64, np.float32),
+                                           (np.float32, np.float32), (np.float32, np.float64)])
+def test_working_copies_are_the_matrix_its_transpose_and_its_sums(rng, source, dtype):
+    from exobench.algorithms._nmf import _working_copies
+
+    matrix = rng.normal(size=(7, 203)).astype(source)
+    frames, pixels_by_frames, double, sums = _working_copies(matrix, np.dtype(dtype))
+    assert frames.dtype == dtype and pixels_by_frames.dtype == dtype and double.dtype == np.float64
+    np.testing.assert_array_equal(frames, matrix.astype(dtype))
+    np.testing.assert_array_equal(pixels_by_frames, matrix.T.astype(dtype))
+    np.testing.assert_array_equal(double, matrix.astype(np.float64))
+    np.testing.assert_allclose(sums, matrix.astype(np.float64).sum(axis=1), rtol=1e-13, atol=1e-12)
+    assert (frames is matrix) == (source == dtype) and (double is matrix) == (source == np.float64)
+
+
+def test_single_precision_nmf_keeps_a_float32_residual_cube_and_a_float64_final_frame(small):
+    from exobench.algorithms.collapse import median_frame
+
+    options = dict(ncomp=3, solver="multiplicative", weights="transform", start="randomized")
+    single = NMF(**options, precision="single").process(small)
+    double = NMF(**options, precision="double").process(small)
+    assert single.residuals.dtype == np.float32 and single.final.dtype == np.float64
+    np.testing.assert_array_equal(single.final, median_frame(single.residuals.astype(np.float64)))
+    # the same algorithm to single-precision rounding (the updates stop after the same iterations)
+    scale = np.abs(small.cube).max()
+    np.testing.assert_allclose(single.residuals, double.residuals, rtol=0, atol=1e-4 * scale)
+    np.testing.assert_allclose(single.final, double.final, rtol=0, atol=1e-4 * scale)

@@ -18,8 +18,9 @@ and the parameters::
 It prints one JSON document on stdout (versions; best and median wall times
 after one warm-up call; a first call longer than ``slow_s`` is the only one) and saves every
 final frame under ``save_dir`` as ``vip_<cube>_<algorithm>_<setting>.npy`` for the caller's
-agreement checks, and xloci's zones as ``vip_<cube>_loci_zones.npz`` (flat pixel indices of
-each subtraction and optimisation segment, and its rotation threshold in degrees).
+agreement checks, xloci's zones as ``vip_<cube>_loci_zones.npz`` (flat pixel indices of
+each subtraction and optimisation segment, and its rotation threshold in degrees) and frame_diff's
+annuli as ``vip_<cube>_pairwise_annuli.npz`` (the same for each annulus).
 
 VIP's calls (vip-hci 2.1.1, read from its source), one process, one thread,
 ``nproc=1``, ``verbose=False``:
@@ -162,6 +163,9 @@ def main(argv):
         if "loci" in algorithms:
             np.savez(os.path.join(save_dir, f"vip_{key}_loci_zones.npz"),
                      **loci_zones(cube, angles, fwhm, params, key))
+        if "pairwise" in algorithms:
+            np.savez(os.path.join(save_dir, f"vip_{key}_pairwise_annuli.npz"),
+                     **pairwise_annuli(cube, angles, fwhm, params, key))
 
     if not config.get("snr_frame"):
         print(json.dumps(out, indent=1), file=report)
@@ -203,6 +207,29 @@ def loci_zones(cube, angles, fwhm, params, key):
             out[f"{ann}_{seg}_S"] = np.ravel_multi_index(subtraction[seg], shape)
             out[f"{ann}_{seg}_O"] = np.ravel_multi_index(optimisation[seg], shape)
             out[f"{ann}_{seg}_thr"] = np.array(float(threshold))
+    return out
+
+
+def pairwise_annuli(cube, angles, fwhm, params, key):
+    """frame_diff's annuli, as its ``_pairwise_ann`` builds them (vip-hci 2.1.1), as flat pixel indices.
+
+    Keys ``<annulus>_px`` (the annulus's pixels, in ``get_annulus_segments``'s order) and ``<annulus>_thr``
+    (its rotation threshold, degrees, from ``_define_annuli``: ``2 arctan(delta_rot fwhm / 2 r)`` at the
+    annulus's centre, the last annulus 1 px further in, capped at 90 % of half the rotation).
+    """
+    from vip_hci.preproc.derotation import _define_annuli
+    from vip_hci.var import get_annulus_segments
+
+    radius_int, asize = params["pairwise_radius_int_px"][key], params["pairwise_asize_px"][key]
+    shape = cube.shape[1:]
+    n_annuli = int((shape[0] / 2 - radius_int) / asize)
+    out = {}
+    for ann in range(n_annuli):
+        threshold, inner, _ = _define_annuli(angles, ann, n_annuli, fwhm, radius_int, asize,
+                                             params["pairwise_delta_rot"], 1, False)
+        pixels = get_annulus_segments(cube[0], inner_radius=inner, width=asize, nsegm=1)[0]
+        out[f"{ann}_px"] = np.ravel_multi_index(pixels, shape)
+        out[f"{ann}_thr"] = np.array(float(threshold))
     return out
 
 

@@ -176,12 +176,12 @@ def multiplicative_factorisation(matrix, ncomp, *, rows=None, max_iter, tol, his
     # the start, the norms and the errors' checks in double precision (a float32 matrix copied exactly)
     frames, pixels_by_frames, double, sums = _working_copies(matrix, dtype)
     gram = double @ double.T  # the frames' Gram matrix: both starts begin with it
+    means = _library_means(rows, sums, p)  # the starts' fill value and the second solve's start
     if start == "randomized":
-        weights, components = _randomized_nndsvda(double, gram, rows, ncomp, random_state, sums=sums)
+        weights, components = _randomized_nndsvda(double, gram, rows, ncomp, random_state, means=means)
     else:
-        weights, components = _nndsvda(double, gram, rows, ncomp, sums=sums)
+        weights, components = _nndsvda(double, gram, rows, ncomp, means=means)
     norms = rows @ np.diagonal(gram)  # |X_l|^2, in double precision
-    means = (rows @ sums) / (np.maximum(rows.sum(axis=1), 1) * p)
     matrix = frames
     weights, components = weights.astype(dtype, copy=False), components.astype(dtype, copy=False)
     kernels = _kernels()
@@ -372,7 +372,12 @@ def _exact_error(matrix, rows, weights, components):
     return float(np.linalg.norm(matrix[rows] - weights.T[rows] @ components))
 
 
-def _nndsvda(matrix, gram, rows, ncomp, *, sums=None):
+def _library_means(rows, sums, pixels):
+    """The mean of each library's frames, from each frame's sum (``sums``) and its ``pixels``."""
+    return (rows @ sums) / (np.maximum(rows.sum(axis=1), 1) * pixels)
+
+
+def _nndsvda(matrix, gram, rows, ncomp, *, means=None):
     """NNDSVD starts (Boutsidis & Gallopoulos 2008) of every library, zeros filled with the library's mean.
 
     The singular triplets come from each library's block of the frames' Gram
@@ -381,12 +386,13 @@ def _nndsvda(matrix, gram, rows, ncomp, *, sums=None):
     stay within :data:`_GRAM_VALUES` values.
     """
     step = max(1, _GRAM_VALUES // gram.size)
-    blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp, sums)
+    means = _library_means(rows, matrix.sum(axis=1), matrix.shape[1]) if means is None else means
+    blocks = [_nndsvda_block(matrix, gram, rows[start:start + step], ncomp, means[start:start + step])
               for start in range(0, len(rows), step)]
     return tuple(np.concatenate(parts) for parts in zip(*blocks))
 
 
-def _nndsvda_block(matrix, gram, rows, ncomp, sums):
+def _nndsvda_block(matrix, gram, rows, ncomp, means):
     """:func:`_nndsvda` of the libraries ``rows``, given the frames' Gram matrix."""
     masked = gram[None] * (rows[:, :, None] & rows[:, None, :])
     # the k largest eigenpairs only (compiled, :mod:`._eigen`), largest first; the eigenvalues: the
@@ -398,10 +404,10 @@ def _nndsvda_block(matrix, gram, rows, ncomp, sums):
     singular = np.sqrt(np.maximum(values, 0.0))
     scale = np.where(singular > 0, 1.0 / np.where(singular > 0, singular, 1.0), 0.0)
     right = _stacked(left, matrix) * scale[:, :, None]  # V^T = U^T X / s, (L, k, p)
-    return _nndsvd(matrix, rows, left, singular, right, sums)
+    return _nndsvd(matrix, rows, left, singular, right, means)
 
 
-def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state, *, sums=None):
+def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state, *, means=None):
     """:func:`_nndsvda` from scikit-learn's randomised SVD of each library (:func:`_randomized_svd`, what
     ``NMF(init="nndsvda", random_state=random_state)`` starts from), one library at a time."""
     count, t = rows.shape
@@ -412,7 +418,8 @@ def _randomized_nndsvda(matrix, gram, rows, ncomp, random_state, *, sums=None):
         u, s, v = _randomized_svd(matrix if every else matrix[members],
                                   gram if every else gram[np.ix_(members, members)], ncomp, random_state)
         left[index][:, members], singular[index], right[index] = u.T, s, v
-    return _nndsvd(matrix, rows, left, singular, right, sums)
+    means = _library_means(rows, matrix.sum(axis=1), matrix.shape[1]) if means is None else means
+    return _nndsvd(matrix, rows, left, singular, right, means)
 
 
 def _randomized_svd(matrix, gram, ncomp, random_state):
@@ -485,13 +492,10 @@ def _projected_svd_from_gram(matrix, gram, vectors, ncomp):
     return left, singular, coefficients.T @ matrix
 
 
-def _nndsvd(matrix, rows, left, singular, right, sums=None):
+def _nndsvd(matrix, rows, left, singular, right, means):
     """NNDSVDa factors ``(W, H)``, ``(L, t, k)`` and ``(L, k, p)``, from the singular triplets ``left (L, k, t)``
     (0 outside each library), ``singular (L, k)``, ``right (L, k, p)``; zeros filled with the library's mean
-    (``sums``: each frame's sum, where known)."""
-    sizes = rows.sum(axis=1)
-    sums = matrix.sum(axis=1) if sums is None else sums
-    means = (rows @ sums) / (np.maximum(sizes, 1) * matrix.shape[1])
+    (``means``, :func:`_library_means`)."""
     weights, components = np.empty(left.shape, matrix.dtype), np.empty(right.shape, matrix.dtype)
     _kernels().nndsvd(np.ascontiguousarray(left), np.ascontiguousarray(singular), np.ascontiguousarray(right),
                       np.ascontiguousarray(rows), means, weights, components)
